@@ -1,0 +1,38 @@
+// Everything pullcheck builds lives outside the repo, keyed by the versions it was built from, so a
+// second run (or a CI cache restore) skips the work. A build writes into a temporary sibling and is
+// renamed into place only when complete: a killed build never leaves a half artifact behind.
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export function cacheDir(): string {
+  const explicit = process.env['PULLCHECK_CACHE_DIR'];
+  if (explicit) return explicit;
+  const xdg = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  return join(xdg, 'pullcheck');
+}
+
+export function cachePath(...parts: string[]): string {
+  return join(cacheDir(), ...parts);
+}
+
+/**
+ * Returns `dir` after making sure it holds a finished build. `build` receives a scratch directory
+ * that becomes `dir` once it resolves.
+ */
+export async function cachedDir(dir: string, build: (scratch: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+  if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+  const scratch = `${dir}.partial-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  try {
+    await build(scratch);
+    writeFileSync(join(scratch, '.complete'), new Date().toISOString());
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(scratch, dir);
+    return { dir, hit: false };
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
+}

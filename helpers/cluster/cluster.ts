@@ -1,0 +1,140 @@
+// A kind cluster as pullcheck uses it. `clusterUp` is a list of named, logged steps (kind's create
+// flow); on failure the half-made cluster is deleted after its logs are exported.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { cachePath } from '../cache.ts';
+import { docker } from '../docker.ts';
+import { run } from '../exec.ts';
+import { kubeFromString, waitFor, type Kube } from '../kube.ts';
+import type { Logger } from '../log.ts';
+import { resolveNodeImage, type NodeImage } from '../nodeimage/index.ts';
+import { buildKind } from '../nodeimage/components.ts';
+import { KindNodeAccess, type NodeAccess } from '../nodes.ts';
+import { checkBuildTools, checkDocker } from '../preflight.ts';
+import { KIND_VERSION } from '../versions.ts';
+import { kindConfigYaml, renderKindConfig } from './kindconfig.ts';
+import { setUpPodNetwork, waitForNodesReady } from './podnetwork.ts';
+import type { Profile } from './profile.ts';
+
+/** kind puts its nodes on this docker network instead of "kind", so that `down` can remove it. */
+export const KIND_NETWORK = 'pullcheck';
+const KIND_ENV = { KIND_EXPERIMENTAL_DOCKER_NETWORK: KIND_NETWORK };
+export const DEFAULT_POD_SUBNET = '10.244.0.0/16';
+
+export interface Cluster {
+  name: string;
+  context: string;
+  kubeconfig: string;
+  kube: Kube;
+  nodes: NodeAccess;
+  nodeNames: string[];
+  network: string;
+}
+
+export interface ClusterUpOptions {
+  profile: Profile;
+  logger: Logger;
+  allowPull?: boolean;
+}
+
+/** kind on PATH when it is the pinned version, else the one built into the cache. */
+export async function kindBinary(logger: Logger): Promise<string> {
+  const onPath = await run(['kind', 'version'], { allowFailure: true }).catch(() => undefined);
+  if (onPath?.exitCode === 0 && onPath.stdout.startsWith(`kind ${KIND_VERSION} `)) return 'kind';
+  return join(await buildKind(logger), 'kind');
+}
+
+export async function clusterExists(kind: string, name: string): Promise<boolean> {
+  const { stdout } = await run([kind, 'get', 'clusters'], { env: { ...process.env, ...KIND_ENV } });
+  return stdout.split('\n').map((l) => l.trim()).includes(name);
+}
+
+export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
+  const { profile, logger } = o;
+  const name = profile.clusterName;
+  const host = await logger.phase('preflight', async () => {
+    const d = await checkDocker();
+    await checkBuildTools();
+    logger.info(`Docker ${d.serverVersion}, cgroup v${d.cgroupVersion}${d.cgroupVersion === 1 ? ' (kubelet gets failCgroupV1: false)' : ''}`);
+    return d;
+  });
+  const kind = await logger.phase(`kind ${KIND_VERSION}`, () => kindBinary(logger));
+  if (await clusterExists(kind, name)) {
+    logger.info(`cluster ${name} exists: reusing it (pullcheck cluster down --profile ${profile.name} removes it)`);
+    return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
+  }
+  const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, () =>
+    resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }));
+  logger.info(`node image ${image.ref} (${image.source})`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-kind-'));
+  const configFile = join(dir, 'kind.yaml');
+  writeFileSync(configFile, kindConfigYaml(renderKindConfig(profile, host)));
+  try {
+    await logger.phase(`kind create cluster ${name} (${profile.cluster.nodes.length} nodes)`, () =>
+      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: { ...process.env, ...KIND_ENV } }));
+    return await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
+  } catch (error) {
+    const logs = cachePath('logs', `kind-${name}-${Date.now()}`);
+    await run([kind, 'export', 'logs', logs, '--name', name], { logger, allowFailure: true, env: { ...process.env, ...KIND_ENV } }).catch(() => undefined);
+    logger.warn(`cluster ${name} failed to come up; node logs exported to ${logs}; deleting it`);
+    await clusterDown(name, logger).catch(() => undefined);
+    throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function connect(kind: string, name: string, profile: Profile, logger: Logger, existing: boolean): Promise<Cluster> {
+  const { stdout: kubeconfig } = await run([kind, 'get', 'kubeconfig', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  const kube = kubeFromString(kubeconfig);
+  const { stdout: nodeList } = await run([kind, 'get', 'nodes', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  const nodeNames = nodeList.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  const nodes = new KindNodeAccess(logger);
+  const podSubnet = String(profile.cluster.networking?.['podSubnet'] ?? DEFAULT_POD_SUBNET);
+  if (!existing) await setUpPodNetwork(kube, nodes, nodeNames.length, podSubnet, logger);
+  await waitForNodesReady(kube, nodeNames.length, 180_000);
+  await waitForCoreDNS(kube, 180_000);
+  return { name, context: `kind-${name}`, kubeconfig, kube, nodes, nodeNames, network: KIND_NETWORK };
+}
+
+async function waitForCoreDNS(kube: Kube, timeoutMs: number): Promise<void> {
+  await waitFor({
+    kube,
+    what: 'CoreDNS pods Ready',
+    path: '/api/v1/namespaces/kube-system/pods',
+    labelSelector: 'k8s-app=kube-dns',
+    timeoutMs,
+    list: async () => {
+      const l = await kube.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (pods: V1Pod[]) => (pods.length > 0 && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined),
+    describe: (p) => `${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.status?.phase} ${(p.status?.containerStatuses ?? []).map((c) => JSON.stringify(c.state)).join(' ')}`,
+  });
+}
+
+export async function clusterDown(name: string, logger: Logger): Promise<void> {
+  const kind = await kindBinary(logger);
+  if (await clusterExists(kind, name)) {
+    await logger.phase(`kind delete cluster ${name}`, () => run([kind, 'delete', 'cluster', '--name', name], { logger, env: { ...process.env, ...KIND_ENV } }));
+  } else {
+    logger.info(`no cluster named ${name}`);
+  }
+  await removeNetworkIfUnused(logger);
+}
+
+/** The network is shared by every pullcheck cluster: it goes when the last container on it does. */
+async function removeNetworkIfUnused(logger: Logger): Promise<void> {
+  const r = await docker(['network', 'inspect', KIND_NETWORK, '--format', '{{len .Containers}}'], { logger, allowFailure: true });
+  if (r.exitCode === 0 && r.stdout.trim() === '0') await docker(['network', 'rm', KIND_NETWORK], { logger });
+}
+
+export async function clusterStatus(name: string, logger: Logger): Promise<string> {
+  const kind = await kindBinary(logger);
+  if (!(await clusterExists(kind, name))) return `${name}: not running`;
+  const { stdout } = await run([kind, 'get', 'nodes', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  return `${name}: running, nodes ${stdout.split('\n').filter(Boolean).join(', ')}`;
+}

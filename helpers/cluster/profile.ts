@@ -1,0 +1,105 @@
+// Cluster profiles (clusters/*.yaml): a kind Cluster config plus pullcheck's own fields. Loaded and
+// validated in one place; every error names the file and the fix.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { parseKubernetesVersion, type KubernetesVersion } from '../versions.ts';
+
+export const PROFILES_DIR = fileURLToPath(new URL('../../clusters', import.meta.url));
+
+export interface KindNode {
+  role: 'control-plane' | 'worker';
+  [key: string]: unknown;
+}
+
+export interface KindClusterConfig {
+  kind: 'Cluster';
+  apiVersion: 'kind.x-k8s.io/v1alpha4';
+  nodes: KindNode[];
+  networking?: Record<string, unknown>;
+  containerdConfigPatches?: string[];
+  kubeadmConfigPatches?: string[];
+  [key: string]: unknown;
+}
+
+export interface Profile {
+  name: string;
+  description: string;
+  clusterName: string;
+  kubernetesVersion: KubernetesVersion;
+  cluster: KindClusterConfig;
+  file: string;
+}
+
+export class ProfileError extends Error {
+  override name = 'ProfileError';
+}
+
+export function listProfiles(dir = PROFILES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
+}
+
+export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
+  const file = nameOrPath.endsWith('.yaml') ? nameOrPath : join(dir, `${nameOrPath}.yaml`);
+  if (!existsSync(file)) {
+    throw new ProfileError(`unknown cluster profile "${nameOrPath}": choose one of ${listProfiles(dir).join(', ') || '(none)'} or pass a path to a .yaml file`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ProfileError(`cluster profile ${file} is not valid YAML: ${why}`);
+  }
+  return validateProfile(raw, file);
+}
+
+export function validateProfile(raw: unknown, file: string, versionOverride?: string): Profile {
+  const fail = (msg: string): never => {
+    throw new ProfileError(`cluster profile ${file}: ${msg}`);
+  };
+  if (!isRecord(raw)) return fail('must be a YAML mapping with name, kubernetesVersion and cluster');
+  const known = new Set(['name', 'description', 'clusterName', 'kubernetesVersion', 'cluster']);
+  for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown field "${key}" (allowed: ${[...known].join(', ')})`);
+  const name = typeof raw['name'] === 'string' ? raw['name'] : basename(file, '.yaml');
+  const clusterName = typeof raw['clusterName'] === 'string' ? raw['clusterName'] : `pullcheck-${name}`;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName) || clusterName.length > 40) {
+    fail(`clusterName "${clusterName}" must be lower-case letters, digits and dashes (at most 40)`);
+  }
+  let kubernetesVersion: KubernetesVersion;
+  try {
+    kubernetesVersion = parseKubernetesVersion(versionOverride ?? String(raw['kubernetesVersion'] ?? ''));
+  } catch (error) {
+    return fail(`kubernetesVersion: ${(error as Error).message}`);
+  }
+  const cluster = raw['cluster'];
+  if (!isRecord(cluster)) return fail('"cluster" must be a kind Cluster config (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4, nodes: [...])');
+  if (cluster['kind'] !== 'Cluster' || cluster['apiVersion'] !== 'kind.x-k8s.io/v1alpha4') {
+    fail('"cluster" must say kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4');
+  }
+  const nodes = cluster['nodes'] ?? [{ role: 'control-plane' }];
+  if (!Array.isArray(nodes) || nodes.length === 0) return fail('"cluster.nodes" must list at least one node');
+  for (const [i, n] of nodes.entries()) {
+    if (!isRecord(n) || (n['role'] !== 'control-plane' && n['role'] !== 'worker')) fail(`cluster.nodes[${i}].role must be control-plane or worker`);
+    if (isRecord(n) && 'image' in n) fail(`cluster.nodes[${i}].image: pullcheck chooses the node image from kubernetesVersion; remove it`);
+  }
+  if (!nodes.some((n) => isRecord(n) && n['role'] === 'control-plane')) fail('"cluster.nodes" needs a control-plane node');
+  for (const key of ['containerdConfigPatches', 'kubeadmConfigPatches'] as const) {
+    const v = cluster[key];
+    if (v !== undefined && (!Array.isArray(v) || v.some((p) => typeof p !== 'string'))) fail(`cluster.${key} must be a list of strings`);
+  }
+  return {
+    name,
+    description: typeof raw['description'] === 'string' ? raw['description'] : '',
+    clusterName,
+    kubernetesVersion,
+    cluster: { ...(cluster as KindClusterConfig), nodes: nodes as KindNode[] },
+    file,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

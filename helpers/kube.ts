@@ -1,0 +1,104 @@
+// Talking to a cluster: clients from a kubeconfig, and one way to wait — a watch with a deadline
+// that fails with the last state it saw. No polling loops, no sleeps.
+import { CoreV1Api, KubeConfig, Watch, type KubernetesObject } from '@kubernetes/client-node';
+
+export interface Kube {
+  config: KubeConfig;
+  core: CoreV1Api;
+}
+
+export function kubeFromString(kubeconfig: string, context?: string): Kube {
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfig);
+  if (context) config.setCurrentContext(context);
+  return { config, core: config.makeApiClient(CoreV1Api) };
+}
+
+export function kubeFromFile(path: string, context?: string): Kube {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  if (context) config.setCurrentContext(context);
+  return { config, core: config.makeApiClient(CoreV1Api) };
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(readonly what: string, readonly seconds: number, readonly lastSeen: string) {
+    super(`timed out after ${seconds}s waiting for ${what}; last seen:\n${lastSeen}`);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+export interface WaitForOptions<T extends KubernetesObject, R> {
+  kube: Kube;
+  /** What is awaited, for the error message: "3 nodes Ready". */
+  what: string;
+  /** API path of the collection, e.g. /api/v1/nodes or /api/v1/namespaces/x/pods. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  timeoutMs: number;
+  /** Lists the collection (the starting state and after a watch ends). */
+  list: () => Promise<{ items: T[]; resourceVersion: string }>;
+  /** Done when this returns a value other than undefined; it sees every object currently known. */
+  until: (objects: T[]) => R | undefined;
+  /** One line per object for the timeout error. */
+  describe: (object: T) => string;
+}
+
+/**
+ * Lists, then watches from that resourceVersion, re-listing when the watch closes (410 Gone or a
+ * server timeout), until `until` holds or the deadline passes.
+ */
+export async function waitFor<T extends KubernetesObject, R>(o: WaitForOptions<T, R>): Promise<R> {
+  const deadline = Date.now() + o.timeoutMs;
+  const known = new Map<string, T>();
+  const keyOf = (obj: T) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  const snapshot = () => [...known.values()];
+  const lastSeen = () => (known.size === 0 ? '(nothing matched)' : snapshot().map(o.describe).join('\n'));
+
+  while (Date.now() < deadline) {
+    const listed = await o.list();
+    known.clear();
+    for (const item of listed.items) known.set(keyOf(item), item);
+    const immediate = o.until(snapshot());
+    if (immediate !== undefined) return immediate;
+
+    const result = await new Promise<{ done: true; value: R } | { done: false }>((resolve, reject) => {
+      let abort: AbortController | undefined;
+      let settled = false;
+      const finish = (value: { done: true; value: R } | { done: false }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        abort?.abort();
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish({ done: false }), Math.max(0, deadline - Date.now()));
+      new Watch(o.kube.config)
+        .watch(
+          o.path,
+          { resourceVersion: listed.resourceVersion, allowWatchBookmarks: true, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector },
+          (phase: string, obj: T) => {
+            if (phase === 'BOOKMARK') return;
+            if (phase === 'DELETED') known.delete(keyOf(obj));
+            else known.set(keyOf(obj), obj);
+            const value = o.until(snapshot());
+            if (value !== undefined) finish({ done: true, value });
+          },
+          // The watch ended (server timeout, 410 Gone, connection reset): list again and go on.
+          () => finish({ done: false }),
+        )
+        .then((a) => {
+          abort = a;
+          if (settled) a.abort();
+        }, (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(error);
+        });
+    });
+    if (result.done) return result.value;
+  }
+  throw new WaitTimeoutError(o.what, Math.round(o.timeoutMs / 1000), lastSeen());
+}

@@ -1,0 +1,87 @@
+// Progress output with a fixed vocabulary: every phase says when it starts, when it ends and how
+// long it took; long phases print a heartbeat with the last line their commands wrote. Full command
+// output goes to a log file whose path is printed when something fails.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { redact } from './redact.ts';
+
+export interface PhaseRecord {
+  name: string;
+  seconds: number;
+  ok: boolean;
+}
+
+const HEARTBEAT_MS = 30_000;
+
+export class Logger {
+  readonly logFile: string;
+  readonly phases: PhaseRecord[] = [];
+  private lastOutputLine = '';
+  private depth = 0;
+
+  constructor(logFile: string, private readonly out: NodeJS.WritableStream = process.stderr) {
+    this.logFile = logFile;
+    mkdirSync(dirname(logFile), { recursive: true });
+  }
+
+  info(message: string): void {
+    this.print(message);
+  }
+
+  warn(message: string): void {
+    this.print(`WARN ${message}`);
+  }
+
+  /** Writes to the log file only: command output and details nobody needs on the console. */
+  detail(text: string): void {
+    const clean = redact(text);
+    const lines = clean.split('\n').filter((l) => l.trim() !== '');
+    const last = lines.at(-1);
+    if (last !== undefined) this.lastOutputLine = last.slice(0, 160);
+    appendFileSync(this.logFile, clean.endsWith('\n') ? clean : `${clean}\n`);
+  }
+
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    this.print(`START ${name}`);
+    this.depth++;
+    const timer = setInterval(() => {
+      const tail = this.lastOutputLine ? `: ${this.lastOutputLine}` : '';
+      this.print(`... ${name} running for ${seconds(started)}s${tail}`);
+    }, HEARTBEAT_MS);
+    timer.unref();
+    try {
+      const result = await fn();
+      this.depth--;
+      this.end(name, started, true);
+      return result;
+    } catch (error) {
+      this.depth--;
+      this.end(name, started, false);
+      throw error;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private end(name: string, started: number, ok: boolean): void {
+    const s = seconds(started);
+    this.phases.push({ name, seconds: s, ok });
+    this.print(`${ok ? 'DONE' : 'FAIL'} ${name} (${s}s)${ok ? '' : ` — full log: ${this.logFile}`}`);
+  }
+
+  private print(message: string): void {
+    const line = `${new Date().toISOString().slice(11, 19)} ${'  '.repeat(this.depth)}${redact(message)}`;
+    this.out.write(`${line}\n`);
+    appendFileSync(this.logFile, `${line}\n`);
+  }
+}
+
+function seconds(since: number): number {
+  return Math.round((Date.now() - since) / 100) / 10;
+}
+
+export function defaultLogFile(cacheDir: string, command: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join(cacheDir, 'logs', `${stamp}-${command}.log`);
+}

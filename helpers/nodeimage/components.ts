@@ -1,0 +1,81 @@
+// The node's other binaries, each built from its Go module at the version kind (containerd, crictl)
+// or kubeadm (etcd, CoreDNS) expects. Every result is cached under bin/<name>-<version>.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedDir, cachePath } from '../cache.ts';
+import type { Logger } from '../log.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION } from '../versions.ts';
+import { goBuild, goInstall, prepareWrapper } from './go.ts';
+
+const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
+
+async function cachedBinaries(name: string, version: string, logger: Logger, build: (out: string) => Promise<void>): Promise<string> {
+  const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${version}`), (out) => logger.phase(`build ${name} ${version}`, () => build(out)));
+  if (hit) logger.detail(`cached ${name} ${version}: ${dir}`);
+  return dir;
+}
+
+export function buildKind(logger: Logger): Promise<string> {
+  return cachedBinaries('kind', KIND_VERSION, logger, (out) => goInstall(`sigs.k8s.io/kind@${KIND_VERSION}`, out, logger));
+}
+
+/** containerd, ctr and the runc shim; static, without the storage drivers kind does not use. */
+export function buildContainerd(logger: Logger): Promise<string> {
+  const tags = ['no_aufs', 'no_zfs', 'no_btrfs', 'no_devmapper'];
+  return cachedBinaries('containerd', CONTAINERD_VERSION, logger, async (out) => {
+    for (const cmd of ['containerd', 'ctr', 'containerd-shim-runc-v2']) {
+      await goInstall(`github.com/containerd/containerd/v2/cmd/${cmd}@${CONTAINERD_VERSION}`, out, logger, { tags });
+    }
+  });
+}
+
+export function buildCrictl(logger: Logger): Promise<string> {
+  return cachedBinaries('crictl', CRICTL_VERSION, logger, (out) => goInstall(`sigs.k8s.io/cri-tools/cmd/crictl@${CRICTL_VERSION}`, out, logger));
+}
+
+/** etcd's command lives in package etcdmain of the server module; a three-line main calls it. */
+export function buildEtcd(version: string, logger: Logger): Promise<string> {
+  return cachedBinaries('etcd', version, logger, async (out) => {
+    const dir = await prepareWrapper({
+      name: `etcd-${version}`,
+      goMod: `module pullcheck.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 ${version}\n`,
+      files: {
+        'main.go': 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
+      },
+    }, logger);
+    await goBuild(dir, ['.'], out, logger);
+  });
+}
+
+/**
+ * The CoreDNS plugins kubeadm's Corefile uses. Building CoreDNS with only these (instead of all of
+ * plugin.cfg, which pulls in every cloud SDK) is what CoreDNS's own custom-build guide describes,
+ * and takes a fraction of the time.
+ */
+export const COREDNS_PLUGINS = ['errors', 'health', 'ready', 'kubernetes', 'prometheus', 'forward', 'cache', 'loop', 'reload', 'loadbalance', 'log'] as const;
+
+export function buildCoreDNS(version: string, logger: Logger): Promise<string> {
+  return cachedBinaries('coredns', version, logger, async (out) => {
+    const imports = ['"github.com/coredns/coredns/coremain"', '_ "github.com/coredns/coredns/core/dnsserver"', ...COREDNS_PLUGINS.map((p) => `_ "github.com/coredns/coredns/plugin/${p}"`)];
+    const dir = await prepareWrapper({
+      name: `coredns-${version}`,
+      goMod: `module pullcheck.local/coredns\n\ngo 1.26\n\nrequire github.com/coredns/coredns ${version}\n`,
+      files: { 'main.go': `package main\n\nimport (\n${imports.map((i) => `\t${i}`).join('\n')}\n)\n\nfunc main() { coremain.Run() }\n` },
+    }, logger);
+    await goBuild(dir, ['.'], out, logger);
+  });
+}
+
+/** Programs whose source is in this repository (programs/), keyed by the hash of that source. */
+export function buildOwnProgram(name: 'pause', logger: Logger): Promise<string> {
+  const source = readFileSync(join(PROGRAMS_DIR, name, 'main.go'));
+  const key = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  return cachedBinaries(name, key, logger, (out) => goBuild(PROGRAMS_DIR, [`./${name}`], out, logger));
+}
+
+export function buildRegistry(logger: Logger): Promise<string> {
+  return cachedBinaries('registry', DISTRIBUTION_VERSION, logger, (out) =>
+    goInstall(`github.com/distribution/distribution/v3/cmd/registry@${DISTRIBUTION_VERSION}`, out, logger));
+}

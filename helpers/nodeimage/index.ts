@@ -1,0 +1,98 @@
+// Which kind node image a cluster uses, in the order cheapest first: the one already in the local
+// Docker image store, then kind's published image (for users who can pull), then the hermetic build
+// from Debian packages and Go modules, which works everywhere.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cachedDir, cachePath } from '../cache.ts';
+import { docker, imageExists, imageLabel } from '../docker.ts';
+import type { Logger } from '../log.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, type KubernetesVersion } from '../versions.ts';
+import { assembleNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
+import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram } from './components.ts';
+import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
+import { goModDownload } from './go.ts';
+import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
+import { buildRootfs, IPTABLES_ROOTFS, NODE_ROOTFS, rootfsKey } from './rootfs.ts';
+
+/** Bump when the way a node image is assembled changes, so that cached images are rebuilt. */
+const ASSEMBLY_REVISION = '1';
+
+export type NodeImageSource = 'local' | 'pulled' | 'built';
+
+export interface NodeImage {
+  ref: string;
+  source: NodeImageSource;
+}
+
+export interface ResolveNodeImageOptions {
+  /** Try `docker pull kindest/node` before building (default true; PULLCHECK_NO_PULL=1 turns it off). */
+  allowPull?: boolean;
+  /** Skip the local store and pull, and build (for `pullcheck images build --force`). */
+  forceBuild?: boolean;
+}
+
+export function nodeImageTag(v: KubernetesVersion): string {
+  return `pullcheck/node:${v.raw}`;
+}
+
+export function nodeInputsKey(v: KubernetesVersion): string {
+  const pauseSource = readFileSync(new URL('../../programs/pause/main.go', import.meta.url));
+  const text = [ASSEMBLY_REVISION, KIND_VERSION, v.raw, CONTAINERD_VERSION, CRICTL_VERSION, rootfsKey(NODE_ROOTFS), rootfsKey(IPTABLES_ROOTFS), createHash('sha256').update(pauseSource).digest('hex')].join('\n');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, options: ResolveNodeImageOptions = {}): Promise<NodeImage> {
+  const tag = nodeImageTag(v);
+  const key = nodeInputsKey(v);
+  if (!options.forceBuild) {
+    if ((await imageLabel(tag, LABEL_NODE_INPUTS, { logger })) === key) return { ref: tag, source: 'local' };
+    const upstream = `kindest/node:${v.raw}`;
+    if (await imageExists(upstream, { logger })) return { ref: upstream, source: 'local' };
+    const allowPull = options.allowPull ?? process.env['PULLCHECK_NO_PULL'] !== '1';
+    if (allowPull) {
+      const pulled = await logger.phase(`try docker pull ${upstream}`, async () => (await docker(['pull', upstream], { logger, allowFailure: true, timeoutMs: 600_000 })).exitCode === 0);
+      if (pulled) return { ref: upstream, source: 'pulled' };
+      logger.info(`${upstream} cannot be pulled here: building ${tag} from Debian packages and Go modules`);
+    }
+  }
+  await logger.phase(`build node image ${tag}`, () => buildNodeImage(v, tag, key, logger));
+  return { ref: tag, source: 'built' };
+}
+
+async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, logger: Logger): Promise<void> {
+  // The root filesystems download while the Go builds use the CPUs.
+  const rootfs = Promise.all([buildRootfs(NODE_ROOTFS, logger), buildRootfs(IPTABLES_ROOTFS, logger)]);
+  rootfs.catch(() => undefined);
+  const kind = await goModDownload('sigs.k8s.io/kind', KIND_VERSION, logger);
+  const kubernetesBin = await buildKubernetes(v, logger);
+  const containerdBin = await buildContainerd(logger);
+  const crictlBin = await buildCrictl(logger);
+  const images = await kubeadmImages(kubernetesBin, v, logger);
+  const etcdRef = images.find((i) => /\/etcd:/.test(i));
+  const corednsRef = images.find((i) => /\/coredns:/.test(i));
+  if (!etcdRef || !corednsRef) throw new Error(`kubeadm ${v.raw} lists no etcd or CoreDNS image: ${images.join(', ')}`);
+  const etcdBin = await buildEtcd(moduleVersionOfTag(etcdRef), logger);
+  const corednsBin = await buildCoreDNS(moduleVersionOfTag(corednsRef), logger);
+  const pauseBin = await buildOwnProgram('pause', logger);
+  const [nodeRootfs, iptablesRootfs] = await rootfs;
+  const sandboxImage = sandboxImageOf(readFileSync(join(kind.dir, 'images/base/files/etc/containerd/config.toml'), 'utf8'));
+  const { dir: archiveDir } = await cachedDir(cachePath('images', `components-${v.raw}-${key}`), (out) =>
+    logger.phase('write component images archive', async () => {
+      const refs = await writeComponentArchive(join(out, 'images.tar'), {
+        kubeadmImages: images, sandboxImage, kubernetesBin, etcdBin, corednsBin, pauseBin, iptablesRootfsTar: iptablesRootfs, scratchDir: out,
+      });
+      rmSync(join(out, 'iptables-rootfs.tar.gz'), { force: true });
+      logger.info(`component images: ${refs.join(', ')}`);
+    }));
+  const stagingDir = mkdtempSync(join(tmpdir(), 'pullcheck-node-'));
+  try {
+    await assembleNodeImage({
+      tag, inputsKey: key, kubernetesVersion: v.raw, rootfsTar: nodeRootfs, kindModuleDir: kind.dir,
+      kubernetesBin, containerdBin, crictlBin, componentArchive: join(archiveDir, 'images.tar'), stagingDir,
+    }, logger);
+  } finally {
+    rmSync(stagingDir, { recursive: true, force: true });
+  }
+}

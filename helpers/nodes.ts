@@ -1,0 +1,27 @@
+// Running commands on a node. One interface, so that scenarios do not care how: `docker exec` for
+// kind nodes today, a privileged helper DaemonSet for other clusters later.
+import { docker } from './docker.ts';
+import type { RunResult } from './exec.ts';
+import type { Logger } from './log.ts';
+
+export interface NodeAccess {
+  /** Runs argv on the node (as root, in the node's namespaces). */
+  exec(node: string, argv: readonly string[], options?: { input?: string; allowFailure?: boolean }): Promise<RunResult>;
+  /** Writes a file on the node, creating its directory. */
+  writeFile(node: string, path: string, content: string, mode?: string): Promise<void>;
+}
+
+/** Kind node containers are named after their Kubernetes node. */
+export class KindNodeAccess implements NodeAccess {
+  constructor(private readonly logger: Logger) {}
+
+  exec(node: string, argv: readonly string[], options: { input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
+    const interactive = options.input !== undefined ? ['-i'] : [];
+    return docker(['exec', ...interactive, node, ...argv], { logger: this.logger, ...options });
+  }
+
+  async writeFile(node: string, path: string, content: string, mode = '0644'): Promise<void> {
+    const dir = path.replace(/\/[^/]*$/, '') || '/';
+    await this.exec(node, ['sh', '-c', 'mkdir -p "$1" && cat > "$2" && chmod "$3" "$2"', 'sh', dir, path, mode], { input: content });
+  }
+}

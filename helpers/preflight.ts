@@ -1,0 +1,52 @@
+// What must be true of the host before pullcheck starts anything, each with a one-line fix.
+import { run } from './exec.ts';
+import { MIN_DOCKER_MAJOR } from './versions.ts';
+
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
+
+const HOST_UP = 'run `sudo scripts/host-up` (installs Docker Engine from Debian trixie and starts it)';
+
+export interface DockerFacts {
+  serverVersion: string;
+  cgroupVersion: 1 | 2;
+}
+
+export async function checkDocker(): Promise<DockerFacts> {
+  let r;
+  try {
+    r = await run(['docker', 'info', '--format', '{{json .}}'], { allowFailure: true, timeoutMs: 20_000 });
+  } catch {
+    throw new EnvironmentError(`no docker CLI on PATH: ${HOST_UP}`);
+  }
+  if (r.exitCode !== 0) {
+    throw new EnvironmentError(`Docker Engine is not running or its socket is not reachable (${firstLine(r.stderr)}): ${HOST_UP}`);
+  }
+  const info = JSON.parse(r.stdout) as { ServerVersion?: string; CgroupVersion?: string };
+  const serverVersion = info.ServerVersion ?? '0';
+  const major = Number.parseInt(serverVersion, 10);
+  if (!(major >= MIN_DOCKER_MAJOR)) {
+    throw new EnvironmentError(`Docker Engine ${serverVersion} is too old: pullcheck needs ${MIN_DOCKER_MAJOR}+ to run privileged kind nodes here; stop it and ${HOST_UP}`);
+  }
+  return { serverVersion, cgroupVersion: info.CgroupVersion === '2' ? 2 : 1 };
+}
+
+export async function checkBuildTools(): Promise<void> {
+  const go = await run(['go', 'env', 'GOVERSION'], { allowFailure: true }).catch(() => undefined);
+  if (!go || go.exitCode !== 0) {
+    throw new EnvironmentError('no Go toolchain on PATH: install Go 1.26+ (pullcheck builds kind and the node image from Go modules)');
+  }
+  const m = /^go(\d+)\.(\d+)/.exec(go.stdout.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 26) {
+    throw new EnvironmentError(`Go ${go.stdout.trim()} is too old: Kubernetes 1.36+ needs Go 1.26+`);
+  }
+  const mm = await run(['mmdebstrap', '--version'], { allowFailure: true }).catch(() => undefined);
+  if (!mm || mm.exitCode !== 0) {
+    throw new EnvironmentError(`mmdebstrap not found (it builds the node's root filesystem): ${HOST_UP}, or apt-get install mmdebstrap`);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.slice(0, 200) ?? '';
+}

@@ -1,0 +1,3 @@
+module pullcheck.local/programs
+
+go 1.26
