@@ -1,0 +1,144 @@
+// What a suite file uses: one environment per file (cluster, run CA, registries), and `scenario`,
+// which gives each test its namespace, unique tags, deferred cleanups (run in reverse, always) and
+// evidence collectors (run when the body throws, appended to the failure). Suites import from here.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { V1Pod } from '@kubernetes/client-node';
+import { cacheDir } from './cache.ts';
+import { clusterUp, type Cluster } from './cluster/cluster.ts';
+import { loadProfile } from './cluster/profile.ts';
+import type { Image } from './images/oci.ts';
+import { defaultLogFile, Logger } from './log.ts';
+import { createPod, describeEvents, describePod, podEvents, podLog, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
+import { redact } from './redact.ts';
+import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
+import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
+import { createCA, type CertificateAuthority } from './registry/tls.ts';
+
+export interface RegistryRequest {
+  name: string;
+  auth: 'htpasswd' | 'none';
+}
+
+export interface RunEnv {
+  runId: string;
+  logger: Logger;
+  cluster: Cluster;
+  ca: CertificateAuthority;
+  registries: Map<string, StartedRegistry>;
+  registry(name: string): StartedRegistry;
+  dispose(): Promise<void>;
+}
+
+export async function startEnv(o: { suite: string; registries: RegistryRequest[] }): Promise<RunEnv> {
+  const runId = randomBytes(3).toString('hex');
+  const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
+  const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
+  const cluster = await clusterUp({ profile, logger });
+  const ca = await createCA(`pullcheck ${runId}`);
+  const registries = new Map<string, StartedRegistry>();
+  const dispose = async () => {
+    for (const r of registries.values()) {
+      await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch(() => undefined);
+      await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
+    }
+    rmSync(ca.dir, { recursive: true, force: true });
+  };
+  try {
+    for (const req of o.registries) {
+      const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, TLS)`, () =>
+        new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start());
+      registries.set(req.name, started);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, ca.certPem);
+    }
+    const first = registries.values().next().value;
+    if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    runId, logger, cluster, ca, registries, dispose,
+    registry: (name) => {
+      const r = registries.get(name);
+      if (!r) throw new Error(`no registry "${name}" in this suite (have: ${[...registries.keys()].join(', ')})`);
+      return r;
+    },
+  };
+}
+
+export interface PushedImage {
+  ref: string;
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+export interface ScenarioContext {
+  id: string;
+  env: RunEnv;
+  namespace: string;
+  /** A tag no other test uses. */
+  uniqueTag(): string;
+  /** A repository name no other test uses. */
+  uniqueRepository(base?: string): string;
+  defer(fn: () => Promise<unknown> | unknown): void;
+  collect(name: string, fn: () => Promise<string>): void;
+  push(registry: StartedRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
+  log(pod: V1Pod): Promise<string>;
+}
+
+function slug(id: string): string {
+  return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+export function scenario(getEnv: () => RunEnv, id: string, title: string, body: (s: ScenarioContext) => Promise<void>, timeoutMs = 600_000): void {
+  it(`${id}: ${title}`, async () => {
+    const env = getEnv();
+    const { kube } = env.cluster;
+    const namespace = `pc-${env.runId}-${slug(id)}`.slice(0, 63).replace(/-+$/, '');
+    const defers: (() => Promise<unknown> | unknown)[] = [];
+    const collectors: { name: string; fn: () => Promise<string> }[] = [];
+    let counter = 0;
+    await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
+    defers.push(() => kube.core.deleteNamespace({ name: namespace }));
+    collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
+    collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
+    const s: ScenarioContext = {
+      id, env, namespace,
+      uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
+      uniqueRepository: (base = 'pullcheck') => `${base}/${slug(id)}-${env.runId}-${++counter}`,
+      defer: (fn) => defers.push(fn),
+      collect: (name, fn) => collectors.push({ name, fn }),
+      push: async (registry, image, o = {}) => {
+        const repository = o.repository ?? s.uniqueRepository();
+        const tag = o.tag ?? s.uniqueTag();
+        const digest = await registry.client.pushImage(repository, tag, image);
+        return { ref: registry.ref(repository, tag), repository, tag, digest };
+      },
+      runPod: async (input, podTimeout) => {
+        const name = input.name ?? `pod-${++counter}`;
+        await createPod(kube, namespace, { ...input, name });
+        return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
+      },
+      log: (pod) => podLog(kube, namespace, pod.metadata?.name ?? ''),
+    };
+    const started = Date.now();
+    env.logger.info(`[${id}] START`);
+    try {
+      await body(s);
+      env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    } catch (error) {
+      const evidence: string[] = [];
+      for (const c of collectors) evidence.push(`--- ${c.name}\n${await c.fn().catch((e: unknown) => `(could not collect: ${String(e)})`)}`);
+      env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
+      throw error;
+    } finally {
+      if (process.env['PULLCHECK_KEEP'] !== '1') {
+        for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
+      }
+    }
+  }, timeoutMs);
+}

@@ -1,0 +1,55 @@
+// The images scenarios run: the repository's echo program (programs/echo), built per platform, plus
+// a layer naming the image's build id. One binary per platform serves every image; the build-id
+// layer gives every image its own digest.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedDir, cachePath } from '../cache.ts';
+import type { Logger } from '../log.ts';
+import { run } from '../exec.ts';
+import { goEnv } from '../nodeimage/go.ts';
+import { assembleImage, layerFromFiles, type Image, type ManifestFormat, type Platform } from './oci.ts';
+
+const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
+
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+function goArch(p: Platform): Record<string, string> {
+  const env: Record<string, string> = { GOOS: p.os, GOARCH: p.architecture };
+  if (p.architecture === 'arm' && p.variant) env['GOARM'] = p.variant.replace(/^v/, '');
+  return env;
+}
+
+/** The echo binary for `platform`, cached by the hash of its source. */
+export async function echoBinary(platform: Platform, logger: Logger): Promise<Buffer> {
+  const source = readFileSync(join(PROGRAMS_DIR, 'echo', 'main.go'));
+  const key = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  const name = platformString(platform).replace(/\//g, '-');
+  const { dir } = await cachedDir(cachePath('bin', `echo-${key}-${name}`), async (out) => {
+    await run(['go', 'build', '-trimpath', '-ldflags', `-s -w -X main.platform=${platformString(platform)}`, '-o', join(out, 'echo'), './echo'], {
+      cwd: PROGRAMS_DIR, env: goEnv(goArch(platform)), logger,
+    });
+  });
+  return readFileSync(join(dir, 'echo'));
+}
+
+export interface TestImage {
+  image: Image;
+  platform: Platform;
+  buildId: string;
+}
+
+export function newBuildId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export async function echoImage(platform: Platform, logger: Logger, o: { buildId?: string; format?: ManifestFormat } = {}): Promise<TestImage> {
+  const buildId = o.buildId ?? newBuildId();
+  const binary = await layerFromFiles([{ path: '/bin/echo', content: await echoBinary(platform, logger), mode: 0o755 }]);
+  const id = await layerFromFiles([{ path: '/etc/pullcheck/build-id', content: `${buildId}\n` }]);
+  const image = assembleImage([binary, id], { platform, entrypoint: ['/bin/echo'], env: ['PATH=/bin'] }, o.format ?? 'oci');
+  return { image, platform, buildId };
+}

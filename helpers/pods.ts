@@ -1,0 +1,136 @@
+// Pods as scenarios use them: create one, wait for its verdict (ran to the end, or the image could
+// not be had), read its log, events and the image it ran. Reasons are named constants.
+import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
+import { waitFor, type Kube } from './kube.ts';
+
+export const WaitingReason = {
+  ErrImagePull: 'ErrImagePull',
+  ImagePullBackOff: 'ImagePullBackOff',
+  ErrImageNeverPull: 'ErrImageNeverPull',
+  InvalidImageName: 'InvalidImageName',
+} as const;
+
+export const EventReason = {
+  Pulling: 'Pulling',
+  Pulled: 'Pulled',
+  Failed: 'Failed',
+  BackOff: 'BackOff',
+  ErrImageNeverPull: 'ErrImageNeverPull',
+  FailedToRetrieveImagePullSecret: 'FailedToRetrieveImagePullSecret',
+} as const;
+
+const PULL_FAILURES: ReadonlySet<string> = new Set(Object.values(WaitingReason));
+
+export interface PodSpecInput {
+  name: string;
+  image: string;
+  pullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  command?: string[];
+  nodeName?: string;
+  imagePullSecrets?: string[];
+  serviceAccountName?: string;
+  labels?: Record<string, string>;
+}
+
+export function podManifest(namespace: string, i: PodSpecInput): V1Pod {
+  const container: V1Container = { name: 'main', image: i.image, ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}), ...(i.command ? { command: i.command } : {}) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: i.name, namespace, labels: { 'pullcheck.io/managed': 'true', ...(i.labels ?? {}) } },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [container],
+      terminationGracePeriodSeconds: 0,
+      ...(i.nodeName ? { nodeName: i.nodeName } : {}),
+      ...(i.imagePullSecrets ? { imagePullSecrets: i.imagePullSecrets.map((name) => ({ name })) } : {}),
+      ...(i.serviceAccountName ? { serviceAccountName: i.serviceAccountName } : {}),
+    },
+  };
+}
+
+export type PodVerdict =
+  | { kind: 'completed'; pod: V1Pod; exitCode: number }
+  | { kind: 'pull-failed'; pod: V1Pod; reason: string; message: string };
+
+export function describePod(p: V1Pod): string {
+  const statuses = (p.status?.containerStatuses ?? []).map((c) => {
+    const state = c.state?.waiting ? `waiting ${c.state.waiting.reason}: ${c.state.waiting.message ?? ''}` : c.state?.terminated ? `terminated ${c.state.terminated.reason} exit ${c.state.terminated.exitCode}` : c.state?.running ? 'running' : '?';
+    return `${c.name}=${state}`;
+  });
+  return `pod ${p.metadata?.name} on node ${p.spec?.nodeName ?? '(unscheduled)'}: phase ${p.status?.phase ?? '?'} ${statuses.join(' ')}`.trim();
+}
+
+/** The first verdict of a pod's only container: it ran to the end, or its image could not be had. */
+export function verdictOf(p: V1Pod): PodVerdict | undefined {
+  const c = p.status?.containerStatuses?.[0];
+  const terminated = c?.state?.terminated;
+  if (terminated) return { kind: 'completed', pod: p, exitCode: terminated.exitCode };
+  const waiting = c?.state?.waiting;
+  if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
+  return undefined;
+}
+
+export async function createPod(kube: Kube, namespace: string, input: PodSpecInput): Promise<V1Pod> {
+  return kube.core.createNamespacedPod({ namespace, body: podManifest(namespace, input) });
+}
+
+export async function waitForVerdict(kube: Kube, namespace: string, name: string, timeoutMs = 180_000, extraContext?: () => Promise<string>): Promise<PodVerdict> {
+  try {
+    return await waitFor({
+      kube,
+      what: `pod ${namespace}/${name} to finish or fail its pull`,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      fieldSelector: `metadata.name=${name}`,
+      timeoutMs,
+      list: async () => {
+        const l = await kube.core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` });
+        return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+      },
+      until: (pods: V1Pod[]) => (pods[0] ? verdictOf(pods[0]) : undefined),
+      describe: describePod,
+    });
+  } catch (error) {
+    if (extraContext) {
+      const more = await extraContext().catch(() => '');
+      if (error instanceof Error && more) error.message += `\n${more}`;
+    }
+    throw error;
+  }
+}
+
+export async function podLog(kube: Kube, namespace: string, name: string): Promise<string> {
+  return kube.core.readNamespacedPodLog({ name, namespace });
+}
+
+export async function podEvents(kube: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
+  const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Pod` });
+  return l.items;
+}
+
+export function describeEvents(events: readonly CoreV1Event[]): string {
+  return events.map((e) => `${e.type} ${e.reason}: ${e.message ?? ''}`).join('\n') || '(no events)';
+}
+
+/** Waits for an event on the pod with this reason (and message pattern); fails with the events it saw. */
+export async function waitForEvent(kube: Kube, namespace: string, podName: string, reason: string, message: RegExp = /.*/, timeoutMs = 120_000): Promise<CoreV1Event> {
+  const selector = `involvedObject.name=${podName},involvedObject.kind=Pod`;
+  return waitFor({
+    kube,
+    what: `event ${reason} matching ${message} on pod ${namespace}/${podName}`,
+    path: `/api/v1/namespaces/${namespace}/events`,
+    fieldSelector: selector,
+    timeoutMs,
+    list: async () => {
+      const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: selector });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (events: CoreV1Event[]) => events.find((e) => e.reason === reason && message.test(e.message ?? '')),
+    describe: (e) => `${e.type} ${e.reason}: ${e.message ?? ''}`,
+  });
+}
+
+/** `status.containerStatuses[0].imageID`: the digest the node really ran. */
+export function imageIdOf(p: V1Pod): string {
+  return p.status?.containerStatuses?.[0]?.imageID ?? '';
+}

@@ -1,0 +1,153 @@
+// Disposable registries (CNCF distribution, built here from its Go module), started with
+// testcontainers on the kind network: TLS with the run's CA, htpasswd auth or anonymous. Image
+// references name a registry by its alias on that network (what nodes pull from); the host pushes
+// and reads through the published 127.0.0.1 port. Both are in the certificate.
+import { randomBytes } from 'node:crypto';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../docker.ts';
+import { tarOf } from '../images/oci.ts';
+import type { Logger } from '../log.ts';
+import { buildRegistry } from '../nodeimage/components.ts';
+import { registerCredentials } from '../redact.ts';
+import { DISTRIBUTION_VERSION } from '../versions.ts';
+import { RegistryClient } from './client.ts';
+import { htpasswdLine } from './htpasswd.ts';
+import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Ryuk (testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here; pullcheck
+// labels what it starts and removes it itself (see helpers/cleanup).
+process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+
+export const REGISTRY_IMAGE = `pullcheck/registry:${DISTRIBUTION_VERSION}`;
+const LABEL_IMAGE_INPUTS = 'pullcheck.io/image-inputs';
+const PORT = 5000;
+
+/** Builds the registry binary and imports it into docker as a one-file image (no base image). */
+export async function ensureRegistryImage(logger: Logger): Promise<string> {
+  if ((await imageLabel(REGISTRY_IMAGE, LABEL_IMAGE_INPUTS)) === DISTRIBUTION_VERSION) return REGISTRY_IMAGE;
+  const bin = await buildRegistry(logger);
+  const rootfs = await tarOf([
+    { path: '/registry', content: readFileSync(join(bin, 'registry')), mode: 0o755 },
+    { path: '/var/lib/registry/.keep', content: '' },
+    { path: '/tmp/.keep', content: '' },
+  ]);
+  await docker(['import', '--change', 'ENTRYPOINT ["/registry", "serve", "/etc/distribution/config.yml"]', '--change', `EXPOSE ${PORT}`,
+    '--change', `LABEL ${LABEL_IMAGE_INPUTS}=${DISTRIBUTION_VERSION}`, '-', REGISTRY_IMAGE], { logger, input: rootfs });
+  return REGISTRY_IMAGE;
+}
+
+export interface RegistrySpec {
+  /** A short name for logs and the container name: "public", "tenant-a". */
+  name: string;
+  auth: 'htpasswd' | 'none';
+  ca: CertificateAuthority;
+  network: string;
+  runId: string;
+}
+
+export function registryConfig(auth: RegistrySpec['auth']): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: info',
+    '  formatter: json',
+    '  accesslog:',
+    '    disabled: false',
+    'storage:',
+    '  filesystem:',
+    '    rootdirectory: /var/lib/registry',
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: :${PORT}`,
+    '  tls:',
+    '    certificate: /certs/tls.crt',
+    '    key: /certs/tls.key',
+    ...(auth === 'htpasswd' ? ['auth:', '  htpasswd:', '    realm: pullcheck', '    path: /auth/htpasswd'] : []),
+    '',
+  ].join('\n');
+}
+
+export class LocalRegistry {
+  constructor(private readonly spec: RegistrySpec, private readonly logger: Logger) {}
+
+  async start(): Promise<StartedRegistry> {
+    const { spec } = this;
+    const image = await ensureRegistryImage(this.logger);
+    const username = spec.auth === 'htpasswd' ? `user-${spec.name}` : undefined;
+    const password = spec.auth === 'htpasswd' ? randomBytes(18).toString('base64url') : undefined;
+    if (username && password) registerCredentials(username, password);
+    const alias = registryAlias(spec);
+    const cert = await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']);
+    const files = [
+      { content: registryConfig(spec.auth), target: '/etc/distribution/config.yml' },
+      { content: cert.certPem, target: '/certs/tls.crt' },
+      { content: cert.keyPem, target: '/certs/tls.key' },
+      ...(username && password ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }] : []),
+    ];
+    const container = await new GenericContainer(image)
+      .withName(alias)
+      .withNetworkMode(spec.network)
+      .withNetworkAliases(alias)
+      .withExposedPorts(PORT)
+      .withLabels({ [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, 'pullcheck.io/registry': spec.name })
+      .withCopyContentToContainer(files)
+      .withWaitStrategy(Wait.forLogMessage(/listening on/))
+      .start();
+    return new StartedRegistry(container, spec, alias, username, password, this.logger);
+  }
+}
+
+/** The registry's name on the kind network, and so in image references. */
+export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): string {
+  return `pullcheck-reg-${spec.runId}-${spec.name}`;
+}
+
+export class StartedRegistry implements AsyncDisposable {
+  readonly client: RegistryClient;
+  private stopped = false;
+
+  constructor(
+    private readonly container: StartedTestContainer,
+    readonly spec: RegistrySpec,
+    readonly alias: string,
+    readonly username: string | undefined,
+    readonly password: string | undefined,
+    private readonly logger: Logger,
+  ) {
+    // The host reaches the registry through its published port; the certificate names 127.0.0.1 too.
+    this.client = new RegistryClient({
+      host: `127.0.0.1:${container.getMappedPort(PORT)}`,
+      ca: spec.ca.certPem,
+      ...(username && password ? { username, password } : {}),
+    });
+  }
+
+  /** host:port in image references: the registry's name on the kind network. */
+  get host(): string {
+    return `${this.alias}:${PORT}`;
+  }
+
+  ref(repository: string, tagOrDigest: string): string {
+    return `${this.host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
+  }
+
+  /** The registry's own log: one JSON line per request (the access log) among others. */
+  async logs(): Promise<string> {
+    const { stdout, stderr } = await docker(['logs', this.container.getId()]);
+    return stdout + stderr;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.container.stop({ remove: true, removeVolumes: true });
+    this.logger.detail(`registry ${this.spec.name} stopped`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

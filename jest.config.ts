@@ -1,0 +1,29 @@
+/** @jest-config-loader esbuild-register */
+// Two projects: `unit` (pure logic, seconds, no Docker) and `e2e` (real kind clusters, a real
+// registry, real images). JUnit output goes to reports/ for CI.
+import type { Config } from 'jest';
+
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: { allowImportingTsExtensions: true, noEmit: false, module: 'ESNext', moduleResolution: 'Bundler', target: 'ES2022' } }] },
+  testEnvironment: 'node',
+} satisfies Config;
+
+const config: Config = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    // Scenarios wait on real pods; their own deadlines fail first with what they saw.
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/suites/**/*.test.ts'],
+      globalSetup: '<rootDir>/helpers/jest/global-setup.ts',
+      globalTeardown: '<rootDir>/helpers/jest/global-teardown.ts',
+      slowTestThreshold: 60,
+    },
+  ],
+  testTimeout: 900_000,
+  reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml', addFileAttribute: 'true' }]],
+};
+
+export default config;

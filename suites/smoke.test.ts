@@ -1,0 +1,43 @@
+// The cluster, the registries and the images work end to end: if this fails, nothing else can pass.
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { echoImage, platformString } from '../helpers/images/testimages.ts';
+import { scenario, startEnv, type RunEnv } from '../helpers/harness.ts';
+import { EventReason, WaitingReason } from '../helpers/pods.ts';
+import { waitForEvent } from '../helpers/pods.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'smoke', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+describe('smoke', () => {
+  scenario(getEnv, 'smoke/public-image-runs', 'a pod runs an image from the anonymous registry over TLS and logs SUCCESS', async (s) => {
+    const test = await echoImage(hostPlatform(), s.env.logger);
+    const pushed = await s.push(s.env.registry('public'), test.image);
+    const verdict = await s.runPod({ image: pushed.ref });
+    expect(verdict.kind).toBe('completed');
+    if (verdict.kind !== 'completed') return;
+    expect(verdict.exitCode).toBe(0);
+    const log = await s.log(verdict.pod);
+    expect(log).toContain('SUCCESS');
+    expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${test.buildId}`);
+    expect(verdict.pod.status?.containerStatuses?.[0]?.imageID).toContain(pushed.digest);
+  });
+
+  scenario(getEnv, 'smoke/private-image-without-credentials-fails', 'a pod without credentials cannot pull from the htpasswd registry: ErrImagePull, unauthorized', async (s) => {
+    const test = await echoImage(hostPlatform(), s.env.logger);
+    const pushed = await s.push(s.env.registry('private'), test.image);
+    const verdict = await s.runPod({ name: 'no-creds', image: pushed.ref });
+    expect(verdict.kind).toBe('pull-failed');
+    if (verdict.kind !== 'pull-failed') return;
+    expect([WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff]).toContain(verdict.reason);
+    const failed = await waitForEvent(s.env.cluster.kube, s.namespace, 'no-creds', EventReason.Failed, /Failed to pull image/);
+    expect(failed.message).toMatch(/401 Unauthorized|unauthorized|authorization failed/i);
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { CONTAINERD_REGISTRY_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
+import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
+import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
+
+const kindCluster = { kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{ role: 'control-plane' }, { role: 'worker' }] };
+
+describe('cluster profiles', () => {
+  it('the default profile is 1 control plane + 2 workers named pullcheck', () => {
+    const p = loadProfile('default');
+    expect(p.clusterName).toBe('pullcheck');
+    expect(p.cluster.nodes.map((n) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
+    expect(p.kubernetesVersion.raw).toMatch(/^v1\.\d+\.\d+$/);
+  });
+
+  it('an unknown profile names the ones that exist', () => {
+    expect(() => loadProfile('nope')).toThrow(/unknown cluster profile "nope": choose one of .*default/);
+  });
+
+  it('malformed YAML is one clear error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: [unclosed\n');
+    expect(() => loadProfile(file)).toThrow(ProfileError);
+    expect(() => loadProfile(file)).toThrow(/is not valid YAML/);
+  });
+
+  it.each([
+    [{ kubernetesVersion: 'v1.37.2' }, /"cluster" must be a kind Cluster config/],
+    [{ kubernetesVersion: '1.37', cluster: kindCluster }, /kubernetesVersion: not a Kubernetes release version/],
+    [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'worker' }] } }, /needs a control-plane node/],
+    [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'master' }] } }, /role must be control-plane or worker/],
+    [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'control-plane', image: 'x' }] } }, /pullcheck chooses the node image/],
+    [{ kubernetesVersion: 'v1.37.2', cluster: kindCluster, extra: 1 }, /unknown field "extra"/],
+    [{ kubernetesVersion: 'v1.37.2', clusterName: 'Bad_Name', cluster: kindCluster }, /clusterName "Bad_Name"/],
+  ])('rejects %j', (raw, message) => {
+    expect(() => validateProfile(raw, 'x.yaml')).toThrow(message);
+  });
+});
+
+describe('kind config', () => {
+  const profile = validateProfile({ name: 't', kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, containerdConfigPatches: ['# mine'] } }, 't.yaml');
+
+  it('keeps the profile and adds certs.d, the cluster name and pullcheck networking', () => {
+    const c = renderKindConfig(profile, { cgroupVersion: 2 });
+    expect(c.name).toBe('pullcheck-t');
+    expect(c.networking).toMatchObject({ disableDefaultCNI: true });
+    expect(c.containerdConfigPatches).toEqual(['# mine', CONTAINERD_REGISTRY_PATCH]);
+    expect(c.kubeadmConfigPatches).toEqual([]);
+  });
+
+  it('tells the kubelet to run on cgroup v1 only on cgroup v1 hosts', () => {
+    expect(renderKindConfig(profile, { cgroupVersion: 1 }).kubeadmConfigPatches).toEqual([KUBELET_CGROUP_V1_PATCH]);
+    expect(YAML.parse(KUBELET_CGROUP_V1_PATCH)).toEqual({ kind: 'KubeletConfiguration', apiVersion: 'kubelet.config.k8s.io/v1beta1', failCgroupV1: false });
+  });
+
+  it('renders YAML kind can read back', () => {
+    const text = kindConfigYaml(renderKindConfig(profile, { cgroupVersion: 1 }));
+    expect(YAML.parse(text)).toMatchObject({ kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', name: 'pullcheck-t' });
+  });
+});
+
+describe('pod network', () => {
+  const nodes = [
+    { name: 'a', internalIP: '172.18.0.2', podCIDR: '10.244.0.0/24' },
+    { name: 'b', internalIP: '172.18.0.3', podCIDR: '10.244.1.0/24' },
+  ];
+
+  it('a node routes to every other node podCIDR, never its own', () => {
+    const script = nodeNetworkScript(nodes[0]!, nodes, '10.244.0.0/16');
+    expect(script).toContain('ip route replace 10.244.1.0/24 via 172.18.0.3');
+    expect(script).not.toContain('10.244.0.0/24 via');
+    expect(script).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16');
+  });
+
+  it('the CNI config allocates from the node podCIDR', () => {
+    const conf = JSON.parse(cniConfig('10.244.1.0/24')) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
+    expect(conf.plugins.map((p) => p.type)).toEqual(['ptp', 'portmap']);
+    expect(conf.plugins[0]?.ipam?.ranges[0]?.[0]?.subnet).toBe('10.244.1.0/24');
+  });
+});
