@@ -1,4 +1,5 @@
 // What must be true of the host before pullcheck starts anything, each with a one-line fix.
+import { readFileSync } from 'node:fs';
 import { run } from './exec.ts';
 import { MIN_DOCKER_MAJOR } from './versions.ts';
 
@@ -11,6 +12,16 @@ const HOST_UP = 'run `sudo scripts/host-up` (installs Docker Engine from Debian 
 export interface DockerFacts {
   serverVersion: string;
   cgroupVersion: 1 | 2;
+  capSysResource: boolean;
+}
+
+const CAP_SYS_RESOURCE = 24n;
+
+/** Bit CAP_SYS_RESOURCE of a CapBnd line from /proc/<pid>/status. */
+export function hasCapSysResource(procStatus: string): boolean {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(procStatus);
+  if (!m) return true;
+  return ((BigInt(`0x${m[1]}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
 }
 
 export async function checkDocker(): Promise<DockerFacts> {
@@ -29,7 +40,7 @@ export async function checkDocker(): Promise<DockerFacts> {
   if (!(major >= MIN_DOCKER_MAJOR)) {
     throw new EnvironmentError(`Docker Engine ${serverVersion} is too old: pullcheck needs ${MIN_DOCKER_MAJOR}+ to run privileged kind nodes here; stop it and ${HOST_UP}`);
   }
-  return { serverVersion, cgroupVersion: info.CgroupVersion === '2' ? 2 : 1 };
+  return { serverVersion, cgroupVersion: info.CgroupVersion === '2' ? 2 : 1, capSysResource: hasCapSysResource(readFileSync('/proc/self/status', 'utf8')) };
 }
 
 export async function checkBuildTools(): Promise<void> {
@@ -40,6 +51,10 @@ export async function checkBuildTools(): Promise<void> {
   const m = /^go(\d+)\.(\d+)/.exec(go.stdout.trim());
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 26) {
     throw new EnvironmentError(`Go ${go.stdout.trim()} is too old: Kubernetes 1.36+ needs Go 1.26+`);
+  }
+  const seccomp = await run(['pkg-config', '--exists', 'libseccomp'], { allowFailure: true }).catch(() => undefined);
+  if (!seccomp || seccomp.exitCode !== 0) {
+    throw new EnvironmentError(`libseccomp-dev not found (runc is built with seccomp): ${HOST_UP}, or apt-get install libseccomp-dev pkg-config`);
   }
   const mm = await run(['mmdebstrap', '--version'], { allowFailure: true }).catch(() => undefined);
   if (!mm || mm.exitCode !== 0) {

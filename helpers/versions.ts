@@ -5,6 +5,8 @@ export const KIND_VERSION = 'v0.33.0';
 export const DEFAULT_KUBERNETES_VERSION = 'v1.37.2';
 /** containerd as kind v0.33.0 pins it in its base image. */
 export const CONTAINERD_VERSION = 'v2.3.4';
+/** runc as kind v0.33.0 pins it; Debian trixie's 1.1.15 cannot start pod sandboxes inside a kind node here. */
+export const RUNC_VERSION = 'v1.4.3';
 /** kind pins crictl v1.36.0, which the Go module proxy does not serve; v1.37.0 is the nearest served. */
 export const CRICTL_VERSION = 'v1.37.0';
 /** The registry container: CNCF distribution, built from its Go module. */
@@ -13,13 +15,13 @@ export const DISTRIBUTION_VERSION = 'v3.1.2';
 export const NODE_DEBIAN_SUITE = 'trixie';
 /**
  * Debian packages of the node: kind's base list, less nfs-common and open-iscsi (no storage
- * scenarios here), plus runc and the CNI plugins, which Debian ships in versions kind's
- * configuration works with, so they need no build.
+ * scenarios here), plus the CNI plugins, which Debian ships in a version kind's configuration
+ * works with, so they need no build.
  */
 export const NODE_PACKAGES = [
   'systemd', 'dbus', 'conntrack', 'iptables', 'nftables', 'iproute2', 'ethtool', 'util-linux', 'mount',
   'kmod', 'libseccomp2', 'pigz', 'fuse-overlayfs', 'e2fsprogs', 'bash', 'ca-certificates', 'curl', 'jq',
-  'procps', 'runc', 'containernetworking-plugins',
+  'procps', 'containernetworking-plugins',
 ] as const;
 export const DEBIAN_MIRROR = process.env['PULLCHECK_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
 

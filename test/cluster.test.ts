@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { CONTAINERD_REGISTRY_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
+import { hasCapSysResource } from '../helpers/preflight.ts';
+import { CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
 
@@ -45,7 +46,7 @@ describe('kind config', () => {
   const profile = validateProfile({ name: 't', kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, containerdConfigPatches: ['# mine'] } }, 't.yaml');
 
   it('keeps the profile and adds certs.d, the cluster name and pullcheck networking', () => {
-    const c = renderKindConfig(profile, { cgroupVersion: 2 });
+    const c = renderKindConfig(profile, { cgroupVersion: 2, capSysResource: true });
     expect(c.name).toBe('pullcheck-t');
     expect(c.networking).toMatchObject({ disableDefaultCNI: true });
     expect(c.containerdConfigPatches).toEqual(['# mine', CONTAINERD_REGISTRY_PATCH]);
@@ -53,12 +54,21 @@ describe('kind config', () => {
   });
 
   it('tells the kubelet to run on cgroup v1 only on cgroup v1 hosts', () => {
-    expect(renderKindConfig(profile, { cgroupVersion: 1 }).kubeadmConfigPatches).toEqual([KUBELET_CGROUP_V1_PATCH]);
+    expect(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: true }).kubeadmConfigPatches).toEqual([KUBELET_CGROUP_V1_PATCH]);
     expect(YAML.parse(KUBELET_CGROUP_V1_PATCH)).toEqual({ kind: 'KubeletConfiguration', apiVersion: 'kubelet.config.k8s.io/v1beta1', failCgroupV1: false });
   });
 
+  it('clamps oom_score_adj in containerd where the host lacks CAP_SYS_RESOURCE', () => {
+    expect(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: false }).containerdConfigPatches).toEqual(['# mine', CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH]);
+  });
+
+  it('reads CAP_SYS_RESOURCE from the bounding set', () => {
+    expect(hasCapSysResource('CapBnd:\t000001fffeffffff\n')).toBe(false);
+    expect(hasCapSysResource('CapBnd:\t000001ffffffffff\n')).toBe(true);
+  });
+
   it('renders YAML kind can read back', () => {
-    const text = kindConfigYaml(renderKindConfig(profile, { cgroupVersion: 1 }));
+    const text = kindConfigYaml(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: true }));
     expect(YAML.parse(text)).toMatchObject({ kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', name: 'pullcheck-t' });
   });
 });

@@ -57,7 +57,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
   const host = await logger.phase('preflight', async () => {
     const d = await checkDocker();
     await checkBuildTools();
-    logger.info(`Docker ${d.serverVersion}, cgroup v${d.cgroupVersion}${d.cgroupVersion === 1 ? ' (kubelet gets failCgroupV1: false)' : ''}`);
+    logger.info(`Docker ${d.serverVersion}, cgroup v${d.cgroupVersion}${d.cgroupVersion === 1 ? ' (kubelet gets failCgroupV1: false)' : ''}${d.capSysResource ? '' : ', no CAP_SYS_RESOURCE (containerd gets restrict_oom_score_adj)'}`);
     return d;
   });
   const kind = await logger.phase(`kind ${KIND_VERSION}`, () => kindBinary(logger));

@@ -6,6 +6,8 @@ import type { KindClusterConfig, Profile } from './profile.ts';
 export interface HostFacts {
   /** 1 or 2, as `docker info` reports the daemon's cgroup version. */
   cgroupVersion: 1 | 2;
+  /** Whether the host's capability bounding set has CAP_SYS_RESOURCE (privileged nodes get no more). */
+  capSysResource: boolean;
 }
 
 /** containerd reads a hosts.toml per registry host from here; pullcheck writes them when a registry starts. */
@@ -24,6 +26,15 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 failCgroupV1: false
 `;
 
+/**
+ * Without CAP_SYS_RESOURCE no process on a node may lower an oom_score_adj, and runc fails every
+ * pod sandbox ("failed to update /proc/self/oom_score_adj: Permission denied"). containerd's
+ * rootless setting clamps the values instead.
+ */
+export const CONTAINERD_RESTRICT_OOM_PATCH = `[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+`;
+
 export function renderKindConfig(profile: Profile, host: HostFacts): KindClusterConfig {
   const c = profile.cluster;
   return {
@@ -34,7 +45,7 @@ export function renderKindConfig(profile: Profile, host: HostFacts): KindCluster
       // pullcheck wires the pod network itself (helpers/cluster/podnetwork.ts): kindnetd's image cannot be built offline.
       disableDefaultCNI: true,
     },
-    containerdConfigPatches: [...(c.containerdConfigPatches ?? []), CONTAINERD_REGISTRY_PATCH],
+    containerdConfigPatches: [...(c.containerdConfigPatches ?? []), CONTAINERD_REGISTRY_PATCH, ...(host.capSysResource ? [] : [CONTAINERD_RESTRICT_OOM_PATCH])],
     kubeadmConfigPatches: [...(c.kubeadmConfigPatches ?? []), ...(host.cgroupVersion === 1 ? [KUBELET_CGROUP_V1_PATCH] : [])],
   };
 }

@@ -15,6 +15,7 @@ export interface NodeImageParts {
   kubernetesBin: string;
   containerdBin: string;
   crictlBin: string;
+  runcBin: string;
   componentArchive: string;
   stagingDir: string;
 }
@@ -48,6 +49,7 @@ export function stageNodeFiles(p: NodeImageParts): void {
   for (const b of ['kubelet', 'kubeadm', 'kubectl']) install(join(p.kubernetesBin, b), `usr/bin/${b}`);
   for (const b of ['containerd', 'ctr', 'containerd-shim-runc-v2']) install(join(p.containerdBin, b), `usr/local/bin/${b}`);
   install(join(p.crictlBin, 'crictl'), 'usr/local/bin/crictl');
+  install(join(p.runcBin, 'runc'), 'usr/local/sbin/runc');
   writeFileSync(join(root, 'kind', 'version'), p.kubernetesVersion);
   mkdirSync(join(root, 'etc', 'kubernetes', 'manifests'), { recursive: true });
   mkdirSync(join(root, 'opt', 'cni', 'bin'), { recursive: true });
@@ -97,7 +99,8 @@ export async function assembleNodeImage(p: NodeImageParts, logger: Logger): Prom
       await exec(['ctr', '--namespace=k8s.io', 'images', 'import', '--label=io.cri-containerd.pinned=pinned', '--all-platforms', '--no-unpack', '--digests', '-'], { inputFile: p.componentArchive });
       const listed = await exec(['ctr', '--namespace=k8s.io', 'images', 'list', '-q']);
       logger.detail(`images in the node:\n${listed.stdout}`);
-      await exec(['bash', '-c', 'pkill containerd; for i in $(seq 1 50); do pgrep -x containerd >/dev/null || exit 0; sleep 0.2; done; exit 1']);
+      // PID 1 here is `sleep`, which reaps nobody: a stopped containerd stays a zombie, so wait for no live one.
+      await exec(['bash', '-c', 'pkill -x containerd; for i in $(seq 1 50); do [ -z "$(ps -o stat= -C containerd | grep -v ^Z)" ] && exit 0; sleep 0.2; done; exit 1']);
       await exec(['rm', '-f', '/var/log/containerd-build.log']);
     });
     await logger.phase(`commit ${p.tag}`, () =>

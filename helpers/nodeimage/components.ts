@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDir, cachePath } from '../cache.ts';
 import type { Logger } from '../log.ts';
-import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION } from '../versions.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION, RUNC_VERSION } from '../versions.ts';
 import { goBuild, goInstall, prepareWrapper } from './go.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
@@ -29,6 +29,12 @@ export function buildContainerd(logger: Logger): Promise<string> {
       await goInstall(`github.com/containerd/containerd/v2/cmd/${cmd}@${CONTAINERD_VERSION}`, out, logger, { tags });
     }
   });
+}
+
+/** runc needs cgo for seccomp (libseccomp-dev on the host; the node has Debian's libseccomp2). */
+export function buildRunc(logger: Logger): Promise<string> {
+  return cachedBinaries('runc', RUNC_VERSION, logger, (out) =>
+    goInstall(`github.com/opencontainers/runc@${RUNC_VERSION}`, out, logger, { tags: ['seccomp'], cgo: true }));
 }
 
 export function buildCrictl(logger: Logger): Promise<string> {

@@ -35,13 +35,13 @@ export async function goModDownload(path: string, version: string, logger: Logge
 }
 
 /** `go install pkg@version` into `binDir`; works for modules without replace directives. */
-export async function goInstall(pkgAtVersion: string, binDir: string, logger: Logger, opts: { tags?: string[]; ldflags?: string } = {}): Promise<void> {
+export async function goInstall(pkgAtVersion: string, binDir: string, logger: Logger, opts: { tags?: string[]; ldflags?: string; cgo?: boolean } = {}): Promise<void> {
   mkdirSync(binDir, { recursive: true });
   const args = ['go', 'install', '-trimpath'];
   if (opts.tags?.length) args.push('-tags', opts.tags.join(' '));
   args.push('-ldflags', opts.ldflags ?? '-s -w');
   args.push(pkgAtVersion);
-  await run(args, { env: goEnv({ GOBIN: binDir }), logger });
+  await run(args, { env: goEnv({ GOBIN: binDir, ...(opts.cgo ? { CGO_ENABLED: '1' } : {}) }), logger });
 }
 
 export interface WrapperModule {

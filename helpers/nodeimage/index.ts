@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { cachedDir, cachePath } from '../cache.ts';
 import { docker, imageExists, imageLabel } from '../docker.ts';
 import type { Logger } from '../log.ts';
-import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, type KubernetesVersion } from '../versions.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../versions.ts';
 import { assembleNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
-import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram } from './components.ts';
+import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from './components.ts';
 import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
 import { goModDownload } from './go.ts';
 import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
@@ -39,7 +39,7 @@ export function nodeImageTag(v: KubernetesVersion): string {
 
 export function nodeInputsKey(v: KubernetesVersion): string {
   const pauseSource = readFileSync(new URL('../../programs/pause/main.go', import.meta.url));
-  const text = [ASSEMBLY_REVISION, KIND_VERSION, v.raw, CONTAINERD_VERSION, CRICTL_VERSION, rootfsKey(NODE_ROOTFS), rootfsKey(IPTABLES_ROOTFS), createHash('sha256').update(pauseSource).digest('hex')].join('\n');
+  const text = [ASSEMBLY_REVISION, KIND_VERSION, v.raw, CONTAINERD_VERSION, CRICTL_VERSION, RUNC_VERSION, rootfsKey(NODE_ROOTFS), rootfsKey(IPTABLES_ROOTFS), createHash('sha256').update(pauseSource).digest('hex')].join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -69,6 +69,7 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
   const kubernetesBin = await buildKubernetes(v, logger);
   const containerdBin = await buildContainerd(logger);
   const crictlBin = await buildCrictl(logger);
+  const runcBin = await buildRunc(logger);
   const images = await kubeadmImages(kubernetesBin, v, logger);
   const etcdRef = images.find((i) => /\/etcd:/.test(i));
   const corednsRef = images.find((i) => /\/coredns:/.test(i));
@@ -90,7 +91,7 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
   try {
     await assembleNodeImage({
       tag, inputsKey: key, kubernetesVersion: v.raw, rootfsTar: nodeRootfs, kindModuleDir: kind.dir,
-      kubernetesBin, containerdBin, crictlBin, componentArchive: join(archiveDir, 'images.tar'), stagingDir,
+      kubernetesBin, containerdBin, crictlBin, runcBin, componentArchive: join(archiveDir, 'images.tar'), stagingDir,
     }, logger);
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
