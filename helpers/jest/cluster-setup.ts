@@ -8,7 +8,7 @@ import { loadProfile } from '../cluster/profile.ts';
 import { defaultLogFile, Logger } from '../log.ts';
 import { e2eStateFile } from './state.ts';
 
-export default async function globalSetup(): Promise<void> {
+export async function setUpCluster(): Promise<void> {
   const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-setup'));
   const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
   const existed = await clusterExists(await kindBinary(logger), profile.clusterName);

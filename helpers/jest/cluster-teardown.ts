@@ -5,7 +5,7 @@ import { clusterDown } from '../cluster/cluster.ts';
 import { defaultLogFile, Logger } from '../log.ts';
 import { e2eStateFile } from './state.ts';
 
-export default async function globalTeardown(): Promise<void> {
+export async function tearDownCluster(): Promise<void> {
   const file = e2eStateFile();
   if (!existsSync(file)) return;
   const state = JSON.parse(readFileSync(file, 'utf8')) as { clusterName: string; created: boolean };
