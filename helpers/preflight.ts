@@ -7,7 +7,7 @@ export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
 }
 
-const HOST_UP = 'run `sudo scripts/host-up` (installs Docker Engine from Debian trixie and starts it)';
+const HOST_UP = 'run `bash scripts/host-up` as root (installs Docker Engine from Debian trixie and starts it)';
 
 export interface DockerFacts {
   serverVersion: string;
