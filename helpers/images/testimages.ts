@@ -9,7 +9,7 @@ import { cachedDir, cachePath } from '../cache.ts';
 import type { Logger } from '../log.ts';
 import { run } from '../exec.ts';
 import { goEnv } from '../nodeimage/go.ts';
-import { assembleImage, layerFromFiles, type Image, type ManifestFormat, type Platform } from './oci.ts';
+import { assembleImage, imageIndex, layerFromFiles, MediaType, type Blob, type Descriptor, type Image, type ManifestFormat, type Platform } from './oci.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
 
@@ -52,4 +52,36 @@ export async function echoImage(platform: Platform, logger: Logger, o: { buildId
   const id = await layerFromFiles([{ path: '/etc/pullcheck/build-id', content: `${buildId}\n` }]);
   const image = assembleImage([binary, id], { platform, entrypoint: ['/bin/echo'], env: ['PATH=/bin'] }, o.format ?? 'oci');
   return { image, platform, buildId };
+}
+
+/** Platforms of a multi-arch test index: the node's own and two it is not. */
+export const INDEX_PLATFORMS: readonly Platform[] = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+];
+
+export interface TestIndex {
+  index: Blob;
+  mediaType: string;
+  children: TestImage[];
+  buildId: string;
+}
+
+/**
+ * An OCI image index or a Docker manifest list over `platforms`, every child built from the same
+ * build id so that a scenario can tell which platform's manifest a node ran from the marker alone.
+ */
+export async function echoIndex(platforms: readonly Platform[], logger: Logger, o: { format?: ManifestFormat; buildId?: string } = {}): Promise<TestIndex> {
+  const format = o.format ?? 'oci';
+  const buildId = o.buildId ?? newBuildId();
+  const children: TestImage[] = [];
+  for (const platform of platforms) children.push(await echoImage(platform, logger, { buildId, format }));
+  const descriptors: Descriptor[] = children.map((c) => ({
+    mediaType: c.image.manifestMediaType,
+    digest: c.image.manifest.digest,
+    size: c.image.manifest.size,
+    platform: c.platform,
+  }));
+  return { index: imageIndex(descriptors, format), mediaType: format === 'oci' ? MediaType.ociIndex : MediaType.dockerManifestList, children, buildId };
 }

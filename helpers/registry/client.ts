@@ -112,13 +112,20 @@ export class RegistryClient {
     return this.putManifest(repo, reference, image.manifest, image.manifestMediaType);
   }
 
+  /** Pushes every child image by digest, then the index (or manifest list) under `reference`. */
+  async pushIndex(repo: string, reference: string, children: readonly Image[], index: Blob, mediaType: string): Promise<string> {
+    for (const child of children) await this.pushImage(repo, child.manifest.digest, child);
+    return this.putManifest(repo, reference, index, mediaType);
+  }
+
   async getManifest(repo: string, reference: string, accept: readonly string[]): Promise<{ digest: string; mediaType: string; bytes: Buffer }> {
     const res = this.expect(await this.fetch('GET', `/v2/${repo}/manifests/${reference}`, { headers: { accept: accept.join(', ') } }), 200, `get manifest ${repo}:${reference}`);
     return { digest: sha256(res.body), mediaType: String(res.headers['content-type'] ?? ''), bytes: res.body };
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<void> {
-    this.expect(await this.fetch('DELETE', `/v2/${repo}/manifests/${digest}`), 202, `delete ${repo}@${digest}`);
+  /** Deletes a manifest by digest, or (distribution v3) a tag alone. */
+  async deleteManifest(repo: string, reference: string): Promise<void> {
+    this.expect(await this.fetch('DELETE', `/v2/${repo}/manifests/${reference}`), 202, `delete ${repo}:${reference}`);
   }
 
   private expect(res: HttpResponse, status: number, what: string): HttpResponse {

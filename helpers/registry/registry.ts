@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { buildRegistry } from '../nodeimage/components.ts';
 import { registerCredentials } from '../redact.ts';
 import { DISTRIBUTION_VERSION } from '../versions.ts';
+import { parseAccessLog, type AccessEntry } from './accesslog.ts';
 import { RegistryClient } from './client.ts';
 import { htpasswdLine } from './htpasswd.ts';
 import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
@@ -138,6 +139,10 @@ export class StartedRegistry implements AsyncDisposable {
   async logs(): Promise<string> {
     const { stdout, stderr } = await docker(['logs', this.container.getId()]);
     return stdout + stderr;
+  }
+
+  async accessLog(): Promise<AccessEntry[]> {
+    return parseAccessLog(await this.logs());
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,41 @@
+// The registry's record of what it was asked: distribution logs one JSON line per completed
+// request. Scenarios use it to prove that a node did, or did not, contact the registry.
+
+export interface AccessEntry {
+  time: Date;
+  method: string;
+  uri: string;
+  status: number;
+  remoteAddr: string;
+}
+
+export function parseAccessLog(log: string): AccessEntry[] {
+  const entries: AccessEntry[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const method = record['http.request.method'];
+    const uri = record['http.request.uri'];
+    const status = record['http.response.status'];
+    if (record['msg'] !== 'response completed' || typeof method !== 'string' || typeof uri !== 'string') continue;
+    entries.push({
+      time: new Date(String(record['time'])),
+      method,
+      uri,
+      status: Number(status),
+      remoteAddr: String(record['http.request.remoteaddr'] ?? ''),
+    });
+  }
+  return entries;
+}
+
+/** Manifest requests (GET or HEAD) for a repository, optionally only those after `since`. */
+export function manifestRequests(entries: readonly AccessEntry[], repository: string, since?: Date): AccessEntry[] {
+  const prefix = `/v2/${repository}/manifests/`;
+  return entries.filter((e) => e.uri.startsWith(prefix) && (e.method === 'GET' || e.method === 'HEAD') && (!since || e.time >= since));
+}

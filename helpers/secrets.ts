@@ -1,0 +1,36 @@
+// Registry credentials as Kubernetes and docker write them. Every password that passes through here
+// is registered for redaction.
+import type { V1Secret } from '@kubernetes/client-node';
+import { registerCredentials } from './redact.ts';
+
+export interface RegistryCredential {
+  server: string;
+  username: string;
+  password: string;
+  email?: string;
+}
+
+/** A docker config.json `auths` document, shaped as `kubectl create secret docker-registry` makes it. */
+export function dockerConfigJson(credentials: readonly RegistryCredential[]): string {
+  const auths: Record<string, Record<string, string>> = {};
+  for (const c of credentials) {
+    registerCredentials(c.username, c.password);
+    auths[c.server] = {
+      username: c.username,
+      password: c.password,
+      ...(c.email ? { email: c.email } : {}),
+      auth: Buffer.from(`${c.username}:${c.password}`).toString('base64'),
+    };
+  }
+  return JSON.stringify({ auths });
+}
+
+export function dockerConfigJsonSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/dockerconfigjson',
+    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
+    data: { '.dockerconfigjson': Buffer.from(dockerConfigJson(credentials)).toString('base64') },
+  };
+}

@@ -1,0 +1,137 @@
+// The registries and images every other suite relies on: what pullcheck pushes reads back byte for
+// byte (through its own client and through skopeo), auth and TLS are enforced, tags move and go,
+// and a kind node pulls each kind of image from each kind of registry.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../helpers/exec.ts';
+import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
+import { echoImage, echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import type { StartedRegistry } from '../helpers/registry/registry.ts';
+import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+async function pushIndex(s: ScenarioContext, registry: StartedRegistry, idx: TestIndex): Promise<{ ref: string; repository: string; tag: string; digest: string }> {
+  const repository = s.uniqueRepository();
+  const tag = s.uniqueTag();
+  const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
+  return { ref: registry.ref(repository, tag), repository, tag, digest };
+}
+
+function caDir(pem: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-skopeo-'));
+  writeFileSync(join(dir, 'ca.crt'), pem);
+  return dir;
+}
+
+describe('registry: what is pushed reads back', () => {
+  scenario(getEnv, 'registry/push-read-back', 'single-platform OCI and Docker manifests, an OCI index and a Docker manifest list read back with the same digests and media types', async (s) => {
+    const registry = s.env.registry('private');
+    const oci = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger)).image);
+    const docker = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger, { format: 'docker' })).image);
+    const ociIndex = await pushIndex(s, registry, await echoIndex(INDEX_PLATFORMS, s.env.logger));
+    const dockerList = await pushIndex(s, registry, await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: 'docker' }));
+    for (const [pushed, mediaType] of [[oci, MediaType.ociManifest], [docker, MediaType.dockerManifest], [ociIndex, MediaType.ociIndex], [dockerList, MediaType.dockerManifestList]] as const) {
+      const got = await registry.client.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES);
+      expect({ digest: got.digest, mediaType: got.mediaType }).toEqual({ digest: pushed.digest, mediaType });
+    }
+  });
+
+  scenario(getEnv, 'registry/skopeo-reads-what-pullcheck-pushed', 'skopeo (an independent client) reads the index byte for byte and resolves each platform to its own manifest', async (s) => {
+    const registry = s.env.registry('private');
+    const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+    const pushed = await pushIndex(s, registry, idx);
+    const certDir = caDir(s.env.ca.certPem);
+    const base = ['skopeo', '--command-timeout', '60s', 'inspect', '--cert-dir', certDir, '--creds', `${registry.username}:${registry.password}`];
+    const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
+    const raw = await run([...base, '--raw', url], { logger: s.env.logger });
+    expect(sha256(raw.stdout)).toBe(pushed.digest);
+    for (const child of idx.children) {
+      const o: Platform = child.platform;
+      const args = ['--override-os', o.os, '--override-arch', o.architecture, ...(o.variant ? ['--override-variant', o.variant] : [])];
+      const inspected = JSON.parse((await run([...base, ...args, url], { logger: s.env.logger })).stdout) as { Digest: string; Architecture: string };
+      expect(inspected).toMatchObject({ Digest: child.image.manifest.digest, Architecture: o.architecture });
+    }
+  });
+});
+
+describe('registry: auth and TLS are enforced', () => {
+  scenario(getEnv, 'registry/private-requires-auth', 'the htpasswd registry answers 401 without credentials or with a wrong password, 200 with the right ones', async (s) => {
+    const registry = s.env.registry('private');
+    const anonymous = new RegistryClient({ host: registry.client.options.host, ca: s.env.ca.certPem });
+    await expect(anonymous.ping()).rejects.toMatchObject({ status: 401 });
+    const wrong = new RegistryClient({ host: registry.client.options.host, ca: s.env.ca.certPem, username: registry.username ?? '', password: 'wrong-password' });
+    expect((await wrong.ping()).status).toBe(401);
+    expect((await registry.client.ping()).status).toBe(200);
+    expect((await s.env.registry('public').client.ping()).status).toBe(200);
+  });
+
+  scenario(getEnv, 'registry/tls-verifies-with-run-ca', 'TLS verifies with the run CA and fails without it', async (s) => {
+    const host = s.env.registry('public').client.options.host;
+    await expect(new RegistryClient({ host }).ping()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+    expect((await new RegistryClient({ host, ca: s.env.ca.certPem }).ping()).status).toBe(200);
+  });
+});
+
+describe('registry: tags move and go', () => {
+  scenario(getEnv, 'registry/tag-moves-and-deletes', 'a tag pushed again points at the new digest; a deleted tag is gone while its manifest stays', async (s) => {
+    const registry = s.env.registry('public');
+    const first = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger)).image);
+    const second = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger)).image, { repository: first.repository, tag: first.tag });
+    expect(second.digest).not.toBe(first.digest);
+    expect((await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest).toBe(second.digest);
+    await registry.client.deleteManifest(first.repository, first.tag);
+    await expect(registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).rejects.toBeInstanceOf(RegistryError);
+    expect((await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest).toBe(second.digest);
+  });
+});
+
+type Kind = 'oci-manifest' | 'docker-manifest' | 'oci-index' | 'docker-manifest-list';
+const KINDS: readonly Kind[] = ['oci-manifest', 'docker-manifest', 'oci-index', 'docker-manifest-list'];
+
+describe('registry: a node pulls every kind of image over TLS', () => {
+  for (const registryName of ['public', 'private'] as const) {
+    for (const kind of KINDS) {
+      scenario(getEnv, `registry/node-pulls-${kind}-from-${registryName}`, `a kind node pulls a ${kind} from the ${registryName === 'public' ? 'anonymous' : 'htpasswd (with an imagePullSecret)'} registry and runs the node's platform`, async (s) => {
+        const registry = s.env.registry(registryName);
+        const format = kind.startsWith('oci') ? 'oci' : 'docker';
+        let pushed: { ref: string; digest: string };
+        let buildId: string;
+        if (kind.endsWith('manifest')) {
+          const test = await echoImage(hostPlatform(), s.env.logger, { format });
+          pushed = await s.push(registry, test.image);
+          buildId = test.buildId;
+        } else {
+          const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format });
+          pushed = await pushIndex(s, registry, idx);
+          buildId = idx.buildId;
+        }
+        const secrets: string[] = [];
+        if (registry.username && registry.password) {
+          await s.env.cluster.kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret('regcred', s.namespace, [{ server: registry.host, username: registry.username, password: registry.password }]) });
+          secrets.push('regcred');
+        }
+        const verdict = await s.runPod({ image: pushed.ref, imagePullSecrets: secrets });
+        expect(verdict.kind).toBe('completed');
+        const log = await s.log(verdict.pod);
+        expect(log).toContain('SUCCESS');
+        expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${buildId}`);
+        expect(verdict.pod.status?.containerStatuses?.[0]?.imageID).toBe(`${registry.host}/${pushed.ref.split('/').slice(1).join('/').replace(/:[^:]+$/, '')}@${pushed.digest}`);
+      });
+    }
+  }
+});
