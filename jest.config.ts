@@ -9,6 +9,10 @@ const common = {
   testEnvironment: 'node',
 } satisfies Config;
 
+// PULLCHECK_PROJECTS=unit|e2e picks one project (npm run test:unit / test:e2e). jest's own
+// --selectProjects would swallow the test paths that follow it.
+const only = process.env['PULLCHECK_PROJECTS'];
+
 const config: Config = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'] },
@@ -21,7 +25,7 @@ const config: Config = {
       globalTeardown: '<rootDir>/helpers/jest/global-teardown.js',
       slowTestThreshold: 60,
     },
-  ],
+  ].filter((p) => !only || only.split(',').includes(p.displayName)),
   testTimeout: 900_000,
   reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml', addFileAttribute: 'true' }]],
 };

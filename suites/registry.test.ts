@@ -62,9 +62,12 @@ describe('registry: what is pushed reads back', () => {
     expect(sha256(raw.stdout)).toBe(pushed.digest);
     for (const child of idx.children) {
       const o: Platform = child.platform;
-      const args = ['--override-os', o.os, '--override-arch', o.architecture, ...(o.variant ? ['--override-variant', o.variant] : [])];
-      const inspected = JSON.parse((await run([...base, ...args, url], { logger: s.env.logger })).stdout) as { Digest: string; Architecture: string };
-      expect(inspected).toMatchObject({ Digest: child.image.manifest.digest, Architecture: o.architecture });
+      const platformArgs = ['--override-os', o.os, '--override-arch', o.architecture, ...(o.variant ? ['--override-variant', o.variant] : [])];
+      // skopeo resolves the index to this platform: the config it returns is this child's, byte for byte.
+      const config = await run([...base, ...platformArgs, '--config', '--raw', url], { logger: s.env.logger });
+      expect({ platform: platformString(o), config: sha256(config.stdout) }).toEqual({ platform: platformString(o), config: child.image.config.digest });
+      const byDigest = await run([...base, '--raw', `docker://${registry.client.options.host}/${pushed.repository}@${child.image.manifest.digest}`], { logger: s.env.logger });
+      expect(sha256(byDigest.stdout)).toBe(child.image.manifest.digest);
     }
   });
 });
