@@ -3,13 +3,13 @@
 // evidence collectors (run when the body throws, appended to the failure). Suites import from here.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
 import { clusterUp, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import { defaultLogFile, Logger } from './log.ts';
-import { createPod, describeEvents, describePod, podEvents, podLog, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
+import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
 import { redact } from './redact.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
 import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
@@ -86,6 +86,14 @@ export interface ScenarioContext {
   collect(name: string, fn: () => Promise<string>): void;
   push(registry: StartedRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
+  /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
+  createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
+  /** Worker node names (pods pinned with nodeName). */
+  workers(): string[];
+  /** Events of a pod in this namespace. */
+  events(podName: string): Promise<CoreV1Event[]>;
+  /** Waits for an event on a pod of this namespace; fails with the events it saw. */
+  waitForEvent(podName: string, reason: string, message?: RegExp): Promise<CoreV1Event>;
   log(pod: V1Pod): Promise<string>;
 }
 
@@ -122,6 +130,10 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
         await createPod(kube, namespace, { ...input, name });
         return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
       },
+      createPod: (input) => createPod(kube, namespace, { ...input, name: input.name ?? `pod-${++counter}` }),
+      workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+      events: (podName) => podEvents(kube, namespace, podName),
+      waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
       log: (pod) => podLog(kube, namespace, pod.metadata?.name ?? ''),
     };
     const started = Date.now();
