@@ -1,0 +1,110 @@
+// Multi-platform images: a node takes the manifest of its own platform from an OCI image index or a
+// Docker manifest list, fails clearly when there is none, and the old arch-suffixed names still work.
+import type { V1Node } from '@kubernetes/client-node';
+import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
+import { echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
+import { EventReason, imageIdOf, WaitingReason, type PodVerdict } from '../helpers/pods.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'multi-arch', registries: [{ name: 'public', auth: 'none' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+/** The platform a node reports (status.nodeInfo), which is what its runtime selects by. */
+function nodePlatform(node: V1Node): Platform {
+  return { os: node.status?.nodeInfo?.operatingSystem ?? 'linux', architecture: node.status?.nodeInfo?.architecture ?? '' };
+}
+
+async function platformOf(s: ScenarioContext, nodeName: string): Promise<Platform> {
+  return nodePlatform(await s.env.cluster.kube.core.readNode({ name: nodeName }));
+}
+
+function samePlatform(a: Platform, b: Platform): boolean {
+  return a.os === b.os && a.architecture === b.architecture && (!b.variant || a.variant === b.variant);
+}
+
+async function pushIndex(s: ScenarioContext, idx: TestIndex, o: { repository?: string; tag?: string } = {}) {
+  const registry = s.env.registry('public');
+  const repository = o.repository ?? s.uniqueRepository();
+  const tag = o.tag ?? s.uniqueTag();
+  const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
+  return { ref: registry.ref(repository, tag), repository, tag, digest };
+}
+
+function completed(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
+  if (v.kind !== 'completed') throw new Error(`expected the pod to run, but its pull failed: ${v.reason}: ${v.message}`);
+  return v;
+}
+
+describe('multi-arch: the node takes its own platform', () => {
+  for (const [format, id, what] of [['oci', 'oci-index', 'an OCI image index'], ['docker', 'docker-manifest-list', 'a Docker manifest list']] as const) {
+    scenario(getEnv, `multi-arch/${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, async (s) => {
+      const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
+      const pushed = await pushIndex(s, idx);
+      const node = s.workers()[0] as string;
+      const platform = await platformOf(s, node);
+      const verdict = completed(await s.runPod({ image: pushed.ref, nodeName: node }));
+      expect(await s.log(verdict.pod)).toContain(`pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`);
+      expect(imageIdOf(verdict.pod)).toContain(pushed.digest);
+    });
+  }
+
+  scenario(getEnv, 'multi-arch/no-matching-platform-fails', 'an index without the node\'s platform fails to pull with ErrImagePull and a no-match-for-platform event', async (s) => {
+    const node = s.workers()[0] as string;
+    const platform = await platformOf(s, node);
+    const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
+    expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
+    const pushed = await pushIndex(s, await echoIndex(others, s.env.logger));
+    const verdict = await s.runPod({ name: 'no-match', image: pushed.ref, nodeName: node });
+    expect(verdict.kind).toBe('pull-failed');
+    if (verdict.kind === 'pull-failed') expect([WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff]).toContain(verdict.reason);
+    const event = await s.waitForEvent('no-match', EventReason.Failed, /Failed to pull image/);
+    expect(event.message).toMatch(/no match for platform in manifest/);
+  });
+
+  scenario(getEnv, 'multi-arch/platform-manifest-by-digest', 'a platform manifest referenced by its own digest runs, and is the imageID', async (s) => {
+    const node = s.workers()[0] as string;
+    const platform = await platformOf(s, node);
+    const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+    const pushed = await pushIndex(s, idx);
+    const child = idx.children.find((c) => samePlatform(c.platform, platform));
+    if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
+    const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
+    const verdict = completed(await s.runPod({ image: ref, nodeName: node }));
+    expect(await s.log(verdict.pod)).toContain(`platform=${platformString(platform)} build=${idx.buildId}`);
+    expect(imageIdOf(verdict.pod)).toContain(child.image.manifest.digest);
+  });
+
+  scenario(getEnv, 'multi-arch/arch-suffixed-name', 'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest', async (s) => {
+    const node = s.workers()[0] as string;
+    const platform = await platformOf(s, node);
+    const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+    const name = s.uniqueRepository();
+    const tag = s.uniqueTag();
+    const multi = await pushIndex(s, idx, { repository: name, tag });
+    const child = idx.children.find((c) => samePlatform(c.platform, platform));
+    if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
+    const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
+    expect(suffixed.digest).toBe(child.image.manifest.digest);
+    const viaIndex = completed(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }));
+    const viaSuffix = completed(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }));
+    const marker = `pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`;
+    expect(await s.log(viaIndex.pod)).toContain(marker);
+    expect(await s.log(viaSuffix.pod)).toContain(marker);
+    expect(imageIdOf(viaSuffix.pod)).toContain(child.image.manifest.digest);
+    // Same image underneath: on the node both names resolve to one image, whose ID is the platform config digest.
+    const imageIdOnNode = async (ref: string) => {
+      const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
+      return (JSON.parse(stdout) as { status: { id: string } }).status.id;
+    };
+    expect(await imageIdOnNode(multi.ref)).toBe(child.image.config.digest);
+    expect(await imageIdOnNode(suffixed.ref)).toBe(child.image.config.digest);
+  });
+});
