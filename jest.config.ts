@@ -27,6 +27,9 @@ const config: Config = {
     },
   ].filter((p) => !only || only.split(',').includes(p.displayName)),
   testTimeout: 900_000,
+  // Suites that change nodes (credentials, kubelet restarts, pre-loaded images) must not overlap
+  // with other suites on the same cluster; one worker runs the files one after another.
+  maxWorkers: 1,
   reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml', addFileAttribute: 'true' }]],
 };
 

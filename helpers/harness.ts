@@ -18,6 +18,8 @@ import { createCA, type CertificateAuthority } from './registry/tls.ts';
 export interface RegistryRequest {
   name: string;
   auth: 'htpasswd' | 'none';
+  /** Default true; false only for a scenario about plain-HTTP registries. */
+  tls?: boolean;
 }
 
 export interface RunEnv {
@@ -46,10 +48,10 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   };
   try {
     for (const req of o.registries) {
-      const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, TLS)`, () =>
+      const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`, () =>
         new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start());
       registries.set(req.name, started);
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, ca.certPem);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, req.tls === false ? undefined : ca.certPem);
     }
     const first = registries.values().next().value;
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);

@@ -18,6 +18,8 @@ export class Logger {
   readonly phases: PhaseRecord[] = [];
   private lastOutputLine = '';
   private depth = 0;
+  private readonly active = new Map<string, number>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(logFile: string, private readonly out: NodeJS.WritableStream = process.stderr) {
     this.logFile = logFile;
@@ -45,26 +47,39 @@ export class Logger {
     const started = Date.now();
     this.print(`START ${name}`);
     this.depth++;
-    const timer = setInterval(() => {
-      const tail = this.lastOutputLine ? `: ${this.lastOutputLine}` : '';
-      this.print(`... ${name} running for ${seconds(started)}s${tail}`);
-    }, HEARTBEAT_MS);
-    timer.unref();
+    this.active.set(name, started);
+    this.startHeartbeat();
     try {
       const result = await fn();
-      this.depth--;
       this.end(name, started, true);
       return result;
     } catch (error) {
-      this.depth--;
       this.end(name, started, false);
       throw error;
-    } finally {
-      clearInterval(timer);
     }
   }
 
+  /**
+   * One heartbeat for all running phases (they may run side by side): each with its elapsed time,
+   * then the last line any command wrote.
+   */
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      const running = [...this.active].map(([n, t]) => `${n} (${seconds(t)}s)`).join(', ');
+      const tail = this.lastOutputLine ? ` — ${this.lastOutputLine}` : '';
+      this.print(`... running: ${running}${tail}`);
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
   private end(name: string, started: number, ok: boolean): void {
+    this.depth--;
+    this.active.delete(name);
+    if (this.active.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
     const s = seconds(started);
     this.phases.push({ name, seconds: s, ok });
     this.print(`${ok ? 'DONE' : 'FAIL'} ${name} (${s}s)${ok ? '' : ` — full log: ${this.logFile}`}`);

@@ -18,7 +18,7 @@ const getEnv = () => env;
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
 
 beforeAll(async () => {
-  env = await startEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
+  env = await startEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }, { name: 'plain', auth: 'none', tls: false }] });
 }, 3_600_000);
 
 afterAll(async () => {
@@ -87,6 +87,18 @@ describe('registry: auth and TLS are enforced', () => {
     const host = s.env.registry('public').client.options.host;
     await expect(new RegistryClient({ host }).ping()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
     expect((await new RegistryClient({ host, ca: s.env.ca.certPem }).ping()).status).toBe(200);
+  });
+});
+
+describe('registry: plain HTTP, only where asked', () => {
+  scenario(getEnv, 'registry/plain-http-when-asked', 'a registry started without TLS is reached over http, and a node pulls from it through an http hosts.toml', async (s) => {
+    const registry = s.env.registry('plain');
+    expect(registry.client.baseUrl).toMatch(/^http:\/\//);
+    const test = await echoImage(hostPlatform(), s.env.logger);
+    const pushed = await s.push(registry, test.image);
+    const verdict = await s.runPod({ image: pushed.ref });
+    expect(verdict.kind).toBe('completed');
+    expect(await s.log(verdict.pod)).toContain(`build=${test.buildId}`);
   });
 });
 

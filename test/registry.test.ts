@@ -50,6 +50,13 @@ describe('registry and node configuration', () => {
     expect(toml).toContain('ca = "/etc/containerd/certs.d/reg:5000/ca.crt"');
   });
 
+  it('a plain-HTTP registry gets an http hosts.toml without a CA, and no TLS in its config', () => {
+    const toml = hostsToml('reg:5000', undefined);
+    expect(toml).toContain('server = "http://reg:5000"');
+    expect(toml).not.toContain('ca =');
+    expect(YAML.parse(registryConfig('none', false))['http']).toEqual({ addr: ':5000' });
+  });
+
   it('the KEP-1755 ConfigMap names the host for every viewpoint', () => {
     expect(YAML.parse(localRegistryHostingData('reg:5000'))).toEqual({ host: 'reg:5000', hostFromContainerRuntime: 'reg:5000', hostFromClusterNetwork: 'reg:5000' });
   });

@@ -5,22 +5,25 @@ import { CERTS_D } from '../cluster/kindconfig.ts';
 import type { Kube } from '../kube.ts';
 import type { NodeAccess } from '../nodes.ts';
 
-export function hostsToml(host: string, caPath: string): string {
+/** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
+export function hostsToml(host: string, caPath: string | undefined): string {
+  const url = `${caPath ? 'https' : 'http'}://${host}`;
   return [
-    `server = "https://${host}"`,
+    `server = "${url}"`,
     '',
-    `[host."https://${host}"]`,
+    `[host."${url}"]`,
     '  capabilities = ["pull", "resolve"]',
-    `  ca = "${caPath}"`,
+    ...(caPath ? [`  ca = "${caPath}"`] : []),
     '',
   ].join('\n');
 }
 
-export async function trustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string, caPem: string): Promise<void> {
+/** Writes hosts.toml (and the CA, for TLS) on every node. `caPem` undefined: plain HTTP. */
+export async function trustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string, caPem: string | undefined): Promise<void> {
   const dir = `${CERTS_D}/${host}`;
   await Promise.all(nodeNames.map(async (node) => {
-    await nodes.writeFile(node, `${dir}/ca.crt`, caPem);
-    await nodes.writeFile(node, `${dir}/hosts.toml`, hostsToml(host, `${dir}/ca.crt`));
+    if (caPem) await nodes.writeFile(node, `${dir}/ca.crt`, caPem);
+    await nodes.writeFile(node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined));
   }));
 }
 

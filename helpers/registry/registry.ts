@@ -43,12 +43,14 @@ export interface RegistrySpec {
   /** A short name for logs and the container name: "public", "tenant-a". */
   name: string;
   auth: 'htpasswd' | 'none';
+  /** HTTPS with the run's CA (default); plain HTTP only where a scenario asks for it. */
+  tls?: boolean;
   ca: CertificateAuthority;
   network: string;
   runId: string;
 }
 
-export function registryConfig(auth: RegistrySpec['auth']): string {
+export function registryConfig(auth: RegistrySpec['auth'], tls = true): string {
   return [
     'version: 0.1',
     'log:',
@@ -63,9 +65,7 @@ export function registryConfig(auth: RegistrySpec['auth']): string {
     '    enabled: true',
     'http:',
     `  addr: :${PORT}`,
-    '  tls:',
-    '    certificate: /certs/tls.crt',
-    '    key: /certs/tls.key',
+    ...(tls ? ['  tls:', '    certificate: /certs/tls.crt', '    key: /certs/tls.key'] : []),
     ...(auth === 'htpasswd' ? ['auth:', '  htpasswd:', '    realm: pullcheck', '    path: /auth/htpasswd'] : []),
     '',
   ].join('\n');
@@ -81,11 +81,11 @@ export class LocalRegistry {
     const password = spec.auth === 'htpasswd' ? randomBytes(18).toString('base64url') : undefined;
     if (username && password) registerCredentials(username, password);
     const alias = registryAlias(spec);
-    const cert = await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']);
+    const tls = spec.tls ?? true;
+    const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
     const files = [
-      { content: registryConfig(spec.auth), target: '/etc/distribution/config.yml' },
-      { content: cert.certPem, target: '/certs/tls.crt' },
-      { content: cert.keyPem, target: '/certs/tls.key' },
+      { content: registryConfig(spec.auth, tls), target: '/etc/distribution/config.yml' },
+      ...(cert ? [{ content: cert.certPem, target: '/certs/tls.crt' }, { content: cert.keyPem, target: '/certs/tls.key' }] : []),
       ...(username && password ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }] : []),
     ];
     const container = await new GenericContainer(image)
@@ -121,7 +121,7 @@ export class StartedRegistry implements AsyncDisposable {
     // The host reaches the registry through its published port; the certificate names 127.0.0.1 too.
     this.client = new RegistryClient({
       host: `127.0.0.1:${container.getMappedPort(PORT)}`,
-      ca: spec.ca.certPem,
+      ...(spec.tls ?? true ? { ca: spec.ca.certPem } : { insecure: true }),
       ...(username && password ? { username, password } : {}),
     });
   }
