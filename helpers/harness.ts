@@ -96,7 +96,7 @@ export interface ScenarioContext {
   events(podName: string): Promise<CoreV1Event[]>;
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
   waitForEvent(podName: string, reason: string, message?: RegExp): Promise<CoreV1Event>;
-  log(pod: V1Pod): Promise<string>;
+  log(pod: V1Pod, container?: string): Promise<string>;
 }
 
 function slug(id: string): string {
@@ -112,7 +112,9 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const collectors: { name: string; fn: () => Promise<string> }[] = [];
     let counter = 0;
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
-    defers.push(() => kube.core.deleteNamespace({ name: namespace }));
+    // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
+    // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
+    defers.push(() => (process.env['PULLCHECK_KEEP'] === '1' ? undefined : kube.core.deleteNamespace({ name: namespace })));
     collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
     collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
     const s: ScenarioContext = {
@@ -136,7 +138,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
       events: (podName) => podEvents(kube, namespace, podName),
       waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
-      log: (pod) => podLog(kube, namespace, pod.metadata?.name ?? ''),
+      log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
     };
     const started = Date.now();
     env.logger.info(`[${id}] START`);
@@ -150,9 +152,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
       throw error;
     } finally {
-      if (process.env['PULLCHECK_KEEP'] !== '1') {
-        for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
-      }
+      for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
     }
   }, timeoutMs);
 }

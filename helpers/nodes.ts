@@ -4,9 +4,15 @@ import { docker } from './docker.ts';
 import type { RunResult } from './exec.ts';
 import type { Logger } from './log.ts';
 
+export interface NodeExecOptions {
+  input?: string;
+  inputFile?: string;
+  allowFailure?: boolean;
+}
+
 export interface NodeAccess {
-  /** Runs argv on the node (as root, in the node's namespaces). */
-  exec(node: string, argv: readonly string[], options?: { input?: string; allowFailure?: boolean }): Promise<RunResult>;
+  /** Runs argv on the node (as root, in the node's namespaces); `inputFile` streams a (large, binary) file to stdin. */
+  exec(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<RunResult>;
   /** Writes a file on the node, creating its directory. */
   writeFile(node: string, path: string, content: string, mode?: string): Promise<void>;
 }
@@ -15,8 +21,8 @@ export interface NodeAccess {
 export class KindNodeAccess implements NodeAccess {
   constructor(private readonly logger: Logger) {}
 
-  exec(node: string, argv: readonly string[], options: { input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
-    const interactive = options.input !== undefined ? ['-i'] : [];
+  exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {
+    const interactive = options.input !== undefined || options.inputFile !== undefined ? ['-i'] : [];
     return docker(['exec', ...interactive, node, ...argv], { logger: this.logger, ...options });
   }
 

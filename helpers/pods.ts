@@ -21,6 +21,12 @@ export const EventReason = {
 
 const PULL_FAILURES: ReadonlySet<string> = new Set(Object.values(WaitingReason));
 
+/** Waiting reasons of a pull that failed (first try, then the back-off that follows). */
+export const PULL_FAILED_REASONS: readonly string[] = [WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff];
+
+/** How containerd words a registry's 401 in the kubelet's Failed event. */
+export const UNAUTHORIZED = /401 Unauthorized|unauthorized|authorization failed/i;
+
 export interface PodSpecInput {
   name: string;
   image: string;
@@ -30,6 +36,8 @@ export interface PodSpecInput {
   imagePullSecrets?: string[];
   serviceAccountName?: string;
   labels?: Record<string, string>;
+  /** More containers beside `main` (e.g. one image from each of two registries). */
+  extraContainers?: { name: string; image: string }[];
 }
 
 export function podManifest(namespace: string, i: PodSpecInput): V1Pod {
@@ -40,7 +48,7 @@ export function podManifest(namespace: string, i: PodSpecInput): V1Pod {
     metadata: { name: i.name, namespace, labels: { 'pullcheck.io/managed': 'true', ...(i.labels ?? {}) } },
     spec: {
       restartPolicy: 'Never',
-      containers: [container],
+      containers: [container, ...(i.extraContainers ?? []).map((c) => ({ name: c.name, image: c.image, ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}) }))],
       terminationGracePeriodSeconds: 0,
       ...(i.nodeName ? { nodeName: i.nodeName } : {}),
       ...(i.imagePullSecrets ? { imagePullSecrets: i.imagePullSecrets.map((name) => ({ name })) } : {}),
@@ -61,13 +69,20 @@ export function describePod(p: V1Pod): string {
   return `pod ${p.metadata?.name} on node ${p.spec?.nodeName ?? '(unscheduled)'}: phase ${p.status?.phase ?? '?'} ${statuses.join(' ')}`.trim();
 }
 
-/** The first verdict of a pod's only container: it ran to the end, or its image could not be had. */
+/**
+ * A pod's verdict: every container ran to the end, or one container's image could not be had (the
+ * first such container decides).
+ */
 export function verdictOf(p: V1Pod): PodVerdict | undefined {
-  const c = p.status?.containerStatuses?.[0];
-  const terminated = c?.state?.terminated;
-  if (terminated) return { kind: 'completed', pod: p, exitCode: terminated.exitCode };
-  const waiting = c?.state?.waiting;
-  if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
+  const statuses = p.status?.containerStatuses ?? [];
+  for (const c of statuses) {
+    const waiting = c.state?.waiting;
+    if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
+  }
+  const expected = p.spec?.containers.length ?? 1;
+  if (statuses.length >= expected && statuses.every((c) => c.state?.terminated)) {
+    return { kind: 'completed', pod: p, exitCode: Math.max(...statuses.map((c) => c.state?.terminated?.exitCode ?? 0)) };
+  }
   return undefined;
 }
 
@@ -99,8 +114,8 @@ export async function waitForVerdict(kube: Kube, namespace: string, name: string
   }
 }
 
-export async function podLog(kube: Kube, namespace: string, name: string): Promise<string> {
-  return kube.core.readNamespacedPodLog({ name, namespace });
+export async function podLog(kube: Kube, namespace: string, name: string, container?: string): Promise<string> {
+  return kube.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) });
 }
 
 export async function podEvents(kube: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {

@@ -25,6 +25,37 @@ export function dockerConfigJson(credentials: readonly RegistryCredential[]): st
   return JSON.stringify({ auths });
 }
 
+/** The legacy `.dockercfg` format: servers at the top level, no `auths` wrapper. */
+export function dockerCfg(credentials: readonly RegistryCredential[]): string {
+  const servers: Record<string, Record<string, string>> = {};
+  for (const c of credentials) {
+    registerCredentials(c.username, c.password);
+    servers[c.server] = { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64'), email: c.email ?? 'pullcheck@example.invalid' };
+  }
+  return JSON.stringify(servers);
+}
+
+export function dockerCfgSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/dockercfg',
+    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
+    data: { '.dockercfg': Buffer.from(dockerCfg(credentials)).toString('base64') },
+  };
+}
+
+/** A dockerconfigjson Secret from the bytes of an existing docker config file, as `kubectl create secret generic --from-file=.dockerconfigjson=FILE --type=kubernetes.io/dockerconfigjson` makes it. */
+export function secretFromConfigFile(name: string, namespace: string, configFileContent: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/dockerconfigjson',
+    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
+    data: { '.dockerconfigjson': Buffer.from(configFileContent).toString('base64') },
+  };
+}
+
 export function dockerConfigJsonSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
   return {
     apiVersion: 'v1',

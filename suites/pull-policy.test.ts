@@ -3,7 +3,7 @@
 import { scenario, startEnv, type PushedImage, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { echoImage, type TestImage } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, imageIdOf, WaitingReason, type PodVerdict } from '../helpers/pods.ts';
+import { EventReason, imageIdOf, WaitingReason, type PodVerdict, PULL_FAILED_REASONS } from '../helpers/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
 let env: RunEnv;
@@ -117,7 +117,7 @@ describe('pull-policy: Never and missing images', () => {
     const missing = registry.ref(pushed.repository, `${pushed.tag}-missing`);
     const verdict = await s.runPod({ name: 'missing', image: missing, pullPolicy: 'IfNotPresent' });
     expect(verdict.kind).toBe('pull-failed');
-    if (verdict.kind === 'pull-failed') expect([WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff]).toContain(verdict.reason);
+    if (verdict.kind === 'pull-failed') expect(PULL_FAILED_REASONS).toContain(verdict.reason);
     const event = await s.waitForEvent('missing', EventReason.Failed, /Failed to pull image/);
     expect(event.message).toMatch(/not found/);
   });

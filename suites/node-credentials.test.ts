@@ -1,0 +1,166 @@
+// Node credentials: a docker config file on the node gives every pod on it the registry's
+// credentials without an imagePullSecret, from each place kubelet searches, in kubelet's order;
+// credential helpers give nothing; a node without the file gets nothing; and kubelet reads the
+// files when it starts (its docker-config provider caches them for 5 minutes), so a new file needs a
+// restart. What kubelet searches and why the restart: helpers/nodecreds.ts.
+//
+// Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
+// deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
+// which keeps node changes from overlapping.
+import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { echoImage, platformString } from '../helpers/images/testimages.ts';
+import {
+  credentialSearchPaths, credsStoreOnlyConfigJson, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, restartKubelet, sameFileAs,
+  workerNodes, writeNewNodeFile, type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
+} from '../helpers/nodecreds.ts';
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { EventReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED } from '../helpers/pods.ts';
+import type { RegistryCredential } from '../helpers/secrets.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+function credential(s: ScenarioContext): RegistryCredential {
+  const r = s.env.registry('private');
+  if (!r.username || !r.password) throw new Error('the private registry has no credentials');
+  return { server: r.host, username: r.username, password: r.password };
+}
+
+interface TestRef {
+  ref: string;
+  digest: string;
+  buildId: string;
+}
+
+async function privateImage(s: ScenarioContext): Promise<TestRef> {
+  const test = await echoImage(hostPlatform(), s.env.logger);
+  const pushed = await s.push(s.env.registry('private'), test.image);
+  return { ref: pushed.ref, digest: pushed.digest, buildId: test.buildId };
+}
+
+/** kubelet's search paths on `node`, after checking that none of them holds a file already. */
+async function searchPathsOn(s: ScenarioContext, node: string): Promise<CredentialSearchPath[]> {
+  const facts = await kubeletProcessFacts(s.env.cluster.nodes, node);
+  s.env.logger.info(`[${s.id}] [${node}] KUBELET pid ${facts.pid}, root-dir ${facts.rootDir}, cwd ${facts.cwd}, HOME ${facts.home ?? '(unset)'}`);
+  const paths = credentialSearchPaths(facts);
+  // A leftover file would answer for the one under test; fail on it rather than pass by accident.
+  expect(await presentCredentialFiles(s.env.cluster.nodes, node, paths)).toEqual([]);
+  return paths;
+}
+
+/**
+ * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it. The
+ * cleanup, registered first, removes the file and restarts kubelet again, so that the credentials
+ * it cached leave with it.
+ */
+async function installNodeFile(s: ScenarioContext, node: string, path: string, content: string, o: { restart: boolean } = { restart: true }): Promise<{ restart: () => Promise<void> }> {
+  const { nodes, kube } = s.env.cluster;
+  let remove: (() => Promise<void>) | undefined;
+  let restarted = false;
+  const restart = async () => {
+    restarted = true;
+    await s.env.logger.phase(`[${s.id}] [${node}] RESTART kubelet`, () => restartKubelet(nodes, kube, node));
+  };
+  s.defer(async () => {
+    if (remove) await remove();
+    if (restarted) await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
+  });
+  remove = await writeNewNodeFile({ nodes, node, path, content });
+  s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
+  if (o.restart) await restart();
+  return { restart };
+}
+
+async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
+  expect(verdict.kind).toBe('completed');
+  if (verdict.kind !== 'completed') return;
+  expect(verdict.exitCode).toBe(0);
+  const log = await s.log(verdict.pod);
+  expect(log).toContain('SUCCESS');
+  expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${img.buildId}`);
+  expect(verdict.pod.status?.containerStatuses?.[0]?.imageID).toContain(img.digest);
+  await waitForEvent(s.env.cluster.kube, s.namespace, verdict.pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
+}
+
+async function expectUnauthorized(s: ScenarioContext, verdict: PodVerdict): Promise<void> {
+  expect(verdict.kind).toBe('pull-failed');
+  if (verdict.kind !== 'pull-failed') return;
+  expect(PULL_FAILED_REASONS).toContain(verdict.reason);
+  const failed = await waitForEvent(s.env.cluster.kube, s.namespace, verdict.pod.metadata?.name ?? '', EventReason.Failed, /Failed to pull image/);
+  expect(failed.message).toMatch(UNAUTHORIZED);
+}
+
+const SEARCH_ORDER: readonly { id: string; format: CredentialFileFormat; place: SearchPlace; title: string }[] = [
+  { id: 'root-dir-config-json', format: 'config.json', place: 'root-dir', title: '{root-dir}/config.json (kubelet --root-dir, /var/lib/kubelet)' },
+  { id: 'cwd-config-json', format: 'config.json', place: 'cwd', title: '{cwd}/config.json (kubelet\'s working directory; the same file as /config.json when it is /)' },
+  { id: 'home-docker-config-json', format: 'config.json', place: 'home', title: '${HOME}/.docker/config.json (with HOME unset kubelet resolves it against its cwd: /.docker/config.json when that is /)' },
+  { id: 'root-docker-config-json', format: 'config.json', place: 'root', title: '/.docker/config.json' },
+  { id: 'root-dir-dockercfg', format: '.dockercfg', place: 'root-dir', title: 'legacy {root-dir}/.dockercfg' },
+  { id: 'cwd-dockercfg', format: '.dockercfg', place: 'cwd', title: 'legacy {cwd}/.dockercfg (the same file as /.dockercfg when cwd is /)' },
+  { id: 'home-dockercfg', format: '.dockercfg', place: 'home', title: 'legacy ${HOME}/.dockercfg (with HOME unset: {cwd}/.dockercfg)' },
+  { id: 'root-dockercfg', format: '.dockercfg', place: 'root', title: 'legacy /.dockercfg' },
+];
+
+describe('node-credentials: every place kubelet searches, in its order', () => {
+  for (const entry of SEARCH_ORDER) {
+    scenario(getEnv, `node-credentials/${entry.id}`, `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`, async (s) => {
+      const [node = ''] = await workerNodes(s.env.cluster.kube);
+      const paths = await searchPathsOn(s, node);
+      const target = paths.find((p) => p.format === entry.format && p.place === entry.place);
+      if (!target) throw new Error(`no search path ${entry.format} in ${entry.place}`);
+      const same = sameFileAs(target, paths);
+      s.env.logger.info(`[${s.id}] [${node}] PATH ${target.template} = ${target.path}${same.length ? ` (on this node the same file as ${same.map((p) => p.template).join(', ')})` : ''}`);
+      const img = await privateImage(s);
+      await installNodeFile(s, node, target.path, renderCredentialFile(entry.format, [credential(s)]));
+      await expectRan(s, await s.runPod({ name: 'node-creds', image: img.ref, nodeName: node }), img);
+    });
+  }
+});
+
+describe('node-credentials: what does not give credentials', () => {
+  scenario(getEnv, 'node-credentials/creds-store-ignored', 'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized', async (s) => {
+    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const paths = await searchPathsOn(s, node);
+    const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
+    if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+    const img = await privateImage(s);
+    await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([credential(s).server]));
+    await expectUnauthorized(s, await s.runPod({ name: 'creds-store', image: img.ref, nodeName: node }));
+  });
+
+  scenario(getEnv, 'node-credentials/missing-on-some-nodes', 'credentials on one worker serve pods pinned there only: the pod on the other worker fails unauthorized', async (s) => {
+    const workers = await workerNodes(s.env.cluster.kube);
+    expect(workers.length).toBeGreaterThanOrEqual(2);
+    const [withCreds = '', without = ''] = workers;
+    const paths = await searchPathsOn(s, withCreds);
+    await searchPathsOn(s, without);
+    const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
+    if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+    const img = await privateImage(s);
+    await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [credential(s)]));
+    await expectRan(s, await s.runPod({ name: 'with-creds', image: img.ref, nodeName: withCreds }), img);
+    await expectUnauthorized(s, await s.runPod({ name: 'without-creds', image: img.ref, nodeName: without }));
+  });
+
+  scenario(getEnv, 'node-credentials/new-file-unseen-until-restart', 'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts', async (s) => {
+    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const paths = await searchPathsOn(s, node);
+    const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
+    if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+    const img = await privateImage(s);
+    // This pull makes kubelet read the (absent) files and cache "no credentials" for 5 minutes.
+    await expectUnauthorized(s, await s.runPod({ name: 'before-file', image: img.ref, nodeName: node }));
+    const file = await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [credential(s)]), { restart: false });
+    await expectUnauthorized(s, await s.runPod({ name: 'file-no-restart', image: img.ref, nodeName: node }));
+    await file.restart();
+    await expectRan(s, await s.runPod({ name: 'after-restart', image: img.ref, nodeName: node }), img);
+  });
+});
