@@ -1,6 +1,7 @@
 // What a suite file uses: one environment per file (cluster, run CA, registries), and `scenario`,
 // which gives each test its namespace, unique tags, deferred cleanups (run in reverse, always) and
 // evidence collectors (run when the body throws, appended to the failure). Suites import from here.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
@@ -8,6 +9,7 @@ import { cacheDir } from './cache.ts';
 import { clusterUp, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
+import { LABEL_RUN } from './docker.ts';
 import { defaultLogFile, Logger } from './log.ts';
 import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
 import { redact } from './redact.ts';
@@ -39,7 +41,18 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   const cluster = await clusterUp({ profile, logger });
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, StartedRegistry>();
+  // Ctrl-C or SIGTERM while a suite runs: remove this run's registries before the process goes
+  // (synchronously: nothing async runs after a signal handler calls exit). The cluster is the
+  // global teardown's, and sweepOrphans catches what a SIGKILL leaves.
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeRunContainersSync(runId);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const dispose = async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const r of registries.values()) {
       await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch(() => undefined);
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
@@ -67,6 +80,15 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
       return r;
     },
   };
+}
+
+function removeRunContainersSync(runId: string): void {
+  try {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL_RUN}=${runId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+  } catch {
+    // Best effort while exiting; sweepOrphans removes what is left on the next run.
+  }
 }
 
 export interface PushedImage {

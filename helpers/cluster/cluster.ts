@@ -13,6 +13,7 @@ import { resolveNodeImage, type NodeImage } from '../nodeimage/index.ts';
 import { buildKind } from '../nodeimage/components.ts';
 import { KindNodeAccess, type NodeAccess } from '../nodes.ts';
 import { checkBuildTools, checkDocker } from '../preflight.ts';
+import { sweepOrphans } from '../sweep.ts';
 import { KIND_VERSION } from '../versions.ts';
 import { kindConfigYaml, renderKindConfig } from './kindconfig.ts';
 import { setUpPodNetwork, waitForNodesReady } from './podnetwork.ts';
@@ -123,6 +124,7 @@ export async function clusterDown(name: string, logger: Logger): Promise<void> {
   } else {
     logger.info(`no cluster named ${name}`);
   }
+  await sweepOrphans(logger);
   await removeNetworkIfUnused(logger);
 }
 

@@ -12,6 +12,7 @@ import { registerCredentials } from '../redact.ts';
 import { DISTRIBUTION_VERSION } from '../versions.ts';
 import { parseAccessLog, type AccessEntry } from './accesslog.ts';
 import { RegistryClient } from './client.ts';
+import { LABEL_OWNER_PID } from '../sweep.ts';
 import { htpasswdLine } from './htpasswd.ts';
 import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
 import { readFileSync } from 'node:fs';
@@ -93,7 +94,7 @@ export class LocalRegistry {
       .withNetworkMode(spec.network)
       .withNetworkAliases(alias)
       .withExposedPorts(PORT)
-      .withLabels({ [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, 'pullcheck.io/registry': spec.name })
+      .withLabels({ [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, [LABEL_OWNER_PID]: String(process.pid), 'pullcheck.io/registry': spec.name })
       .withCopyContentToContainer(files)
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
       .start();

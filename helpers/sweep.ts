@@ -1,0 +1,26 @@
+// Leftovers of runs that were killed (Ctrl-C twice, SIGKILL, a crashed worker): every container
+// pullcheck starts carries the pid of the process that owns it, and one whose owner is gone is removed.
+import { docker, LABEL_MANAGED } from './docker.ts';
+import type { Logger } from './log.ts';
+
+export const LABEL_OWNER_PID = 'pullcheck.io/owner-pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes pullcheck containers whose owning process no longer exists; returns their names. */
+export async function sweepOrphans(logger: Logger): Promise<string[]> {
+  const { stdout } = await docker(['ps', '-a', '--filter', `label=${LABEL_MANAGED}=true`, '--filter', `label=${LABEL_OWNER_PID}`, '--format', `{{.Names}} {{.Label "${LABEL_OWNER_PID}"}}`], { logger });
+  const orphans = stdout.split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, pid]) => !alive(Number(pid))).map(([name]) => name as string);
+  if (orphans.length > 0) {
+    await docker(['rm', '-f', '-v', ...orphans], { logger });
+    logger.info(`removed ${orphans.length} container(s) left by a run that was killed: ${orphans.join(', ')}`);
+  }
+  return orphans;
+}

@@ -1,0 +1,107 @@
+// ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
+// that lists none of its own, and only then; pods that already exist are never changed.
+import type { V1ServiceAccount } from '@kubernetes/client-node';
+import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { echoImage } from '../helpers/images/testimages.ts';
+import { waitFor } from '../helpers/kube.ts';
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, type PodVerdict } from '../helpers/pods.ts';
+import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'service-account', registries: [{ name: 'private', auth: 'htpasswd' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+/** The namespace's ServiceAccount `name`, once the controller has made it (it does so asynchronously). */
+async function serviceAccount(s: ScenarioContext, name: string): Promise<V1ServiceAccount> {
+  const { kube } = s.env.cluster;
+  return waitFor({
+    kube,
+    what: `ServiceAccount ${s.namespace}/${name}`,
+    path: `/api/v1/namespaces/${s.namespace}/serviceaccounts`,
+    fieldSelector: `metadata.name=${name}`,
+    timeoutMs: 60_000,
+    list: async () => {
+      const l = await kube.core.listNamespacedServiceAccount({ namespace: s.namespace, fieldSelector: `metadata.name=${name}` });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (all: V1ServiceAccount[]) => all[0],
+    describe: (sa) => `${sa.metadata?.name}: imagePullSecrets=${JSON.stringify(sa.imagePullSecrets ?? [])}`,
+  });
+}
+
+async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[]): Promise<void> {
+  const sa = await serviceAccount(s, name);
+  await s.env.cluster.kube.core.replaceNamespacedServiceAccount({ name, namespace: s.namespace, body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) } });
+}
+
+async function privateImage(s: ScenarioContext) {
+  const test = await echoImage(hostPlatform(), s.env.logger);
+  return { ...(await s.push(s.env.registry('private'), test.image)), buildId: test.buildId };
+}
+
+async function createRegcred(s: ScenarioContext, name: string, password?: string): Promise<void> {
+  const r = s.env.registry('private');
+  await s.env.cluster.kube.core.createNamespacedSecret({
+    namespace: s.namespace,
+    body: dockerConfigJsonSecret(name, s.namespace, [{ server: r.host, username: r.username ?? '', password: password ?? r.password ?? '' }]),
+  });
+}
+
+async function expectRuns(s: ScenarioContext, v: PodVerdict, buildId: string): Promise<void> {
+  if (v.kind !== 'completed') throw new Error(`expected the pod to run, but its pull failed: ${v.reason}: ${v.message}`);
+  expect(await s.log(v.pod)).toContain(`build=${buildId}`);
+}
+
+describe('service-account: imagePullSecrets injection', () => {
+  scenario(getEnv, 'service-account/injects-image-pull-secrets', 'the default ServiceAccount\'s imagePullSecrets are copied into a pod that lists none, which then runs', async (s) => {
+    const image = await privateImage(s);
+    await createRegcred(s, 'regcred');
+    await setPullSecrets(s, 'default', ['regcred']);
+    const created = await s.createPod({ name: 'injected', image: image.ref });
+    expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    await expectRuns(s, await s.runPod({ image: image.ref }), image.buildId);
+  });
+
+  scenario(getEnv, 'service-account/named-service-account', 'a pod naming its own ServiceAccount gets that ServiceAccount\'s imagePullSecrets', async (s) => {
+    const image = await privateImage(s);
+    await createRegcred(s, 'regcred');
+    await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: 'regcred' }] } });
+    const created = await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' });
+    expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    await expectRuns(s, await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), image.buildId);
+  });
+
+  scenario(getEnv, 'service-account/pod-own-secrets-win', 'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized', async (s) => {
+    const image = await privateImage(s);
+    await createRegcred(s, 'regcred');
+    await createRegcred(s, 'wrong', 'wrong-password-123');
+    await setPullSecrets(s, 'default', ['regcred']);
+    const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: ['wrong'] });
+    expect(verdict.pod.spec?.imagePullSecrets).toEqual([{ name: 'wrong' }]);
+    expect(verdict.kind).toBe('pull-failed');
+    if (verdict.kind === 'pull-failed') expect(PULL_FAILED_REASONS).toContain(verdict.reason);
+    expect((await s.waitForEvent('own', EventReason.Failed, /Failed to pull image/)).message).toMatch(UNAUTHORIZED);
+  });
+
+  scenario(getEnv, 'service-account/existing-pods-unchanged', 'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none', async (s) => {
+    const image = await privateImage(s);
+    await createRegcred(s, 'regcred');
+    await serviceAccount(s, 'default');
+    const before = await s.runPod({ name: 'before', image: image.ref });
+    expect(before.kind).toBe('pull-failed');
+    await setPullSecrets(s, 'default', ['regcred']);
+    const after = await s.runPod({ name: 'after', image: image.ref });
+    await expectRuns(s, after, image.buildId);
+    const stillBefore = await s.env.cluster.kube.core.readNamespacedPod({ name: 'before', namespace: s.namespace });
+    expect(stillBefore.spec?.imagePullSecrets ?? []).toEqual([]);
+    expect(after.pod.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+  });
+});
