@@ -1,7 +1,6 @@
 // What a suite file uses: one environment per file (cluster, run CA, registries), and `scenario`,
 // which gives each test its namespace, unique tags, deferred cleanups (run in reverse, always) and
 // evidence collectors (run when the body throws, appended to the failure). Suites import from here.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
@@ -13,6 +12,7 @@ import { LABEL_RUN } from './docker.ts';
 import { defaultLogFile, Logger } from './log.ts';
 import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
 import { redact } from './redact.ts';
+import { removeContainersSync } from './sweep.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
 import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
@@ -45,7 +45,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   // (synchronously: nothing async runs after a signal handler calls exit). The cluster is the
   // global teardown's, and sweepOrphans catches what a SIGKILL leaves.
   const onSignal = (signal: NodeJS.Signals) => {
-    removeRunContainersSync(runId);
+    removeContainersSync(`${LABEL_RUN}=${runId}`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -80,15 +80,6 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
       return r;
     },
   };
-}
-
-function removeRunContainersSync(runId: string): void {
-  try {
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${LABEL_RUN}=${runId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
-  } catch {
-    // Best effort while exiting; sweepOrphans removes what is left on the next run.
-  }
 }
 
 export interface PushedImage {

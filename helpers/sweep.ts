@@ -1,5 +1,6 @@
 // Leftovers of runs that were killed (Ctrl-C twice, SIGKILL, a crashed worker): every container
 // pullcheck starts carries the pid of the process that owns it, and one whose owner is gone is removed.
+import { execFileSync } from 'node:child_process';
 import { docker, LABEL_MANAGED } from './docker.ts';
 import type { Logger } from './log.ts';
 
@@ -23,4 +24,17 @@ export async function sweepOrphans(logger: Logger): Promise<string[]> {
     logger.info(`removed ${orphans.length} container(s) left by a run that was killed: ${orphans.join(', ')}`);
   }
   return orphans;
+}
+
+/**
+ * For signal handlers: removes, synchronously, the containers carrying `label` (nothing async runs
+ * after a handler calls exit). Best effort: `sweepOrphans` removes what is left on the next run.
+ */
+export function removeContainersSync(label: string): void {
+  try {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+  } catch {
+    // exiting anyway
+  }
 }

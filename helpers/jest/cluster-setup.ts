@@ -7,15 +7,17 @@ import { cacheDir } from '../cache.ts';
 import { clusterExists, clusterUp, kindBinary, KIND_NETWORK } from '../cluster/cluster.ts';
 import { loadProfile } from '../cluster/profile.ts';
 import { defaultLogFile, Logger } from '../log.ts';
-import { sweepOrphans } from '../sweep.ts';
+import { LABEL_OWNER_PID, removeContainersSync, sweepOrphans } from '../sweep.ts';
 import { e2eStateFile } from './state.ts';
 
 /**
  * Jest runs no global teardown after Ctrl-C; a cluster this run created is deleted here instead
- * (synchronously: nothing async runs after a signal handler calls exit).
+ * (synchronously: nothing async runs after a signal handler calls exit). Suites that run in this
+ * same process (jest in band) never get to their own handler, so their registries go here too.
  */
 function deleteClusterOnSignal(kind: string, clusterName: string): void {
   const handler = (signal: NodeJS.Signals) => {
+    removeContainersSync(`${LABEL_OWNER_PID}=${process.pid}`);
     if (process.env['PULLCHECK_KEEP'] !== '1') {
       try {
         execFileSync(kind, ['delete', 'cluster', '--name', clusterName], { stdio: 'ignore' });
