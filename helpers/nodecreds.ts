@@ -98,6 +98,11 @@ export function credsStoreOnlyConfigJson(servers: readonly string[]): string {
   return `${JSON.stringify({ credsStore: 'pullcheck-none', credHelpers: Object.fromEntries(servers.map((s) => [s, 'pullcheck-none'])) }, null, 2)}\n`;
 }
 
+/** A config.json with only top-level `HttpHeaders` (what the docs say kubelet honours). */
+export function httpHeadersOnlyConfigJson(headers: Record<string, string>): string {
+  return `${JSON.stringify({ HttpHeaders: headers }, null, 2)}\n`;
+}
+
 export function renderCredentialFile(format: CredentialFileFormat, credentials: readonly RegistryCredential[]): string {
   return format === 'config.json' ? nodeConfigJson(credentials) : nodeDockercfg(credentials);
 }
