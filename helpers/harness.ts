@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
-import { clusterUp, type Cluster } from './cluster/cluster.ts';
+import { clusterDown, clusterExists, clusterUp, kindBinary, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import { LABEL_RUN } from './docker.ts';
@@ -34,10 +34,16 @@ export interface RunEnv {
   dispose(): Promise<void>;
 }
 
-export async function startEnv(o: { suite: string; registries: RegistryRequest[] }): Promise<RunEnv> {
+/**
+ * A suite's environment. `profile` names a cluster profile of the suite's own (e.g. one with an
+ * admission plugin on); such a cluster is brought up here and, when this suite created it, deleted
+ * by `dispose`. Without it, the run's profile (PULLCHECK_PROFILE), which jest's global setup brought up.
+ */
+export async function startEnv(o: { suite: string; registries: RegistryRequest[]; profile?: string }): Promise<RunEnv> {
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
-  const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
+  const profile = loadProfile(o.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default');
+  const ownCluster = o.profile !== undefined && !(await clusterExists(await kindBinary(logger), profile.clusterName));
   const cluster = await clusterUp({ profile, logger });
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, StartedRegistry>();
@@ -46,6 +52,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   // global teardown's, and sweepOrphans catches what a SIGKILL leaves.
   const onSignal = (signal: NodeJS.Signals) => {
     removeContainersSync(`${LABEL_RUN}=${runId}`);
+    if (ownCluster) removeContainersSync(`io.x-k8s.kind.cluster=${profile.clusterName}`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -58,6 +65,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     }
     rmSync(ca.dir, { recursive: true, force: true });
+    if (ownCluster && process.env['PULLCHECK_KEEP'] !== '1') await clusterDown(profile.clusterName, logger);
   };
   try {
     for (const req of o.registries) {

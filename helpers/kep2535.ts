@@ -1,6 +1,6 @@
 // KEP-2535 ("ensure secret-pulled images"): whether kubelet lets a pod without credentials use an
-// image that kubelet itself pulled earlier with another pod's Secret. Pure: the suite reads the
-// node's kubelet configuration (configz) and its version, this module says what must happen.
+// image that kubelet itself pulled earlier with another pod's Secret. readKubeletPullSettings reads
+// the node's kubelet configuration (configz) and version; the rest is pure and says what must happen.
 //
 // What kubelet does (pkg/kubelet/images/image_manager.go and pullmanager/ in k8s.io/kubernetes):
 // with the gate KubeletEnsureSecretPulledImages off, a present image is used for IfNotPresent
@@ -8,6 +8,8 @@
 // NeverVerify never; NeverVerifyPreloadedImages only for images kubelet pulled (its pull records);
 // NeverVerifyAllowlistedImages for every image not on preloadedImagesVerificationAllowlist;
 // AlwaysVerify always. A re-check with no credentials is a pull without them.
+
+import type { Kube } from './kube.ts';
 
 export const EnsureSecretPulledImagesGate = 'KubeletEnsureSecretPulledImages';
 
@@ -110,4 +112,13 @@ export function kubeletPulledImageExpectation(s: KubeletPullSettings, ref: strin
     case CredentialVerificationPolicy.AlwaysVerify:
       return { needsCredentials: true, rule: `AlwaysVerify: every present image is re-checked, so B fails without credentials [${facts}]` };
   }
+}
+
+/** The node's kubelet settings for KEP-2535, from its configz endpoint and its reported version. */
+export async function readKubeletPullSettings(kube: Kube, node: string): Promise<KubeletPullSettings> {
+  // The generated client is typed as string but hands back the parsed JSON; accept both.
+  const raw: unknown = await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'configz' });
+  const configz: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  const version = (await kube.core.readNode({ name: node })).status?.nodeInfo?.kubeletVersion ?? '';
+  return pullSettingsFromConfigz(configz, version);
 }

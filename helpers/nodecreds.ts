@@ -17,6 +17,7 @@
 //   by the first pull once the cache has expired (up to 5 minutes later): scenarios restart kubelet
 //   after writing and after removing a file (node-credentials/new-file-unseen-until-restart shows it).
 import { CoordinationV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
+import type { ScenarioContext } from './harness.ts';
 import { waitFor, type Kube } from './kube.ts';
 import type { NodeAccess } from './nodes.ts';
 import { registerCredentials } from './redact.ts';
@@ -216,4 +217,27 @@ export async function presentCredentialFiles(nodes: NodeAccess, node: string, pa
   const unique = [...new Set(paths.map((p) => p.path))];
   const { stdout } = await nodes.exec(node, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] && echo "$f"; done; true', 'sh', ...unique]);
   return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/**
+ * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it. The
+ * cleanup, registered first, removes the file and restarts kubelet again, so that the credentials
+ * it cached leave with it.
+ */
+export async function installNodeFile(s: ScenarioContext, node: string, path: string, content: string, o: { restart: boolean } = { restart: true }): Promise<{ restart: () => Promise<void> }> {
+  const { nodes, kube } = s.env.cluster;
+  let remove: (() => Promise<void>) | undefined;
+  let restarted = false;
+  const restart = async () => {
+    restarted = true;
+    await s.env.logger.phase(`[${s.id}] [${node}] RESTART kubelet`, () => restartKubelet(nodes, kube, node));
+  };
+  s.defer(async () => {
+    if (remove) await remove();
+    if (restarted) await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
+  });
+  remove = await writeNewNodeFile({ nodes, node, path, content });
+  s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
+  if (o.restart) await restart();
+  return { restart };
 }

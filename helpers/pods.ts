@@ -149,3 +149,9 @@ export async function waitForEvent(kube: Kube, namespace: string, podName: strin
 export function imageIdOf(p: V1Pod): string {
   return p.status?.containerStatuses?.[0]?.imageID ?? '';
 }
+
+/** The verdict of a pod that must have run; otherwise fails with the pull's own reason and message. */
+export function ranToCompletion(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
+  if (v.kind !== 'completed') throw new Error(`expected pod ${v.pod.metadata?.name} to run, but its image pull failed: ${v.reason}: ${v.message}`);
+  return v;
+}

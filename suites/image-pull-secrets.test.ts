@@ -3,7 +3,8 @@
 import { scenario, startEnv, type PushedImage, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED } from '../helpers/pods.ts';
+import { EventReason, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
+import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
 import type { StartedRegistry } from '../helpers/registry/registry.ts';
 import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/secrets.ts';
 
@@ -28,8 +29,7 @@ async function pushTo(s: ScenarioContext, registryName: string): Promise<{ pushe
 }
 
 async function expectRuns(s: ScenarioContext, verdict: PodVerdict, buildId: string): Promise<void> {
-  if (verdict.kind !== 'completed') throw new Error(`expected the pod to run, but its pull failed: ${verdict.reason}: ${verdict.message}`);
-  expect(await s.log(verdict.pod)).toContain(`build=${buildId}`);
+  expect(await s.log(ranToCompletion(verdict).pod)).toContain(`build=${buildId}`);
 }
 
 /** The pull fails with a pull waiting reason and a kubelet Failed event that says unauthorized. */
@@ -72,6 +72,21 @@ describe('image-pull-secrets: Secrets that work', () => {
     await createSecret(s, dockerConfigJsonSecret('cred-a', s.namespace, [credentialOf(s.env.registry('private'))]));
     await createSecret(s, dockerConfigJsonSecret('cred-b', s.namespace, [credentialOf(s.env.registry('private2'))]));
     const verdict = await s.runPod({ image: a.pushed.ref, extraContainers: [{ name: 'second', image: b.pushed.ref }], imagePullSecrets: ['cred-a', 'cred-b'] });
+    await expectRuns(s, verdict, a.buildId);
+    expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
+  });
+});
+
+describe('image-pull-secrets: merged with the node\'s own credentials', () => {
+  scenario(getEnv, 'image-pull-secrets/merged-with-node-credentials', 'node config.json for registry A and a pod Secret for registry B: one pod with an image from each runs both', async (s) => {
+    const [node = ''] = s.workers();
+    const a = await pushTo(s, 'private');
+    const b = await pushTo(s, 'private2');
+    const rootDir = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
+    if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+    await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [credentialOf(s.env.registry('private'))]));
+    await createSecret(s, dockerConfigJsonSecret('cred-b', s.namespace, [credentialOf(s.env.registry('private2'))]));
+    const verdict = await s.runPod({ image: a.pushed.ref, extraContainers: [{ name: 'second', image: b.pushed.ref }], imagePullSecrets: ['cred-b'], nodeName: node });
     await expectRuns(s, verdict, a.buildId);
     expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
   });

@@ -4,7 +4,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
-import { EventReason, imageIdOf, type PodVerdict, PULL_FAILED_REASONS } from '../helpers/pods.ts';
+import { EventReason, imageIdOf, PULL_FAILED_REASONS, ranToCompletion } from '../helpers/pods.ts';
 
 let env: RunEnv;
 const getEnv = () => env;
@@ -38,11 +38,6 @@ async function pushIndex(s: ScenarioContext, idx: TestIndex, o: { repository?: s
   return { ref: registry.ref(repository, tag), repository, tag, digest };
 }
 
-function completed(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
-  if (v.kind !== 'completed') throw new Error(`expected the pod to run, but its pull failed: ${v.reason}: ${v.message}`);
-  return v;
-}
-
 describe('multi-arch: the node takes its own platform', () => {
   for (const [format, id, what] of [['oci', 'oci-index', 'an OCI image index'], ['docker', 'docker-manifest-list', 'a Docker manifest list']] as const) {
     scenario(getEnv, `multi-arch/${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, async (s) => {
@@ -50,7 +45,7 @@ describe('multi-arch: the node takes its own platform', () => {
       const pushed = await pushIndex(s, idx);
       const node = s.workers()[0] as string;
       const platform = await platformOf(s, node);
-      const verdict = completed(await s.runPod({ image: pushed.ref, nodeName: node }));
+      const verdict = ranToCompletion(await s.runPod({ image: pushed.ref, nodeName: node }));
       expect(await s.log(verdict.pod)).toContain(`pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`);
       expect(imageIdOf(verdict.pod)).toContain(pushed.digest);
     });
@@ -77,7 +72,7 @@ describe('multi-arch: the node takes its own platform', () => {
     const child = idx.children.find((c) => samePlatform(c.platform, platform));
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
-    const verdict = completed(await s.runPod({ image: ref, nodeName: node }));
+    const verdict = ranToCompletion(await s.runPod({ image: ref, nodeName: node }));
     expect(await s.log(verdict.pod)).toContain(`platform=${platformString(platform)} build=${idx.buildId}`);
     expect(imageIdOf(verdict.pod)).toContain(child.image.manifest.digest);
   });
@@ -93,8 +88,8 @@ describe('multi-arch: the node takes its own platform', () => {
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
     expect(suffixed.digest).toBe(child.image.manifest.digest);
-    const viaIndex = completed(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }));
-    const viaSuffix = completed(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }));
+    const viaIndex = ranToCompletion(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }));
+    const viaSuffix = ranToCompletion(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }));
     const marker = `pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`;
     expect(await s.log(viaIndex.pod)).toContain(marker);
     expect(await s.log(viaSuffix.pod)).toContain(marker);

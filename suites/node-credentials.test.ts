@@ -10,11 +10,11 @@
 import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
-  credentialSearchPaths, credsStoreOnlyConfigJson, httpHeadersOnlyConfigJson, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, restartKubelet, sameFileAs,
-  workerNodes, writeNewNodeFile, type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
+  credentialSearchPaths, credsStoreOnlyConfigJson, httpHeadersOnlyConfigJson, installNodeFile, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, sameFileAs,
+  workerNodes, type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
 } from '../helpers/nodecreds.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED } from '../helpers/pods.ts';
+import { EventReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
 import type { RegistryCredential } from '../helpers/secrets.ts';
 
 let env: RunEnv;
@@ -56,31 +56,8 @@ async function searchPathsOn(s: ScenarioContext, node: string): Promise<Credenti
   return paths;
 }
 
-/**
- * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it. The
- * cleanup, registered first, removes the file and restarts kubelet again, so that the credentials
- * it cached leave with it.
- */
-async function installNodeFile(s: ScenarioContext, node: string, path: string, content: string, o: { restart: boolean } = { restart: true }): Promise<{ restart: () => Promise<void> }> {
-  const { nodes, kube } = s.env.cluster;
-  let remove: (() => Promise<void>) | undefined;
-  let restarted = false;
-  const restart = async () => {
-    restarted = true;
-    await s.env.logger.phase(`[${s.id}] [${node}] RESTART kubelet`, () => restartKubelet(nodes, kube, node));
-  };
-  s.defer(async () => {
-    if (remove) await remove();
-    if (restarted) await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
-  });
-  remove = await writeNewNodeFile({ nodes, node, path, content });
-  s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
-  if (o.restart) await restart();
-  return { restart };
-}
-
 async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
-  expect(verdict.kind).toBe('completed');
+  ranToCompletion(verdict);
   if (verdict.kind !== 'completed') return;
   expect(verdict.exitCode).toBe(0);
   const log = await s.log(verdict.pod);

@@ -4,10 +4,10 @@
 import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { kubeletPulledImageExpectation, pullSettingsFromConfigz, type KubeletPullSettings } from '../helpers/kep2535.ts';
+import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { workerNodes } from '../helpers/nodecreds.ts';
-import { EventReason, podEvents, WaitingReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED } from '../helpers/pods.ts';
+import { EventReason, podEvents, WaitingReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/preload.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
@@ -46,7 +46,7 @@ async function preloadedImage(s: ScenarioContext, node: string): Promise<TestRef
 }
 
 async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
-  expect(verdict.kind).toBe('completed');
+  ranToCompletion(verdict);
   if (verdict.kind !== 'completed') return;
   expect(verdict.exitCode).toBe(0);
   const log = await s.log(verdict.pod);
@@ -68,15 +68,6 @@ async function expectUnauthorized(s: ScenarioContext, verdict: PodVerdict, pod: 
   expect(PULL_FAILED_REASONS).toContain(verdict.reason);
   const failed = await waitForEvent(s.env.cluster.kube, s.namespace, pod, EventReason.Failed, /Failed to pull image/);
   expect(failed.message).toMatch(UNAUTHORIZED);
-}
-
-async function kubeletPullSettings(s: ScenarioContext, node: string): Promise<KubeletPullSettings> {
-  const { kube } = s.env.cluster;
-  // The generated client is typed as string but hands back the parsed JSON; accept both.
-  const raw: unknown = await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'configz' });
-  const configz: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
-  const version = (await kube.core.readNode({ name: node })).status?.nodeInfo?.kubeletVersion ?? '';
-  return pullSettingsFromConfigz(configz, version);
 }
 
 describe('pre-pulled: images a node already has', () => {
@@ -132,7 +123,7 @@ describe('pre-pulled: images a node already has', () => {
     await expectRan(s, await s.runPod({ name: 'with-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }), img);
     await waitForEvent(s.env.cluster.kube, s.namespace, 'with-secret', EventReason.Pulled, /Successfully pulled image/);
 
-    const expected = kubeletPulledImageExpectation(await kubeletPullSettings(s, node), img.ref);
+    const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
     s.env.logger.info(`[${s.id}] [${node}] KEP-2535 RULE ${expected.rule}`);
     const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
     if (expected.needsCredentials) {

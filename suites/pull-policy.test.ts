@@ -3,7 +3,7 @@
 import { scenario, startEnv, type PushedImage, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { echoImage, type TestImage } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, imageIdOf, WaitingReason, type PodVerdict, PULL_FAILED_REASONS } from '../helpers/pods.ts';
+import { EventReason, imageIdOf, WaitingReason, PULL_FAILED_REASONS, ranToCompletion } from '../helpers/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
 let env: RunEnv;
@@ -16,11 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.dispose();
 });
-
-function completed(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
-  if (v.kind !== 'completed') throw new Error(`expected the pod to run, but its pull failed: ${v.reason}: ${v.message}`);
-  return v;
-}
 
 async function build(s: ScenarioContext): Promise<TestImage> {
   return echoImage(hostPlatform(), s.env.logger);
@@ -44,7 +39,7 @@ describe('pull-policy: what the API server defaults', () => {
       const created = await s.createPod({ name: 'defaulted', image });
       expect(created.spec?.containers[0]?.imagePullPolicy).toBe(policy);
       // And the defaulted pod really runs that image.
-      const verdict = completed(await s.runPod({ name: 'runs', image }));
+      const verdict = ranToCompletion(await s.runPod({ name: 'runs', image }));
       expect(await s.log(verdict.pod)).toContain(`build=${test.buildId}`);
       expect(imageIdOf(verdict.pod)).toContain(pushed.digest);
     });
@@ -58,13 +53,13 @@ describe('pull-policy: cached images and moving tags', () => {
     const node = s.workers()[0] as string;
     const v1 = await build(s);
     const first = await s.push(registry, v1.image);
-    const firstRun = completed(await s.runPod({ name: 'first', image: first.ref, pullPolicy: policy, nodeName: node }));
+    const firstRun = ranToCompletion(await s.runPod({ name: 'first', image: first.ref, pullPolicy: policy, nodeName: node }));
     expect(await s.log(firstRun.pod)).toContain(`build=${v1.buildId}`);
     const v2 = await build(s);
     const movedAt = new Date();
     const moved = await s.push(registry, v2.image, { repository: first.repository, tag: first.tag });
     expect(moved.digest).not.toBe(first.digest);
-    const again = completed(await s.runPod({ name: 'again', image: first.ref, pullPolicy: policy, nodeName: node }));
+    const again = ranToCompletion(await s.runPod({ name: 'again', image: first.ref, pullPolicy: policy, nodeName: node }));
     const log = await s.log(again.pod);
     const requests = manifestRequests(await registry.accessLog(), first.repository, movedAt);
     const events = await s.events('again');
@@ -95,9 +90,9 @@ describe('pull-policy: Never and missing images', () => {
     const node = s.workers()[0] as string;
     const test = await build(s);
     const pushed = await s.push(registry, test.image);
-    completed(await s.runPod({ name: 'warm', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node }));
+    ranToCompletion(await s.runPod({ name: 'warm', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node }));
     const before = new Date();
-    const verdict = completed(await s.runPod({ name: 'never', image: pushed.ref, pullPolicy: 'Never', nodeName: node }));
+    const verdict = ranToCompletion(await s.runPod({ name: 'never', image: pushed.ref, pullPolicy: 'Never', nodeName: node }));
     expect(await s.log(verdict.pod)).toContain('SUCCESS');
     expect(manifestRequests(await registry.accessLog(), pushed.repository, before)).toEqual([]);
   });

@@ -10,6 +10,7 @@ import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { ranToCompletion } from '../helpers/pods.ts';
 import type { StartedRegistry } from '../helpers/registry/registry.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
@@ -97,7 +98,7 @@ describe('registry: plain HTTP, only where asked', () => {
     const test = await echoImage(hostPlatform(), s.env.logger);
     const pushed = await s.push(registry, test.image);
     const verdict = await s.runPod({ image: pushed.ref });
-    expect(verdict.kind).toBe('completed');
+    ranToCompletion(verdict);
     expect(await s.log(verdict.pod)).toContain(`build=${test.buildId}`);
   });
 });
@@ -141,7 +142,7 @@ describe('registry: a node pulls every kind of image over TLS', () => {
           secrets.push('regcred');
         }
         const verdict = await s.runPod({ image: pushed.ref, imagePullSecrets: secrets });
-        expect(verdict.kind).toBe('completed');
+        ranToCompletion(verdict);
         const log = await s.log(verdict.pod);
         expect(log).toContain('SUCCESS');
         expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${buildId}`);

@@ -2,7 +2,7 @@
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { scenario, startEnv, type RunEnv } from '../helpers/harness.ts';
-import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, waitForEvent } from '../helpers/pods.ts';
+import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, waitForEvent, ranToCompletion } from '../helpers/pods.ts';
 
 let env: RunEnv;
 const getEnv = () => env;
@@ -20,7 +20,7 @@ describe('smoke', () => {
     const test = await echoImage(hostPlatform(), s.env.logger);
     const pushed = await s.push(s.env.registry('public'), test.image);
     const verdict = await s.runPod({ image: pushed.ref });
-    expect(verdict.kind).toBe('completed');
+    ranToCompletion(verdict);
     if (verdict.kind !== 'completed') return;
     expect(verdict.exitCode).toBe(0);
     const log = await s.log(verdict.pod);
