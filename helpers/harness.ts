@@ -1,11 +1,11 @@
 // What a suite file uses: one environment per file (cluster, run CA, registries), and `scenario`,
 // which gives each test its namespace, unique tags, deferred cleanups (run in reverse, always) and
 // evidence collectors (run when the body throws, appended to the failure). Suites import from here.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
-import { clusterDown, clusterExists, clusterUp, kindBinary, type Cluster } from './cluster/cluster.ts';
+import { clusterUp, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import { LABEL_RUN } from './docker.ts';
@@ -16,6 +16,7 @@ import { removeContainersSync } from './sweep.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
 import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
+import { waitForServiceAccount } from './kube.ts';
 
 export interface RegistryRequest {
   name: string;
@@ -34,16 +35,11 @@ export interface RunEnv {
   dispose(): Promise<void>;
 }
 
-/**
- * A suite's environment. `profile` names a cluster profile of the suite's own (e.g. one with an
- * admission plugin on); such a cluster is brought up here and, when this suite created it, deleted
- * by `dispose`. Without it, the run's profile (PULLCHECK_PROFILE), which jest's global setup brought up.
- */
-export async function startEnv(o: { suite: string; registries: RegistryRequest[]; profile?: string }): Promise<RunEnv> {
+/** A suite's environment: the run's cluster (jest's global setup brought it up), the run CA, registries. */
+export async function startEnv(o: { suite: string; registries: RegistryRequest[] }): Promise<RunEnv> {
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
-  const profile = loadProfile(o.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default');
-  const ownCluster = o.profile !== undefined && !(await clusterExists(await kindBinary(logger), profile.clusterName));
+  const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
   const cluster = await clusterUp({ profile, logger });
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, StartedRegistry>();
@@ -52,7 +48,6 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   // global teardown's, and sweepOrphans catches what a SIGKILL leaves.
   const onSignal = (signal: NodeJS.Signals) => {
     removeContainersSync(`${LABEL_RUN}=${runId}`);
-    if (ownCluster) removeContainersSync(`io.x-k8s.kind.cluster=${profile.clusterName}`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -65,7 +60,6 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     }
     rmSync(ca.dir, { recursive: true, force: true });
-    if (ownCluster && process.env['PULLCHECK_KEEP'] !== '1') await clusterDown(profile.clusterName, logger);
   };
   try {
     for (const req of o.registries) {
@@ -111,6 +105,8 @@ export interface ScenarioContext {
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
   /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
   createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
+  /** Creates another namespace (a second tenant), labelled for the run and deleted with the scenario. */
+  extraNamespace(suffix: string): Promise<string>;
   /** Worker node names (pods pinned with nodeName). */
   workers(): string[];
   /** Events of a pod in this namespace. */
@@ -118,6 +114,15 @@ export interface ScenarioContext {
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
   waitForEvent(podName: string, reason: string, message?: RegExp): Promise<CoreV1Event>;
   log(pod: V1Pod, container?: string): Promise<string>;
+}
+
+/**
+ * `pc-<run>-<id, cut>-<hash of id>`: unique per run and scenario even where the id is cut, with
+ * room for an 8-character suffix (extraNamespace) under the 63-character limit.
+ */
+export function scenarioNamespace(runId: string, id: string): string {
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 4);
+  return `pc-${runId}-${slug(id).slice(0, 40).replace(/-+$/, '')}-${hash}`;
 }
 
 function slug(id: string): string {
@@ -128,7 +133,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
   it(`${id}: ${title}`, async () => {
     const env = getEnv();
     const { kube } = env.cluster;
-    const namespace = `pc-${env.runId}-${slug(id)}`.slice(0, 63).replace(/-+$/, '');
+    const namespace = scenarioNamespace(env.runId, id);
     const defers: (() => Promise<unknown> | unknown)[] = [];
     const collectors: { name: string; fn: () => Promise<string> }[] = [];
     let counter = 0;
@@ -136,6 +141,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
     // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
     defers.push(() => (process.env['PULLCHECK_KEEP'] === '1' ? undefined : kube.core.deleteNamespace({ name: namespace })));
+    await waitForServiceAccount(kube, namespace, 'default');
     collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
     collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
     const s: ScenarioContext = {
@@ -156,6 +162,13 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
         return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
       },
       createPod: (input) => createPod(kube, namespace, { ...input, name: input.name ?? `pod-${++counter}` }),
+      extraNamespace: async (suffix) => {
+        const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
+        await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId } } } });
+        defers.push(() => (process.env['PULLCHECK_KEEP'] === '1' ? undefined : kube.core.deleteNamespace({ name })));
+        await waitForServiceAccount(kube, name, 'default');
+        return name;
+      },
       workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
       events: (podName) => podEvents(kube, namespace, podName),
       waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),

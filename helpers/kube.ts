@@ -1,6 +1,6 @@
 // Talking to a cluster: clients from a kubeconfig, and one way to wait — a watch with a deadline
 // that fails with the last state it saw. No polling loops, no sleeps.
-import { CoreV1Api, KubeConfig, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Watch, type KubernetesObject, type V1ServiceAccount } from '@kubernetes/client-node';
 
 export interface Kube {
   config: KubeConfig;
@@ -101,4 +101,24 @@ export async function waitFor<T extends KubernetesObject, R>(o: WaitForOptions<T
     if (result.done) return result.value;
   }
   throw new WaitTimeoutError(o.what, Math.round(o.timeoutMs / 1000), lastSeen());
+}
+
+/**
+ * A namespace's ServiceAccount once the controller has made it: the API server refuses pods in a
+ * namespace whose `default` ServiceAccount does not exist yet.
+ */
+export async function waitForServiceAccount(kube: Kube, namespace: string, name: string, timeoutMs = 60_000): Promise<V1ServiceAccount> {
+  return waitFor({
+    kube,
+    what: `ServiceAccount ${namespace}/${name}`,
+    path: `/api/v1/namespaces/${namespace}/serviceaccounts`,
+    fieldSelector: `metadata.name=${name}`,
+    timeoutMs,
+    list: async () => {
+      const l = await kube.core.listNamespacedServiceAccount({ namespace, fieldSelector: `metadata.name=${name}` });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (all: V1ServiceAccount[]) => all[0],
+    describe: (sa) => `${sa.metadata?.name}: imagePullSecrets=${JSON.stringify(sa.imagePullSecrets ?? [])}`,
+  });
 }

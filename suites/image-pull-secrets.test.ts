@@ -114,9 +114,7 @@ describe('image-pull-secrets: Secrets that do not', () => {
 
   scenario(getEnv, 'image-pull-secrets/other-namespace-secret-not-used', 'a Secret that exists only in another namespace is not used: FailedToRetrieveImagePullSecret and unauthorized', async (s) => {
     const { pushed } = await pushTo(s, 'private');
-    const other = `${s.namespace}-other`.slice(0, 63);
-    await s.env.cluster.kube.core.createNamespace({ body: { metadata: { name: other, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': s.env.runId } } } });
-    s.defer(() => s.env.cluster.kube.core.deleteNamespace({ name: other }));
+    const other = await s.extraNamespace('other');
     await createSecret(s, dockerConfigJsonSecret('regcred', other, [credentialOf(s.env.registry('private'))]), other);
     const verdict = await s.runPod({ name: 'elsewhere', image: pushed.ref, imagePullSecrets: ['regcred'] });
     await s.waitForEvent('elsewhere', EventReason.FailedToRetrieveImagePullSecret, /regcred/);

@@ -1,9 +1,8 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
-import type { V1ServiceAccount } from '@kubernetes/client-node';
 import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
-import { waitFor } from '../helpers/kube.ts';
+import { waitForServiceAccount } from '../helpers/kube.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, type PodVerdict, ranToCompletion } from '../helpers/pods.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
@@ -19,26 +18,8 @@ afterAll(async () => {
   await env?.dispose();
 });
 
-/** The namespace's ServiceAccount `name`, once the controller has made it (it does so asynchronously). */
-async function serviceAccount(s: ScenarioContext, name: string): Promise<V1ServiceAccount> {
-  const { kube } = s.env.cluster;
-  return waitFor({
-    kube,
-    what: `ServiceAccount ${s.namespace}/${name}`,
-    path: `/api/v1/namespaces/${s.namespace}/serviceaccounts`,
-    fieldSelector: `metadata.name=${name}`,
-    timeoutMs: 60_000,
-    list: async () => {
-      const l = await kube.core.listNamespacedServiceAccount({ namespace: s.namespace, fieldSelector: `metadata.name=${name}` });
-      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
-    },
-    until: (all: V1ServiceAccount[]) => all[0],
-    describe: (sa) => `${sa.metadata?.name}: imagePullSecrets=${JSON.stringify(sa.imagePullSecrets ?? [])}`,
-  });
-}
-
 async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[]): Promise<void> {
-  const sa = await serviceAccount(s, name);
+  const sa = await waitForServiceAccount(s.env.cluster.kube, s.namespace, name);
   await s.env.cluster.kube.core.replaceNamespacedServiceAccount({ name, namespace: s.namespace, body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) } });
 }
 
@@ -93,7 +74,6 @@ describe('service-account: imagePullSecrets injection', () => {
   scenario(getEnv, 'service-account/existing-pods-unchanged', 'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none', async (s) => {
     const image = await privateImage(s);
     await createRegcred(s, 'regcred');
-    await serviceAccount(s, 'default');
     const before = await s.runPod({ name: 'before', image: image.ref });
     expect(before.kind).toBe('pull-failed');
     await setPullSecrets(s, 'default', ['regcred']);

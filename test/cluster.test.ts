@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { hasCapSysResource } from '../helpers/preflight.ts';
+import { withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { scenarioNamespace } from '../helpers/harness.ts';
 import { CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
@@ -90,5 +92,39 @@ describe('pod network', () => {
     const conf = JSON.parse(cniConfig('10.244.1.0/24')) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
     expect(conf.plugins.map((p) => p.type)).toEqual(['ptp', 'portmap']);
     expect(conf.plugins[0]?.ipam?.ranges[0]?.[0]?.subnet).toBe('10.244.1.0/24');
+  });
+});
+
+describe('API server admission plugins', () => {
+  const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - name: kube-apiserver
+    command:
+    - kube-apiserver
+    - --enable-admission-plugins=NodeRestriction
+    - --secure-port=6443
+`;
+
+  it('adds a plugin to --enable-admission-plugins once, and removes it again', () => {
+    const on = withAdmissionPlugin(manifest, 'AlwaysPullImages', true);
+    expect(on).toContain('--enable-admission-plugins=NodeRestriction,AlwaysPullImages');
+    expect(withAdmissionPlugin(on, 'AlwaysPullImages', true)).toContain('--enable-admission-plugins=NodeRestriction,AlwaysPullImages\n');
+    expect(withAdmissionPlugin(on, 'AlwaysPullImages', false)).toContain('--enable-admission-plugins=NodeRestriction\n');
+    expect(withAdmissionPlugin(on, 'AlwaysPullImages', false)).toContain('--secure-port=6443');
+  });
+});
+
+describe('scenario namespaces', () => {
+  it('stay unique and leave room for a suffix when the id is long', () => {
+    const a = scenarioNamespace('abc123', 'always-pull-images/tenant-cannot-reuse-cached-private-image');
+    const b = scenarioNamespace('abc123', 'always-pull-images/tenant-cannot-reuse-cached-private-image-2');
+    expect(a).not.toBe(b);
+    expect(`${a}-1234567`.length).toBeLessThanOrEqual(63);
+    expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 });

@@ -1,0 +1,124 @@
+// The AlwaysPullImages admission plugin: with it on, every container's policy becomes Always, so a
+// tenant cannot run another tenant's private image just because a node has it cached. The same two
+// tenants without the plugin show what the node itself does. The plugin is turned on in the API
+// server for this file's second half and off again afterwards (helpers/cluster/apiserver.ts).
+import type { V1Pod } from '@kubernetes/client-node';
+import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { echoImage } from '../helpers/images/testimages.ts';
+import { enableAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { EventReason, PULL_FAILED_REASONS, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/pods.ts';
+import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+
+let env: RunEnv;
+const getEnv = () => env;
+
+beforeAll(async () => {
+  env = await startEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
+}, 3_600_000);
+
+afterAll(async () => {
+  await env?.dispose();
+});
+
+/** What the API server makes of an IfNotPresent container, asked with a server-side dry run. */
+async function defaultedPolicy(): Promise<string | undefined> {
+  const pod = await env.cluster.kube.core.createNamespacedPod({
+    namespace: 'default',
+    dryRun: 'All',
+    body: { metadata: { name: 'pullcheck-admission-probe' }, spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] } },
+  });
+  return pod.spec?.containers[0]?.imagePullPolicy;
+}
+
+async function privateImage(s: ScenarioContext) {
+  const test = await echoImage(hostPlatform(), s.env.logger);
+  return { ...(await s.push(s.env.registry('private'), test.image)), buildId: test.buildId };
+}
+
+/** Tenant A pulls its private image onto `node` with its Secret; tenant B then asks for it without one. */
+async function twoTenants(s: ScenarioContext): Promise<{ b: PodVerdict; image: string; node: string }> {
+  const { kube } = s.env.cluster;
+  const [node = ''] = s.workers();
+  const image = await privateImage(s);
+  const r = s.env.registry('private');
+  await kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret('tenant-a', s.namespace, [{ server: r.host, username: r.username ?? '', password: r.password ?? '' }]) });
+  const a = ranToCompletion(await s.runPod({ name: 'tenant-a', image: image.ref, imagePullSecrets: ['tenant-a'], nodeName: node, pullPolicy: 'IfNotPresent' }));
+  expect(await s.log(a.pod)).toContain(`build=${image.buildId}`);
+  const nsB = await s.extraNamespace('b');
+  await kube.core.createNamespacedPod({
+    namespace: nsB,
+    body: { metadata: { name: 'tenant-b' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: image.ref, imagePullPolicy: 'IfNotPresent' }] } },
+  });
+  return { b: await waitForVerdict(kube, nsB, 'tenant-b'), image: image.ref, node };
+}
+
+async function expectUnauthorizedIn(s: ScenarioContext, namespace: string, v: PodVerdict): Promise<void> {
+  expect(v.kind).toBe('pull-failed');
+  if (v.kind === 'pull-failed') expect(PULL_FAILED_REASONS).toContain(v.reason);
+  const events = await s.env.cluster.kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${v.pod.metadata?.name}` });
+  const failed = events.items.find((e) => e.reason === EventReason.Failed && /Failed to pull image/.test(e.message ?? ''));
+  expect(failed?.message ?? `(no Failed event; events: ${events.items.map((e) => `${e.reason}: ${e.message}`).join(' | ')})`).toMatch(UNAUTHORIZED);
+}
+
+describe('always-pull-images: without the plugin (first, before it is turned on)', () => {
+  scenario(getEnv, 'always-pull-images/control-without-plugin', 'without the plugin the node decides: before KEP-2535 tenant B runs A\'s cached image (the leak the docs warn of); with it B must pull and is refused', async (s) => {
+    const [node = ''] = s.workers();
+    const settings = await readKubeletPullSettings(s.env.cluster.kube, node);
+    const { b, image } = await twoTenants(s);
+    const rule = kubeletPulledImageExpectation(settings, image);
+    s.env.logger.info(`[${s.id}] [${node}] RULE ${rule.rule}`);
+    expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
+    if (rule.needsCredentials) await expectUnauthorizedIn(s, b.pod.metadata?.namespace ?? '', b);
+    else ranToCompletion(b);
+  });
+});
+
+describe('always-pull-images: with the admission plugin', () => {
+  let restore: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
+    restore = await enableAdmissionPlugin(
+      { kube: env.cluster.kube, nodes: env.cluster.nodes, controlPlane, logger: env.logger, probe: async () => (await defaultedPolicy()) === 'Always' },
+      'AlwaysPullImages',
+      async () => (await defaultedPolicy()) === 'IfNotPresent',
+    );
+  }, 600_000);
+  afterAll(async () => {
+    await restore?.();
+  }, 600_000);
+
+  scenario(getEnv, 'always-pull-images/mutates-policy', 'IfNotPresent and Never become Always, for containers and init containers', async (s) => {
+    const image = (await privateImage(s)).ref;
+    const body: V1Pod = {
+      metadata: { name: 'mutated' },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'init', image, imagePullPolicy: 'IfNotPresent' }],
+        containers: [{ name: 'if-not-present', image, imagePullPolicy: 'IfNotPresent' }, { name: 'never', image, imagePullPolicy: 'Never' }],
+      },
+    };
+    const created = await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+    expect(created.spec?.initContainers?.map((c) => c.imagePullPolicy)).toEqual(['Always']);
+    expect(created.spec?.containers.map((c) => c.imagePullPolicy)).toEqual(['Always', 'Always']);
+  });
+
+  scenario(getEnv, 'always-pull-images/tenant-cannot-reuse-cached-private-image', 'tenant B, without a Secret, cannot run tenant A\'s private image from node N\'s cache: its IfNotPresent became Always and the pull fails unauthorized', async (s) => {
+    const { b } = await twoTenants(s);
+    expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('Always');
+    await expectUnauthorizedIn(s, b.pod.metadata?.namespace ?? '', b);
+  });
+
+  scenario(getEnv, 'use-cases/proprietary-always-pull-with-secrets', 'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it', async (s) => {
+    const { kube } = s.env.cluster;
+    const { b, image, node } = await twoTenants(s);
+    const nsB = b.pod.metadata?.namespace ?? '';
+    await expectUnauthorizedIn(s, nsB, b);
+    // The same image, in B's namespace with B's own Secret, runs.
+    const r = s.env.registry('private');
+    await kube.core.createNamespacedSecret({ namespace: nsB, body: dockerConfigJsonSecret('tenant-b', nsB, [{ server: r.host, username: r.username ?? '', password: r.password ?? '' }]) });
+    await kube.core.createNamespacedPod({ namespace: nsB, body: { metadata: { name: 'tenant-b-own-secret' }, spec: { restartPolicy: 'Never', nodeName: node, imagePullSecrets: [{ name: 'tenant-b' }], containers: [{ name: 'main', image }] } } });
+    ranToCompletion(await waitForVerdict(kube, nsB, 'tenant-b-own-secret'));
+  });
+});
