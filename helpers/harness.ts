@@ -9,6 +9,7 @@ import { clusterUp, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import { LABEL_RUN } from './docker.ts';
+import { expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import { defaultLogFile, Logger } from './log.ts';
 import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
 import { redact } from './redact.ts';
@@ -84,6 +85,24 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   };
 }
 
+/**
+ * Registers the suite's beforeAll/afterAll and returns what scenarios call to reach the environment.
+ * A suite file declares it once: `const getEnv = useEnv({ suite, registries })`.
+ */
+export function useEnv(o: { suite: string; registries: RegistryRequest[] }): () => RunEnv {
+  let env: RunEnv | undefined;
+  beforeAll(async () => {
+    env = await startEnv(o);
+  }, 3_600_000);
+  afterAll(async () => {
+    await env?.dispose();
+  });
+  return () => {
+    if (!env) throw new Error(`the ${o.suite} suite environment did not start (see its beforeAll error)`);
+    return env;
+  };
+}
+
 export interface PushedImage {
   ref: string;
   repository: string;
@@ -114,6 +133,10 @@ export interface ScenarioContext {
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
   waitForEvent(podName: string, reason: string, message?: RegExp): Promise<CoreV1Event>;
   log(pod: V1Pod, container?: string): Promise<string>;
+  /** The pod ran this image: exit 0, SUCCESS and the build's marker in its log, `imageID` with the digest. */
+  expectRan(verdict: PodVerdict, e: RanExpectation): Promise<V1Pod>;
+  /** The pull failed: a pull waiting reason and a `Failed to pull image` event matching `cause`. */
+  expectPullFailure(verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event>;
 }
 
 /**
@@ -173,6 +196,8 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       events: (podName) => podEvents(kube, namespace, podName),
       waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
       log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
+      expectRan: (verdict, e) => expectRan(kube, verdict, e),
+      expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
     };
     const started = Date.now();
     env.logger.info(`[${id}] START`);

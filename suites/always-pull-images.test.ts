@@ -3,28 +3,19 @@
 // tenants without the plugin show what the node itself does. The plugin is turned on in the API
 // server for this file's second half and off again afterwards (helpers/cluster/apiserver.ts).
 import type { V1Pod } from '@kubernetes/client-node';
-import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
 import { enableAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, PULL_FAILED_REASONS, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/pods.ts';
+import { ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/pods.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
+const getEnv = useEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
 
 /** What the API server makes of an IfNotPresent container, asked with a server-side dry run. */
 async function defaultedPolicy(): Promise<string | undefined> {
-  const pod = await env.cluster.kube.core.createNamespacedPod({
+  const pod = await getEnv().cluster.kube.core.createNamespacedPod({
     namespace: 'default',
     dryRun: 'All',
     body: { metadata: { name: 'pullcheck-admission-probe' }, spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] } },
@@ -54,13 +45,6 @@ async function twoTenants(s: ScenarioContext): Promise<{ b: PodVerdict; image: s
   return { b: await waitForVerdict(kube, nsB, 'tenant-b'), image: image.ref, node };
 }
 
-async function expectUnauthorizedIn(s: ScenarioContext, namespace: string, v: PodVerdict): Promise<void> {
-  expect(v.kind).toBe('pull-failed');
-  if (v.kind === 'pull-failed') expect(PULL_FAILED_REASONS).toContain(v.reason);
-  const events = await s.env.cluster.kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${v.pod.metadata?.name}` });
-  const failed = events.items.find((e) => e.reason === EventReason.Failed && /Failed to pull image/.test(e.message ?? ''));
-  expect(failed?.message ?? `(no Failed event; events: ${events.items.map((e) => `${e.reason}: ${e.message}`).join(' | ')})`).toMatch(UNAUTHORIZED);
-}
 
 describe('always-pull-images: without the plugin (first, before it is turned on)', () => {
   scenario(getEnv, 'always-pull-images/control-without-plugin', 'without the plugin the node decides: before KEP-2535 tenant B runs A\'s cached image (the leak the docs warn of); with it B must pull and is refused', async (s) => {
@@ -70,7 +54,7 @@ describe('always-pull-images: without the plugin (first, before it is turned on)
     const rule = kubeletPulledImageExpectation(settings, image);
     s.env.logger.info(`[${s.id}] [${node}] RULE ${rule.rule}`);
     expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
-    if (rule.needsCredentials) await expectUnauthorizedIn(s, b.pod.metadata?.namespace ?? '', b);
+    if (rule.needsCredentials) await s.expectPullFailure(b, UNAUTHORIZED);
     else ranToCompletion(b);
   });
 });
@@ -78,6 +62,7 @@ describe('always-pull-images: without the plugin (first, before it is turned on)
 describe('always-pull-images: with the admission plugin', () => {
   let restore: (() => Promise<void>) | undefined;
   beforeAll(async () => {
+    const env = getEnv();
     const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
     restore = await enableAdmissionPlugin(
       { kube: env.cluster.kube, nodes: env.cluster.nodes, controlPlane, logger: env.logger, probe: async () => (await defaultedPolicy()) === 'Always' },
@@ -107,14 +92,14 @@ describe('always-pull-images: with the admission plugin', () => {
   scenario(getEnv, 'always-pull-images/tenant-cannot-reuse-cached-private-image', 'tenant B, without a Secret, cannot run tenant A\'s private image from node N\'s cache: its IfNotPresent became Always and the pull fails unauthorized', async (s) => {
     const { b } = await twoTenants(s);
     expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('Always');
-    await expectUnauthorizedIn(s, b.pod.metadata?.namespace ?? '', b);
+    await s.expectPullFailure(b, UNAUTHORIZED);
   });
 
   scenario(getEnv, 'use-cases/proprietary-always-pull-with-secrets', 'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it', async (s) => {
     const { kube } = s.env.cluster;
     const { b, image, node } = await twoTenants(s);
     const nsB = b.pod.metadata?.namespace ?? '';
-    await expectUnauthorizedIn(s, nsB, b);
+    await s.expectPullFailure(b, UNAUTHORIZED);
     // The same image, in B's namespace with B's own Secret, runs.
     const r = s.env.registry('private');
     await kube.core.createNamespacedSecret({ namespace: nsB, body: dockerConfigJsonSecret('tenant-b', nsB, [{ server: r.host, username: r.username ?? '', password: r.password ?? '' }]) });

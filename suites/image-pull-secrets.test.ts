@@ -1,23 +1,15 @@
 // Pod imagePullSecrets: every way the Kubernetes docs make one, how kubelet merges them, and how a
 // wrong, missing or out-of-namespace Secret fails.
-import { scenario, startEnv, type PushedImage, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import type { V1Secret } from '@kubernetes/client-node';
+import { type PushedImage, type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
+import { EventReason, UNAUTHORIZED } from '../helpers/pods.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
 import type { StartedRegistry } from '../helpers/registry/registry.ts';
 import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/secrets.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'image-pull-secrets', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
+const getEnv = useEnv({ suite: 'image-pull-secrets', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }] });
 
 function credentialOf(registry: StartedRegistry, password = registry.password ?? ''): RegistryCredential {
   return { server: registry.host, username: registry.username ?? '', password };
@@ -28,19 +20,9 @@ async function pushTo(s: ScenarioContext, registryName: string): Promise<{ pushe
   return { pushed: await s.push(s.env.registry(registryName), test.image), buildId: test.buildId };
 }
 
-async function expectRuns(s: ScenarioContext, verdict: PodVerdict, buildId: string): Promise<void> {
-  expect(await s.log(ranToCompletion(verdict).pod)).toContain(`build=${buildId}`);
-}
 
-/** The pull fails with a pull waiting reason and a kubelet Failed event that says unauthorized. */
-async function expectUnauthorized(s: ScenarioContext, podName: string, verdict: PodVerdict): Promise<void> {
-  expect(verdict.kind).toBe('pull-failed');
-  if (verdict.kind === 'pull-failed') expect(PULL_FAILED_REASONS).toContain(verdict.reason);
-  const event = await s.waitForEvent(podName, EventReason.Failed, /Failed to pull image/);
-  expect(event.message).toMatch(UNAUTHORIZED);
-}
 
-async function createSecret(s: ScenarioContext, body: Parameters<RunEnv['cluster']['kube']['core']['createNamespacedSecret']>[0]['body'], namespace = s.namespace): Promise<void> {
+async function createSecret(s: ScenarioContext, body: V1Secret, namespace = s.namespace): Promise<void> {
   await s.env.cluster.kube.core.createNamespacedSecret({ namespace, body });
 }
 
@@ -48,7 +30,7 @@ describe('image-pull-secrets: Secrets that work', () => {
   scenario(getEnv, 'image-pull-secrets/dockerconfigjson-secret-pulls', 'a kubernetes.io/dockerconfigjson Secret shaped like kubectl create secret docker-registry pulls from the private registry', async (s) => {
     const { pushed, buildId } = await pushTo(s, 'private');
     await createSecret(s, dockerConfigJsonSecret('regcred', s.namespace, [{ ...credentialOf(s.env.registry('private')), email: 'pullcheck@example.invalid' }]));
-    await expectRuns(s, await s.runPod({ image: pushed.ref, imagePullSecrets: ['regcred'] }), buildId);
+    await s.expectRan(await s.runPod({ image: pushed.ref, imagePullSecrets: ['regcred'] }), { buildId: buildId });
   });
 
   scenario(getEnv, 'image-pull-secrets/from-existing-config-file', 'a Secret made from an existing docker config file (auths with only "auth", as docker login writes) pulls', async (s) => {
@@ -57,13 +39,13 @@ describe('image-pull-secrets: Secrets that work', () => {
     const c = credentialOf(registry);
     const configFile = JSON.stringify({ auths: { [c.server]: { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') } } }, null, '\t');
     await createSecret(s, secretFromConfigFile('from-file', s.namespace, configFile));
-    await expectRuns(s, await s.runPod({ image: pushed.ref, imagePullSecrets: ['from-file'] }), buildId);
+    await s.expectRan(await s.runPod({ image: pushed.ref, imagePullSecrets: ['from-file'] }), { buildId: buildId });
   });
 
   scenario(getEnv, 'image-pull-secrets/legacy-dockercfg-secret', 'a legacy kubernetes.io/dockercfg Secret pulls', async (s) => {
     const { pushed, buildId } = await pushTo(s, 'private');
     await createSecret(s, dockerCfgSecret('legacy', s.namespace, [credentialOf(s.env.registry('private'))]));
-    await expectRuns(s, await s.runPod({ image: pushed.ref, imagePullSecrets: ['legacy'] }), buildId);
+    await s.expectRan(await s.runPod({ image: pushed.ref, imagePullSecrets: ['legacy'] }), { buildId: buildId });
   });
 
   scenario(getEnv, 'image-pull-secrets/one-secret-per-registry-merged', 'a pod with containers from two private registries and a Secret for each runs both', async (s) => {
@@ -72,7 +54,7 @@ describe('image-pull-secrets: Secrets that work', () => {
     await createSecret(s, dockerConfigJsonSecret('cred-a', s.namespace, [credentialOf(s.env.registry('private'))]));
     await createSecret(s, dockerConfigJsonSecret('cred-b', s.namespace, [credentialOf(s.env.registry('private2'))]));
     const verdict = await s.runPod({ image: a.pushed.ref, extraContainers: [{ name: 'second', image: b.pushed.ref }], imagePullSecrets: ['cred-a', 'cred-b'] });
-    await expectRuns(s, verdict, a.buildId);
+    await s.expectRan(verdict, { buildId: a.buildId });
     expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
   });
 });
@@ -87,7 +69,7 @@ describe('image-pull-secrets: merged with the node\'s own credentials', () => {
     await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [credentialOf(s.env.registry('private'))]));
     await createSecret(s, dockerConfigJsonSecret('cred-b', s.namespace, [credentialOf(s.env.registry('private2'))]));
     const verdict = await s.runPod({ image: a.pushed.ref, extraContainers: [{ name: 'second', image: b.pushed.ref }], imagePullSecrets: ['cred-b'], nodeName: node });
-    await expectRuns(s, verdict, a.buildId);
+    await s.expectRan(verdict, { buildId: a.buildId });
     expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
   });
 });
@@ -95,13 +77,13 @@ describe('image-pull-secrets: merged with the node\'s own credentials', () => {
 describe('image-pull-secrets: Secrets that do not', () => {
   scenario(getEnv, 'image-pull-secrets/no-secret-fails', 'without a Secret the private image fails to pull: unauthorized', async (s) => {
     const { pushed } = await pushTo(s, 'private');
-    await expectUnauthorized(s, 'no-secret', await s.runPod({ name: 'no-secret', image: pushed.ref }));
+    await s.expectPullFailure(await s.runPod({ name: 'no-secret', image: pushed.ref }), UNAUTHORIZED);
   });
 
   scenario(getEnv, 'image-pull-secrets/wrong-password-fails', 'a Secret with a wrong password fails to pull: unauthorized in the event message', async (s) => {
     const { pushed } = await pushTo(s, 'private');
     await createSecret(s, dockerConfigJsonSecret('wrong', s.namespace, [credentialOf(s.env.registry('private'), 'wrong-password-123')]));
-    await expectUnauthorized(s, 'wrong', await s.runPod({ name: 'wrong', image: pushed.ref, imagePullSecrets: ['wrong'] }));
+    await s.expectPullFailure(await s.runPod({ name: 'wrong', image: pushed.ref, imagePullSecrets: ['wrong'] }), UNAUTHORIZED);
   });
 
   scenario(getEnv, 'image-pull-secrets/missing-secret-name', 'a Secret name that does not exist: FailedToRetrieveImagePullSecret, then the pull fails unauthorized', async (s) => {
@@ -109,7 +91,7 @@ describe('image-pull-secrets: Secrets that do not', () => {
     const verdict = await s.runPod({ name: 'missing', image: pushed.ref, imagePullSecrets: ['does-not-exist'] });
     const event = await s.waitForEvent('missing', EventReason.FailedToRetrieveImagePullSecret, /does-not-exist/);
     expect(event.type).toBe('Warning');
-    await expectUnauthorized(s, 'missing', verdict);
+    await s.expectPullFailure(verdict, UNAUTHORIZED);
   });
 
   scenario(getEnv, 'image-pull-secrets/other-namespace-secret-not-used', 'a Secret that exists only in another namespace is not used: FailedToRetrieveImagePullSecret and unauthorized', async (s) => {
@@ -118,6 +100,6 @@ describe('image-pull-secrets: Secrets that do not', () => {
     await createSecret(s, dockerConfigJsonSecret('regcred', other, [credentialOf(s.env.registry('private'))]), other);
     const verdict = await s.runPod({ name: 'elsewhere', image: pushed.ref, imagePullSecrets: ['regcred'] });
     await s.waitForEvent('elsewhere', EventReason.FailedToRetrieveImagePullSecret, /regcred/);
-    await expectUnauthorized(s, 'elsewhere', verdict);
+    await s.expectPullFailure(verdict, UNAUTHORIZED);
   });
 });

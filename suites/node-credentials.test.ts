@@ -7,26 +7,17 @@
 // Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
 // which keeps node changes from overlapping.
-import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   credentialSearchPaths, credsStoreOnlyConfigJson, httpHeadersOnlyConfigJson, installNodeFile, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, sameFileAs,
   workerNodes, type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
 } from '../helpers/nodecreds.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
+import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
 import type { RegistryCredential } from '../helpers/secrets.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
+const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }] });
 
 function credential(s: ScenarioContext): RegistryCredential {
   const r = s.env.registry('private');
@@ -57,23 +48,10 @@ async function searchPathsOn(s: ScenarioContext, node: string): Promise<Credenti
 }
 
 async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
-  ranToCompletion(verdict);
-  if (verdict.kind !== 'completed') return;
-  expect(verdict.exitCode).toBe(0);
-  const log = await s.log(verdict.pod);
-  expect(log).toContain('SUCCESS');
-  expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${img.buildId}`);
-  expect(verdict.pod.status?.containerStatuses?.[0]?.imageID).toContain(img.digest);
-  await waitForEvent(s.env.cluster.kube, s.namespace, verdict.pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
+  const pod = await s.expectRan(verdict, { buildId: img.buildId, digest: img.digest, platform: platformString(hostPlatform()) });
+  await s.waitForEvent(pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
 }
 
-async function expectUnauthorized(s: ScenarioContext, verdict: PodVerdict): Promise<void> {
-  expect(verdict.kind).toBe('pull-failed');
-  if (verdict.kind !== 'pull-failed') return;
-  expect(PULL_FAILED_REASONS).toContain(verdict.reason);
-  const failed = await waitForEvent(s.env.cluster.kube, s.namespace, verdict.pod.metadata?.name ?? '', EventReason.Failed, /Failed to pull image/);
-  expect(failed.message).toMatch(UNAUTHORIZED);
-}
 
 const SEARCH_ORDER: readonly { id: string; format: CredentialFileFormat; place: SearchPlace; title: string }[] = [
   { id: 'root-dir-config-json', format: 'config.json', place: 'root-dir', title: '{root-dir}/config.json (kubelet --root-dir, /var/lib/kubelet)' },
@@ -110,7 +88,7 @@ describe('node-credentials: what does not give credentials', () => {
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');
     const img = await privateImage(s);
     await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([credential(s).server]));
-    await expectUnauthorized(s, await s.runPod({ name: 'creds-store', image: img.ref, nodeName: node }));
+    await s.expectPullFailure(await s.runPod({ name: 'creds-store', image: img.ref, nodeName: node }), UNAUTHORIZED);
   });
 
   scenario(getEnv, 'node-credentials/missing-on-some-nodes', 'credentials on one worker serve pods pinned there only: the pod on the other worker fails unauthorized', async (s) => {
@@ -124,7 +102,7 @@ describe('node-credentials: what does not give credentials', () => {
     const img = await privateImage(s);
     await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [credential(s)]));
     await expectRan(s, await s.runPod({ name: 'with-creds', image: img.ref, nodeName: withCreds }), img);
-    await expectUnauthorized(s, await s.runPod({ name: 'without-creds', image: img.ref, nodeName: without }));
+    await s.expectPullFailure(await s.runPod({ name: 'without-creds', image: img.ref, nodeName: without }), UNAUTHORIZED);
   });
 
   scenario(getEnv, 'node-credentials/new-file-unseen-until-restart', 'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts', async (s) => {
@@ -134,9 +112,9 @@ describe('node-credentials: what does not give credentials', () => {
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');
     const img = await privateImage(s);
     // This pull makes kubelet read the (absent) files and cache "no credentials" for 5 minutes.
-    await expectUnauthorized(s, await s.runPod({ name: 'before-file', image: img.ref, nodeName: node }));
+    await s.expectPullFailure(await s.runPod({ name: 'before-file', image: img.ref, nodeName: node }), UNAUTHORIZED);
     const file = await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [credential(s)]), { restart: false });
-    await expectUnauthorized(s, await s.runPod({ name: 'file-no-restart', image: img.ref, nodeName: node }));
+    await s.expectPullFailure(await s.runPod({ name: 'file-no-restart', image: img.ref, nodeName: node }), UNAUTHORIZED);
     await file.restart();
     await expectRan(s, await s.runPod({ name: 'after-restart', image: img.ref, nodeName: node }), img);
   });
@@ -152,7 +130,7 @@ describe('node-credentials: what does not give credentials', () => {
     const c = credential(s);
     const img = await privateImage(s);
     await installNodeFile(s, node, rootDir.path, httpHeadersOnlyConfigJson({ Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` }));
-    await expectUnauthorized(s, await s.runPod({ name: 'http-headers', image: img.ref, nodeName: node }));
+    await s.expectPullFailure(await s.runPod({ name: 'http-headers', image: img.ref, nodeName: node }), UNAUTHORIZED);
     s.env.logger.info(`[${s.id}] [${node}] DEVIATION HttpHeaders from config.json are not sent by the CRI runtime`);
   });
 });

@@ -1,26 +1,17 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
 // for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
 // fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
-import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { workerNodes } from '../helpers/nodecreds.ts';
-import { EventReason, podEvents, WaitingReason, waitForEvent, type PodVerdict, PULL_FAILED_REASONS, UNAUTHORIZED, ranToCompletion } from '../helpers/pods.ts';
+import { EventReason, podEvents, WaitingReason, waitForEvent, UNAUTHORIZED } from '../helpers/pods.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/preload.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'pre-pulled', registries: [{ name: 'private', auth: 'htpasswd' }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
+const getEnv = useEnv({ suite: 'pre-pulled', registries: [{ name: 'private', auth: 'htpasswd' }] });
 
 interface TestRef {
   ref: string;
@@ -45,14 +36,6 @@ async function preloadedImage(s: ScenarioContext, node: string): Promise<TestRef
   return img;
 }
 
-async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
-  ranToCompletion(verdict);
-  if (verdict.kind !== 'completed') return;
-  expect(verdict.exitCode).toBe(0);
-  const log = await s.log(verdict.pod);
-  expect(log).toContain('SUCCESS');
-  expect(log).toContain(`pullcheck-marker platform=${platformString(hostPlatform())} build=${img.buildId}`);
-}
 
 /** The kubelet took the image on the node: a `Pulled` "already present" event and no `Pulling`. */
 async function expectNoPull(s: ScenarioContext, pod: string): Promise<void> {
@@ -62,20 +45,13 @@ async function expectNoPull(s: ScenarioContext, pod: string): Promise<void> {
   expect(reasons).not.toContain(EventReason.Pulling);
 }
 
-async function expectUnauthorized(s: ScenarioContext, verdict: PodVerdict, pod: string): Promise<void> {
-  expect(verdict.kind).toBe('pull-failed');
-  if (verdict.kind !== 'pull-failed') return;
-  expect(PULL_FAILED_REASONS).toContain(verdict.reason);
-  const failed = await waitForEvent(s.env.cluster.kube, s.namespace, pod, EventReason.Failed, /Failed to pull image/);
-  expect(failed.message).toMatch(UNAUTHORIZED);
-}
 
 describe('pre-pulled: images a node already has', () => {
   scenario(getEnv, 'pre-pulled/ifnotpresent-runs-without-credentials', 'an image imported into the node\'s containerd runs with IfNotPresent and no imagePullSecrets, without a pull', async (s) => {
     const [node = ''] = await workerNodes(s.env.cluster.kube);
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
-    await expectRan(s, verdict, img);
+    await s.expectRan(verdict, { buildId: img.buildId, platform: platformString(hostPlatform()) });
     await expectNoPull(s, 'ifnotpresent');
   });
 
@@ -83,7 +59,7 @@ describe('pre-pulled: images a node already has', () => {
     const [node = ''] = await workerNodes(s.env.cluster.kube);
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
-    await expectRan(s, verdict, img);
+    await s.expectRan(verdict, { buildId: img.buildId, platform: platformString(hostPlatform()) });
     await expectNoPull(s, 'never');
   });
 
@@ -91,7 +67,7 @@ describe('pre-pulled: images a node already has', () => {
     const [node = ''] = await workerNodes(s.env.cluster.kube);
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'always', image: img.ref, pullPolicy: 'Always', nodeName: node });
-    await expectUnauthorized(s, verdict, 'always');
+    await s.expectPullFailure(verdict, UNAUTHORIZED);
     await waitForEvent(s.env.cluster.kube, s.namespace, 'always', EventReason.Pulling, /Pulling image/);
     // The failed pull leaves the admin's copy where it was.
     expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
@@ -103,7 +79,7 @@ describe('pre-pulled: images a node already has', () => {
     expect(workers.length).toBeGreaterThanOrEqual(2);
     const img = await preloadedImage(s, loaded);
     expect(await nodeHasImage(s.env.cluster.nodes, other, img.ref)).toBe(false);
-    await expectRan(s, await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
+    await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), { buildId: img.buildId, platform: platformString(hostPlatform()) });
     const verdict = await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other });
     expect(verdict.kind).toBe('pull-failed');
     if (verdict.kind !== 'pull-failed') return;
@@ -120,17 +96,17 @@ describe('pre-pulled: images a node already has', () => {
       namespace: s.namespace,
       body: dockerConfigJsonSecret('regcred', s.namespace, [{ server: registry.host, username: registry.username ?? '', password: registry.password ?? '' }]),
     });
-    await expectRan(s, await s.runPod({ name: 'with-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }), img);
+    await s.expectRan(await s.runPod({ name: 'with-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }), { buildId: img.buildId, platform: platformString(hostPlatform()) });
     await waitForEvent(s.env.cluster.kube, s.namespace, 'with-secret', EventReason.Pulled, /Successfully pulled image/);
 
     const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
     s.env.logger.info(`[${s.id}] [${node}] KEP-2535 RULE ${expected.rule}`);
     const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
     if (expected.needsCredentials) {
-      await expectUnauthorized(s, verdict, 'without-secret');
+      await s.expectPullFailure(verdict, UNAUTHORIZED);
     } else {
       // The leak the Kubernetes docs warn about: the image is used without any credential check.
-      await expectRan(s, verdict, img);
+      await s.expectRan(verdict, { buildId: img.buildId, platform: platformString(hostPlatform()) });
       await expectNoPull(s, 'without-secret');
     }
   });

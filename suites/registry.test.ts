@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/exec.ts';
-import { scenario, startEnv, type RunEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { scenario, type ScenarioContext, useEnv } from '../helpers/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
@@ -14,17 +14,8 @@ import { ranToCompletion } from '../helpers/pods.ts';
 import type { StartedRegistry } from '../helpers/registry/registry.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
+const getEnv = useEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }, { name: 'plain', auth: 'none', tls: false }] });
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }, { name: 'plain', auth: 'none', tls: false }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
 
 async function pushIndex(s: ScenarioContext, registry: StartedRegistry, idx: TestIndex): Promise<{ ref: string; repository: string; tag: string; digest: string }> {
   const repository = s.uniqueRepository();

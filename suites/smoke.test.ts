@@ -1,19 +1,10 @@
 // The cluster, the registries and the images work end to end: if this fails, nothing else can pass.
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { scenario, startEnv, type RunEnv } from '../helpers/harness.ts';
+import { scenario, useEnv } from '../helpers/harness.ts';
 import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, waitForEvent, ranToCompletion } from '../helpers/pods.ts';
 
-let env: RunEnv;
-const getEnv = () => env;
-
-beforeAll(async () => {
-  env = await startEnv({ suite: 'smoke', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
-}, 3_600_000);
-
-afterAll(async () => {
-  await env?.dispose();
-});
+const getEnv = useEnv({ suite: 'smoke', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
 
 describe('smoke', () => {
   scenario(getEnv, 'smoke/public-image-runs', 'a pod runs an image from the anonymous registry over TLS and logs SUCCESS', async (s) => {
