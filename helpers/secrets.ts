@@ -35,33 +35,28 @@ export function dockerCfg(credentials: readonly RegistryCredential[]): string {
   return JSON.stringify(servers);
 }
 
-export function dockerCfgSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
+/** A registry-credentials Secret of either type, holding `content` under the key its type requires. */
+function registrySecret(name: string, namespace: string, type: 'kubernetes.io/dockercfg' | 'kubernetes.io/dockerconfigjson', content: string): V1Secret {
+  const key = type === 'kubernetes.io/dockercfg' ? '.dockercfg' : '.dockerconfigjson';
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    type: 'kubernetes.io/dockercfg',
+    type,
     metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
-    data: { '.dockercfg': Buffer.from(dockerCfg(credentials)).toString('base64') },
+    data: { [key]: Buffer.from(content).toString('base64') },
   };
+}
+
+export function dockerCfgSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
+  return registrySecret(name, namespace, 'kubernetes.io/dockercfg', dockerCfg(credentials));
 }
 
 /** A dockerconfigjson Secret from the bytes of an existing docker config file, as `kubectl create secret generic --from-file=.dockerconfigjson=FILE --type=kubernetes.io/dockerconfigjson` makes it. */
 export function secretFromConfigFile(name: string, namespace: string, configFileContent: string): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/dockerconfigjson',
-    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
-    data: { '.dockerconfigjson': Buffer.from(configFileContent).toString('base64') },
-  };
+  return registrySecret(name, namespace, 'kubernetes.io/dockerconfigjson', configFileContent);
 }
 
+/** A dockerconfigjson Secret shaped as `kubectl create secret docker-registry` makes it. */
 export function dockerConfigJsonSecret(name: string, namespace: string, credentials: readonly RegistryCredential[]): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/dockerconfigjson',
-    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
-    data: { '.dockerconfigjson': Buffer.from(dockerConfigJson(credentials)).toString('base64') },
-  };
+  return registrySecret(name, namespace, 'kubernetes.io/dockerconfigjson', dockerConfigJson(credentials));
 }

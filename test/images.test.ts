@@ -1,6 +1,6 @@
 import { parseAccessLog, manifestRequests } from '../helpers/registry/accesslog.ts';
 import { clearSecrets, redact } from '../helpers/redact.ts';
-import { dockerConfigJson, dockerConfigJsonSecret } from '../helpers/secrets.ts';
+import { dockerCfgSecret, dockerConfigJson, dockerConfigJsonSecret, secretFromConfigFile } from '../helpers/secrets.ts';
 import { MediaType } from '../helpers/images/oci.ts';
 import { refTag, layoutIndex } from '../helpers/images/archive.ts';
 import { assembleImage, layerFromFiles } from '../helpers/images/oci.ts';
@@ -38,6 +38,16 @@ describe('docker config and Secrets', () => {
     const secret = dockerConfigJsonSecret('regcred', 'ns', [{ server: 'reg:5000', username: 'u', password: 'pw-123456' }]);
     expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
     expect(Object.keys(secret.data ?? {})).toEqual(['.dockerconfigjson']);
+  });
+
+  it('a legacy dockercfg Secret holds servers at the top level under .dockercfg', () => {
+    const secret = dockerCfgSecret('legacy', 'ns', [{ server: 'reg:5000', username: 'u', password: 'pw-123456' }]);
+    expect(secret.type).toBe('kubernetes.io/dockercfg');
+    const content = JSON.parse(Buffer.from(secret.data?.['.dockercfg'] ?? '', 'base64').toString()) as Record<string, { auth: string }>;
+    expect(content['reg:5000']?.auth).toBe(Buffer.from('u:pw-123456').toString('base64'));
+    const fromFile = secretFromConfigFile('f', 'ns', '{"auths":{}}');
+    expect(fromFile.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(Buffer.from(fromFile.data?.['.dockerconfigjson'] ?? '', 'base64').toString()).toBe('{"auths":{}}');
   });
 
   it('registers the password for redaction', () => {
