@@ -43,6 +43,21 @@ describe('registry: what is pushed reads back', () => {
     }
   });
 
+  scenario(getEnv, 'registry/chunked-upload', 'blobs uploaded in PATCH chunks read back with their digests, and a node runs the image', async (s) => {
+    const registry = s.env.registry('private');
+    const chunked = new RegistryClient({ ...registry.client.options, chunkSize: 64 * 1024 });
+    const test = await echoImage(hostPlatform(), s.env.logger);
+    const biggest = Math.max(...test.image.layers.map((l) => l.size));
+    expect(biggest).toBeGreaterThan(64 * 1024);
+    const repository = s.uniqueRepository();
+    const tag = s.uniqueTag();
+    const digest = await chunked.pushImage(repository, tag, test.image);
+    for (const layer of test.image.layers) expect(await registry.client.blobExists(repository, layer.digest)).toBe(true);
+    expect((await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest).toBe(digest);
+    await s.env.cluster.kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret('regcred', s.namespace, [{ server: registry.host, username: registry.username ?? '', password: registry.password ?? '' }]) });
+    await s.expectRan(await s.runPod({ image: registry.ref(repository, tag), imagePullSecrets: ['regcred'] }), { buildId: test.buildId, digest });
+  });
+
   scenario(getEnv, 'registry/skopeo-reads-what-pullcheck-pushed', 'skopeo (an independent client) reads the index byte for byte and resolves each platform to its own manifest', async (s) => {
     const registry = s.env.registry('private');
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
