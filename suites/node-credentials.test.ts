@@ -111,12 +111,15 @@ describe('node-credentials: what does not give credentials', () => {
     const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');
     const img = await privateImage(s);
+    // Always: the failed pods below keep retrying in back-off, and once kubelet has the file one of
+    // them may get the image onto the node first; each pod must prove its own pull.
+    const pod = (name: string) => s.runPod({ name, image: img.ref, nodeName: node, pullPolicy: 'Always' });
     // This pull makes kubelet read the (absent) files and cache "no credentials" for 5 minutes.
-    await s.expectPullFailure(await s.runPod({ name: 'before-file', image: img.ref, nodeName: node }), UNAUTHORIZED);
+    await s.expectPullFailure(await pod('before-file'), UNAUTHORIZED);
     const file = await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [credential(s)]), { restart: false });
-    await s.expectPullFailure(await s.runPod({ name: 'file-no-restart', image: img.ref, nodeName: node }), UNAUTHORIZED);
+    await s.expectPullFailure(await pod('file-no-restart'), UNAUTHORIZED);
     await file.restart();
-    await expectRan(s, await s.runPod({ name: 'after-restart', image: img.ref, nodeName: node }), img);
+    await expectRan(s, await pod('after-restart'), img);
   });
 
   scenario(getEnv, 'node-credentials/http-headers', 'HttpHeaders in a node config.json never reach the registry: an Authorization header there gives no access (a documented deviation from the Kubernetes docs)', async (s) => {
