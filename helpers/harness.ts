@@ -8,6 +8,7 @@ import { cacheDir } from './cache.ts';
 import { clusterUp, type Cluster } from './cluster/cluster.ts';
 import { loadProfile } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
+import type { TestIndex } from './images/testimages.ts';
 import { LABEL_RUN } from './docker.ts';
 import { expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import { defaultLogFile, Logger } from './log.ts';
@@ -121,6 +122,8 @@ export interface ScenarioContext {
   defer(fn: () => Promise<unknown> | unknown): void;
   collect(name: string, fn: () => Promise<string>): void;
   push(registry: StartedRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
+  pushIndex(registry: StartedRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
   /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
   createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
@@ -177,6 +180,12 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
         const repository = o.repository ?? s.uniqueRepository();
         const tag = o.tag ?? s.uniqueTag();
         const digest = await registry.client.pushImage(repository, tag, image);
+        return { ref: registry.ref(repository, tag), repository, tag, digest };
+      },
+      pushIndex: async (registry, idx, o = {}) => {
+        const repository = o.repository ?? s.uniqueRepository();
+        const tag = o.tag ?? s.uniqueTag();
+        const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
         return { ref: registry.ref(repository, tag), repository, tag, digest };
       },
       runPod: async (input, podTimeout) => {

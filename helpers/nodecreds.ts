@@ -132,12 +132,6 @@ export async function kubeletProcessFacts(nodes: NodeAccess, node: string): Prom
   return { pid, rootDir: rootDirOf(argv), cwd, home: home === '' ? undefined : home };
 }
 
-/** Worker nodes: pods pinned there with nodeName run next to nothing but the system's own. */
-export async function workerNodes(kube: Kube): Promise<string[]> {
-  const { items } = await kube.core.listNode({ labelSelector: '!node-role.kubernetes.io/control-plane' });
-  return items.map((n) => n.metadata?.name ?? '').filter(Boolean).sort();
-}
-
 function isReady(n: V1Node): boolean {
   return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }

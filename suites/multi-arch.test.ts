@@ -3,7 +3,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
-import { echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
+import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { imageIdOf, ranToCompletion } from '../helpers/pods.ts';
 
 const getEnv = useEnv({ suite: 'multi-arch', registries: [{ name: 'public', auth: 'none' }] });
@@ -21,19 +21,11 @@ function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (!b.variant || a.variant === b.variant);
 }
 
-async function pushIndex(s: ScenarioContext, idx: TestIndex, o: { repository?: string; tag?: string } = {}) {
-  const registry = s.env.registry('public');
-  const repository = o.repository ?? s.uniqueRepository();
-  const tag = o.tag ?? s.uniqueTag();
-  const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
-  return { ref: registry.ref(repository, tag), repository, tag, digest };
-}
-
 describe('multi-arch: the node takes its own platform', () => {
   for (const [format, id, what] of [['oci', 'oci-index', 'an OCI image index'], ['docker', 'docker-manifest-list', 'a Docker manifest list']] as const) {
     scenario(getEnv, `multi-arch/${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, async (s) => {
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
-      const pushed = await pushIndex(s, idx);
+      const pushed = await s.pushIndex(s.env.registry('public'), idx);
       const node = s.workers()[0] as string;
       const platform = await platformOf(s, node);
       const verdict = ranToCompletion(await s.runPod({ image: pushed.ref, nodeName: node }));
@@ -47,7 +39,7 @@ describe('multi-arch: the node takes its own platform', () => {
     const platform = await platformOf(s, node);
     const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
     expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
-    const pushed = await pushIndex(s, await echoIndex(others, s.env.logger));
+    const pushed = await s.pushIndex(s.env.registry('public'), await echoIndex(others, s.env.logger));
     const verdict = await s.runPod({ name: 'no-match', image: pushed.ref, nodeName: node });
     await s.expectPullFailure(verdict, /no match for platform in manifest/);
   });
@@ -56,7 +48,7 @@ describe('multi-arch: the node takes its own platform', () => {
     const node = s.workers()[0] as string;
     const platform = await platformOf(s, node);
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
-    const pushed = await pushIndex(s, idx);
+    const pushed = await s.pushIndex(s.env.registry('public'), idx);
     const child = idx.children.find((c) => samePlatform(c.platform, platform));
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
@@ -71,7 +63,7 @@ describe('multi-arch: the node takes its own platform', () => {
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
     const name = s.uniqueRepository();
     const tag = s.uniqueTag();
-    const multi = await pushIndex(s, idx, { repository: name, tag });
+    const multi = await s.pushIndex(s.env.registry('public'), idx, { repository: name, tag });
     const child = idx.children.find((c) => samePlatform(c.platform, platform));
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });

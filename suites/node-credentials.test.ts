@@ -11,7 +11,7 @@ import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   credentialSearchPaths, credsStoreOnlyConfigJson, httpHeadersOnlyConfigJson, installNodeFile, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, sameFileAs,
-  workerNodes, type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
+  type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
 } from '../helpers/nodecreds.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
@@ -67,7 +67,7 @@ const SEARCH_ORDER: readonly { id: string; format: CredentialFileFormat; place: 
 describe('node-credentials: every place kubelet searches, in its order', () => {
   for (const entry of SEARCH_ORDER) {
     scenario(getEnv, `node-credentials/${entry.id}`, `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`, async (s) => {
-      const [node = ''] = await workerNodes(s.env.cluster.kube);
+      const [node = ''] = s.workers();
       const paths = await searchPathsOn(s, node);
       const target = paths.find((p) => p.format === entry.format && p.place === entry.place);
       if (!target) throw new Error(`no search path ${entry.format} in ${entry.place}`);
@@ -82,7 +82,7 @@ describe('node-credentials: every place kubelet searches, in its order', () => {
 
 describe('node-credentials: what does not give credentials', () => {
   scenario(getEnv, 'node-credentials/creds-store-ignored', 'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const paths = await searchPathsOn(s, node);
     const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');
@@ -92,7 +92,7 @@ describe('node-credentials: what does not give credentials', () => {
   });
 
   scenario(getEnv, 'node-credentials/missing-on-some-nodes', 'credentials on one worker serve pods pinned there only: the pod on the other worker fails unauthorized', async (s) => {
-    const workers = await workerNodes(s.env.cluster.kube);
+    const workers = s.workers();
     expect(workers.length).toBeGreaterThanOrEqual(2);
     const [withCreds = '', without = ''] = workers;
     const paths = await searchPathsOn(s, withCreds);
@@ -106,7 +106,7 @@ describe('node-credentials: what does not give credentials', () => {
   });
 
   scenario(getEnv, 'node-credentials/new-file-unseen-until-restart', 'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const paths = await searchPathsOn(s, node);
     const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');
@@ -126,7 +126,7 @@ describe('node-credentials: what does not give credentials', () => {
     // The docs say config.json's HttpHeaders are honoured. Kubelet parses them, but the CRI's
     // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
     // see: the only way in is the header's own Authorization, and the pull stays unauthorized.
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const paths = await searchPathsOn(s, node);
     const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
     if (!rootDir) throw new Error('no {root-dir}/config.json search path');

@@ -6,7 +6,6 @@ import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { workerNodes } from '../helpers/nodecreds.ts';
 import { EventReason, podEvents, WaitingReason, waitForEvent, UNAUTHORIZED } from '../helpers/pods.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/preload.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
@@ -48,7 +47,7 @@ async function expectNoPull(s: ScenarioContext, pod: string): Promise<void> {
 
 describe('pre-pulled: images a node already has', () => {
   scenario(getEnv, 'pre-pulled/ifnotpresent-runs-without-credentials', 'an image imported into the node\'s containerd runs with IfNotPresent and no imagePullSecrets, without a pull', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
     await s.expectRan(verdict, { buildId: img.buildId, platform: platformString(hostPlatform()) });
@@ -56,7 +55,7 @@ describe('pre-pulled: images a node already has', () => {
   });
 
   scenario(getEnv, 'pre-pulled/never-runs-without-credentials', 'an image imported into the node\'s containerd runs with Never and no imagePullSecrets, without a pull', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
     await s.expectRan(verdict, { buildId: img.buildId, platform: platformString(hostPlatform()) });
@@ -64,7 +63,7 @@ describe('pre-pulled: images a node already has', () => {
   });
 
   scenario(getEnv, 'pre-pulled/always-needs-credentials', 'with Always the node goes to the registry even though it has the image: no credentials, ErrImagePull, unauthorized', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const img = await preloadedImage(s, node);
     const verdict = await s.runPod({ name: 'always', image: img.ref, pullPolicy: 'Always', nodeName: node });
     await s.expectPullFailure(verdict, UNAUTHORIZED);
@@ -74,7 +73,7 @@ describe('pre-pulled: images a node already has', () => {
   });
 
   scenario(getEnv, 'pre-pulled/only-on-some-nodes', 'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull', async (s) => {
-    const workers = await workerNodes(s.env.cluster.kube);
+    const workers = s.workers();
     const [loaded = '', other = ''] = workers;
     expect(workers.length).toBeGreaterThanOrEqual(2);
     const img = await preloadedImage(s, loaded);
@@ -89,7 +88,7 @@ describe('pre-pulled: images a node already has', () => {
   });
 
   scenario(getEnv, 'pre-pulled/kubelet-pulled-image-needs-credentials', 'an image kubelet pulled with a Secret is reused by a pod without one only as KEP-2535\'s gate and policy on that node allow', async (s) => {
-    const [node = ''] = await workerNodes(s.env.cluster.kube);
+    const [node = ''] = s.workers();
     const img = await pushedImage(s, [node]);
     const registry = s.env.registry('private');
     await s.env.cluster.kube.core.createNamespacedSecret({

@@ -5,24 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/exec.ts';
-import { scenario, type ScenarioContext, useEnv } from '../helpers/harness.ts';
+import { scenario, useEnv } from '../helpers/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
-import { echoImage, echoIndex, INDEX_PLATFORMS, platformString, type TestIndex } from '../helpers/images/testimages.ts';
+import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 import { ranToCompletion } from '../helpers/pods.ts';
-import type { StartedRegistry } from '../helpers/registry/registry.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
 const getEnv = useEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }, { name: 'plain', auth: 'none', tls: false }] });
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
-
-async function pushIndex(s: ScenarioContext, registry: StartedRegistry, idx: TestIndex): Promise<{ ref: string; repository: string; tag: string; digest: string }> {
-  const repository = s.uniqueRepository();
-  const tag = s.uniqueTag();
-  const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
-  return { ref: registry.ref(repository, tag), repository, tag, digest };
-}
 
 function caDir(pem: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-skopeo-'));
@@ -35,8 +27,8 @@ describe('registry: what is pushed reads back', () => {
     const registry = s.env.registry('private');
     const oci = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger)).image);
     const docker = await s.push(registry, (await echoImage(hostPlatform(), s.env.logger, { format: 'docker' })).image);
-    const ociIndex = await pushIndex(s, registry, await echoIndex(INDEX_PLATFORMS, s.env.logger));
-    const dockerList = await pushIndex(s, registry, await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: 'docker' }));
+    const ociIndex = await s.pushIndex(registry, await echoIndex(INDEX_PLATFORMS, s.env.logger));
+    const dockerList = await s.pushIndex(registry, await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: 'docker' }));
     for (const [pushed, mediaType] of [[oci, MediaType.ociManifest], [docker, MediaType.dockerManifest], [ociIndex, MediaType.ociIndex], [dockerList, MediaType.dockerManifestList]] as const) {
       const got = await registry.client.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES);
       expect({ digest: got.digest, mediaType: got.mediaType }).toEqual({ digest: pushed.digest, mediaType });
@@ -61,7 +53,7 @@ describe('registry: what is pushed reads back', () => {
   scenario(getEnv, 'registry/skopeo-reads-what-pullcheck-pushed', 'skopeo (an independent client) reads the index byte for byte and resolves each platform to its own manifest', async (s) => {
     const registry = s.env.registry('private');
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
-    const pushed = await pushIndex(s, registry, idx);
+    const pushed = await s.pushIndex(registry, idx);
     const certDir = caDir(s.env.ca.certPem);
     const base = ['skopeo', '--command-timeout', '60s', 'inspect', '--cert-dir', certDir, '--creds', `${registry.username}:${registry.password}`];
     const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
@@ -139,7 +131,7 @@ describe('registry: a node pulls every kind of image over TLS', () => {
           buildId = test.buildId;
         } else {
           const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format });
-          pushed = await pushIndex(s, registry, idx);
+          pushed = await s.pushIndex(registry, idx);
           buildId = idx.buildId;
         }
         const secrets: string[] = [];
