@@ -19,6 +19,7 @@ import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNod
 import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
 import { waitForServiceAccount } from './kube.ts';
+import { isSelected, ScenarioSkipped, selectionFromEnv, writeEvidence, writeScenarioRecord } from './report/records.ts';
 
 export interface RegistryRequest {
   name: string;
@@ -140,6 +141,10 @@ export interface ScenarioContext {
   expectRan(verdict: PodVerdict, e: RanExpectation): Promise<V1Pod>;
   /** The pull failed: a pull waiting reason and a `Failed to pull image` event matching `cause`. */
   expectPullFailure(verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event>;
+  /** Records (and logs) the rule an expectation was derived from, e.g. a version-dependent one. */
+  rule(text: string): void;
+  /** Ends the scenario as skipped, with the reason (what this cluster or version cannot give). */
+  skip(reason: string): never;
 }
 
 /**
@@ -155,14 +160,27 @@ function slug(id: string): string {
   return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
+/** PULLCHECK_SCENARIO_TIMEOUT_MS (`pullcheck run --timeout`) replaces every scenario's own. */
+function scenarioTimeout(own: number): number {
+  const v = Number(process.env['PULLCHECK_SCENARIO_TIMEOUT_MS']);
+  return Number.isFinite(v) && v > 0 ? v : own;
+}
+
 export function scenario(getEnv: () => RunEnv, id: string, title: string, body: (s: ScenarioContext) => Promise<void>, timeoutMs = 600_000): void {
-  it(`${id}: ${title}`, async () => {
+  // Scenarios left out by --focus/--skip are jest-skipped (and left out of the report), so that a
+  // suite whose scenarios are all left out does not start its registries either.
+  const register = isSelected(id, selectionFromEnv()) ? it : it.skip;
+  register(`${id}: ${title}`, async () => {
     const env = getEnv();
     const { kube } = env.cluster;
     const namespace = scenarioNamespace(env.runId, id);
     const defers: (() => Promise<unknown> | unknown)[] = [];
     const collectors: { name: string; fn: () => Promise<string> }[] = [];
+    const rules: string[] = [];
+    const started = Date.now();
     let counter = 0;
+    const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
+      writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, ...(extra.reason ? { reason: extra.reason } : {}) });
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
     // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
     // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
@@ -207,20 +225,40 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
       expectRan: (verdict, e) => expectRan(kube, verdict, e),
       expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
+      rule: (text) => {
+        rules.push(text);
+        env.logger.info(`[${id}] RULE ${text}`);
+      },
+      skip: (reason) => {
+        throw new ScenarioSkipped(reason);
+      },
     };
-    const started = Date.now();
     env.logger.info(`[${id}] START`);
     try {
       await body(s);
       env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      record('passed');
     } catch (error) {
+      if (error instanceof ScenarioSkipped) {
+        env.logger.info(`[${id}] SKIP ${error.message}`);
+        record('skipped', { reason: error.message });
+        return;
+      }
       const evidence: string[] = [];
-      for (const c of collectors) evidence.push(`--- ${c.name}\n${await c.fn().catch((e: unknown) => `(could not collect: ${String(e)})`)}`);
+      const files: string[] = [];
+      for (const c of collectors) {
+        const text = await c.fn().catch((e: unknown) => `(could not collect: ${String(e)})`);
+        evidence.push(`--- ${c.name}\n${text}`);
+        const file = writeEvidence(id, c.name, text);
+        if (file) files.push(file);
+      }
       env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      const message = error instanceof Error ? error.message : String(error);
+      record('failed', { reason: redact(message).split('\n').slice(0, 12).join('\n'), evidence: files });
       if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
       throw error;
     } finally {
       for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
     }
-  }, timeoutMs);
+  }, scenarioTimeout(timeoutMs));
 }

@@ -52,7 +52,7 @@ describe('always-pull-images: without the plugin (first, before it is turned on)
     const settings = await readKubeletPullSettings(s.env.cluster.kube, node);
     const { b, image } = await twoTenants(s);
     const rule = kubeletPulledImageExpectation(settings, image);
-    s.env.logger.info(`[${s.id}] [${node}] RULE ${rule.rule}`);
+    s.rule(`[${node}] ${rule.rule}`);
     expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
     if (rule.needsCredentials) await s.expectPullFailure(b, UNAUTHORIZED);
     else ranToCompletion(b);

@@ -99,7 +99,7 @@ describe('pre-pulled: images a node already has', () => {
     await waitForEvent(s.env.cluster.kube, s.namespace, 'with-secret', EventReason.Pulled, /Successfully pulled image/);
 
     const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
-    s.env.logger.info(`[${s.id}] [${node}] KEP-2535 RULE ${expected.rule}`);
+    s.rule(`[${node}] KEP-2535: ${expected.rule}`);
     const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
     if (expected.needsCredentials) {
       await s.expectPullFailure(verdict, UNAUTHORIZED);

@@ -1,0 +1,62 @@
+// The harness side of the report: while scenarios run, each writes its record (and, on failure, its
+// evidence files) into the target directory that `pullcheck run` or the jest reporter chose
+// (PULLCHECK_TARGET_DIR). The reporter merges them with jest's own view when the run ends.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redact } from '../redact.ts';
+import type { ScenarioRecord } from './schema.ts';
+
+export const TARGET_DIR_ENV = 'PULLCHECK_TARGET_DIR';
+
+/** A file-system-safe name for a scenario ID (`suite/name` → `suite__name`). */
+export function scenarioFileName(id: string): string {
+  return id.replace(/\//g, '__').replace(/[^A-Za-z0-9._-]+/g, '-');
+}
+
+export function targetDir(): string | undefined {
+  return process.env[TARGET_DIR_ENV] || undefined;
+}
+
+export function writeScenarioRecord(record: ScenarioRecord, dir = targetDir()): void {
+  if (!dir) return;
+  mkdirSync(join(dir, 'scenarios'), { recursive: true });
+  const safe: ScenarioRecord = {
+    ...record,
+    title: redact(record.title),
+    rules: record.rules.map(redact),
+    ...(record.reason === undefined ? {} : { reason: redact(record.reason) }),
+  };
+  writeFileSync(join(dir, 'scenarios', `${scenarioFileName(record.id)}.json`), `${JSON.stringify(safe, null, 2)}\n`);
+}
+
+/** Writes one piece of evidence (redacted) and returns its path relative to the target directory. */
+export function writeEvidence(id: string, name: string, text: string, dir = targetDir()): string | undefined {
+  if (!dir) return undefined;
+  const rel = join('evidence', scenarioFileName(id), `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}.txt`);
+  mkdirSync(join(dir, 'evidence', scenarioFileName(id)), { recursive: true });
+  writeFileSync(join(dir, rel), redact(text));
+  return rel;
+}
+
+/** Thrown by `s.skip(reason)`: the scenario cannot run here (version, cluster mode); not a failure. */
+export class ScenarioSkipped extends Error {
+  override name = 'ScenarioSkipped';
+}
+
+/** `--focus`/`--skip` (regular expressions on scenario IDs), passed to jest as environment. */
+export interface Selection {
+  focus?: RegExp;
+  skip?: RegExp;
+}
+
+export function selectionFromEnv(env: NodeJS.ProcessEnv = process.env): Selection {
+  const focus = env['PULLCHECK_FOCUS'];
+  const skip = env['PULLCHECK_SKIP'];
+  return { ...(focus ? { focus: new RegExp(focus) } : {}), ...(skip ? { skip: new RegExp(skip) } : {}) };
+}
+
+export function isSelected(id: string, s: Selection): boolean {
+  if (s.focus && !s.focus.test(id)) return false;
+  if (s.skip?.test(id)) return false;
+  return true;
+}

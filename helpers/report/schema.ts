@@ -1,0 +1,65 @@
+// The data a run leaves behind, one tree (run → target → scenario), which the JUnit, JSON and HTML
+// writers each render. A "target" is one cluster at one Kubernetes version: `--k8s a,b` makes two.
+// The README documents this schema; bump RESULTS_SCHEMA when a field changes meaning.
+
+export const RESULTS_SCHEMA = 'pullcheck.io/results/v1';
+
+export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
+
+/** What the harness writes per scenario while it runs (one JSON file per scenario). */
+export interface ScenarioRecord {
+  /** Stable ID, `suite/name`, e.g. `pull-policy/never-absent-fails`. */
+  id: string;
+  suite: string;
+  title: string;
+  status: ScenarioStatus;
+  durationMs: number;
+  /** Why it failed or was skipped: the first lines of the error, or the skip reason. */
+  reason?: string;
+  /** The expectations' rules the scenario applied (version-aware ones say which version/setting). */
+  rules: string[];
+  /** Files under the target directory with what was collected on failure. */
+  evidence: string[];
+  namespace?: string;
+}
+
+export interface TargetResult {
+  /** Directory name of the target inside the run directory, e.g. `v1.37.2`. */
+  name: string;
+  kubernetesVersion: string;
+  /** What the nodes reported (kubelet version, container runtime), when the cluster came up. */
+  nodes: { name: string; kubeletVersion: string; containerRuntime: string }[];
+  cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
+  registry: { mode: 'local' | 'vendor'; url?: string };
+  startedAt: string;
+  finishedAt: string;
+  scenarios: ScenarioRecord[];
+  /** Set when the target could not run at all (cluster did not come up, jest crashed). */
+  error?: string;
+}
+
+export interface CertificationItem {
+  capability: string;
+  status: ScenarioStatus;
+  /** Scenario IDs the verdict rests on. */
+  scenarios: string[];
+}
+
+export interface RunResults {
+  schema: typeof RESULTS_SCHEMA;
+  runId: string;
+  tool: { name: 'pullcheck'; version: string };
+  startedAt: string;
+  finishedAt: string;
+  /** The command line options that shaped the run (never credentials). */
+  selection: { suites: string[]; focus?: string; skip?: string };
+  targets: TargetResult[];
+  /** Present when the run used a vendor registry. */
+  certification?: CertificationItem[];
+}
+
+export function summarize(scenarios: readonly ScenarioRecord[]): Record<ScenarioStatus, number> {
+  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
+  for (const s of scenarios) counts[s.status] += 1;
+  return counts;
+}
