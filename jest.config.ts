@@ -1,6 +1,6 @@
 /** @jest-config-loader esbuild-register */
 // Two projects: `unit` (pure logic, seconds, no Docker) and `e2e` (real kind clusters, a real
-// registry, real images). JUnit output goes to reports/ for CI.
+// registry, real images). The e2e run's report (results.json, junit.xml, index.html) goes to reports/<run>/.
 import type { Config } from 'jest';
 
 const common = {
@@ -30,7 +30,7 @@ const config: Config = {
   // Suites that change nodes (credentials, kubelet restarts, pre-loaded images) must not overlap
   // with other suites on the same cluster; one worker runs the files one after another.
   maxWorkers: 1,
-  reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml', addFileAttribute: 'true' }]],
+  reporters: ['default', '<rootDir>/helpers/jest/reporter.js'],
 };
 
 export default config;

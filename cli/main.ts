@@ -1,30 +1,63 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cacheDir } from '../helpers/cache.ts';
 import { clusterDown, clusterStatus, clusterUp } from '../helpers/cluster/cluster.ts';
-import { loadProfile, ProfileError } from '../helpers/cluster/profile.ts';
+import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/log.ts';
 import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
 import { checkBuildTools, checkDocker, EnvironmentError } from '../helpers/preflight.ts';
-import { parseKubernetesVersion } from '../helpers/versions.ts';
+import { rerenderReport } from '../helpers/report/assemble.ts';
+import { loadCatalog } from '../helpers/run/catalog.ts';
+import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { runPullcheck } from '../helpers/run/run.ts';
 
 const USAGE = `usage: pullcheck <command> [options]
 
 commands:
+  run             create the profile's kind cluster(s) and registries, run the suites, write the
+                  report, tear down (the default command)
+  list            every suite and scenario ID with its one-line description
+  report FILE     render junit.xml and index.html again from a results.json
   cluster up      create the profile's kind cluster (builds kind and the node image when needed)
   cluster down    delete it, with every container and network it made
   cluster status  say whether it runs
   images build    build (or pull) the node image alone, e.g. to warm a CI cache
 
-options:
-  --profile NAME|FILE   cluster profile from clusters/ (default: default)
-  --k8s VERSION         Kubernetes version instead of the profile's (e.g. v1.37.2)
-  --no-pull             do not try docker pull before building
-  --force               images build: rebuild even when cached
-  -h, --help            this text`;
+selection (run, list):
+  --suite NAME[,NAME]     only these suites (repeatable)
+  --focus REGEX           only scenario IDs matching REGEX
+  --skip REGEX            leave out scenario IDs matching REGEX
 
-class UsageError extends Error {
-  override name = 'UsageError';
+cluster:
+  --profile NAME|FILE     cluster profile from clusters/ (default: default)
+  --k8s V[,V...]          Kubernetes version(s); several run as a matrix, compared in the report
+  --kubeconfig PATH       run against an existing cluster instead of creating one
+  --context NAME          the kubeconfig context to use (default: its current context)
+  --no-pull               do not try docker pull before building the node image
+  --force                 images build: rebuild even when cached
+
+registry (certify a vendor's registry; also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA):
+  --registry URL          https://host[:port] to push test images to and pull them from
+  --registry-username U   its user
+  --registry-password-stdin  read its password from standard input
+  --registry-ca FILE      PEM of the CA that signed its certificate (given to nodes too)
+
+run:
+  --config FILE           YAML with any of the settings above (flags win over it)
+  --keep                  leave the cluster and the scenario namespaces for debugging
+  --parallel N            suites that do not change nodes run N at a time (default 1)
+  --timeout DURATION      per scenario, e.g. 90s or 5m (default: each scenario's own)
+  --report-dir DIR        where reports/<run-id>/ goes (default: reports)
+  -h, --help              this text
+
+exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment`;
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('--registry-password-stdin: pipe the password in, e.g. printf %s "$PASS" | pullcheck run --registry-password-stdin …');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -32,39 +65,102 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      profile: { type: 'string', default: 'default' },
+      profile: { type: 'string' },
       k8s: { type: 'string' },
+      suite: { type: 'string', multiple: true },
+      focus: { type: 'string' },
+      skip: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      registry: { type: 'string' },
+      'registry-username': { type: 'string' },
+      'registry-password-stdin': { type: 'boolean', default: false },
+      'registry-ca': { type: 'string' },
+      config: { type: 'string' },
+      keep: { type: 'boolean' },
+      parallel: { type: 'string' },
+      timeout: { type: 'string' },
+      'report-dir': { type: 'string' },
       'no-pull': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  if (values.help || positionals.length === 0) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return 0;
   }
-  const command = positionals.join(' ');
-  const logger = new Logger(defaultLogFile(cacheDir(), positionals.join('-')));
-  const profile = loadProfile(values.profile);
-  if (values.k8s) profile.kubernetesVersion = parseKubernetesVersion(values.k8s);
-  const allowPull = !values['no-pull'];
+  const command = positionals.length === 0 ? 'run' : positionals[0] === 'report' ? 'report' : positionals.join(' ');
+  const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
+  const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
+    case 'run': {
+      const options = resolveRunOptions({
+        ...(values.config ? { config: values.config } : {}),
+        ...(values.profile ? { profile: values.profile } : {}),
+        ...(values.k8s ? { k8s: values.k8s } : {}),
+        ...(values.suite ? { suite: values.suite } : {}),
+        ...(values.focus ? { focus: values.focus } : {}),
+        ...(values.skip ? { skip: values.skip } : {}),
+        ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+        ...(values.context ? { context: values.context } : {}),
+        ...(values.registry ? { registry: values.registry } : {}),
+        ...(values['registry-username'] ? { registryUsername: values['registry-username'] } : {}),
+        ...(values['registry-password-stdin'] ? { registryPassword: await readStdin() } : {}),
+        ...(values['registry-ca'] ? { registryCa: values['registry-ca'] } : {}),
+        ...(values.keep !== undefined ? { keep: values.keep } : {}),
+        ...(values.parallel ? { parallel: values.parallel } : {}),
+        ...(values.timeout ? { timeout: values.timeout } : {}),
+        ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
+        noPull: values['no-pull'],
+      });
+      // Checks the profile (and --k8s) before anything starts.
+      if (!options.kubeconfig) for (const v of options.versions.length ? options.versions : [undefined]) profileForRun(options.profile, v?.raw);
+      return (await runPullcheck(options, logger)).exitCode;
+    }
+    case 'list': {
+      const options = resolveRunOptions({ ...(values.suite ? { suite: values.suite } : {}), ...(values.focus ? { focus: values.focus } : {}), ...(values.skip ? { skip: values.skip } : {}) });
+      const { planRun, nodeChangingSuites } = await import('../helpers/run/run.ts');
+      const catalog = await loadCatalog();
+      const changing = await nodeChangingSuites();
+      const plan = planRun(catalog, changing, options);
+      let suite = '';
+      for (const e of plan.scenarios) {
+        if (e.suite !== suite) {
+          suite = e.suite;
+          process.stdout.write(`${suite}${changing.has(suite) ? ' (changes nodes: runs alone)' : ''}\n`);
+        }
+        process.stdout.write(`  ${e.id}  ${e.title}\n`);
+      }
+      process.stdout.write(`${plan.scenarios.length} scenarios\n`);
+      return 0;
+    }
+    case 'report': {
+      const file = positionals[1];
+      if (!file) throw new UsageError('report needs the path of a results.json, e.g. pullcheck report reports/latest/results.json');
+      readFileSync(file);
+      const { dir } = rerenderReport(file);
+      process.stdout.write(`${dir}/junit.xml and ${dir}/index.html written\n`);
+      return 0;
+    }
     case 'cluster up': {
-      const cluster = await clusterUp({ profile, logger, allowPull });
+      const profile = profileForRun(profileName, values.k8s);
+      const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
       return 0;
     }
     case 'cluster down':
-      await clusterDown(profile.clusterName, logger);
+      await clusterDown(profileForRun(profileName, values.k8s).clusterName, logger);
       return 0;
     case 'cluster status':
-      process.stdout.write(`${await clusterStatus(profile.clusterName, logger)}\n`);
+      process.stdout.write(`${await clusterStatus(profileForRun(profileName, values.k8s).clusterName, logger)}\n`);
       return 0;
     case 'images build': {
+      const profile = profileForRun(profileName, values.k8s);
       await checkDocker();
       await checkBuildTools();
-      const image = await resolveNodeImage(profile.kubernetesVersion, logger, { allowPull, forceBuild: values.force });
+      const image = await resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: !values['no-pull'], forceBuild: values.force });
       logger.info(`node image ${image.ref} (${image.source})`);
       return 0;
     }
@@ -76,8 +172,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    const message = error instanceof Error ? error.message : String(error);
+    const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError
+      || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+      || (error instanceof Error && 'code' in error && error.code === 'ENOENT');
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     process.stderr.write(`pullcheck: ${message}\n`);
     process.exit(usage ? 2 : 1);
   },

@@ -2,13 +2,15 @@
 // which gives each test its namespace, unique tags, deferred cleanups (run in reverse, always) and
 // evidence collectors (run when the body throws, appended to the failure). Suites import from here.
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
 import { clusterUp, type Cluster } from './cluster/cluster.ts';
-import { loadProfile } from './cluster/profile.ts';
+import { profileFromEnv } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import type { TestIndex } from './images/testimages.ts';
+import type { AccessEntry } from './registry/accesslog.ts';
 import { LABEL_RUN } from './docker.ts';
 import { expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import { defaultLogFile, Logger } from './log.ts';
@@ -16,7 +18,10 @@ import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent
 import { redact } from './redact.ts';
 import { removeContainersSync } from './sweep.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
-import { LocalRegistry, type StartedRegistry } from './registry/registry.ts';
+import { LocalRegistry, type TestRegistry } from './registry/registry.ts';
+import { VendorRegistry } from './registry/vendor.ts';
+import { connectExisting, nodeFacts } from './cluster/existing.ts';
+import { targetDir } from './report/records.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
 import { waitForServiceAccount } from './kube.ts';
 import { isSelected, ScenarioSkipped, selectionFromEnv, writeEvidence, writeScenarioRecord } from './report/records.ts';
@@ -33,19 +38,62 @@ export interface RunEnv {
   logger: Logger;
   cluster: Cluster;
   ca: CertificateAuthority;
-  registries: Map<string, StartedRegistry>;
-  registry(name: string): StartedRegistry;
+  registries: Map<string, TestRegistry>;
+  registry(name: string): TestRegistry;
   dispose(): Promise<void>;
+}
+
+/** The run's cluster: one the user named (PULLCHECK_KUBECONFIG), else the profile's kind cluster. */
+async function connectCluster(logger: Logger): Promise<Cluster> {
+  const kubeconfig = process.env['PULLCHECK_KUBECONFIG'];
+  if (kubeconfig) {
+    const context = process.env['PULLCHECK_CONTEXT'];
+    return connectExisting({ kubeconfig, ...(context ? { context } : {}), logger });
+  }
+  return clusterUp({ profile: profileFromEnv(), logger });
+}
+
+/** What the report says of the target: written once per target by the first suite that starts. */
+async function writeEnvironment(cluster: Cluster): Promise<void> {
+  const dir = targetDir();
+  if (!dir || existsSync(join(dir, 'environment.json'))) return;
+  const nodes = nodeFacts((await cluster.kube.core.listNode()).items);
+  const vendor = process.env['PULLCHECK_REGISTRY'];
+  const existing = Boolean(process.env['PULLCHECK_KUBECONFIG']);
+  const environment = {
+    kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
+    nodes,
+    cluster: existing ? { mode: 'existing', name: cluster.name, context: cluster.context } : { mode: 'kind', name: cluster.name, profile: process.env['PULLCHECK_PROFILE'] ?? 'default', context: cluster.context },
+    registry: vendor ? { mode: 'vendor', url: vendor } : { mode: 'local' },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'environment.json'), `${JSON.stringify(environment, null, 2)}\n`);
+}
+
+/**
+ * The registry a suite asked for. With a vendor registry (PULLCHECK_REGISTRY), the suite's first
+ * registry of the vendor's kind (authenticated when credentials were given, else anonymous) is the
+ * vendor's; the others (second tenants, plain HTTP) stay pullcheck's own, which needs a kind cluster.
+ */
+function vendorFor(req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
+  const url = process.env['PULLCHECK_REGISTRY'];
+  const host = process.env['PULLCHECK_REGISTRY_HOST'];
+  if (!url || !host || taken || req.tls === false) return undefined;
+  const username = process.env['PULLCHECK_REGISTRY_USERNAME'];
+  if ((req.auth === 'htpasswd') !== Boolean(username)) return undefined;
+  const password = process.env['PULLCHECK_REGISTRY_PASSWORD'];
+  const caFile = process.env['PULLCHECK_REGISTRY_CA'];
+  return new VendorRegistry({ url, host, ...(username ? { username } : {}), ...(password ? { password } : {}), ...(caFile ? { caPem: readFileSync(caFile, 'utf8') } : {}) }, req.name);
 }
 
 /** A suite's environment: the run's cluster (jest's global setup brought it up), the run CA, registries. */
 export async function startEnv(o: { suite: string; registries: RegistryRequest[] }): Promise<RunEnv> {
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
-  const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
-  const cluster = await clusterUp({ profile, logger });
+  const cluster = await connectCluster(logger);
+  await writeEnvironment(cluster);
   const ca = await createCA(`pullcheck ${runId}`);
-  const registries = new Map<string, StartedRegistry>();
+  const registries = new Map<string, TestRegistry>();
   // Ctrl-C or SIGTERM while a suite runs: remove this run's registries before the process goes
   // (synchronously: nothing async runs after a signal handler calls exit). The cluster is the
   // global teardown's, and sweepOrphans catches what a SIGKILL leaves.
@@ -59,19 +107,29 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     for (const r of registries.values()) {
-      await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch(() => undefined);
+      if (r.local || r.caPem) await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch(() => undefined);
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     }
     rmSync(ca.dir, { recursive: true, force: true });
   };
   try {
+    let vendorTaken = false;
     for (const req of o.registries) {
+      const vendor = vendorFor(req, vendorTaken);
+      if (vendor) {
+        vendorTaken = true;
+        logger.info(`registry ${req.name}: the vendor registry ${vendor.host}`);
+        registries.set(req.name, vendor);
+        if (vendor.caPem) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+        continue;
+      }
+      if (!cluster.network) throw new Error(`registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`);
       const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`, () =>
         new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start());
       registries.set(req.name, started);
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, req.tls === false ? undefined : ca.certPem);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
     }
-    const first = registries.values().next().value;
+    const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
   } catch (error) {
     await dispose();
@@ -122,9 +180,9 @@ export interface ScenarioContext {
   uniqueRepository(base?: string): string;
   defer(fn: () => Promise<unknown> | unknown): void;
   collect(name: string, fn: () => Promise<string>): void;
-  push(registry: StartedRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
-  pushIndex(registry: StartedRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
   /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
   createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
@@ -143,6 +201,8 @@ export interface ScenarioContext {
   expectPullFailure(verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event>;
   /** Records (and logs) the rule an expectation was derived from, e.g. a version-dependent one. */
   rule(text: string): void;
+  /** The registry's access log; skips the scenario where it cannot be read (a vendor's registry). */
+  accessLog(registry: TestRegistry): Promise<AccessEntry[]>;
   /** Ends the scenario as skipped, with the reason (what this cluster or version cannot give). */
   skip(reason: string): never;
 }
@@ -177,10 +237,11 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const defers: (() => Promise<unknown> | unknown)[] = [];
     const collectors: { name: string; fn: () => Promise<string> }[] = [];
     const rules: string[] = [];
+    const usedRegistries = new Set<string>();
     const started = Date.now();
     let counter = 0;
     const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
-      writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, ...(extra.reason ? { reason: extra.reason } : {}) });
+      writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries], ...(extra.reason ? { reason: extra.reason } : {}) });
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
     // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
     // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
@@ -197,12 +258,14 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       push: async (registry, image, o = {}) => {
         const repository = o.repository ?? s.uniqueRepository();
         const tag = o.tag ?? s.uniqueTag();
+        usedRegistries.add(registry.host);
         const digest = await registry.client.pushImage(repository, tag, image);
         return { ref: registry.ref(repository, tag), repository, tag, digest };
       },
       pushIndex: async (registry, idx, o = {}) => {
         const repository = o.repository ?? s.uniqueRepository();
         const tag = o.tag ?? s.uniqueTag();
+        usedRegistries.add(registry.host);
         const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
         return { ref: registry.ref(repository, tag), repository, tag, digest };
       },
@@ -231,6 +294,11 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       },
       skip: (reason) => {
         throw new ScenarioSkipped(reason);
+      },
+      accessLog: async (registry) => {
+        const entries = await registry.accessLog();
+        if (!entries) throw new ScenarioSkipped(`the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on, cannot be read`);
+        return entries;
       },
     };
     env.logger.info(`[${id}] START`);

@@ -6,12 +6,15 @@ import { echoImage } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, UNAUTHORIZED } from '../helpers/pods.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
-import type { StartedRegistry } from '../helpers/registry/registry.ts';
+import type { TestRegistry } from '../helpers/registry/registry.ts';
 import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/secrets.ts';
+
+/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+export const changesNodes = true;
 
 const getEnv = useEnv({ suite: 'image-pull-secrets', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }] });
 
-function credentialOf(registry: StartedRegistry, password = registry.password ?? ''): RegistryCredential {
+function credentialOf(registry: TestRegistry, password = registry.password ?? ''): RegistryCredential {
   return { server: registry.host, username: registry.username ?? '', password };
 }
 

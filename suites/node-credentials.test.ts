@@ -17,6 +17,9 @@ import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
 import type { RegistryCredential } from '../helpers/secrets.ts';
 
+/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+export const changesNodes = true;
+
 const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }] });
 
 function credential(s: ScenarioContext): RegistryCredential {

@@ -52,7 +52,7 @@ describe('pull-policy: cached images and moving tags', () => {
     expect(moved.digest).not.toBe(first.digest);
     const again = ranToCompletion(await s.runPod({ name: 'again', image: first.ref, pullPolicy: policy, nodeName: node }));
     const log = await s.log(again.pod);
-    const requests = manifestRequests(await registry.accessLog(), first.repository, movedAt);
+    const requests = manifestRequests(await s.accessLog(registry), first.repository, movedAt);
     const events = await s.events('again');
     return { v1, v2, first, moved, again, log, requests, events };
   }
@@ -85,7 +85,7 @@ describe('pull-policy: Never and missing images', () => {
     const before = new Date();
     const verdict = ranToCompletion(await s.runPod({ name: 'never', image: pushed.ref, pullPolicy: 'Never', nodeName: node }));
     expect(await s.log(verdict.pod)).toContain('SUCCESS');
-    expect(manifestRequests(await registry.accessLog(), pushed.repository, before)).toEqual([]);
+    expect(manifestRequests(await s.accessLog(registry), pushed.repository, before)).toEqual([]);
   });
 
   scenario(getEnv, 'pull-policy/never-missing-fails', 'Never with an image not on the node fails with ErrImageNeverPull', async (s) => {

@@ -6,15 +6,18 @@ import { echoImage } from '../helpers/images/testimages.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { podLog, ranToCompletion, UNAUTHORIZED, waitForVerdict } from '../helpers/pods.ts';
-import type { StartedRegistry } from '../helpers/registry/registry.ts';
+import type { TestRegistry } from '../helpers/registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
+
+/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+export const changesNodes = true;
 
 const getEnv = useEnv({
     suite: 'use-cases',
     registries: [{ name: 'public', auth: 'none' }, { name: 'company', auth: 'htpasswd' }, { name: 'tenant-a', auth: 'htpasswd' }, { name: 'tenant-b', auth: 'htpasswd' }],
   });
 
-function credentialOf(r: StartedRegistry): RegistryCredential {
+function credentialOf(r: TestRegistry): RegistryCredential {
   return { server: r.host, username: r.username ?? '', password: r.password ?? '' };
 }
 

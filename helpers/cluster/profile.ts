@@ -103,3 +103,26 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * The profile a run uses: `k8s` (from --k8s or PULLCHECK_K8S) replaces its version, and a version
+ * other than the profile's own gets its own cluster name, so that a version matrix never reuses a
+ * cluster of another version.
+ */
+export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_DIR): Profile {
+  const profile = loadProfile(nameOrPath, dir);
+  if (!k8s) return profile;
+  let version: KubernetesVersion;
+  try {
+    version = parseKubernetesVersion(k8s);
+  } catch (error) {
+    throw new ProfileError(`--k8s: ${(error as Error).message}`);
+  }
+  if (version.raw === profile.kubernetesVersion.raw) return profile;
+  return { ...profile, kubernetesVersion: version, clusterName: `${profile.clusterName}-${version.raw.replace(/\./g, '-')}` };
+}
+
+/** The profile named by the environment jest's processes inherit from `pullcheck run`. */
+export function profileFromEnv(env: NodeJS.ProcessEnv = process.env): Profile {
+  return profileForRun(env['PULLCHECK_PROFILE'] ?? 'default', env['PULLCHECK_K8S'] || undefined);
+}

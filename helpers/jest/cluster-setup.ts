@@ -5,7 +5,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cacheDir } from '../cache.ts';
 import { clusterExists, clusterUp, kindBinary, KIND_NETWORK } from '../cluster/cluster.ts';
-import { loadProfile } from '../cluster/profile.ts';
+import { profileFromEnv } from '../cluster/profile.ts';
 import { defaultLogFile, Logger } from '../log.ts';
 import { LABEL_OWNER_PID, removeContainersSync, sweepOrphans } from '../sweep.ts';
 import { e2eStateFile } from './state.ts';
@@ -34,7 +34,9 @@ function deleteClusterOnSignal(kind: string, clusterName: string): void {
 
 export async function setUpCluster(): Promise<void> {
   const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-setup'));
-  const profile = loadProfile(process.env['PULLCHECK_PROFILE'] ?? 'default');
+  // A cluster the user named (pullcheck run --kubeconfig) is theirs: connect to it in each suite, never create or delete it.
+  if (process.env['PULLCHECK_KUBECONFIG']) return;
+  const profile = profileFromEnv();
   await sweepOrphans(logger);
   const kind = await kindBinary(logger);
   const existed = await clusterExists(kind, profile.clusterName);

@@ -12,7 +12,9 @@ import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type Ku
 import { assembleNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
 import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from './components.ts';
 import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
-import { goModDownload } from './go.ts';
+import { goEnv, goModDownload } from './go.ts';
+import { run } from '../exec.ts';
+import { EnvironmentError } from '../preflight.ts';
 import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
 import { buildRootfs, IPTABLES_ROOTFS, NODE_ROOTFS, rootfsKey } from './rootfs.ts';
 
@@ -95,5 +97,22 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
     }, logger);
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Before a run starts anything: a version with no node image here must be one the Go module proxy
+ * serves (else the build would fail after minutes). `go list -m -versions` answers in a second.
+ */
+export async function checkKubernetesVersion(v: KubernetesVersion, logger: Logger): Promise<void> {
+  if ((await imageLabel(nodeImageTag(v), LABEL_NODE_INPUTS, { logger })) === nodeInputsKey(v)) return;
+  if (await imageExists(`kindest/node:${v.raw}`, { logger })) return;
+  const r = await run(['go', 'list', '-m', '-versions', 'k8s.io/kubernetes'], { env: goEnv(), allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
+  if (!r || r.exitCode !== 0) return; // No Go or no proxy: the build's own preflight says so.
+  const versions = r.stdout.trim().split(/\s+/).slice(1);
+  if (!versions.includes(v.raw)) {
+    const near = versions.filter((x) => x.startsWith(`v${v.major}.${v.minor}.`) && !x.includes('-'));
+    const stable = versions.filter((x) => !x.includes('-')).slice(-3);
+    throw new EnvironmentError(`Kubernetes ${v.raw} is not a released version (the Go module proxy has no k8s.io/kubernetes ${v.raw}): use ${near.length ? near.join(', ') : stable.join(', ')}`);
   }
 }

@@ -107,7 +107,29 @@ export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): strin
   return `pullcheck-reg-${spec.runId}-${spec.name}`;
 }
 
-export class StartedRegistry implements AsyncDisposable {
+/**
+ * What scenarios use of a registry, whoever runs it: one pullcheck started (StartedRegistry) or a
+ * vendor's (VendorRegistry, `pullcheck run --registry`).
+ */
+export interface TestRegistry {
+  readonly spec: { name: string; auth: 'htpasswd' | 'none'; tls?: boolean };
+  readonly client: RegistryClient;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** host:port as image references name it. */
+  readonly host: string;
+  /** PEM the nodes must trust for it; undefined when they trust it already (or plain HTTP). */
+  readonly caPem: string | undefined;
+  /** True for a registry pullcheck started (and may tell nodes to trust, and reads the log of). */
+  readonly local: boolean;
+  ref(repository: string, tagOrDigest: string): string;
+  /** The registry's access log; undefined where pullcheck cannot read it (a vendor's registry). */
+  accessLog(): Promise<AccessEntry[] | undefined>;
+  stop(): Promise<void>;
+}
+
+export class StartedRegistry implements TestRegistry, AsyncDisposable {
+  readonly local = true;
   readonly client: RegistryClient;
   private stopped = false;
 
@@ -125,6 +147,10 @@ export class StartedRegistry implements AsyncDisposable {
       ...(spec.tls ?? true ? { ca: spec.ca.certPem } : { insecure: true }),
       ...(username && password ? { username, password } : {}),
     });
+  }
+
+  get caPem(): string | undefined {
+    return this.spec.tls ?? true ? this.spec.ca.certPem : undefined;
   }
 
   /** host:port in image references: the registry's name on the kind network. */

@@ -21,6 +21,8 @@ export interface ScenarioRecord {
   /** Files under the target directory with what was collected on failure. */
   evidence: string[];
   namespace?: string;
+  /** Registries (host:port) the scenario pushed its images to. */
+  registries?: string[];
 }
 
 export interface TargetResult {

@@ -1,0 +1,101 @@
+// A registry pullcheck did not start: a vendor's, named with `pullcheck run --registry URL`. Test
+// images go there under per-scenario repositories; the nodes must reach it by the same name as
+// this host does. pullcheck cannot read its access log, so scenarios that prove "no request was
+// made" skip there with the reason.
+import type { AccessEntry } from './accesslog.ts';
+import { RegistryClient, RegistryError } from './client.ts';
+import type { TestRegistry } from './registry.ts';
+import { EnvironmentError } from '../preflight.ts';
+
+export interface VendorRegistrySpec {
+  url: string;
+  host: string;
+  username?: string;
+  password?: string;
+  caPem?: string;
+}
+
+export class VendorRegistry implements TestRegistry {
+  readonly local = false;
+  readonly client: RegistryClient;
+  readonly spec: TestRegistry['spec'];
+
+  constructor(private readonly vendor: VendorRegistrySpec, name: string) {
+    this.spec = { name, auth: vendor.username ? 'htpasswd' : 'none', tls: true };
+    this.client = new RegistryClient({
+      host: vendor.host,
+      ...(vendor.caPem ? { ca: vendor.caPem } : {}),
+      ...(vendor.username && vendor.password ? { username: vendor.username, password: vendor.password } : {}),
+    });
+  }
+
+  get host(): string {
+    return this.vendor.host;
+  }
+
+  get username(): string | undefined {
+    return this.vendor.username;
+  }
+
+  get password(): string | undefined {
+    return this.vendor.password;
+  }
+
+  get caPem(): string | undefined {
+    return this.vendor.caPem;
+  }
+
+  ref(repository: string, tagOrDigest: string): string {
+    return `${this.host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
+  }
+
+  accessLog(): Promise<AccessEntry[] | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Before anything starts: the registry answers, its certificate verifies, and it takes the
+ * credentials (an authenticated /v2/ ping), each failure one line naming the fix.
+ */
+export async function checkVendorRegistry(v: VendorRegistrySpec): Promise<void> {
+  const client = new RegistryClient({
+    host: v.host,
+    ...(v.caPem ? { ca: v.caPem } : {}),
+    ...(v.username && v.password ? { username: v.username, password: v.password } : {}),
+  });
+  let status: number;
+  try {
+    status = (await client.ping()).status;
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 401) {
+      throw new EnvironmentError(`registry ${v.url} needs credentials: pass --registry-username and --registry-password-stdin`);
+    }
+    const chain = describeChain(error);
+    if (/certificate|self.signed|unable to verify|CERT_|issuer/i.test(chain)) {
+      throw new EnvironmentError(`registry ${v.url}: its TLS certificate does not verify (${chain}): pass --registry-ca FILE with the CA that signed it`);
+    }
+    throw new EnvironmentError(`registry ${v.url} is unreachable (${chain}): check the URL and that this machine and the cluster's nodes can reach it`);
+  }
+  if (status === 401 || status === 403) {
+    throw new EnvironmentError(v.username
+      ? `registry ${v.url} refused the credentials of user ${v.username} (HTTP ${status}): check --registry-username and the password given with --registry-password-stdin`
+      : `registry ${v.url} needs credentials (HTTP ${status}): pass --registry-username and --registry-password-stdin`);
+  }
+  if (status >= 400) throw new EnvironmentError(`registry ${v.url} answered /v2/ with HTTP ${status}: it does not look like an OCI distribution registry`);
+}
+
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  while (e instanceof Error && parts.length < 4) {
+    const code = 'code' in e ? ` ${String(e.code)}` : '';
+    parts.push(`${e.message.split('\n')[0]}${code}`);
+    e = e.cause;
+  }
+  return parts.join(': ') || String(error);
+}

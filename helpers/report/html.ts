@@ -1,0 +1,183 @@
+// The human report: one page that opens from a downloaded CI artifact with no network and no script.
+// It leads with what changed between versions, because that is the question an upgrade validation
+// asks; then each failure with what was collected, linked by paths relative to the run directory.
+import { summarize, type CertificationItem, type RunResults, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
+
+/** Control characters (terminal colours in a command's stderr) become visible `\uXXXX` text. */
+function esc(s: string): string {
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** Evidence lives in `<target>/<path>` below the run directory, where index.html is. */
+function evidenceHref(target: TargetResult, path: string): string {
+  return [target.name, ...path.split('/')].map(encodeURIComponent).join('/');
+}
+
+function duration(fromIso: string, toIso: string): string {
+  const ms = Date.parse(toIso) - Date.parse(fromIso);
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+function countsLine(c: Record<ScenarioStatus, number>): string {
+  return `<span class="passed">${c.passed} passed</span>, <span class="failed">${c.failed} failed</span>, <span class="skipped">${c.skipped} skipped</span>`;
+}
+
+function targetLabel(t: TargetResult): string {
+  return t.name === t.kubernetesVersion ? t.name : `${t.name} (${t.kubernetesVersion})`;
+}
+
+/** One row of the matrix: a scenario ID and its verdict on each target (undefined: not run there). */
+interface MatrixRow {
+  id: string;
+  title: string;
+  cells: (ScenarioRecord | undefined)[];
+  changed: boolean;
+}
+
+export function matrixRows(results: RunResults): MatrixRow[] {
+  const ids = new Map<string, string>();
+  for (const t of results.targets) for (const s of t.scenarios) if (!ids.has(s.id)) ids.set(s.id, s.title);
+  const rows = [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([id, title]) => {
+    const cells = results.targets.map((t) => t.scenarios.find((s) => s.id === id));
+    // A scenario absent from one target was left out there (selection, or the target did not run);
+    // that is not a change of verdict, so only the targets that have it are compared.
+    const verdicts = new Set(cells.flatMap((c) => (c ? [c.status] : [])));
+    return { id, title, cells, changed: verdicts.size > 1 };
+  });
+  return [...rows.filter((r) => r.changed), ...rows.filter((r) => !r.changed)];
+}
+
+const CSS = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 75em; padding: 0 1em; color: #1b1f24; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #d0d7de; }
+h3 { font-size: 1em; margin: 1.5em 0 .3em; }
+table { border-collapse: collapse; margin: .5em 0; } th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+code, pre { font: 12.5px/1.4 ui-monospace, monospace; } pre { background: #f6f8fa; padding: .6em; overflow-x: auto; white-space: pre-wrap; }
+.passed { color: #1a7f37; } .failed { color: #cf222e; font-weight: 600; } .skipped { color: #7d4e00; } .none { color: #8c959f; }
+td.passed { background: #dafbe1; } td.failed { background: #ffebe9; } td.skipped { background: #fff8c5; }
+tr.changed th, tr.changed td:first-child { border-left: 4px solid #bf3989; }
+.flag { color: #bf3989; font-weight: 600; } .muted { color: #57606a; } .error { background: #ffebe9; padding: .6em; }
+`;
+
+function header(results: RunResults): string {
+  const all = summarize(results.targets.flatMap((t) => t.scenarios));
+  const sel = results.selection;
+  const selection = [
+    sel.suites.length ? `suites ${sel.suites.join(', ')}` : 'all suites',
+    ...(sel.focus ? [`focus /${sel.focus}/`] : []),
+    ...(sel.skip ? [`skip /${sel.skip}/`] : []),
+  ].join('; ');
+  const targets = results.targets.map((t) => {
+    const nodes = t.nodes.map((n) => esc(`${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntime}`)).join('<br>');
+    const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile ? ` (profile ${t.cluster.profile})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
+    const registry = `${t.registry.mode}${t.registry.url ? ` ${t.registry.url}` : ''}`;
+    return `<tr><td>${esc(t.name)}</td><td>${esc(t.kubernetesVersion)}</td><td>${esc(cluster)}</td><td>${esc(registry)}</td><td>${nodes || '<span class="none">not reported</span>'}</td><td>${countsLine(summarize(t.scenarios))}</td></tr>`;
+  }).join('\n');
+  const errors = results.targets.filter((t) => t.error !== undefined).map((t) =>
+    `<div class="error"><strong>${esc(t.name)} could not run completely:</strong><pre>${esc(t.error ?? '')}</pre></div>`).join('\n');
+  return `<h1>pullcheck run ${esc(results.runId)}</h1>
+<p class="muted">${esc(results.tool.name)} ${esc(results.tool.version)} · started ${esc(results.startedAt)} · finished ${esc(results.finishedAt)}${duration(results.startedAt, results.finishedAt) ? ` · ${esc(duration(results.startedAt, results.finishedAt))}` : ''} · ${esc(selection)}</p>
+<p><strong>${countsLine(all)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}.</p>
+${errors}
+<table><tr><th>target</th><th>Kubernetes</th><th>cluster</th><th>registry</th><th>nodes</th><th>scenarios</th></tr>
+${targets}
+</table>`;
+}
+
+function certification(items: CertificationItem[]): string {
+  const rows = items.map((c) => `<tr><td>${esc(c.capability)}</td><td class="${c.status}">${c.status}</td><td>${c.scenarios.map((s) => `<code>${esc(s)}</code>`).join('<br>')}</td></tr>`).join('\n');
+  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of items) counts[c.status] += 1;
+  return `<h2 id="certification">Certification</h2>
+<p>${countsLine(counts)} capabilities.</p>
+<table><tr><th>capability</th><th>verdict</th><th>scenarios</th></tr>
+${rows}
+</table>`;
+}
+
+function cell(r: ScenarioRecord | undefined, anchor: string | undefined): string {
+  if (!r) return '<td class="none" title="not run on this target">—</td>';
+  const text = anchor ? `<a href="#${anchor}">${r.status}</a>` : r.status;
+  return `<td class="${r.status}"${r.reason ? ` title="${esc(r.reason.split('\n')[0] ?? '')}"` : ''}>${text}</td>`;
+}
+
+function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
+  if (results.targets.length < 2) return '';
+  const changed = rows.filter((r) => r.changed);
+  const names = results.targets.map((t) => esc(targetLabel(t))).join(', ');
+  if (!changed.length) return `<h2 id="changed">Changed between versions</h2>\n<p>No scenario changed its verdict between ${names}.</p>`;
+  const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
+  const body = changed.map((r) => `<tr class="changed"><td><code>${esc(r.id)}</code></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`).join('\n');
+  return `<h2 id="changed" class="flag">Changed between versions: ${changed.length}</h2>
+<table><tr><th>scenario</th>${head}</tr>
+${body}
+</table>`;
+}
+
+function matrix(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
+  const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
+  const body = rows.map((r) => {
+    const flag = r.changed ? ' <span class="flag" title="the verdict differs between targets">changed</span>' : '';
+    return `<tr${r.changed ? ' class="changed"' : ''}><td><code>${esc(r.id)}</code>${flag}<br><span class="muted">${esc(r.title)}</span></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`;
+  }).join('\n');
+  return `<h2 id="matrix">Scenarios</h2>
+${rows.length ? `<table><tr><th>scenario</th>${head}</tr>\n${body}\n</table>` : '<p>No scenario ran.</p>'}`;
+}
+
+function failures(results: RunResults, anchors: Map<ScenarioRecord, string>): string {
+  const items = results.targets.flatMap((t) => t.scenarios.filter((s) => s.status === 'failed').map((s) => {
+    const rules = s.rules.length ? `<p>Rules applied:</p><ul>${s.rules.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '';
+    const evidence = s.evidence.length
+      ? `<p>Evidence:</p><ul>${s.evidence.map((e) => `<li><a href="${esc(evidenceHref(t, e))}">${esc(`${t.name}/${e}`)}</a></li>`).join('')}</ul>`
+      : '';
+    return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))}</h3>
+<p>${esc(s.title)} <span class="muted">(${(s.durationMs / 1000).toFixed(1)} s${s.namespace ? `, namespace ${esc(s.namespace)}` : ''})</span></p>
+<pre>${esc(s.reason ?? '(no reason recorded)')}</pre>
+${rules}${evidence}`;
+  }));
+  return items.length ? `<h2 id="failures">Failures</h2>\n${items.join('\n')}` : '';
+}
+
+function skipped(results: RunResults): string {
+  const rows = results.targets.flatMap((t) => t.scenarios.filter((s) => s.status === 'skipped').map((s) =>
+    `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`));
+  return rows.length ? `<h2 id="skipped">Skipped</h2>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>` : '';
+}
+
+export function renderHtml(results: RunResults): string {
+  const rows = matrixRows(results);
+  const anchors = new Map<ScenarioRecord, string>();
+  results.targets.forEach((t, ti) => t.scenarios.forEach((s, si) => {
+    if (s.status === 'failed') anchors.set(s, `failure-${ti}-${si}`);
+  }));
+  const sections = [
+    header(results),
+    results.certification ? certification(results.certification) : '',
+    changedSection(results, rows, anchors),
+    matrix(results, rows, anchors),
+    failures(results, anchors),
+    skipped(results),
+  ].filter((s) => s !== '');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pullcheck ${esc(results.runId)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${sections.join('\n')}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,99 @@
+// JUnit XML for CI systems that draw test tabs from it. One <testsuite> per target and suite, so that
+// a scenario that fails on one Kubernetes version only is told apart by its suite name.
+import { summarize, type RunResults, type ScenarioRecord, type TargetResult } from './schema.ts';
+
+/**
+ * XML 1.0 cannot carry most control characters even as character references, and a reason may hold
+ * them (terminal colours in a command's stderr): they become visible `\uXXXX` text instead.
+ */
+function xmlText(s: string): string {
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+/** Attribute values are normalised by XML parsers: line breaks and tabs survive only as references. */
+function xmlAttr(s: string): string {
+  return xmlText(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+function attrs(pairs: Record<string, string | number>): string {
+  return Object.entries(pairs).map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`).join('');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}
+
+/** Evidence paths are relative to the target directory; junit.xml sits one level up, in the run directory. */
+function evidencePaths(target: TargetResult, record: ScenarioRecord): string[] {
+  return record.evidence.map((e) => `${target.name}/${e}`);
+}
+
+function testcase(target: TargetResult, r: ScenarioRecord): string {
+  const head = `    <testcase${attrs({ classname: r.suite, name: r.id, time: seconds(r.durationMs) })}`;
+  if (r.status === 'passed') return `${head}/>`;
+  if (r.status === 'skipped') return `${head}>\n      <skipped${attrs({ message: r.reason ?? '' })}/>\n    </testcase>`;
+  const reason = r.reason ?? '(no reason recorded)';
+  const evidence = evidencePaths(target, r);
+  const body = evidence.length ? `${reason}\n\nevidence:\n${evidence.join('\n')}` : reason;
+  return `${head}>\n      <failure${attrs({ message: firstLine(reason), type: 'failure' })}>${xmlText(body)}</failure>\n    </testcase>`;
+}
+
+interface Suite {
+  xml: string;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  ms: number;
+}
+
+function suitesOf(target: TargetResult): Suite[] {
+  const bySuite = new Map<string, ScenarioRecord[]>();
+  for (const r of target.scenarios) bySuite.set(r.suite, [...(bySuite.get(r.suite) ?? []), r]);
+  const properties: [string, string][] = [
+    ['kubernetesVersion', target.kubernetesVersion],
+    ['cluster', `${target.cluster.mode} ${target.cluster.name}`],
+    ['registry', target.registry.mode],
+  ];
+  const props = `    <properties>\n${properties.map(([name, value]) => `      <property${attrs({ name, value })}/>`).join('\n')}\n    </properties>`;
+  const suites: Suite[] = [...bySuite.keys()].sort().map((suite) => {
+    const records = bySuite.get(suite) ?? [];
+    const counts = summarize(records);
+    const ms = records.reduce((sum, r) => sum + r.durationMs, 0);
+    const head = attrs({
+      name: `${target.name} ${suite}`, tests: records.length, failures: counts.failed, errors: 0, skipped: counts.skipped,
+      time: seconds(ms), timestamp: target.startedAt,
+    });
+    return {
+      xml: `  <testsuite${head}>\n${props}\n${records.map((r) => testcase(target, r)).join('\n')}\n  </testsuite>`,
+      tests: records.length, failures: counts.failed, errors: 0, skipped: counts.skipped, ms,
+    };
+  });
+  // A target that could not run has no scenarios to fail; without an entry of its own, a CI system
+  // reading only this file would see green.
+  if (target.error !== undefined) {
+    const head = attrs({ name: `${target.name} (target)`, tests: 1, failures: 0, errors: 1, skipped: 0, time: '0.000', timestamp: target.startedAt });
+    const tc = `    <testcase${attrs({ classname: 'pullcheck', name: `${target.name}: target`, time: '0.000' })}>\n      <error${attrs({ message: firstLine(target.error), type: 'error' })}>${xmlText(target.error)}</error>\n    </testcase>`;
+    suites.push({ xml: `  <testsuite${head}>\n${props}\n${tc}\n  </testsuite>`, tests: 1, failures: 0, errors: 1, skipped: 0, ms: 0 });
+  }
+  return suites;
+}
+
+export function renderJUnit(results: RunResults): string {
+  const suites = results.targets.flatMap(suitesOf);
+  const sum = (k: 'tests' | 'failures' | 'errors' | 'skipped' | 'ms') => suites.reduce((n, s) => n + s[k], 0);
+  const head = attrs({
+    name: `pullcheck ${results.runId}`, tests: sum('tests'), failures: sum('failures'), errors: sum('errors'), skipped: sum('skipped'),
+    time: seconds(sum('ms')), timestamp: results.startedAt,
+  });
+  const body = suites.map((s) => `${s.xml}\n`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${head}>\n${body}</testsuites>\n`;
+}

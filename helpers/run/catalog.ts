@@ -1,0 +1,59 @@
+// What `pullcheck list` prints and what --suite/--focus/--skip choose from: every scenario each suite
+// file declares. The files are loaded with stand-ins for jest's globals that record `it(...)` titles
+// instead of running anything, so listing needs no cluster and no jest (IDs made in loops, e.g.
+// `multi-arch/${id}-…`, come out as the suites really name them).
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const SUITES_DIR = fileURLToPath(new URL('../../suites', import.meta.url));
+
+export interface CatalogEntry {
+  /** Suite = file name without `.test.ts`; what --suite names. */
+  suite: string;
+  id: string;
+  title: string;
+  file: string;
+}
+
+export function suiteFiles(dir = SUITES_DIR): { suite: string; file: string }[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => ({ suite: basename(f, '.test.ts'), file: join(dir, f) }));
+}
+
+/** `<id>: <title>`, as harness.scenario names its jest test. */
+export function splitTestName(name: string): { id: string; title: string } {
+  const i = name.indexOf(': ');
+  return i < 0 ? { id: name, title: '' } : { id: name.slice(0, i), title: name.slice(i + 2) };
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** Stand-ins for jest's globals while suite files load: tests are recorded, hooks ignored. */
+function recordingGlobals(record: (name: string) => void): Record<string, unknown> {
+  const test = Object.assign((name: string) => record(name), { skip: (name: string) => record(name), only: (name: string) => record(name) });
+  const describe = Object.assign((_: string, fn: Fn) => fn(), { skip: (_: string, fn: Fn) => fn(), only: (_: string, fn: Fn) => fn() });
+  const noop = () => undefined;
+  return { it: test, test, describe, beforeAll: noop, afterAll: noop, beforeEach: noop, afterEach: noop };
+}
+
+export async function loadCatalog(dir = SUITES_DIR): Promise<CatalogEntry[]> {
+  const entries: CatalogEntry[] = [];
+  const g = globalThis as Record<string, unknown>;
+  const saved = new Map(['it', 'test', 'describe', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'].map((k) => [k, g[k]]));
+  // The harness registers de-selected scenarios with it.skip; listing must see them all.
+  const focus = process.env['PULLCHECK_FOCUS'];
+  const skip = process.env['PULLCHECK_SKIP'];
+  delete process.env['PULLCHECK_FOCUS'];
+  delete process.env['PULLCHECK_SKIP'];
+  try {
+    for (const { suite, file } of suiteFiles(dir)) {
+      Object.assign(g, recordingGlobals((name) => entries.push({ suite, file, ...splitTestName(name) })));
+      await import(pathToFileURL(file).href);
+    }
+  } finally {
+    for (const [k, v] of saved) g[k] = v;
+    if (focus !== undefined) process.env['PULLCHECK_FOCUS'] = focus;
+    if (skip !== undefined) process.env['PULLCHECK_SKIP'] = skip;
+  }
+  return entries;
+}

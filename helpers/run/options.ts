@@ -1,0 +1,198 @@
+// One typed options object for `pullcheck run`, resolved in one place from (in this order of
+// precedence) the command line, PULLCHECK_* environment variables and a YAML config file. Every
+// mistake is a UsageError whose one line names the fix.
+import { existsSync, readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { parseKubernetesVersion, type KubernetesVersion } from '../versions.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface VendorRegistryOptions {
+  /** https://host[:port]; the host is what image references name. */
+  url: string;
+  host: string;
+  username?: string;
+  password?: string;
+  /** PEM of the CA that signed the registry's certificate, when nodes and host do not trust it already. */
+  caPem?: string;
+  caFile?: string;
+}
+
+export interface RunOptions {
+  profile: string;
+  /** Empty: the profile's version. */
+  versions: KubernetesVersion[];
+  suites: string[];
+  focus?: string;
+  skip?: string;
+  kubeconfig?: string;
+  context?: string;
+  registry?: VendorRegistryOptions;
+  keep: boolean;
+  parallel: number;
+  timeoutMs?: number;
+  reportDir: string;
+  allowPull: boolean;
+}
+
+/** What the command line gave, before defaults (undefined = not given). */
+export interface RunFlags {
+  config?: string;
+  profile?: string;
+  k8s?: string;
+  suite?: string[];
+  focus?: string;
+  skip?: string;
+  kubeconfig?: string;
+  context?: string;
+  registry?: string;
+  registryUsername?: string;
+  /** Read from stdin by the CLI when --registry-password-stdin was given. */
+  registryPassword?: string;
+  registryCa?: string;
+  keep?: boolean;
+  parallel?: string;
+  timeout?: string;
+  reportDir?: string;
+  noPull?: boolean;
+}
+
+const CONFIG_KEYS = ['profile', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir'] as const;
+const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
+
+interface ConfigFile {
+  profile?: string;
+  k8s?: string;
+  suites?: string[];
+  focus?: string;
+  skip?: string;
+  kubeconfig?: string;
+  context?: string;
+  registry?: { url?: string; username?: string; passwordEnv?: string; ca?: string };
+  keep?: boolean;
+  parallel?: number;
+  timeout?: string;
+  reportDir?: string;
+}
+
+/** `--config FILE`: the same settings as the flags, for a vendor's or a CI's checked-in setup. */
+export function readConfigFile(file: string): ConfigFile {
+  if (!existsSync(file)) throw new UsageError(`config file ${file} does not exist: pass the path of a pullcheck YAML config`);
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`config file ${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`config file ${file} must be a YAML mapping (keys: ${CONFIG_KEYS.join(', ')})`);
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new UsageError(`config file ${file}: unknown key "${key}" (allowed: ${CONFIG_KEYS.join(', ')})`);
+  }
+  const reg = r['registry'];
+  if (reg !== undefined) {
+    if (typeof reg !== 'object' || reg === null || Array.isArray(reg)) throw new UsageError(`config file ${file}: registry must be a mapping (${REGISTRY_KEYS.join(', ')})`);
+    for (const key of Object.keys(reg)) {
+      if (key === 'password') throw new UsageError(`config file ${file}: do not put the registry password in a file; name an environment variable with registry.passwordEnv`);
+      if (!(REGISTRY_KEYS as readonly string[]).includes(key)) throw new UsageError(`config file ${file}: unknown key "registry.${key}" (allowed: ${REGISTRY_KEYS.join(', ')})`);
+    }
+  }
+  if (r['suites'] !== undefined && !(Array.isArray(r['suites']) && r['suites'].every((s) => typeof s === 'string'))) {
+    throw new UsageError(`config file ${file}: suites must be a list of suite names`);
+  }
+  return r as ConfigFile;
+}
+
+/** `30s`, `5m`, `90` (seconds). */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--timeout "${text}" is not a duration: write e.g. 90s or 5m`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms <= 0) throw new UsageError('--timeout must be more than zero');
+  return ms;
+}
+
+export function parseVersions(text: string): KubernetesVersion[] {
+  const versions = text.split(',').map((v) => v.trim()).filter(Boolean).map((v) => {
+    try {
+      return parseKubernetesVersion(v);
+    } catch (error) {
+      throw new UsageError(`--k8s: ${(error as Error).message}`);
+    }
+  });
+  if (versions.length === 0) throw new UsageError('--k8s needs at least one version, e.g. --k8s v1.37.2 or --k8s v1.36.3,v1.37.2');
+  return versions.filter((v, i) => versions.findIndex((w) => w.raw === v.raw) === i);
+}
+
+function checkRegex(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    new RegExp(text);
+  } catch (error) {
+    throw new UsageError(`${flag} "${text}" is not a regular expression: ${(error as Error).message}`);
+  }
+  return text;
+}
+
+export function parseRegistryUrl(url: string): { url: string; host: string } {
+  let u: URL;
+  try {
+    u = new URL(url.includes('://') ? url : `https://${url}`);
+  } catch {
+    throw new UsageError(`--registry "${url}" is not a URL: write https://registry.example.com[:port]`);
+  }
+  if (u.protocol !== 'https:') throw new UsageError(`--registry ${url}: vendor registries are tested over HTTPS; write https://…`);
+  if (u.pathname !== '/' && u.pathname !== '') throw new UsageError(`--registry ${url}: give the registry's root, without a path (repositories are made per scenario)`);
+  return { url: `https://${u.host}`, host: u.host };
+}
+
+export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
+  let registry: VendorRegistryOptions | undefined;
+  if (registryUrl) {
+    const caFile = flags.registryCa ?? env['PULLCHECK_REGISTRY_CA'] ?? file.registry?.ca;
+    if (caFile && !existsSync(caFile)) throw new UsageError(`--registry-ca ${caFile} does not exist: pass the PEM file of the CA that signed the registry's certificate`);
+    const caPem = caFile ? readFileSync(caFile, 'utf8') : undefined;
+    if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--registry-ca ${caFile} holds no PEM certificate`);
+    const username = flags.registryUsername ?? env['PULLCHECK_REGISTRY_USERNAME'] ?? file.registry?.username;
+    const passwordEnv = file.registry?.passwordEnv;
+    const password = flags.registryPassword ?? env['PULLCHECK_REGISTRY_PASSWORD'] ?? (passwordEnv ? env[passwordEnv] : undefined);
+    if (username && !password) throw new UsageError('a registry username without a password: pipe it to --registry-password-stdin or set PULLCHECK_REGISTRY_PASSWORD');
+    registry = { ...parseRegistryUrl(registryUrl), ...(username ? { username } : {}), ...(password ? { password } : {}), ...(caPem ? { caPem } : {}), ...(caFile ? { caFile } : {}) };
+  } else if (flags.registryUsername || flags.registryPassword || flags.registryCa) {
+    throw new UsageError('--registry-username/--registry-password-stdin/--registry-ca need --registry URL');
+  }
+  const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
+  if (kubeconfig && !existsSync(kubeconfig)) throw new UsageError(`--kubeconfig ${kubeconfig} does not exist: pass the path of a kubeconfig file for the cluster to test`);
+  const context = flags.context ?? file.context;
+  if (context && !kubeconfig) throw new UsageError('--context needs --kubeconfig (without it pullcheck creates its own kind cluster)');
+  const k8s = flags.k8s ?? file.k8s;
+  const versions = k8s ? parseVersions(k8s) : [];
+  if (kubeconfig && versions.length > 0) throw new UsageError('--k8s chooses the version of clusters pullcheck creates; with --kubeconfig the cluster has its own: drop one of them');
+  const parallelText = flags.parallel ?? (file.parallel === undefined ? undefined : String(file.parallel));
+  const parallel = parallelText === undefined ? 1 : Number(parallelText);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8) throw new UsageError(`--parallel "${parallelText}" must be a whole number from 1 to 8`);
+  const timeout = flags.timeout ?? file.timeout;
+  const focus = checkRegex('--focus', flags.focus ?? file.focus);
+  const skip = checkRegex('--skip', flags.skip ?? file.skip);
+  return {
+    profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
+    versions,
+    suites: (flags.suite?.length ? flags.suite : file.suites ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    ...(focus ? { focus } : {}),
+    ...(skip ? { skip } : {}),
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(context ? { context } : {}),
+    ...(registry ? { registry } : {}),
+    keep: flags.keep ?? file.keep ?? false,
+    parallel,
+    ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
+    reportDir: flags.reportDir ?? file.reportDir ?? 'reports',
+    allowPull: !flags.noPull,
+  };
+}
