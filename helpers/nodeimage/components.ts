@@ -75,7 +75,7 @@ export function buildCoreDNS(version: string, logger: Logger): Promise<string> {
 }
 
 /** Programs whose source is in this repository (programs/), keyed by the hash of that source. */
-export function buildOwnProgram(name: 'pause', logger: Logger): Promise<string> {
+export function buildOwnProgram(name: 'pause' | 'credprovider', logger: Logger): Promise<string> {
   const source = readFileSync(join(PROGRAMS_DIR, name, 'main.go'));
   const key = createHash('sha256').update(source).digest('hex').slice(0, 12);
   return cachedBinaries(name, key, logger, (out) => goBuild(PROGRAMS_DIR, [`./${name}`], out, logger));
