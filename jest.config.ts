@@ -15,7 +15,9 @@ const only = process.env['PULLCHECK_PROJECTS'];
 
 const config: Config = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/'] },
+    // The command line as users run it: bad input (no cluster), and whole runs it starts itself.
+    { ...common, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
     // Scenarios wait on real pods; their own deadlines fail first with what they saw.
     {
       ...common,

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
 import { clusterUp, type Cluster } from './cluster/cluster.ts';
@@ -20,7 +21,8 @@ import { removeContainersSync } from './sweep.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from './registry/nodetrust.ts';
 import { LocalRegistry, type TestRegistry } from './registry/registry.ts';
 import { VendorRegistry } from './registry/vendor.ts';
-import { connectExisting, nodeFacts } from './cluster/existing.ts';
+import { connectExisting, nodeFacts, PendingNodeAccess } from './cluster/existing.ts';
+import { installNodeAgent } from './nodeagent.ts';
 import { targetDir } from './report/records.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
 import { waitForServiceAccount } from './kube.ts';
@@ -103,13 +105,17 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const disposables: (() => Promise<void>)[] = [];
   const dispose = async () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Nodes forget the registries first (through the node agent, where there is one), then the
+    // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {
-      if (r.local || r.caPem) await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch(() => undefined);
-      await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
+      if (r.local || r.caPem) await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) => logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`));
     }
+    for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
+    for (const r of registries.values()) await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     rmSync(ca.dir, { recursive: true, force: true });
   };
   try {
@@ -131,6 +137,17 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
     }
     const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
+    // Node-level steps on a cluster whose nodes are not kind containers (or with
+    // PULLCHECK_NODE_ACCESS=agent, to exercise the agent on kind) go through the node agent, pulled
+    // from the suite's first registry the nodes already trust.
+    if (cluster.nodes instanceof PendingNodeAccess || process.env['PULLCHECK_NODE_ACCESS'] === 'agent') {
+      const source = [...registries.values()].find((r) => !r.local) ?? [...registries.values()].find((r) => r.local && r.caPem);
+      if (source) {
+        const agent = await logger.phase('install the node agent DaemonSet', () => installNodeAgent({ kube: cluster.kube, registry: source, runId: `${runId}-${o.suite}`.slice(0, 40), logger }));
+        disposables.push(() => agent.dispose());
+        cluster.nodes = agent;
+      }
+    }
   } catch (error) {
     await dispose();
     throw error;
@@ -220,6 +237,46 @@ function slug(id: string): string {
   return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
+/**
+ * What a failed scenario leaves for whoever reads the report: the pods as YAML, the kubelet and
+ * containerd journal of the nodes its pods ran on for the scenario's window, `crictl images` there,
+ * and the registries' access-log lines for its repositories.
+ */
+function collectEvidence(env: RunEnv, namespace: string, since: Date, registries: ReadonlyMap<string, TestRegistry>, repositories: ReadonlySet<string>, add: (name: string, fn: () => Promise<string>) => void): void {
+  const { kube, nodes } = env.cluster;
+  const podNodes = async () => [...new Set((await kube.core.listNamespacedPod({ namespace })).items.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))];
+  add('pod-yaml', async () => YAML.stringify((await kube.core.listNamespacedPod({ namespace })).items.map((p) => ({ metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace }, spec: p.spec, status: p.status }))));
+  add('node-journal', async () => {
+    const out: string[] = [];
+    for (const node of await podNodes()) {
+      const r = await nodes.exec(node, ['journalctl', '-u', 'kubelet', '-u', 'containerd', '--since', `@${Math.floor(since.getTime() / 1000) - 5}`, '--no-pager', '-o', 'short-iso', '-n', '400'], { allowFailure: true });
+      out.push(`=== ${node}: journalctl -u kubelet -u containerd (last 400 lines since the scenario started)\n${r.stdout}${r.stderr}`);
+    }
+    return out.join('\n') || '(no pod was scheduled)';
+  });
+  add('crictl-images', async () => {
+    const out: string[] = [];
+    for (const node of await podNodes()) {
+      const r = await nodes.exec(node, ['crictl', 'images', '--digests'], { allowFailure: true });
+      out.push(`=== ${node}: crictl images --digests\n${r.stdout}${r.stderr}`);
+    }
+    return out.join('\n') || '(no pod was scheduled)';
+  });
+  add('registry-access-log', async () => {
+    const out: string[] = [];
+    for (const [host, registry] of registries) {
+      const entries = await registry.accessLog();
+      if (!entries) {
+        out.push(`=== ${host}: not pullcheck's registry, its access log cannot be read`);
+        continue;
+      }
+      const mine = entries.filter((e) => [...repositories].some((r) => e.uri.startsWith(`/v2/${r}/`)));
+      out.push(`=== ${host}: ${mine.length} requests for ${[...repositories].join(', ')}`, ...mine.map((e) => `${e.time.toISOString()} ${e.remoteAddr} ${e.method} ${e.uri} ${e.status}`));
+    }
+    return out.join('\n') || '(the scenario pushed nothing)';
+  });
+}
+
 /** PULLCHECK_SCENARIO_TIMEOUT_MS (`pullcheck run --timeout`) replaces every scenario's own. */
 function scenarioTimeout(own: number): number {
   const v = Number(process.env['PULLCHECK_SCENARIO_TIMEOUT_MS']);
@@ -236,12 +293,12 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const namespace = scenarioNamespace(env.runId, id);
     const defers: (() => Promise<unknown> | unknown)[] = [];
     const collectors: { name: string; fn: () => Promise<string> }[] = [];
+    const usedRegistries = new Map<string, TestRegistry>();
     const rules: string[] = [];
-    const usedRegistries = new Set<string>();
     const started = Date.now();
     let counter = 0;
     const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
-      writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries], ...(extra.reason ? { reason: extra.reason } : {}) });
+      writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries.keys()], ...(extra.reason ? { reason: extra.reason } : {}) });
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
     // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
     // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
@@ -249,6 +306,9 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     await waitForServiceAccount(kube, namespace, 'default');
     collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
     collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
+    const usedRepositories = new Set<string>();
+    const scenarioStart = new Date();
+    collectEvidence(env, namespace, scenarioStart, usedRegistries, usedRepositories, (name, fn) => collectors.push({ name, fn }));
     const s: ScenarioContext = {
       id, env, namespace,
       uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
@@ -258,14 +318,16 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       push: async (registry, image, o = {}) => {
         const repository = o.repository ?? s.uniqueRepository();
         const tag = o.tag ?? s.uniqueTag();
-        usedRegistries.add(registry.host);
+        usedRegistries.set(registry.host, registry);
+        usedRepositories.add(repository);
         const digest = await registry.client.pushImage(repository, tag, image);
         return { ref: registry.ref(repository, tag), repository, tag, digest };
       },
       pushIndex: async (registry, idx, o = {}) => {
         const repository = o.repository ?? s.uniqueRepository();
         const tag = o.tag ?? s.uniqueTag();
-        usedRegistries.add(registry.host);
+        usedRegistries.set(registry.host, registry);
+        usedRepositories.add(repository);
         const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
         return { ref: registry.ref(repository, tag), repository, tag, digest };
       },

@@ -1,0 +1,127 @@
+// `pullcheck run --registry …` end to end, as a registry vendor would run it, with a canary
+// password: a registry pullcheck did not start (a plain container on the kind network, at a fixed
+// address its certificate names, like a vendor's registry with its own CA) certifies through the
+// CLI, and the password appears nowhere — not on the console, not in any file of the report, not
+// in the run's logs — in clear or in the base64 forms it travels in.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { cacheDir } from '../../helpers/cache.ts';
+import { docker } from '../../helpers/docker.ts';
+import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
+import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
+import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
+import { defaultLogFile, Logger } from '../../helpers/log.ts';
+import type { RunResults } from '../../helpers/report/schema.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CANARY = `canary-${randomBytes(12).toString('hex')}`;
+const USER = 'vendor-user';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const p = join(dir, d.name);
+    if (d.isSymbolicLink()) return [];
+    return d.isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+/** Every form the canary travels in: clear, base64 alone, base64 of user:password (Basic, docker config "auth"). */
+function canaryForms(): string[] {
+  return [CANARY, Buffer.from(CANARY).toString('base64').replace(/=+$/, ''), Buffer.from(`${USER}:${CANARY}`).toString('base64').replace(/=+$/, '')];
+}
+
+/**
+ * The vendor's network: its own docker network with a subnet chosen here (so that the registry's
+ * address is known before its certificate is made), the kind nodes attached to it as to a
+ * company network. The host reaches it through the bridge.
+ */
+async function vendorNetwork(name: string): Promise<{ ip: string; nodes: string[] }> {
+  for (let third = 200; third < 250; third++) {
+    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, '--label', 'pullcheck.io/managed=true', name], { allowFailure: true });
+    if (r.exitCode === 0) {
+      const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
+      const nodes = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      for (const n of nodes) await docker(['network', 'connect', name, n]);
+      return { ip: `172.31.${third}.10`, nodes };
+    }
+  }
+  throw new Error('no free 172.31.x.0/24 subnet for the vendor network');
+}
+
+describe('pullcheck run --registry (a registry pullcheck did not start)', () => {
+  const logger = new Logger(defaultLogFile(cacheDir(), 'test-vendor-registry'));
+  let work: string;
+  let ca: CertificateAuthority;
+  let container = '';
+  let ip = '';
+  let network = '';
+  let attached: string[] = [];
+  let createdCluster = false;
+  const started = Date.now();
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'pullcheck-vendor-'));
+    // The kind network must exist before the registry joins it: bring the default cluster up
+    // (reused when the e2e project's global setup made it already).
+    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status'], { cwd: ROOT, reject: false });
+    createdCluster = !/: running/.test(status.stdout);
+    await execa('node', ['bin/pullcheck.js', 'cluster', 'up'], { cwd: ROOT });
+    ca = await createCA('vendor test CA');
+    network = `pullcheck-vendor-net-${randomBytes(3).toString('hex')}`;
+    ({ ip, nodes: attached } = await vendorNetwork(network));
+    const cert = await issueServerCertificate(ca, [ip]);
+    const image = await ensureRegistryImage(logger);
+    for (const [name, content] of [['config.yml', registryConfig('htpasswd', true)], ['tls.crt', cert.certPem], ['tls.key', cert.keyPem], ['htpasswd', `${htpasswdLine(USER, CANARY)}\n`]] as const) {
+      writeFileSync(join(work, name), content);
+    }
+    container = `pullcheck-vendor-${randomBytes(3).toString('hex')}`;
+    await docker(['create', '--name', container, '--network', network, '--ip', ip, '--label', 'pullcheck.io/managed=true', image]);
+    await docker(['cp', join(work, 'config.yml'), `${container}:/etc/distribution/config.yml`]);
+    for (const [file, target] of [['tls.crt', '/certs/tls.crt'], ['tls.key', '/certs/tls.key'], ['htpasswd', '/auth/htpasswd']] as const) {
+      await docker(['cp', join(work, file), `${container}:${target}`]);
+    }
+    await docker(['start', container]);
+    writeFileSync(join(work, 'ca.crt'), ca.certPem);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (container) await docker(['rm', '-f', '-v', container], { allowFailure: true });
+    for (const n of attached) await docker(['network', 'disconnect', '-f', network, n], { allowFailure: true });
+    if (network) await docker(['network', 'rm', network], { allowFailure: true });
+    if (ca) rmSync(ca.dir, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down'], { cwd: ROOT, reject: false });
+  }, 300_000);
+
+  it('certifies the registry through the CLI, and the canary password is in no output', async () => {
+    const reportDir = join(work, 'reports');
+    const r = await execa('node', ['bin/pullcheck.js', 'run', '--suite', 'smoke,image-pull-secrets', '--focus', '^(smoke/|image-pull-secrets/(dockerconfigjson-secret-pulls|wrong-password-fails|no-secret-fails)$)',
+      '--registry', `https://${ip}:5000`, '--registry-username', USER, '--registry-password-stdin', '--registry-ca', join(work, 'ca.crt'), '--report-dir', reportDir], {
+      cwd: ROOT, input: CANARY, reject: false, all: true, env: { ...process.env, CI: 'true' },
+    });
+    const console = r.all ?? '';
+    expect({ exitCode: r.exitCode, tail: console.split('\n').slice(-15).join('\n') }).toEqual({ exitCode: 0, tail: expect.stringContaining('0 failed') as unknown });
+
+    const results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
+    const [target] = results.targets;
+    expect(target?.registry).toEqual({ mode: 'vendor', url: `https://${ip}:5000` });
+    // The password really was used: scenarios pushed to the vendor's registry and pulled with it.
+    const onVendor = target?.scenarios.filter((s) => s.registries?.includes(`${ip}:5000`)).map((s) => s.id).sort();
+    expect(onVendor).toEqual(expect.arrayContaining(['image-pull-secrets/dockerconfigjson-secret-pulls', 'image-pull-secrets/wrong-password-fails', 'smoke/private-image-without-credentials-fails']));
+    const auth = results.certification?.find((c) => c.capability.startsWith('auth enforced'));
+    expect(auth?.status).toBe('passed');
+
+    const logs = join(cacheDir(), 'logs');
+    const files = [...filesUnder(reportDir), ...filesUnder(logs).filter((f) => statSync(f).mtimeMs >= started)];
+    expect(files.length).toBeGreaterThan(5);
+    const leaks: string[] = [];
+    for (const form of canaryForms()) {
+      if (console.includes(form)) leaks.push(`console: ${form.slice(0, 12)}…`);
+      for (const f of files) if (readFileSync(f, 'latin1').includes(form)) leaks.push(`${f}: ${form.slice(0, 12)}…`);
+    }
+    expect(leaks).toEqual([]);
+  }, 1_800_000);
+});
