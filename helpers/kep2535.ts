@@ -1,6 +1,7 @@
 // KEP-2535 ("ensure secret-pulled images"): whether kubelet lets a pod without credentials use an
 // image that kubelet itself pulled earlier with another pod's Secret. readKubeletPullSettings reads
-// the node's kubelet configuration (configz) and version; the rest is pure and says what must happen.
+// the node's kubelet configuration (configz) and version, readPullHistory kubelet's pull record of an
+// image; the rest is pure and says what must happen (unit-tested in test/kep2535.test.ts).
 //
 // What kubelet does (pkg/kubelet/images/image_manager.go and pullmanager/ in k8s.io/kubernetes):
 // with the gate KubeletEnsureSecretPulledImages off, a present image is used for IfNotPresent
@@ -9,7 +10,10 @@
 // NeverVerifyAllowlistedImages for every image not on preloadedImagesVerificationAllowlist;
 // AlwaysVerify always. A re-check with no credentials is a pull without them.
 
+import { createHash } from 'node:crypto';
 import type { Kube } from './kube.ts';
+import { readKubeletConfigz, type KubeletConfigPatch } from './kubeletconfig.ts';
+import type { NodeAccess } from './nodes.ts';
 
 export const EnsureSecretPulledImagesGate = 'KubeletEnsureSecretPulledImages';
 
@@ -116,9 +120,234 @@ export function kubeletPulledImageExpectation(s: KubeletPullSettings, ref: strin
 
 /** The node's kubelet settings for KEP-2535, from its configz endpoint and its reported version. */
 export async function readKubeletPullSettings(kube: Kube, node: string): Promise<KubeletPullSettings> {
-  // The generated client is typed as string but hands back the parsed JSON; accept both.
-  const raw: unknown = await kube.core.connectGetNodeProxyWithPath({ name: node, path: 'configz' });
-  const configz: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  const kubeletconfig = await readKubeletConfigz(kube, node);
   const version = (await kube.core.readNode({ name: node })).status?.nodeInfo?.kubeletVersion ?? '';
-  return pullSettingsFromConfigz(configz, version);
+  return pullSettingsFromConfigz({ kubeletconfig }, version);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole check, per policy and per kind of present image (the ensure-secret-pulled suite).
+//
+// kubelet v1.36.3 and v1.37.2 (the same code in both), for a container whose image is present and
+// whose policy is IfNotPresent:
+// - images.EnsureImageExists: gate off → "already present on machine", no check. Gate on →
+//   PullManager.MustAttemptImagePull(image, imageRef, the pod's credentials); true means pull.
+// - MustAttemptImagePull: `pulledByKubelet` = a pull record for imageRef (the CRI image id) or a pull
+//   intent for the image exists (under <root-dir>/image_manager/pulled and /pulling). The policy's
+//   RequireCredentialVerificationForImage(image, pulledByKubelet) (pullmanager/image_pull_policies.go):
+//   NeverVerify false; NeverVerifyPreloadedImages pulledByKubelet; NeverVerifyAllowlistedImages
+//   "not on the allowlist" (whoever brought the image); AlwaysVerify true. Not required → use it.
+//   Required: no record → pull. The record's credentialMapping entry for the image name (tag and
+//   digest cut) missing → pull; nodePodsAccessible (pulled with no pod credentials) → use it; else
+//   the pod's Secrets are compared with the recorded ones: the same credential hash (sha256 of the
+//   JSON of username, password, email) OR the same coordinates (namespace, name, UID) → use it
+//   (and the new Secret is added to the record); nothing matches → pull.
+// - The pull is the ordinary one: with the pod's Secrets for the registry, or anonymous without any;
+//   a Secret the registry refuses fails it ("Failed to pull image … unauthorized").
+
+/** KEP-2535's gate and its policy field exist from v1.33 (alpha) on. */
+export function gateExists(kubeletVersion: string): boolean {
+  const { major, minor } = minorOf(kubeletVersion);
+  return major > 1 || (major === 1 && minor >= 33);
+}
+
+/** `NeverVerifyAllowlistedImages` → `never-verify-allowlisted-images`, for scenario ids. */
+export function policyKebab(policy: CredentialVerificationPolicy): string {
+  return policy.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+export interface PolicyWanted {
+  policy: CredentialVerificationPolicy;
+  /** preloadedImagesVerificationAllowlist; kubelet accepts it only with NeverVerifyAllowlistedImages. */
+  allowlist?: readonly string[];
+}
+
+/**
+ * What to write into the node's kubelet configuration to run with `want`, or why it cannot be
+ * done. The gate is turned on in the file where the version has it but it is off (alpha in 1.33 and
+ * 1.34, or turned off); a gate turned off on kubelet's command line wins over the file, so that node
+ * is skipped. The allowlist is removed for every other policy (kubelet refuses it there).
+ */
+export function policyPlan(current: KubeletPullSettings, want: PolicyWanted, commandLineGates: Readonly<Record<string, boolean>> = {}): { patch: KubeletConfigPatch; note: string } | { skip: string } {
+  const v = current.kubeletVersion;
+  if (!gateExists(v)) return { skip: `kubelet ${v} has no ${EnsureSecretPulledImagesGate} gate (KEP-2535 came as alpha in v1.33): there is no imagePullCredentialsVerificationPolicy to set` };
+  if (commandLineGates[EnsureSecretPulledImagesGate] === false) return { skip: `${EnsureSecretPulledImagesGate}=false on kubelet ${v}'s command line (--feature-gates), which wins over the configuration file` };
+  const allowlist = want.allowlist ?? [];
+  if (allowlist.length > 0 && want.policy !== CredentialVerificationPolicy.NeverVerifyAllowlistedImages) {
+    throw new Error(`an allowlist is only accepted with NeverVerifyAllowlistedImages, not ${want.policy}`);
+  }
+  const gateOn = current.gate.enabled || commandLineGates[EnsureSecretPulledImagesGate] === true;
+  const patch: KubeletConfigPatch = {
+    fields: {
+      imagePullCredentialsVerificationPolicy: want.policy,
+      preloadedImagesVerificationAllowlist: allowlist.length > 0 ? [...allowlist] : null,
+    },
+    ...(gateOn ? {} : { featureGates: { [EnsureSecretPulledImagesGate]: true } }),
+  };
+  const gateNote = gateOn ? `${EnsureSecretPulledImagesGate} already on (${current.gate.source})` : `turning ${EnsureSecretPulledImagesGate} on in the file (off: ${current.gate.source})`;
+  return { patch, note: `kubelet ${v}: ${gateNote}; policy ${want.policy}${allowlist.length > 0 ? `, allowlist ${allowlist.join(' ')}` : ''}` };
+}
+
+/** A Secret as kubelet tracks it in pull records and compares it: coordinates and credential hash. */
+export interface SecretCoordinates {
+  namespace: string;
+  name: string;
+  uid: string;
+  credentialHash: string;
+}
+
+/**
+ * kubelet's credential hash of a registry credential (credentialprovider.hashAuthConfig): sha256 of
+ * Go's JSON of AuthConfig{Username, Password, Email} (empty fields left out, `<`, `>`, `&`, U+2028
+ * and U+2029 escaped as Go does). Two Secrets with the same credentials have the same hash.
+ */
+export function kubeletCredentialHash(c: { username: string; password: string; email?: string }): string {
+  const obj: Record<string, string> = {};
+  if (c.username) obj['username'] = c.username;
+  if (c.password) obj['password'] = c.password;
+  if (c.email) obj['email'] = c.email;
+  const goJson = JSON.stringify(obj).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return createHash('sha256').update(goJson).digest('hex');
+}
+
+/** The credentials a pull record holds for one image name. */
+export interface RecordedCredentials {
+  nodePodsAccessible: boolean;
+  secrets: SecretCoordinates[];
+  serviceAccounts: number;
+}
+
+/** What kubelet knows of how the image came to the node. */
+export type PullHistory =
+  /** No pull record: the image came some other way (an admin's `ctr import`, a pre-baked node). */
+  | { kind: 'no-record' }
+  /** A pull record; `credentials` is its entry for the image's name, undefined when it has none. */
+  | { kind: 'record'; credentials: RecordedCredentials | undefined };
+
+/** The file kubelet keeps the pull record of a CRI image id in (pullmanager/fs_pullrecords.go). */
+export function pulledRecordPath(rootDir: string, imageRef: string): string {
+  return `${rootDir.replace(/\/+$/, '')}/image_manager/pulled/sha256-${createHash('sha256').update(imageRef).digest('hex')}`;
+}
+
+/** Reads a pull record (JSON, kind ImagePulledRecord) for the image `ref` names. */
+export function pullHistoryFromRecord(recordJson: string, imageRef: string, ref: string): PullHistory {
+  const parsed: unknown = JSON.parse(recordJson);
+  if (!isRecord(parsed) || parsed['kind'] !== 'ImagePulledRecord') throw new Error('not an ImagePulledRecord');
+  if (parsed['imageRef'] !== imageRef) throw new Error(`the record is for ${String(parsed['imageRef'])}, not ${imageRef}`);
+  const mapping = isRecord(parsed['credentialMapping']) ? parsed['credentialMapping'] : {};
+  const entry = mapping[imageName(ref)];
+  if (!isRecord(entry)) return { kind: 'record', credentials: undefined };
+  const secrets = Array.isArray(entry['kubernetesSecrets']) ? entry['kubernetesSecrets'].filter(isRecord) : [];
+  return {
+    kind: 'record',
+    credentials: {
+      nodePodsAccessible: entry['nodePodsAccessible'] === true,
+      secrets: secrets.map((x) => ({ namespace: String(x['namespace'] ?? ''), name: String(x['name'] ?? ''), uid: String(x['uid'] ?? ''), credentialHash: String(x['credentialHash'] ?? '') })),
+      serviceAccounts: Array.isArray(entry['kubernetesServiceAccounts']) ? entry['kubernetesServiceAccounts'].length : 0,
+    },
+  };
+}
+
+/** The CRI image id of `ref` on the node and kubelet's pull history of it, read from its record file. */
+export async function readPullHistory(nodes: NodeAccess, node: string, rootDir: string, ref: string): Promise<{ imageRef: string; history: PullHistory }> {
+  const inspected = await nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
+  const status: unknown = (JSON.parse(inspected.stdout) as Record<string, unknown>)['status'];
+  const imageRef = isRecord(status) && typeof status['id'] === 'string' ? status['id'] : '';
+  if (!imageRef) throw new Error(`${node}: crictl inspecti ${ref} reports no image id`);
+  const path = pulledRecordPath(rootDir, imageRef);
+  const r = await nodes.exec(node, ['sh', '-c', 'if [ -f "$1" ]; then cat "$1"; else exit 3; fi', 'sh', path], { allowFailure: true });
+  if (r.exitCode === 3) return { imageRef, history: { kind: 'no-record' } };
+  if (r.exitCode !== 0) throw new Error(`${node}: cannot read ${path}: ${r.stderr.trim()}`);
+  return { imageRef, history: pullHistoryFromRecord(r.stdout, imageRef, ref) };
+}
+
+/** A Secret the pod names for the image's registry, and whether the registry accepts what it holds. */
+export interface PodSecret extends SecretCoordinates {
+  acceptedByRegistry: boolean;
+}
+
+export interface PresentImageFacts {
+  /** The image as the pod names it. */
+  ref: string;
+  history: PullHistory;
+  /** The pod's imagePullSecrets for the registry (none: it pulls anonymously, and the registry is private). */
+  podSecrets: readonly PodSecret[];
+}
+
+export type VerificationOutcome = 'runs-without-pull' | 'pulls-and-runs' | 'pull-fails';
+
+export interface VerificationExpectation {
+  outcome: VerificationOutcome;
+  /** The `Pulled` event's message when the present image is used without a pull. */
+  presentMessage?: RegExp;
+  /** One line naming the rule, the facts it was applied to and the settings, for s.rule. */
+  rule: string;
+}
+
+function secretName(x: Pick<SecretCoordinates, 'namespace' | 'name'>): string {
+  return `${x.namespace}/${x.name}`;
+}
+
+function settingsFacts(s: KubeletPullSettings): string {
+  const allow = s.policy.value === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? `, allowlist [${s.allowlist.join(' ')}]` : '';
+  return `kubelet ${s.kubeletVersion}, ${EnsureSecretPulledImagesGate}=${s.gate.enabled} (${s.gate.source}), imagePullCredentialsVerificationPolicy=${s.policy.value} (${s.policy.source})${allow}`;
+}
+
+const PRESENT = /already present on machine/;
+const PRESENT_AND_ACCESSIBLE = /already present on machine and can be accessed by the pod/;
+
+/**
+ * What kubelet does with a present image for an IfNotPresent pod on a node with settings `s`:
+ * use it without a pull, or pull it with the pod's own credentials (which then decide).
+ */
+export function verificationExpectation(s: KubeletPullSettings, f: PresentImageFacts): VerificationExpectation {
+  const facts = `[${settingsFacts(s)}]`;
+  const name = imageName(f.ref);
+  if (!s.gate.enabled) {
+    return { outcome: 'runs-without-pull', presentMessage: PRESENT, rule: `gate off: a present image is used for IfNotPresent whoever pulled it and with whatever credentials, so the pod runs without a pull ${facts}` };
+  }
+  const pulledByKubelet = f.history.kind === 'record';
+  const origin = pulledByKubelet ? 'kubelet pulled the image (it has a pull record)' : 'kubelet has no pull record of the image (preloaded)';
+  let why: string;
+  switch (s.policy.value) {
+    case CredentialVerificationPolicy.NeverVerify:
+      return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerify: present images are never checked; ${origin}, and the pod runs without a pull ${facts}` };
+    case CredentialVerificationPolicy.NeverVerifyPreloadedImages:
+      if (!pulledByKubelet) return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerifyPreloadedImages: ${origin}, so it is not checked and the pod runs without a pull ${facts}` };
+      why = `NeverVerifyPreloadedImages: ${origin}, so the pod's credentials are checked`;
+      break;
+    case CredentialVerificationPolicy.NeverVerifyAllowlistedImages:
+      if (onAllowlist(f.ref, s.allowlist)) return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerifyAllowlistedImages: ${name} is on the allowlist, so it is not checked whoever brought it (${origin}) and the pod runs without a pull ${facts}` };
+      why = `NeverVerifyAllowlistedImages: ${name} is not on the allowlist, so the pod's credentials are checked (${origin})`;
+      break;
+    case CredentialVerificationPolicy.AlwaysVerify:
+      why = `AlwaysVerify: every present image is checked (${origin})`;
+      break;
+  }
+  const use = (how: string): VerificationExpectation => ({ outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `${why}; ${how}, so the pod runs without a pull ${facts}` });
+  const pull = (how: string): VerificationExpectation => {
+    const accepted = f.podSecrets.filter((x) => x.acceptedByRegistry);
+    if (accepted.length > 0) return { outcome: 'pulls-and-runs', rule: `${why}; ${how}, so kubelet pulls the image with ${accepted.map(secretName).join(', ')}, which the registry accepts: the pod runs ${facts}` };
+    const withWhat = f.podSecrets.length === 0 ? 'without credentials' : `with ${f.podSecrets.map(secretName).join(', ')}, which the registry refuses`;
+    return { outcome: 'pull-fails', rule: `${why}; ${how}, so kubelet pulls the image ${withWhat}: the pull fails unauthorized ${facts}` };
+  };
+  if (f.history.kind === 'no-record') return pull('there is no pull record to match credentials with');
+  const rec = f.history.credentials;
+  if (!rec) return pull(`the pull record has no credentials for ${name}`);
+  if (rec.nodePodsAccessible) return use('the record says it was pulled without pod credentials (nodePodsAccessible)');
+  if (rec.secrets.length === 0 && rec.serviceAccounts === 0) return pull('the record lists no credentials');
+  const recorded = rec.secrets.map(secretName).join(', ') || '(none)';
+  for (const p of f.podSecrets) {
+    for (const r of rec.secrets) {
+      if (r.credentialHash.length > 0 && p.credentialHash === r.credentialHash) {
+        const same = p.uid === r.uid && p.namespace === r.namespace && p.name === r.name;
+        return use(same ? `the pod names ${secretName(p)}, the Secret the record lists` : `the pod's Secret ${secretName(p)} holds the same credentials (credential hash) as ${secretName(r)}, which the record lists`);
+      }
+      if (p.uid === r.uid && p.namespace === r.namespace && p.name === r.name) {
+        return use(`the pod names ${secretName(p)} (same namespace, name and UID as the record's), whose credentials changed since`);
+      }
+    }
+  }
+  const presented = f.podSecrets.length === 0 ? 'the pod names no Secret' : `none of the pod's Secrets (${f.podSecrets.map(secretName).join(', ')}) has the hash or coordinates of the record's (${recorded})`;
+  return pull(presented);
 }

@@ -1,0 +1,217 @@
+// KEP-2535, "ensure secret pulled images": with IfNotPresent, may a pod use an image the node already
+// has without proving it may pull it? kubelet's imagePullCredentialsVerificationPolicy decides. For
+// each policy the node's version supports, one worker's kubelet is switched to it (one restart per
+// policy, undone afterwards), and each case is its own scenario pinned to that worker:
+//
+//   no-secret                      pod A pulled the image with Secret `regcred`; pod B names no Secret
+//   invalid-secret                 … pod B names a Secret with a wrong password
+//   same-secret                    … pod B names `regcred` itself
+//   same-credentials-other-secret  … pod B names `regcred-copy`, another Secret with the same credentials
+//   preloaded                      an admin imported the image (ctr); kubelet never pulled it; pod B names no Secret
+//   allowlisted-*                  (NeverVerifyAllowlistedImages only) the same with an image on the allowlist
+//
+// Every expectation comes from verificationExpectation (helpers/kep2535.ts, kubelet's own rules), fed
+// with what the node reports: its configz and version, and kubelet's pull record of the image.
+// Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
+import { type RunEnv, type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { echoImage, platformString } from '../helpers/images/testimages.ts';
+import {
+  CredentialVerificationPolicy, EnsureSecretPulledImagesGate, imageName, kubeletCredentialHash, policyKebab, policyPlan, pulledRecordPath, readKubeletPullSettings,
+  readPullHistory, verificationExpectation, type KubeletPullSettings, type PodSecret, type PullHistory, type VerificationExpectation,
+} from '../helpers/kep2535.ts';
+import { commandLineFeatureGates, kubeletArgv, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubeletconfig.ts';
+import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { rootDirOf } from '../helpers/nodecreds.ts';
+import { EventReason, UNAUTHORIZED, type PodVerdict } from '../helpers/pods.ts';
+import { preloadImage, removeNodeImage } from '../helpers/preload.ts';
+import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
+
+const SUITE = 'ensure-secret-pulled';
+/** Changes nodes (kubelet configuration and restarts): `pullcheck run` runs it alone, never beside another suite. */
+export const changesNodes = true;
+
+const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }] });
+
+/** Repositories under this path are on NeverVerifyAllowlistedImages' allowlist; every other one is not. */
+const ALLOWLISTED_BASE = 'pullcheck-allowlisted';
+const WRONG_PASSWORD = 'pullcheck-wrong-password';
+
+type PodBSecret = 'none' | 'wrong' | 'same' | 'copy';
+
+interface Case {
+  name: string;
+  /** How the image comes to the node: kubelet pulls it for pod A with `regcred`, or an admin imports it. */
+  origin: 'kubelet-pull' | 'preload';
+  podB: PodBSecret;
+  allowlisted: boolean;
+  /** For the title: what pod B presents. */
+  says: string;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'no-secret', origin: 'kubelet-pull', podB: 'none', allowlisted: false, says: 'pod B without a Secret' },
+  { name: 'invalid-secret', origin: 'kubelet-pull', podB: 'wrong', allowlisted: false, says: 'pod B with a Secret holding a wrong password' },
+  { name: 'same-secret', origin: 'kubelet-pull', podB: 'same', allowlisted: false, says: 'pod B with the Secret pod A pulled it with' },
+  { name: 'same-credentials-other-secret', origin: 'kubelet-pull', podB: 'copy', allowlisted: false, says: 'pod B with another Secret holding the same credentials' },
+  { name: 'preloaded', origin: 'preload', podB: 'none', allowlisted: false, says: 'an image an admin preloaded, pod B without a Secret' },
+];
+const ALLOWLIST_CASES: readonly Case[] = [
+  { name: 'allowlisted-no-secret', origin: 'kubelet-pull', podB: 'none', allowlisted: true, says: 'an allowlisted image pod A pulled with a Secret, pod B without one' },
+  { name: 'allowlisted-preloaded', origin: 'preload', podB: 'none', allowlisted: true, says: 'an allowlisted image an admin preloaded, pod B without a Secret' },
+];
+
+function casesFor(policy: CredentialVerificationPolicy): readonly Case[] {
+  return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [...CASES, ...ALLOWLIST_CASES] : CASES;
+}
+
+function workersOf(env: RunEnv): string[] {
+  return env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane'));
+}
+
+function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string[] {
+  return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`] : [];
+}
+
+/** The first worker, switched to `policy` (with the gate turned on where the version has it off). */
+async function planFor(env: RunEnv, policy: CredentialVerificationPolicy): Promise<KubeletConfigPlan> {
+  const [node] = workersOf(env);
+  if (!node) return { skip: 'the cluster has no worker node to change' };
+  const argv = await kubeletArgv(env.cluster.nodes, node);
+  const current = await readKubeletPullSettings(env.cluster.kube, node);
+  const plan = policyPlan(current, { policy, allowlist: allowlistFor(env, policy) }, commandLineFeatureGates(argv));
+  return 'skip' in plan ? plan : { node, argv, patch: plan.patch, note: plan.note };
+}
+
+/**
+ * The title's expected behaviour: what the rules give on a version with the gate on (v1.35+); on
+ * another version the scenario derives and records its own.
+ */
+function title(policy: CredentialVerificationPolicy, c: Case): string {
+  const nominal: KubeletPullSettings = {
+    kubeletVersion: 'v1.35+', gate: { enabled: true, source: 'default for v1.35+' }, policy: { value: policy, source: 'configz' },
+    allowlist: policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [`reg/${ALLOWLISTED_BASE}/*`] : [],
+  };
+  const regcred = { namespace: 'ns', name: 'regcred', uid: 'a', credentialHash: 'good' };
+  const podSecrets: Record<PodBSecret, PodSecret[]> = {
+    none: [],
+    wrong: [{ namespace: 'ns', name: 'wrong', uid: 'b', credentialHash: 'wrong', acceptedByRegistry: false }],
+    same: [{ ...regcred, acceptedByRegistry: true }],
+    copy: [{ namespace: 'ns', name: 'regcred-copy', uid: 'c', credentialHash: 'good', acceptedByRegistry: true }],
+  };
+  const history: PullHistory = c.origin === 'preload' ? { kind: 'no-record' } : { kind: 'record', credentials: { nodePodsAccessible: false, secrets: [regcred], serviceAccounts: 0 } };
+  const e = verificationExpectation(nominal, { ref: `reg/${c.allowlisted ? ALLOWLISTED_BASE : 'pullcheck'}/app:1`, history, podSecrets: podSecrets[c.podB] });
+  const outcome = e.outcome === 'runs-without-pull' ? 'runs from the node\'s copy without a pull' : e.outcome === 'pull-fails' ? 'must pull it and fails unauthorized' : 'pulls it and runs';
+  return `${policy}, IfNotPresent, ${c.says}: pod B ${outcome}`;
+}
+
+/** A dockerconfigjson Secret in the scenario's namespace, described as kubelet will see it. */
+async function createSecret(s: ScenarioContext, o: { name: string; credential: RegistryCredential; acceptedByRegistry: boolean }): Promise<PodSecret> {
+  const secret = await s.env.cluster.kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret(o.name, s.namespace, [o.credential]) });
+  return { namespace: s.namespace, name: o.name, uid: secret.metadata?.uid ?? '', credentialHash: kubeletCredentialHash(o.credential), acceptedByRegistry: o.acceptedByRegistry };
+}
+
+/** The settings the group set must be the ones kubelet runs with now; otherwise say what it runs with. */
+function assertInForce(settings: KubeletPullSettings, policy: CredentialVerificationPolicy, allowlist: readonly string[], node: string): void {
+  const problems = [
+    ...(settings.gate.enabled ? [] : [`${EnsureSecretPulledImagesGate} is off (${settings.gate.source})`]),
+    ...(settings.policy.value === policy ? [] : [`imagePullCredentialsVerificationPolicy is ${settings.policy.value} (${settings.policy.source}), not ${policy}`]),
+    ...(JSON.stringify(settings.allowlist) === JSON.stringify(allowlist) ? [] : [`preloadedImagesVerificationAllowlist is [${settings.allowlist.join(' ')}], not [${allowlist.join(' ')}]`]),
+  ];
+  if (problems.length > 0) throw new Error(`kubelet on ${node} (${settings.kubeletVersion}) does not run with the policy this group set: ${problems.join('; ')}`);
+}
+
+/** Pod B's verdict checked against the expectation; a mismatch names the rule it broke. */
+async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: VerificationExpectation, ran: { buildId: string; digest: string; platform: string }): Promise<void> {
+  try {
+    const pulling = async () => (await s.events('pod-b')).some((ev) => ev.reason === EventReason.Pulling);
+    switch (e.outcome) {
+      case 'runs-without-pull':
+        await s.expectRan(verdict, ran);
+        await s.waitForEvent('pod-b', EventReason.Pulled, e.presentMessage ?? /already present on machine/);
+        // Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too.
+        if (await pulling()) throw new Error('kubelet pulled the image for pod B (a Pulling event), though the node had it and the rule lets pod B use it');
+        break;
+      case 'pulls-and-runs':
+        await s.expectRan(verdict, ran);
+        await s.waitForEvent('pod-b', EventReason.Pulled, /Successfully pulled image/);
+        break;
+      case 'pull-fails':
+        await s.expectPullFailure(verdict, UNAUTHORIZED);
+        // It went to the registry although the node has the image: that is the check.
+        if (!(await pulling())) throw new Error('pod B failed without kubelet trying to pull (no Pulling event)');
+        break;
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`pod B did not do what the KEP-2535 rule says (${e.outcome}).\nrule: ${e.rule}\nwhat happened: ${message}`, { cause: error });
+  }
+}
+
+async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: CredentialVerificationPolicy, c: Case): Promise<void> {
+  const { node } = group.ready(s);
+  const { nodes, kube } = s.env.cluster;
+  const settings = await readKubeletPullSettings(kube, node);
+  assertInForce(settings, policy, allowlistFor(s.env, policy), node);
+
+  const registry = s.env.registry('private');
+  const test = await echoImage(hostPlatform(), s.env.logger);
+  const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
+  // Registered before anything reaches the node, so that a half-done import or pull is undone too.
+  s.defer(() => removeNodeImage(nodes, node, pushed.ref));
+  const good: RegistryCredential = { server: registry.host, username: registry.username ?? '', password: registry.password ?? '' };
+  const rootDir = rootDirOf(await kubeletArgv(nodes, node));
+
+  let regcred: PodSecret | undefined;
+  if (c.origin === 'preload') {
+    await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${pushed.ref}`, () => preloadImage({ nodes, node, ref: pushed.ref, image: test.image }));
+  } else {
+    regcred = await createSecret(s, { name: 'regcred', credential: good, acceptedByRegistry: true });
+    await s.expectRan(await s.runPod({ name: 'pod-a', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }), { buildId: test.buildId, digest: pushed.digest, platform: platformString(hostPlatform()) });
+    await s.waitForEvent('pod-a', EventReason.Pulled, /Successfully pulled image/);
+  }
+
+  // The facts the rule is applied to, as kubelet keeps them: its pull record of the image (or none).
+  const { imageRef, history } = await readPullHistory(nodes, node, rootDir, pushed.ref);
+  // A kubelet pull reports the manifest digest (repo@sha256:…); an imported image has no repo digest
+  // in the CRI, so its imageID is the image id itself.
+  const ran = { buildId: test.buildId, digest: c.origin === 'preload' ? imageRef : pushed.digest, platform: platformString(hostPlatform()) };
+  const recordFile = pulledRecordPath(rootDir, imageRef);
+  // The credential hashes are cut: they are hashes of the registry password.
+  s.collect('pull record', async () => ((await nodes.exec(node, ['cat', recordFile], { allowFailure: true })).stdout || `(no ${recordFile})`).replace(/("credentialHash":")([0-9a-f]{12})[0-9a-f]*/g, '$1$2…'));
+  if (c.origin === 'preload') {
+    if (history.kind !== 'no-record') throw new Error(`${node}: kubelet has a pull record (${recordFile}) of ${pushed.ref}, which it never pulled`);
+  } else {
+    const recorded = history.kind === 'record' ? history.credentials?.secrets ?? [] : [];
+    const mine = recorded.find((r) => r.uid === regcred?.uid);
+    if (!mine) throw new Error(`${node}: kubelet's pull record of ${imageName(pushed.ref)} does not list Secret ${s.namespace}/regcred (${recordFile}: ${JSON.stringify(history)})`);
+    // What "same credentials" rests on: kubelet hashes a Secret's credentials as pullcheck does.
+    if (mine.credentialHash !== regcred?.credentialHash) throw new Error(`${node}: kubelet's credential hash of ${s.namespace}/regcred differs from pullcheck's (kubeletCredentialHash no longer matches kubelet ${settings.kubeletVersion})`);
+  }
+
+  let podSecrets: PodSecret[] = [];
+  if (c.podB === 'same' && regcred) podSecrets = [regcred];
+  if (c.podB === 'copy') podSecrets = [await createSecret(s, { name: 'regcred-copy', credential: good, acceptedByRegistry: true })];
+  if (c.podB === 'wrong') podSecrets = [await createSecret(s, { name: 'wrong', credential: { ...good, password: WRONG_PASSWORD }, acceptedByRegistry: false })];
+
+  const expected = verificationExpectation(settings, { ref: pushed.ref, history, podSecrets });
+  s.rule(`[${node}] ${expected.rule}`);
+  const verdict = await s.runPod({ name: 'pod-b', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: podSecrets.map((x) => x.name) });
+  await expectOutcome(s, verdict, expected, ran);
+}
+
+const POLICIES: readonly CredentialVerificationPolicy[] = [
+  CredentialVerificationPolicy.NeverVerify,
+  CredentialVerificationPolicy.NeverVerifyPreloadedImages,
+  CredentialVerificationPolicy.NeverVerifyAllowlistedImages,
+  CredentialVerificationPolicy.AlwaysVerify,
+];
+
+for (const policy of POLICIES) {
+  const group = `${SUITE}/${policyKebab(policy)}`;
+  describe(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
+    const kubelet = useKubeletConfigChange(getEnv, group, (env) => planFor(env, policy));
+    for (const c of casesFor(policy)) {
+      scenario(getEnv, `${group}/${c.name}`, title(policy, c), (s) => runCase(s, kubelet, policy, c));
+    }
+  });
+}
