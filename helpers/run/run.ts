@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { clusterDown, clusterExists, clusterUp, kindBinary } from '../cluster/cluster.ts';
+import { connectExisting } from '../cluster/existing.ts';
 import { profileForRun } from '../cluster/profile.ts';
 import type { Logger } from '../log.ts';
-import { checkDocker } from '../preflight.ts';
+import { checkBuildTools, checkDocker } from '../preflight.ts';
 import { checkKubernetesVersion } from '../nodeimage/index.ts';
 import { registerCredentials, registerSecret } from '../redact.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
@@ -101,13 +102,22 @@ function jestEnv(o: RunOptions, target: TargetSpec, targetDir: string): NodeJS.P
   return env;
 }
 
+/** The jest process running now: on Ctrl-C it removes its registries, and the run waits for that. */
+let activeJest: Promise<unknown> | undefined;
+
 async function runJest(files: readonly string[], maxWorkers: number, env: NodeJS.ProcessEnv, logger: Logger, what: string): Promise<number> {
   if (files.length === 0) return 0;
   return logger.phase(what, async () => {
-    const r = await execa(process.execPath, ['--experimental-vm-modules', join(ROOT, 'node_modules/jest/bin/jest.js'), `--maxWorkers=${maxWorkers}`, '--runTestsByPath', ...files], {
+    const child = execa(process.execPath, ['--experimental-vm-modules', join(ROOT, 'node_modules/jest/bin/jest.js'), `--maxWorkers=${maxWorkers}`, '--runTestsByPath', ...files], {
       cwd: ROOT, env, stdio: 'inherit', reject: false,
     });
-    return r.exitCode ?? 1;
+    activeJest = child;
+    try {
+      const r = await child;
+      return r.exitCode ?? 1;
+    } finally {
+      activeJest = undefined;
+    }
   });
 }
 
@@ -146,10 +156,11 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
       const profile = profileForRun(o.profile, target.k8s);
       const kind = await kindBinary(logger);
       const existed = await clusterExists(kind, profile.clusterName);
-      await logger.phase(`cluster ${profile.clusterName} (Kubernetes ${profile.kubernetesVersion.raw})`, () => clusterUp({ profile, logger, allowPull: o.allowPull }));
+      // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
       if (!existed && !o.keep) down = () => clusterDown(profile.clusterName, logger);
-      if (existed) logger.info(`cluster ${profile.clusterName} existed before the run: it stays`);
       onCluster(down);
+      await logger.phase(`cluster ${profile.clusterName} (Kubernetes ${profile.kubernetesVersion.raw})`, () => clusterUp({ profile, logger, allowPull: o.allowPull }));
+      if (existed) logger.info(`cluster ${profile.clusterName} existed before the run: it stays`);
     }
     const env = jestEnv(o, target, targetDir);
     const parts: (TargetResult | undefined)[] = [];
@@ -183,11 +194,19 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
   const catalog = await loadCatalog();
   const plan = planRun(catalog, await nodeChangingSuites(), o);
+  // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
   if (!o.kubeconfig) {
     await checkDocker();
+    await checkBuildTools();
     for (const v of o.versions) await checkKubernetesVersion(v, logger);
   }
-  if (o.registry) await logger.phase(`check registry ${o.registry.url}`, () => checkVendorRegistry(o.registry as NonNullable<RunOptions['registry']>));
+  // A kubeconfig, context or API server that is wrong fails here in one line, not in every suite.
+  if (o.kubeconfig) await connectExisting({ kubeconfig: o.kubeconfig, ...(o.context ? { context: o.context } : {}), logger });
+  if (o.registry) {
+    // Not a logged phase: a failure must print its one line, not START/FAIL lines around it.
+    await checkVendorRegistry(o.registry);
+    logger.info(`registry ${o.registry.url} answers${o.registry.username ? ` and takes the credentials of ${o.registry.username}` : ''}`);
+  }
   const started = new Date();
   const runId = newRunId(started);
   const runDir = resolve(o.reportDir, runId);
@@ -199,8 +218,11 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const onSignal = (signal: NodeJS.Signals) => {
     logger.warn(`${signal}: stopping; removing what this run created`);
     const done = () => process.exit(signal === 'SIGINT' ? 130 : 143);
-    if (pendingDown) pendingDown().then(done, done);
-    else done();
+    const down = pendingDown;
+    // jest got the signal too (same process group); its registries must be gone before the
+    // cluster's network can be. A minute at most, then the cluster goes regardless.
+    const jestGone = activeJest ? Promise.race([activeJest.catch(() => undefined), new Promise((r) => setTimeout(r, 60_000).unref())]) : Promise.resolve();
+    jestGone.then(() => (down ? down() : undefined)).then(done, done);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -3,9 +3,9 @@
 // address its certificate names, like a vendor's registry with its own CA) certifies through the
 // CLI, and the password appears nowhere — not on the console, not in any file of the report, not
 // in the run's logs — in clear or in the base64 forms it travels in.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { cacheDir } from '../../helpers/cache.ts';
@@ -74,15 +74,15 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     ({ ip, nodes: attached } = await vendorNetwork(network));
     const cert = await issueServerCertificate(ca, [ip]);
     const image = await ensureRegistryImage(logger);
-    for (const [name, content] of [['config.yml', registryConfig('htpasswd', true)], ['tls.crt', cert.certPem], ['tls.key', cert.keyPem], ['htpasswd', `${htpasswdLine(USER, CANARY)}\n`]] as const) {
-      writeFileSync(join(work, name), content);
+    // The registry image is one binary and nothing else: the files go in as a tree copied onto /.
+    const tree = join(work, 'tree');
+    for (const [path, content] of [['etc/distribution/config.yml', registryConfig('htpasswd', true)], ['certs/tls.crt', cert.certPem], ['certs/tls.key', cert.keyPem], ['auth/htpasswd', `${htpasswdLine(USER, CANARY)}\n`]] as const) {
+      mkdirSync(join(tree, dirname(path)), { recursive: true });
+      writeFileSync(join(tree, path), content);
     }
     container = `pullcheck-vendor-${randomBytes(3).toString('hex')}`;
     await docker(['create', '--name', container, '--network', network, '--ip', ip, '--label', 'pullcheck.io/managed=true', image]);
-    await docker(['cp', join(work, 'config.yml'), `${container}:/etc/distribution/config.yml`]);
-    for (const [file, target] of [['tls.crt', '/certs/tls.crt'], ['tls.key', '/certs/tls.key'], ['htpasswd', '/auth/htpasswd']] as const) {
-      await docker(['cp', join(work, file), `${container}:${target}`]);
-    }
+    await docker(['cp', `${tree}/.`, `${container}:/`]);
     await docker(['start', container]);
     writeFileSync(join(work, 'ca.crt'), ca.certPem);
   }, 1_800_000);
