@@ -157,7 +157,9 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
       const kind = await kindBinary(logger);
       const existed = await clusterExists(kind, profile.clusterName);
       // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
-      if (!existed && !o.keep) down = () => clusterDown(profile.clusterName, logger);
+      // One deletion, however many ask for it (the signal handler and this target's finally).
+      let deleting: Promise<void> | undefined;
+      if (!existed && !o.keep) down = () => (deleting ??= clusterDown(profile.clusterName, logger));
       onCluster(down);
       await logger.phase(`cluster ${profile.clusterName} (Kubernetes ${profile.kubernetesVersion.raw})`, () => clusterUp({ profile, logger, allowPull: o.allowPull }));
       if (existed) logger.info(`cluster ${profile.clusterName} existed before the run: it stays`);
@@ -215,7 +217,12 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   // Ctrl-C or SIGTERM: jest (same process group) removes its registries; the cluster this run
   // made goes here, then the process ends with the signal's code.
   let pendingDown: (() => Promise<void>) | undefined;
+  let interrupted = false;
+  // `on`, not `once`: execa's signal-exit re-raises a signal that no other listener is left for,
+  // which would end the process before the cleanup below has run.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
     logger.warn(`${signal}: stopping; removing what this run created`);
     const done = () => process.exit(signal === 'SIGINT' ? 130 : 143);
     const down = pendingDown;
@@ -224,19 +231,24 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     const jestGone = activeJest ? Promise.race([activeJest.catch(() => undefined), new Promise((r) => setTimeout(r, 60_000).unref())]) : Promise.resolve();
     jestGone.then(() => (down ? down() : undefined)).then(done, done);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const targets: TargetResult[] = [];
   try {
     for (const target of targetsOf(o)) {
+      if (interrupted) break;
       targets.push(await runTarget(o, plan, target, runDir, logger, (down) => {
         pendingDown = down;
       }));
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!interrupted) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
+  // The signal handler finishes the cleanup and exits; nothing more is written.
+  if (interrupted) await new Promise<never>(() => undefined);
   const results = runResults({
     runId,
     startedAt: started.toISOString(),
