@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { docker } from '../../helpers/docker.ts';
+import { LABEL_OWNER_PID } from '../../helpers/sweep.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLUSTER = 'pullcheck-interrupt';
@@ -30,11 +31,30 @@ async function dockerState(): Promise<DockerState> {
   };
 }
 
-/** What exists now and did not before, among what a pullcheck run could have made. */
-function added(before: DockerState, after: DockerState): string[] {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Containers that exist now and did not before, among what a pullcheck run could have made. A
+ * registry whose owner process still lives belongs to another run going on beside this test.
+ */
+async function added(before: DockerState, after: DockerState): Promise<string[]> {
   const ours = (name: string) => name.startsWith(CLUSTER) || name.startsWith('pullcheck-reg-') || name === 'pullcheck';
+  const leftover: string[] = [];
+  for (const c of [...after.containers].filter((x) => !before.containers.has(x) && ours(x))) {
+    const { stdout } = await docker(['inspect', '--format', `{{ index .Config.Labels "${LABEL_OWNER_PID}" }}`, c], { allowFailure: true });
+    const owner = Number(stdout.trim());
+    if (c.startsWith('pullcheck-reg-') && owner > 0 && alive(owner)) continue;
+    leftover.push(`container ${c}`);
+  }
   return [
-    ...[...after.containers].filter((c) => !before.containers.has(c) && ours(c)).map((c) => `container ${c}`),
+    ...leftover,
     ...[...after.networks].filter((n) => !before.networks.has(n) && ours(n)).map((n) => `network ${n}`),
     ...[...after.volumes].filter((v) => !before.volumes.has(v)).map((v) => `volume ${v}`),
   ];
@@ -87,7 +107,7 @@ describe('Ctrl-C during pullcheck run leaves nothing behind', () => {
       const before = await dockerState();
       const { exitCode, output } = await interruptAt(profile, marker);
       expect({ exitCode, tail: output.split('\n').slice(-8).join('\n') }).toEqual({ exitCode: 130, tail: expect.any(String) as unknown });
-      expect(added(before, await dockerState())).toEqual([]);
+      expect(await added(before, await dockerState())).toEqual([]);
       const kinds = await lines(['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}']);
       expect([...kinds]).toEqual([]);
     }, 900_000);
