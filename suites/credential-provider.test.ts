@@ -193,7 +193,8 @@ describe('credential-provider: service account token mode (KEP-4412)', () => {
     await s.expectPullFailure(await s.runPod({ name: 'before-rbac', image: before.ref, nodeName: node }), UNAUTHORIZED);
     expect(requestsFor(await pluginRequests(s, provider), before)).toEqual([]);
     const journal = await provider.kubeletJournal();
-    const denied = journal.split('\n').filter((l) => l.includes('is not authorized to request tokens for audience') && l.includes(audience));
+    // v1.37 says `… for audience "<aud>"`, v1.36 `audience "<aud>" not found in pod spec volume, … for this audience`.
+    const denied = journal.split('\n').filter((l) => /is not authorized to request tokens for (this )?audience/.test(l) && l.includes(audience));
     expect(denied.length).toBeGreaterThan(0);
     s.env.logger.info(`[${s.id}] [${node}] KUBELET ${denied[0]?.slice(0, 400) ?? ''}`);
 

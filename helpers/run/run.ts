@@ -136,7 +136,9 @@ export function mergeTargets(name: string, parts: readonly (TargetResult | undef
     name,
     startedAt: present.map((p) => p.startedAt).sort()[0] ?? started.toISOString(),
     finishedAt: present.map((p) => p.finishedAt).sort().at(-1) ?? new Date().toISOString(),
-    scenarios: present.flatMap((p) => p.scenarios),
+    // Each phase's target also holds the records the earlier phases left in the directory: the
+    // first appearance of an ID is the phase that ran it.
+    scenarios: present.flatMap((p) => p.scenarios).filter((s, i, all) => all.findIndex((x) => x.id === s.id) === i),
     ...(errors.length ? { error: errors.join('; ') } : {}),
   };
 }
