@@ -6,7 +6,8 @@ import { clusterDown, clusterStatus, clusterUp } from '../helpers/cluster/cluste
 import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/log.ts';
 import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
-import { checkBuildTools, checkDocker, EnvironmentError } from '../helpers/preflight.ts';
+import { CommandError } from '../helpers/exec.ts';
+import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
 import { loadCatalog } from '../helpers/run/catalog.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
@@ -60,6 +61,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** The command and its logger, once known: the error handler names the phase that failed. */
+let current: { command: string; logger: Logger } | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -93,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = positionals.length === 0 ? 'run' : positionals[0] === 'report' ? 'report' : positionals.join(' ');
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
+  current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
     case 'run': {
@@ -169,9 +174,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** What was going on when `error` happened: the innermost phase that failed, else the command. */
+function doing(error: unknown): string {
+  const phase = current?.logger.phases.find((p) => !p.ok)?.name;
+  if (phase) return phase;
+  if (error instanceof CommandError) return error.argv.slice(0, 2).join(' ');
+  return `pullcheck ${current?.command ?? 'started'}`;
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  (thrown: unknown) => {
+    // A full disk is the environment's fault, wherever it surfaced (a build's command, a cache write).
+    const told = thrown instanceof UsageError || thrown instanceof ProfileError || thrown instanceof EnvironmentError;
+    let error = (told ? undefined : noSpaceError(thrown, doing(thrown), cacheDir())) ?? thrown;
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      error = new UsageError(`${error.message.split('. ')[0]?.replace(/^\w/, (c) => c.toLowerCase())}: see pullcheck --help`);
+    }
     const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError
       || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
       || (error instanceof Error && 'code' in error && error.code === 'ENOENT');

@@ -20,6 +20,8 @@ export class Logger {
   private depth = 0;
   private readonly active = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Set when the log file could not be written (a full disk): the console goes on without it. */
+  private fileError: NodeJS.ErrnoException | undefined;
 
   constructor(logFile: string, private readonly out: NodeJS.WritableStream = process.stderr) {
     this.logFile = logFile;
@@ -40,7 +42,7 @@ export class Logger {
     const lines = clean.split('\n').filter((l) => l.trim() !== '');
     const last = lines.at(-1);
     if (last !== undefined) this.lastOutputLine = last.slice(0, 160);
-    appendFileSync(this.logFile, clean.endsWith('\n') ? clean : `${clean}\n`);
+    this.append(clean.endsWith('\n') ? clean : `${clean}\n`);
   }
 
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -88,7 +90,21 @@ export class Logger {
   private print(message: string): void {
     const line = `${new Date().toISOString().slice(11, 19)} ${'  '.repeat(this.depth)}${redact(message)}`;
     this.out.write(`${line}\n`);
-    appendFileSync(this.logFile, `${line}\n`);
+    this.append(`${line}\n`);
+  }
+
+  /**
+   * Appends to the log file. Writes come from command output handlers too, where a throw would
+   * crash the process with a stack trace: after the first failure (e.g. ENOSPC) the file is left
+   * alone, and the failing command or build reports the cause itself.
+   */
+  private append(text: string): void {
+    if (this.fileError) return;
+    try {
+      appendFileSync(this.logFile, text);
+    } catch (error) {
+      this.fileError = error as NodeJS.ErrnoException;
+    }
   }
 }
 

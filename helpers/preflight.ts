@@ -1,5 +1,7 @@
 // What must be true of the host before pullcheck starts anything, each with a one-line fix.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, relative } from 'node:path';
 import { run } from './exec.ts';
 import { MIN_DOCKER_MAJOR } from './versions.ts';
 
@@ -59,6 +61,40 @@ export async function checkBuildTools(): Promise<void> {
   const mm = await run(['mmdebstrap', '--version'], { allowFailure: true }).catch(() => undefined);
   if (!mm || mm.exitCode !== 0) {
     throw new EnvironmentError(`mmdebstrap not found (it builds the node's root filesystem): ${HOST_UP}, or apt-get install mmdebstrap`);
+  }
+}
+
+const NO_SPACE = /no space left on device/i;
+/** Less free space than this where pullcheck writes, when something failed: the disk is the cause. */
+const NEARLY_FULL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A full disk, wherever it surfaced: a Node fs error (ENOSPC), a command that said so (mmdebstrap,
+ * docker), or a failure while the cache's or the temporary directory's filesystem is (nearly)
+ * full: Go, for one, reports a full GOCACHE as missing packages. Returns the one-line
+ * EnvironmentError to show instead, or undefined when the disk is not the cause.
+ */
+export function noSpaceError(error: unknown, doing: string, cacheDir: string, dirs: readonly string[] = [cacheDir, tmpdir()]): EnvironmentError | undefined {
+  const message = (dir: string) => new EnvironmentError(`no space left on device while ${doing} (in ${dir}): free some space or point PULLCHECK_CACHE_DIR at a bigger disk`, { cause: error });
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const errno = e as NodeJS.ErrnoException;
+    const text = `${e.message}\n${'stderr' in e ? String(e.stderr) : ''}`;
+    if (errno.code !== 'ENOSPC' && !NO_SPACE.test(text)) continue;
+    const path = errno.path ?? /(\/[^\s:'"]+)'?:? no space left on device/i.exec(text)?.[1];
+    const inCache = path !== undefined && !relative(cacheDir, path).startsWith('..');
+    return message(path === undefined || inCache ? cacheDir : dirname(path));
+  }
+  const full = dirs.find((dir) => freeBytes(dir) < NEARLY_FULL_BYTES);
+  return full === undefined ? undefined : message(full);
+}
+
+/** Bytes an unprivileged writer may still use under `dir` (Infinity when it cannot be told). */
+export function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 

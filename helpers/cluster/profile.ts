@@ -50,8 +50,8 @@ export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
   try {
     raw = YAML.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ProfileError(`cluster profile ${file} is not valid YAML: ${why}`);
+    const why = (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)).replace(/:\s*$/, '');
+    throw new ProfileError(`cluster profile ${file} is not valid YAML (${why}): fix it there; clusters/default.yaml shows the format`);
   }
   return validateProfile(raw, file);
 }
@@ -62,7 +62,7 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
   };
   if (!isRecord(raw)) return fail('must be a YAML mapping with name, kubernetesVersion and cluster');
   const known = new Set(['name', 'description', 'clusterName', 'kubernetesVersion', 'cluster']);
-  for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown field "${key}" (allowed: ${[...known].join(', ')})`);
+  for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown field "${key}": remove it or use one of ${[...known].join(', ')} (kind's settings go under cluster:)`);
   const name = typeof raw['name'] === 'string' ? raw['name'] : basename(file, '.yaml');
   const clusterName = typeof raw['clusterName'] === 'string' ? raw['clusterName'] : `pullcheck-${name}`;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName) || clusterName.length > 40) {

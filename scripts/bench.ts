@@ -1,0 +1,370 @@
+// npm run bench [-- --profile NAME] [--repeat N] [--suites a,b] [--cold] [--full]
+//
+// How long pullcheck's phases take on this machine, each the median of several runs where that is
+// cheap, against the targets the project set itself. A benchmark, not a test: nothing here fails
+// because a number is high; the table says which targets were met. It uses a cluster of its own
+// (profile `bench`, kind cluster pullcheck-bench), deleted at the end whatever happens.
+//
+// Phases, in order: hermetic build cold (--cold only: ~30 min into a throw-away cache; otherwise the
+// last measured figure is shown), node image resolve warm, cluster up and down, registry start and
+// stop, image push, each suite (`pullcheck run --kubeconfig` against the bench cluster), the whole
+// selection in one run, and with --full the whole `pullcheck run` including its own cluster up.
+import { execa, type ResultPromise } from 'execa';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { collectVerdictDelays, type VerdictDelay } from '../helpers/bench/verdicts.ts';
+import { formatTable, round, summarize, type PhaseResult } from '../helpers/bench/stats.ts';
+import { cacheDir } from '../helpers/cache.ts';
+import { clusterDown, clusterExists, clusterUp, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
+import { profileForRun, ProfileError, type Profile } from '../helpers/cluster/profile.ts';
+import { echoImage } from '../helpers/images/testimages.ts';
+import { kubeFromString } from '../helpers/kube.ts';
+import { defaultLogFile, Logger } from '../helpers/log.ts';
+import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
+import { checkDocker, EnvironmentError } from '../helpers/preflight.ts';
+import { LocalRegistry, type StartedRegistry } from '../helpers/registry/registry.ts';
+import { createCA } from '../helpers/registry/tls.ts';
+import type { RunResults } from '../helpers/report/schema.ts';
+import { loadCatalog } from '../helpers/run/catalog.ts';
+import { UsageError } from '../helpers/run/options.ts';
+import { nodeChangingSuites, planRun } from '../helpers/run/run.ts';
+import { LABEL_RUN } from '../helpers/docker.ts';
+import { removeContainersSync } from '../helpers/sweep.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH_DIR = join(ROOT, 'reports', 'bench');
+const COLD = 'hermetic build, cold (node image, empty cache)';
+
+const TARGETS = {
+  clusterUp: { max: 60, text: '≤ 60 s (warm, 3 nodes)' },
+  wholeExisting: { max: 240, text: '≤ 4 min (all suites)' },
+  wholeWithCluster: { max: 480, text: '≤ 8 min warm (all suites)' },
+  verdict: { max: 5, text: '≤ 5 s after scheduled' },
+} as const;
+
+const USAGE = `usage: npm run bench -- [options]
+  --profile NAME|FILE  cluster profile to measure (default: bench = 1 control plane + 2 workers)
+  --repeat N           samples of each cheap phase (default 3)
+  --suites a,b         suites to time (default: all)
+  --cold               also time the hermetic build into an empty cache (~30 min; re-tags pullcheck/node:<version>)
+  --full               also time the whole \`pullcheck run\` with its own cluster up and down`;
+
+interface BenchOptions {
+  profile: string;
+  repeat: number;
+  suites: string[];
+  cold: boolean;
+  full: boolean;
+}
+
+function benchOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      profile: { type: 'string', default: 'bench' },
+      repeat: { type: 'string', default: '3' },
+      suites: { type: 'string', multiple: true },
+      cold: { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new UsageError(`--repeat "${values.repeat}" must be a whole number from 1 to 20`);
+  return {
+    profile: values.profile,
+    repeat,
+    suites: (values.suites ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    cold: values.cold,
+    full: values.full,
+  };
+}
+
+/** A `pullcheck` command as users run it; its output goes to the bench's log file. */
+class Cli {
+  private current: ResultPromise | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  async run(args: string[], env: Record<string, string> = {}): Promise<{ seconds: number; exitCode: number }> {
+    const started = Date.now();
+    this.logger.detail(`$ pullcheck ${args.join(' ')}`);
+    // Its own process group, so that a signal reaches it (and the jest it starts) once, from stop().
+    const child = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, reject: false, all: true, stdin: 'ignore', detached: true });
+    this.current = child;
+    child.all?.on('data', (chunk: Buffer) => this.logger.detail(chunk.toString()));
+    const r = await child;
+    this.current = undefined;
+    return { seconds: (Date.now() - started) / 1000, exitCode: r.exitCode ?? -1 };
+  }
+
+  /** The running command and the jest it started get SIGTERM and tidy up after themselves. */
+  async stop(): Promise<void> {
+    const child = this.current;
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await child.catch(() => undefined);
+  }
+}
+
+async function timed<T>(logger: Logger, name: string, fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const started = Date.now();
+  const value = await logger.phase(name, fn);
+  return { seconds: (Date.now() - started) / 1000, value };
+}
+
+/** The last cold build any earlier bench measured. */
+function previousCold(): PhaseResult['previous'] | undefined {
+  if (!existsSync(BENCH_DIR)) return undefined;
+  const files = readdirSync(BENCH_DIR).filter((f) => /^\d{8}-\d{6}\.json$/.test(f)).sort().reverse();
+  for (const f of files) {
+    try {
+      const report = JSON.parse(readFileSync(join(BENCH_DIR, f), 'utf8')) as { startedAt: string; phases: { name: string; samples: number[]; median?: number }[] };
+      const cold = report.phases.find((p) => p.name === COLD && p.samples.length > 0);
+      if (cold?.median !== undefined) return { median: cold.median, measuredAt: report.startedAt };
+    } catch {
+      // an unreadable old report says nothing
+    }
+  }
+  return undefined;
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+interface SuiteFigures {
+  suite: string;
+  exitCode: number;
+  wallSeconds: number;
+  jestSeconds?: number;
+  scenarioSeconds: number;
+  counts: { passed: number; failed: number; skipped: number };
+  verdicts: VerdictDelay[];
+}
+
+function readResults(reportDir: string): RunResults | undefined {
+  const file = join(reportDir, 'latest', 'results.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResults) : undefined;
+}
+
+function figures(suite: string, wall: { seconds: number; exitCode: number }, results: RunResults | undefined): Omit<SuiteFigures, 'verdicts'> {
+  const target = results?.targets[0];
+  const scenarios = target?.scenarios ?? [];
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const s of scenarios) counts[s.status] += 1;
+  return {
+    suite,
+    exitCode: wall.exitCode,
+    wallSeconds: wall.seconds,
+    ...(target ? { jestSeconds: (Date.parse(target.finishedAt) - Date.parse(target.startedAt)) / 1000 } : {}),
+    scenarioSeconds: scenarios.reduce((sum, s) => sum + s.durationMs, 0) / 1000,
+    counts,
+  };
+}
+
+function countsText(f: Omit<SuiteFigures, 'verdicts'>): string {
+  const c = f.counts;
+  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${f.exitCode === 0 ? '' : `; exit ${f.exitCode}`}`;
+}
+
+async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() => Promise<void>)[]): Promise<PhaseResult[]> {
+  const phases: PhaseResult[] = [];
+  const profile: Profile = profileForRun(o.profile);
+  const catalog = await loadCatalog();
+  const plan = planRun(catalog, await nodeChangingSuites(), { suites: o.suites });
+  const allSuites = [...new Set(catalog.map((e) => e.suite))];
+  const suites = [...new Set(plan.scenarios.map((e) => e.suite))];
+  const everySuite = suites.length === allSuites.length;
+  const docker = await checkDocker();
+  logger.info(`bench: profile ${profile.name} (cluster ${profile.clusterName}, ${profile.cluster.nodes.length} nodes, Kubernetes ${profile.kubernetesVersion.raw}); ${o.repeat} samples per cheap phase; suites ${suites.join(', ')}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; Docker ${docker.serverVersion}`);
+  const work = mkdtempSync(join(tmpdir(), 'pullcheck-bench-'));
+  cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
+
+  // 1. The hermetic build from nothing: a throw-away cache and Go module cache.
+  if (o.cold) {
+    const cache = join(work, 'cold-cache');
+    const modules = join(work, 'cold-gomodcache');
+    cleanups.push(async () => {
+      await execa('go', ['clean', '-modcache'], { env: { ...process.env, GOMODCACHE: modules }, reject: false });
+    });
+    const r = await timed(logger, 'hermetic build, cold', () => cli.run(['images', 'build', '--profile', o.profile, '--no-pull', '--force'], { PULLCHECK_CACHE_DIR: cache, GOMODCACHE: modules }));
+    phases.push({ name: COLD, samples: r.value.exitCode === 0 ? [r.seconds] : [], unit: 's', ...(r.value.exitCode === 0 ? {} : { note: `failed (exit ${r.value.exitCode}) after ${round(r.seconds)} s; see ${logger.logFile}` }) });
+  } else {
+    const previous = previousCold();
+    phases.push({ name: COLD, samples: [], unit: 's', ...(previous ? { previous } : {}), note: `${previous ? '' : 'never measured by bench (README: ≈ 31 min); '}--cold measures it (~30 min)` });
+  }
+
+  // 2. The warm path every run takes: the node image is found in the store.
+  const resolveSamples: number[] = [];
+  const sources = new Set<string>();
+  for (let i = 0; i < o.repeat; i++) {
+    const r = await timed(logger, `node image resolve, warm (${i + 1}/${o.repeat})`, () => resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: false }));
+    resolveSamples.push(r.seconds);
+    sources.add(r.value.source);
+  }
+  phases.push({ name: 'hermetic build, warm (node image resolve, cached)', samples: resolveSamples, unit: 's', note: `source: ${[...sources].join(', ')}` });
+
+  // 3. Cluster up and down, N times; the last cluster stays for the suites.
+  const kind = await kindBinary(logger);
+  if (await clusterExists(kind, profile.clusterName)) {
+    logger.info(`cluster ${profile.clusterName} exists from an earlier bench: deleting it, so that up is measured from nothing`);
+    await clusterDown(profile.clusterName, logger);
+  }
+  cleanups.push(async () => {
+    if (await clusterExists(kind, profile.clusterName)) await clusterDown(profile.clusterName, logger);
+  });
+  const up: number[] = [];
+  const down: number[] = [];
+  let cluster: Cluster | undefined;
+  for (let i = 0; i < o.repeat; i++) {
+    const r = await timed(logger, `cluster up ${profile.clusterName} (${i + 1}/${o.repeat})`, () => clusterUp({ profile, logger, allowPull: false }));
+    up.push(r.seconds);
+    cluster = r.value;
+    if (i < o.repeat - 1) down.push((await timed(logger, `cluster down ${profile.clusterName} (${i + 1}/${o.repeat})`, () => clusterDown(profile.clusterName, logger))).seconds);
+  }
+  if (!cluster) throw new Error('no cluster came up');
+  const network = cluster.network;
+  phases.push({ name: `cluster up (${profile.cluster.nodes.length} nodes, node image present)`, samples: up, unit: 's', target: TARGETS.clusterUp });
+  const kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+
+  // 4. Registries: start (with TLS and auth, on the kind network, as scenarios get them), stop.
+  const runId = `bench${Date.now().toString(36).slice(-4)}`;
+  cleanups.push(async () => removeContainersSync(`${LABEL_RUN}=${runId}`));
+  const ca = await createCA(`pullcheck bench ${runId}`);
+  cleanups.push(async () => rmSync(ca.dir, { recursive: true, force: true }));
+  const starts: number[] = [];
+  const stops: number[] = [];
+  const pushes: number[] = [];
+  for (let i = 0; i < o.repeat; i++) {
+    const r = await timed(logger, `registry start (${i + 1}/${o.repeat})`, () => new LocalRegistry({ name: `bench${i}`, auth: 'htpasswd', ca, network, runId }, logger).start());
+    starts.push(r.seconds);
+    const registry: StartedRegistry = r.value;
+    try {
+      // 5. A test image (the echo program and a build-id layer) into a fresh repository: every blob is uploaded.
+      for (let j = 0; j < o.repeat; j++) {
+        const { image } = await echoImage({ os: 'linux', architecture: 'amd64' }, logger);
+        pushes.push((await timed(logger, `image push (${i * o.repeat + j + 1}/${o.repeat * o.repeat})`, () => registry.client.pushImage(`bench/echo-${i}-${j}`, 'v1', image))).seconds);
+      }
+    } finally {
+      stops.push((await timed(logger, `registry stop (${i + 1}/${o.repeat})`, () => registry.stop())).seconds);
+    }
+  }
+  phases.push({ name: 'registry start (TLS + htpasswd)', samples: starts, unit: 's' });
+  phases.push({ name: 'registry stop', samples: stops, unit: 's' });
+  phases.push({ name: 'image push (echo, fresh repository)', samples: pushes, unit: 's' });
+
+  // 6. Each suite alone against the bench cluster, then all of them in one run.
+  const kube = kubeFromString(cluster.kubeconfig);
+  const perSuite: SuiteFigures[] = [];
+  for (const suite of suites) {
+    const reportDir = join(work, 'reports', suite);
+    const wall = await timed(logger, `suite ${suite}`, () => cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suite, '--keep', '--report-dir', reportDir]));
+    const f = figures(suite, wall.value, readResults(reportDir));
+    const verdicts = await collectVerdictDelays(kube);
+    perSuite.push({ ...f, verdicts });
+    logger.info(`suite ${suite}: ${countsText(f)}; run ${round(f.wallSeconds)} s, jest ${round(f.jestSeconds ?? 0)} s, scenarios ${round(f.scenarioSeconds)} s${verdicts.length ? `; ${verdicts.length} negative verdict(s) ${verdicts.map((v) => `${round(v.seconds)} s`).join(', ')}` : ''}`);
+    phases.push({ name: `suite ${suite}: pullcheck run --kubeconfig`, samples: [f.wallSeconds], unit: 's', note: `${countsText(f)}; jest ${round(f.jestSeconds ?? 0)} s` });
+    phases.push({ name: `suite ${suite}: its scenarios (sum)`, samples: [f.scenarioSeconds], unit: 's', note: `${f.counts.passed + f.counts.failed + f.counts.skipped} scenarios` });
+  }
+  const verdicts = perSuite.flatMap((s) => s.verdicts);
+  phases.push({
+    name: 'negative scenario: pod scheduled → failure event',
+    samples: verdicts.map((v) => v.seconds),
+    unit: 's',
+    target: TARGETS.verdict,
+    note: verdicts.length ? `${verdicts.length} pods; event times have 1 s resolution; worst ${[...verdicts].sort((a, b) => b.seconds - a.seconds)[0]?.pod ?? ''}` : 'no negative scenario in the selection',
+  });
+
+  const wholeDir = join(work, 'reports', 'whole');
+  const whole = await timed(logger, `whole run, existing cluster (${suites.length} suites)`, () => cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suites.join(','), '--keep', '--report-dir', wholeDir]));
+  const wholeFigures = figures('whole', whole.value, readResults(wholeDir));
+  await collectVerdictDelays(kube);
+  phases.push({
+    name: `whole run, existing cluster (${suites.length} suites)`,
+    samples: [whole.value.seconds],
+    unit: 's',
+    ...(everySuite ? { target: TARGETS.wholeExisting } : {}),
+    note: `${countsText(wholeFigures)}; scenarios ${round(wholeFigures.scenarioSeconds)} s${everySuite ? '' : '; target is for all suites'}`,
+  });
+  const sum = perSuite.reduce((s, f) => s + f.wallSeconds, 0);
+  phases.push({ name: 'whole run / sum of per-suite runs', samples: [whole.value.seconds / sum], unit: 'x', note: `${round(whole.value.seconds)} s / ${round(sum)} s (each per-suite run pays CLI, jest and registry start-up)` });
+
+  // 7. The last cluster down (the suites' cluster), then the whole run that brings its own cluster.
+  down.push((await timed(logger, `cluster down ${profile.clusterName} (${o.repeat}/${o.repeat})`, () => clusterDown(profile.clusterName, logger))).seconds);
+  phases.push({ name: 'cluster down', samples: down, unit: 's' });
+  if (o.full) {
+    const fullDir = join(work, 'reports', 'full');
+    const full = await timed(logger, 'whole run with cluster up and down', () => cli.run(['run', '--profile', o.profile, '--suite', suites.join(','), '--report-dir', fullDir]));
+    const f = figures('full', full.value, readResults(fullDir));
+    phases.push({ name: `whole run, own cluster up + down (${suites.length} suites)`, samples: [full.value.seconds], unit: 's', ...(everySuite ? { target: TARGETS.wholeWithCluster } : {}), note: `${countsText(f)}${everySuite ? '' : '; target is for all suites'}` });
+  } else {
+    phases.push({ name: 'whole run, own cluster up + down', samples: [], unit: 's', target: TARGETS.wholeWithCluster, note: 'run with --full' });
+  }
+  return phases;
+}
+
+async function main(): Promise<number> {
+  const o = benchOptions(process.argv.slice(2));
+  if (!o) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const startedAt = new Date();
+  const logger = new Logger(defaultLogFile(cacheDir(), 'bench'));
+  const cli = new Cli(logger);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn(`${signal}: stopping the bench; removing what it created`);
+    const exit = () => process.exit(signal === 'SIGINT' ? 130 : 143);
+    cli.stop().then(cleanUp).then(exit, exit);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let phases: PhaseResult[];
+  try {
+    phases = await bench(o, logger, cli, cleanups);
+  } finally {
+    await logger.phase('clean up', cleanUp);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const summaries = phases.map(summarize);
+  const table = formatTable(summaries);
+  process.stdout.write(`\n${table}\n\n`);
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const file = join(BENCH_DIR, `${stamp(startedAt)}.json`);
+  writeFileSync(file, `${JSON.stringify({
+    schema: 'pullcheck.io/bench/v1',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => round(l, 2)) },
+    options: o,
+    phases: summaries,
+  }, null, 2)}\n`);
+  copyFileSync(file, join(BENCH_DIR, 'latest.json'));
+  logger.info(`bench report ${resolve(file)} (and latest.json beside it); log ${logger.logFile}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`bench: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}${usage ? ' (npm run bench -- --help)' : ''}\n`);
+    process.exit(usage ? 2 : 1);
+  },
+);
