@@ -104,6 +104,11 @@ function jestEnv(o: RunOptions, target: TargetSpec, targetDir: string): NodeJS.P
 
 /** The jest process running now: on Ctrl-C it removes its registries, and the run waits for that. */
 let activeJest: Promise<unknown> | undefined;
+/**
+ * The cluster creation running now: kind goes on creating node containers after a Ctrl-C, so the
+ * run waits for it to end before deleting the cluster (else the deletion could come first).
+ */
+let activeClusterUp: Promise<unknown> | undefined;
 
 async function runJest(files: readonly string[], maxWorkers: number, env: NodeJS.ProcessEnv, logger: Logger, what: string): Promise<number> {
   if (files.length === 0) return 0;
@@ -163,7 +168,13 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
       let deleting: Promise<void> | undefined;
       if (!existed && !o.keep) down = () => (deleting ??= clusterDown(profile.clusterName, logger));
       onCluster(down);
-      await logger.phase(`cluster ${profile.clusterName} (Kubernetes ${profile.kubernetesVersion.raw})`, () => clusterUp({ profile, logger, allowPull: o.allowPull }));
+      const up = logger.phase(`cluster ${profile.clusterName} (Kubernetes ${profile.kubernetesVersion.raw})`, () => clusterUp({ profile, logger, allowPull: o.allowPull }));
+      activeClusterUp = up;
+      try {
+        await up;
+      } finally {
+        activeClusterUp = undefined;
+      }
       if (existed) logger.info(`cluster ${profile.clusterName} existed before the run: it stays`);
     }
     const env = jestEnv(o, target, targetDir);
@@ -230,8 +241,8 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     const down = pendingDown;
     // jest got the signal too (same process group); its registries must be gone before the
     // cluster's network can be. A minute at most, then the cluster goes regardless.
-    const jestGone = activeJest ? Promise.race([activeJest.catch(() => undefined), new Promise((r) => setTimeout(r, 60_000).unref())]) : Promise.resolve();
-    jestGone.then(() => (down ? down() : undefined)).then(done, done);
+    const settled = (p: Promise<unknown> | undefined, ms: number) => (p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]) : Promise.resolve());
+    Promise.all([settled(activeJest, 60_000), settled(activeClusterUp, 300_000)]).then(() => (down ? down() : undefined)).then(done, done);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
