@@ -3,26 +3,19 @@
 // API into that node's agent pod, where `nodeagent run -- argv` enters the namespaces of the node's
 // PID 1 (what `nsenter -t 1 -m -u -i -n -C` does) and execs argv. The run installs the agent in a
 // namespace of its own and deletes that namespace when it is done: nothing outlives the run.
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
 import { Readable, Writable, PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { ApiException, AppsV1Api, Exec, type V1DaemonSet, type V1Namespace, type V1Node, type V1Pod, type V1Secret, type V1Status } from '@kubernetes/client-node';
-import { cachedDir, cachePath } from './cache.ts';
 import { LABEL_MANAGED, LABEL_RUN } from './docker.ts';
-import { CommandError, run, type RunResult } from './exec.ts';
+import { CommandError, type RunResult } from './exec.ts';
 import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from './images/oci.ts';
-import { platformString } from './images/testimages.ts';
+import { platformString, programBinary } from './images/testimages.ts';
 import { waitFor, waitForServiceAccount, type Kube } from './kube.ts';
 import type { Logger } from './log.ts';
-import { goEnv } from './nodeimage/go.ts';
 import type { NodeAccess, NodeExecOptions } from './nodes.ts';
 import type { StartedRegistry } from './registry/registry.ts';
 import { dockerConfigJsonSecret } from './secrets.ts';
 
-const PROGRAMS_DIR = fileURLToPath(new URL('../programs', import.meta.url));
-const AGENT_SOURCE_DIR = join(PROGRAMS_DIR, 'nodeagent');
 
 export const AGENT_NAME = 'pullcheck-node-agent';
 export const AGENT_CONTAINER = 'agent';
@@ -59,22 +52,9 @@ export function distinctPlatforms(platforms: readonly Platform[]): Platform[] {
   return [...byName.keys()].sort().map((k) => byName.get(k) as Platform);
 }
 
-function goTarget(p: Platform): Record<string, string> {
-  return { GOOS: p.os, GOARCH: p.architecture, ...(p.architecture === 'arm' && p.variant ? { GOARM: p.variant.replace(/^v/, '') } : {}) };
-}
-
 /** The agent binary for `platform`, cached by the hash of programs/nodeagent's sources. */
-export async function nodeAgentBinary(platform: Platform, logger: Logger): Promise<Buffer> {
-  const hash = createHash('sha256');
-  for (const file of readdirSync(AGENT_SOURCE_DIR).filter((f) => f.endsWith('.go')).sort()) {
-    hash.update(file).update(readFileSync(join(AGENT_SOURCE_DIR, file)));
-  }
-  const key = hash.digest('hex').slice(0, 12);
-  const { dir, hit } = await cachedDir(cachePath('bin', `nodeagent-${key}-${platformString(platform).replace(/\//g, '-')}`), async (out) => {
-    await run(['go', 'build', '-trimpath', '-ldflags', '-s -w', '-o', join(out, 'nodeagent'), './nodeagent'], { cwd: PROGRAMS_DIR, env: goEnv(goTarget(platform)), logger });
-  });
-  if (hit) logger.detail(`cached nodeagent ${key} ${platformString(platform)}: ${dir}`);
-  return readFileSync(join(dir, 'nodeagent'));
+export function nodeAgentBinary(platform: Platform, logger: Logger): Promise<Buffer> {
+  return programBinary('nodeagent', platform, logger);
 }
 
 export async function nodeAgentImage(platform: Platform, logger: Logger): Promise<Image> {

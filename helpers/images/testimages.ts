@@ -2,7 +2,7 @@
 // a layer naming the image's build id. One binary per platform serves every image; the build-id
 // layer gives every image its own digest.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cachedDir, cachePath } from '../cache.ts';
@@ -23,17 +23,29 @@ function goArch(p: Platform): Record<string, string> {
   return env;
 }
 
-/** The echo binary for `platform`, cached by the hash of its source. */
-export async function echoBinary(platform: Platform, logger: Logger): Promise<Buffer> {
-  const source = readFileSync(join(PROGRAMS_DIR, 'echo', 'main.go'));
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 12);
-  const name = platformString(platform).replace(/\//g, '-');
-  const { dir } = await cachedDir(cachePath('bin', `echo-${key}-${name}`), async (out) => {
-    await run(['go', 'build', '-trimpath', '-ldflags', `-s -w -X main.platform=${platformString(platform)}`, '-o', join(out, 'echo'), './echo'], {
+/**
+ * A program of this repository (programs/<name>/) built for `platform`, cached by the hash of its
+ * Go files and the platform; `ldflags` are added to `-s -w`.
+ */
+export async function programBinary(name: 'echo' | 'nodeagent', platform: Platform, logger: Logger, ldflags = ''): Promise<Buffer> {
+  const sourceDir = join(PROGRAMS_DIR, name);
+  const hash = createHash('sha256').update(ldflags);
+  for (const file of readdirSync(sourceDir).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()) {
+    hash.update(file).update(readFileSync(join(sourceDir, file)));
+  }
+  const key = hash.digest('hex').slice(0, 12);
+  const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${key}-${platformString(platform).replace(/\//g, '-')}`), async (out) => {
+    await run(['go', 'build', '-trimpath', '-ldflags', `-s -w ${ldflags}`.trim(), '-o', join(out, name), `./${name}`], {
       cwd: PROGRAMS_DIR, env: goEnv(goArch(platform)), logger,
     });
   });
-  return readFileSync(join(dir, 'echo'));
+  if (hit) logger.detail(`cached ${name} ${key} ${platformString(platform)}: ${dir}`);
+  return readFileSync(join(dir, name));
+}
+
+/** The echo binary for `platform`; it names its platform in its marker line. */
+export function echoBinary(platform: Platform, logger: Logger): Promise<Buffer> {
+  return programBinary('echo', platform, logger, `-X main.platform=${platformString(platform)}`);
 }
 
 export interface TestImage {

@@ -107,6 +107,11 @@ export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): strin
   return `pullcheck-reg-${spec.runId}-${spec.name}`;
 }
 
+/** `host/repository:tag`, or `host/repository@sha256:…` for a digest. */
+export function imageRef(host: string, repository: string, tagOrDigest: string): string {
+  return `${host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
+}
+
 /**
  * What scenarios use of a registry, whoever runs it: one pullcheck started (StartedRegistry) or a
  * vendor's (VendorRegistry, `pullcheck run --registry`).
@@ -159,7 +164,7 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
   }
 
   ref(repository: string, tagOrDigest: string): string {
-    return `${this.host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
+    return imageRef(this.host, repository, tagOrDigest);
   }
 
   /** The registry's own log: one JSON line per request (the access log) among others. */

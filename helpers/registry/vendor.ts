@@ -4,7 +4,7 @@
 // made" skip there with the reason.
 import type { AccessEntry } from './accesslog.ts';
 import { RegistryClient, RegistryError } from './client.ts';
-import type { TestRegistry } from './registry.ts';
+import { imageRef, type TestRegistry } from './registry.ts';
 import { EnvironmentError } from '../preflight.ts';
 
 export interface VendorRegistrySpec {
@@ -46,7 +46,7 @@ export class VendorRegistry implements TestRegistry {
   }
 
   ref(repository: string, tagOrDigest: string): string {
-    return `${this.host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
+    return imageRef(this.host, repository, tagOrDigest);
   }
 
   accessLog(): Promise<AccessEntry[] | undefined> {
