@@ -124,6 +124,13 @@ export async function clusterDown(name: string, logger: Logger): Promise<void> {
   } else {
     logger.info(`no cluster named ${name}`);
   }
+  // A `kind create` stopped by Ctrl-C leaves the node containers whose `docker run` was already on
+  // its way: they appear after kind is gone, and kind no longer lists the cluster. Found by label.
+  const stray = (await docker(['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`], { logger })).stdout.split('\n').filter(Boolean);
+  if (stray.length > 0) {
+    logger.info(`removing ${stray.length} node container(s) of ${name} that kind did not list`);
+    await docker(['rm', '-f', '-v', ...stray], { logger });
+  }
   await sweepOrphans(logger);
   await removeNetworkIfUnused(logger);
 }
