@@ -9,7 +9,7 @@ import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
 import { CommandError } from '../helpers/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
-import { loadCatalog } from '../helpers/run/catalog.ts';
+import { loadCatalog, nodeChangingSuites } from '../helpers/run/catalog.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 
@@ -126,9 +126,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'list': {
       const options = resolveRunOptions({ ...(values.suite ? { suite: values.suite } : {}), ...(values.focus ? { focus: values.focus } : {}), ...(values.skip ? { skip: values.skip } : {}) });
-      const { planRun, nodeChangingSuites } = await import('../helpers/run/run.ts');
+      const { planRun } = await import('../helpers/run/run.ts');
       const catalog = await loadCatalog();
-      const changing = await nodeChangingSuites();
+      const changing = nodeChangingSuites(catalog);
       const plan = planRun(catalog, changing, options);
       let suite = '';
       for (const e of plan.scenarios) {

@@ -28,9 +28,9 @@ import { checkDocker, EnvironmentError } from '../helpers/preflight.ts';
 import { LocalRegistry, type StartedRegistry } from '../helpers/registry/registry.ts';
 import { createCA } from '../helpers/registry/tls.ts';
 import type { RunResults } from '../helpers/report/schema.ts';
-import { loadCatalog } from '../helpers/run/catalog.ts';
+import { loadCatalog, nodeChangingSuites } from '../helpers/run/catalog.ts';
 import { UsageError } from '../helpers/run/options.ts';
-import { nodeChangingSuites, planRun } from '../helpers/run/run.ts';
+import { planRun } from '../helpers/run/run.ts';
 import { LABEL_RUN } from '../helpers/docker.ts';
 import { removeContainersSync } from '../helpers/sweep.ts';
 
@@ -181,7 +181,7 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   const phases: PhaseResult[] = [];
   const profile: Profile = profileForRun(o.profile);
   const catalog = await loadCatalog();
-  const plan = planRun(catalog, await nodeChangingSuites(), { suites: o.suites });
+  const plan = planRun(catalog, nodeChangingSuites(catalog), { suites: o.suites });
   const allSuites = [...new Set(catalog.map((e) => e.suite))];
   const suites = [...new Set(plan.scenarios.map((e) => e.suite))];
   const everySuite = suites.length === allSuites.length;

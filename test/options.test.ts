@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { noSpaceError } from '../helpers/preflight.ts';
 import { parseDuration, parseRegistryUrl, parseVersions, readConfigFile, resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/run.ts';
-import type { CatalogEntry } from '../helpers/run/catalog.ts';
+import { nodeChangingSuites, type CatalogEntry } from '../helpers/run/catalog.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -153,13 +153,13 @@ describe('parseRegistryUrl', () => {
 });
 
 describe('planRun', () => {
-  const entry = (suite: string, name: string): CatalogEntry => ({ suite, id: `${suite}/${name}`, title: `${name} works`, file: `/suites/${suite}.test.ts` });
+  const entry = (suite: string, name: string): CatalogEntry => ({ suite, id: `${suite}/${name}`, title: `${name} works`, file: `/suites/${suite}.test.ts`, changesNodes: suite === 'node-credentials' });
   const catalog = [
     entry('smoke', 'public-image-runs'), entry('smoke', 'private-image-without-credentials-fails'),
     entry('pull-policy', 'never-uses-local'), entry('pull-policy', 'never-missing-fails'),
     entry('node-credentials', 'root-dir-config-json'), entry('node-credentials', 'cwd-config-json'),
   ];
-  const changing = new Set(['node-credentials']);
+  const changing = nodeChangingSuites(catalog);
   const plan = (o: { suites?: string[]; focus?: string; skip?: string }) => planRun(catalog, changing, { suites: o.suites ?? [], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) });
 
   it('runs everything by default, suites that change nodes apart', () => {

@@ -14,6 +14,13 @@ export interface CatalogEntry {
   id: string;
   title: string;
   file: string;
+  /** The suite declares `export const changesNodes = true`: it changes nodes or the control plane. */
+  changesNodes: boolean;
+}
+
+/** Suites that change nodes or the control plane: `pullcheck run` runs them alone. */
+export function nodeChangingSuites(catalog: readonly CatalogEntry[]): Set<string> {
+  return new Set(catalog.filter((e) => e.changesNodes).map((e) => e.suite));
 }
 
 export function suiteFiles(dir = SUITES_DIR): { suite: string; file: string }[] {
@@ -47,8 +54,11 @@ export async function loadCatalog(dir = SUITES_DIR): Promise<CatalogEntry[]> {
   delete process.env['PULLCHECK_SKIP'];
   try {
     for (const { suite, file } of suiteFiles(dir)) {
-      Object.assign(g, recordingGlobals((name) => entries.push({ suite, file, ...splitTestName(name) })));
-      await import(pathToFileURL(file).href);
+      const names: string[] = [];
+      Object.assign(g, recordingGlobals((name) => names.push(name)));
+      const module = (await import(pathToFileURL(file).href)) as { changesNodes?: unknown };
+      const changesNodes = module.changesNodes === true;
+      for (const name of names) entries.push({ suite, file, changesNodes, ...splitTestName(name) });
     }
   } finally {
     for (const [k, v] of saved) g[k] = v;

@@ -19,7 +19,7 @@ import { newRunId, runCounts, runResults, writeReport } from '../report/assemble
 import type { TargetResult } from '../report/schema.ts';
 import { isSelected, TARGET_DIR_ENV } from '../report/records.ts';
 import { certify } from './certification.ts';
-import { loadCatalog, suiteFiles, type CatalogEntry } from './catalog.ts';
+import { loadCatalog, nodeChangingSuites, type CatalogEntry } from './catalog.ts';
 import { UsageError, type RunOptions } from './options.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,16 +52,6 @@ export function planRun(catalog: readonly CatalogEntry[], changesNodes: Readonly
     exclusive: files.filter((f) => changesNodes.has(suiteOf(f))),
     scenarios,
   };
-}
-
-/** Suites declare `export const changesNodes = true` when they change nodes or the control plane. */
-export async function nodeChangingSuites(): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const { suite, file } of suiteFiles()) {
-    const src = readFileSync(file, 'utf8');
-    if (/^export const changesNodes = true;/m.test(src)) out.add(suite);
-  }
-  return out;
 }
 
 interface TargetSpec {
@@ -208,7 +198,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   if (o.registry?.password) registerSecret(o.registry.password);
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
   const catalog = await loadCatalog();
-  const plan = planRun(catalog, await nodeChangingSuites(), o);
+  const plan = planRun(catalog, nodeChangingSuites(catalog), o);
   // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
   if (!o.kubeconfig) {
     await checkDocker();
