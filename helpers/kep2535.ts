@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Kube } from './kube.ts';
 import { readKubeletConfigz, type KubeletConfigPatch } from './kubeletconfig.ts';
 import type { NodeAccess } from './nodes.ts';
+import { isRecord } from './guards.ts';
 
 export const EnsureSecretPulledImagesGate = 'KubeletEnsureSecretPulledImages';
 
@@ -52,10 +53,6 @@ function minorOf(version: string): { major: number; minor: number } {
 export function gateDefault(kubeletVersion: string): boolean {
   const { major, minor } = minorOf(kubeletVersion);
   return major > 1 || (major === 1 && minor >= 35);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Reads the settings from a `/configz` answer (`{"kubeletconfig": {...}}`). */

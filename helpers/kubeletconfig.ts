@@ -15,6 +15,7 @@ import type { Kube } from './kube.ts';
 import type { Logger } from './log.ts';
 import { restartKubelet } from './nodecreds.ts';
 import type { NodeAccess } from './nodes.ts';
+import { isRecord } from './guards.ts';
 
 export const DEFAULT_KUBELET_CONFIG_PATH = '/var/lib/kubelet/config.yaml';
 export const BACKUP_SUFFIX = '.pullcheck-orig';
@@ -26,10 +27,6 @@ export const BACKUP_SUFFIX = '.pullcheck-orig';
 export interface KubeletConfigPatch {
   fields?: Record<string, unknown>;
   featureGates?: Record<string, boolean>;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The value of a flag in kubelet's argv, in either spelling (`--flag X`, `--flag=X`); last one wins, as in kubelet. */

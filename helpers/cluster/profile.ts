@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../versions.ts';
+import { isRecord } from '../guards.ts';
 
 export const PROFILES_DIR = fileURLToPath(new URL('../../clusters', import.meta.url));
 
@@ -98,10 +99,6 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
     cluster: { ...(cluster as KindClusterConfig), nodes: nodes as KindNode[] },
     file,
   };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -9,6 +9,7 @@ import { redact } from '../redact.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { RESULTS_SCHEMA, type CertificationItem, type RunResults, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
+import { isRecord } from '../guards.ts';
 
 /** The part of jest's per-test result the report reads; jest's AssertionResult has this shape. */
 export interface JestTestCase {
@@ -54,10 +55,6 @@ export interface TargetInput {
 }
 
 const REASON_LINES = 12;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
