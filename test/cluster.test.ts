@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { hasCapSysResource } from '../helpers/preflight.ts';
-import { withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { secondApiServerManifest, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { scenarioNamespace } from '../helpers/harness.ts';
 import { CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
@@ -116,6 +116,45 @@ spec:
     expect(withAdmissionPlugin(on, 'AlwaysPullImages', true)).toContain('--enable-admission-plugins=NodeRestriction,AlwaysPullImages\n');
     expect(withAdmissionPlugin(on, 'AlwaysPullImages', false)).toContain('--enable-admission-plugins=NodeRestriction\n');
     expect(withAdmissionPlugin(on, 'AlwaysPullImages', false)).toContain('--secure-port=6443');
+  });
+
+  it('makes a second API server of kubeadm\'s manifest: own name, labels and port, the plugin on, no endpoint reconciling', () => {
+    const kubeadm = `apiVersion: v1
+kind: Pod
+metadata:
+  annotations:
+    kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint: 172.18.0.3:6443
+  labels:
+    component: kube-apiserver
+    tier: control-plane
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  hostNetwork: true
+  containers:
+  - name: kube-apiserver
+    command:
+    - kube-apiserver
+    - --advertise-address=172.18.0.3
+    - --enable-admission-plugins=NodeRestriction
+    - --secure-port=6443
+    ports:
+    - containerPort: 6443
+      name: probe-port
+    livenessProbe:
+      httpGet: { host: 172.18.0.3, path: /livez, port: probe-port, scheme: HTTPS }
+    readinessProbe:
+      httpGet: { host: 172.18.0.3, path: /readyz, port: 6443, scheme: HTTPS }
+`;
+    const pod = YAML.parse(secondApiServerManifest(kubeadm, { name: 'pullcheck-apiserver-alwayspullimages', port: 6444, plugin: 'AlwaysPullImages' }));
+    expect(pod.metadata.name).toBe('pullcheck-apiserver-alwayspullimages');
+    expect(pod.metadata.labels).toEqual({ 'pullcheck.io/managed': 'true', component: 'pullcheck-apiserver-alwayspullimages' });
+    expect(pod.metadata.annotations).toBeUndefined();
+    const c = pod.spec.containers[0];
+    expect(c.command).toEqual(['kube-apiserver', '--advertise-address=172.18.0.3', '--enable-admission-plugins=NodeRestriction,AlwaysPullImages', '--secure-port=6444', '--endpoint-reconciler-type=none']);
+    expect(c.ports).toEqual([{ containerPort: 6444, name: 'probe-port' }]);
+    expect(c.livenessProbe.httpGet.port).toBe('probe-port');
+    expect(c.readinessProbe.httpGet.port).toBe(6444);
   });
 });
 

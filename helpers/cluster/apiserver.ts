@@ -1,68 +1,143 @@
-// Turning an API server admission plugin on for a while, on a running cluster: kubeadm's static pod
-// manifest is edited on the control plane, kubelet restarts the API server, and the change is
-// undone afterwards. Faster than a cluster of its own, and the only way here: a cluster created with
-// AlwaysPullImages on would re-pull CoreDNS and kube-proxy from registry.k8s.io, which this machine
-// cannot reach.
+// An admission plugin, on for a while, without touching the cluster's own API server: a second
+// kube-apiserver (kubeadm's static pod manifest, copied under another name and port, with the
+// plugin added) serves the same etcd beside the first. Pods created through it are admitted with
+// the plugin; everything else keeps talking to the unchanged first server, so other suites see no
+// outage and nothing has to be restored. Restarting the one API server with the plugin took ~45 s
+// each way and stopped the whole cluster's API meanwhile; the second server is serving in ~15 s.
+// A cluster created with AlwaysPullImages on is no alternative here: CoreDNS and kube-proxy would
+// be re-pulled from registry.k8s.io, which this machine cannot reach.
 import type { V1Pod } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
-import type { Kube } from '../kube.ts';
+import { kubeFromString, type Kube } from '../kube.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAccess } from '../nodes.ts';
 
-const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
-const FLAG = '--enable-admission-plugins=';
+const MANIFESTS = '/etc/kubernetes/manifests';
+const SOURCE = `${MANIFESTS}/kube-apiserver.yaml`;
+const PLUGINS_FLAG = '--enable-admission-plugins=';
+
+function setFlag(command: string[], flag: string, value: string): void {
+  const i = command.findIndex((a) => a.startsWith(`${flag}=`));
+  if (i >= 0) command[i] = `${flag}=${value}`;
+  else command.push(`${flag}=${value}`);
+}
 
 /** The manifest with `plugin` added to (or removed from) --enable-admission-plugins. */
 export function withAdmissionPlugin(manifestYaml: string, plugin: string, enabled: boolean): string {
-  const doc = YAML.parseDocument(manifestYaml);
-  const pod = doc.toJS() as V1Pod;
+  const pod = YAML.parse(manifestYaml) as V1Pod;
   const container = pod.spec?.containers.find((c) => c.name === 'kube-apiserver');
-  if (!container?.command) throw new Error(`${MANIFEST} has no kube-apiserver container command`);
-  const i = container.command.findIndex((a) => a.startsWith(FLAG));
-  const current = i >= 0 ? (container.command[i] ?? '').slice(FLAG.length).split(',').filter(Boolean) : [];
+  if (!container?.command) throw new Error(`${SOURCE} has no kube-apiserver container command`);
+  const current = (container.command.find((a) => a.startsWith(PLUGINS_FLAG)) ?? '').slice(PLUGINS_FLAG.length).split(',').filter(Boolean);
   const next = enabled ? [...new Set([...current, plugin])] : current.filter((p) => p !== plugin);
-  const arg = `${FLAG}${next.join(',')}`;
-  if (i >= 0) container.command[i] = arg;
-  else container.command.push(arg);
+  setFlag(container.command, PLUGINS_FLAG.slice(0, -1), next.join(','));
   return YAML.stringify(pod);
 }
 
-export interface AdmissionToggle {
+/**
+ * kubeadm's API server manifest turned into a second server: its own pod name and labels (nothing
+ * that selects kubeadm's `component: kube-apiserver` may pick it up), its own port (host network),
+ * the plugin on, and no say over the `kubernetes` Service's endpoints — two servers with one
+ * address and different ports would otherwise keep rewriting the endpoint's port.
+ */
+export function secondApiServerManifest(manifestYaml: string, o: { name: string; port: number; plugin: string }): string {
+  const pod = YAML.parse(withAdmissionPlugin(manifestYaml, o.plugin, true)) as V1Pod;
+  const container = pod.spec?.containers.find((c) => c.name === 'kube-apiserver');
+  if (!pod.metadata || !container?.command) throw new Error(`${SOURCE} has no kube-apiserver container command`);
+  pod.metadata.name = o.name;
+  pod.metadata.labels = { 'pullcheck.io/managed': 'true', component: o.name };
+  delete pod.metadata.annotations;
+  setFlag(container.command, '--secure-port', String(o.port));
+  setFlag(container.command, '--endpoint-reconciler-type', 'none');
+  // The probes name the port ("probe-port") or give its number: both move to the new port.
+  container.ports = (container.ports ?? []).map((p) => ({ ...p, containerPort: o.port }));
+  for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+    if (probe?.httpGet && typeof probe.httpGet.port === 'number') probe.httpGet.port = o.port;
+  }
+  return YAML.stringify(pod);
+}
+
+/** The kubeconfig with its current cluster's server replaced by `server` (same CA, same user). */
+export function kubeconfigForServer(kube: Kube, server: string): string {
+  const exported = YAML.parse(kube.config.exportConfig()) as { clusters?: { name: string; cluster: { server: string } }[] };
+  const current = kube.config.getCurrentCluster()?.name;
+  for (const c of exported.clusters ?? []) if (c.name === current) c.cluster.server = server;
+  return YAML.stringify(exported);
+}
+
+export interface SecondApiServerOptions {
   kube: Kube;
   nodes: NodeAccess;
   controlPlane: string;
   logger: Logger;
-  /** Resolves true once the API server behaves as wanted (e.g. a dry-run pod shows the mutation). */
-  probe: () => Promise<boolean>;
+  plugin: string;
+  /** Its host-network port on the control plane; must be free there. */
+  port?: number;
+  /** Resolves true once the server behaves as wanted (e.g. a dry-run pod shows the mutation). */
+  probe: (kube: Kube) => Promise<boolean>;
   timeoutMs?: number;
 }
 
-/**
- * Writes the manifest (outside the manifests directory first: kubelet would start any file there as
- * a pod) and waits until `probe` says the new API server is serving. The API server is down in
- * between, so this retries connection errors until the deadline: a watch cannot outlive its server.
- */
-async function apply(t: AdmissionToggle, manifest: string, what: string): Promise<void> {
-  await t.nodes.writeFile(t.controlPlane, '/etc/kubernetes/kube-apiserver.yaml.pullcheck', manifest, '0600');
-  await t.nodes.exec(t.controlPlane, ['mv', '/etc/kubernetes/kube-apiserver.yaml.pullcheck', MANIFEST]);
-  const deadline = Date.now() + (t.timeoutMs ?? 180_000);
+export interface SecondApiServer {
+  /** A client of the second server: what it creates is admitted with the plugin. */
+  kube: Kube;
+  server: string;
+  /** Removes the static pod and waits until the server no longer answers. */
+  stop(): Promise<void>;
+}
+
+/** Retries `attempt` (connection errors included) until it returns true or the deadline passes. */
+async function until(what: string, timeoutMs: number, attempt: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   await pRetry(async () => {
     try {
-      if (await t.probe()) return;
-      last = 'the API server answers, without the change yet';
+      if (await attempt()) return;
+      last = 'not yet';
     } catch (error) {
       last = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
     }
-    if (Date.now() > deadline) throw new AbortError(`API server on ${t.controlPlane} did not come back ${what} within ${(t.timeoutMs ?? 180_000) / 1000}s; last: ${last}`);
+    if (Date.now() > deadline) throw new AbortError(`${what}: not within ${timeoutMs / 1000}s; last: ${last}`);
     throw new Error(last);
-  }, { retries: 1000, minTimeout: 500, maxTimeout: 2000, factor: 1.3 });
+  }, { retries: 10_000, minTimeout: 300, maxTimeout: 1000, factor: 1.3 });
 }
 
-/** Enables `plugin`; returns what restores the manifest as it was. */
-export async function enableAdmissionPlugin(t: AdmissionToggle, plugin: string, restoredProbe: () => Promise<boolean>): Promise<() => Promise<void>> {
-  const { stdout: original } = await t.nodes.exec(t.controlPlane, ['cat', MANIFEST]);
-  await t.logger.phase(`enable admission plugin ${plugin} on ${t.controlPlane}`, () => apply(t, withAdmissionPlugin(original, plugin, true), `with ${plugin}`));
-  return () => t.logger.phase(`restore the API server on ${t.controlPlane} (without ${plugin})`, () => apply({ ...t, probe: restoredProbe }, `${original}\n`, `without ${plugin}`));
+async function internalIp(kube: Kube, node: string): Promise<string> {
+  const n = await kube.core.readNode({ name: node });
+  const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  if (!ip) throw new Error(`node ${node} reports no InternalIP: cannot reach a second API server there`);
+  return ip;
+}
+
+export async function startSecondApiServer(o: SecondApiServerOptions): Promise<SecondApiServer> {
+  const port = o.port ?? 6444;
+  const name = `pullcheck-apiserver-${o.plugin.toLowerCase()}`;
+  const path = `${MANIFESTS}/${name}.yaml`;
+  const timeoutMs = o.timeoutMs ?? 180_000;
+  const busy = await o.nodes.exec(o.controlPlane, ['sh', '-c', `ss -Hltn 'sport = :${port}'`], { allowFailure: true });
+  if (busy.stdout.trim()) throw new Error(`port ${port} on ${o.controlPlane} is taken (${busy.stdout.trim().split('\n')[0] ?? ''}): a second API server cannot listen there`);
+  const { stdout: original } = await o.nodes.exec(o.controlPlane, ['cat', SOURCE]);
+  const server = `https://${await internalIp(o.kube, o.controlPlane)}:${port}`;
+  const second = kubeFromString(kubeconfigForServer(o.kube, server));
+  // Written beside the directory, then moved in: kubelet would start a half-written file as a pod.
+  await o.nodes.writeFile(o.controlPlane, `/etc/kubernetes/${name}.yaml.pullcheck`, secondApiServerManifest(original, { name, port, plugin: o.plugin }), '0600');
+  await o.nodes.exec(o.controlPlane, ['mv', `/etc/kubernetes/${name}.yaml.pullcheck`, path]);
+  const stop = () => o.logger.phase(`stop the second API server ${server}`, async () => {
+    await o.nodes.exec(o.controlPlane, ['rm', '-f', path]);
+    await until(`the second API server ${server} to stop after its manifest was removed`, timeoutMs, async () => {
+      try {
+        await second.core.getAPIResources();
+        return false;
+      } catch (error) {
+        return /ECONNREFUSED/.test(String(error instanceof Error ? `${error.message} ${String((error as { code?: unknown }).code)}` : error));
+      }
+    });
+  });
+  try {
+    await o.logger.phase(`start a second API server with ${o.plugin} at ${server}`, () => until(`a second API server with ${o.plugin} at ${server}`, timeoutMs, () => o.probe(second)));
+  } catch (error) {
+    await stop().catch((e: unknown) => o.logger.warn(`stopping the second API server: ${String(e)}`));
+    throw error;
+  }
+  return { kube: second, server, stop };
 }
