@@ -313,6 +313,7 @@ export async function installCredentialProvider(s: ScenarioContext, node: string
   const layout = nodeLayout();
   const flags = credentialProviderFlags(layout);
   const tag = `[${s.id}] [${node}]`;
+  await s.lockNode(node);
   let createdDir = false;
   let envOriginal: { content: string | undefined } | undefined;
   let restartedAt: Date | undefined;

@@ -23,6 +23,7 @@ import { LocalRegistry, type TestRegistry } from './registry/registry.ts';
 import { VendorRegistry } from './registry/vendor.ts';
 import { connectExisting, nodeFacts, PendingNodeAccess } from './cluster/existing.ts';
 import { installNodeAgent } from './nodeagent.ts';
+import { lockNode } from './nodelock.ts';
 import { targetDir } from './report/records.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
 import { waitForServiceAccount } from './kube.ts';
@@ -207,6 +208,11 @@ export interface ScenarioContext {
   extraNamespace(suffix: string): Promise<string>;
   /** Worker node names (pods pinned with nodeName). */
   workers(): string[];
+  /**
+   * Takes `node`'s lock (helpers/nodelock.ts) for the rest of the scenario; call it before the
+   * first change to the node, so that its release comes after the change's cleanup. Once per node.
+   */
+  lockNode(node: string): Promise<void>;
   /** Events of a pod in this namespace. */
   events(podName: string): Promise<CoreV1Event[]>;
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
@@ -297,6 +303,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const rules: string[] = [];
     const started = Date.now();
     let counter = 0;
+    const locked = new Set<string>();
     const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
       writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries.keys()], ...(extra.reason ? { reason: extra.reason } : {}) });
     await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
@@ -345,6 +352,12 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
         return name;
       },
       workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+      lockNode: async (node) => {
+        if (locked.has(node)) return;
+        locked.add(node);
+        const release = await lockNode({ kube, node, holder: id, logger: env.logger });
+        defers.push(release);
+      },
       events: (podName) => podEvents(kube, namespace, podName),
       waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
       log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),

@@ -14,6 +14,7 @@ import type { RunEnv, ScenarioContext } from './harness.ts';
 import type { Kube } from './kube.ts';
 import type { Logger } from './log.ts';
 import { restartKubelet } from './nodecreds.ts';
+import { lockNode } from './nodelock.ts';
 import type { NodeAccess } from './nodes.ts';
 import { isRecord } from './guards.ts';
 
@@ -311,6 +312,7 @@ type GroupState =
  */
 export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan: (env: RunEnv) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
   let state: GroupState = { kind: 'pending' };
+  let release: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     try {
       const env = getEnv();
@@ -321,6 +323,7 @@ export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan
         return;
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
+      release = await lockNode({ kube: env.cluster.kube, node: p.node, holder: group, logger: env.logger });
       const change = await changeKubeletConfig({ nodes: env.cluster.nodes, kube: env.cluster.kube, node: p.node, logger: env.logger, patch: p.patch, who: group, ...(p.argv ? { argv: p.argv } : {}) });
       state = { kind: 'ready', node: p.node, change };
     } catch (error) {
@@ -328,7 +331,11 @@ export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan
     }
   }, 600_000);
   afterAll(async () => {
-    if (state.kind === 'ready') await state.change.restore();
+    try {
+      if (state.kind === 'ready') await state.change.restore();
+    } finally {
+      await release?.();
+    }
   }, 600_000);
   return {
     ready: (s) => {

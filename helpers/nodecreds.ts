@@ -214,12 +214,13 @@ export async function presentCredentialFiles(nodes: NodeAccess, node: string, pa
 }
 
 /**
- * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it. The
- * cleanup, registered first, removes the file and restarts kubelet again, so that the credentials
- * it cached leave with it.
+ * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it, holding
+ * the node's lock. The cleanup, registered first, removes the file and restarts kubelet again, so
+ * that the credentials it cached leave with it; the lock goes after it.
  */
 export async function installNodeFile(s: ScenarioContext, node: string, path: string, content: string, o: { restart: boolean } = { restart: true }): Promise<{ restart: () => Promise<void> }> {
   const { nodes, kube } = s.env.cluster;
+  await s.lockNode(node);
   let remove: (() => Promise<void>) | undefined;
   let restarted = false;
   const restart = async () => {

@@ -13,9 +13,6 @@ import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { createPod, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/pods.ts';
 import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
 
-/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
-export const changesNodes = true;
-
 const getEnv = useEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
 
 /** What an API server makes of an IfNotPresent container, asked with a server-side dry run. */

@@ -26,7 +26,7 @@ describe('resolveRunOptions', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has one set of defaults', () => {
-    expect(resolve({})).toEqual({ profile: 'default', versions: [], suites: [], keep: false, parallel: 1, reportDir: 'reports', allowPull: true });
+    expect(resolve({})).toEqual({ profile: 'default', versions: [], suites: [], keep: false, parallel: 2, reportDir: 'reports', allowPull: true });
   });
 
   it('takes flags over PULLCHECK_* variables over the config file', () => {

@@ -59,6 +59,12 @@ export interface RunFlags {
   noPull?: boolean;
 }
 
+/**
+ * Suites that leave nodes alone, run at once by default. Two: their time is mostly waiting on
+ * kubelet and containerd, so two overlap well on two cores; more only queue for the CPU.
+ */
+export const DEFAULT_PARALLEL = 2;
+
 const CONFIG_KEYS = ['profile', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir'] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
 
@@ -175,7 +181,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   const versions = k8s ? parseVersions(k8s) : [];
   if (kubeconfig && versions.length > 0) throw new UsageError('--k8s chooses the version of clusters pullcheck creates; with --kubeconfig the cluster has its own: drop one of them');
   const parallelText = flags.parallel ?? (file.parallel === undefined ? undefined : String(file.parallel));
-  const parallel = parallelText === undefined ? 1 : Number(parallelText);
+  const parallel = parallelText === undefined ? DEFAULT_PARALLEL : Number(parallelText);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8) throw new UsageError(`--parallel "${parallelText}" must be a whole number from 1 to 8`);
   const timeout = flags.timeout ?? file.timeout;
   const focus = checkRegex('--focus', flags.focus ?? file.focus);

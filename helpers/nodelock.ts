@@ -1,0 +1,115 @@
+// A node's lock: what changes a node (credential files, kubelet configuration or flags, and the
+// kubelet restarts they take) holds it from before the first change until the node is restored.
+// It is a coordination.k8s.io Lease in the cluster, not a file on this host, so that two jest
+// workers, two pullcheck runs, or two CI jobs on one existing cluster wait for each other. The
+// holder renews it; a holder killed with SIGKILL cannot release it, so a lease not renewed within
+// its duration is taken over (and logged).
+import { hostname } from 'node:os';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { waitFor, type Kube } from './kube.ts';
+import type { Logger } from './log.ts';
+
+export const LOCK_NAMESPACE = 'default';
+const DURATION_S = 60;
+const RENEW_MS = 15_000;
+
+export function lockName(node: string): string {
+  return `pullcheck-node-lock-${node}`.slice(0, 253);
+}
+
+/** Whether a lease's holder has stopped renewing it (its duration passed since the last renewal). */
+export function leaseExpired(lease: V1Lease, now: Date): boolean {
+  const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+  const duration = lease.spec?.leaseDurationSeconds ?? DURATION_S;
+  if (!renewed) return true;
+  return new Date(renewed).getTime() + duration * 1000 < now.getTime();
+}
+
+function describeLease(l: V1Lease): string {
+  const s = l.spec;
+  return `held by ${s?.holderIdentity ?? '(no one)'} since ${s?.acquireTime ? new Date(s.acquireTime).toISOString() : '?'}, renewed ${s?.renewTime ? new Date(s.renewTime).toISOString() : 'never'}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export interface NodeLockOptions {
+  kube: Kube;
+  node: string;
+  /** Who holds it, for whoever waits: the scenario or group. */
+  holder: string;
+  logger: Logger;
+  timeoutMs?: number;
+  /** Called once it has found the lock held by another and starts waiting (tests use it). */
+  onWait?: (holder: string) => void;
+}
+
+/** Takes the node's lock, waiting (a watch, with a deadline) for another holder to let go. Returns its release. */
+export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>> {
+  const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
+  const name = lockName(o.node);
+  const identity = `${o.holder} (${hostname()} pid ${process.pid})`;
+  const deadline = Date.now() + (o.timeoutMs ?? 900_000);
+  const body = (): V1Lease => {
+    const now = new Date();
+    return {
+      metadata: { name, namespace: LOCK_NAMESPACE, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) } },
+      spec: { holderIdentity: identity, leaseDurationSeconds: DURATION_S, acquireTime: now, renewTime: now },
+    };
+  };
+  let lease: V1Lease | undefined;
+  let waitedSince: number | undefined;
+  while (!lease) {
+    try {
+      lease = await coordination.createNamespacedLease({ namespace: LOCK_NAMESPACE, body: body() });
+      break;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const current = await coordination.readNamespacedLease({ name, namespace: LOCK_NAMESPACE }).catch((e: unknown) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
+    if (!current) continue;
+    if (leaseExpired(current, new Date())) {
+      o.logger.warn(`[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, not renewed for ${DURATION_S}s (its holder was killed?)`);
+      await coordination.deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion ?? '' } } }).catch((e: unknown) => (statusOf(e) === 404 || statusOf(e) === 409 ? undefined : Promise.reject(e)));
+      continue;
+    }
+    if (waitedSince === undefined) o.onWait?.(current.spec?.holderIdentity ?? '');
+    waitedSince ??= Date.now();
+    o.logger.info(`[${o.holder}] [${o.node}] LOCK waiting: ${describeLease(current)}`);
+    // Until it is gone or stops being renewed; the loop then tries again.
+    await waitFor({
+      kube: o.kube,
+      what: `the lock on node ${o.node} to be released`,
+      path: `/apis/coordination.k8s.io/v1/namespaces/${LOCK_NAMESPACE}/leases`,
+      fieldSelector: `metadata.name=${name}`,
+      timeoutMs: Math.max(1000, Math.min(deadline - Date.now(), DURATION_S * 1000 + 5000)),
+      list: async () => {
+        const l = await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE, fieldSelector: `metadata.name=${name}` });
+        return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+      },
+      until: (leases: V1Lease[]) => (leases.length === 0 || leases.every((l) => leaseExpired(l, new Date())) ? true : undefined),
+      describe: describeLease,
+    }).catch((error: unknown) => {
+      // A holder that renews on time holds it past one watch: the outer deadline decides.
+      if (Date.now() > deadline) throw new Error(`node ${o.node} stayed locked for ${Math.round((Date.now() - (waitedSince ?? Date.now())) / 1000)}s: ${describeLease(current)} (Lease ${LOCK_NAMESPACE}/${name}; delete it if its holder is gone)`, { cause: error });
+    });
+  }
+  if (waitedSince !== undefined) o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s`);
+  else o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired`);
+  let held = lease;
+  const renew = setInterval(() => {
+    coordination.replaceNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { ...held, spec: { ...held.spec, renewTime: new Date() } } })
+      .then((l) => { held = l; })
+      .catch((e: unknown) => o.logger.warn(`[${o.holder}] [${o.node}] LOCK renewal failed: ${String(e).split('\n')[0] ?? ''}`));
+  }, RENEW_MS);
+  renew.unref();
+  let released: Promise<void> | undefined;
+  return () => (released ??= (async () => {
+    clearInterval(renew);
+    await coordination.deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { uid: held.metadata?.uid ?? '' } } })
+      .catch((e: unknown) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
+    o.logger.info(`[${o.holder}] [${o.node}] LOCK released`);
+  })());
+}
