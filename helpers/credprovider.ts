@@ -28,6 +28,7 @@ import type { Kube } from './kube.ts';
 import { buildOwnProgram } from './nodeimage/components.ts';
 import type { NodeAccess } from './nodes.ts';
 import { restartKubelet } from './nodecreds.ts';
+import { ownerLabels } from './cluster/leftovers.ts';
 import { registerCredentials } from './redact.ts';
 
 /** The provider's name in the config, which kubelet runs as `{bin dir}/{name}`. */
@@ -381,7 +382,7 @@ export async function installCredentialProvider(s: ScenarioContext, node: string
 export async function allowNodeAudience(s: ScenarioContext, node: string, audience: string): Promise<void> {
   const rbac = s.env.cluster.kube.config.makeApiClient(RbacAuthorizationV1Api);
   const name = `pullcheck-${s.env.runId}-audience-${node}`.slice(0, 253);
-  const { role, binding } = audienceGrant(name, node, audience, { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': s.env.runId });
+  const { role, binding } = audienceGrant(name, node, audience, { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': s.env.runId, ...ownerLabels() });
   s.defer(async () => {
     await rbac.deleteClusterRoleBinding({ name }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
     await rbac.deleteClusterRole({ name }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });

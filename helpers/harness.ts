@@ -22,6 +22,7 @@ import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNod
 import { LocalRegistry, type TestRegistry } from './registry/registry.ts';
 import { VendorRegistry } from './registry/vendor.ts';
 import { connectExisting, nodeFacts, PendingNodeAccess } from './cluster/existing.ts';
+import { ownerLabels, sweepClusterLeftovers } from './cluster/leftovers.ts';
 import { installNodeAgent } from './nodeagent.ts';
 import { lockNode } from './nodelock.ts';
 import { targetDir } from './report/records.ts';
@@ -94,6 +95,9 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
   const cluster = await connectCluster(logger);
+  // Without node access yet (the node agent comes with the registries), static pods stay for a
+  // suite that has it.
+  await sweepClusterLeftovers({ kube: cluster.kube, ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }), logger });
   await writeEnvironment(cluster);
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, TestRegistry>();
@@ -306,7 +310,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const locked = new Set<string>();
     const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
       writeScenarioRecord({ id, suite: id.split('/')[0] ?? id, title, status, durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries.keys()], ...(extra.reason ? { reason: extra.reason } : {}) });
-    await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63) } } } });
+    await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63), ...ownerLabels() } } } });
     // PULLCHECK_KEEP keeps the namespace for debugging; every other cleanup (node files, kubelet
     // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
     defers.push(() => (process.env['PULLCHECK_KEEP'] === '1' ? undefined : kube.core.deleteNamespace({ name: namespace })));
@@ -346,7 +350,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       createPod: (input) => createPod(kube, namespace, { ...input, name: input.name ?? `pod-${++counter}` }),
       extraNamespace: async (suffix) => {
         const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
-        await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId } } } });
+        await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } } });
         defers.push(() => (process.env['PULLCHECK_KEEP'] === '1' ? undefined : kube.core.deleteNamespace({ name })));
         await waitForServiceAccount(kube, name, 'default');
         return name;

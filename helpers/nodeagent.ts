@@ -3,6 +3,7 @@
 // API into that node's agent pod, where `nodeagent run -- argv` enters the namespaces of the node's
 // PID 1 (what `nsenter -t 1 -m -u -i -n -C` does) and execs argv. The run installs the agent in a
 // namespace of its own and deletes that namespace when it is done: nothing outlives the run.
+import { ownerLabels } from './cluster/leftovers.ts';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable, PassThrough } from 'node:stream';
 import { ApiException, AppsV1Api, Exec, type V1DaemonSet, type V1Namespace, type V1Node, type V1Pod, type V1Secret, type V1Status } from '@kubernetes/client-node';
@@ -425,7 +426,8 @@ export async function installNodeAgent(o: InstallNodeAgentOptions): Promise<Daem
     ...(registry.username && registry.password ? { pullCredential: { server: registry.host, username: registry.username, password: registry.password } } : {}),
   });
   const namespace = agentNamespace(runId);
-  await kube.core.createNamespace({ body: manifests.namespace });
+  // Owner labels only here, where the namespace is created: a sweep after a killed run finds it.
+  await kube.core.createNamespace({ body: { ...manifests.namespace, metadata: { ...manifests.namespace.metadata, labels: { ...manifests.namespace.metadata?.labels, ...ownerLabels() } } } });
   try {
     return await logger.phase(`node agent Ready on ${nodeNames.length} nodes (namespace ${namespace})`, async () => {
       // The API server refuses pods until the namespace's default ServiceAccount exists.

@@ -5,7 +5,7 @@
 // holder renews it; a holder killed with SIGKILL cannot release it, so a lease not renewed within
 // its duration is taken over (and logged).
 import { hostname } from 'node:os';
-import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { waitFor, type Kube } from './kube.ts';
 import type { Logger } from './log.ts';
 
@@ -53,7 +53,8 @@ export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>>
   const identity = `${o.holder} (${hostname()} pid ${process.pid})`;
   const deadline = Date.now() + (o.timeoutMs ?? 900_000);
   const body = (): V1Lease => {
-    const now = new Date();
+    // MicroTime fields: the API server refuses a plain Date's milliseconds-only timestamp.
+    const now = new V1MicroTime();
     return {
       metadata: { name, namespace: LOCK_NAMESPACE, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) } },
       spec: { holderIdentity: identity, leaseDurationSeconds: DURATION_S, acquireTime: now, renewTime: now },
@@ -100,7 +101,7 @@ export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>>
   else o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired`);
   let held = lease;
   const renew = setInterval(() => {
-    coordination.replaceNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { ...held, spec: { ...held.spec, renewTime: new Date() } } })
+    coordination.replaceNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { ...held, spec: { ...held.spec, renewTime: new V1MicroTime(), ...(held.spec?.acquireTime ? { acquireTime: new V1MicroTime(held.spec.acquireTime) } : {}) } } })
       .then((l) => { held = l; })
       .catch((e: unknown) => o.logger.warn(`[${o.holder}] [${o.node}] LOCK renewal failed: ${String(e).split('\n')[0] ?? ''}`));
   }, RENEW_MS);

@@ -2,8 +2,12 @@
 // against the cluster's API server with a node name no suite uses, so that it never waits for (or
 // holds up) a real suite: a second holder waits for the first and gets the lock once it is
 // released; a lock whose holder stopped renewing it (a SIGKILLed run) is taken over; nothing stays.
+// And the sweep (helpers/cluster/leftovers.ts) that removes what killed runs left in a cluster.
 import { randomBytes } from 'node:crypto';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../helpers/cluster/leftovers.ts';
+import { LABEL_OWNER_PID } from '../helpers/sweep.ts';
 import { scenario, useEnv } from '../helpers/harness.ts';
 import { LOCK_NAMESPACE, lockName, lockNode } from '../helpers/nodelock.ts';
 
@@ -46,7 +50,7 @@ scenario(getEnv, 'node-lock/stale-lock-taken-over', 'a lock its holder stopped r
   const node = testNode();
   const { kube } = s.env.cluster;
   const coordination = kube.config.makeApiClient(CoordinationV1Api);
-  const long = new Date(Date.now() - 10 * 60_000);
+  const long = new V1MicroTime(Date.now() - 10 * 60_000);
   await coordination.createNamespacedLease({
     namespace: LOCK_NAMESPACE,
     body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
@@ -59,5 +63,36 @@ scenario(getEnv, 'node-lock/stale-lock-taken-over', 'a lock its holder stopped r
   // Taken over at once: it never waited on the dead holder.
   expect(waited).toBe(false);
   await release();
+  expect(await lockExists(node)).toBe(false);
+});
+
+scenario(getEnv, 'node-lock/killed-run-leftovers-swept', 'what a killed process of this host left (a namespace, an abandoned lock) is removed by the next suite\'s sweep; a live process\'s namespace stays', async (s) => {
+  const { kube } = s.env.cluster;
+  // A pid that existed and is gone: a process that has exited.
+  const child = execa('true');
+  const dead = child.pid ?? 0;
+  await child;
+  const make = async (suffix: string, pid: number) => {
+    const name = `${s.namespace}-${suffix}`;
+    await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(pid) } } } });
+    s.defer(() => kube.core.deleteNamespace({ name }).catch(() => undefined));
+    return name;
+  };
+  const killed = await make('killed', dead);
+  const live = await make('live', process.pid);
+  const node = testNode();
+  const coordination = kube.config.makeApiClient(CoordinationV1Api);
+  const long = new V1MicroTime(Date.now() - 10 * 60_000);
+  await coordination.createNamespacedLease({
+    namespace: LOCK_NAMESPACE,
+    body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
+  });
+  s.defer(() => coordination.deleteNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE }).catch(() => undefined));
+  const removed = await sweepClusterLeftovers({ kube, nodes: s.env.cluster.nodes, logger: s.env.logger });
+  expect(removed).toEqual(expect.arrayContaining([`namespace ${killed}`, expect.stringContaining(`lease ${LOCK_NAMESPACE}/${lockName(node)}`)]));
+  expect(removed.join('\n')).not.toContain(live);
+  const phase = async (name: string) => (await kube.core.readNamespace({ name }).catch(() => undefined))?.status?.phase ?? 'gone';
+  expect(['Terminating', 'gone']).toContain(await phase(killed));
+  expect(await phase(live)).toBe('Active');
   expect(await lockExists(node)).toBe(false);
 });

@@ -148,7 +148,7 @@ spec:
 `;
     const pod = YAML.parse(secondApiServerManifest(kubeadm, { name: 'pullcheck-apiserver-alwayspullimages', port: 6444, plugin: 'AlwaysPullImages' }));
     expect(pod.metadata.name).toBe('pullcheck-apiserver-alwayspullimages');
-    expect(pod.metadata.labels).toEqual({ 'pullcheck.io/managed': 'true', component: 'pullcheck-apiserver-alwayspullimages' });
+    expect(pod.metadata.labels).toEqual({ 'pullcheck.io/managed': 'true', 'pullcheck.io/manifest': 'pullcheck-apiserver-alwayspullimages.yaml', component: 'pullcheck-apiserver-alwayspullimages' });
     expect(pod.metadata.annotations).toBeUndefined();
     const c = pod.spec.containers[0];
     expect(c.command).toEqual(['kube-apiserver', '--advertise-address=172.18.0.3', '--enable-admission-plugins=NodeRestriction,AlwaysPullImages', '--secure-port=6444', '--endpoint-reconciler-type=none']);

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { kubeFromString, type Kube } from '../kube.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAccess } from '../nodes.ts';
+import { ownerLabels } from './leftovers.ts';
 
 const MANIFESTS = '/etc/kubernetes/manifests';
 const SOURCE = `${MANIFESTS}/kube-apiserver.yaml`;
@@ -40,12 +41,13 @@ export function withAdmissionPlugin(manifestYaml: string, plugin: string, enable
  * the plugin on, and no say over the `kubernetes` Service's endpoints — two servers with one
  * address and different ports would otherwise keep rewriting the endpoint's port.
  */
-export function secondApiServerManifest(manifestYaml: string, o: { name: string; port: number; plugin: string }): string {
+export function secondApiServerManifest(manifestYaml: string, o: { name: string; port: number; plugin: string; labels?: Record<string, string> }): string {
   const pod = YAML.parse(withAdmissionPlugin(manifestYaml, o.plugin, true)) as V1Pod;
   const container = pod.spec?.containers.find((c) => c.name === 'kube-apiserver');
   if (!pod.metadata || !container?.command) throw new Error(`${SOURCE} has no kube-apiserver container command`);
   pod.metadata.name = o.name;
-  pod.metadata.labels = { 'pullcheck.io/managed': 'true', component: o.name };
+  // The file's name rides along, so that a sweep after a killed run can find the file from the mirror pod.
+  pod.metadata.labels = { ...o.labels, 'pullcheck.io/managed': 'true', 'pullcheck.io/manifest': `${o.name}.yaml`, component: o.name };
   delete pod.metadata.annotations;
   setFlag(container.command, '--secure-port', String(o.port));
   setFlag(container.command, '--endpoint-reconciler-type', 'none');
@@ -120,7 +122,7 @@ export async function startSecondApiServer(o: SecondApiServerOptions): Promise<S
   const server = `https://${await internalIp(o.kube, o.controlPlane)}:${port}`;
   const second = kubeFromString(kubeconfigForServer(o.kube, server));
   // Written beside the directory, then moved in: kubelet would start a half-written file as a pod.
-  await o.nodes.writeFile(o.controlPlane, `/etc/kubernetes/${name}.yaml.pullcheck`, secondApiServerManifest(original, { name, port, plugin: o.plugin }), '0600');
+  await o.nodes.writeFile(o.controlPlane, `/etc/kubernetes/${name}.yaml.pullcheck`, secondApiServerManifest(original, { name, port, plugin: o.plugin, labels: ownerLabels() }), '0600');
   await o.nodes.exec(o.controlPlane, ['mv', `/etc/kubernetes/${name}.yaml.pullcheck`, path]);
   const stop = () => o.logger.phase(`stop the second API server ${server}`, async () => {
     await o.nodes.exec(o.controlPlane, ['rm', '-f', path]);
