@@ -9,7 +9,7 @@ import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
 import { CommandError } from '../helpers/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
-import { loadCatalog, nodeChangingSuites } from '../helpers/run/catalog.ts';
+import { loadCatalog, nodeChangingSuites, nodeLockingSuites } from '../helpers/run/catalog.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 
@@ -129,12 +129,13 @@ async function main(argv: string[]): Promise<number> {
       const { planRun } = await import('../helpers/run/run.ts');
       const catalog = await loadCatalog();
       const changing = nodeChangingSuites(catalog);
-      const plan = planRun(catalog, changing, options);
+      const locking = nodeLockingSuites(catalog);
+      const plan = planRun(catalog, changing, options, locking);
       let suite = '';
       for (const e of plan.scenarios) {
         if (e.suite !== suite) {
           suite = e.suite;
-          process.stdout.write(`${suite}${changing.has(suite) ? ' (changes nodes: runs alone)' : ''}\n`);
+          process.stdout.write(`${suite}${locking.has(suite) ? ' (changes nodes under per-node locks: runs beside others like it)' : changing.has(suite) ? ' (changes nodes: runs alone)' : ''}\n`);
         }
         process.stdout.write(`  ${e.id}  ${e.title}\n`);
       }

@@ -39,6 +39,11 @@ export interface RegistryRequest {
 
 export interface RunEnv {
   runId: string;
+  /**
+   * The suite runs beside other node-changing suites (`locksNodes`): each of its pods must name its
+   * node, and the scenario locks that node before creating it.
+   */
+  pinnedPods: boolean;
   logger: Logger;
   cluster: Cluster;
   ca: CertificateAuthority;
@@ -91,7 +96,7 @@ function vendorFor(req: RegistryRequest, taken: boolean): VendorRegistry | undef
 }
 
 /** A suite's environment: the run's cluster (jest's global setup brought it up), the run CA, registries. */
-export async function startEnv(o: { suite: string; registries: RegistryRequest[] }): Promise<RunEnv> {
+export async function startEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: boolean }): Promise<RunEnv> {
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
   const cluster = await connectCluster(logger);
@@ -158,7 +163,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
     throw error;
   }
   return {
-    runId, logger, cluster, ca, registries, dispose,
+    runId, logger, cluster, ca, registries, dispose, pinnedPods: o.pinnedPods ?? false,
     registry: (name) => {
       const r = registries.get(name);
       if (!r) throw new Error(`no registry "${name}" in this suite (have: ${[...registries.keys()].join(', ')})`);
@@ -171,7 +176,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
  * Registers the suite's beforeAll/afterAll and returns what scenarios call to reach the environment.
  * A suite file declares it once: `const getEnv = useEnv({ suite, registries })`.
  */
-export function useEnv(o: { suite: string; registries: RegistryRequest[] }): () => RunEnv {
+export function useEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: boolean }): () => RunEnv {
   let env: RunEnv | undefined;
   beforeAll(async () => {
     env = await startEnv(o);
@@ -320,6 +325,13 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     const usedRepositories = new Set<string>();
     const scenarioStart = new Date();
     collectEvidence(env, namespace, scenarioStart, usedRegistries, usedRepositories, (name, fn) => collectors.push({ name, fn }));
+    // Beside other node-changing suites, a pod may only go to a node this scenario holds: another
+    // suite's kubelet restart or policy change there would change its verdict.
+    const pinned = async (pod: string, node: string | undefined) => {
+      if (!env.pinnedPods) return;
+      if (!node) throw new Error(`pod ${pod}: this suite runs beside other node-changing suites (locksNodes), so each pod must name its node (nodeName) and the scenario locks it`);
+      await s.lockNode(node);
+    };
     const s: ScenarioContext = {
       id, env, namespace,
       uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
@@ -344,10 +356,15 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       },
       runPod: async (input, podTimeout) => {
         const name = input.name ?? `pod-${++counter}`;
+        await pinned(name, input.nodeName);
         await createPod(kube, namespace, { ...input, name });
         return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
       },
-      createPod: (input) => createPod(kube, namespace, { ...input, name: input.name ?? `pod-${++counter}` }),
+      createPod: async (input) => {
+        const name = input.name ?? `pod-${++counter}`;
+        await pinned(name, input.nodeName);
+        return createPod(kube, namespace, { ...input, name });
+      },
       extraNamespace: async (suffix) => {
         const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
         await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } } });
@@ -359,7 +376,7 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       lockNode: async (node) => {
         if (locked.has(node)) return;
         locked.add(node);
-        const release = await lockNode({ kube, node, holder: id, logger: env.logger });
+        const release = await lockNode({ kube, node, holder: id, logger: env.logger, reentrant: true });
         defers.push(release);
       },
       events: (podName) => podEvents(kube, namespace, podName),

@@ -323,7 +323,7 @@ export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan
         return;
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
-      release = await lockNode({ kube: env.cluster.kube, node: p.node, holder: group, logger: env.logger });
+      release = await lockNode({ kube: env.cluster.kube, node: p.node, holder: group, logger: env.logger, reentrant: true });
       const change = await changeKubeletConfig({ nodes: env.cluster.nodes, kube: env.cluster.kube, node: p.node, logger: env.logger, patch: p.patch, who: group, ...(p.argv ? { argv: p.argv } : {}) });
       state = { kind: 'ready', node: p.node, change };
     } catch (error) {

@@ -44,10 +44,47 @@ export interface NodeLockOptions {
   timeoutMs?: number;
   /** Called once it has found the lock held by another and starts waiting (tests use it). */
   onWait?: (holder: string) => void;
+  /**
+   * Share a lock this process already holds on the node (a group's, for a scenario of the group)
+   * instead of waiting for it; the lock goes when its last holder releases it.
+   */
+  reentrant?: boolean;
+}
+
+/** Locks this process holds (or is taking) that `reentrant` callers share: cluster server + node. */
+const processHolds = new Map<string, { count: number; taken: Promise<() => Promise<void>> }>();
+
+export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>> {
+  if (!o.reentrant) return acquire(o);
+  const key = `${o.kube.config.getCurrentCluster()?.server ?? ''}|${o.node}`;
+  let hold = processHolds.get(key);
+  if (hold) hold.count += 1;
+  else {
+    hold = { count: 1, taken: acquire(o) };
+    processHolds.set(key, hold);
+  }
+  const h = hold;
+  try {
+    await h.taken;
+  } catch (error) {
+    h.count -= 1;
+    if (h.count === 0) processHolds.delete(key);
+    throw error;
+  }
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    h.count -= 1;
+    if (h.count === 0) {
+      processHolds.delete(key);
+      await (await h.taken)();
+    }
+  };
 }
 
 /** Takes the node's lock, waiting (a watch, with a deadline) for another holder to let go. Returns its release. */
-export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>> {
+async function acquire(o: NodeLockOptions): Promise<() => Promise<void>> {
   const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
   const name = lockName(o.node);
   const identity = `${o.holder} (${hostname()} pid ${process.pid})`;

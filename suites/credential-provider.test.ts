@@ -19,10 +19,14 @@ import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
-/** Changes nodes (kubelet flags and restarts): `pullcheck run` runs it alone, never beside another suite. */
+/**
+ * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their
+ * node) is locked for the scenario, so `pullcheck run` runs it beside other suites like it.
+ */
 export const changesNodes = true;
+export const locksNodes = true;
 
-const getEnv = useEnv({ suite: 'credential-provider', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'other', auth: 'htpasswd' }] });
+const getEnv = useEnv({ suite: 'credential-provider', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'other', auth: 'htpasswd' }], pinnedPods: true });
 
 interface TestRef {
   ref: string;

@@ -27,10 +27,14 @@ import { preloadImage, removeNodeImage } from '../helpers/preload.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
 
 const SUITE = 'ensure-secret-pulled';
-/** Changes nodes (kubelet configuration and restarts): `pullcheck run` runs it alone, never beside another suite. */
+/**
+ * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their
+ * node) is locked for the scenario, so `pullcheck run` runs it beside other suites like it.
+ */
 export const changesNodes = true;
+export const locksNodes = true;
 
-const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }] });
+const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: true });
 
 /** Repositories under this path are on NeverVerifyAllowlistedImages' allowlist; every other one is not. */
 const ALLOWLISTED_BASE = 'pullcheck-allowlisted';
@@ -72,9 +76,12 @@ function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string
   return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`] : [];
 }
 
-/** The first worker, switched to `policy` (with the gate turned on where the version has it off). */
+/**
+ * The last worker, switched to `policy` (with the gate turned on where the version has it off). The
+ * last: the other node-changing suites that run beside this one start from the first.
+ */
 async function planFor(env: RunEnv, policy: CredentialVerificationPolicy): Promise<KubeletConfigPlan> {
-  const [node] = workersOf(env);
+  const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
   const argv = await kubeletArgv(env.cluster.nodes, node);
   const current = await readKubeletPullSettings(env.cluster.kube, node);

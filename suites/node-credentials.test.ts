@@ -17,10 +17,14 @@ import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
 import type { RegistryCredential } from '../helpers/secrets.ts';
 
-/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+/**
+ * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their
+ * node) is locked for the scenario, so `pullcheck run` runs it beside other suites like it.
+ */
 export const changesNodes = true;
+export const locksNodes = true;
 
-const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }] });
+const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: true });
 
 function credential(s: ScenarioContext): RegistryCredential {
   const r = s.env.registry('private');

@@ -96,3 +96,18 @@ scenario(getEnv, 'node-lock/killed-run-leftovers-swept', 'what a killed process 
   expect(await phase(live)).toBe('Active');
   expect(await lockExists(node)).toBe(false);
 });
+
+scenario(getEnv, 'node-lock/shared-by-group-and-scenario', 'within one process a reentrant holder (a KEP-2535 group, then its scenario) shares the lock instead of waiting for itself; it goes with the last release', async (s) => {
+  const node = testNode();
+  const { kube } = s.env.cluster;
+  let waited = false;
+  const onWait = () => { waited = true; };
+  const group = await lockNode({ kube, node, holder: `${s.id} group`, logger: s.env.logger, reentrant: true, onWait });
+  s.defer(group);
+  const inner = await lockNode({ kube, node, holder: `${s.id} scenario`, logger: s.env.logger, reentrant: true, onWait });
+  expect(waited).toBe(false);
+  await inner();
+  expect(await lockExists(node)).toBe(true);
+  await group();
+  expect(await lockExists(node)).toBe(false);
+});

@@ -16,11 +16,20 @@ export interface CatalogEntry {
   file: string;
   /** The suite declares `export const changesNodes = true`: it changes nodes or the control plane. */
   changesNodes: boolean;
+  /**
+   * It also declares `export const locksNodes = true`: every node it changes or runs a pod on is
+   * locked for the scenario (its pods name their node), so it may run beside other such suites.
+   */
+  locksNodes: boolean;
 }
 
 /** Suites that change nodes or the control plane: `pullcheck run` runs them alone. */
 export function nodeChangingSuites(catalog: readonly CatalogEntry[]): Set<string> {
   return new Set(catalog.filter((e) => e.changesNodes).map((e) => e.suite));
+}
+
+export function nodeLockingSuites(catalog: readonly CatalogEntry[]): Set<string> {
+  return new Set(catalog.filter((e) => e.changesNodes && e.locksNodes).map((e) => e.suite));
 }
 
 export function suiteFiles(dir = SUITES_DIR): { suite: string; file: string }[] {
@@ -56,9 +65,10 @@ export async function loadCatalog(dir = SUITES_DIR): Promise<CatalogEntry[]> {
     for (const { suite, file } of suiteFiles(dir)) {
       const names: string[] = [];
       Object.assign(g, recordingGlobals((name) => names.push(name)));
-      const module = (await import(pathToFileURL(file).href)) as { changesNodes?: unknown };
+      const module = (await import(pathToFileURL(file).href)) as { changesNodes?: unknown; locksNodes?: unknown };
       const changesNodes = module.changesNodes === true;
-      for (const name of names) entries.push({ suite, file, changesNodes, ...splitTestName(name) });
+      const locksNodes = module.locksNodes === true;
+      for (const name of names) entries.push({ suite, file, changesNodes, locksNodes, ...splitTestName(name) });
     }
   } finally {
     for (const [k, v] of saved) g[k] = v;

@@ -60,8 +60,8 @@ export interface RunFlags {
 }
 
 /**
- * Suites that leave nodes alone, run at once by default. Two: their time is mostly waiting on
- * kubelet and containerd, so two overlap well on two cores; more only queue for the CPU.
+ * Suites run at once by default (those that leave nodes alone, then those under per-node locks).
+ * Two: their time is mostly waiting on kubelet and containerd, so two overlap well on two cores.
  */
 export const DEFAULT_PARALLEL = 2;
 

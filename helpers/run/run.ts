@@ -19,14 +19,18 @@ import { newRunId, runCounts, runResults, writeReport } from '../report/assemble
 import type { TargetResult } from '../report/schema.ts';
 import { isSelected, TARGET_DIR_ENV } from '../report/records.ts';
 import { certify } from './certification.ts';
-import { loadCatalog, nodeChangingSuites, type CatalogEntry } from './catalog.ts';
+import { loadCatalog, nodeChangingSuites, nodeLockingSuites, type CatalogEntry } from './catalog.ts';
 import { UsageError, type RunOptions } from './options.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Plan {
-  /** Suite files to run, split by whether they change nodes or the control plane. */
+  /**
+   * Suite files to run: those that leave nodes alone, those that change nodes under per-node locks
+   * (they may run beside each other), and those that change nodes and must run alone.
+   */
   shared: CatalogEntry['file'][];
+  locked: CatalogEntry['file'][];
   exclusive: CatalogEntry['file'][];
   scenarios: CatalogEntry[];
 }
@@ -35,7 +39,7 @@ export interface Plan {
  * What the selection runs. Unknown suite names and selections that match nothing are usage errors
  * (a typo must not make a green run of nothing).
  */
-export function planRun(catalog: readonly CatalogEntry[], changesNodes: ReadonlySet<string>, o: Pick<RunOptions, 'suites' | 'focus' | 'skip'>): Plan {
+export function planRun(catalog: readonly CatalogEntry[], changesNodes: ReadonlySet<string>, o: Pick<RunOptions, 'suites' | 'focus' | 'skip'>, locksNodes: ReadonlySet<string> = new Set()): Plan {
   const known = [...new Set(catalog.map((e) => e.suite))];
   for (const s of o.suites) {
     if (!known.includes(s)) throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
@@ -49,7 +53,8 @@ export function planRun(catalog: readonly CatalogEntry[], changesNodes: Readonly
   const suiteOf = (file: string) => catalog.find((e) => e.file === file)?.suite ?? '';
   return {
     shared: files.filter((f) => !changesNodes.has(suiteOf(f))),
-    exclusive: files.filter((f) => changesNodes.has(suiteOf(f))),
+    locked: files.filter((f) => changesNodes.has(suiteOf(f)) && locksNodes.has(suiteOf(f))),
+    exclusive: files.filter((f) => changesNodes.has(suiteOf(f)) && !locksNodes.has(suiteOf(f))),
     scenarios,
   };
 }
@@ -169,9 +174,14 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
     }
     const env = jestEnv(o, target, targetDir);
     const parts: (TargetResult | undefined)[] = [];
-    for (const [phase, files, workers] of [['shared', plan.shared, o.parallel], ['exclusive', plan.exclusive, 1]] as const) {
+    const phases = [
+      ['shared', plan.shared, o.parallel, `that leave nodes alone (${o.parallel} at a time)`],
+      ['locked', plan.locked, o.parallel, `that change nodes under per-node locks (${o.parallel} at a time)`],
+      ['exclusive', plan.exclusive, 1, 'that change nodes (one at a time)'],
+    ] as const;
+    for (const [phase, files, workers, what] of phases) {
       if (files.length === 0) continue;
-      await runJest(files, workers, env, logger, `${target.name}: ${files.length} suite(s) ${phase === 'shared' ? `that leave nodes alone (${workers} at a time)` : 'that change nodes (one at a time)'}`);
+      await runJest(files, workers, env, logger, `${target.name}: ${files.length} suite(s) ${what}`);
       const file = join(targetDir, 'target.json');
       parts.push(readTarget(file));
       if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
@@ -198,7 +208,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   if (o.registry?.password) registerSecret(o.registry.password);
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
   const catalog = await loadCatalog();
-  const plan = planRun(catalog, nodeChangingSuites(catalog), o);
+  const plan = planRun(catalog, nodeChangingSuites(catalog), o, nodeLockingSuites(catalog));
   // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
   if (!o.kubeconfig) {
     await checkDocker();
@@ -215,7 +225,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const started = new Date();
   const runId = newRunId(started);
   const runDir = resolve(o.reportDir, runId);
-  logger.info(`run ${runId}: ${plan.scenarios.length} scenario(s) in ${plan.shared.length + plan.exclusive.length} suite(s); report in ${runDir}`);
+  logger.info(`run ${runId}: ${plan.scenarios.length} scenario(s) in ${plan.shared.length + plan.locked.length + plan.exclusive.length} suite(s); report in ${runDir}`);
 
   // Ctrl-C or SIGTERM: jest (same process group) removes its registries; the cluster this run
   // made goes here, then the process ends with the signal's code.
