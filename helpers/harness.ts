@@ -37,13 +37,16 @@ export interface RegistryRequest {
   tls?: boolean;
 }
 
+export type PinnedPods = 'explicit' | 'first-worker' | 'last-worker';
+
 export interface RunEnv {
   runId: string;
   /**
-   * The suite runs beside other node-changing suites (`locksNodes`): each of its pods must name its
-   * node, and the scenario locks that node before creating it.
+   * The suite runs beside other node-changing suites (`locksNodes`): each of its pods goes to a
+   * node the scenario locks first — the one it names, else the suite's home worker ('explicit':
+   * it must name one).
    */
-  pinnedPods: boolean;
+  pinnedPods: PinnedPods | undefined;
   logger: Logger;
   cluster: Cluster;
   ca: CertificateAuthority;
@@ -96,7 +99,7 @@ function vendorFor(req: RegistryRequest, taken: boolean): VendorRegistry | undef
 }
 
 /** A suite's environment: the run's cluster (jest's global setup brought it up), the run CA, registries. */
-export async function startEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: boolean }): Promise<RunEnv> {
+export async function startEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: PinnedPods }): Promise<RunEnv> {
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
   const cluster = await connectCluster(logger);
@@ -163,7 +166,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
     throw error;
   }
   return {
-    runId, logger, cluster, ca, registries, dispose, pinnedPods: o.pinnedPods ?? false,
+    runId, logger, cluster, ca, registries, dispose, pinnedPods: o.pinnedPods,
     registry: (name) => {
       const r = registries.get(name);
       if (!r) throw new Error(`no registry "${name}" in this suite (have: ${[...registries.keys()].join(', ')})`);
@@ -176,7 +179,7 @@ export async function startEnv(o: { suite: string; registries: RegistryRequest[]
  * Registers the suite's beforeAll/afterAll and returns what scenarios call to reach the environment.
  * A suite file declares it once: `const getEnv = useEnv({ suite, registries })`.
  */
-export function useEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: boolean }): () => RunEnv {
+export function useEnv(o: { suite: string; registries: RegistryRequest[]; pinnedPods?: PinnedPods }): () => RunEnv {
   let env: RunEnv | undefined;
   beforeAll(async () => {
     env = await startEnv(o);
@@ -327,10 +330,12 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     collectEvidence(env, namespace, scenarioStart, usedRegistries, usedRepositories, (name, fn) => collectors.push({ name, fn }));
     // Beside other node-changing suites, a pod may only go to a node this scenario holds: another
     // suite's kubelet restart or policy change there would change its verdict.
-    const pinned = async (pod: string, node: string | undefined) => {
-      if (!env.pinnedPods) return;
+    const pinned = async (pod: string, named: string | undefined): Promise<string | undefined> => {
+      if (!env.pinnedPods) return named;
+      const node = named ?? (env.pinnedPods === 'explicit' ? undefined : env.pinnedPods === 'first-worker' ? s.workers()[0] : s.workers().at(-1));
       if (!node) throw new Error(`pod ${pod}: this suite runs beside other node-changing suites (locksNodes), so each pod must name its node (nodeName) and the scenario locks it`);
       await s.lockNode(node);
+      return node;
     };
     const s: ScenarioContext = {
       id, env, namespace,
@@ -356,14 +361,14 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       },
       runPod: async (input, podTimeout) => {
         const name = input.name ?? `pod-${++counter}`;
-        await pinned(name, input.nodeName);
-        await createPod(kube, namespace, { ...input, name });
+        const nodeName = await pinned(name, input.nodeName);
+        await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
         return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
       },
       createPod: async (input) => {
         const name = input.name ?? `pod-${++counter}`;
-        await pinned(name, input.nodeName);
-        return createPod(kube, namespace, { ...input, name });
+        const nodeName = await pinned(name, input.nodeName);
+        return createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
       },
       extraNamespace: async (suffix) => {
         const name = `${namespace}-${slug(suffix).slice(0, 7)}`;

@@ -26,7 +26,7 @@ import { manifestRequests } from '../helpers/registry/accesslog.ts';
 export const changesNodes = true;
 export const locksNodes = true;
 
-const getEnv = useEnv({ suite: 'credential-provider', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'other', auth: 'htpasswd' }], pinnedPods: true });
+const getEnv = useEnv({ suite: 'credential-provider', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'other', auth: 'htpasswd' }], pinnedPods: 'explicit' });
 
 interface TestRef {
   ref: string;

@@ -34,7 +34,7 @@ const SUITE = 'ensure-secret-pulled';
 export const changesNodes = true;
 export const locksNodes = true;
 
-const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: true });
+const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: 'explicit' });
 
 /** Repositories under this path are on NeverVerifyAllowlistedImages' allowlist; every other one is not. */
 const ALLOWLISTED_BASE = 'pullcheck-allowlisted';

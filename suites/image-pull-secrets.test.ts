@@ -9,10 +9,15 @@ import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCred
 import type { TestRegistry } from '../helpers/registry/registry.ts';
 import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/secrets.ts';
 
-/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+/**
+ * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the
+ * scenario, so `pullcheck run` runs it beside other suites like it. Pods that name no node go to
+ * the last worker (`pinnedPods`), ensure-secret-pulled's, while node-credentials and credential-provider start from the first.
+ */
 export const changesNodes = true;
+export const locksNodes = true;
 
-const getEnv = useEnv({ suite: 'image-pull-secrets', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }] });
+const getEnv = useEnv({ suite: 'image-pull-secrets', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }], pinnedPods: 'last-worker' });
 
 function credentialOf(registry: TestRegistry, password = registry.password ?? ''): RegistryCredential {
   return { server: registry.host, username: registry.username ?? '', password };
@@ -64,7 +69,7 @@ describe('image-pull-secrets: Secrets that work', () => {
 
 describe('image-pull-secrets: merged with the node\'s own credentials', () => {
   scenario(getEnv, 'image-pull-secrets/merged-with-node-credentials', 'node config.json for registry A and a pod Secret for registry B: one pod with an image from each runs both', async (s) => {
-    const [node = ''] = s.workers();
+    const node = s.workers().at(-1) ?? '';
     const a = await pushTo(s, 'private');
     const b = await pushTo(s, 'private2');
     const rootDir = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');

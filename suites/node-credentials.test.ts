@@ -24,7 +24,7 @@ import type { RegistryCredential } from '../helpers/secrets.ts';
 export const changesNodes = true;
 export const locksNodes = true;
 
-const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: true });
+const getEnv = useEnv({ suite: 'node-credentials', registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: 'explicit' });
 
 function credential(s: ScenarioContext): RegistryCredential {
   const r = s.env.registry('private');

@@ -9,12 +9,18 @@ import { podLog, ranToCompletion, UNAUTHORIZED, waitForVerdict } from '../helper
 import type { TestRegistry } from '../helpers/registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
 
-/** Changes nodes or the control plane: `pullcheck run` runs it alone, never beside another suite. */
+/**
+ * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the
+ * scenario, so `pullcheck run` runs it beside other suites like it. Pods that name no node go to
+ * the first worker (`pinnedPods`), the one image-pull-secrets and ensure-secret-pulled leave alone.
+ */
 export const changesNodes = true;
+export const locksNodes = true;
 
 const getEnv = useEnv({
     suite: 'use-cases',
     registries: [{ name: 'public', auth: 'none' }, { name: 'company', auth: 'htpasswd' }, { name: 'tenant-a', auth: 'htpasswd' }, { name: 'tenant-b', auth: 'htpasswd' }],
+    pinnedPods: 'first-worker',
   });
 
 function credentialOf(r: TestRegistry): RegistryCredential {
@@ -59,8 +65,10 @@ describe('use-cases', () => {
     expect(await s.log(ownA.pod)).toContain(`build=${a.buildId}`);
     const cross = await s.runPod({ name: 'a-takes-b', image: b.ref, imagePullSecrets: ['tenant'] });
     await s.expectPullFailure(cross, UNAUTHORIZED);
-    // And tenant B with its own Secret runs its own image.
-    await kube.core.createNamespacedPod({ namespace: nsB, body: { metadata: { name: 'b-own' }, spec: { restartPolicy: 'Never', imagePullSecrets: [{ name: 'tenant' }], containers: [{ name: 'main', image: b.ref }] } } });
+    // And tenant B with its own Secret runs its own image (on the node tenant A's pods used, locked).
+    const node = ownA.pod.spec?.nodeName ?? '';
+    await s.lockNode(node);
+    await kube.core.createNamespacedPod({ namespace: nsB, body: { metadata: { name: 'b-own' }, spec: { restartPolicy: 'Never', nodeName: node, imagePullSecrets: [{ name: 'tenant' }], containers: [{ name: 'main', image: b.ref }] } } });
     const ownB = ranToCompletion(await waitForVerdict(kube, nsB, 'b-own'));
     expect(await podLog(kube, nsB, ownB.pod.metadata?.name ?? '')).toContain(`build=${b.buildId}`);
   });
