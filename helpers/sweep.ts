@@ -6,7 +6,8 @@ import type { Logger } from './log.ts';
 
 export const LABEL_OWNER_PID = 'pullcheck.io/owner-pid';
 
-function alive(pid: number): boolean {
+/** Whether a process of this host exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,7 +9,7 @@ import type { Kube } from '../kube.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAccess } from '../nodes.ts';
 import { LOCK_NAMESPACE, leaseExpired } from '../nodelock.ts';
-import { LABEL_OWNER_PID } from '../sweep.ts';
+import { alive, LABEL_OWNER_PID } from '../sweep.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
 const MANAGED = 'pullcheck.io/managed=true';
@@ -22,15 +22,6 @@ export function hostLabel(name = hostname()): string {
 /** Labels that let the next run tell whether the process that made an object is still alive. */
 export function ownerLabels(): Record<string, string> {
   return { [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(process.pid) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Whether an object's labels say it was made on this host by a process that no longer exists. */
