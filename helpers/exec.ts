@@ -14,6 +14,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /**
+   * Its own process group: a Ctrl-C at the terminal (SIGINT to our group) does not reach it, so it
+   * finishes what it started and the caller decides what to undo.
+   */
+  detached?: boolean;
 }
 
 export interface RunResult {
@@ -49,6 +54,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     stripFinalNewline: true,
     maxBuffer: 256 * 1024 * 1024,
     encoding: 'utf8',
+    ...(options.detached ? { detached: true } : {}),
   });
   if (logger) {
     child.stdout?.on('data', (chunk: Buffer) => logger.detail(chunk.toString()));

@@ -74,8 +74,11 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
   const configFile = join(dir, 'kind.yaml');
   writeFileSync(configFile, kindConfigYaml(renderKindConfig(profile, host)));
   try {
+    // Detached: killed by a Ctrl-C, kind would leave the node containers whose `docker run` it had
+    // already issued, created after any deletion could look for them. It finishes instead, and
+    // `pullcheck run` deletes the whole cluster once it has.
     await logger.phase(`kind create cluster ${name} (${profile.cluster.nodes.length} nodes)`, () =>
-      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: { ...process.env, ...KIND_ENV } }));
+      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: { ...process.env, ...KIND_ENV }, detached: true }));
     return await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
   } catch (error) {
     const logs = cachePath('logs', `kind-${name}-${Date.now()}`);

@@ -242,11 +242,10 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     // jest got the signal too (same process group); its registries must be gone before the
     // cluster's network can be. A minute at most, then the cluster goes regardless.
     const settled = (p: Promise<unknown> | undefined, ms: number) => (p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]) : Promise.resolve());
-    // After kind has ended, give the Docker daemon a moment to finish the node containers whose
-    // creation was already requested; the deletion then finds them by label.
-    const creating = activeClusterUp !== undefined;
+    // kind runs in its own process group and did not get the signal: the cluster it is creating is
+    // deleted once it is complete, so that no node container appears after the deletion.
+    if (activeClusterUp) logger.warn('waiting for kind to finish creating the cluster, then deleting it');
     Promise.all([settled(activeJest, 60_000), settled(activeClusterUp, 300_000)])
-      .then(() => (creating ? new Promise((r) => setTimeout(r, 3000)) : undefined))
       .then(() => (down ? down() : undefined)).then(done, done);
   };
   process.on('SIGINT', onSignal);
