@@ -104,9 +104,14 @@ let activeJest: Promise<unknown> | undefined;
  * run waits for it to end before deleting the cluster (else the deletion could come first).
  */
 let activeClusterUp: Promise<unknown> | undefined;
+/**
+ * Set by Ctrl-C or SIGTERM. Work that had not started by then never starts: a cluster that kind
+ * finishes after the signal must not get a jest phase (and its global setup) while it is deleted.
+ */
+let interrupted = false;
 
 async function runJest(files: readonly string[], maxWorkers: number, env: NodeJS.ProcessEnv, logger: Logger, what: string): Promise<number> {
-  if (files.length === 0) return 0;
+  if (files.length === 0 || interrupted) return 0;
   return logger.phase(what, async () => {
     const child = execa(process.execPath, ['--experimental-vm-modules', join(ROOT, 'node_modules/jest/bin/jest.js'), `--maxWorkers=${maxWorkers}`, '--runTestsByPath', ...files], {
       cwd: ROOT, env, stdio: 'inherit', reject: false,
@@ -230,7 +235,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   // Ctrl-C or SIGTERM: jest (same process group) removes its registries; the cluster this run
   // made goes here, then the process ends with the signal's code.
   let pendingDown: (() => Promise<void>) | undefined;
-  let interrupted = false;
+  interrupted = false;
   // `on`, not `once`: execa's signal-exit re-raises a signal that no other listener is left for,
   // which would end the process before the cleanup below has run.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -245,7 +250,8 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     // kind runs in its own process group and did not get the signal: the cluster it is creating is
     // deleted once it is complete, so that no node container appears after the deletion.
     if (activeClusterUp) logger.warn('waiting for kind to finish creating the cluster, then deleting it');
-    Promise.all([settled(activeJest, 60_000), settled(activeClusterUp, 300_000)])
+    settled(activeClusterUp, 300_000)
+      .then(() => settled(activeJest, 60_000))
       .then(() => (down ? down() : undefined)).then(done, done);
   };
   process.on('SIGINT', onSignal);
