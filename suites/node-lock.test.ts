@@ -8,7 +8,7 @@ import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../helpers/cluster/leftovers.ts';
 import { LABEL_OWNER_PID } from '../helpers/sweep.ts';
-import { scenario, useEnv } from '../helpers/harness.ts';
+import { scenario, useEnv, type ScenarioContext } from '../helpers/harness.ts';
 import { LOCK_NAMESPACE, lockName, lockNode } from '../helpers/nodelock.ts';
 
 const getEnv = useEnv({ suite: 'node-lock', registries: [] });
@@ -21,6 +21,18 @@ async function lockExists(node: string): Promise<boolean> {
   const coordination = getEnv().cluster.kube.config.makeApiClient(CoordinationV1Api);
   const l = await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE, fieldSelector: `metadata.name=${lockName(node)}` });
   return l.items.length > 0;
+}
+
+/** The lock a killed run leaves on `node`: last renewed ten minutes ago. Removed with the scenario. */
+async function staleLock(s: ScenarioContext, node: string): Promise<CoordinationV1Api> {
+  const coordination = s.env.cluster.kube.config.makeApiClient(CoordinationV1Api);
+  const long = new V1MicroTime(Date.now() - 10 * 60_000);
+  await coordination.createNamespacedLease({
+    namespace: LOCK_NAMESPACE,
+    body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
+  });
+  s.defer(() => coordination.deleteNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE }).catch(() => undefined));
+  return coordination;
 }
 
 scenario(getEnv, 'node-lock/second-holder-waits', 'a second holder of a node\'s lock waits until the first releases it, then holds it; released, nothing stays', async (s) => {
@@ -49,13 +61,7 @@ scenario(getEnv, 'node-lock/second-holder-waits', 'a second holder of a node\'s 
 scenario(getEnv, 'node-lock/stale-lock-taken-over', 'a lock its holder stopped renewing (a killed run) is taken over, not waited for', async (s) => {
   const node = testNode();
   const { kube } = s.env.cluster;
-  const coordination = kube.config.makeApiClient(CoordinationV1Api);
-  const long = new V1MicroTime(Date.now() - 10 * 60_000);
-  await coordination.createNamespacedLease({
-    namespace: LOCK_NAMESPACE,
-    body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
-  });
-  s.defer(() => coordination.deleteNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE }).catch(() => undefined));
+  const coordination = await staleLock(s, node);
   let waited = false;
   const release = await lockNode({ kube, node, holder: s.id, logger: s.env.logger, onWait: () => { waited = true; } });
   const held = await coordination.readNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE });
@@ -81,13 +87,7 @@ scenario(getEnv, 'node-lock/killed-run-leftovers-swept', 'what a killed process 
   const killed = await make('killed', dead);
   const live = await make('live', process.pid);
   const node = testNode();
-  const coordination = kube.config.makeApiClient(CoordinationV1Api);
-  const long = new V1MicroTime(Date.now() - 10 * 60_000);
-  await coordination.createNamespacedLease({
-    namespace: LOCK_NAMESPACE,
-    body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
-  });
-  s.defer(() => coordination.deleteNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE }).catch(() => undefined));
+  await staleLock(s, node);
   const removed = await sweepClusterLeftovers({ kube, nodes: s.env.cluster.nodes, logger: s.env.logger });
   expect(removed).toEqual(expect.arrayContaining([`namespace ${killed}`, expect.stringContaining(`lease ${LOCK_NAMESPACE}/${lockName(node)}`)]));
   expect(removed.join('\n')).not.toContain(live);
