@@ -24,7 +24,7 @@ import { AuthorizationV1Api, RbacAuthorizationV1Api, VersionApi } from '@kuberne
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
 import type { ScenarioContext } from './harness.ts';
-import type { Kube } from './kube.ts';
+import { apiStatus, type Kube } from './kube.ts';
 import { buildOwnProgram } from './nodeimage/components.ts';
 import type { NodeAccess } from './nodes.ts';
 import { restartKubelet } from './nodecreds.ts';
@@ -422,5 +422,5 @@ export async function nodeMayRequestAudience(kube: Kube, node: string, audience:
 }
 
 function isNotFound(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && 'code' in e && (e as { code?: number }).code === 404;
+  return apiStatus(e) === 404;
 }

@@ -1,6 +1,6 @@
 // Talking to a cluster: clients from a kubeconfig, and one way to wait — a watch with a deadline
 // that fails with the last state it saw. No polling loops, no sleeps.
-import { CoreV1Api, KubeConfig, Watch, type KubernetesObject, type V1ServiceAccount } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, Watch, type KubernetesObject, type V1ServiceAccount } from '@kubernetes/client-node';
 
 export interface Kube {
   config: KubeConfig;
@@ -19,6 +19,11 @@ export function kubeFromFile(path: string, context?: string): Kube {
   config.loadFromFile(path);
   if (context) config.setCurrentContext(context);
   return { config, core: config.makeApiClient(CoreV1Api) };
+}
+
+/** The HTTP status of an API server refusal (404, 409…), undefined for anything else. */
+export function apiStatus(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
 }
 
 export class WaitTimeoutError extends Error {

@@ -6,7 +6,7 @@
 // its duration is taken over (and logged).
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { waitFor, type Kube } from './kube.ts';
+import { apiStatus, waitFor, type Kube } from './kube.ts';
 import type { Logger } from './log.ts';
 
 export const LOCK_NAMESPACE = 'default';
@@ -30,9 +30,13 @@ function describeLease(l: V1Lease): string {
   return `held by ${s?.holderIdentity ?? '(no one)'} since ${s?.acquireTime ? new Date(s.acquireTime).toISOString() : '?'}, renewed ${s?.renewTime ? new Date(s.renewTime).toISOString() : 'never'}`;
 }
 
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
+/**
+ * Deletes a lease its holder stopped renewing, only if nobody changed it since it was read (409:
+ * someone did, 404: someone else already removed it; both leave it to them).
+ */
+export async function removeAbandonedLock(coordination: CoordinationV1Api, lease: V1Lease): Promise<void> {
+  await coordination.deleteNamespacedLease({ name: lease.metadata?.name ?? '', namespace: LOCK_NAMESPACE, body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion ?? '' } } })
+    .catch((e: unknown) => (apiStatus(e) === 404 || apiStatus(e) === 409 ? undefined : Promise.reject(e)));
 }
 
 export interface NodeLockOptions {
@@ -104,13 +108,13 @@ async function acquire(o: NodeLockOptions): Promise<() => Promise<void>> {
       lease = await coordination.createNamespacedLease({ namespace: LOCK_NAMESPACE, body: body() });
       break;
     } catch (error) {
-      if (statusOf(error) !== 409) throw error;
+      if (apiStatus(error) !== 409) throw error;
     }
-    const current = await coordination.readNamespacedLease({ name, namespace: LOCK_NAMESPACE }).catch((e: unknown) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
+    const current = await coordination.readNamespacedLease({ name, namespace: LOCK_NAMESPACE }).catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
     if (!current) continue;
     if (leaseExpired(current, new Date())) {
       o.logger.warn(`[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, not renewed for ${DURATION_S}s (its holder was killed?)`);
-      await coordination.deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion ?? '' } } }).catch((e: unknown) => (statusOf(e) === 404 || statusOf(e) === 409 ? undefined : Promise.reject(e)));
+      await removeAbandonedLock(coordination, current);
       continue;
     }
     if (waitedSince === undefined) o.onWait?.(current.spec?.holderIdentity ?? '');
@@ -147,7 +151,7 @@ async function acquire(o: NodeLockOptions): Promise<() => Promise<void>> {
   return () => (released ??= (async () => {
     clearInterval(renew);
     await coordination.deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { uid: held.metadata?.uid ?? '' } } })
-      .catch((e: unknown) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
+      .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
     o.logger.info(`[${o.holder}] [${o.node}] LOCK released`);
   })());
 }

@@ -8,7 +8,7 @@ import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-no
 import type { Kube } from '../kube.ts';
 import type { Logger } from '../log.ts';
 import type { NodeAccess } from '../nodes.ts';
-import { LOCK_NAMESPACE, leaseExpired } from '../nodelock.ts';
+import { LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../nodelock.ts';
 import { alive, LABEL_OWNER_PID } from '../sweep.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
@@ -62,7 +62,7 @@ export async function sweepClusterLeftovers(o: { kube: Kube; nodes?: NodeAccess;
   const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
   for (const l of (await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE, labelSelector: MANAGED })).items) {
     if (!leaseExpired(l, new Date())) continue;
-    await coordination.deleteNamespacedLease({ name: l.metadata?.name ?? '', namespace: LOCK_NAMESPACE, body: { preconditions: { resourceVersion: l.metadata?.resourceVersion ?? '' } } }).catch(() => undefined);
+    await removeAbandonedLock(coordination, l).catch(() => undefined);
     removed.push(`lease ${LOCK_NAMESPACE}/${l.metadata?.name} (${l.spec?.holderIdentity ?? '?'})`);
   }
   if (removed.length > 0) o.logger.warn(`removed what runs killed on this host left in the cluster: ${removed.join(', ')}`);
