@@ -26,6 +26,7 @@ import YAML from 'yaml';
 import type { ScenarioContext } from './harness.ts';
 import { apiStatus, type Kube } from './kube.ts';
 import { buildOwnProgram } from './nodeimage/components.ts';
+import { kubeletArgv } from './kubeletprocess.ts';
 import type { NodeAccess } from './nodes.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { ownerLabels } from './cluster/leftovers.ts';
@@ -279,12 +280,6 @@ export async function apiServerFacts(kube: Kube): Promise<{ version: string; gat
   const pods = (await kube.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'component=kube-apiserver' })).items;
   const argv = pods.flatMap((p) => (p.spec?.containers ?? []).flatMap((c) => [...(c.command ?? []), ...(c.args ?? [])]));
   return { version, gates: featureGatesFromArgs(argv) };
-}
-
-/** kubelet's argv from /proc. */
-export async function kubeletArgv(nodes: NodeAccess, node: string): Promise<string[]> {
-  const { stdout } = await nodes.exec(node, ['sh', '-c', 'tr "\\0" "\\n" < "/proc/$(pidof kubelet)/cmdline"']);
-  return stdout.split('\n').filter(Boolean);
 }
 
 export interface InstalledProvider {

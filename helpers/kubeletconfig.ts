@@ -13,6 +13,7 @@ import { isMap, parseDocument } from 'yaml';
 import type { RunEnv, ScenarioContext } from './harness.ts';
 import type { Kube } from './kube.ts';
 import type { Logger } from './log.ts';
+import { kubeletArgv } from './kubeletprocess.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { lockNode } from './nodelock.ts';
 import type { NodeAccess } from './nodes.ts';
@@ -143,14 +144,6 @@ export async function readKubeletConfigz(kube: Kube, node: string): Promise<Reco
   const kc = isRecord(configz) ? configz['kubeletconfig'] : undefined;
   if (!isRecord(kc)) throw new Error(`${node}: configz answer has no "kubeletconfig" object`);
   return kc;
-}
-
-/** kubelet's argv, from `/proc/<pid>/cmdline` on the node. */
-export async function kubeletArgv(nodes: NodeAccess, node: string): Promise<string[]> {
-  const { stdout } = await nodes.exec(node, ['sh', '-c', 'pid=$(pidof kubelet) && tr "\\0" "\\n" < "/proc/$pid/cmdline"']);
-  const argv = stdout.split('\n').filter((l) => l !== '');
-  if (argv.length === 0) throw new Error(`${node}: cannot read kubelet's command line`);
-  return argv;
 }
 
 export interface KubeletConfigChangeOptions {

@@ -19,6 +19,7 @@
 import { CoordinationV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
 import type { ScenarioContext } from './harness.ts';
 import { waitFor, type Kube } from './kube.ts';
+import { KUBELET_PID_SHELL } from './kubeletprocess.ts';
 import type { NodeAccess } from './nodes.ts';
 import { registerCredentials } from './redact.ts';
 import { dockerCfg, type RegistryCredential } from './secrets.ts';
@@ -120,7 +121,7 @@ export function rootDirOf(argv: readonly string[]): string {
 
 /** Reads `/proc/<pid>` of the node's kubelet: argv, cwd and environment. */
 export async function kubeletProcessFacts(nodes: NodeAccess, node: string): Promise<KubeletProcessFacts> {
-  const script = 'pid=$(pidof kubelet) && echo "$pid" && readlink "/proc/$pid/cwd" && tr "\\0" "\\n" < "/proc/$pid/cmdline" && echo "--environ--" && tr "\\0" "\\n" < "/proc/$pid/environ"';
+  const script = `${KUBELET_PID_SHELL}\necho "$pid" && readlink "/proc/$pid/cwd" && tr "\\0" "\\n" < "/proc/$pid/cmdline" && echo "--environ--" && tr "\\0" "\\n" < "/proc/$pid/environ"`;
   const { stdout } = await nodes.exec(node, ['sh', '-c', script]);
   const [pidLine = '', cwd = '', ...rest] = stdout.split('\n');
   const split = rest.indexOf('--environ--');

@@ -19,7 +19,8 @@ import {
   CredentialVerificationPolicy, EnsureSecretPulledImagesGate, imageName, kubeletCredentialHash, policyKebab, policyPlan, pulledRecordPath, readKubeletPullSettings,
   readPullHistory, verificationExpectation, type KubeletPullSettings, type PodSecret, type PullHistory, type VerificationExpectation,
 } from '../helpers/kep2535.ts';
-import { commandLineFeatureGates, kubeletArgv, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubeletconfig.ts';
+import { kubeletArgv } from '../helpers/kubeletprocess.ts';
+import { commandLineFeatureGates, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubeletconfig.ts';
 import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
 import { rootDirOf } from '../helpers/nodecreds.ts';
 import { EventReason, UNAUTHORIZED, type PodVerdict } from '../helpers/pods.ts';
