@@ -24,7 +24,7 @@ import { VendorRegistry } from './registry/vendor.ts';
 import { connectExisting, nodeFacts, PendingNodeAccess } from './cluster/existing.ts';
 import { ownerLabels, sweepClusterLeftovers } from './cluster/leftovers.ts';
 import { installNodeAgent } from './nodeagent.ts';
-import { lockNode } from './nodelock.ts';
+import { lockFreeNode, lockNode } from './nodelock.ts';
 import { targetDir } from './report/records.ts';
 import { createCA, type CertificateAuthority } from './registry/tls.ts';
 import { waitForServiceAccount } from './kube.ts';
@@ -225,6 +225,13 @@ export interface ScenarioContext {
    * first change to the node, so that its release comes after the change's cleanup. Once per node.
    */
   lockNode(node: string): Promise<void>;
+  /**
+   * Locks, for the rest of the scenario, the first of `candidates` nobody holds now (else waits for
+   * the first) and returns it: for a scenario that needs *another* node, not a particular one.
+   */
+  lockFreeNode(candidates: readonly string[]): Promise<string>;
+  /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
+  controlPlanes(): string[];
   /** Events of a pod in this namespace. */
   events(podName: string): Promise<CoreV1Event[]>;
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
@@ -378,11 +385,20 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
         return name;
       },
       workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+      controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
       lockNode: async (node) => {
         if (locked.has(node)) return;
         locked.add(node);
         const release = await lockNode({ kube, node, holder: id, logger: env.logger, reentrant: true });
         defers.push(release);
+      },
+      lockFreeNode: async (candidates) => {
+        const mine = candidates.find((n) => locked.has(n));
+        if (mine) return mine;
+        const { node, release } = await lockFreeNode({ kube, nodes: candidates, holder: id, logger: env.logger, reentrant: true });
+        locked.add(node);
+        defers.push(release);
+        return node;
       },
       events: (podName) => podEvents(kube, namespace, podName),
       waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),

@@ -53,12 +53,16 @@ export interface NodeLockOptions {
    * instead of waiting for it; the lock goes when its last holder releases it.
    */
   reentrant?: boolean;
+  /** Return undefined at once, instead of waiting, when another holder has the lock. */
+  noWait?: boolean;
 }
 
 /** Locks this process holds (or is taking) that `reentrant` callers share: cluster server + node. */
-const processHolds = new Map<string, { count: number; taken: Promise<() => Promise<void>> }>();
+const processHolds = new Map<string, { count: number; taken: Promise<(() => Promise<void>) | undefined> }>();
 
-export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>> {
+export async function lockNode(o: NodeLockOptions & { noWait?: false }): Promise<() => Promise<void>>;
+export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined>;
+export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined> {
   if (!o.reentrant) return acquire(o);
   const key = `${o.kube.config.getCurrentCluster()?.server ?? ''}|${o.node}`;
   let hold = processHolds.get(key);
@@ -68,13 +72,25 @@ export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>>
     processHolds.set(key, hold);
   }
   const h = hold;
-  try {
-    await h.taken;
-  } catch (error) {
+  const gone = () => {
     h.count -= 1;
-    if (h.count === 0) processHolds.delete(key);
+    if (h.count === 0 && processHolds.get(key) === h) processHolds.delete(key);
+  };
+  let taken: (() => Promise<void>) | undefined;
+  try {
+    taken = await h.taken;
+  } catch (error) {
+    gone();
     throw error;
   }
+  if (!taken) {
+    // Someone else holds it and the first caller here would not wait: nothing to share. A caller
+    // that waits asks again (on its own).
+    gone();
+    if (processHolds.get(key) === h) processHolds.delete(key);
+    return o.noWait ? undefined : lockNode(o);
+  }
+  const release = taken;
   let done = false;
   return async () => {
     if (done) return;
@@ -82,13 +98,27 @@ export async function lockNode(o: NodeLockOptions): Promise<() => Promise<void>>
     h.count -= 1;
     if (h.count === 0) {
       processHolds.delete(key);
-      await (await h.taken)();
+      await release();
     }
   };
 }
 
+/**
+ * Locks the first of `nodes` that nobody holds now, or, when all are held, waits for the first.
+ * For a scenario that needs *a* second node, not a particular one. Returns the node and the release.
+ */
+export async function lockFreeNode(o: Omit<NodeLockOptions, 'node' | 'noWait'> & { nodes: readonly string[] }): Promise<{ node: string; release: () => Promise<void> }> {
+  const [first, ...rest] = o.nodes;
+  if (first === undefined) throw new Error(`${o.holder}: no node to lock`);
+  for (const node of [first, ...rest]) {
+    const release = await lockNode({ ...o, node, noWait: true });
+    if (release) return { node, release };
+  }
+  return { node: first, release: await lockNode({ ...o, node: first }) };
+}
+
 /** Takes the node's lock, waiting (a watch, with a deadline) for another holder to let go. Returns its release. */
-async function acquire(o: NodeLockOptions): Promise<() => Promise<void>> {
+async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined> {
   const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
   const name = lockName(o.node);
   const identity = `${o.holder} (${hostname()} pid ${process.pid})`;
@@ -117,6 +147,7 @@ async function acquire(o: NodeLockOptions): Promise<() => Promise<void>> {
       await removeAbandonedLock(coordination, current);
       continue;
     }
+    if (o.noWait) return undefined;
     if (waitedSince === undefined) o.onWait?.(current.spec?.holderIdentity ?? '');
     waitedSince ??= Date.now();
     o.logger.info(`[${o.holder}] [${o.node}] LOCK waiting: ${describeLease(current)}`);

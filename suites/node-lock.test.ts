@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../helpers/cluster/leftovers.ts';
 import { LABEL_OWNER_PID } from '../helpers/sweep.ts';
 import { scenario, useEnv, type ScenarioContext } from '../helpers/harness.ts';
-import { LOCK_NAMESPACE, lockName, lockNode } from '../helpers/nodelock.ts';
+import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../helpers/nodelock.ts';
 
 const getEnv = useEnv({ suite: 'node-lock', registries: [] });
 
@@ -110,4 +110,31 @@ scenario(getEnv, 'node-lock/shared-by-group-and-scenario', 'within one process a
   expect(await lockExists(node)).toBe(true);
   await group();
   expect(await lockExists(node)).toBe(false);
+});
+
+scenario(getEnv, 'node-lock/free-node-taken-instead-of-waiting', 'a scenario that needs another node, not a particular one, takes the first one nobody holds, without waiting; with all held it waits for the first', async (s) => {
+  const [busy, free] = [testNode(), testNode()];
+  const { kube } = s.env.cluster;
+  const releaseBusy = await lockNode({ kube, node: busy, holder: `${s.id} other suite`, logger: s.env.logger });
+  s.defer(releaseBusy);
+  let waited = false;
+  const onWait = () => { waited = true; };
+  const taken = await lockFreeNode({ kube, nodes: [busy, free], holder: s.id, logger: s.env.logger, onWait });
+  expect(taken.node).toBe(free);
+  expect(waited).toBe(false);
+  // The busy node's lock is still the other holder's.
+  const coordination = kube.config.makeApiClient(CoordinationV1Api);
+  expect((await coordination.readNamespacedLease({ name: lockName(busy), namespace: LOCK_NAMESPACE })).spec?.holderIdentity).toContain('other suite');
+  // Both held now: the next one waits for the first candidate, and gets it once released.
+  let sawWait: (holder: string) => void = () => undefined;
+  const waiting = new Promise<string>((r) => { sawWait = r; });
+  const third = lockFreeNode({ kube, nodes: [busy, free], holder: `${s.id} third`, logger: s.env.logger, onWait: (h) => sawWait(h) });
+  expect(await waiting).toContain('other suite');
+  await releaseBusy();
+  const got = await third;
+  expect(got.node).toBe(busy);
+  await got.release();
+  await taken.release();
+  expect(await lockExists(busy)).toBe(false);
+  expect(await lockExists(free)).toBe(false);
 });
