@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { cacheDir } from './cache.ts';
-import { clusterUp, type Cluster } from './cluster/cluster.ts';
+import { connectOrUp, type Cluster } from './cluster/cluster.ts';
 import { profileFromEnv } from './cluster/profile.ts';
 import type { Image } from './images/oci.ts';
 import type { TestIndex } from './images/testimages.ts';
@@ -62,7 +62,7 @@ async function connectCluster(logger: Logger): Promise<Cluster> {
     const context = process.env['PULLCHECK_CONTEXT'];
     return connectExisting({ kubeconfig, ...(context ? { context } : {}), logger });
   }
-  return clusterUp({ profile: profileFromEnv(), logger });
+  return connectOrUp({ profile: profileFromEnv(), logger });
 }
 
 /** What the report says of the target: written once per target by the first suite that starts. */

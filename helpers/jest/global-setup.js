@@ -4,6 +4,9 @@ import { register } from 'tsx/esm/api';
 register();
 
 export default async function globalSetup() {
+  // `pullcheck run` brought the cluster up and checked it (see CLUSTER_READY_ENV in
+  // helpers/cluster/cluster.ts), and deletes it itself: nothing to load or do here.
+  if (process.env['PULLCHECK_CLUSTER_READY']) return;
   const { setUpCluster } = await import('./cluster-setup.ts');
   await setUpCluster();
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { clusterDown, clusterExists, clusterUp, kindBinary } from '../cluster/cluster.ts';
+import { CLUSTER_READY_ENV, clusterDown, clusterExists, clusterUp, kindBinary } from '../cluster/cluster.ts';
 import { connectExisting } from '../cluster/existing.ts';
 import { profileForRun } from '../cluster/profile.ts';
 import type { Logger } from '../log.ts';
@@ -158,6 +158,7 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
     registry: o.registry ? { mode: 'vendor', url: o.registry.url } : { mode: 'local' },
   };
   let down: (() => Promise<void>) | undefined;
+  let readyCluster: string | undefined;
   try {
     if (!o.kubeconfig) {
       const profile = profileForRun(o.profile, target.k8s);
@@ -176,8 +177,11 @@ async function runTarget(o: RunOptions, plan: Plan, target: TargetSpec, runDir: 
         activeClusterUp = undefined;
       }
       if (existed) logger.info(`cluster ${profile.clusterName} existed before the run: it stays`);
+      readyCluster = profile.clusterName;
     }
     const env = jestEnv(o, target, targetDir);
+    if (readyCluster) env[CLUSTER_READY_ENV] = readyCluster;
+    else delete env[CLUSTER_READY_ENV];
     const parts: (TargetResult | undefined)[] = [];
     const phases = [
       ['shared', plan.shared, o.parallel, `that leave nodes alone (${o.parallel} at a time)`],
