@@ -43,8 +43,8 @@ export interface RunEnv {
   runId: string;
   /**
    * The suite runs beside other node-changing suites (`locksNodes`): each of its pods goes to a
-   * node the scenario locks first — the one it names, else the suite's home worker ('explicit':
-   * it must name one).
+   * node the scenario locks first — the one it names, else the scenario's `homeNode()` (the
+   * suite's home worker when nobody holds it; 'explicit': it must name one).
    */
   pinnedPods: PinnedPods | undefined;
   logger: Logger;
@@ -232,6 +232,13 @@ export interface ScenarioContext {
   lockFreeNode(candidates: readonly string[]): Promise<string>;
   /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
   controlPlanes(): string[];
+  /**
+   * Where this scenario's pods that name no node go (suites with `pinnedPods` first-/last-worker),
+   * locked: the suite's home worker when nobody holds it, else another free worker, else a control
+   * plane, else (all held) the home worker once free. The same node for the whole scenario, so
+   * that a second pod finds what the first left on the node.
+   */
+  homeNode(): Promise<string>;
   /** Events of a pod in this namespace. */
   events(podName: string): Promise<CoreV1Event[]>;
   /** Waits for an event on a pod of this namespace; fails with the events it saw. */
@@ -339,11 +346,14 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
     // suite's kubelet restart or policy change there would change its verdict.
     const pinned = async (pod: string, named: string | undefined): Promise<string | undefined> => {
       if (!env.pinnedPods) return named;
-      const node = named ?? (env.pinnedPods === 'explicit' ? undefined : env.pinnedPods === 'first-worker' ? s.workers()[0] : s.workers().at(-1));
-      if (!node) throw new Error(`pod ${pod}: this suite runs beside other node-changing suites (locksNodes), so each pod must name its node (nodeName) and the scenario locks it`);
-      await s.lockNode(node);
-      return node;
+      if (named) {
+        await s.lockNode(named);
+        return named;
+      }
+      if (env.pinnedPods === 'explicit') throw new Error(`pod ${pod}: this suite runs beside other node-changing suites (locksNodes), so each pod must name its node (nodeName) and the scenario locks it`);
+      return s.homeNode();
     };
+    let home: Promise<string> | undefined;
     const s: ScenarioContext = {
       id, env, namespace,
       uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
@@ -386,6 +396,10 @@ export function scenario(getEnv: () => RunEnv, id: string, title: string, body: 
       },
       workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
       controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
+      homeNode: () => (home ??= (() => {
+        const workers = s.workers();
+        return s.lockFreeNode([...(env.pinnedPods === 'first-worker' ? workers : [...workers].reverse()), ...s.controlPlanes()]);
+      })()),
       lockNode: async (node) => {
         if (locked.has(node)) return;
         locked.add(node);

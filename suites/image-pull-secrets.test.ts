@@ -12,7 +12,9 @@ import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type Reg
 /**
  * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the
  * scenario, so `pullcheck run` runs it beside other suites like it. Pods that name no node go to
- * the last worker (`pinnedPods`), ensure-secret-pulled's, while node-credentials and credential-provider start from the first.
+ * the scenario's home node: the last worker (`pinnedPods`) when free, while node-credentials and
+ * credential-provider start from the first; else any free node (ensure-secret-pulled's policy
+ * groups hold the last worker for ~40 s at a time).
  */
 export const changesNodes = true;
 export const locksNodes = true;
@@ -69,7 +71,7 @@ describe('image-pull-secrets: Secrets that work', () => {
 
 describe('image-pull-secrets: merged with the node\'s own credentials', () => {
   scenario(getEnv, 'image-pull-secrets/merged-with-node-credentials', 'node config.json for registry A and a pod Secret for registry B: one pod with an image from each runs both', async (s) => {
-    const node = s.workers().at(-1) ?? '';
+    const node = await s.homeNode();
     const a = await pushTo(s, 'private');
     const b = await pushTo(s, 'private2');
     const rootDir = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');

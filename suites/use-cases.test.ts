@@ -12,7 +12,8 @@ import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secr
 /**
  * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the
  * scenario, so `pullcheck run` runs it beside other suites like it. Pods that name no node go to
- * the first worker (`pinnedPods`), the one image-pull-secrets and ensure-secret-pulled leave alone.
+ * the scenario's home node: the first worker (`pinnedPods`), the one image-pull-secrets and
+ * ensure-secret-pulled leave alone, when free, else any free node.
  */
 export const changesNodes = true;
 export const locksNodes = true;
