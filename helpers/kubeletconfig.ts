@@ -303,20 +303,25 @@ type GroupState =
  * a scenario failed). A setup error does not fail the hook: each scenario fails with it instead, so
  * that its record carries the cause. Jest runs neither hook when every scenario is left out.
  */
-export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan: (env: RunEnv) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
+export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
   let state: GroupState = { kind: 'pending' };
-  let release: (() => Promise<void>) | undefined;
+  const releases = new Map<string, () => Promise<void>>();
   beforeAll(async () => {
     try {
       const env = getEnv();
-      const p = await plan(env);
+      // The plan reads the node (kubelet's flags, configz): only under the node's lock, or it may
+      // read a kubelet another suite is restarting or has changed for a moment.
+      const lock = async (node: string) => {
+        if (!releases.has(node)) releases.set(node, await lockNode({ kube: env.cluster.kube, node, holder: group, logger: env.logger, reentrant: true }));
+      };
+      const p = await plan(env, lock);
       if ('skip' in p) {
         env.logger.info(`[${group}] SKIP ${p.skip}`);
         state = { kind: 'skipped', reason: p.skip };
         return;
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
-      release = await lockNode({ kube: env.cluster.kube, node: p.node, holder: group, logger: env.logger, reentrant: true });
+      await lock(p.node);
       const change = await changeKubeletConfig({ nodes: env.cluster.nodes, kube: env.cluster.kube, node: p.node, logger: env.logger, patch: p.patch, who: group, ...(p.argv ? { argv: p.argv } : {}) });
       state = { kind: 'ready', node: p.node, change };
     } catch (error) {
@@ -327,7 +332,8 @@ export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan
     try {
       if (state.kind === 'ready') await state.change.restore();
     } finally {
-      await release?.();
+      for (const release of releases.values()) await release();
+      releases.clear();
     }
   }, 600_000);
   return {

@@ -61,6 +61,8 @@ async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef):
 async function providerNode(s: ScenarioContext): Promise<{ node: string; kubeletVersion: string }> {
   const { nodes, kube } = s.env.cluster;
   const [node = ''] = s.workers();
+  // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
+  await s.lockNode(node);
   const kubeletVersion = await kubeletVersionOf(kube, node);
   const support = execProviderSupport(kubeletVersion, await kubeletHasProviderFlags(nodes, node));
   if (!support.supported) s.skip(support.rule);

@@ -81,9 +81,10 @@ function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string
  * The last worker, switched to `policy` (with the gate turned on where the version has it off). The
  * last: the other node-changing suites that run beside this one start from the first.
  */
-async function planFor(env: RunEnv, policy: CredentialVerificationPolicy): Promise<KubeletConfigPlan> {
+async function planFor(env: RunEnv, policy: CredentialVerificationPolicy, lock: (node: string) => Promise<void>): Promise<KubeletConfigPlan> {
   const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
+  await lock(node);
   const argv = await kubeletArgv(env.cluster.nodes, node);
   const current = await readKubeletPullSettings(env.cluster.kube, node);
   const plan = policyPlan(current, { policy, allowlist: allowlistFor(env, policy) }, commandLineFeatureGates(argv));
@@ -217,7 +218,7 @@ const POLICIES: readonly CredentialVerificationPolicy[] = [
 for (const policy of POLICIES) {
   const group = `${SUITE}/${policyKebab(policy)}`;
   describe(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
-    const kubelet = useKubeletConfigChange(getEnv, group, (env) => planFor(env, policy));
+    const kubelet = useKubeletConfigChange(getEnv, group, (env, lock) => planFor(env, policy, lock));
     for (const c of casesFor(policy)) {
       scenario(getEnv, `${group}/${c.name}`, title(policy, c), (s) => runCase(s, kubelet, policy, c));
     }

@@ -46,6 +46,8 @@ async function privateImage(s: ScenarioContext): Promise<TestRef> {
 
 /** kubelet's search paths on `node`, after checking that none of them holds a file already. */
 async function searchPathsOn(s: ScenarioContext, node: string): Promise<CredentialSearchPath[]> {
+  // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
+  await s.lockNode(node);
   const facts = await kubeletProcessFacts(s.env.cluster.nodes, node);
   s.env.logger.info(`[${s.id}] [${node}] KUBELET pid ${facts.pid}, root-dir ${facts.rootDir}, cwd ${facts.cwd}, HOME ${facts.home ?? '(unset)'}`);
   const paths = credentialSearchPaths(facts);

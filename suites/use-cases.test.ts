@@ -44,6 +44,7 @@ describe('use-cases', () => {
     const image = await pushTo(s, 'company');
     const content = renderCredentialFile('config.json', [credentialOf(s.env.registry('company'))]);
     for (const node of s.env.cluster.nodeNames) {
+      await s.lockNode(node);
       const path = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
       if (!path) throw new Error(`${node}: no {root-dir}/config.json search path`);
       await installNodeFile(s, node, path.path, content);
