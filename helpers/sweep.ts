@@ -16,10 +16,37 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Removes pullcheck containers whose owning process no longer exists; returns their names. */
+/** `docker create`/`network create` labels of what this process owns, for the sweep to find. */
+export function ownedLabelArgs(): string[] {
+  return ['--label', `${LABEL_MANAGED}=true`, '--label', `${LABEL_OWNER_PID}=${process.pid}`];
+}
+
+/**
+ * Removes pullcheck containers whose owning process no longer exists, then such networks that
+ * nothing uses any more; returns their names.
+ */
 export async function sweepOrphans(logger: Logger): Promise<string[]> {
+  return [...(await sweepOrphanContainers(logger)), ...(await sweepOrphanNetworks(logger))];
+}
+
+function ownedByTheDead(stdout: string): string[] {
+  return stdout.split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, pid]) => !alive(Number(pid))).map(([name]) => name as string);
+}
+
+async function sweepOrphanNetworks(logger: Logger): Promise<string[]> {
+  const { stdout } = await docker(['network', 'ls', '--filter', `label=${LABEL_MANAGED}=true`, '--filter', `label=${LABEL_OWNER_PID}`, '--format', `{{.Name}} {{.Label "${LABEL_OWNER_PID}"}}`], { logger });
+  const removed: string[] = [];
+  // One at a time: a network something still uses stays (its user is swept or stopped first).
+  for (const name of ownedByTheDead(stdout)) {
+    if ((await docker(['network', 'rm', name], { logger, allowFailure: true })).exitCode === 0) removed.push(name);
+  }
+  if (removed.length > 0) logger.info(`removed ${removed.length} network(s) left by a run that was killed: ${removed.join(', ')}`);
+  return removed;
+}
+
+async function sweepOrphanContainers(logger: Logger): Promise<string[]> {
   const { stdout } = await docker(['ps', '-a', '--filter', `label=${LABEL_MANAGED}=true`, '--filter', `label=${LABEL_OWNER_PID}`, '--format', `{{.Names}} {{.Label "${LABEL_OWNER_PID}"}}`], { logger });
-  const orphans = stdout.split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, pid]) => !alive(Number(pid))).map(([name]) => name as string);
+  const orphans = ownedByTheDead(stdout);
   if (orphans.length > 0) {
     await docker(['rm', '-f', '-v', ...orphans], { logger });
     logger.info(`removed ${orphans.length} container(s) left by a run that was killed: ${orphans.join(', ')}`);

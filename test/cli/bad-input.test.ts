@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { cacheDir } from '../../helpers/cache.ts';
 import { docker, LABEL_MANAGED } from '../../helpers/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/log.ts';
 import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
 import { createCA, type CertificateAuthority } from '../../helpers/registry/tls.ts';
-import { LABEL_OWNER_PID } from '../../helpers/sweep.ts';
+import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/sweep.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'bin/pullcheck.js');
@@ -179,7 +178,7 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
   const logger = new Logger(defaultLogFile(cacheDir(), 'test-bad-input'));
   const watch = new CreatedContainers();
   const outcomes = new Map<string, Promise<Outcome>>();
-  let network: StartedNetwork | undefined;
+  let network: string | undefined;
   let registry: StartedRegistry | undefined;
   let ca: CertificateAuthority | undefined;
   let otherCa: CertificateAuthority | undefined;
@@ -284,8 +283,11 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
       mounted = true;
     }
     [ca, otherCa] = await Promise.all([createCA('bad-input test CA'), createCA('a CA that signed nothing')]);
-    network = await new Network().start();
-    registry = await new LocalRegistry({ name: 'bad-input', auth: 'htpasswd', ca, network: network.getName(), runId: randomBytes(3).toString('hex') }, logger).start();
+    // Labelled with this process, so that a killed test run's network is swept (testcontainers'
+    // Network takes no labels, and its reaper is off here).
+    network = `pullcheck-bad-input-${randomBytes(3).toString('hex')}`;
+    await docker(['network', 'create', ...ownedLabelArgs(), network]);
+    registry = await new LocalRegistry({ name: 'bad-input', auth: 'htpasswd', ca, network, runId: randomBytes(3).toString('hex') }, logger).start();
     await watch.start();
     table = cases();
     const started = pool(table, CONCURRENCY, (c) => runCase(c, watch));
@@ -301,7 +303,7 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     await Promise.allSettled(outcomes.values());
     watch.stop();
     await registry?.stop();
-    await network?.stop();
+    if (network) await docker(['network', 'rm', network], { allowFailure: true });
     for (const c of [ca, otherCa]) if (c) rmSync(c.dir, { recursive: true, force: true });
     if (mounted) {
       const r = await execa('umount', [tmpfsDir], { reject: false });

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { cacheDir } from '../../helpers/cache.ts';
 import { docker } from '../../helpers/docker.ts';
+import { ownedLabelArgs } from '../../helpers/sweep.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
@@ -40,7 +41,7 @@ function canaryForms(): string[] {
  */
 async function vendorNetwork(name: string): Promise<{ ip: string; nodes: string[] }> {
   for (let third = 200; third < 250; third++) {
-    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, '--label', 'pullcheck.io/managed=true', name], { allowFailure: true });
+    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, ...ownedLabelArgs(), name], { allowFailure: true });
     if (r.exitCode === 0) {
       const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
       const nodes = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -81,7 +82,7 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
       writeFileSync(join(tree, path), content);
     }
     container = `pullcheck-vendor-${randomBytes(3).toString('hex')}`;
-    await docker(['create', '--name', container, '--network', network, '--ip', ip, '--label', 'pullcheck.io/managed=true', image]);
+    await docker(['create', '--name', container, '--network', network, '--ip', ip, ...ownedLabelArgs(), image]);
     await docker(['cp', `${tree}/.`, `${container}:/`]);
     await docker(['start', container]);
     writeFileSync(join(work, 'ca.crt'), ca.certPem);
