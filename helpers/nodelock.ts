@@ -58,7 +58,7 @@ export interface NodeLockOptions {
 }
 
 /** Locks this process holds (or is taking) that `reentrant` callers share: cluster server + node. */
-const processHolds = new Map<string, { count: number; taken: Promise<(() => Promise<void>) | undefined> }>();
+const processHolds = new Map<string, { count: number; held: boolean; taken: Promise<(() => Promise<void>) | undefined> }>();
 
 export async function lockNode(o: NodeLockOptions & { noWait?: false }): Promise<() => Promise<void>>;
 export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined>;
@@ -66,9 +66,13 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
   if (!o.reentrant) return acquire(o);
   const key = `${o.kube.config.getCurrentCluster()?.server ?? ''}|${o.node}`;
   let hold = processHolds.get(key);
+  // Another caller here is still waiting for it: one that would not wait does not wait with it.
+  if (hold && !hold.held && o.noWait) return undefined;
   if (hold) hold.count += 1;
   else {
-    hold = { count: 1, taken: acquire(o) };
+    const h: { count: number; held: boolean; taken: Promise<(() => Promise<void>) | undefined> } = { count: 1, held: false, taken: acquire(o) };
+    h.taken.then((release) => { h.held = release !== undefined; }, () => undefined);
+    hold = h;
     processHolds.set(key, hold);
   }
   const h = hold;
