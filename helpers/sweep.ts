@@ -16,9 +16,9 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** `docker create`/`network create` labels of what this process owns, for the sweep to find. */
-export function ownedLabelArgs(): string[] {
-  return ['--label', `${LABEL_MANAGED}=true`, '--label', `${LABEL_OWNER_PID}=${process.pid}`];
+/** `docker create`/`network create` labels of what process `pid` (this one) owns, for the sweep to find. */
+export function ownedLabelArgs(pid = process.pid): string[] {
+  return ['--label', `${LABEL_MANAGED}=true`, '--label', `${LABEL_OWNER_PID}=${pid}`];
 }
 
 /**

@@ -3,10 +3,10 @@
 // a live process stay.
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { docker, LABEL_MANAGED } from '../../helpers/docker.ts';
+import { docker } from '../../helpers/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/log.ts';
 import { cacheDir } from '../../helpers/cache.ts';
-import { LABEL_OWNER_PID, ownedLabelArgs, sweepOrphans } from '../../helpers/sweep.ts';
+import { ownedLabelArgs, sweepOrphans } from '../../helpers/sweep.ts';
 
 const id = randomBytes(3).toString('hex');
 // An image with nothing in it: `docker create` needs one, and none can be pulled here.
@@ -28,7 +28,7 @@ describe('the sweep of killed runs\' leftovers', () => {
     const gone = execa('true');
     deadPid = gone.pid ?? 0;
     await gone;
-    const deadLabels = ['--label', `${LABEL_MANAGED}=true`, '--label', `${LABEL_OWNER_PID}=${deadPid}`];
+    const deadLabels = ownedLabelArgs(deadPid);
     await docker(['network', 'create', ...deadLabels, dead]);
     await docker(['create', '--name', dead, '--network', 'none', ...deadLabels, EMPTY_IMAGE, '/nothing']);
     await docker(['network', 'create', ...ownedLabelArgs(), live]);
