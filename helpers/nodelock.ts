@@ -58,7 +58,13 @@ export interface NodeLockOptions {
 }
 
 /** Locks this process holds (or is taking) that `reentrant` callers share: cluster server + node. */
-const processHolds = new Map<string, { count: number; held: boolean; taken: Promise<(() => Promise<void>) | undefined> }>();
+interface ProcessHold {
+  count: number;
+  /** Taken (not still waiting, not refused to a caller that would not wait). */
+  held: boolean;
+  taken: Promise<(() => Promise<void>) | undefined>;
+}
+const processHolds = new Map<string, ProcessHold>();
 
 export async function lockNode(o: NodeLockOptions & { noWait?: false }): Promise<() => Promise<void>>;
 export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined>;
@@ -70,7 +76,7 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
   if (hold && !hold.held && o.noWait) return undefined;
   if (hold) hold.count += 1;
   else {
-    const h: { count: number; held: boolean; taken: Promise<(() => Promise<void>) | undefined> } = { count: 1, held: false, taken: acquire(o) };
+    const h: ProcessHold = { count: 1, held: false, taken: acquire(o) };
     h.taken.then((release) => { h.held = release !== undefined; }, () => undefined);
     hold = h;
     processHolds.set(key, hold);
