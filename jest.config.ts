@@ -23,8 +23,8 @@ const config: Config = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/suites/**/*.test.ts'],
-      globalSetup: '<rootDir>/helpers/jest/global-setup.js',
-      globalTeardown: '<rootDir>/helpers/jest/global-teardown.js',
+      globalSetup: '<rootDir>/helpers/framework/jest/global-setup.js',
+      globalTeardown: '<rootDir>/helpers/framework/jest/global-teardown.js',
       slowTestThreshold: 60,
     },
   ].filter((p) => !only || only.split(',').includes(p.displayName)),
@@ -32,7 +32,7 @@ const config: Config = {
   // Suites that change nodes (credentials, kubelet restarts, pre-loaded images) must not overlap
   // with other suites on the same cluster; one worker runs the files one after another.
   maxWorkers: 1,
-  reporters: ['default', '<rootDir>/helpers/jest/reporter.js'],
+  reporters: ['default', '<rootDir>/helpers/framework/jest/reporter.js'],
 };
 
 export default config;

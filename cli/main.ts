@@ -1,13 +1,13 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cacheDir } from '../helpers/cache.ts';
+import { cacheDir } from '../helpers/infra/cache.ts';
 import { clusterDown, clusterStatus, clusterUp } from '../helpers/cluster/cluster.ts';
 import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
-import { defaultLogFile, Logger } from '../helpers/log.ts';
-import { resolveNodeImage } from '../helpers/nodeimage/index.ts';
-import { CommandError } from '../helpers/exec.ts';
-import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/preflight.ts';
+import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
+import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
+import { CommandError } from '../helpers/infra/exec.ts';
+import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
 import { loadCatalog, nodeChangingSuites, nodeLockingSuites } from '../helpers/run/catalog.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compareRuns, describeComparison, isStable } from '../helpers/repeat/compare.ts';
+import { compareRuns, describeComparison, isStable } from '../helpers/bench/compare.ts';
 import type { RunResults } from '../helpers/report/schema.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -4,14 +4,14 @@
 // API server with the plugin serves the same cluster, and its pods are created through it
 // (helpers/cluster/apiserver.ts); the cluster's own API server is never changed.
 import type { V1Pod } from '@kubernetes/client-node';
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
 import { startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
-import type { Kube } from '../helpers/kube.ts';
-import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { createPod, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/pods.ts';
-import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+import type { Kube } from '../helpers/cluster/kube.ts';
+import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { createPod, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/framework/pods.ts';
+import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
 
 const getEnv = useEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
 

@@ -8,15 +8,15 @@
 // Every scenario configures one worker (plugin, config, kubelet flags, kubelet restart) and undoes it
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   allowNodeAudience, apiServerFacts, audienceRestriction, describePluginRequest, execProviderSupport, installCredentialProvider, kubeletFeatureGates, kubeletHasProviderFlags, kubeletVersionOf,
   nodeMayRequestAudience, requestedImage, tokenModeSupport, type InstalledProvider, type PluginRequest, type TokenAttributes,
-} from '../helpers/credprovider.ts';
-import { credentialSearchPaths, kubeletProcessFacts, presentCredentialFiles } from '../helpers/nodecreds.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
+} from '../helpers/kubelet/credprovider.ts';
+import { credentialSearchPaths, kubeletProcessFacts, presentCredentialFiles } from '../helpers/kubelet/nodecreds.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/framework/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
 /**

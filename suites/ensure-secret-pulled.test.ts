@@ -13,19 +13,19 @@
 // Every expectation comes from verificationExpectation (helpers/kep2535.ts, kubelet's own rules), fed
 // with what the node reports: its configz and version, and kubelet's pull record of the image.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
-import { type RunEnv, type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type RunEnv, type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   CredentialVerificationPolicy, EnsureSecretPulledImagesGate, imageName, kubeletCredentialHash, policyKebab, policyPlan, pulledRecordPath, readKubeletPullSettings,
   readPullHistory, verificationExpectation, type KubeletPullSettings, type PodSecret, type PullHistory, type VerificationExpectation,
-} from '../helpers/kep2535.ts';
-import { kubeletArgv } from '../helpers/kubeletprocess.ts';
-import { commandLineFeatureGates, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubeletconfig.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { rootDirOf } from '../helpers/nodecreds.ts';
-import { EventReason, UNAUTHORIZED, type PodVerdict } from '../helpers/pods.ts';
-import { preloadImage, removeNodeImage } from '../helpers/preload.ts';
-import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
+} from '../helpers/kubelet/kep2535.ts';
+import { kubeletArgv } from '../helpers/kubelet/process.ts';
+import { commandLineFeatureGates, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubelet/config.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { rootDirOf } from '../helpers/kubelet/nodecreds.ts';
+import { EventReason, UNAUTHORIZED, type PodVerdict } from '../helpers/framework/pods.ts';
+import { preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
+import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/registry/secrets.ts';
 
 const SUITE = 'ensure-secret-pulled';
 /**

@@ -1,13 +1,13 @@
 // Pod imagePullSecrets: every way the Kubernetes docs make one, how kubelet merges them, and how a
 // wrong, missing or out-of-namespace Secret fails.
 import type { V1Secret } from '@kubernetes/client-node';
-import { type PushedImage, type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type PushedImage, type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, UNAUTHORIZED } from '../helpers/pods.ts';
-import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { EventReason, UNAUTHORIZED } from '../helpers/framework/pods.ts';
+import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
 import type { TestRegistry } from '../helpers/registry/registry.ts';
-import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/secrets.ts';
+import { dockerCfgSecret, dockerConfigJsonSecret, secretFromConfigFile, type RegistryCredential } from '../helpers/registry/secrets.ts';
 
 /**
  * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the

@@ -1,10 +1,10 @@
 // Multi-platform images: a node takes the manifest of its own platform from an OCI image index or a
 // Docker manifest list, fails clearly when there is none, and the old arch-suffixed names still work.
 import type { V1Node } from '@kubernetes/client-node';
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { imageIdOf, ranToCompletion } from '../helpers/pods.ts';
+import { imageIdOf, ranToCompletion } from '../helpers/framework/pods.ts';
 
 const getEnv = useEnv({ suite: 'multi-arch', registries: [{ name: 'public', auth: 'none' }] });
 

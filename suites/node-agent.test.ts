@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
-import { CommandError } from '../helpers/exec.ts';
-import { scenario, useEnv, type ScenarioContext } from '../helpers/harness.ts';
+import { CommandError } from '../helpers/infra/exec.ts';
+import { scenario, useEnv, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
-import { AGENT_REPOSITORY, agentNamespace, installNodeAgent, NodeAgentError, type DaemonSetNodeAccess } from '../helpers/nodeagent.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { KindNodeAccess, type NodeAccess } from '../helpers/nodes.ts';
-import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/preload.ts';
+import { AGENT_REPOSITORY, agentNamespace, installNodeAgent, NodeAgentError, type DaemonSetNodeAccess } from '../helpers/node/agent.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { KindNodeAccess, type NodeAccess } from '../helpers/node/access.ts';
+import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
 
 const getEnv = useEnv({ suite: 'node-agent', registries: [{ name: 'private', auth: 'htpasswd' }] });
 

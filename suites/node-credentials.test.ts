@@ -7,15 +7,15 @@
 // Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
 // which keeps node changes from overlapping.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   credentialSearchPaths, credsStoreOnlyConfigJson, httpHeadersOnlyConfigJson, installNodeFile, kubeletProcessFacts, presentCredentialFiles, renderCredentialFile, sameFileAs,
   type CredentialFileFormat, type CredentialSearchPath, type SearchPlace,
-} from '../helpers/nodecreds.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/pods.ts';
-import type { RegistryCredential } from '../helpers/secrets.ts';
+} from '../helpers/kubelet/nodecreds.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/framework/pods.ts';
+import type { RegistryCredential } from '../helpers/registry/secrets.ts';
 
 /**
  * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../helpers/cluster/leftovers.ts';
-import { LABEL_OWNER_PID } from '../helpers/sweep.ts';
-import { scenario, useEnv, type ScenarioContext } from '../helpers/harness.ts';
-import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../helpers/nodelock.ts';
+import { LABEL_OWNER_PID } from '../helpers/infra/sweep.ts';
+import { scenario, useEnv, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../helpers/node/lock.ts';
 
 const getEnv = useEnv({ suite: 'node-lock', registries: [] });
 

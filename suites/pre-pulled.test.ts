@@ -1,14 +1,14 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
 // for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
 // fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kep2535.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, podEvents, WaitingReason, waitForEvent, UNAUTHORIZED } from '../helpers/pods.ts';
-import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/preload.ts';
-import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { EventReason, podEvents, WaitingReason, waitForEvent, UNAUTHORIZED } from '../helpers/framework/pods.ts';
+import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
+import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
 
 const getEnv = useEnv({ suite: 'pre-pulled', registries: [{ name: 'private', auth: 'htpasswd' }] });
 

@@ -1,9 +1,9 @@
 // imagePullPolicy as the Kubernetes "Images" page describes it: what the API server defaults, and
 // what each policy makes a node do when the image is, or is not, already there and when its tag moves.
-import { type PushedImage, type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type PushedImage, type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage, type TestImage } from '../helpers/images/testimages.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { EventReason, imageIdOf, WaitingReason, ranToCompletion } from '../helpers/pods.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { EventReason, imageIdOf, WaitingReason, ranToCompletion } from '../helpers/framework/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
 const getEnv = useEnv({ suite: 'pull-policy', registries: [{ name: 'public', auth: 'none' }] });

@@ -4,14 +4,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../helpers/exec.ts';
-import { scenario, useEnv } from '../helpers/harness.ts';
+import { run } from '../helpers/infra/exec.ts';
+import { scenario, useEnv } from '../helpers/framework/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
 import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
-import { ranToCompletion } from '../helpers/pods.ts';
-import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+import { ranToCompletion } from '../helpers/framework/pods.ts';
+import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
 
 const getEnv = useEnv({ suite: 'registry', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }, { name: 'plain', auth: 'none', tls: false }] });
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];

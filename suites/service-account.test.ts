@@ -1,11 +1,11 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
-import { waitForServiceAccount } from '../helpers/kube.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { UNAUTHORIZED } from '../helpers/pods.ts';
-import { dockerConfigJsonSecret } from '../helpers/secrets.ts';
+import { waitForServiceAccount } from '../helpers/cluster/kube.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { UNAUTHORIZED } from '../helpers/framework/pods.ts';
+import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
 
 const getEnv = useEnv({ suite: 'service-account', registries: [{ name: 'private', auth: 'htpasswd' }] });
 

@@ -1,8 +1,8 @@
 // The cluster, the registries and the images work end to end: if this fails, nothing else can pass.
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { scenario, useEnv } from '../helpers/harness.ts';
-import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, waitForEvent, ranToCompletion } from '../helpers/pods.ts';
+import { scenario, useEnv } from '../helpers/framework/harness.ts';
+import { EventReason, PULL_FAILED_REASONS, UNAUTHORIZED, waitForEvent, ranToCompletion } from '../helpers/framework/pods.ts';
 
 const getEnv = useEnv({ suite: 'smoke', registries: [{ name: 'public', auth: 'none' }, { name: 'private', auth: 'htpasswd' }] });
 

@@ -1,13 +1,13 @@
 // The four use cases the Kubernetes "Images" page closes with, end to end. The third
 // (proprietary images with AlwaysPullImages) needs its own cluster and lives in
 // always-pull-images.test.ts as use-cases/proprietary-always-pull-with-secrets.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/harness.ts';
+import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
-import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/nodecreds.ts';
-import { hostPlatform } from '../helpers/nodeimage/componentimages.ts';
-import { podLog, ranToCompletion, UNAUTHORIZED, waitForVerdict } from '../helpers/pods.ts';
+import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
+import { hostPlatform } from '../helpers/images/oci.ts';
+import { podLog, ranToCompletion, UNAUTHORIZED, waitForVerdict } from '../helpers/framework/pods.ts';
 import type { TestRegistry } from '../helpers/registry/registry.ts';
-import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/secrets.ts';
+import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/registry/secrets.ts';
 
 /**
  * Changes nodes, under per-node locks: every node it changes or runs a pod on is locked for the

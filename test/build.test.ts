@@ -1,7 +1,7 @@
-import { parseKubernetesVersion } from '../helpers/versions.ts';
-import { renderKubernetesWrapper, stagingReplacements, versionLdflags } from '../helpers/nodeimage/kubernetes.ts';
-import { criBaseSpec } from '../helpers/nodeimage/assemble.ts';
-import { moduleVersionOfTag, recipeFor, sandboxImageOf } from '../helpers/nodeimage/componentimages.ts';
+import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
+import { renderKubernetesWrapper, stagingReplacements, versionLdflags } from '../helpers/build/nodeimage/kubernetes.ts';
+import { criBaseSpec } from '../helpers/build/nodeimage/assemble.ts';
+import { moduleVersionOfTag, recipeFor, sandboxImageOf } from '../helpers/build/nodeimage/componentimages.ts';
 
 const goMod = `module k8s.io/kubernetes
 

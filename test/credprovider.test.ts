@@ -2,8 +2,8 @@ import YAML from 'yaml';
 import {
   audienceGrant, audienceRestriction, credentialProviderFlags, describePluginRequest, execProviderSupport, featureGatesFromArgs, nodeLayout, parsePluginLog, pluginArgs,
   renderCredentialProviderConfig, renderPluginCredentials, requestedImage, tokenModeSupport, withKubeletExtraArgs,
-} from '../helpers/credprovider.ts';
-import { clearSecrets, redact } from '../helpers/redact.ts';
+} from '../helpers/kubelet/credprovider.ts';
+import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 
 const LAYOUT = nodeLayout('/var/lib/pc');
 const REGISTRY = 'reg.example:5000';

@@ -1,6 +1,6 @@
 import { parseAccessLog, manifestRequests } from '../helpers/registry/accesslog.ts';
-import { clearSecrets, redact } from '../helpers/redact.ts';
-import { dockerCfgSecret, dockerConfigJson, dockerConfigJsonSecret, secretFromConfigFile } from '../helpers/secrets.ts';
+import { clearSecrets, redact } from '../helpers/infra/redact.ts';
+import { dockerCfgSecret, dockerConfigJson, dockerConfigJsonSecret, secretFromConfigFile } from '../helpers/registry/secrets.ts';
 import { MediaType } from '../helpers/images/oci.ts';
 import { refTag, layoutIndex } from '../helpers/images/archive.ts';
 import { assembleImage, layerFromFiles } from '../helpers/images/oci.ts';

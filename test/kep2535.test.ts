@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   CredentialVerificationPolicy, gateDefault, gateExists, imageName, kubeletCredentialHash, kubeletPulledImageExpectation, onAllowlist, policyKebab, policyPlan,
   pulledRecordPath, pullHistoryFromRecord, pullSettingsFromConfigz, verificationExpectation, type KubeletPullSettings, type PodSecret, type PresentImageFacts, type PullHistory,
-} from '../helpers/kep2535.ts';
+} from '../helpers/kubelet/kep2535.ts';
 
 const REF = 'reg.example:5000/team/app:v1';
 

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { applyKubeletConfigPatch, commandLineFeatureGates, configzMismatches, currentValues, describePatch, flagValue, kubeletConfigPathOf } from '../helpers/kubeletconfig.ts';
+import { applyKubeletConfigPatch, commandLineFeatureGates, configzMismatches, currentValues, describePatch, flagValue, kubeletConfigPathOf } from '../helpers/kubelet/config.ts';
 
 // The head of what kubeadm writes on a kind node (v1.37.2), with a comment an admin left.
 const KIND_CONFIG = `apiVersion: kubelet.config.k8s.io/v1beta1

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
-import { mainProcessShell } from '../helpers/kubeletprocess.ts';
+import { mainProcessShell } from '../helpers/kubelet/process.ts';
 
 // The shell runs here against real processes shaped like kubelet with a forked child: a program
 // whose child has the same name. A copy of `sleep` under a unique name keeps other processes out.

@@ -1,5 +1,5 @@
 import { hostLabel, LABEL_OWNER_HOST, orphaned } from '../helpers/cluster/leftovers.ts';
-import { LABEL_OWNER_PID } from '../helpers/sweep.ts';
+import { LABEL_OWNER_PID } from '../helpers/infra/sweep.ts';
 
 describe('cluster leftovers of killed runs', () => {
   const labels = (host: string, pid: string) => ({ 'pullcheck.io/managed': 'true', [LABEL_OWNER_HOST]: host, [LABEL_OWNER_PID]: pid });

@@ -2,8 +2,8 @@ import type { V1Node, V1Pod, V1Status } from '@kubernetes/client-node';
 import {
   AGENT_BINARY, AGENT_CONTAINER, AGENT_PULL_SECRET, agentCommand, agentNamespace, describeAgentPod, distinctPlatforms, exitCodeOfStatus,
   nodeAgentManifests, nodePlatform, readyAgentPods, stripFinalNewline,
-} from '../helpers/nodeagent.ts';
-import { clearSecrets } from '../helpers/redact.ts';
+} from '../helpers/node/agent.ts';
+import { clearSecrets } from '../helpers/infra/redact.ts';
 
 const IMAGE = 'pullcheck-reg-abc123-private:5000/pullcheck/node-agent@sha256:0123';
 const CRED = { server: 'pullcheck-reg-abc123-private:5000', username: 'user-private', password: 'pw-123456' };

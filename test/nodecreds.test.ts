@@ -1,5 +1,5 @@
-import { clearSecrets, redact } from '../helpers/redact.ts';
-import { credentialSearchPaths, credsStoreOnlyConfigJson, nodeConfigJson, nodeDockercfg, rootDirOf, sameFileAs } from '../helpers/nodecreds.ts';
+import { clearSecrets, redact } from '../helpers/infra/redact.ts';
+import { credentialSearchPaths, credsStoreOnlyConfigJson, nodeConfigJson, nodeDockercfg, rootDirOf, sameFileAs } from '../helpers/kubelet/nodecreds.ts';
 
 const CRED = { server: 'reg.example:5000', username: 'alice', password: 's3cret-pw' };
 const AUTH = Buffer.from('alice:s3cret-pw').toString('base64');

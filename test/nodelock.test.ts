@@ -1,4 +1,4 @@
-import { leaseExpired, lockName } from '../helpers/nodelock.ts';
+import { leaseExpired, lockName } from '../helpers/node/lock.ts';
 
 describe('node locks', () => {
   const now = new Date('2026-11-27T10:00:00Z');

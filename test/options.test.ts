@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noSpaceError } from '../helpers/preflight.ts';
+import { noSpaceError } from '../helpers/infra/preflight.ts';
 import { parseDuration, parseRegistryUrl, parseVersions, readConfigFile, resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/run.ts';
 import { nodeChangingSuites, nodeLockingSuites, type CatalogEntry } from '../helpers/run/catalog.ts';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { clearSecrets, redact, registerCredentials } from '../helpers/redact.ts';
+import { clearSecrets, redact, registerCredentials } from '../helpers/infra/redact.ts';
 import { htpasswdLine, verifyHtpasswd } from '../helpers/registry/htpasswd.ts';
 import { hostsToml, localRegistryHostingData } from '../helpers/registry/nodetrust.ts';
 import { registryConfig } from '../helpers/registry/registry.ts';

@@ -1,4 +1,4 @@
-import { compareRuns, describeComparison, isStable } from '../helpers/repeat/compare.ts';
+import { compareRuns, describeComparison, isStable } from '../helpers/bench/compare.ts';
 import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord } from '../helpers/report/schema.ts';
 
 function run(runId: string, statuses: Record<string, ScenarioRecord['status']>, o: { error?: string; targets?: string[] } = {}): RunResults {

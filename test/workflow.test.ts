@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir } from '../helpers/cache.ts';
-import { run } from '../helpers/exec.ts';
-import { defaultLogFile, Logger } from '../helpers/log.ts';
-import { buildActionlint } from '../helpers/tools/actionlint.ts';
+import { cacheDir } from '../helpers/infra/cache.ts';
+import { run } from '../helpers/infra/exec.ts';
+import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
+import { buildActionlint } from '../helpers/build/actionlint.ts';
 
 const WORKFLOWS = fileURLToPath(new URL('../.github/workflows', import.meta.url));
 

@@ -4,7 +4,7 @@
 // costs one list per namespace. Event times have one-second resolution (the kubelet's events carry
 // firstTimestamp only); the scheduler's carry microseconds.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { Kube } from '../kube.ts';
+import type { Kube } from '../cluster/kube.ts';
 
 /** Warning reasons that end a negative scenario's wait. */
 export const FAILURE_REASONS: ReadonlySet<string> = new Set(['Failed', 'ErrImageNeverPull', 'FailedToRetrieveImagePullSecret', 'InspectFailed']);

@@ -9,9 +9,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
-import { kubeFromString, type Kube } from '../kube.ts';
-import type { Logger } from '../log.ts';
-import type { NodeAccess } from '../nodes.ts';
+import { kubeFromString, type Kube } from './kube.ts';
+import type { Logger } from '../infra/log.ts';
+import type { NodeAccess } from '../node/access.ts';
 import { ownerLabels } from './leftovers.ts';
 
 const MANIFESTS = '/etc/kubernetes/manifests';

@@ -4,11 +4,11 @@
 // agent DaemonSet for node-level steps, installed once a registry can serve its image.
 import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { docker } from '../docker.ts';
-import { kubeFromString } from '../kube.ts';
-import type { Logger } from '../log.ts';
-import { KindNodeAccess, type NodeAccess } from '../nodes.ts';
-import { EnvironmentError } from '../preflight.ts';
+import { docker } from '../infra/docker.ts';
+import { kubeFromString } from './kube.ts';
+import type { Logger } from '../infra/log.ts';
+import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
+import { EnvironmentError } from '../infra/preflight.ts';
 import type { Cluster } from './cluster.ts';
 
 export interface ExistingClusterOptions {

@@ -5,11 +5,11 @@
 // from another host are left alone (their owner may be alive); node locks expire by themselves.
 import { hostname } from 'node:os';
 import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { Kube } from '../kube.ts';
-import type { Logger } from '../log.ts';
-import type { NodeAccess } from '../nodes.ts';
-import { LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../nodelock.ts';
-import { alive, LABEL_OWNER_PID } from '../sweep.ts';
+import type { Kube } from './kube.ts';
+import type { Logger } from '../infra/log.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../node/lock.ts';
+import { alive, LABEL_OWNER_PID } from '../infra/sweep.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
 const MANAGED = 'pullcheck.io/managed=true';

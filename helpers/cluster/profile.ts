@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { parseKubernetesVersion, type KubernetesVersion } from '../versions.ts';
-import { isRecord } from '../guards.ts';
+import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
+import { isRecord } from '../infra/guards.ts';
 
 export const PROFILES_DIR = fileURLToPath(new URL('../../clusters', import.meta.url));
 

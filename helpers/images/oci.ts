@@ -187,3 +187,10 @@ export function assembleImage(layers: Layer[], o: ImageConfigOptions, format: Ma
     layers,
   };
 }
+
+/** The platform of this host, which the node images and test images are built for. */
+export function hostPlatform(): Platform {
+  const architecture = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch];
+  if (!architecture) throw new Error(`unsupported host architecture ${process.arch}: pullcheck builds node images for amd64 and arm64`);
+  return { os: 'linux', architecture };
+}

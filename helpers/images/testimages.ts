@@ -5,10 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cachedDir, cachePath } from '../cache.ts';
-import type { Logger } from '../log.ts';
-import { run } from '../exec.ts';
-import { goEnv } from '../nodeimage/go.ts';
+import { cachedDir, cachePath } from '../infra/cache.ts';
+import type { Logger } from '../infra/log.ts';
+import { run } from '../infra/exec.ts';
+import { goEnv } from '../build/go.ts';
 import { assembleImage, imageIndex, layerFromFiles, MediaType, type Blob, type Descriptor, type Image, type ManifestFormat, type Platform } from './oci.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));

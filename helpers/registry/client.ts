@@ -4,7 +4,7 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import pRetry from 'p-retry';
-import { registerCredentials } from '../redact.ts';
+import { registerCredentials } from '../infra/redact.ts';
 import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
 import { readFileSync } from 'node:fs';
 

@@ -2,8 +2,8 @@
 // a hosts.toml and the CA under containerd's certs.d (read at each pull: no restart), and the
 // KEP-1755 ConfigMap that tells tools where the local registry is.
 import { CERTS_D } from '../cluster/kindconfig.ts';
-import type { Kube } from '../kube.ts';
-import type { NodeAccess } from '../nodes.ts';
+import type { Kube } from '../cluster/kube.ts';
+import type { NodeAccess } from '../node/access.ts';
 
 /** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
 export function hostsToml(host: string, caPath: string | undefined): string {

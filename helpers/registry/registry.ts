@@ -4,15 +4,15 @@
 // and reads through the published 127.0.0.1 port. Both are in the certificate.
 import { randomBytes } from 'node:crypto';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../docker.ts';
+import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
 import { tarOf } from '../images/oci.ts';
-import type { Logger } from '../log.ts';
-import { buildRegistry } from '../nodeimage/components.ts';
-import { registerCredentials } from '../redact.ts';
-import { DISTRIBUTION_VERSION } from '../versions.ts';
+import type { Logger } from '../infra/log.ts';
+import { buildRegistry } from '../build/components.ts';
+import { registerCredentials } from '../infra/redact.ts';
+import { DISTRIBUTION_VERSION } from '../infra/versions.ts';
 import { parseAccessLog, type AccessEntry } from './accesslog.ts';
 import { RegistryClient } from './client.ts';
-import { LABEL_OWNER_PID } from '../sweep.ts';
+import { LABEL_OWNER_PID } from '../infra/sweep.ts';
 import { htpasswdLine } from './htpasswd.ts';
 import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
 import { readFileSync } from 'node:fs';

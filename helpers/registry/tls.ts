@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../exec.ts';
+import { run } from '../infra/exec.ts';
 
 export interface CertificateAuthority {
   certPem: string;

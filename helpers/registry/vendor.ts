@@ -5,7 +5,7 @@
 import type { AccessEntry } from './accesslog.ts';
 import { RegistryClient, RegistryError } from './client.ts';
 import { imageRef, type TestRegistry } from './registry.ts';
-import { EnvironmentError } from '../preflight.ts';
+import { EnvironmentError } from '../infra/preflight.ts';
 
 export interface VendorRegistrySpec {
   url: string;

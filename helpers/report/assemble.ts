@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { redact } from '../redact.ts';
+import { redact } from '../infra/redact.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import { RESULTS_SCHEMA, type CertificationItem, type RunResults, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
-import { isRecord } from '../guards.ts';
+import { isRecord } from '../infra/guards.ts';
 
 /** The part of jest's per-test result the report reads; jest's AssertionResult has this shape. */
 export interface JestTestCase {

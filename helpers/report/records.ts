@@ -3,7 +3,7 @@
 // (PULLCHECK_TARGET_DIR). The reporter merges them with jest's own view when the run ends.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redact } from '../redact.ts';
+import { redact } from '../infra/redact.ts';
 import type { ScenarioRecord } from './schema.ts';
 
 export const TARGET_DIR_ENV = 'PULLCHECK_TARGET_DIR';

@@ -3,7 +3,7 @@
 // mistake is a UsageError whose one line names the fix.
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { parseKubernetesVersion, type KubernetesVersion } from '../versions.ts';
+import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { cacheDir } from '../../helpers/cache.ts';
-import { docker, LABEL_MANAGED } from '../../helpers/docker.ts';
-import { defaultLogFile, Logger } from '../../helpers/log.ts';
+import { cacheDir } from '../../helpers/infra/cache.ts';
+import { docker, LABEL_MANAGED } from '../../helpers/infra/docker.ts';
+import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
 import { createCA, type CertificateAuthority } from '../../helpers/registry/tls.ts';
-import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/sweep.ts';
+import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'bin/pullcheck.js');

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { docker } from '../../helpers/docker.ts';
-import { LABEL_OWNER_PID } from '../../helpers/sweep.ts';
+import { docker } from '../../helpers/infra/docker.ts';
+import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLUSTER = 'pullcheck-interrupt';

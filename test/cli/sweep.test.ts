@@ -3,10 +3,10 @@
 // a live process stay.
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { docker } from '../../helpers/docker.ts';
-import { defaultLogFile, Logger } from '../../helpers/log.ts';
-import { cacheDir } from '../../helpers/cache.ts';
-import { ownedLabelArgs, sweepOrphans } from '../../helpers/sweep.ts';
+import { docker } from '../../helpers/infra/docker.ts';
+import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
+import { cacheDir } from '../../helpers/infra/cache.ts';
+import { ownedLabelArgs, sweepOrphans } from '../../helpers/infra/sweep.ts';
 
 const id = randomBytes(3).toString('hex');
 // An image with nothing in it: `docker create` needs one, and none can be pulled here.

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { cacheDir } from '../../helpers/cache.ts';
-import { docker } from '../../helpers/docker.ts';
-import { ownedLabelArgs } from '../../helpers/sweep.ts';
+import { cacheDir } from '../../helpers/infra/cache.ts';
+import { docker } from '../../helpers/infra/docker.ts';
+import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
-import { defaultLogFile, Logger } from '../../helpers/log.ts';
+import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -6,8 +6,8 @@
 // its duration is taken over (and logged).
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { apiStatus, waitFor, type Kube } from './kube.ts';
-import type { Logger } from './log.ts';
+import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
+import type { Logger } from '../infra/log.ts';
 
 export const LOCK_NAMESPACE = 'default';
 const DURATION_S = 60;

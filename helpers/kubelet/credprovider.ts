@@ -23,14 +23,14 @@
 import { AuthorizationV1Api, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
-import type { ScenarioContext } from './harness.ts';
-import { apiStatus, type Kube } from './kube.ts';
-import { buildOwnProgram } from './nodeimage/components.ts';
-import { kubeletArgv } from './kubeletprocess.ts';
-import type { NodeAccess } from './nodes.ts';
+import type { ScenarioContext } from '../framework/harness.ts';
+import { apiStatus, type Kube } from '../cluster/kube.ts';
+import { buildOwnProgram } from '../build/components.ts';
+import { kubeletArgv } from './process.ts';
+import type { NodeAccess } from '../node/access.ts';
 import { restartKubelet } from './nodecreds.ts';
-import { ownerLabels } from './cluster/leftovers.ts';
-import { registerCredentials } from './redact.ts';
+import { ownerLabels } from '../cluster/leftovers.ts';
+import { registerCredentials } from '../infra/redact.ts';
 
 /** The provider's name in the config, which kubelet runs as `{bin dir}/{name}`. */
 export const PLUGIN_NAME = 'pullcheck-credprovider';

@@ -3,11 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cacheDir } from '../cache.ts';
-import { clusterExists, clusterUp, kindBinary, KIND_NETWORK } from '../cluster/cluster.ts';
-import { profileFromEnv } from '../cluster/profile.ts';
-import { defaultLogFile, Logger } from '../log.ts';
-import { LABEL_OWNER_PID, removeContainersSync, sweepOrphans } from '../sweep.ts';
+import { cacheDir } from '../../infra/cache.ts';
+import { clusterExists, clusterUp, kindBinary, KIND_NETWORK } from '../../cluster/cluster.ts';
+import { profileFromEnv } from '../../cluster/profile.ts';
+import { defaultLogFile, Logger } from '../../infra/log.ts';
+import { LABEL_OWNER_PID, removeContainersSync, sweepOrphans } from '../../infra/sweep.ts';
 import { e2eStateFile } from './state.ts';
 
 /**

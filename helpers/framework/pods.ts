@@ -1,7 +1,7 @@
 // Pods as scenarios use them: create one, wait for its verdict (ran to the end, or the image could
 // not be had), read its log, events and the image it ran. Reasons are named constants.
 import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
-import { waitFor, type Kube } from './kube.ts';
+import { waitFor, type Kube } from '../cluster/kube.ts';
 
 export const WaitingReason = {
   ErrImagePull: 'ErrImagePull',

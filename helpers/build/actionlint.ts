@@ -1,9 +1,9 @@
 // actionlint checks the GitHub workflows in unit tests. Like the node's binaries it comes from its Go
 // module, built once into pullcheck's cache: no prebuilt download, and CI's cache restore skips it.
 import { join } from 'node:path';
-import { cachedDir, cachePath } from '../cache.ts';
-import type { Logger } from '../log.ts';
-import { goInstall } from '../nodeimage/go.ts';
+import { cachedDir, cachePath } from '../infra/cache.ts';
+import type { Logger } from '../infra/log.ts';
+import { goInstall } from './go.ts';
 
 /** Pinned here rather than in versions.ts: it builds nothing that runs on a node. */
 export const ACTIONLINT_VERSION = 'v1.7.12';

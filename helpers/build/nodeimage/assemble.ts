@@ -3,8 +3,8 @@
 // binaries + the component images imported into the node's containerd, then `docker commit`.
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker, LABEL_MANAGED } from '../docker.ts';
-import type { Logger } from '../log.ts';
+import { docker, LABEL_MANAGED } from '../../infra/docker.ts';
+import type { Logger } from '../../infra/log.ts';
 
 export interface NodeImageParts {
   tag: string;

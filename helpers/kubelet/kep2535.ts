@@ -11,10 +11,10 @@
 // AlwaysVerify always. A re-check with no credentials is a pull without them.
 
 import { createHash } from 'node:crypto';
-import type { Kube } from './kube.ts';
-import { readKubeletConfigz, type KubeletConfigPatch } from './kubeletconfig.ts';
-import type { NodeAccess } from './nodes.ts';
-import { isRecord } from './guards.ts';
+import type { Kube } from '../cluster/kube.ts';
+import { readKubeletConfigz, type KubeletConfigPatch } from './config.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { isRecord } from '../infra/guards.ts';
 
 export const EnsureSecretPulledImagesGate = 'KubeletEnsureSecretPulledImages';
 

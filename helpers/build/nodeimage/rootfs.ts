@@ -2,10 +2,10 @@
 // image package list) and a small one for images that need iptables (kube-proxy).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { cachedDir, cachePath } from '../cache.ts';
-import { run } from '../exec.ts';
-import type { Logger } from '../log.ts';
-import { DEBIAN_MIRROR, NODE_DEBIAN_SUITE, NODE_PACKAGES } from '../versions.ts';
+import { cachedDir, cachePath } from '../../infra/cache.ts';
+import { run } from '../../infra/exec.ts';
+import type { Logger } from '../../infra/log.ts';
+import { DEBIAN_MIRROR, NODE_DEBIAN_SUITE, NODE_PACKAGES } from '../../infra/versions.ts';
 
 export interface RootfsSpec {
   name: string;

@@ -3,11 +3,11 @@
 // have; the generated wrapper replaces each with the published v0.MINOR.PATCH instead.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedDir, cachePath } from '../cache.ts';
-import { run } from '../exec.ts';
-import type { Logger } from '../log.ts';
-import type { KubernetesVersion } from '../versions.ts';
-import { goBuild, goModDownload, prepareWrapper } from './go.ts';
+import { cachedDir, cachePath } from '../../infra/cache.ts';
+import { run } from '../../infra/exec.ts';
+import type { Logger } from '../../infra/log.ts';
+import type { KubernetesVersion } from '../../infra/versions.ts';
+import { goBuild, goModDownload, prepareWrapper } from '../go.ts';
 
 export const KUBERNETES_COMMANDS = [
   'kubelet', 'kubeadm', 'kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy',

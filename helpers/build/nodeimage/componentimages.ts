@@ -3,14 +3,9 @@
 // `ctr images import`. Names and tags are exactly those `kubeadm config images list` prints.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeOciArchive, type NamedImage } from '../images/archive.ts';
-import { assembleImage, layerFromFiles, layerFromTarFile, type Layer, type Platform } from '../images/oci.ts';
+import { writeOciArchive, type NamedImage } from '../../images/archive.ts';
+import { assembleImage, hostPlatform, layerFromFiles, layerFromTarFile, type Layer } from '../../images/oci.ts';
 
-export function hostPlatform(): Platform {
-  const architecture = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch];
-  if (!architecture) throw new Error(`unsupported host architecture ${process.arch}: pullcheck builds node images for amd64 and arm64`);
-  return { os: 'linux', architecture };
-}
 
 export interface ComponentInputs {
   kubeadmImages: string[];

@@ -10,14 +10,14 @@
 // (`<config>.pullcheck-orig`); the next change on that node puts it back first.
 import pRetry, { AbortError } from 'p-retry';
 import { isMap, parseDocument } from 'yaml';
-import type { RunEnv, ScenarioContext } from './harness.ts';
-import type { Kube } from './kube.ts';
-import type { Logger } from './log.ts';
-import { kubeletArgv } from './kubeletprocess.ts';
+import type { RunEnv, ScenarioContext } from '../framework/harness.ts';
+import type { Kube } from '../cluster/kube.ts';
+import type { Logger } from '../infra/log.ts';
+import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
-import { lockNode } from './nodelock.ts';
-import type { NodeAccess } from './nodes.ts';
-import { isRecord } from './guards.ts';
+import { lockNode } from '../node/lock.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { isRecord } from '../infra/guards.ts';
 
 export const DEFAULT_KUBELET_CONFIG_PATH = '/var/lib/kubelet/config.yaml';
 export const BACKUP_SUFFIX = '.pullcheck-orig';

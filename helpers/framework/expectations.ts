@@ -1,7 +1,7 @@
 // The two verdicts every scenario ends with, asserted the same way everywhere: the pod ran the
 // image it should have, or its pull failed for the stated cause (waiting reason + kubelet event).
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { Kube } from './kube.ts';
+import type { Kube } from '../cluster/kube.ts';
 import { EventReason, PULL_FAILED_REASONS, podLog, ranToCompletion, waitForEvent, type PodVerdict } from './pods.ts';
 
 export interface RanExpectation {

@@ -2,7 +2,7 @@
 // program (mount, du, a credential provider plugin) Go forks first, and until that child execs it
 // is also called "kubelet". A CI run caught one ("15344 15328") and read /proc/"15344 15328"/…
 // The main process is the kubelet whose parent is not a kubelet.
-import type { NodeAccess } from './nodes.ts';
+import type { NodeAccess } from '../node/access.ts';
 
 /**
  * POSIX sh that sets `$pid` to the main process of the program `name` (parent not of the same

@@ -2,9 +2,9 @@
 // pullcheck's cache, static binaries. Wrapper modules are generated into the cache, never the repo.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachePath } from '../cache.ts';
-import { run } from '../exec.ts';
-import type { Logger } from '../log.ts';
+import { cachePath } from '../infra/cache.ts';
+import { run } from '../infra/exec.ts';
+import type { Logger } from '../infra/log.ts';
 
 export interface GoModule {
   path: string;

@@ -4,6 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 
-const { default: PullcheckReporter } = await import('../report/jest-reporter.ts');
+const { default: PullcheckReporter } = await import('../../report/jest-reporter.ts');
 
 export default PullcheckReporter;

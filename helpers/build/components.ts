@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cachedDir, cachePath } from '../cache.ts';
-import type { Logger } from '../log.ts';
-import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION, RUNC_VERSION } from '../versions.ts';
+import { cachedDir, cachePath } from '../infra/cache.ts';
+import type { Logger } from '../infra/log.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION, RUNC_VERSION } from '../infra/versions.ts';
 import { goBuild, goInstall, prepareWrapper } from './go.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));

@@ -3,19 +3,19 @@
 // API into that node's agent pod, where `nodeagent run -- argv` enters the namespaces of the node's
 // PID 1 (what `nsenter -t 1 -m -u -i -n -C` does) and execs argv. The run installs the agent in a
 // namespace of its own and deletes that namespace when it is done: nothing outlives the run.
-import { ownerLabels } from './cluster/leftovers.ts';
+import { ownerLabels } from '../cluster/leftovers.ts';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable, PassThrough } from 'node:stream';
 import { ApiException, AppsV1Api, Exec, type V1DaemonSet, type V1Namespace, type V1Node, type V1Pod, type V1Secret, type V1Status } from '@kubernetes/client-node';
-import { LABEL_MANAGED, LABEL_RUN } from './docker.ts';
-import { CommandError, type RunResult } from './exec.ts';
-import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from './images/oci.ts';
-import { platformString, programBinary } from './images/testimages.ts';
-import { waitFor, waitForServiceAccount, type Kube } from './kube.ts';
-import type { Logger } from './log.ts';
-import type { NodeAccess, NodeExecOptions } from './nodes.ts';
-import type { StartedRegistry } from './registry/registry.ts';
-import { dockerConfigJsonSecret } from './secrets.ts';
+import { LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
+import { CommandError, type RunResult } from '../infra/exec.ts';
+import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from '../images/oci.ts';
+import { platformString, programBinary } from '../images/testimages.ts';
+import { waitFor, waitForServiceAccount, type Kube } from '../cluster/kube.ts';
+import type { Logger } from '../infra/log.ts';
+import type { NodeAccess, NodeExecOptions } from './access.ts';
+import type { StartedRegistry } from '../registry/registry.ts';
+import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 
 
 export const AGENT_NAME = 'pullcheck-node-agent';

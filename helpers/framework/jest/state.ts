@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { cacheDir } from '../cache.ts';
+import { cacheDir } from '../../infra/cache.ts';
 
 /**
  * Where global setup tells global teardown (both in jest's main process) what it created: one file

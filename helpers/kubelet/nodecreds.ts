@@ -17,12 +17,12 @@
 //   by the first pull once the cache has expired (up to 5 minutes later): scenarios restart kubelet
 //   after writing and after removing a file (node-credentials/new-file-unseen-until-restart shows it).
 import { CoordinationV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
-import type { ScenarioContext } from './harness.ts';
-import { waitFor, type Kube } from './kube.ts';
-import { KUBELET_PID_SHELL } from './kubeletprocess.ts';
-import type { NodeAccess } from './nodes.ts';
-import { registerCredentials } from './redact.ts';
-import { dockerCfg, type RegistryCredential } from './secrets.ts';
+import type { ScenarioContext } from '../framework/harness.ts';
+import { waitFor, type Kube } from '../cluster/kube.ts';
+import { KUBELET_PID_SHELL } from './process.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { registerCredentials } from '../infra/redact.ts';
+import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
 
 export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
 

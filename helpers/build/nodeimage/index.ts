@@ -5,16 +5,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachedDir, cachePath } from '../cache.ts';
-import { docker, imageExists, imageLabel } from '../docker.ts';
-import type { Logger } from '../log.ts';
-import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../versions.ts';
+import { cachedDir, cachePath } from '../../infra/cache.ts';
+import { docker, imageExists, imageLabel } from '../../infra/docker.ts';
+import type { Logger } from '../../infra/log.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
 import { assembleNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
-import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from './components.ts';
+import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from '../components.ts';
 import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
-import { goEnv, goModDownload } from './go.ts';
-import { run } from '../exec.ts';
-import { EnvironmentError } from '../preflight.ts';
+import { goEnv, goModDownload } from '../go.ts';
+import { run } from '../../infra/exec.ts';
+import { EnvironmentError } from '../../infra/preflight.ts';
 import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
 import { buildRootfs, IPTABLES_ROOTFS, NODE_ROOTFS, rootfsKey } from './rootfs.ts';
 
@@ -40,7 +40,7 @@ export function nodeImageTag(v: KubernetesVersion): string {
 }
 
 export function nodeInputsKey(v: KubernetesVersion): string {
-  const pauseSource = readFileSync(new URL('../../programs/pause/main.go', import.meta.url));
+  const pauseSource = readFileSync(new URL('../../../programs/pause/main.go', import.meta.url));
   const text = [ASSEMBLY_REVISION, KIND_VERSION, v.raw, CONTAINERD_VERSION, CRICTL_VERSION, RUNC_VERSION, rootfsKey(NODE_ROOTFS), rootfsKey(IPTABLES_ROOTFS), createHash('sha256').update(pauseSource).digest('hex')].join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -4,9 +4,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeOciArchive } from './images/archive.ts';
-import type { Image } from './images/oci.ts';
-import type { NodeAccess } from './nodes.ts';
+import { writeOciArchive } from '../images/archive.ts';
+import type { Image } from '../images/oci.ts';
+import type { NodeAccess } from './access.ts';
 
 const CONTAINERD_NAMESPACE = 'k8s.io';
 

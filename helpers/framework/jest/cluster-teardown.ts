@@ -1,8 +1,8 @@
 // After the e2e suites: delete the cluster if global setup created it (PULLCHECK_KEEP=1 keeps it).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cacheDir } from '../cache.ts';
-import { clusterDown } from '../cluster/cluster.ts';
-import { defaultLogFile, Logger } from '../log.ts';
+import { cacheDir } from '../../infra/cache.ts';
+import { clusterDown } from '../../cluster/cluster.ts';
+import { defaultLogFile, Logger } from '../../infra/log.ts';
 import { e2eStateFile } from './state.ts';
 
 export async function tearDownCluster(): Promise<void> {

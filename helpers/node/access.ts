@@ -1,8 +1,8 @@
 // Running commands on a node. One interface, so that scenarios do not care how: `docker exec` for
 // kind nodes today, a privileged helper DaemonSet for other clusters later.
-import { docker } from './docker.ts';
-import type { RunResult } from './exec.ts';
-import type { Logger } from './log.ts';
+import { docker } from '../infra/docker.ts';
+import type { RunResult } from '../infra/exec.ts';
+import type { Logger } from '../infra/log.ts';
 
 export interface NodeExecOptions {
   input?: string;
