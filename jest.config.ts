@@ -1,6 +1,6 @@
 /** @jest-config-loader esbuild-register */
-// Two projects: `unit` (pure logic, seconds, no Docker) and `e2e` (real kind clusters, a real
-// registry, real images). The e2e run's report (results.json, junit.xml, index.html) goes to reports/<run>/.
+// Three projects: `unit` (pure logic, seconds, no Docker), `cli` (the command line as users run it)
+// and `e2e` (real kind clusters, real registries, real images). The e2e run's report (results.json, junit.xml, index.html) goes to reports/<run>/.
 import type { Config } from 'jest';
 
 const common = {
@@ -15,22 +15,22 @@ const only = process.env['PULLCHECK_PROJECTS'];
 
 const config: Config = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/', '<rootDir>/test/selftest/'] },
     // The command line as users run it: bad input (no cluster), and whole runs it starts itself.
     { ...common, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
     // Scenarios wait on real pods; their own deadlines fail first with what they saw.
     {
       ...common,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/suites/**/*.test.ts'],
+      // Conformance suites, and the framework's self-tests (pullcheck run --selftest), on a real cluster.
+      testMatch: ['<rootDir>/suites/**/*.test.ts', '<rootDir>/test/selftest/**/*.test.ts'],
       globalSetup: '<rootDir>/helpers/framework/jest/global-setup.js',
       globalTeardown: '<rootDir>/helpers/framework/jest/global-teardown.js',
       slowTestThreshold: 60,
     },
   ].filter((p) => !only || only.split(',').includes(p.displayName)),
   testTimeout: 900_000,
-  // Suites that change nodes (credentials, kubelet restarts, pre-loaded images) must not overlap
-  // with other suites on the same cluster; one worker runs the files one after another.
+  // By hand, one suite file at a time; `pullcheck run` passes --maxWorkers for its phases.
   maxWorkers: 1,
   reporters: ['default', '<rootDir>/helpers/framework/jest/reporter.js'],
 };

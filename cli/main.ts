@@ -9,7 +9,8 @@ import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
-import { loadCatalog, nodeChangingSuites, nodeLockingSuites } from '../helpers/run/catalog.ts';
+import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
+import { planRun } from '../helpers/run/plan.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 
@@ -32,6 +33,7 @@ selection (run, list):
 
 cluster:
   --profile NAME|FILE     cluster profile from clusters/ (default: default)
+  --name NAME             the kind cluster's name instead of the profile's (a second cluster of the same shape)
   --k8s V[,V...]          Kubernetes version(s); several run as a matrix, compared in the report
   --kubeconfig PATH       run against an existing cluster instead of creating one
   --context NAME          the kubeconfig context to use (default: its current context)
@@ -50,6 +52,7 @@ run:
   --parallel N            suites that do not change nodes run N at a time (default 1)
   --timeout DURATION      per scenario, e.g. 90s or 5m (default: each scenario's own)
   --report-dir DIR        where reports/<run-id>/ goes (default: reports)
+  --selftest              also run pullcheck's own self-test suites (test/selftest; npm test does)
   -h, --help              this text
 
 exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment`;
@@ -70,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       profile: { type: 'string' },
+      name: { type: 'string' },
+      selftest: { type: 'boolean', default: false },
       k8s: { type: 'string' },
       suite: { type: 'string', multiple: true },
       focus: { type: 'string' },
@@ -119,25 +124,24 @@ async function main(argv: string[]): Promise<number> {
         ...(values.timeout ? { timeout: values.timeout } : {}),
         ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
         noPull: values['no-pull'],
+        ...(values.name ? { name: values.name } : {}),
+        selftest: values.selftest,
       });
       // Checks the profile (and --k8s) before anything starts.
-      if (!options.kubeconfig) for (const v of options.versions.length ? options.versions : [undefined]) profileForRun(options.profile, v?.raw);
+      if (!options.kubeconfig) for (const v of options.versions.length ? options.versions : [undefined]) profileForRun(options.profile, v?.raw, undefined, options.name);
       return (await runPullcheck(options, logger)).exitCode;
     }
     case 'list': {
       const options = resolveRunOptions({ ...(values.suite ? { suite: values.suite } : {}), ...(values.focus ? { focus: values.focus } : {}), ...(values.skip ? { skip: values.skip } : {}) });
-      const { planRun } = await import('../helpers/run/run.ts');
-      const catalog = await loadCatalog();
-      const changing = nodeChangingSuites(catalog);
-      const locking = nodeLockingSuites(catalog);
-      const plan = planRun(catalog, changing, options, locking);
+      const plan = planRun(await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), options);
       let suite = '';
       for (const e of plan.scenarios) {
         if (e.suite !== suite) {
           suite = e.suite;
-          process.stdout.write(`${suite}${locking.has(suite) ? ' (changes nodes under per-node locks: runs beside others like it)' : changing.has(suite) ? ' (changes nodes: runs alone)' : ''}\n`);
+          process.stdout.write(`${suite}${e.nodes === 'locked' ? ' (changes nodes under per-node locks)' : ''}${e.selftest ? ' (framework self-test)' : ''}\n`);
         }
-        process.stdout.write(`  ${e.id}  ${e.title}\n`);
+        const tags = [...e.capabilities.map((c) => `proves:${c}`), ...e.needs.map((n) => `needs:${n}`)];
+        process.stdout.write(`  ${e.id}  ${e.title}${tags.length ? `  [${tags.join(' ')}]` : ''}\n`);
       }
       process.stdout.write(`${plan.scenarios.length} scenarios\n`);
       return 0;
@@ -151,19 +155,19 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'cluster up': {
-      const profile = profileForRun(profileName, values.k8s);
+      const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
       return 0;
     }
     case 'cluster down':
-      await clusterDown(profileForRun(profileName, values.k8s).clusterName, logger);
+      await clusterDown(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger);
       return 0;
     case 'cluster status':
-      process.stdout.write(`${await clusterStatus(profileForRun(profileName, values.k8s).clusterName, logger)}\n`);
+      process.stdout.write(`${await clusterStatus(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger)}\n`);
       return 0;
     case 'images build': {
-      const profile = profileForRun(profileName, values.k8s);
+      const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       await checkDocker();
       await checkBuildTools();
       const image = await resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: !values['no-pull'], forceBuild: values.force });

@@ -1,9 +1,9 @@
-// npm run bench [-- --profile NAME] [--repeat N] [--suites a,b] [--cold] [--full]
+// npm run bench [-- --profile NAME] [--name CLUSTER] [--repeat N] [--suites a,b] [--cold] [--full]
 //
 // How long pullcheck's phases take on this machine, each the median of several runs where that is
 // cheap, against the targets the project set itself. A benchmark, not a test: nothing here fails
 // because a number is high; the table says which targets were met. It uses a cluster of its own
-// (profile `bench`, kind cluster pullcheck-bench), deleted at the end whatever happens.
+// (the default profile as kind cluster pullcheck-bench), deleted at the end whatever happens.
 //
 // Phases, in order: hermetic build cold (--cold only: ~30 min into a throw-away cache; otherwise the
 // last measured figure is shown), node image resolve warm, cluster up and down, registry start and
@@ -28,9 +28,9 @@ import { checkDocker, EnvironmentError } from '../helpers/infra/preflight.ts';
 import { LocalRegistry, type StartedRegistry } from '../helpers/registry/registry.ts';
 import { createCA } from '../helpers/registry/tls.ts';
 import type { RunResults } from '../helpers/report/schema.ts';
-import { loadCatalog, nodeChangingSuites } from '../helpers/run/catalog.ts';
+import { loadCatalog } from '../helpers/run/catalog.ts';
 import { UsageError } from '../helpers/run/options.ts';
-import { planRun } from '../helpers/run/run.ts';
+import { planRun } from '../helpers/run/plan.ts';
 import { LABEL_RUN } from '../helpers/infra/docker.ts';
 import { removeContainersSync } from '../helpers/infra/sweep.ts';
 
@@ -46,7 +46,8 @@ const TARGETS = {
 } as const;
 
 const USAGE = `usage: npm run bench -- [options]
-  --profile NAME|FILE  cluster profile to measure (default: bench = 1 control plane + 2 workers)
+  --profile NAME|FILE  cluster profile to measure (default: default = 1 control plane + 2 workers)
+  --name CLUSTER       the cluster's name (default: pullcheck-bench, so that a bench never touches a cluster in use)
   --repeat N           samples of each cheap phase (default 3)
   --suites a,b         suites to time (default: all)
   --cold               also time the hermetic build into an empty cache (~30 min; re-tags pullcheck/node:<version>)
@@ -54,6 +55,7 @@ const USAGE = `usage: npm run bench -- [options]
 
 interface BenchOptions {
   profile: string;
+  name: string;
   repeat: number;
   suites: string[];
   cold: boolean;
@@ -64,7 +66,8 @@ function benchOptions(argv: string[]): BenchOptions | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
-      profile: { type: 'string', default: 'bench' },
+      profile: { type: 'string', default: 'default' },
+      name: { type: 'string', default: 'pullcheck-bench' },
       repeat: { type: 'string', default: '3' },
       suites: { type: 'string', multiple: true },
       cold: { type: 'boolean', default: false },
@@ -78,6 +81,7 @@ function benchOptions(argv: string[]): BenchOptions | undefined {
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new UsageError(`--repeat "${values.repeat}" must be a whole number from 1 to 20`);
   return {
     profile: values.profile,
+    name: values.name,
     repeat,
     suites: (values.suites ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
     cold: values.cold,
@@ -179,9 +183,9 @@ function countsText(f: Omit<SuiteFigures, 'verdicts'>): string {
 
 async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() => Promise<void>)[]): Promise<PhaseResult[]> {
   const phases: PhaseResult[] = [];
-  const profile: Profile = profileForRun(o.profile);
+  const profile: Profile = profileForRun(o.profile, undefined, undefined, o.name);
   const catalog = await loadCatalog();
-  const plan = planRun(catalog, nodeChangingSuites(catalog), { suites: o.suites });
+  const plan = planRun(catalog, { suites: o.suites });
   const allSuites = [...new Set(catalog.map((e) => e.suite))];
   const suites = [...new Set(plan.scenarios.map((e) => e.suite))];
   const everySuite = suites.length === allSuites.length;
@@ -305,7 +309,7 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   phases.push({ name: 'cluster down', samples: down, unit: 's' });
   if (o.full) {
     const fullDir = join(work, 'reports', 'full');
-    const full = await timed(logger, 'whole run with cluster up and down', () => cli.run(['run', '--profile', o.profile, '--suite', suites.join(','), '--report-dir', fullDir]));
+    const full = await timed(logger, 'whole run with cluster up and down', () => cli.run(['run', '--profile', o.profile, '--name', o.name, '--suite', suites.join(','), '--report-dir', fullDir]));
     const f = figures('full', full.value, readResults(fullDir));
     phases.push({ name: `whole run, own cluster up + down (${suites.length} suites)`, samples: [full.value.seconds], unit: 's', ...(everySuite ? { target: TARGETS.wholeWithCluster } : {}), note: `${countsText(f)}${everySuite ? '' : '; target is for all suites'}` });
   } else {

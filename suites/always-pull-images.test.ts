@@ -4,16 +4,16 @@
 // API server with the plugin serves the same cluster, and its pods are created through it
 // (helpers/cluster/apiserver.ts); the cluster's own API server is never changed.
 import type { V1Pod } from '@kubernetes/client-node';
-import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
-import { echoImage } from '../helpers/images/testimages.ts';
+import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { createPod, ranToCompletion, UNAUTHORIZED, waitForVerdict, type PodVerdict } from '../helpers/framework/pods.ts';
-import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
+import { createPod, waitForVerdict } from '../helpers/framework/pods.ts';
 
-const getEnv = useEnv({ suite: 'always-pull-images', registries: [{ name: 'private', auth: 'htpasswd' }] });
+export const suite = defineSuite({
+  name: 'always-pull-images',
+  registries: [{ name: 'private', auth: 'htpasswd' }],
+});
 
 /** What an API server makes of an IfNotPresent container, asked with a server-side dry run. */
 async function defaultedPolicy(kube: Kube): Promise<string | undefined> {
@@ -25,66 +25,58 @@ async function defaultedPolicy(kube: Kube): Promise<string | undefined> {
   return pod.spec?.containers[0]?.imagePullPolicy;
 }
 
-async function privateImage(s: ScenarioContext) {
-  const test = await echoImage(hostPlatform(), s.env.logger);
-  return { ...(await s.push(s.env.registry('private'), test.image)), buildId: test.buildId };
-}
-
 /**
  * Tenant A pulls its private image onto `node` with its Secret; tenant B then asks for it without
  * one. Both pods are created through `admission` (the cluster's own API server, or the second one).
  */
-async function twoTenants(s: ScenarioContext, admission: Kube = s.env.cluster.kube): Promise<{ b: PodVerdict; image: string; node: string }> {
+async function twoTenants(s: ScenarioContext, admission: Kube = s.env.cluster.kube): Promise<{ b: PodVerdict; image: PushedTestImage; node: string }> {
   const { kube } = s.env.cluster;
-  const [node = ''] = s.workers();
-  const image = await privateImage(s);
-  const r = s.env.registry('private');
-  await kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret('tenant-a', s.namespace, [{ server: r.host, username: r.username ?? '', password: r.password ?? '' }]) });
-  await createPod(admission, s.namespace, { name: 'tenant-a', image: image.ref, imagePullSecrets: ['tenant-a'], nodeName: node, pullPolicy: 'IfNotPresent' });
-  const a = ranToCompletion(await waitForVerdict(kube, s.namespace, 'tenant-a'));
-  expect(await s.log(a.pod)).toContain(`build=${image.buildId}`);
+  const node = s.worker(0);
+  const image = await s.image(s.env.registry('private'));
+  const secret = await s.pullSecret(s.env.registry('private'), { name: 'tenant-a' });
+  await createPod(admission, s.namespace, { name: 'tenant-a', image: image.ref, imagePullSecrets: [secret], nodeName: node, pullPolicy: 'IfNotPresent' });
+  await s.expectRan(await waitForVerdict(kube, s.namespace, 'tenant-a'), image);
   const nsB = await s.extraNamespace('b');
   await admission.core.createNamespacedPod({
     namespace: nsB,
     body: { metadata: { name: 'tenant-b' }, spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: image.ref, imagePullPolicy: 'IfNotPresent' }] } },
   });
-  return { b: await waitForVerdict(kube, nsB, 'tenant-b'), image: image.ref, node };
+  return { b: await waitForVerdict(kube, nsB, 'tenant-b'), image, node };
 }
 
-
-describe('always-pull-images: without the plugin (first, before it is turned on)', () => {
-  scenario(getEnv, 'always-pull-images/control-without-plugin', 'without the plugin the node decides: before KEP-2535 tenant B runs A\'s cached image (the leak the docs warn of); with it B must pull and is refused', async (s) => {
-    const [node = ''] = s.workers();
+suite.section('always-pull-images: without the plugin (first, before it is turned on)', () => {
+  suite.scenario('control-without-plugin', 'without the plugin the node decides: before KEP-2535 tenant B runs A\'s cached image (the leak the docs warn of); with it B must pull and is refused', async (s) => {
+    const node = s.worker(0);
     const settings = await readKubeletPullSettings(s.env.cluster.kube, node);
     const { b, image } = await twoTenants(s);
-    const rule = kubeletPulledImageExpectation(settings, image);
+    const rule = kubeletPulledImageExpectation(settings, image.ref);
     s.rule(`[${node}] ${rule.rule}`);
     expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
     if (rule.needsCredentials) await s.expectPullFailure(b, UNAUTHORIZED);
-    else ranToCompletion(b);
+    else await s.expectRan(b, image);
   });
 });
 
-describe('always-pull-images: with the admission plugin', () => {
+suite.section('always-pull-images: with the admission plugin', () => {
   let second: SecondApiServer | undefined;
   const admission = (): Kube => {
-    if (!second) throw new Error('the second API server (with AlwaysPullImages) did not start: see the beforeAll error');
+    if (!second) throw new Error('the second API server (with AlwaysPullImages) did not start: see its setup error');
     return second.kube;
   };
-  beforeAll(async () => {
-    const env = getEnv();
+  suite.setup(async () => {
+    const env = suite.env();
     const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
     second = await startSecondApiServer({
       kube: env.cluster.kube, nodes: env.cluster.nodes, controlPlane, logger: env.logger, plugin: 'AlwaysPullImages',
       probe: async (kube) => (await defaultedPolicy(kube)) === 'Always',
     });
   }, 600_000);
-  afterAll(async () => {
+  suite.teardown(async () => {
     await second?.stop();
   }, 600_000);
 
-  scenario(getEnv, 'always-pull-images/mutates-policy', 'IfNotPresent and Never become Always, for containers and init containers', async (s) => {
-    const image = (await privateImage(s)).ref;
+  suite.scenario('mutates-policy', 'IfNotPresent and Never become Always, for containers and init containers', { needs: ['kind'] }, async (s) => {
+    const image = (await s.image(s.env.registry('private'))).ref;
     const body: V1Pod = {
       metadata: { name: 'mutated' },
       spec: {
@@ -102,21 +94,20 @@ describe('always-pull-images: with the admission plugin', () => {
     expect(plain.spec?.containers.map((c) => c.imagePullPolicy)).toEqual(['IfNotPresent', 'Never']);
   });
 
-  scenario(getEnv, 'always-pull-images/tenant-cannot-reuse-cached-private-image', 'tenant B, without a Secret, cannot run tenant A\'s private image from node N\'s cache: its IfNotPresent became Always and the pull fails unauthorized', async (s) => {
+  suite.scenario('tenant-cannot-reuse-cached-private-image', 'tenant B, without a Secret, cannot run tenant A\'s private image from node N\'s cache: its IfNotPresent became Always and the pull fails unauthorized', { needs: ['kind'] }, async (s) => {
     const { b } = await twoTenants(s, admission());
     expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('Always');
     await s.expectPullFailure(b, UNAUTHORIZED);
   });
 
-  scenario(getEnv, 'use-cases/proprietary-always-pull-with-secrets', 'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it', async (s) => {
+  suite.scenario('proprietary-always-pull-with-secrets', 'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it', { group: 'use-cases', needs: ['kind'] }, async (s) => {
     const { kube } = s.env.cluster;
     const { b, image, node } = await twoTenants(s, admission());
     const nsB = b.pod.metadata?.namespace ?? '';
     await s.expectPullFailure(b, UNAUTHORIZED);
     // The same image, in B's namespace with B's own Secret, runs.
-    const r = s.env.registry('private');
-    await kube.core.createNamespacedSecret({ namespace: nsB, body: dockerConfigJsonSecret('tenant-b', nsB, [{ server: r.host, username: r.username ?? '', password: r.password ?? '' }]) });
-    await admission().core.createNamespacedPod({ namespace: nsB, body: { metadata: { name: 'tenant-b-own-secret' }, spec: { restartPolicy: 'Never', nodeName: node, imagePullSecrets: [{ name: 'tenant-b' }], containers: [{ name: 'main', image }] } } });
-    ranToCompletion(await waitForVerdict(kube, nsB, 'tenant-b-own-secret'));
+    const secret = await s.pullSecret(s.env.registry('private'), { name: 'tenant-b', namespace: nsB });
+    await admission().core.createNamespacedPod({ namespace: nsB, body: { metadata: { name: 'tenant-b-own-secret' }, spec: { restartPolicy: 'Never', nodeName: node, imagePullSecrets: [{ name: secret }], containers: [{ name: 'main', image: image.ref }] } } });
+    await s.expectRan(await waitForVerdict(kube, nsB, 'tenant-b-own-secret'), image);
   });
 });

@@ -3,54 +3,33 @@
 // whose answer is the registry's credentials, so that pods without any Secret pull private images;
 // an image it does not match gets nothing from it; and in service account token mode (KEP-4412)
 // kubelet hands the plugin a token of the pod's own service account. How kubelet is configured and
-// what it does: helpers/credprovider.ts.
+// what it does: helpers/kubelet/credprovider.ts.
 //
 // Every scenario configures one worker (plugin, config, kubelet flags, kubelet restart) and undoes it
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
+import { defineSuite, EventReason, type PodVerdict, type PushedTestImage, type ScenarioContext, UNAUTHORIZED } from '../helpers/framework/harness.ts';
 import {
   allowNodeAudience, apiServerFacts, audienceRestriction, describePluginRequest, execProviderSupport, installCredentialProvider, kubeletFeatureGates, kubeletHasProviderFlags, kubeletVersionOf,
   nodeMayRequestAudience, requestedImage, tokenModeSupport, type InstalledProvider, type PluginRequest, type TokenAttributes,
 } from '../helpers/kubelet/credprovider.ts';
 import { credentialSearchPaths, kubeletProcessFacts, presentCredentialFiles } from '../helpers/kubelet/nodecreds.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { EventReason, type PodVerdict, UNAUTHORIZED } from '../helpers/framework/pods.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
 
-/**
- * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their
- * node) is locked for the scenario, so `pullcheck run` runs it beside other suites like it.
- */
-export const changesNodes = true;
-export const locksNodes = true;
+export const suite = defineSuite({
+  name: 'credential-provider',
+  registries: [
+    { name: 'private', auth: 'htpasswd' },
+    { name: 'other', auth: 'htpasswd' },
+  ],
+  nodes: 'locked',
+  home: 'explicit',
+});
 
-const getEnv = useEnv({ suite: 'credential-provider', registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'other', auth: 'htpasswd' }], pinnedPods: 'explicit' });
-
-interface TestRef {
-  ref: string;
-  repository: string;
-  digest: string;
-  buildId: string;
-}
-
-function credentials(s: ScenarioContext, registry: string): { username: string; password: string } {
-  const r = s.env.registry(registry);
-  if (!r.username || !r.password) throw new Error(`the ${registry} registry has no credentials`);
-  return { username: r.username, password: r.password };
-}
-
-async function pushedImage(s: ScenarioContext, registry: string): Promise<TestRef> {
-  const test = await echoImage(hostPlatform(), s.env.logger);
-  const pushed = await s.push(s.env.registry(registry), test.image);
-  return { ref: pushed.ref, repository: pushed.repository, digest: pushed.digest, buildId: test.buildId };
-}
-
-async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef): Promise<void> {
+async function expectRanWithoutSecret(s: ScenarioContext, verdict: PodVerdict, img: PushedTestImage): Promise<void> {
   // No Secret of any kind: the pod names none and the namespace's default ServiceAccount has none.
   expect(verdict.pod.spec?.imagePullSecrets ?? []).toEqual([]);
-  const pod = await s.expectRan(verdict, { buildId: img.buildId, digest: img.digest, platform: platformString(hostPlatform()) });
+  const pod = await s.expectRan(verdict, img);
   await s.waitForEvent(pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
 }
 
@@ -60,7 +39,7 @@ async function expectRan(s: ScenarioContext, verdict: PodVerdict, img: TestRef):
  */
 async function providerNode(s: ScenarioContext): Promise<{ node: string; kubeletVersion: string }> {
   const { nodes, kube } = s.env.cluster;
-  const [node = ''] = s.workers();
+  const node = s.worker(0);
   // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
   await s.lockNode(node);
   const kubeletVersion = await kubeletVersionOf(kube, node);
@@ -88,7 +67,7 @@ function tokenAttributes(s: ScenarioContext): TokenAttributes {
   return { serviceAccountTokenAudience: `registry.${s.namespace}`, requireServiceAccount: true, cacheType: 'Token' };
 }
 
-function requestsFor(all: readonly PluginRequest[], img: TestRef): PluginRequest[] {
+function requestsFor(all: readonly PluginRequest[], img: PushedTestImage): PluginRequest[] {
   return all.filter((r) => r.image === requestedImage(img.ref));
 }
 
@@ -103,7 +82,7 @@ async function pluginRequests(s: ScenarioContext, provider: InstalledProvider): 
 }
 
 /** The registry answered the node's manifest requests with 200 (it requires auth for every request). */
-async function expectAuthenticatedManifestPull(s: ScenarioContext, registry: string, img: TestRef, since: Date): Promise<void> {
+async function expectAuthenticatedManifestPull(s: ScenarioContext, registry: string, img: PushedTestImage, since: Date): Promise<void> {
   const log = await s.env.registry(registry).accessLog();
   if (!log) {
     s.env.logger.info(`[${s.id}] the ${registry} registry's access log cannot be read here; not checked`);
@@ -113,14 +92,14 @@ async function expectAuthenticatedManifestPull(s: ScenarioContext, registry: str
   expect(requests.filter((e) => e.status === 200).length).toBeGreaterThan(0);
 }
 
-describe('credential-provider: an exec plugin on the node supplies registry credentials', () => {
-  scenario(getEnv, 'credential-provider/exec-plugin-supplies-credentials', 'kubelet runs the node\'s credential provider plugin for an image its matchImages cover, and a pod without any Secret pulls from the htpasswd registry with the credentials it returns', async (s) => {
+suite.section('credential-provider: an exec plugin on the node supplies registry credentials', () => {
+  suite.scenario('exec-plugin-supplies-credentials', 'kubelet runs the node\'s credential provider plugin for an image its matchImages cover, and a pod without any Secret pulls from the htpasswd registry with the credentials it returns', { needs: ['node-access'] }, async (s) => {
     const { node } = await providerNode(s);
     const registry = s.env.registry('private');
-    const img = await pushedImage(s, 'private');
-    const provider = await installCredentialProvider(s, node, { registry: registry.host }, credentials(s, 'private'));
+    const img = await s.image(registry);
+    const provider = await installCredentialProvider(s, node, { registry: registry.host }, registry.credential());
     const since = new Date();
-    await expectRan(s, await s.runPod({ name: 'provider-creds', image: img.ref, nodeName: node }), img);
+    await expectRanWithoutSecret(s, await s.runPod({ name: 'provider-creds', image: img.ref, nodeName: node }), img);
     // kubelet asked the plugin for this repository (without tag), without a token, and got credentials.
     const asked = requestsFor(await pluginRequests(s, provider), img);
     expect(asked.length).toBeGreaterThan(0);
@@ -128,17 +107,17 @@ describe('credential-provider: an exec plugin on the node supplies registry cred
     await expectAuthenticatedManifestPull(s, 'private', img, since);
   });
 
-  scenario(getEnv, 'credential-provider/non-matching-image-not-served', 'an image from a registry the provider\'s matchImages do not cover gets nothing from it: kubelet does not run the plugin and the pull fails unauthorized, while a matching image on the same node runs', async (s) => {
+  suite.scenario('non-matching-image-not-served', 'an image from a registry the provider\'s matchImages do not cover gets nothing from it: kubelet does not run the plugin and the pull fails unauthorized, while a matching image on the same node runs', { needs: ['node-access'] }, async (s) => {
     const { node } = await providerNode(s);
     const served = s.env.registry('private');
     const other = s.env.registry('other');
     expect(other.host).not.toBe(served.host);
-    const matching = await pushedImage(s, 'private');
-    const notMatching = await pushedImage(s, 'other');
-    const provider = await installCredentialProvider(s, node, { registry: served.host, matchImages: [served.host] }, credentials(s, 'private'));
+    const matching = await s.image(served);
+    const notMatching = await s.image(other);
+    const provider = await installCredentialProvider(s, node, { registry: served.host, matchImages: [served.host] }, served.credential());
     s.rule(`matchImages [${served.host}] must match the image's host and port: ${other.host} images are not sent to the plugin`);
     // The provider is live on this kubelet: the matching image runs with its credentials...
-    await expectRan(s, await s.runPod({ name: 'matching', image: matching.ref, nodeName: node }), matching);
+    await expectRanWithoutSecret(s, await s.runPod({ name: 'matching', image: matching.ref, nodeName: node }), matching);
     // ...and the other registry's image gets none.
     await s.expectPullFailure(await s.runPod({ name: 'not-matching', image: notMatching.ref, nodeName: node }), UNAUTHORIZED);
     const all = await pluginRequests(s, provider);
@@ -147,18 +126,18 @@ describe('credential-provider: an exec plugin on the node supplies registry cred
   });
 });
 
-describe('credential-provider: service account token mode (KEP-4412)', () => {
-  scenario(getEnv, 'credential-provider/service-account-token-mode', 'with tokenAttributes kubelet hands the plugin a token of the pod\'s own service account for the configured audience; the plugin, which refuses requests without one, answers and the pod runs without any Secret', async (s) => {
+suite.section('credential-provider: service account token mode (KEP-4412)', () => {
+  suite.scenario('service-account-token-mode', 'with tokenAttributes kubelet hands the plugin a token of the pod\'s own service account for the configured audience; the plugin, which refuses requests without one, answers and the pod runs without any Secret', { needs: ['node-access'] }, async (s) => {
     const { node, kubeletVersion } = await providerNode(s);
     const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
     const registry = s.env.registry('private');
     const attributes = tokenAttributes(s);
     if (restricted) await allowNodeAudience(s, node, attributes.serviceAccountTokenAudience);
     await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller', labels: { 'pullcheck.io/managed': 'true' } } } });
-    const img = await pushedImage(s, 'private');
-    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, credentials(s, 'private'));
+    const img = await s.image(registry);
+    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, registry.credential());
     const verdict = await s.runPod({ name: 'sa-token', image: img.ref, nodeName: node, serviceAccountName: 'puller' });
-    await expectRan(s, verdict, img);
+    await expectRanWithoutSecret(s, verdict, img);
     // Every request for the image carried a token: for the audience, of the pod's service account,
     // bound to this very pod (and node, where the API server adds it).
     const asked = requestsFor(await pluginRequests(s, provider), img);
@@ -180,18 +159,18 @@ describe('credential-provider: service account token mode (KEP-4412)', () => {
     }
   });
 
-  scenario(getEnv, 'credential-provider/service-account-token-audience-needs-rbac', 'where the API server restricts node audiences, kubelet gets no token for the provider\'s audience until RBAC grants the node request-serviceaccounts-token-audience on it: before, the plugin is never run and the pull fails unauthorized; after, the pod runs', async (s) => {
+  suite.scenario('service-account-token-audience-needs-rbac', 'where the API server restricts node audiences, kubelet gets no token for the provider\'s audience until RBAC grants the node request-serviceaccounts-token-audience on it: before, the plugin is never run and the pull fails unauthorized; after, the pod runs', { needs: ['node-access'] }, async (s) => {
     const { node, kubeletVersion } = await providerNode(s);
     const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
     const registry = s.env.registry('private');
     const attributes = tokenAttributes(s);
     const audience = attributes.serviceAccountTokenAudience;
-    const before = await pushedImage(s, 'private');
-    const after = await pushedImage(s, 'private');
-    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, credentials(s, 'private'));
+    const before = await s.image(registry);
+    const after = await s.image(registry);
+    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, registry.credential());
     if (!restricted) {
       // Nothing to grant: the node may ask for any audience, and the pod runs as it is.
-      await expectRan(s, await s.runPod({ name: 'unrestricted', image: after.ref, nodeName: node }), after);
+      await expectRanWithoutSecret(s, await s.runPod({ name: 'unrestricted', image: after.ref, nodeName: node }), after);
       expect(requestsFor(await pluginRequests(s, provider), after).every((r) => r.token.present && r.decision === 'served')).toBe(true);
       return;
     }
@@ -205,7 +184,7 @@ describe('credential-provider: service account token mode (KEP-4412)', () => {
     s.env.logger.info(`[${s.id}] [${node}] KUBELET ${denied[0]?.slice(0, 400) ?? ''}`);
 
     await allowNodeAudience(s, node, audience);
-    await expectRan(s, await s.runPod({ name: 'after-rbac', image: after.ref, nodeName: node }), after);
+    await expectRanWithoutSecret(s, await s.runPod({ name: 'after-rbac', image: after.ref, nodeName: node }), after);
     const asked = requestsFor(await pluginRequests(s, provider), after);
     expect(asked.length).toBeGreaterThan(0);
     expect(asked.every((r) => r.token.present && r.decision === 'served' && r.token.pod === 'after-rbac')).toBe(true);

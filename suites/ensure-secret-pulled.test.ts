@@ -10,10 +10,10 @@
 //   preloaded                      an admin imported the image (ctr); kubelet never pulled it; pod B names no Secret
 //   allowlisted-*                  (NeverVerifyAllowlistedImages only) the same with an image on the allowlist
 //
-// Every expectation comes from verificationExpectation (helpers/kep2535.ts, kubelet's own rules), fed
+// Every expectation comes from verificationExpectation (helpers/kubelet/kep2535.ts, kubelet's own rules), fed
 // with what the node reports: its configz and version, and kubelet's pull record of the image.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
-import { type RunEnv, type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
+import { defineSuite, EventReason, type PodVerdict, type RegistryCredential, type RunEnv, type ScenarioContext, UNAUTHORIZED } from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   CredentialVerificationPolicy, EnsureSecretPulledImagesGate, imageName, kubeletCredentialHash, policyKebab, policyPlan, pulledRecordPath, readKubeletPullSettings,
@@ -23,19 +23,16 @@ import { kubeletArgv } from '../helpers/kubelet/process.ts';
 import { commandLineFeatureGates, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubelet/config.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { rootDirOf } from '../helpers/kubelet/nodecreds.ts';
-import { EventReason, UNAUTHORIZED, type PodVerdict } from '../helpers/framework/pods.ts';
 import { preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
-import { dockerConfigJsonSecret, type RegistryCredential } from '../helpers/registry/secrets.ts';
 
 const SUITE = 'ensure-secret-pulled';
-/**
- * Changes nodes, under per-node locks: every node it changes or runs a pod on (its pods name their
- * node) is locked for the scenario, so `pullcheck run` runs it beside other suites like it.
- */
-export const changesNodes = true;
-export const locksNodes = true;
 
-const getEnv = useEnv({ suite: SUITE, registries: [{ name: 'private', auth: 'htpasswd' }], pinnedPods: 'explicit' });
+export const suite = defineSuite({
+  name: SUITE,
+  registries: [{ name: 'private', auth: 'htpasswd' }],
+  nodes: 'locked',
+  home: 'explicit',
+});
 
 /** Repositories under this path are on NeverVerifyAllowlistedImages' allowlist; every other one is not. */
 const ALLOWLISTED_BASE = 'pullcheck-allowlisted';
@@ -115,8 +112,9 @@ function title(policy: CredentialVerificationPolicy, c: Case): string {
 
 /** A dockerconfigjson Secret in the scenario's namespace, described as kubelet will see it. */
 async function createSecret(s: ScenarioContext, o: { name: string; credential: RegistryCredential; acceptedByRegistry: boolean }): Promise<PodSecret> {
-  const secret = await s.env.cluster.kube.core.createNamespacedSecret({ namespace: s.namespace, body: dockerConfigJsonSecret(o.name, s.namespace, [o.credential]) });
-  return { namespace: s.namespace, name: o.name, uid: secret.metadata?.uid ?? '', credentialHash: kubeletCredentialHash(o.credential), acceptedByRegistry: o.acceptedByRegistry };
+  const name = await s.pullSecret(o.credential, { name: o.name });
+  const secret = await s.env.cluster.kube.core.readNamespacedSecret({ name, namespace: s.namespace });
+  return { namespace: s.namespace, name, uid: secret.metadata?.uid ?? '', credentialHash: kubeletCredentialHash(o.credential), acceptedByRegistry: o.acceptedByRegistry };
 }
 
 /** The settings the group set must be the ones kubelet runs with now; otherwise say what it runs with. */
@@ -167,7 +165,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
   // Registered before anything reaches the node, so that a half-done import or pull is undone too.
   s.defer(() => removeNodeImage(nodes, node, pushed.ref));
-  const good: RegistryCredential = { server: registry.host, username: registry.username ?? '', password: registry.password ?? '' };
+  const good = registry.credential();
   const rootDir = rootDirOf(await kubeletArgv(nodes, node));
 
   let regcred: PodSecret | undefined;
@@ -200,7 +198,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   let podSecrets: PodSecret[] = [];
   if (c.podB === 'same' && regcred) podSecrets = [regcred];
   if (c.podB === 'copy') podSecrets = [await createSecret(s, { name: 'regcred-copy', credential: good, acceptedByRegistry: true })];
-  if (c.podB === 'wrong') podSecrets = [await createSecret(s, { name: 'wrong', credential: { ...good, password: WRONG_PASSWORD }, acceptedByRegistry: false })];
+  if (c.podB === 'wrong') podSecrets = [await createSecret(s, { name: 'wrong', credential: registry.credential(WRONG_PASSWORD), acceptedByRegistry: false })];
 
   const expected = verificationExpectation(settings, { ref: pushed.ref, history, podSecrets });
   s.rule(`[${node}] ${expected.rule}`);
@@ -215,12 +213,14 @@ const POLICIES: readonly CredentialVerificationPolicy[] = [
   CredentialVerificationPolicy.AlwaysVerify,
 ];
 
+
+
 for (const policy of POLICIES) {
   const group = `${SUITE}/${policyKebab(policy)}`;
-  describe(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
-    const kubelet = useKubeletConfigChange(getEnv, group, (env, lock) => planFor(env, policy, lock));
+  suite.section(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
+    const kubelet = useKubeletConfigChange(suite, group, (env, lock) => planFor(env, policy, lock));
     for (const c of casesFor(policy)) {
-      scenario(getEnv, `${group}/${c.name}`, title(policy, c), (s) => runCase(s, kubelet, policy, c));
+      suite.scenario(`${policyKebab(policy)}/${c.name}`, title(policy, c), { needs: ['node-access'] }, (s) => runCase(s, kubelet, policy, c));
     }
   });
 }

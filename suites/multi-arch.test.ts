@@ -1,12 +1,14 @@
 // Multi-platform images: a node takes the manifest of its own platform from an OCI image index or a
 // Docker manifest list, fails clearly when there is none, and the old arch-suffixed names still work.
 import type { V1Node } from '@kubernetes/client-node';
-import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
+import { defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { imageIdOf, ranToCompletion } from '../helpers/framework/pods.ts';
 
-const getEnv = useEnv({ suite: 'multi-arch', registries: [{ name: 'public', auth: 'none' }] });
+export const suite = defineSuite({
+  name: 'multi-arch',
+  registries: [{ name: 'public', auth: 'none' }],
+});
 
 /** The platform a node reports (status.nodeInfo), which is what its runtime selects by. */
 function nodePlatform(node: V1Node): Platform {
@@ -21,21 +23,19 @@ function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (!b.variant || a.variant === b.variant);
 }
 
-describe('multi-arch: the node takes its own platform', () => {
+suite.section('multi-arch: the node takes its own platform', () => {
   for (const [format, id, what] of [['oci', 'oci-index', 'an OCI image index'], ['docker', 'docker-manifest-list', 'a Docker manifest list']] as const) {
-    scenario(getEnv, `multi-arch/${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, async (s) => {
+    suite.scenario(`${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, { capabilities: ['platform-selection', id] }, async (s) => {
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
       const pushed = await s.pushIndex(s.env.registry('public'), idx);
-      const node = s.workers()[0] as string;
+      const node = s.worker(0);
       const platform = await platformOf(s, node);
-      const verdict = ranToCompletion(await s.runPod({ image: pushed.ref, nodeName: node }));
-      expect(await s.log(verdict.pod)).toContain(`pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`);
-      expect(imageIdOf(verdict.pod)).toContain(pushed.digest);
+      await s.expectRan(await s.runPod({ image: pushed.ref, nodeName: node }), { ...pushed, buildId: idx.buildId, platform: platformString(platform) });
     });
   }
 
-  scenario(getEnv, 'multi-arch/no-matching-platform-fails', 'an index without the node\'s platform fails to pull with ErrImagePull and a no-match-for-platform event', async (s) => {
-    const node = s.workers()[0] as string;
+  suite.scenario('no-matching-platform-fails', 'an index without the node\'s platform fails to pull with ErrImagePull and a no-match-for-platform event', { capabilities: ['platform-selection'] }, async (s) => {
+    const node = s.worker(0);
     const platform = await platformOf(s, node);
     const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
     expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
@@ -44,21 +44,19 @@ describe('multi-arch: the node takes its own platform', () => {
     await s.expectPullFailure(verdict, /no match for platform in manifest/);
   });
 
-  scenario(getEnv, 'multi-arch/platform-manifest-by-digest', 'a platform manifest referenced by its own digest runs, and is the imageID', async (s) => {
-    const node = s.workers()[0] as string;
+  suite.scenario('platform-manifest-by-digest', 'a platform manifest referenced by its own digest runs, and is the imageID', { capabilities: ['platform-selection'] }, async (s) => {
+    const node = s.worker(0);
     const platform = await platformOf(s, node);
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
     const pushed = await s.pushIndex(s.env.registry('public'), idx);
     const child = idx.children.find((c) => samePlatform(c.platform, platform));
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
-    const verdict = ranToCompletion(await s.runPod({ image: ref, nodeName: node }));
-    expect(await s.log(verdict.pod)).toContain(`platform=${platformString(platform)} build=${idx.buildId}`);
-    expect(imageIdOf(verdict.pod)).toContain(child.image.manifest.digest);
+    await s.expectRan(await s.runPod({ image: ref, nodeName: node }), { buildId: idx.buildId, digest: child.image.manifest.digest, platform: platformString(platform) });
   });
 
-  scenario(getEnv, 'multi-arch/arch-suffixed-name', 'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest', async (s) => {
-    const node = s.workers()[0] as string;
+  suite.scenario('arch-suffixed-name', 'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest', { capabilities: ['platform-selection'], needs: ['node-access'] }, async (s) => {
+    const node = s.worker(0);
     const platform = await platformOf(s, node);
     const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
     const name = s.uniqueRepository();
@@ -68,12 +66,8 @@ describe('multi-arch: the node takes its own platform', () => {
     if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
     const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
     expect(suffixed.digest).toBe(child.image.manifest.digest);
-    const viaIndex = ranToCompletion(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }));
-    const viaSuffix = ranToCompletion(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }));
-    const marker = `pullcheck-marker platform=${platformString(platform)} build=${idx.buildId}`;
-    expect(await s.log(viaIndex.pod)).toContain(marker);
-    expect(await s.log(viaSuffix.pod)).toContain(marker);
-    expect(imageIdOf(viaSuffix.pod)).toContain(child.image.manifest.digest);
+    await s.expectRan(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }), { buildId: idx.buildId, platform: platformString(platform) });
+    await s.expectRan(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }), { buildId: idx.buildId, digest: child.image.manifest.digest, platform: platformString(platform) });
     // Same image underneath: on the node both names resolve to one image, whose ID is the platform config digest.
     const imageIdOnNode = async (ref: string) => {
       const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);

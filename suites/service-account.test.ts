@@ -1,70 +1,56 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
-import { type ScenarioContext, scenario, useEnv } from '../helpers/framework/harness.ts';
-import { echoImage } from '../helpers/images/testimages.ts';
+import { defineSuite, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { waitForServiceAccount } from '../helpers/cluster/kube.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { UNAUTHORIZED } from '../helpers/framework/pods.ts';
-import { dockerConfigJsonSecret } from '../helpers/registry/secrets.ts';
 
-const getEnv = useEnv({ suite: 'service-account', registries: [{ name: 'private', auth: 'htpasswd' }] });
+export const suite = defineSuite({
+  name: 'service-account',
+  registries: [{ name: 'private', auth: 'htpasswd' }],
+});
 
 async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[]): Promise<void> {
   const sa = await waitForServiceAccount(s.env.cluster.kube, s.namespace, name);
   await s.env.cluster.kube.core.replaceNamespacedServiceAccount({ name, namespace: s.namespace, body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) } });
 }
 
-async function privateImage(s: ScenarioContext) {
-  const test = await echoImage(hostPlatform(), s.env.logger);
-  return { ...(await s.push(s.env.registry('private'), test.image)), buildId: test.buildId };
-}
-
-async function createRegcred(s: ScenarioContext, name: string, password?: string): Promise<void> {
-  const r = s.env.registry('private');
-  await s.env.cluster.kube.core.createNamespacedSecret({
-    namespace: s.namespace,
-    body: dockerConfigJsonSecret(name, s.namespace, [{ server: r.host, username: r.username ?? '', password: password ?? r.password ?? '' }]),
-  });
-}
-
-
-describe('service-account: imagePullSecrets injection', () => {
-  scenario(getEnv, 'service-account/injects-image-pull-secrets', 'the default ServiceAccount\'s imagePullSecrets are copied into a pod that lists none, which then runs', async (s) => {
-    const image = await privateImage(s);
-    await createRegcred(s, 'regcred');
-    await setPullSecrets(s, 'default', ['regcred']);
+suite.section('service-account: imagePullSecrets injection', () => {
+  suite.scenario('injects-image-pull-secrets', 'the default ServiceAccount\'s imagePullSecrets are copied into a pod that lists none, which then runs', { capabilities: ['credentials-accepted'] }, async (s) => {
+    const image = await s.image(s.env.registry('private'));
+    const secret = await s.pullSecret(s.env.registry('private'));
+    await setPullSecrets(s, 'default', [secret]);
     const created = await s.createPod({ name: 'injected', image: image.ref });
     expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-    await s.expectRan(await s.runPod({ image: image.ref }), { buildId: image.buildId });
+    await s.expectRan(await s.runPod({ image: image.ref }), image);
   });
 
-  scenario(getEnv, 'service-account/named-service-account', 'a pod naming its own ServiceAccount gets that ServiceAccount\'s imagePullSecrets', async (s) => {
-    const image = await privateImage(s);
-    await createRegcred(s, 'regcred');
-    await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: 'regcred' }] } });
+  suite.scenario('named-service-account', 'a pod naming its own ServiceAccount gets that ServiceAccount\'s imagePullSecrets', { capabilities: ['credentials-accepted'] }, async (s) => {
+    const image = await s.image(s.env.registry('private'));
+    const secret = await s.pullSecret(s.env.registry('private'));
+    await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: secret }] } });
     const created = await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' });
     expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-    await s.expectRan(await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), { buildId: image.buildId });
+    await s.expectRan(await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), image);
   });
 
-  scenario(getEnv, 'service-account/pod-own-secrets-win', 'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized', async (s) => {
-    const image = await privateImage(s);
-    await createRegcred(s, 'regcred');
-    await createRegcred(s, 'wrong', 'wrong-password-123');
-    await setPullSecrets(s, 'default', ['regcred']);
-    const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: ['wrong'] });
+  suite.scenario('pod-own-secrets-win', 'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized', { capabilities: ['credentials-accepted'] }, async (s) => {
+    const registry = s.env.registry('private');
+    const image = await s.image(registry);
+    const secret = await s.pullSecret(registry);
+    const wrong = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
+    await setPullSecrets(s, 'default', [secret]);
+    const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: [wrong] });
     expect(verdict.pod.spec?.imagePullSecrets).toEqual([{ name: 'wrong' }]);
     await s.expectPullFailure(verdict, UNAUTHORIZED);
   });
 
-  scenario(getEnv, 'service-account/existing-pods-unchanged', 'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none', async (s) => {
-    const image = await privateImage(s);
-    await createRegcred(s, 'regcred');
+  suite.scenario('existing-pods-unchanged', 'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none', { capabilities: ['credentials-accepted'] }, async (s) => {
+    const image = await s.image(s.env.registry('private'));
+    const secret = await s.pullSecret(s.env.registry('private'));
     const before = await s.runPod({ name: 'before', image: image.ref });
     expect(before.kind).toBe('pull-failed');
-    await setPullSecrets(s, 'default', ['regcred']);
+    await setPullSecrets(s, 'default', [secret]);
     const after = await s.runPod({ name: 'after', image: image.ref });
-    await s.expectRan(after, { buildId: image.buildId });
+    await s.expectRan(after, image);
     const stillBefore = await s.env.cluster.kube.core.readNamespacedPod({ name: 'before', namespace: s.namespace });
     expect(stillBefore.spec?.imagePullSecrets ?? []).toEqual([]);
     expect(after.pod.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { hasCapSysResource } from '../helpers/infra/preflight.ts';
 import { secondApiServerManifest, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
-import { scenarioNamespace } from '../helpers/framework/harness.ts';
+import { scenarioNamespace } from '../helpers/framework/scenario.ts';
 import { CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noSpaceError } from '../helpers/infra/preflight.ts';
 import { parseDuration, parseRegistryUrl, parseVersions, readConfigFile, resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
-import { planRun } from '../helpers/run/run.ts';
-import { nodeChangingSuites, nodeLockingSuites, type CatalogEntry } from '../helpers/run/catalog.ts';
+import { planRun } from '../helpers/run/plan.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -153,35 +153,43 @@ describe('parseRegistryUrl', () => {
 });
 
 describe('planRun', () => {
-  const entry = (suite: string, name: string): CatalogEntry => ({ suite, id: `${suite}/${name}`, title: `${name} works`, file: `/suites/${suite}.test.ts`, changesNodes: suite === 'node-credentials' || suite === 'use-cases', locksNodes: suite === 'node-credentials' });
+  const entry = (suite: string, name: string, group = suite): CatalogEntry => ({
+    suite, group, id: `${group}/${name}`, title: `${name} works`, file: `/suites/${suite}.test.ts`,
+    nodes: suite === 'node-credentials' || suite === 'use-cases' ? 'locked' : 'shared', selftest: suite === 'node-lock', capabilities: [], needs: [],
+  });
   const catalog = [
     entry('smoke', 'public-image-runs'), entry('smoke', 'private-image-without-credentials-fails'),
     entry('pull-policy', 'never-uses-local'), entry('pull-policy', 'never-missing-fails'),
     entry('node-credentials', 'root-dir-config-json'), entry('node-credentials', 'cwd-config-json'),
     entry('use-cases', 'private-registry-node-config'),
+    entry('always-pull-images', 'proprietary-always-pull-with-secrets', 'use-cases'),
   ];
-  const changing = nodeChangingSuites(catalog);
-  const plan = (o: { suites?: string[]; focus?: string; skip?: string }) => planRun(catalog, changing, { suites: o.suites ?? [], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) }, nodeLockingSuites(catalog));
+  const plan = (o: { suites?: string[]; focus?: string; skip?: string }) => planRun(catalog, { suites: o.suites ?? [], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) });
 
   it('runs everything by default, suites that change nodes apart', () => {
     const p = plan({});
-    expect(p.scenarios).toHaveLength(7);
-    expect(p.shared).toEqual(['/suites/smoke.test.ts', '/suites/pull-policy.test.ts']);
-    expect(p.locked).toEqual(['/suites/node-credentials.test.ts']);
-    expect(p.exclusive).toEqual(['/suites/use-cases.test.ts']);
+    expect(p.scenarios).toHaveLength(8);
+    expect(p.shared).toEqual(['/suites/smoke.test.ts', '/suites/pull-policy.test.ts', '/suites/always-pull-images.test.ts']);
+    expect(p.locked).toEqual(['/suites/node-credentials.test.ts', '/suites/use-cases.test.ts']);
   });
 
   it('selects by suite, then --focus and --skip on scenario IDs', () => {
     expect(plan({ suites: ['pull-policy'] }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local', 'pull-policy/never-missing-fails']);
     expect(plan({ focus: 'never' }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local', 'pull-policy/never-missing-fails']);
     expect(plan({ focus: 'never', skip: 'missing' }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local']);
-    expect(plan({ skip: '^(smoke|pull-policy|use-cases)/' })).toMatchObject({ shared: [], locked: ['/suites/node-credentials.test.ts'], exclusive: [] });
-    expect(plan({ suites: ['smoke', 'node-credentials'], focus: 'public|root' })).toMatchObject({ shared: ['/suites/smoke.test.ts'], locked: ['/suites/node-credentials.test.ts'], exclusive: [] });
+    expect(plan({ skip: '^(smoke|pull-policy|use-cases)/' })).toMatchObject({ shared: [], locked: ['/suites/node-credentials.test.ts'] });
+    expect(plan({ suites: ['smoke', 'node-credentials'], focus: 'public|root' })).toMatchObject({ shared: ['/suites/smoke.test.ts'], locked: ['/suites/node-credentials.test.ts'] });
   });
 
-  it('refuses an unknown suite, naming the known ones', () => {
+  it('selects a group by its ID prefix, wherever its scenarios are declared', () => {
+    const p = plan({ suites: ['use-cases'] });
+    expect(p.scenarios.map((e) => e.id)).toEqual(['use-cases/private-registry-node-config', 'use-cases/proprietary-always-pull-with-secrets']);
+    expect(p).toMatchObject({ shared: ['/suites/always-pull-images.test.ts'], locked: ['/suites/use-cases.test.ts'] });
+  });
+
+  it('refuses an unknown suite, naming the known ones (not the self-tests)', () => {
     expect(() => plan({ suites: ['smoke', 'nope'] })).toThrow(UsageError);
-    expect(() => plan({ suites: ['nope'] })).toThrow('unknown suite "nope": choose from smoke, pull-policy, node-credentials, use-cases (pullcheck list shows every scenario)');
+    expect(() => plan({ suites: ['nope'] })).toThrow('unknown suite "nope": choose from always-pull-images, node-credentials, pull-policy, smoke, use-cases (pullcheck list shows every scenario)');
   });
 
   it('refuses a selection that matches nothing (a typo must not pass as an empty green run)', () => {

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newRunId, readEnvironment, readResults, rerenderReport, runResults, targetFromJest, writeReport, type JestRun, type JestTestCase, type TargetEnvironment } from '../helpers/report/assemble.ts';
 import { renderHtml } from '../helpers/report/html.ts';
 import PullcheckReporter from '../helpers/report/jest-reporter.ts';
 import { renderJUnit } from '../helpers/report/junit.ts';
-import { scenarioFileName, TARGET_DIR_ENV } from '../helpers/report/records.ts';
+import { scenarioFileName } from '../helpers/report/records.ts';
+import { defaultRunContext, loadRunContext, registryPassword, RUN_CONTEXT_ENV, writeRunContext, writeSecretFile } from '../helpers/run/context.ts';
 import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord, type TargetResult } from '../helpers/report/schema.ts';
 
 function rec(id: string, status: ScenarioRecord['status'], extra: Partial<ScenarioRecord> = {}): ScenarioRecord {
@@ -253,49 +254,59 @@ describe('report files', () => {
 
 describe('jest reporter', () => {
   let root: string;
-  const saved = { target: process.env[TARGET_DIR_ENV], managed: process.env['PULLCHECK_REPORT_MANAGED'], k8s: process.env['PULLCHECK_K8S'] };
-  const restore = (name: string, value: string | undefined) => {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  };
+  const saved = process.env[RUN_CONTEXT_ENV];
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'pullcheck-root-'));
-    delete process.env[TARGET_DIR_ENV];
-    delete process.env['PULLCHECK_REPORT_MANAGED'];
-    process.env['PULLCHECK_K8S'] = 'v1.37.2';
+    delete process.env[RUN_CONTEXT_ENV];
   });
   afterEach(() => {
-    restore(TARGET_DIR_ENV, saved.target);
-    restore('PULLCHECK_REPORT_MANAGED', saved.managed);
-    restore('PULLCHECK_K8S', saved.k8s);
+    if (saved === undefined) delete process.env[RUN_CONTEXT_ENV];
+    else process.env[RUN_CONTEXT_ENV] = saved;
     rmSync(root, { recursive: true, force: true });
   });
 
   const run = (files: JestRun['testResults']): JestRun => ({ startTime: Date.now(), testResults: files });
 
-  it('chooses reports/<run>/<target> for the workers, and writes nothing after a unit-only run', async () => {
+  it('gives a jest run started by hand its run context (reports/<run>/default), and writes nothing after a unit-only run', async () => {
     const reporter = new PullcheckReporter({ rootDir: root });
-    expect(process.env[TARGET_DIR_ENV]).toMatch(new RegExp(`^${root}/reports/\\d{8}-\\d{6}-[0-9a-f]{4}/v1\\.37\\.2$`));
+    const file = process.env[RUN_CONTEXT_ENV] ?? '';
+    expect(existsSync(file)).toBe(true);
+    expect(loadRunContext()).toMatchObject({ cluster: { provider: 'kind', profile: 'default' }, clusterReady: false, reportManaged: false });
+    expect(loadRunContext().targetDir).toMatch(new RegExp(`^${root}/reports/\\d{8}-\\d{6}-[0-9a-f]{4}/default$`));
     await reporter.onRunComplete(undefined, run([{ testFilePath: join(root, 'test', 'x.test.ts'), testResults: [{ title: 'a', status: 'passed', failureMessages: [] }] }]));
     expect(existsSync(join(root, 'reports'))).toBe(false);
+    expect(existsSync(file)).toBe(false);
     expect(reporter.getLastError()).toBeUndefined();
   });
 
   it('after an e2e run writes target.json and the run report; managed runs get target.json only', async () => {
     const reporter = new PullcheckReporter({ rootDir: root });
-    const targetDir = process.env[TARGET_DIR_ENV] ?? '';
+    const { targetDir } = loadRunContext();
     await reporter.onRunComplete(undefined, run([{ testFilePath: join(root, 'suites', 'smoke.test.ts'), testResults: [{ title: 'smoke/x: runs', status: 'passed', failureMessages: [] }] }]));
     expect(reporter.getLastError()).toBeUndefined();
     const t = JSON.parse(readFileSync(join(targetDir, 'target.json'), 'utf8')) as TargetResult;
     expect(t.scenarios.map((s) => s.id)).toEqual(['smoke/x']);
-    expect(t.kubernetesVersion).toBe('v1.37.2');
+    expect(t.cluster).toMatchObject({ mode: 'kind', name: 'pullcheck', profile: 'default' });
     expect(readResults(join(root, 'reports', 'latest', 'results.json')).targets).toHaveLength(1);
 
     const managedDir = join(root, 'managed', 'run1', 'v1.36.3');
-    process.env[TARGET_DIR_ENV] = managedDir;
-    process.env['PULLCHECK_REPORT_MANAGED'] = '1';
+    process.env[RUN_CONTEXT_ENV] = writeRunContext({ ...defaultRunContext(managedDir), cluster: { provider: 'kind', profile: 'default', k8s: 'v1.36.3' }, clusterReady: true, reportManaged: true });
     await new PullcheckReporter({ rootDir: root }).onRunComplete(undefined, run([{ testFilePath: join(root, 'suites', 'smoke.test.ts'), testResults: [] }]));
-    expect(existsSync(join(managedDir, 'target.json'))).toBe(true);
+    const managed = JSON.parse(readFileSync(join(managedDir, 'target.json'), 'utf8')) as TargetResult;
+    expect(managed.kubernetesVersion).toBe('v1.36.3');
     expect(existsSync(join(root, 'managed', 'run1', 'results.json'))).toBe(false);
+  });
+
+  it('never writes a credential into run.json: the password goes in a 0600 file of its own', () => {
+    const secret = writeSecretFile('canary-Sw0rdfish-9d1c');
+    try {
+      const file = writeRunContext({ ...defaultRunContext(join(root, 't')), registry: { url: 'https://r.example', host: 'r.example', username: 'u', passwordFile: secret.file } });
+      expect(readFileSync(file, 'utf8')).not.toContain('canary-Sw0rdfish-9d1c');
+      expect(statSync(secret.file).mode & 0o777).toBe(0o600);
+      expect(registryPassword({ ...defaultRunContext(), registry: { url: 'https://r.example', host: 'r.example', passwordFile: secret.file } })).toBe('canary-Sw0rdfish-9d1c');
+    } finally {
+      secret.remove();
+    }
+    expect(existsSync(secret.file)).toBe(false);
   });
 });

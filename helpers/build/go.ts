@@ -15,9 +15,9 @@ export interface GoModule {
   goMod: string;
 }
 
+/** Go's settings for pullcheck's builds, on top of this process's environment (run() extends it). */
 export function goEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...(process.env as Record<string, string>),
     GOCACHE: cachePath('go-build'),
     GOFLAGS: '-mod=mod',
     CGO_ENABLED: '0',

@@ -48,22 +48,13 @@ export async function kindBinary(logger: Logger): Promise<string> {
 }
 
 export async function clusterExists(kind: string, name: string): Promise<boolean> {
-  const { stdout } = await run([kind, 'get', 'clusters'], { env: { ...process.env, ...KIND_ENV } });
+  const { stdout } = await run([kind, 'get', 'clusters'], { env: KIND_ENV });
   return stdout.split('\n').map((l) => l.trim()).includes(name);
 }
 
-/**
- * Set by `pullcheck run` for its jest processes to the name of the cluster it has just brought up
- * and checked: they connect to it without their own preflight and checks (and global setup has
- * nothing to do), which saved ~8 s per jest phase and ~1.5 s per suite file.
- */
-export const CLUSTER_READY_ENV = 'PULLCHECK_CLUSTER_READY';
-
-/** Connects to a kind cluster `pullcheck run` vouches for (CLUSTER_READY_ENV), else brings it up. */
-export async function connectOrUp(o: ClusterUpOptions): Promise<Cluster> {
-  if (process.env[CLUSTER_READY_ENV] !== o.profile.clusterName) return clusterUp(o);
-  const kind = await kindBinary(o.logger);
-  return connect(kind, o.profile.clusterName, o.profile, o.logger, true);
+/** Connects to a kind cluster `pullcheck run` has just brought up and checked: no preflight, no waits. */
+export async function connectKind(profile: Profile, logger: Logger): Promise<Cluster> {
+  return connect(await kindBinary(logger), profile.clusterName, profile, logger, true);
 }
 
 export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
@@ -92,11 +83,11 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     // already issued, created after any deletion could look for them. It finishes instead, and
     // `pullcheck run` deletes the whole cluster once it has.
     await logger.phase(`kind create cluster ${name} (${profile.cluster.nodes.length} nodes)`, () =>
-      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: { ...process.env, ...KIND_ENV }, detached: true }));
+      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: KIND_ENV, detached: true }));
     return await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
   } catch (error) {
     const logs = cachePath('logs', `kind-${name}-${Date.now()}`);
-    await run([kind, 'export', 'logs', logs, '--name', name], { logger, allowFailure: true, env: { ...process.env, ...KIND_ENV } }).catch(() => undefined);
+    await run([kind, 'export', 'logs', logs, '--name', name], { logger, allowFailure: true, env: KIND_ENV }).catch(() => undefined);
     logger.warn(`cluster ${name} failed to come up; node logs exported to ${logs}; deleting it`);
     await clusterDown(name, logger).catch(() => undefined);
     throw error;
@@ -106,9 +97,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
 }
 
 async function connect(kind: string, name: string, profile: Profile, logger: Logger, existing: boolean): Promise<Cluster> {
-  const { stdout: kubeconfig } = await run([kind, 'get', 'kubeconfig', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  const { stdout: kubeconfig } = await run([kind, 'get', 'kubeconfig', '--name', name], { env: KIND_ENV });
   const kube = kubeFromString(kubeconfig);
-  const { stdout: nodeList } = await run([kind, 'get', 'nodes', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  const { stdout: nodeList } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
   const nodeNames = nodeList.split('\n').map((l) => l.trim()).filter(Boolean).sort();
   const nodes = new KindNodeAccess(logger);
   const podSubnet = String(profile.cluster.networking?.['podSubnet'] ?? DEFAULT_POD_SUBNET);
@@ -137,7 +128,7 @@ async function waitForCoreDNS(kube: Kube, timeoutMs: number): Promise<void> {
 export async function clusterDown(name: string, logger: Logger): Promise<void> {
   const kind = await kindBinary(logger);
   if (await clusterExists(kind, name)) {
-    await logger.phase(`kind delete cluster ${name}`, () => run([kind, 'delete', 'cluster', '--name', name], { logger, env: { ...process.env, ...KIND_ENV } }));
+    await logger.phase(`kind delete cluster ${name}`, () => run([kind, 'delete', 'cluster', '--name', name], { logger, env: KIND_ENV }));
   } else {
     logger.info(`no cluster named ${name}`);
   }
@@ -161,6 +152,6 @@ async function removeNetworkIfUnused(logger: Logger): Promise<void> {
 export async function clusterStatus(name: string, logger: Logger): Promise<string> {
   const kind = await kindBinary(logger);
   if (!(await clusterExists(kind, name))) return `${name}: not running`;
-  const { stdout } = await run([kind, 'get', 'nodes', '--name', name], { env: { ...process.env, ...KIND_ENV } });
+  const { stdout } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
   return `${name}: running, nodes ${stdout.split('\n').filter(Boolean).join(', ')}`;
 }

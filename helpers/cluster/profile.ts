@@ -102,12 +102,17 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
 }
 
 /**
- * The profile a run uses: `k8s` (from --k8s or PULLCHECK_K8S) replaces its version, and a version
- * other than the profile's own gets its own cluster name, so that a version matrix never reuses a
- * cluster of another version.
+ * The profile a run uses: `k8s` (--k8s) replaces its version, and a version other than the
+ * profile's own gets its own cluster name, so that a version matrix never reuses a cluster of
+ * another version; `name` (--name) replaces the cluster name, for a second cluster of the same shape.
  */
-export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_DIR): Profile {
+export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_DIR, name?: string): Profile {
   const profile = loadProfile(nameOrPath, dir);
+  if (name && (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 40)) throw new ProfileError(`--name "${name}" must be lower-case letters, digits and dashes (at most 40)`);
+  return withVersion(name ? { ...profile, clusterName: name } : profile, k8s);
+}
+
+function withVersion(profile: Profile, k8s: string | undefined): Profile {
   if (!k8s) return profile;
   let version: KubernetesVersion;
   try {
@@ -117,9 +122,4 @@ export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_D
   }
   if (version.raw === profile.kubernetesVersion.raw) return profile;
   return { ...profile, kubernetesVersion: version, clusterName: `${profile.clusterName}-${version.raw.replace(/\./g, '-')}` };
-}
-
-/** The profile named by the environment jest's processes inherit from `pullcheck run`. */
-export function profileFromEnv(env: NodeJS.ProcessEnv = process.env): Profile {
-  return profileForRun(env['PULLCHECK_PROFILE'] ?? 'default', env['PULLCHECK_K8S'] || undefined);
 }

@@ -2,7 +2,7 @@
 // image it should have, or its pull failed for the stated cause (waiting reason + kubelet event).
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../cluster/kube.ts';
-import { EventReason, PULL_FAILED_REASONS, podLog, ranToCompletion, waitForEvent, type PodVerdict } from './pods.ts';
+import { EventReason, PULL_FAILED_REASONS, podEvents, podLog, ranToCompletion, waitForEvent, type PodVerdict } from './pods.ts';
 
 export interface RanExpectation {
   /** The image's build id, which its marker line prints. */
@@ -30,4 +30,14 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
   const failed = await waitForEvent(kube, verdict.pod.metadata?.namespace ?? '', verdict.pod.metadata?.name ?? '', EventReason.Failed, /Failed to pull image/);
   expect(failed.message).toMatch(cause);
   return failed;
+}
+
+/**
+ * Kubelet used the image already on the node: a `Pulled` "already present" event, and no `Pulling`
+ * (Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too).
+ */
+export async function expectNoPull(kube: Kube, namespace: string, pod: string): Promise<void> {
+  await waitForEvent(kube, namespace, pod, EventReason.Pulled, /already present on machine/);
+  const pulling = (await podEvents(kube, namespace, pod)).filter((e) => e.reason === EventReason.Pulling);
+  if (pulling.length > 0) throw new Error(`pod ${pod}: kubelet pulled the image (${pulling.map((e) => `Pulling: ${e.message}`).join('; ')}) though the node had it and nothing asked for a pull`);
 }

@@ -10,7 +10,7 @@
 // (`<config>.pullcheck-orig`); the next change on that node puts it back first.
 import pRetry, { AbortError } from 'p-retry';
 import { isMap, parseDocument } from 'yaml';
-import type { RunEnv, ScenarioContext } from '../framework/harness.ts';
+import type { RunEnv, ScenarioContext, Suite } from '../framework/harness.ts';
 import type { Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
 import { kubeletArgv } from './process.ts';
@@ -298,17 +298,17 @@ type GroupState =
   | { kind: 'failed'; error: unknown };
 
 /**
- * Registers, in the enclosing `describe`, a beforeAll that makes one kubelet configuration change for
- * all its scenarios and an afterAll that always undoes it (jest runs afterAll even when beforeAll or
+ * Registers, in the enclosing `suite.section`, a setup that makes one kubelet configuration change for
+ * all its scenarios and a teardown that always undoes it (jest runs afterAll even when beforeAll or
  * a scenario failed). A setup error does not fail the hook: each scenario fails with it instead, so
  * that its record carries the cause. Jest runs neither hook when every scenario is left out.
  */
-export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
+export function useKubeletConfigChange(suite: Pick<Suite, 'setup' | 'teardown' | 'env'>, group: string, plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
   let state: GroupState = { kind: 'pending' };
   const releases = new Map<string, () => Promise<void>>();
-  beforeAll(async () => {
+  suite.setup(async () => {
     try {
-      const env = getEnv();
+      const env = suite.env();
       // The plan reads the node (kubelet's flags, configz): only under the node's lock, or it may
       // read a kubelet another suite is restarting or has changed for a moment.
       const lock = async (node: string) => {
@@ -328,7 +328,7 @@ export function useKubeletConfigChange(getEnv: () => RunEnv, group: string, plan
       state = { kind: 'failed', error };
     }
   }, 600_000);
-  afterAll(async () => {
+  suite.teardown(async () => {
     try {
       if (state.kind === 'ready') await state.change.restore();
     } finally {

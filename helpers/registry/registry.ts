@@ -14,6 +14,7 @@ import { parseAccessLog, type AccessEntry } from './accesslog.ts';
 import { RegistryClient } from './client.ts';
 import { LABEL_OWNER_PID } from '../infra/sweep.ts';
 import { htpasswdLine } from './htpasswd.ts';
+import type { RegistryCredential } from './secrets.ts';
 import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,8 @@ export interface TestRegistry {
   /** True for a registry pullcheck started (and may tell nodes to trust, and reads the log of). */
   readonly local: boolean;
   ref(repository: string, tagOrDigest: string): string;
+  /** Its credentials as a pull Secret or a node's config.json holds them (`password` to use another). */
+  credential(password?: string): RegistryCredential;
   /** The registry's access log; undefined where pullcheck cannot read it (a vendor's registry). */
   accessLog(): Promise<AccessEntry[] | undefined>;
   stop(): Promise<void>;
@@ -165,6 +168,11 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
 
   ref(repository: string, tagOrDigest: string): string {
     return imageRef(this.host, repository, tagOrDigest);
+  }
+
+  credential(password = this.password): RegistryCredential {
+    if (!this.username || password === undefined) throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
+    return { server: this.host, username: this.username, password };
   }
 
   /** The registry's own log: one JSON line per request (the access log) among others. */

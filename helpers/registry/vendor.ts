@@ -6,6 +6,7 @@ import type { AccessEntry } from './accesslog.ts';
 import { RegistryClient, RegistryError } from './client.ts';
 import { imageRef, type TestRegistry } from './registry.ts';
 import { EnvironmentError } from '../infra/preflight.ts';
+import type { RegistryCredential } from './secrets.ts';
 
 export interface VendorRegistrySpec {
   url: string;
@@ -47,6 +48,11 @@ export class VendorRegistry implements TestRegistry {
 
   ref(repository: string, tagOrDigest: string): string {
     return imageRef(this.host, repository, tagOrDigest);
+  }
+
+  credential(password = this.password): RegistryCredential {
+    if (!this.username || password === undefined) throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
+    return { server: this.host, username: this.username, password };
   }
 
   accessLog(): Promise<AccessEntry[] | undefined> {

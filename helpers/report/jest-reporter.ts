@@ -1,12 +1,11 @@
-// The report when jest is run directly (npm test, CI): jest's view and the harness's records become
-// one target, and, unless `pullcheck run` assembles several targets itself, one run report.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { loadProfile } from '../cluster/profile.ts';
-import { ranScenarios, readEnvironment, runCounts, runResults, targetFromJest, writeReport, newRunId, type JestRun, type TargetEnvironment } from './assemble.ts';
-import { TARGET_DIR_ENV } from './records.ts';
-
-export const REPORT_MANAGED_ENV = 'PULLCHECK_REPORT_MANAGED';
+// The report when jest is run directly (npm run test:e2e): jest's view and the harness's records
+// become one target, and, unless `pullcheck run` assembles several targets itself, one run report.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cacheDir } from '../infra/cache.ts';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { describeTarget } from '../cluster/describe.ts';
+import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
+import { newRunId, ranScenarios, readEnvironment, runCounts, runResults, targetFromJest, writeReport, type JestRun, type TargetEnvironment } from './assemble.ts';
 
 /** What the reporter reads of jest's GlobalConfig. */
 export interface ReporterGlobalConfig {
@@ -14,75 +13,56 @@ export interface ReporterGlobalConfig {
 }
 
 /** What is known of the target before the harness writes environment.json (or if it never does). */
-function environmentDefaults(env: NodeJS.ProcessEnv): TargetEnvironment {
-  const vendor = env['PULLCHECK_REGISTRY'];
-  const registry: TargetEnvironment['registry'] = vendor ? { mode: 'vendor', url: vendor } : { mode: 'local' };
-  if (env['PULLCHECK_KUBECONFIG']) {
-    const context = env['PULLCHECK_CONTEXT'];
-    return { kubernetesVersion: 'unknown', nodes: [], cluster: { mode: 'existing', name: context ?? 'existing', ...(context ? { context } : {}) }, registry };
-  }
-  const profileName = env['PULLCHECK_PROFILE'] ?? 'default';
-  let clusterName = `pullcheck-${profileName}`;
-  let version = env['PULLCHECK_K8S'];
-  try {
-    const profile = loadProfile(profileName);
-    clusterName = profile.clusterName;
-    version ??= profile.kubernetesVersion.raw;
-  } catch {
-    // An unknown profile failed the run long before this; the report still gets written.
-  }
-  return { kubernetesVersion: version ?? 'unknown', nodes: [], cluster: { mode: 'kind', name: clusterName, profile: profileName }, registry };
+function environmentDefaults(ctx: RunContext): TargetEnvironment {
+  const cluster = describeTarget(ctx.cluster);
+  const kubernetesVersion = ctx.cluster.provider === 'kind' ? ctx.cluster.k8s ?? 'unknown' : 'unknown';
+  return { kubernetesVersion, nodes: [], cluster, registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' } };
 }
 
 export default class PullcheckReporter {
-  private readonly targetDir: string;
-  private readonly scenarioRoot: string;
+  private readonly ctx: RunContext;
+  /** The context file this reporter wrote (a jest run started by hand), removed when the run ends. */
+  private readonly ownFile: string | undefined;
+  private readonly scenarioRoots: string[];
   private lastError: Error | undefined;
 
   constructor(globalConfig: ReporterGlobalConfig) {
-    // Jest builds reporters before it starts the test workers, which inherit this environment:
-    // that is how the harness learns where to write its records.
-    const chosen = process.env[TARGET_DIR_ENV];
-    if (chosen) {
-      this.targetDir = resolve(chosen);
+    // Jest builds reporters before it starts the test workers, which inherit this environment: a
+    // jest run started by hand gets its run context (and report directory) here.
+    if (hasRunContext()) {
+      this.ctx = loadRunContext();
     } else {
-      const name = (process.env['PULLCHECK_K8S'] || 'default').replace(/[^A-Za-z0-9._-]+/g, '-');
-      this.targetDir = join(globalConfig.rootDir, 'reports', newRunId(new Date()), name);
-      process.env[TARGET_DIR_ENV] = this.targetDir;
+      this.ctx = defaultRunContext(join(globalConfig.rootDir, 'reports', newRunId(new Date()), 'default'));
+      this.ownFile = join(cacheDir(), 'state', `run-context-${process.pid}.json`);
+      useRunContext(this.ctx, this.ownFile);
     }
-    this.scenarioRoot = join(globalConfig.rootDir, 'suites') + sep;
+    this.scenarioRoots = [join(globalConfig.rootDir, 'suites') + sep, join(globalConfig.rootDir, 'test', 'selftest') + sep];
   }
 
   async onRunComplete(_contexts: unknown, jest: JestRun): Promise<void> {
-    const isScenarioFile = (p: string) => p.startsWith(this.scenarioRoot);
+    if (this.ownFile) rmSync(this.ownFile, { force: true });
+    const isScenarioFile = (p: string) => this.scenarioRoots.some((root) => p.startsWith(root));
     if (!ranScenarios(jest, isScenarioFile)) return;
+    const { targetDir } = this.ctx;
     try {
       const target = targetFromJest(jest, {
-        name: basename(this.targetDir),
-        targetDir: this.targetDir,
-        environment: readEnvironment(this.targetDir, environmentDefaults(process.env)),
+        name: basename(targetDir),
+        targetDir,
+        environment: readEnvironment(targetDir, environmentDefaults(this.ctx)),
         isScenarioFile,
       });
-      mkdirSync(this.targetDir, { recursive: true });
-      writeFileSync(join(this.targetDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
-      if (process.env[REPORT_MANAGED_ENV] === '1') return;
-      const runDir = dirname(this.targetDir);
+      mkdirSync(targetDir, { recursive: true });
+      writeFileSync(join(targetDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
+      if (this.ctx.reportManaged) return;
+      const runDir = dirname(targetDir);
       const suites = [...new Set(jest.testResults.filter((f) => isScenarioFile(f.testFilePath)).map((f) => basename(f.testFilePath).replace(/\.test\.[cm]?[jt]s$/, '')))].sort();
-      const focus = process.env['PULLCHECK_FOCUS'];
-      const skip = process.env['PULLCHECK_SKIP'];
-      const results = runResults({
-        runId: basename(runDir),
-        startedAt: target.startedAt,
-        finishedAt: target.finishedAt,
-        selection: { suites, ...(focus ? { focus } : {}), ...(skip ? { skip } : {}) },
-        targets: [target],
-      });
+      const results = runResults({ runId: basename(runDir), startedAt: target.startedAt, finishedAt: target.finishedAt, selection: { suites }, targets: [target] });
       writeReport(runDir, results);
       const c = runCounts(results);
       process.stderr.write(`pullcheck report: ${relative(process.cwd(), join(runDir, 'index.html'))} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped)\n`);
     } catch (error) {
       // Jest fails the run when a reporter reports an error; a run without its report is not a pass.
-      this.lastError = new Error(`pullcheck report: could not write the report for ${this.targetDir}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      this.lastError = new Error(`pullcheck report: could not write the report for ${targetDir}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       process.stderr.write(`${this.lastError.message}\n`);
     }
   }

@@ -1,12 +1,11 @@
 // The harness side of the report: while scenarios run, each writes its record (and, on failure, its
-// evidence files) into the target directory that `pullcheck run` or the jest reporter chose
-// (PULLCHECK_TARGET_DIR). The reporter merges them with jest's own view when the run ends.
+// evidence files) into the run context's target directory. The reporter merges them with jest's own
+// view when the run ends.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact } from '../infra/redact.ts';
+import { loadRunContext } from '../run/context.ts';
 import type { ScenarioRecord } from './schema.ts';
-
-export const TARGET_DIR_ENV = 'PULLCHECK_TARGET_DIR';
 
 /** A file-system-safe name for a scenario ID (`suite/name` → `suite__name`). */
 export function scenarioFileName(id: string): string {
@@ -14,7 +13,7 @@ export function scenarioFileName(id: string): string {
 }
 
 export function targetDir(): string | undefined {
-  return process.env[TARGET_DIR_ENV] || undefined;
+  return loadRunContext().targetDir || undefined;
 }
 
 export function writeScenarioRecord(record: ScenarioRecord, dir = targetDir()): void {
@@ -41,22 +40,4 @@ export function writeEvidence(id: string, name: string, text: string, dir = targ
 /** Thrown by `s.skip(reason)`: the scenario cannot run here (version, cluster mode); not a failure. */
 export class ScenarioSkipped extends Error {
   override name = 'ScenarioSkipped';
-}
-
-/** `--focus`/`--skip` (regular expressions on scenario IDs), passed to jest as environment. */
-export interface Selection {
-  focus?: RegExp;
-  skip?: RegExp;
-}
-
-export function selectionFromEnv(env: NodeJS.ProcessEnv = process.env): Selection {
-  const focus = env['PULLCHECK_FOCUS'];
-  const skip = env['PULLCHECK_SKIP'];
-  return { ...(focus ? { focus: new RegExp(focus) } : {}), ...(skip ? { skip: new RegExp(skip) } : {}) };
-}
-
-export function isSelected(id: string, s: Selection): boolean {
-  if (s.focus && !s.focus.test(id)) return false;
-  if (s.skip?.test(id)) return false;
-  return true;
 }

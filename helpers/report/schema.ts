@@ -1,6 +1,6 @@
 // The data a run leaves behind, one tree (run → target → scenario), which the JUnit, JSON and HTML
 // writers each render. A "target" is one cluster at one Kubernetes version: `--k8s a,b` makes two.
-// The README documents this schema; bump RESULTS_SCHEMA when a field changes meaning.
+// docs/report-schema.md documents this schema; bump RESULTS_SCHEMA when a field changes meaning.
 
 export const RESULTS_SCHEMA = 'pullcheck.io/results/v1';
 
@@ -23,6 +23,10 @@ export interface ScenarioRecord {
   namespace?: string;
   /** Registries (host:port) the scenario pushed its images to. */
   registries?: string[];
+  /** The registry capabilities the scenario declares it proves (certification). */
+  capabilities?: string[];
+  /** A framework self-test, reported apart from the conformance scenarios. */
+  selftest?: boolean;
 }
 
 export interface TargetResult {

@@ -1,79 +1,57 @@
-// What `pullcheck list` prints and what --suite/--focus/--skip choose from: every scenario each suite
-// file declares. The files are loaded with stand-ins for jest's globals that record `it(...)` titles
-// instead of running anything, so listing needs no cluster and no jest (IDs made in loops, e.g.
-// `multi-arch/${id}-…`, come out as the suites really name them).
-import { readdirSync } from 'node:fs';
+// What `pullcheck list` prints and what --suite/--focus/--skip choose from: the declarations of every
+// suite file (`export const suite = defineSuite(...)`). Importing a suite file outside jest records
+// its scenarios without registering or running anything, so listing needs no cluster and no jest.
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Capability, Need, NodePolicy, SuiteDeclaration } from '../framework/declaration.ts';
 
 export const SUITES_DIR = fileURLToPath(new URL('../../suites', import.meta.url));
+/** The framework's own self-tests: run by `npm test` (`pullcheck run --selftest`), never listed. */
+export const SELFTEST_DIR = fileURLToPath(new URL('../../test/selftest', import.meta.url));
 
 export interface CatalogEntry {
-  /** Suite = file name without `.test.ts`; what --suite names. */
+  /** The suite that declares the scenario (its file). */
   suite: string;
+  /** The ID's prefix, which --suite selects by: the suite's name unless the scenario names another. */
+  group: string;
   id: string;
   title: string;
   file: string;
-  /** The suite declares `export const changesNodes = true`: it changes nodes or the control plane. */
-  changesNodes: boolean;
-  /**
-   * It also declares `export const locksNodes = true`: every node it changes or runs a pod on is
-   * locked for the scenario (its pods name their node), so it may run beside other such suites.
-   */
-  locksNodes: boolean;
+  nodes: NodePolicy;
+  selftest: boolean;
+  capabilities: readonly Capability[];
+  needs: readonly Need[];
 }
 
-/** Suites that change nodes or the control plane: `pullcheck run` runs them alone. */
-export function nodeChangingSuites(catalog: readonly CatalogEntry[]): Set<string> {
-  return new Set(catalog.filter((e) => e.changesNodes).map((e) => e.suite));
+export function suiteFiles(dir = SUITES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f));
 }
 
-export function nodeLockingSuites(catalog: readonly CatalogEntry[]): Set<string> {
-  return new Set(catalog.filter((e) => e.changesNodes && e.locksNodes).map((e) => e.suite));
+function isSuite(v: unknown): v is SuiteDeclaration {
+  return typeof v === 'object' && v !== null && Array.isArray((v as SuiteDeclaration).scenarios) && typeof (v as SuiteDeclaration).name === 'string';
 }
 
-export function suiteFiles(dir = SUITES_DIR): { suite: string; file: string }[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => ({ suite: basename(f, '.test.ts'), file: join(dir, f) }));
-}
-
-/** `<id>: <title>`, as harness.scenario names its jest test. */
-export function splitTestName(name: string): { id: string; title: string } {
-  const i = name.indexOf(': ');
-  return i < 0 ? { id: name, title: '' } : { id: name.slice(0, i), title: name.slice(i + 2) };
-}
-
-type Fn = (...args: unknown[]) => unknown;
-
-/** Stand-ins for jest's globals while suite files load: tests are recorded, hooks ignored. */
-function recordingGlobals(record: (name: string) => void): Record<string, unknown> {
-  const test = Object.assign((name: string) => record(name), { skip: (name: string) => record(name), only: (name: string) => record(name) });
-  const describe = Object.assign((_: string, fn: Fn) => fn(), { skip: (_: string, fn: Fn) => fn(), only: (_: string, fn: Fn) => fn() });
-  const noop = () => undefined;
-  return { it: test, test, describe, beforeAll: noop, afterAll: noop, beforeEach: noop, afterEach: noop };
-}
-
-export async function loadCatalog(dir = SUITES_DIR): Promise<CatalogEntry[]> {
+export async function loadCatalog(dirs: readonly string[] = [SUITES_DIR]): Promise<CatalogEntry[]> {
   const entries: CatalogEntry[] = [];
-  const g = globalThis as Record<string, unknown>;
-  const saved = new Map(['it', 'test', 'describe', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'].map((k) => [k, g[k]]));
-  // The harness registers de-selected scenarios with it.skip; listing must see them all.
-  const focus = process.env['PULLCHECK_FOCUS'];
-  const skip = process.env['PULLCHECK_SKIP'];
-  delete process.env['PULLCHECK_FOCUS'];
-  delete process.env['PULLCHECK_SKIP'];
-  try {
-    for (const { suite, file } of suiteFiles(dir)) {
-      const names: string[] = [];
-      Object.assign(g, recordingGlobals((name) => names.push(name)));
-      const module = (await import(pathToFileURL(file).href)) as { changesNodes?: unknown; locksNodes?: unknown };
-      const changesNodes = module.changesNodes === true;
-      const locksNodes = module.locksNodes === true;
-      for (const name of names) entries.push({ suite, file, changesNodes, locksNodes, ...splitTestName(name) });
-    }
-  } finally {
-    for (const [k, v] of saved) g[k] = v;
-    if (focus !== undefined) process.env['PULLCHECK_FOCUS'] = focus;
-    if (skip !== undefined) process.env['PULLCHECK_SKIP'] = skip;
+  for (const file of dirs.flatMap((d) => suiteFiles(d))) {
+    const module = (await import(pathToFileURL(file).href)) as { suite?: unknown };
+    if (!isSuite(module.suite)) throw new Error(`${file} declares no suite: it must \`export const suite = defineSuite({...})\``);
+    const s = module.suite;
+    if (basename(file, '.test.ts') !== s.name) throw new Error(`${file} declares suite "${s.name}": name the file ${s.name}.test.ts`);
+    for (const d of s.scenarios) entries.push({ ...d, file, nodes: s.nodes, selftest: s.selftest });
+  }
+  const seen = new Map<string, string>();
+  for (const e of entries) {
+    const other = seen.get(e.id);
+    if (other) throw new Error(`scenario ${e.id} is declared by both ${other} and ${e.file}`);
+    seen.set(e.id, e.file);
   }
   return entries;
+}
+
+/** The scenario groups and suites --suite accepts. */
+export function selectableNames(catalog: readonly CatalogEntry[]): string[] {
+  return [...new Set(catalog.flatMap((e) => [e.suite, e.group]))].sort();
 }

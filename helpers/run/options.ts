@@ -35,6 +35,10 @@ export interface RunOptions {
   timeoutMs?: number;
   reportDir: string;
   allowPull: boolean;
+  /** --name: the kind cluster's name instead of the profile's. */
+  name?: string;
+  /** --selftest: the framework's self-test suites run too (npm test). */
+  selftest: boolean;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -57,6 +61,8 @@ export interface RunFlags {
   timeout?: string;
   reportDir?: string;
   noPull?: boolean;
+  name?: string;
+  selftest?: boolean;
 }
 
 /**
@@ -65,11 +71,12 @@ export interface RunFlags {
  */
 export const DEFAULT_PARALLEL = 2;
 
-const CONFIG_KEYS = ['profile', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir'] as const;
+const CONFIG_KEYS = ['profile', 'name', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir'] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
 
 interface ConfigFile {
   profile?: string;
+  name?: string;
   k8s?: string;
   suites?: string[];
   focus?: string;
@@ -185,6 +192,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8) throw new UsageError(`--parallel "${parallelText}" must be a whole number from 1 to 8`);
   const timeout = flags.timeout ?? file.timeout;
   const focus = checkRegex('--focus', flags.focus ?? file.focus);
+  const name = flags.name ?? file.name;
+  if (name && kubeconfig) throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
@@ -200,5 +209,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(timeout ? { timeoutMs: parseDuration(timeout) } : {}),
     reportDir: flags.reportDir ?? file.reportDir ?? 'reports',
     allowPull: !flags.noPull,
+    ...(name ? { name } : {}),
+    selftest: flags.selftest ?? false,
   };
 }

@@ -63,7 +63,7 @@ async function added(before: DockerState, after: DockerState): Promise<string[]>
 /** Starts a run in its own process group (as a terminal would) and sends SIGINT to the group once `marker` is printed. */
 async function interruptAt(profile: string, marker: RegExp): Promise<{ exitCode: number | undefined; output: string }> {
   const child: ResultPromise = execa('node', ['bin/pullcheck.js', 'run', '--profile', profile, '--suite', 'smoke', '--report-dir', join(tmpdir(), 'pullcheck-interrupt-reports')], {
-    cwd: ROOT, detached: true, reject: false, all: true, env: { ...process.env, CI: 'true', PULLCHECK_TARGET_DIR: '' },
+    cwd: ROOT, detached: true, reject: false, all: true, env: { ...process.env, CI: 'true' },
   });
   let output = '';
   let sent = false;

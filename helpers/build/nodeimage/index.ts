@@ -29,7 +29,7 @@ export interface NodeImage {
 }
 
 export interface ResolveNodeImageOptions {
-  /** Try `docker pull kindest/node` before building (default true; PULLCHECK_NO_PULL=1 turns it off). */
+  /** Try `docker pull kindest/node` before building (default true; --no-pull turns it off). */
   allowPull?: boolean;
   /** Skip the local store and pull, and build (for `pullcheck images build --force`). */
   forceBuild?: boolean;
@@ -52,7 +52,7 @@ export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, opt
     if ((await imageLabel(tag, LABEL_NODE_INPUTS, { logger })) === key) return { ref: tag, source: 'local' };
     const upstream = `kindest/node:${v.raw}`;
     if (await imageExists(upstream, { logger })) return { ref: upstream, source: 'local' };
-    const allowPull = options.allowPull ?? process.env['PULLCHECK_NO_PULL'] !== '1';
+    const allowPull = options.allowPull ?? true;
     if (allowPull) {
       const pulled = await logger.phase(`try docker pull ${upstream}`, async () => (await docker(['pull', upstream], { logger, allowFailure: true, timeoutMs: 600_000 })).exitCode === 0);
       if (pulled) return { ref: upstream, source: 'pulled' };

@@ -1,20 +1,22 @@
-// After the e2e suites: delete the cluster if global setup created it (PULLCHECK_KEEP=1 keeps it).
+// After the e2e suites of a jest run started by hand: delete the cluster if global setup created it.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { providerFor } from '../../cluster/provider.ts';
 import { cacheDir } from '../../infra/cache.ts';
-import { clusterDown } from '../../cluster/cluster.ts';
 import { defaultLogFile, Logger } from '../../infra/log.ts';
+import { loadRunContext } from '../../run/context.ts';
 import { e2eStateFile } from './state.ts';
 
 export async function tearDownCluster(): Promise<void> {
   const file = e2eStateFile();
   if (!existsSync(file)) return;
-  const state = JSON.parse(readFileSync(file, 'utf8')) as { clusterName: string; created: boolean };
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { created: boolean; keep: boolean };
   rmSync(file, { force: true });
-  const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-teardown'));
   if (!state.created) return;
-  if (process.env['PULLCHECK_KEEP'] === '1') {
-    logger.info(`PULLCHECK_KEEP=1: leaving cluster ${state.clusterName} (pullcheck cluster down removes it)`);
+  const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-teardown'));
+  const provider = providerFor(loadRunContext().cluster);
+  if (state.keep) {
+    logger.info(`--keep: leaving cluster ${provider.name} (pullcheck cluster down removes it)`);
     return;
   }
-  await clusterDown(state.clusterName, logger);
+  await provider.down(logger);
 }

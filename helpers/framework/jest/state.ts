@@ -3,9 +3,9 @@ import { cacheDir } from '../../infra/cache.ts';
 
 /**
  * Where global setup tells global teardown (both in jest's main process) what it created: one file
- * per profile and process, so that a run started inside the tests (`pullcheck run` from the cli
- * project, whose jest finds the cluster already there) cannot overwrite or remove this run's record.
+ * per process, so that a run started inside the tests (`pullcheck run` from the cli project, whose
+ * jest finds the cluster already there) cannot overwrite or remove this run's record.
  */
 export function e2eStateFile(): string {
-  return join(cacheDir(), 'state', `e2e-${process.env['PULLCHECK_PROFILE'] ?? 'default'}-${process.pid}.json`);
+  return join(cacheDir(), 'state', `e2e-${process.pid}.json`);
 }

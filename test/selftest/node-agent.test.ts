@@ -1,4 +1,4 @@
-// A tool self-test: the node agent (helpers/nodeagent.ts), pullcheck's node access for clusters it
+// A tool self-test: the node agent (helpers/node/agent.ts), pullcheck's node access for clusters it
 // did not create, checked on a kind cluster against `docker exec` (KindNodeAccess), which reaches the
 // same nodes another way: the same namespaces and hostname, the same files byte for byte, stdin that
 // arrives intact, the same verdicts for failing commands, and nothing left once it is removed.
@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
-import { CommandError } from '../helpers/infra/exec.ts';
-import { scenario, useEnv, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { echoImage } from '../helpers/images/testimages.ts';
-import { AGENT_REPOSITORY, agentNamespace, installNodeAgent, NodeAgentError, type DaemonSetNodeAccess } from '../helpers/node/agent.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { KindNodeAccess, type NodeAccess } from '../helpers/node/access.ts';
-import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
+import { CommandError } from '../../helpers/infra/exec.ts';
+import { defineSuite, type ScenarioContext } from '../../helpers/framework/harness.ts';
+import { echoImage } from '../../helpers/images/testimages.ts';
+import { AGENT_REPOSITORY, agentNamespace, installNodeAgent, NodeAgentError, type DaemonSetNodeAccess } from '../../helpers/node/agent.ts';
+import { hostPlatform } from '../../helpers/images/oci.ts';
+import { KindNodeAccess, type NodeAccess } from '../../helpers/node/access.ts';
+import { nodeHasImage, preloadImage, removeNodeImage } from '../../helpers/node/preload.ts';
 
-const getEnv = useEnv({ suite: 'node-agent', registries: [{ name: 'private', auth: 'htpasswd' }] });
+export const suite = defineSuite({ name: 'node-agent', registries: [{ name: 'private', auth: 'htpasswd' }], selftest: true });
 
 /** Namespaces a command on the node must share with one `docker exec` starts in the node container. */
 const NODE_NAMESPACES = ['mnt', 'uts', 'ipc', 'net', 'pid', 'cgroup', 'user'] as const;
@@ -40,8 +40,8 @@ function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(2)}s`;
 }
 
-describe('node-agent', () => {
-  scenario(getEnv, 'node-agent/commands-reach-every-node', 'on every node a command runs in the namespaces docker exec runs in (same hostname); failures are CommandErrors with exit code and stderr; systemctl, crictl and journalctl work', async (s) => {
+suite.section('node-agent', () => {
+  suite.scenario('commands-reach-every-node', 'on every node a command runs in the namespaces docker exec runs in (same hostname); failures are CommandErrors with exit code and stderr; systemctl, crictl and journalctl work', { needs: ['node-access', 'kind'] }, async (s) => {
     const kind = dockerExec(s);
     const agent = await installAgent(s);
     const registry = s.env.registry('private');
@@ -73,7 +73,7 @@ describe('node-agent', () => {
     }
   });
 
-  scenario(getEnv, 'node-agent/files-and-stdin-arrive-intact', 'a file the agent writes reads back through docker exec with the same bytes and mode; 20 MiB of binary stdin arrive intact; an image archive imports with ctr', async (s) => {
+  suite.scenario('files-and-stdin-arrive-intact', 'a file the agent writes reads back through docker exec with the same bytes and mode; 20 MiB of binary stdin arrive intact; an image archive imports with ctr', { needs: ['node-access', 'kind'] }, async (s) => {
     const kind = dockerExec(s);
     const agent = await installAgent(s);
     const dir = mkdtempSync(join(tmpdir(), 'pullcheck-agent-'));
@@ -106,7 +106,7 @@ describe('node-agent', () => {
     }
   });
 
-  scenario(getEnv, 'node-agent/dispose-leaves-nothing', 'dispose deletes the agent namespace with its DaemonSet and waits until it is gone; a second dispose is harmless; the removed agent refuses commands', async (s) => {
+  suite.scenario('dispose-leaves-nothing', 'dispose deletes the agent namespace with its DaemonSet and waits until it is gone; a second dispose is harmless; the removed agent refuses commands', { needs: ['node-access'] }, async (s) => {
     const { kube } = s.env.cluster;
     const agent = await installAgent(s);
     const namespace = agentNamespace(s.env.runId);

@@ -1,4 +1,4 @@
-// A tool self-test: the node lock (helpers/nodelock.ts) that every node change holds, checked
+// A tool self-test: the node lock (helpers/node/lock.ts) that every node change holds, checked
 // against the cluster's API server with a node name no suite uses, so that it never waits for (or
 // holds up) a real suite: a second holder waits for the first and gets the lock once it is
 // released; a lock whose holder stopped renewing it (a SIGKILLed run) is taken over; nothing stays.
@@ -6,19 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../helpers/cluster/leftovers.ts';
-import { LABEL_OWNER_PID } from '../helpers/infra/sweep.ts';
-import { scenario, useEnv, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../helpers/node/lock.ts';
+import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../../helpers/cluster/leftovers.ts';
+import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
+import { defineSuite, type ScenarioContext } from '../../helpers/framework/harness.ts';
+import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../../helpers/node/lock.ts';
 
-const getEnv = useEnv({ suite: 'node-lock', registries: [] });
+export const suite = defineSuite({ name: 'node-lock', registries: [], selftest: true });
 
 function testNode(): string {
   return `pullcheck-lock-test-${randomBytes(3).toString('hex')}`;
 }
 
 async function lockExists(node: string): Promise<boolean> {
-  const coordination = getEnv().cluster.kube.config.makeApiClient(CoordinationV1Api);
+  const coordination = suite.env().cluster.kube.config.makeApiClient(CoordinationV1Api);
   const l = await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE, fieldSelector: `metadata.name=${lockName(node)}` });
   return l.items.length > 0;
 }
@@ -35,7 +35,7 @@ async function staleLock(s: ScenarioContext, node: string): Promise<Coordination
   return coordination;
 }
 
-scenario(getEnv, 'node-lock/second-holder-waits', 'a second holder of a node\'s lock waits until the first releases it, then holds it; released, nothing stays', async (s) => {
+suite.scenario('second-holder-waits', 'a second holder of a node\'s lock waits until the first releases it, then holds it; released, nothing stays', async (s) => {
   const node = testNode();
   const { kube } = s.env.cluster;
   const releaseFirst = await lockNode({ kube, node, holder: `${s.id} first`, logger: s.env.logger });
@@ -58,7 +58,7 @@ scenario(getEnv, 'node-lock/second-holder-waits', 'a second holder of a node\'s 
   expect(await lockExists(node)).toBe(false);
 });
 
-scenario(getEnv, 'node-lock/stale-lock-taken-over', 'a lock its holder stopped renewing (a killed run) is taken over, not waited for', async (s) => {
+suite.scenario('stale-lock-taken-over', 'a lock its holder stopped renewing (a killed run) is taken over, not waited for', async (s) => {
   const node = testNode();
   const { kube } = s.env.cluster;
   const coordination = await staleLock(s, node);
@@ -72,7 +72,7 @@ scenario(getEnv, 'node-lock/stale-lock-taken-over', 'a lock its holder stopped r
   expect(await lockExists(node)).toBe(false);
 });
 
-scenario(getEnv, 'node-lock/killed-run-leftovers-swept', 'what a killed process of this host left (a namespace, an abandoned lock) is removed by the next suite\'s sweep; a live process\'s namespace stays', async (s) => {
+suite.scenario('killed-run-leftovers-swept', 'what a killed process of this host left (a namespace, an abandoned lock) is removed by the next suite\'s sweep; a live process\'s namespace stays', async (s) => {
   const { kube } = s.env.cluster;
   // A pid that existed and is gone: a process that has exited.
   const child = execa('true');
@@ -97,7 +97,7 @@ scenario(getEnv, 'node-lock/killed-run-leftovers-swept', 'what a killed process 
   expect(await lockExists(node)).toBe(false);
 });
 
-scenario(getEnv, 'node-lock/shared-by-group-and-scenario', 'within one process a reentrant holder (a KEP-2535 group, then its scenario) shares the lock instead of waiting for itself; it goes with the last release', async (s) => {
+suite.scenario('shared-by-group-and-scenario', 'within one process a reentrant holder (a KEP-2535 group, then its scenario) shares the lock instead of waiting for itself; it goes with the last release', async (s) => {
   const node = testNode();
   const { kube } = s.env.cluster;
   let waited = false;
@@ -112,7 +112,7 @@ scenario(getEnv, 'node-lock/shared-by-group-and-scenario', 'within one process a
   expect(await lockExists(node)).toBe(false);
 });
 
-scenario(getEnv, 'node-lock/free-node-taken-instead-of-waiting', 'a scenario that needs another node, not a particular one, takes the first one nobody holds, without waiting; with all held it waits for the first', async (s) => {
+suite.scenario('free-node-taken-instead-of-waiting', 'a scenario that needs another node, not a particular one, takes the first one nobody holds, without waiting; with all held it waits for the first', async (s) => {
   const [busy, free] = [testNode(), testNode()];
   const { kube } = s.env.cluster;
   const releaseBusy = await lockNode({ kube, node: busy, holder: `${s.id} other suite`, logger: s.env.logger });

@@ -1,0 +1,50 @@
+// What a suite and its scenarios declare about themselves, as data: read by the catalog (listing,
+// selection, the run's phases) and the certification, without running any scenario body.
+
+/** Registry capabilities a vendor's registry is certified for; a scenario names those it proves. */
+export const CAPABILITIES = {
+  tls: 'TLS: nodes pull over HTTPS',
+  'auth-enforced': 'auth enforced: no or wrong credentials are refused',
+  'credentials-accepted': 'credentials from Secrets, ServiceAccounts and nodes accepted',
+  'oci-index': 'OCI image index',
+  'docker-manifest-list': 'Docker manifest list',
+  'platform-selection': 'platform selection',
+  'tag-moves': 'tag moves and deletes',
+  'chunked-upload': 'chunked blob uploads',
+} as const;
+
+export type Capability = keyof typeof CAPABILITIES;
+
+/**
+ * What a scenario needs of the target beyond a cluster and a registry: `access-log` (the registry's
+ * own request log: only pullcheck's registries), `node-access` (commands on nodes), `kind` (kind's
+ * node containers or control plane, e.g. a second API server).
+ */
+export type Need = 'access-log' | 'node-access' | 'kind';
+
+/**
+ * How a suite treats nodes: 'shared' suites leave them alone and run beside any other; 'locked'
+ * suites change nodes (credential files, kubelet configuration, restarts) and run beside each other
+ * only under per-node locks, every pod on a node the scenario holds.
+ */
+export type NodePolicy = 'shared' | 'locked';
+
+export interface ScenarioDeclaration {
+  /** Stable ID, `group/name`; the group is the suite's name unless the scenario names another. */
+  id: string;
+  /** The suite (file) that declares it. */
+  suite: string;
+  /** The ID's prefix: what `--suite` selects by. */
+  group: string;
+  title: string;
+  capabilities: readonly Capability[];
+  needs: readonly Need[];
+}
+
+export interface SuiteDeclaration {
+  name: string;
+  nodes: NodePolicy;
+  /** A framework self-test: run by `npm test`, never part of the conformance catalog or report counts. */
+  selftest: boolean;
+  scenarios: ScenarioDeclaration[];
+}

@@ -1,0 +1,138 @@
+// A suite's environment: the run's cluster (from the run context's provider), the suite's CA and
+// registries (pullcheck's own, or the vendor's in their place), the node agent where nodes are not
+// kind containers. Started once per suite file, disposed after its last scenario.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster } from '../cluster/cluster.ts';
+import { nodeFacts, PendingNodeAccess } from '../cluster/existing.ts';
+import { providerFor } from '../cluster/provider.ts';
+import { cacheDir } from '../infra/cache.ts';
+import { LABEL_RUN } from '../infra/docker.ts';
+import { onInterrupt } from '../infra/lifecycle.ts';
+import { defaultLogFile, Logger } from '../infra/log.ts';
+import { removeContainersSync } from '../infra/sweep.ts';
+import { installNodeAgent } from '../node/agent.ts';
+import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import { LocalRegistry, type TestRegistry } from '../registry/registry.ts';
+import { createCA, type CertificateAuthority } from '../registry/tls.ts';
+import { VendorRegistry } from '../registry/vendor.ts';
+import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
+
+export interface RegistryRequest {
+  name: string;
+  auth: 'htpasswd' | 'none';
+  /** Default true; false only for a scenario about plain-HTTP registries. */
+  tls?: boolean;
+}
+
+/**
+ * Where a scenario's pods that name no node go, in a suite that changes nodes under locks: the
+ * suite's home worker when nobody holds it, else another free node ('explicit': each pod names one).
+ */
+export type HomeNode = 'first-worker' | 'last-worker' | 'explicit';
+
+export interface RunEnv {
+  runId: string;
+  /** Set for suites that change nodes under locks: each pod goes to a node the scenario holds. */
+  home: HomeNode | undefined;
+  context: RunContext;
+  logger: Logger;
+  cluster: Cluster;
+  ca: CertificateAuthority;
+  registries: Map<string, TestRegistry>;
+  registry(name: string): TestRegistry;
+  dispose(): Promise<void>;
+}
+
+/** What the report says of the target: written once per target by the first suite that starts. */
+function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<typeof nodeFacts>): void {
+  const dir = ctx.targetDir;
+  if (!dir || existsSync(join(dir, 'environment.json'))) return;
+  const environment = {
+    kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
+    nodes,
+    cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
+    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'environment.json'), `${JSON.stringify(environment, null, 2)}\n`);
+}
+
+/**
+ * The registry a suite asked for. With a vendor registry, the suite's first registry of the
+ * vendor's kind (authenticated when credentials were given, else anonymous) is the vendor's; the
+ * others (second tenants, plain HTTP) stay pullcheck's own, which needs a kind cluster.
+ */
+function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
+  const v = ctx.registry;
+  if (!v || taken || req.tls === false) return undefined;
+  if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
+  const password = registryPassword(ctx);
+  return new VendorRegistry({ url: v.url, host: v.host, ...(v.username ? { username: v.username } : {}), ...(password ? { password } : {}), ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}) }, req.name);
+}
+
+export async function startEnv(o: { suite: string; registries: readonly RegistryRequest[]; home?: HomeNode }): Promise<RunEnv> {
+  const ctx = loadRunContext();
+  const runId = randomBytes(3).toString('hex');
+  const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
+  const cluster = await providerFor(ctx.cluster).connect({ logger, ready: ctx.clusterReady, allowPull: ctx.allowPull });
+  writeEnvironment(ctx, cluster, nodeFacts((await cluster.kube.core.listNode()).items));
+  const ca = await createCA(`pullcheck ${runId}`);
+  const registries = new Map<string, TestRegistry>();
+  // Ctrl-C: this suite's registries go before the process does; a SIGKILL leaves them to the sweep.
+  const forget = onInterrupt(`registries of ${o.suite}`, () => removeContainersSync(`${LABEL_RUN}=${runId}`));
+  const disposables: (() => Promise<void>)[] = [];
+  const dispose = async () => {
+    forget();
+    // Nodes forget the registries first (through the node agent, where there is one), then the
+    // agent goes, then the registries it was pulled from.
+    for (const r of registries.values()) {
+      if (r.local || r.caPem) await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) => logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`));
+    }
+    for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
+    for (const r of registries.values()) await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
+    rmSync(ca.dir, { recursive: true, force: true });
+  };
+  try {
+    let vendorTaken = false;
+    for (const req of o.registries) {
+      const vendor = vendorFor(ctx, req, vendorTaken);
+      if (vendor) {
+        vendorTaken = true;
+        logger.info(`registry ${req.name}: the vendor registry ${vendor.host}`);
+        registries.set(req.name, vendor);
+        if (vendor.caPem) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+        continue;
+      }
+      if (!cluster.network) throw new Error(`registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`);
+      const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`, () =>
+        new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start());
+      registries.set(req.name, started);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
+    }
+    const first = [...registries.values()].find((r) => r.local);
+    if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
+    // Nodes that are not kind containers are reached through the node agent, pulled from the
+    // suite's first registry the nodes already trust.
+    if (cluster.nodes instanceof PendingNodeAccess) {
+      const source = [...registries.values()].find((r) => !r.local) ?? [...registries.values()].find((r) => r.local && r.caPem);
+      if (source) {
+        const agent = await logger.phase('install the node agent DaemonSet', () => installNodeAgent({ kube: cluster.kube, registry: source, runId: `${runId}-${o.suite}`.slice(0, 40), logger }));
+        disposables.push(() => agent.dispose());
+        cluster.nodes = agent;
+      }
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    runId, context: ctx, logger, cluster, ca, registries, dispose, home: o.home,
+    registry: (name) => {
+      const r = registries.get(name);
+      if (!r) throw new Error(`no registry "${name}" in this suite (have: ${[...registries.keys()].join(', ')})`);
+      return r;
+    },
+  };
+}

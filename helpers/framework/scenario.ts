@@ -1,0 +1,322 @@
+// A scenario's context: its namespace, unique tags and repositories, deferred cleanups (run in
+// reverse, always), node locks, fixtures (images, pull Secrets, pods) and the evidence collectors
+// that run when its body throws. `runScenario` runs one body and writes its record.
+import { createHash } from 'node:crypto';
+import YAML from 'yaml';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import { waitForServiceAccount } from '../cluster/kube.ts';
+import { ownerLabels } from '../cluster/leftovers.ts';
+import { platformString, echoImage } from '../images/testimages.ts';
+import { hostPlatform, type ManifestFormat, type Platform } from '../images/oci.ts';
+import type { TestIndex } from '../images/testimages.ts';
+import type { Image } from '../images/oci.ts';
+import { redact } from '../infra/redact.ts';
+import { lockFreeNode, lockNode } from '../node/lock.ts';
+import type { AccessEntry } from '../registry/accesslog.ts';
+import type { TestRegistry } from '../registry/registry.ts';
+import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
+import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
+import type { ScenarioDeclaration } from './declaration.ts';
+import type { RunEnv } from './env.ts';
+import { expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
+import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
+
+export interface PushedImage {
+  ref: string;
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+/** A test image built for this scenario and pushed: what `s.expectRan` checks a pod ran. */
+export interface PushedTestImage extends PushedImage {
+  /** The build's unique id, which the image's marker line prints. */
+  buildId: string;
+  /** `os/architecture`, as the marker line prints it. */
+  platform: string;
+}
+
+export interface ScenarioContext {
+  id: string;
+  env: RunEnv;
+  namespace: string;
+  /** A tag no other test uses. */
+  uniqueTag(): string;
+  /** A repository name no other test uses. */
+  uniqueRepository(base?: string): string;
+  defer(fn: () => Promise<unknown> | unknown): void;
+  collect(name: string, fn: () => Promise<string>): void;
+  /**
+   * Builds the echo test image (a unique build id; the host's platform unless `platform`) and
+   * pushes it to `registry` under a unique repository and tag unless given.
+   */
+  image(registry: TestRegistry, o?: { platform?: Platform; format?: ManifestFormat; repository?: string; tag?: string }): Promise<PushedTestImage>;
+  push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
+  pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
+  /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
+  createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
+  /**
+   * Creates a kubernetes.io/dockerconfigjson Secret (as `kubectl create secret docker-registry`
+   * makes it) for `from`'s credentials in this scenario's namespace (or `namespace`); returns its name.
+   */
+  pullSecret(from: TestRegistry | RegistryCredential | readonly RegistryCredential[], o?: { name?: string; namespace?: string }): Promise<string>;
+  /** Creates another namespace (a second tenant), labelled for the run and deleted with the scenario. */
+  extraNamespace(suffix: string): Promise<string>;
+  /** Worker node names (pods pinned with nodeName). */
+  workers(): string[];
+  /** The i-th worker (from 0); fails naming how many the cluster has when it has fewer. */
+  worker(i: number): string;
+  /**
+   * Takes `node`'s lock (helpers/node/lock.ts) for the rest of the scenario; call it before the
+   * first change to the node, so that its release comes after the change's cleanup. Once per node.
+   */
+  lockNode(node: string): Promise<void>;
+  /**
+   * Locks, for the rest of the scenario, the first of `candidates` nobody holds now (else waits for
+   * the first) and returns it: for a scenario that needs *another* node, not a particular one.
+   */
+  lockFreeNode(candidates: readonly string[]): Promise<string>;
+  /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
+  controlPlanes(): string[];
+  /**
+   * Where this scenario's pods that name no node go (locked suites with home first-/last-worker),
+   * locked: the suite's home worker when nobody holds it, else another free worker, else a control
+   * plane, else (all held) the home worker once free. The same node for the whole scenario, so
+   * that a second pod finds what the first left on the node.
+   */
+  homeNode(): Promise<string>;
+  /** Events of a pod in this namespace. */
+  events(podName: string): Promise<CoreV1Event[]>;
+  /** Waits for an event on a pod of this namespace; fails with the events it saw. */
+  waitForEvent(podName: string, reason: string, message?: RegExp): Promise<CoreV1Event>;
+  log(pod: V1Pod, container?: string): Promise<string>;
+  /** The pod ran this image: exit 0, SUCCESS and the build's marker in its log, `imageID` with the digest. */
+  expectRan(verdict: PodVerdict, e: RanExpectation | PushedTestImage): Promise<V1Pod>;
+  /** Kubelet used the image already on the node: a `Pulled` "already present" event and no `Pulling`. */
+  expectNoPull(pod: string | PodVerdict): Promise<void>;
+  /** The pull failed: a pull waiting reason and a `Failed to pull image` event matching `cause`. */
+  expectPullFailure(verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event>;
+  /** Records (and logs) the rule an expectation was derived from, e.g. a version-dependent one. */
+  rule(text: string): void;
+  /** The registry's access log; skips the scenario where it cannot be read (a vendor's registry). */
+  accessLog(registry: TestRegistry): Promise<AccessEntry[]>;
+  /** Ends the scenario as skipped, with the reason (what this cluster or version cannot give). */
+  skip(reason: string): never;
+}
+
+/**
+ * `pc-<run>-<id, cut>-<hash of id>`: unique per run and scenario even where the id is cut, with
+ * room for an 8-character suffix (extraNamespace) under the 63-character limit.
+ */
+export function scenarioNamespace(runId: string, id: string): string {
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 4);
+  return `pc-${runId}-${slug(id).slice(0, 40).replace(/-+$/, '')}-${hash}`;
+}
+
+function slug(id: string): string {
+  return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * What a failed scenario leaves for whoever reads the report: the pods as YAML, the kubelet and
+ * containerd journal of the nodes its pods ran on for the scenario's window, `crictl images` there,
+ * and the registries' access-log lines for its repositories.
+ */
+function collectEvidence(env: RunEnv, namespace: string, since: Date, registries: ReadonlyMap<string, TestRegistry>, repositories: ReadonlySet<string>, add: (name: string, fn: () => Promise<string>) => void): void {
+  const { kube, nodes } = env.cluster;
+  const podNodes = async () => [...new Set((await kube.core.listNamespacedPod({ namespace })).items.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))];
+  add('pod-yaml', async () => YAML.stringify((await kube.core.listNamespacedPod({ namespace })).items.map((p) => ({ metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace }, spec: p.spec, status: p.status }))));
+  add('node-journal', async () => {
+    const out: string[] = [];
+    for (const node of await podNodes()) {
+      const r = await nodes.exec(node, ['journalctl', '-u', 'kubelet', '-u', 'containerd', '--since', `@${Math.floor(since.getTime() / 1000) - 5}`, '--no-pager', '-o', 'short-iso', '-n', '400'], { allowFailure: true });
+      out.push(`=== ${node}: journalctl -u kubelet -u containerd (last 400 lines since the scenario started)\n${r.stdout}${r.stderr}`);
+    }
+    return out.join('\n') || '(no pod was scheduled)';
+  });
+  add('crictl-images', async () => {
+    const out: string[] = [];
+    for (const node of await podNodes()) {
+      const r = await nodes.exec(node, ['crictl', 'images', '--digests'], { allowFailure: true });
+      out.push(`=== ${node}: crictl images --digests\n${r.stdout}${r.stderr}`);
+    }
+    return out.join('\n') || '(no pod was scheduled)';
+  });
+  add('registry-access-log', async () => {
+    const out: string[] = [];
+    for (const [host, registry] of registries) {
+      const entries = await registry.accessLog();
+      if (!entries) {
+        out.push(`=== ${host}: not pullcheck's registry, its access log cannot be read`);
+        continue;
+      }
+      const mine = entries.filter((e) => [...repositories].some((r) => e.uri.startsWith(`/v2/${r}/`)));
+      out.push(`=== ${host}: ${mine.length} requests for ${[...repositories].join(', ')}`, ...mine.map((e) => `${e.time.toISOString()} ${e.remoteAddr} ${e.method} ${e.uri} ${e.status}`));
+    }
+    return out.join('\n') || '(the scenario pushed nothing)';
+  });
+}
+
+/** Runs one scenario body in its own namespace and writes its record; rethrows its failure with the evidence. */
+export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: (s: ScenarioContext) => Promise<void>): Promise<void> {
+  const { id, title } = decl;
+  const { kube } = env.cluster;
+  const namespace = scenarioNamespace(env.runId, id);
+  const defers: (() => Promise<unknown> | unknown)[] = [];
+  const collectors: { name: string; fn: () => Promise<string> }[] = [];
+  const usedRegistries = new Map<string, TestRegistry>();
+  const rules: string[] = [];
+  const started = Date.now();
+  let counter = 0;
+  const locked = new Set<string>();
+  const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
+    writeScenarioRecord({ id, suite: decl.suite, title, status, capabilities: [...decl.capabilities], durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries.keys()], ...(extra.reason ? { reason: extra.reason } : {}) });
+  await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63), ...ownerLabels() } } } });
+  // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
+  // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
+  defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })));
+  await waitForServiceAccount(kube, namespace, 'default');
+  collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
+  collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
+  const usedRepositories = new Set<string>();
+  const scenarioStart = new Date();
+  collectEvidence(env, namespace, scenarioStart, usedRegistries, usedRepositories, (name, fn) => collectors.push({ name, fn }));
+  // Beside other node-changing suites, a pod may only go to a node this scenario holds: another
+  // suite's kubelet restart or policy change there would change its verdict.
+  const pinned = async (pod: string, named: string | undefined): Promise<string | undefined> => {
+    if (!env.home) return named;
+    if (named) {
+      await s.lockNode(named);
+      return named;
+    }
+    if (env.home === 'explicit') throw new Error(`pod ${pod}: this suite changes nodes under locks (home: 'explicit'), so each pod must name its node (nodeName) and the scenario locks it`);
+    return s.homeNode();
+  };
+  let home: Promise<string> | undefined;
+  const s: ScenarioContext = {
+    id, env, namespace,
+    uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
+    uniqueRepository: (base = 'pullcheck') => `${base}/${slug(id)}-${env.runId}-${++counter}`,
+    defer: (fn) => defers.push(fn),
+    collect: (name, fn) => collectors.push({ name, fn }),
+    image: async (registry, o = {}) => {
+      const platform = o.platform ?? hostPlatform();
+      const test = await echoImage(platform, env.logger, o.format ? { format: o.format } : {});
+      const pushed = await s.push(registry, test.image, o);
+      return { ...pushed, buildId: test.buildId, platform: platformString(platform) };
+    },
+    push: async (registry, image, o = {}) => {
+      const repository = o.repository ?? s.uniqueRepository();
+      const tag = o.tag ?? s.uniqueTag();
+      usedRegistries.set(registry.host, registry);
+      usedRepositories.add(repository);
+      const digest = await registry.client.pushImage(repository, tag, image);
+      return { ref: registry.ref(repository, tag), repository, tag, digest };
+    },
+    pushIndex: async (registry, idx, o = {}) => {
+      const repository = o.repository ?? s.uniqueRepository();
+      const tag = o.tag ?? s.uniqueTag();
+      usedRegistries.set(registry.host, registry);
+      usedRepositories.add(repository);
+      const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
+      return { ref: registry.ref(repository, tag), repository, tag, digest };
+    },
+    runPod: async (input, podTimeout) => {
+      const name = input.name ?? `pod-${++counter}`;
+      const nodeName = await pinned(name, input.nodeName);
+      await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
+      return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
+    },
+    createPod: async (input) => {
+      const name = input.name ?? `pod-${++counter}`;
+      const nodeName = await pinned(name, input.nodeName);
+      return createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
+    },
+    pullSecret: async (from, o = {}) => {
+      const name = o.name ?? 'regcred';
+      const credentials = 'client' in from ? [from.credential()] : Array.isArray(from) ? from : [from as RegistryCredential];
+      await kube.core.createNamespacedSecret({ namespace: o.namespace ?? namespace, body: dockerConfigJsonSecret(name, o.namespace ?? namespace, credentials) });
+      return name;
+    },
+    extraNamespace: async (suffix) => {
+      const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
+      await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } } });
+      defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })));
+      await waitForServiceAccount(kube, name, 'default');
+      return name;
+    },
+    workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+    worker: (i) => {
+      const workers = s.workers();
+      const node = workers[i];
+      if (node === undefined) throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
+      return node;
+    },
+    controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
+    homeNode: () => (home ??= (() => {
+      const workers = s.workers();
+      return s.lockFreeNode([...(env.home === 'first-worker' ? workers : [...workers].reverse()), ...s.controlPlanes()]);
+    })()),
+    lockNode: async (node) => {
+      if (locked.has(node)) return;
+      locked.add(node);
+      const release = await lockNode({ kube, node, holder: id, logger: env.logger, reentrant: true });
+      defers.push(release);
+    },
+    lockFreeNode: async (candidates) => {
+      const mine = candidates.find((n) => locked.has(n));
+      if (mine) return mine;
+      const { node, release } = await lockFreeNode({ kube, nodes: candidates, holder: id, logger: env.logger, reentrant: true });
+      locked.add(node);
+      defers.push(release);
+      return node;
+    },
+    events: (podName) => podEvents(kube, namespace, podName),
+    waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
+    log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
+    expectRan: (verdict, e) => expectRan(kube, verdict, e),
+    expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
+    expectNoPull: (pod) => expectNoPull(kube, namespace, typeof pod === 'string' ? pod : pod.pod.metadata?.name ?? ''),
+    rule: (text) => {
+      rules.push(text);
+      env.logger.info(`[${id}] RULE ${text}`);
+    },
+    skip: (reason) => {
+      throw new ScenarioSkipped(reason);
+    },
+    accessLog: async (registry) => {
+      const entries = await registry.accessLog();
+      if (!entries) throw new ScenarioSkipped(`the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on, cannot be read`);
+      return entries;
+    },
+  };
+  env.logger.info(`[${id}] START`);
+  try {
+    await body(s);
+    env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    record('passed');
+  } catch (error) {
+    if (error instanceof ScenarioSkipped) {
+      env.logger.info(`[${id}] SKIP ${error.message}`);
+      record('skipped', { reason: error.message });
+      return;
+    }
+    const evidence: string[] = [];
+    const files: string[] = [];
+    for (const c of collectors) {
+      const text = await c.fn().catch((e: unknown) => `(could not collect: ${String(e)})`);
+      evidence.push(`--- ${c.name}\n${text}`);
+      const file = writeEvidence(id, c.name, text);
+      if (file) files.push(file);
+    }
+    env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    const message = error instanceof Error ? error.message : String(error);
+    record('failed', { reason: redact(message).split('\n').slice(0, 12).join('\n'), evidence: files });
+    if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
+    throw error;
+  } finally {
+    for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
+  }
+}

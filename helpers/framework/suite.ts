@@ -1,0 +1,107 @@
+// `defineSuite` declares a suite as data (e2e-framework's features.New(...).WithLabel(...)): its
+// registries, how it treats nodes, and each scenario's ID, title, capabilities and needs. Under jest
+// the declarations also register the tests; imported elsewhere (the catalog) they only record.
+import type { Capability, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
+import { startEnv, type HomeNode, type RegistryRequest, type RunEnv } from './env.ts';
+import { runScenario, type ScenarioContext } from './scenario.ts';
+import { loadRunContext } from '../run/context.ts';
+
+export interface SuiteOptions {
+  /** The suite's name: the prefix of its scenario IDs and what `--suite` selects. */
+  name: string;
+  /** The registries its scenarios push to, started (or stood in for by --registry) once per suite. */
+  registries: readonly RegistryRequest[];
+  /** Default 'shared'. */
+  nodes?: NodePolicy;
+  /** For 'locked' suites: where pods that name no node go (default 'explicit': every pod names one). */
+  home?: HomeNode;
+  /** A framework self-test, not a conformance suite. */
+  selftest?: boolean;
+}
+
+export interface ScenarioOptions {
+  capabilities?: readonly Capability[];
+  needs?: readonly Need[];
+  /** The ID's prefix when it is not the suite's name (a use case proven in another suite's setting). */
+  group?: string;
+  /** The scenario's own deadline (default 10 minutes); `--timeout` replaces it. */
+  timeoutMs?: number;
+}
+
+type Body = (s: ScenarioContext) => Promise<void>;
+
+export interface Suite extends SuiteDeclaration {
+  scenario(name: string, title: string, body: Body): void;
+  scenario(name: string, title: string, options: ScenarioOptions, body: Body): void;
+  /** Groups scenarios under a heading (jest's describe). */
+  section(title: string, fn: () => void): void;
+  /** Runs before the scenarios of the section it is in (jest's beforeAll); never while listing. */
+  setup(fn: () => Promise<void>, timeoutMs?: number): void;
+  /** Runs after them, whatever happened (jest's afterAll). */
+  teardown(fn: () => Promise<void>, timeoutMs?: number): void;
+  /** The suite's environment, once its setup ran. */
+  env(): RunEnv;
+}
+
+const DEFAULT_TIMEOUT_MS = 600_000;
+const SETUP_TIMEOUT_MS = 3_600_000;
+
+/** Jest's globals when a jest worker loads the suite; undefined when the catalog imports it. */
+function jestGlobals(): { describe: jest.Describe; it: jest.It; beforeAll: jest.Lifecycle; afterAll: jest.Lifecycle } | undefined {
+  const g = globalThis as Record<string, unknown>;
+  if (typeof g['it'] !== 'function' || typeof g['describe'] !== 'function') return undefined;
+  return { describe: g['describe'] as jest.Describe, it: g['it'] as jest.It, beforeAll: g['beforeAll'] as jest.Lifecycle, afterAll: g['afterAll'] as jest.Lifecycle };
+}
+
+export function defineSuite(o: SuiteOptions): Suite {
+  const nodes = o.nodes ?? 'shared';
+  if (nodes === 'shared' && o.home) throw new Error(`suite ${o.name}: home is for suites that change nodes under locks (nodes: 'locked')`);
+  const jest = jestGlobals();
+  let env: RunEnv | undefined;
+  const getEnv = (): RunEnv => {
+    if (!env) throw new Error(`the ${o.name} suite environment did not start (see its setup error)`);
+    return env;
+  };
+  if (jest) {
+    jest.beforeAll(async () => {
+      env = await startEnv({ suite: o.name, registries: o.registries, ...(nodes === 'locked' ? { home: o.home ?? 'explicit' } : {}) });
+    }, SETUP_TIMEOUT_MS);
+    jest.afterAll(async () => {
+      await env?.dispose();
+    }, SETUP_TIMEOUT_MS);
+  }
+  const scenarios: ScenarioDeclaration[] = [];
+  const suite: Suite = {
+    name: o.name,
+    nodes,
+    selftest: o.selftest ?? false,
+    scenarios,
+    scenario(name: string, title: string, a: ScenarioOptions | Body, b?: Body) {
+      const options = typeof a === 'function' ? {} : a;
+      const body = typeof a === 'function' ? a : b;
+      if (!body) throw new Error(`scenario ${name}: no body`);
+      const group = options.group ?? o.name;
+      const decl: ScenarioDeclaration = { id: `${group}/${name}`, suite: o.name, group, title, capabilities: options.capabilities ?? [], needs: options.needs ?? [] };
+      if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);
+      scenarios.push(decl);
+      if (!jest) return;
+      // Scenarios the run did not select are jest-skipped (and left out of the report), so that a
+      // suite none of whose scenarios runs does not start its registries either.
+      const ctx = loadRunContext();
+      const register = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id) ? jest.it : jest.it.skip;
+      register(`${decl.id}: ${title}`, () => runScenario(getEnv(), decl, body), ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    },
+    section(title, fn) {
+      if (jest) jest.describe(title, fn);
+      else fn();
+    },
+    setup(fn, timeoutMs = DEFAULT_TIMEOUT_MS) {
+      jest?.beforeAll(fn, timeoutMs);
+    },
+    teardown(fn, timeoutMs = DEFAULT_TIMEOUT_MS) {
+      jest?.afterAll(fn, timeoutMs);
+    },
+    env: getEnv,
+  };
+  return suite;
+}

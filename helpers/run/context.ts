@@ -1,0 +1,104 @@
+// The one thing `pullcheck run` hands its jest processes: a typed run context, written once per
+// target as <target>/run.json and named by one variable (RUN_CONTEXT_ENV). Secrets never go in it:
+// the registry password travels in a 0600 file of its own, removed when the run ends.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const RUN_CONTEXT_ENV = 'PULLCHECK_RUN_CONTEXT';
+export const RUN_CONTEXT_SCHEMA = 'pullcheck.io/run-context/v1';
+
+/** Where the scenarios run: a kind cluster pullcheck makes from a profile, or one the user named. */
+export type ClusterTarget =
+  | { provider: 'kind'; profile: string; k8s?: string; /** --name: the cluster's name instead of the profile's */ name?: string }
+  | { provider: 'existing'; kubeconfig: string; context?: string };
+
+export interface RegistryTarget {
+  url: string;
+  host: string;
+  username?: string;
+  caFile?: string;
+  /** A 0600 file holding the password (never the password itself). */
+  passwordFile?: string;
+}
+
+export interface RunContext {
+  schema: typeof RUN_CONTEXT_SCHEMA;
+  runId: string;
+  /** Where scenario records, evidence and target.json go. */
+  targetDir: string;
+  cluster: ClusterTarget;
+  /** The run brought this kind cluster up and checked it: jest's processes connect without preflight. */
+  clusterReady: boolean;
+  registry?: RegistryTarget;
+  /** The scenario IDs to run; undefined runs every scenario of the files jest was given. */
+  scenarioIds?: string[];
+  keep: boolean;
+  /** `--timeout`: replaces every scenario's own deadline. */
+  scenarioTimeoutMs?: number;
+  /** `pullcheck run` assembles the report itself; jest's reporter writes only its target. */
+  reportManaged: boolean;
+  allowPull: boolean;
+}
+
+/** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */
+export function defaultRunContext(targetDir = ''): RunContext {
+  return {
+    schema: RUN_CONTEXT_SCHEMA,
+    runId: '',
+    targetDir,
+    cluster: { provider: 'kind', profile: 'default' },
+    clusterReady: false,
+    keep: false,
+    reportManaged: false,
+    allowPull: true,
+  };
+}
+
+/** Writes the context (by default as <target>/run.json) and returns the file's path. */
+export function writeRunContext(ctx: RunContext, file = join(ctx.targetDir, 'run.json')): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(ctx, null, 2)}\n`);
+  return file;
+}
+
+let loaded: { file: string; ctx: RunContext } | undefined;
+
+/** Whether a run named this process's context (else it is a jest run started by hand). */
+export function hasRunContext(): boolean {
+  return Boolean(process.env[RUN_CONTEXT_ENV]);
+}
+
+/** This process's run context: the file RUN_CONTEXT_ENV names (read once), else the default one. */
+export function loadRunContext(): RunContext {
+  const file = process.env[RUN_CONTEXT_ENV];
+  if (!file) return defaultRunContext();
+  if (loaded?.file === file) return loaded.ctx;
+  if (!existsSync(file)) throw new Error(`${RUN_CONTEXT_ENV} names ${file}, which does not exist (the run that wrote it has ended)`);
+  const ctx = JSON.parse(readFileSync(file, 'utf8')) as RunContext;
+  if (ctx.schema !== RUN_CONTEXT_SCHEMA) throw new Error(`${file} is not a ${RUN_CONTEXT_SCHEMA} run context`);
+  loaded = { file, ctx };
+  return ctx;
+}
+
+/** Makes `ctx` this process's context and names its file for the processes it starts (jest workers). */
+export function useRunContext(ctx: RunContext, at?: string): void {
+  const file = writeRunContext(ctx, at);
+  loaded = { file, ctx };
+  process.env[RUN_CONTEXT_ENV] = file;
+}
+
+/** The registry password the run put in its secret file. */
+export function registryPassword(ctx: RunContext): string | undefined {
+  const file = ctx.registry?.passwordFile;
+  return file && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+}
+
+/** A 0600 file in a private 0700 directory holding `secret`; `remove()` deletes both. */
+export function writeSecretFile(secret: string): { file: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-secret-'));
+  chmodSync(dir, 0o700);
+  const file = resolve(dir, 'password');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

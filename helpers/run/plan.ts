@@ -1,0 +1,39 @@
+// What a selection runs: the scenarios, and the suite files of each phase (those that leave nodes
+// alone, then those that change nodes under per-node locks). Unknown names and selections that
+// match nothing are usage errors: a typo must not make a green run of nothing.
+import type { CatalogEntry } from './catalog.ts';
+import { selectableNames } from './catalog.ts';
+import { UsageError, type RunOptions } from './options.ts';
+
+export interface Plan {
+  shared: string[];
+  locked: string[];
+  scenarios: CatalogEntry[];
+}
+
+export interface Selection {
+  focus?: RegExp;
+  skip?: RegExp;
+}
+
+export function isSelected(id: string, s: Selection): boolean {
+  if (s.focus && !s.focus.test(id)) return false;
+  if (s.skip?.test(id)) return false;
+  return true;
+}
+
+/** `--suite X` takes every scenario suite X declares and every scenario whose ID starts with `X/`. */
+export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 'suites' | 'focus' | 'skip'>): Plan {
+  const known = selectableNames(catalog.filter((e) => !e.selftest));
+  const selftests = selectableNames(catalog.filter((e) => e.selftest));
+  for (const s of o.suites) {
+    if (!known.includes(s) && !selftests.includes(s)) throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
+  }
+  const selection = { ...(o.focus ? { focus: new RegExp(o.focus) } : {}), ...(o.skip ? { skip: new RegExp(o.skip) } : {}) };
+  const scenarios = catalog.filter((e) => (o.suites.length === 0 || o.suites.includes(e.suite) || o.suites.includes(e.group)) && isSelected(e.id, selection));
+  if (scenarios.length === 0) {
+    throw new UsageError(`the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`);
+  }
+  const filesOf = (nodes: CatalogEntry['nodes']) => [...new Set(scenarios.filter((e) => e.nodes === nodes).map((e) => e.file))];
+  return { shared: filesOf('shared'), locked: filesOf('locked'), scenarios };
+}
