@@ -48,6 +48,7 @@ describe("kubelet's search paths", () => {
       '/var/lib/kubelet/.dockercfg', '/.dockercfg', '/.dockercfg', '/.dockercfg',
     ]);
     const cwdCfg = paths.find((p) => p.format === '.dockercfg' && p.place === 'cwd');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: kubelet's search path templates are literally `${HOME}/…`.
     expect(cwdCfg && sameFileAs(cwdCfg, paths).map((p) => p.template)).toEqual(['${HOME}/.dockercfg', '/.dockercfg']);
   });
 

@@ -26,7 +26,13 @@ describe('resolveRunOptions', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has one set of defaults', () => {
-    expect(resolve({})).toEqual({ profile: 'default', versions: [], suites: [], keep: false, parallel: 2, reportDir: 'reports', allowPull: true });
+    expect(resolve({})).toEqual({ profile: 'default', versions: [], suites: [], keep: false, parallel: 2, reportDir: 'reports', allowPull: true, selftest: false });
+  });
+
+  it('names the kind cluster with --name (or name: in the config), never with a kubeconfig', () => {
+    expect(resolve({ name: 'pullcheck-2' }).name).toBe('pullcheck-2');
+    expect(resolve({ config: file('n.yaml', 'name: from-file\n') }).name).toBe('from-file');
+    expect(() => resolve({ name: 'x', kubeconfig: file('k', 'apiVersion: v1\n') })).toThrow('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   });
 
   it('takes flags over PULLCHECK_* variables over the config file', () => {

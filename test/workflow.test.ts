@@ -47,6 +47,7 @@ describe('GitHub workflows', () => {
         '        k8s: [v1.37.2]',
         '    steps:',
         '      - uses: actions/checkout@v4',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, literally.
         '      - run: echo ${{ matrix.kubernetes }}',
         '      - uses: actions/upload-artifact@v4',
         '        with:',

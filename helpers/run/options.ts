@@ -71,7 +71,7 @@ export interface RunFlags {
  */
 export const DEFAULT_PARALLEL = 2;
 
-const CONFIG_KEYS = ['profile', 'name', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir'] as const;
+const CONFIG_KEYS = ['profile', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir', 'name'] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
 
 interface ConfigFile {

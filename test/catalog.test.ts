@@ -1,0 +1,50 @@
+// The catalog reads what suites declare, importing them as `pullcheck list` does: outside jest, in a
+// process of its own (here jest's globals would make the declarations register tests).
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { CAPABILITIES } from '../helpers/framework/declaration.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
+import { planRun } from '../helpers/run/plan.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function catalog(): Promise<CatalogEntry[]> {
+  const script =
+    "const { loadCatalog, SUITES_DIR, SELFTEST_DIR } = await import('./helpers/run/catalog.ts'); process.stdout.write(JSON.stringify(await loadCatalog([SUITES_DIR, SELFTEST_DIR])));";
+  const { stdout } = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
+  return JSON.parse(stdout) as CatalogEntry[];
+}
+
+describe('catalog', () => {
+  let all: CatalogEntry[];
+  beforeAll(async () => {
+    all = await catalog();
+  }, 120_000);
+
+  it('lists every conformance scenario once, and the self-tests apart', () => {
+    const conformance = all.filter((e) => !e.selftest);
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    expect(conformance.length).toBeGreaterThanOrEqual(94);
+    expect([...new Set(all.filter((e) => e.selftest).map((e) => e.suite))].sort()).toEqual(['node-agent', 'node-lock']);
+    for (const e of all) expect(e.id.startsWith(`${e.group}/`)).toBe(true);
+  });
+
+  it('has, for every certification capability, a scenario that proves it (none can never run)', () => {
+    const conformance = all.filter((e) => !e.selftest);
+    for (const capability of Object.keys(CAPABILITIES)) {
+      const proving = conformance.filter((e) => (e.capabilities as string[]).includes(capability)).map((e) => e.id);
+      expect({ capability, proving: proving.length > 0 }).toEqual({ capability, proving: true });
+    }
+  });
+
+  it('takes into --suite use-cases the use case declared in always-pull-images', () => {
+    const ids = planRun(all, { suites: ['use-cases'] }).scenarios.map((e) => e.id);
+    expect(ids).toContain('use-cases/proprietary-always-pull-with-secrets');
+    expect(ids.every((id) => id.startsWith('use-cases/'))).toBe(true);
+  });
+
+  it('runs the suites that change nodes under locks', () => {
+    const locked = [...new Set(all.filter((e) => e.nodes === 'locked').map((e) => e.suite))].sort();
+    expect(locked).toEqual(['credential-provider', 'ensure-secret-pulled', 'image-pull-secrets', 'node-credentials', 'use-cases']);
+  });
+});
