@@ -5,7 +5,16 @@ import type { Config } from 'jest';
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: { allowImportingTsExtensions: true, noEmit: false, module: 'ESNext', moduleResolution: 'Bundler', target: 'ES2022' } }] },
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        useESM: true,
+        isolatedModules: true,
+        tsconfig: { allowImportingTsExtensions: true, noEmit: false, module: 'ESNext', moduleResolution: 'Bundler', target: 'ES2022' },
+      },
+    ],
+  },
   testEnvironment: 'node',
 } satisfies Config;
 
@@ -15,7 +24,12 @@ const only = process.env['PULLCHECK_PROJECTS'];
 
 const config: Config = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/', '<rootDir>/test/selftest/'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cli/', '<rootDir>/test/selftest/'],
+    },
     // The command line as users run it: bad input (no cluster), and whole runs it starts itself.
     { ...common, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
     // Scenarios wait on real pods; their own deadlines fail first with what they saw.

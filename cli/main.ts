@@ -58,10 +58,15 @@ run:
 exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment`;
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('--registry-password-stdin: pipe the password in, e.g. printf %s "$PASS" | pullcheck run --registry-password-stdin …');
+  if (process.stdin.isTTY)
+    throw new UsageError(
+      '--registry-password-stdin: pipe the password in, e.g. printf %s "$PASS" | pullcheck run --registry-password-stdin …',
+    );
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** The command and its logger, once known: the error handler names the phase that failed. */
@@ -128,17 +133,25 @@ async function main(argv: string[]): Promise<number> {
         selftest: values.selftest,
       });
       // Checks the profile (and --k8s) before anything starts.
-      if (!options.kubeconfig) for (const v of options.versions.length ? options.versions : [undefined]) profileForRun(options.profile, v?.raw, undefined, options.name);
+      if (!options.kubeconfig)
+        for (const v of options.versions.length ? options.versions : [undefined])
+          profileForRun(options.profile, v?.raw, undefined, options.name);
       return (await runPullcheck(options, logger)).exitCode;
     }
     case 'list': {
-      const options = resolveRunOptions({ ...(values.suite ? { suite: values.suite } : {}), ...(values.focus ? { focus: values.focus } : {}), ...(values.skip ? { skip: values.skip } : {}) });
+      const options = resolveRunOptions({
+        ...(values.suite ? { suite: values.suite } : {}),
+        ...(values.focus ? { focus: values.focus } : {}),
+        ...(values.skip ? { skip: values.skip } : {}),
+      });
       const plan = planRun(await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), options);
       let suite = '';
       for (const e of plan.scenarios) {
         if (e.suite !== suite) {
           suite = e.suite;
-          process.stdout.write(`${suite}${e.nodes === 'locked' ? ' (changes nodes under per-node locks)' : ''}${e.selftest ? ' (framework self-test)' : ''}\n`);
+          process.stdout.write(
+            `${suite}${e.nodes === 'locked' ? ' (changes nodes under per-node locks)' : ''}${e.selftest ? ' (framework self-test)' : ''}\n`,
+          );
         }
         const tags = [...e.capabilities.map((c) => `proves:${c}`), ...e.needs.map((n) => `needs:${n}`)];
         process.stdout.write(`  ${e.id}  ${e.title}${tags.length ? `  [${tags.join(' ')}]` : ''}\n`);
@@ -196,9 +209,12 @@ main(process.argv.slice(2)).then(
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
       error = new UsageError(`${error.message.split('. ')[0]?.replace(/^\w/, (c) => c.toLowerCase())}: see pullcheck --help`);
     }
-    const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError
-      || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
-      || (error instanceof Error && 'code' in error && error.code === 'ENOENT');
+    const usage =
+      error instanceof UsageError ||
+      error instanceof ProfileError ||
+      error instanceof EnvironmentError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) ||
+      (error instanceof Error && 'code' in error && error.code === 'ENOENT');
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     process.stderr.write(`pullcheck: ${message}\n`);
     process.exit(usage ? 2 : 1);

@@ -78,12 +78,16 @@ function benchOptions(argv: string[]): BenchOptions | undefined {
   });
   if (values.help) return undefined;
   const repeat = Number(values.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new UsageError(`--repeat "${values.repeat}" must be a whole number from 1 to 20`);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
+    throw new UsageError(`--repeat "${values.repeat}" must be a whole number from 1 to 20`);
   return {
     profile: values.profile,
     name: values.name,
     repeat,
-    suites: (values.suites ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    suites: (values.suites ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
     cold: values.cold,
     full: values.full,
   };
@@ -99,7 +103,14 @@ class Cli {
     const started = Date.now();
     this.logger.detail(`$ pullcheck ${args.join(' ')}`);
     // Its own process group, so that a signal reaches it (and the jest it starts) once, from stop().
-    const child = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, reject: false, all: true, stdin: 'ignore', detached: true });
+    const child = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      detached: true,
+    });
     this.current = child;
     child.all?.on('data', (chunk: Buffer) => this.logger.detail(chunk.toString()));
     const r = await child;
@@ -129,10 +140,16 @@ async function timed<T>(logger: Logger, name: string, fn: () => Promise<T>): Pro
 /** The last cold build any earlier bench measured. */
 function previousCold(): PhaseResult['previous'] | undefined {
   if (!existsSync(BENCH_DIR)) return undefined;
-  const files = readdirSync(BENCH_DIR).filter((f) => /^\d{8}-\d{6}\.json$/.test(f)).sort().reverse();
+  const files = readdirSync(BENCH_DIR)
+    .filter((f) => /^\d{8}-\d{6}\.json$/.test(f))
+    .sort()
+    .reverse();
   for (const f of files) {
     try {
-      const report = JSON.parse(readFileSync(join(BENCH_DIR, f), 'utf8')) as { startedAt: string; phases: { name: string; samples: number[]; median?: number }[] };
+      const report = JSON.parse(readFileSync(join(BENCH_DIR, f), 'utf8')) as {
+        startedAt: string;
+        phases: { name: string; samples: number[]; median?: number }[];
+      };
       const cold = report.phases.find((p) => p.name === COLD && p.samples.length > 0);
       if (cold?.median !== undefined) return { median: cold.median, measuredAt: report.startedAt };
     } catch {
@@ -161,7 +178,11 @@ function readResults(reportDir: string): RunResults | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResults) : undefined;
 }
 
-function figures(suite: string, wall: { seconds: number; exitCode: number }, results: RunResults | undefined): Omit<SuiteFigures, 'verdicts'> {
+function figures(
+  suite: string,
+  wall: { seconds: number; exitCode: number },
+  results: RunResults | undefined,
+): Omit<SuiteFigures, 'verdicts'> {
   const target = results?.targets[0];
   const scenarios = target?.scenarios ?? [];
   const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -190,7 +211,11 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   const suites = [...new Set(plan.scenarios.map((e) => e.suite))];
   const everySuite = suites.length === allSuites.length;
   const docker = await checkDocker();
-  logger.info(`bench: profile ${profile.name} (cluster ${profile.clusterName}, ${profile.cluster.nodes.length} nodes, Kubernetes ${profile.kubernetesVersion.raw}); ${o.repeat} samples per cheap phase; suites ${suites.join(', ')}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; Docker ${docker.serverVersion}`);
+  logger.info(
+    `bench: profile ${profile.name} (cluster ${profile.clusterName}, ${profile.cluster.nodes.length} nodes, Kubernetes ${profile.kubernetesVersion.raw}); ${o.repeat} samples per cheap phase; suites ${suites.join(', ')}; ${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; Docker ${docker.serverVersion}`,
+  );
   const work = mkdtempSync(join(tmpdir(), 'pullcheck-bench-'));
   cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
 
@@ -201,22 +226,42 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
     cleanups.push(async () => {
       await execa('go', ['clean', '-modcache'], { env: { ...process.env, GOMODCACHE: modules }, reject: false });
     });
-    const r = await timed(logger, 'hermetic build, cold', () => cli.run(['images', 'build', '--profile', o.profile, '--no-pull', '--force'], { PULLCHECK_CACHE_DIR: cache, GOMODCACHE: modules }));
-    phases.push({ name: COLD, samples: r.value.exitCode === 0 ? [r.seconds] : [], unit: 's', ...(r.value.exitCode === 0 ? {} : { note: `failed (exit ${r.value.exitCode}) after ${round(r.seconds)} s; see ${logger.logFile}` }) });
+    const r = await timed(logger, 'hermetic build, cold', () =>
+      cli.run(['images', 'build', '--profile', o.profile, '--no-pull', '--force'], { PULLCHECK_CACHE_DIR: cache, GOMODCACHE: modules }),
+    );
+    phases.push({
+      name: COLD,
+      samples: r.value.exitCode === 0 ? [r.seconds] : [],
+      unit: 's',
+      ...(r.value.exitCode === 0 ? {} : { note: `failed (exit ${r.value.exitCode}) after ${round(r.seconds)} s; see ${logger.logFile}` }),
+    });
   } else {
     const previous = previousCold();
-    phases.push({ name: COLD, samples: [], unit: 's', ...(previous ? { previous } : {}), note: `${previous ? '' : 'never measured by bench (README: ≈ 31 min); '}--cold measures it (~30 min)` });
+    phases.push({
+      name: COLD,
+      samples: [],
+      unit: 's',
+      ...(previous ? { previous } : {}),
+      note: `${previous ? '' : 'never measured by bench (README: ≈ 31 min); '}--cold measures it (~30 min)`,
+    });
   }
 
   // 2. The warm path every run takes: the node image is found in the store.
   const resolveSamples: number[] = [];
   const sources = new Set<string>();
   for (let i = 0; i < o.repeat; i++) {
-    const r = await timed(logger, `node image resolve, warm (${i + 1}/${o.repeat})`, () => resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: false }));
+    const r = await timed(logger, `node image resolve, warm (${i + 1}/${o.repeat})`, () =>
+      resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: false }),
+    );
     resolveSamples.push(r.seconds);
     sources.add(r.value.source);
   }
-  phases.push({ name: 'hermetic build, warm (node image resolve, cached)', samples: resolveSamples, unit: 's', note: `source: ${[...sources].join(', ')}` });
+  phases.push({
+    name: 'hermetic build, warm (node image resolve, cached)',
+    samples: resolveSamples,
+    unit: 's',
+    note: `source: ${[...sources].join(', ')}`,
+  });
 
   // 3. Cluster up and down, N times; the last cluster stays for the suites.
   const kind = await kindBinary(logger);
@@ -231,14 +276,25 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   const down: number[] = [];
   let cluster: Cluster | undefined;
   for (let i = 0; i < o.repeat; i++) {
-    const r = await timed(logger, `cluster up ${profile.clusterName} (${i + 1}/${o.repeat})`, () => clusterUp({ profile, logger, allowPull: false }));
+    const r = await timed(logger, `cluster up ${profile.clusterName} (${i + 1}/${o.repeat})`, () =>
+      clusterUp({ profile, logger, allowPull: false }),
+    );
     up.push(r.seconds);
     cluster = r.value;
-    if (i < o.repeat - 1) down.push((await timed(logger, `cluster down ${profile.clusterName} (${i + 1}/${o.repeat})`, () => clusterDown(profile.clusterName, logger))).seconds);
+    if (i < o.repeat - 1)
+      down.push(
+        (await timed(logger, `cluster down ${profile.clusterName} (${i + 1}/${o.repeat})`, () => clusterDown(profile.clusterName, logger)))
+          .seconds,
+      );
   }
   if (!cluster) throw new Error('no cluster came up');
   const network = cluster.network;
-  phases.push({ name: `cluster up (${profile.cluster.nodes.length} nodes, node image present)`, samples: up, unit: 's', target: TARGETS.clusterUp });
+  phases.push({
+    name: `cluster up (${profile.cluster.nodes.length} nodes, node image present)`,
+    samples: up,
+    unit: 's',
+    target: TARGETS.clusterUp,
+  });
   const kubeconfig = join(work, 'kubeconfig');
   writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
 
@@ -251,14 +307,22 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   const stops: number[] = [];
   const pushes: number[] = [];
   for (let i = 0; i < o.repeat; i++) {
-    const r = await timed(logger, `registry start (${i + 1}/${o.repeat})`, () => new LocalRegistry({ name: `bench${i}`, auth: 'htpasswd', ca, network, runId }, logger).start());
+    const r = await timed(logger, `registry start (${i + 1}/${o.repeat})`, () =>
+      new LocalRegistry({ name: `bench${i}`, auth: 'htpasswd', ca, network, runId }, logger).start(),
+    );
     starts.push(r.seconds);
     const registry: StartedRegistry = r.value;
     try {
       // 5. A test image (the echo program and a build-id layer) into a fresh repository: every blob is uploaded.
       for (let j = 0; j < o.repeat; j++) {
         const { image } = await echoImage({ os: 'linux', architecture: 'amd64' }, logger);
-        pushes.push((await timed(logger, `image push (${i * o.repeat + j + 1}/${o.repeat * o.repeat})`, () => registry.client.pushImage(`bench/echo-${i}-${j}`, 'v1', image))).seconds);
+        pushes.push(
+          (
+            await timed(logger, `image push (${i * o.repeat + j + 1}/${o.repeat * o.repeat})`, () =>
+              registry.client.pushImage(`bench/echo-${i}-${j}`, 'v1', image),
+            )
+          ).seconds,
+        );
       }
     } finally {
       stops.push((await timed(logger, `registry stop (${i + 1}/${o.repeat})`, () => registry.stop())).seconds);
@@ -273,13 +337,27 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
   const perSuite: SuiteFigures[] = [];
   for (const suite of suites) {
     const reportDir = join(work, 'reports', suite);
-    const wall = await timed(logger, `suite ${suite}`, () => cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suite, '--keep', '--report-dir', reportDir]));
+    const wall = await timed(logger, `suite ${suite}`, () =>
+      cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suite, '--keep', '--report-dir', reportDir]),
+    );
     const f = figures(suite, wall.value, readResults(reportDir));
     const verdicts = await collectVerdictDelays(kube);
     perSuite.push({ ...f, verdicts });
-    logger.info(`suite ${suite}: ${countsText(f)}; run ${round(f.wallSeconds)} s, jest ${round(f.jestSeconds ?? 0)} s, scenarios ${round(f.scenarioSeconds)} s${verdicts.length ? `; ${verdicts.length} negative verdict(s) ${verdicts.map((v) => `${round(v.seconds)} s`).join(', ')}` : ''}`);
-    phases.push({ name: `suite ${suite}: pullcheck run --kubeconfig`, samples: [f.wallSeconds], unit: 's', note: `${countsText(f)}; jest ${round(f.jestSeconds ?? 0)} s` });
-    phases.push({ name: `suite ${suite}: its scenarios (sum)`, samples: [f.scenarioSeconds], unit: 's', note: `${f.counts.passed + f.counts.failed + f.counts.skipped} scenarios` });
+    logger.info(
+      `suite ${suite}: ${countsText(f)}; run ${round(f.wallSeconds)} s, jest ${round(f.jestSeconds ?? 0)} s, scenarios ${round(f.scenarioSeconds)} s${verdicts.length ? `; ${verdicts.length} negative verdict(s) ${verdicts.map((v) => `${round(v.seconds)} s`).join(', ')}` : ''}`,
+    );
+    phases.push({
+      name: `suite ${suite}: pullcheck run --kubeconfig`,
+      samples: [f.wallSeconds],
+      unit: 's',
+      note: `${countsText(f)}; jest ${round(f.jestSeconds ?? 0)} s`,
+    });
+    phases.push({
+      name: `suite ${suite}: its scenarios (sum)`,
+      samples: [f.scenarioSeconds],
+      unit: 's',
+      note: `${f.counts.passed + f.counts.failed + f.counts.skipped} scenarios`,
+    });
   }
   const verdicts = perSuite.flatMap((s) => s.verdicts);
   phases.push({
@@ -287,11 +365,15 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
     samples: verdicts.map((v) => v.seconds),
     unit: 's',
     target: TARGETS.verdict,
-    note: verdicts.length ? `${verdicts.length} pods; event times have 1 s resolution; worst ${[...verdicts].sort((a, b) => b.seconds - a.seconds)[0]?.pod ?? ''}` : 'no negative scenario in the selection',
+    note: verdicts.length
+      ? `${verdicts.length} pods; event times have 1 s resolution; worst ${[...verdicts].sort((a, b) => b.seconds - a.seconds)[0]?.pod ?? ''}`
+      : 'no negative scenario in the selection',
   });
 
   const wholeDir = join(work, 'reports', 'whole');
-  const whole = await timed(logger, `whole run, existing cluster (${suites.length} suites)`, () => cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suites.join(','), '--keep', '--report-dir', wholeDir]));
+  const whole = await timed(logger, `whole run, existing cluster (${suites.length} suites)`, () =>
+    cli.run(['run', '--kubeconfig', kubeconfig, '--suite', suites.join(','), '--keep', '--report-dir', wholeDir]),
+  );
   const wholeFigures = figures('whole', whole.value, readResults(wholeDir));
   await collectVerdictDelays(kube);
   phases.push({
@@ -302,18 +384,40 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
     note: `${countsText(wholeFigures)}; scenarios ${round(wholeFigures.scenarioSeconds)} s${everySuite ? '' : '; target is for all suites'}`,
   });
   const sum = perSuite.reduce((s, f) => s + f.wallSeconds, 0);
-  phases.push({ name: 'whole run / sum of per-suite runs', samples: [whole.value.seconds / sum], unit: 'x', note: `${round(whole.value.seconds)} s / ${round(sum)} s (each per-suite run pays CLI, jest and registry start-up)` });
+  phases.push({
+    name: 'whole run / sum of per-suite runs',
+    samples: [whole.value.seconds / sum],
+    unit: 'x',
+    note: `${round(whole.value.seconds)} s / ${round(sum)} s (each per-suite run pays CLI, jest and registry start-up)`,
+  });
 
   // 7. The last cluster down (the suites' cluster), then the whole run that brings its own cluster.
-  down.push((await timed(logger, `cluster down ${profile.clusterName} (${o.repeat}/${o.repeat})`, () => clusterDown(profile.clusterName, logger))).seconds);
+  down.push(
+    (await timed(logger, `cluster down ${profile.clusterName} (${o.repeat}/${o.repeat})`, () => clusterDown(profile.clusterName, logger)))
+      .seconds,
+  );
   phases.push({ name: 'cluster down', samples: down, unit: 's' });
   if (o.full) {
     const fullDir = join(work, 'reports', 'full');
-    const full = await timed(logger, 'whole run with cluster up and down', () => cli.run(['run', '--profile', o.profile, '--name', o.name, '--suite', suites.join(','), '--report-dir', fullDir]));
+    const full = await timed(logger, 'whole run with cluster up and down', () =>
+      cli.run(['run', '--profile', o.profile, '--name', o.name, '--suite', suites.join(','), '--report-dir', fullDir]),
+    );
     const f = figures('full', full.value, readResults(fullDir));
-    phases.push({ name: `whole run, own cluster up + down (${suites.length} suites)`, samples: [full.value.seconds], unit: 's', ...(everySuite ? { target: TARGETS.wholeWithCluster } : {}), note: `${countsText(f)}${everySuite ? '' : '; target is for all suites'}` });
+    phases.push({
+      name: `whole run, own cluster up + down (${suites.length} suites)`,
+      samples: [full.value.seconds],
+      unit: 's',
+      ...(everySuite ? { target: TARGETS.wholeWithCluster } : {}),
+      note: `${countsText(f)}${everySuite ? '' : '; target is for all suites'}`,
+    });
   } else {
-    phases.push({ name: 'whole run, own cluster up + down', samples: [], unit: 's', target: TARGETS.wholeWithCluster, note: 'run with --full' });
+    phases.push({
+      name: 'whole run, own cluster up + down',
+      samples: [],
+      unit: 's',
+      target: TARGETS.wholeWithCluster,
+      note: 'run with --full',
+    });
   }
   return phases;
 }
@@ -351,14 +455,21 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table}\n\n`);
   mkdirSync(BENCH_DIR, { recursive: true });
   const file = join(BENCH_DIR, `${stamp(startedAt)}.json`);
-  writeFileSync(file, `${JSON.stringify({
-    schema: 'pullcheck.io/bench/v1',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => round(l, 2)) },
-    options: o,
-    phases: summaries,
-  }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        schema: 'pullcheck.io/bench/v1',
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { cpus: cpus().length, loadAverage: loadavg().map((l) => round(l, 2)) },
+        options: o,
+        phases: summaries,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   copyFileSync(file, join(BENCH_DIR, 'latest.json'));
   logger.info(`bench report ${resolve(file)} (and latest.json beside it); log ${logger.logFile}`);
   return 0;
@@ -367,8 +478,14 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ProfileError || error instanceof EnvironmentError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    process.stderr.write(`bench: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}${usage ? ' (npm run bench -- --help)' : ''}\n`);
+    const usage =
+      error instanceof UsageError ||
+      error instanceof ProfileError ||
+      error instanceof EnvironmentError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(
+      `bench: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}${usage ? ' (npm run bench -- --help)' : ''}\n`,
+    );
     process.exit(usage ? 2 : 1);
   },
 );

@@ -8,10 +8,30 @@
 // Every scenario configures one worker (plugin, config, kubelet flags, kubelet restart) and undoes it
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
-import { defineSuite, EventReason, type PodVerdict, type PushedTestImage, type ScenarioContext, UNAUTHORIZED } from '../helpers/framework/harness.ts';
 import {
-  allowNodeAudience, apiServerFacts, audienceRestriction, describePluginRequest, execProviderSupport, installCredentialProvider, kubeletFeatureGates, kubeletHasProviderFlags, kubeletVersionOf,
-  nodeMayRequestAudience, requestedImage, tokenModeSupport, type InstalledProvider, type PluginRequest, type TokenAttributes,
+  defineSuite,
+  EventReason,
+  type PodVerdict,
+  type PushedTestImage,
+  type ScenarioContext,
+  UNAUTHORIZED,
+} from '../helpers/framework/harness.ts';
+import {
+  allowNodeAudience,
+  apiServerFacts,
+  audienceRestriction,
+  describePluginRequest,
+  execProviderSupport,
+  installCredentialProvider,
+  kubeletFeatureGates,
+  kubeletHasProviderFlags,
+  kubeletVersionOf,
+  nodeMayRequestAudience,
+  requestedImage,
+  tokenModeSupport,
+  type InstalledProvider,
+  type PluginRequest,
+  type TokenAttributes,
 } from '../helpers/kubelet/credprovider.ts';
 import { credentialSearchPaths, kubeletProcessFacts, presentCredentialFiles } from '../helpers/kubelet/nodecreds.ts';
 import { manifestRequests } from '../helpers/registry/accesslog.ts';
@@ -76,7 +96,8 @@ const logged = new WeakMap<InstalledProvider, number>();
 /** Every request the plugin answered so far; the ones not seen before are logged (`PLUGIN ...`). */
 async function pluginRequests(s: ScenarioContext, provider: InstalledProvider): Promise<PluginRequest[]> {
   const all = await provider.requests();
-  for (const r of all.slice(logged.get(provider) ?? 0)) s.env.logger.info(`[${s.id}] [${provider.node}] PLUGIN ${describePluginRequest(r)}`);
+  for (const r of all.slice(logged.get(provider) ?? 0))
+    s.env.logger.info(`[${s.id}] [${provider.node}] PLUGIN ${describePluginRequest(r)}`);
   logged.set(provider, all.length);
   return all;
 }
@@ -93,100 +114,135 @@ async function expectAuthenticatedManifestPull(s: ScenarioContext, registry: str
 }
 
 suite.section('credential-provider: an exec plugin on the node supplies registry credentials', () => {
-  suite.scenario('exec-plugin-supplies-credentials', 'kubelet runs the node\'s credential provider plugin for an image its matchImages cover, and a pod without any Secret pulls from the htpasswd registry with the credentials it returns', { needs: ['node-access'] }, async (s) => {
-    const { node } = await providerNode(s);
-    const registry = s.env.registry('private');
-    const img = await s.image(registry);
-    const provider = await installCredentialProvider(s, node, { registry: registry.host }, registry.credential());
-    const since = new Date();
-    await expectRanWithoutSecret(s, await s.runPod({ name: 'provider-creds', image: img.ref, nodeName: node }), img);
-    // kubelet asked the plugin for this repository (without tag), without a token, and got credentials.
-    const asked = requestsFor(await pluginRequests(s, provider), img);
-    expect(asked.length).toBeGreaterThan(0);
-    expect(asked.map((r) => [r.decision, r.token.present])).toEqual(asked.map(() => ['served', false]));
-    await expectAuthenticatedManifestPull(s, 'private', img, since);
-  });
+  suite.scenario(
+    'exec-plugin-supplies-credentials',
+    "kubelet runs the node's credential provider plugin for an image its matchImages cover, and a pod without any Secret pulls from the htpasswd registry with the credentials it returns",
+    { needs: ['node-access'] },
+    async (s) => {
+      const { node } = await providerNode(s);
+      const registry = s.env.registry('private');
+      const img = await s.image(registry);
+      const provider = await installCredentialProvider(s, node, { registry: registry.host }, registry.credential());
+      const since = new Date();
+      await expectRanWithoutSecret(s, await s.runPod({ name: 'provider-creds', image: img.ref, nodeName: node }), img);
+      // kubelet asked the plugin for this repository (without tag), without a token, and got credentials.
+      const asked = requestsFor(await pluginRequests(s, provider), img);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.map((r) => [r.decision, r.token.present])).toEqual(asked.map(() => ['served', false]));
+      await expectAuthenticatedManifestPull(s, 'private', img, since);
+    },
+  );
 
-  suite.scenario('non-matching-image-not-served', 'an image from a registry the provider\'s matchImages do not cover gets nothing from it: kubelet does not run the plugin and the pull fails unauthorized, while a matching image on the same node runs', { needs: ['node-access'] }, async (s) => {
-    const { node } = await providerNode(s);
-    const served = s.env.registry('private');
-    const other = s.env.registry('other');
-    expect(other.host).not.toBe(served.host);
-    const matching = await s.image(served);
-    const notMatching = await s.image(other);
-    const provider = await installCredentialProvider(s, node, { registry: served.host, matchImages: [served.host] }, served.credential());
-    s.rule(`matchImages [${served.host}] must match the image's host and port: ${other.host} images are not sent to the plugin`);
-    // The provider is live on this kubelet: the matching image runs with its credentials...
-    await expectRanWithoutSecret(s, await s.runPod({ name: 'matching', image: matching.ref, nodeName: node }), matching);
-    // ...and the other registry's image gets none.
-    await s.expectPullFailure(await s.runPod({ name: 'not-matching', image: notMatching.ref, nodeName: node }), UNAUTHORIZED);
-    const all = await pluginRequests(s, provider);
-    expect(requestsFor(all, matching).map((r) => r.decision)).toContain('served');
-    expect(all.filter((r) => r.registry === other.host || r.image === requestedImage(notMatching.ref))).toEqual([]);
-  });
+  suite.scenario(
+    'non-matching-image-not-served',
+    "an image from a registry the provider's matchImages do not cover gets nothing from it: kubelet does not run the plugin and the pull fails unauthorized, while a matching image on the same node runs",
+    { needs: ['node-access'] },
+    async (s) => {
+      const { node } = await providerNode(s);
+      const served = s.env.registry('private');
+      const other = s.env.registry('other');
+      expect(other.host).not.toBe(served.host);
+      const matching = await s.image(served);
+      const notMatching = await s.image(other);
+      const provider = await installCredentialProvider(s, node, { registry: served.host, matchImages: [served.host] }, served.credential());
+      s.rule(`matchImages [${served.host}] must match the image's host and port: ${other.host} images are not sent to the plugin`);
+      // The provider is live on this kubelet: the matching image runs with its credentials...
+      await expectRanWithoutSecret(s, await s.runPod({ name: 'matching', image: matching.ref, nodeName: node }), matching);
+      // ...and the other registry's image gets none.
+      await s.expectPullFailure(await s.runPod({ name: 'not-matching', image: notMatching.ref, nodeName: node }), UNAUTHORIZED);
+      const all = await pluginRequests(s, provider);
+      expect(requestsFor(all, matching).map((r) => r.decision)).toContain('served');
+      expect(all.filter((r) => r.registry === other.host || r.image === requestedImage(notMatching.ref))).toEqual([]);
+    },
+  );
 });
 
 suite.section('credential-provider: service account token mode (KEP-4412)', () => {
-  suite.scenario('service-account-token-mode', 'with tokenAttributes kubelet hands the plugin a token of the pod\'s own service account for the configured audience; the plugin, which refuses requests without one, answers and the pod runs without any Secret', { needs: ['node-access'] }, async (s) => {
-    const { node, kubeletVersion } = await providerNode(s);
-    const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
-    const registry = s.env.registry('private');
-    const attributes = tokenAttributes(s);
-    if (restricted) await allowNodeAudience(s, node, attributes.serviceAccountTokenAudience);
-    await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller', labels: { 'pullcheck.io/managed': 'true' } } } });
-    const img = await s.image(registry);
-    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, registry.credential());
-    const verdict = await s.runPod({ name: 'sa-token', image: img.ref, nodeName: node, serviceAccountName: 'puller' });
-    await expectRanWithoutSecret(s, verdict, img);
-    // Every request for the image carried a token: for the audience, of the pod's service account,
-    // bound to this very pod (and node, where the API server adds it).
-    const asked = requestsFor(await pluginRequests(s, provider), img);
-    expect(asked.length).toBeGreaterThan(0);
-    for (const r of asked) {
-      expect(r).toMatchObject({
-        decision: 'served',
-        token: {
-          present: true,
-          audiences: [attributes.serviceAccountTokenAudience],
-          subject: `system:serviceaccount:${s.namespace}:puller`,
-          namespace: s.namespace,
-          serviceAccount: 'puller',
-          pod: 'sa-token',
-          podUID: verdict.pod.metadata?.uid,
-        },
+  suite.scenario(
+    'service-account-token-mode',
+    "with tokenAttributes kubelet hands the plugin a token of the pod's own service account for the configured audience; the plugin, which refuses requests without one, answers and the pod runs without any Secret",
+    { needs: ['node-access'] },
+    async (s) => {
+      const { node, kubeletVersion } = await providerNode(s);
+      const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
+      const registry = s.env.registry('private');
+      const attributes = tokenAttributes(s);
+      if (restricted) await allowNodeAudience(s, node, attributes.serviceAccountTokenAudience);
+      await s.env.cluster.kube.core.createNamespacedServiceAccount({
+        namespace: s.namespace,
+        body: { metadata: { name: 'puller', labels: { 'pullcheck.io/managed': 'true' } } },
       });
-      if (r.token.node !== undefined) expect(r.token.node).toBe(node);
-    }
-  });
+      const img = await s.image(registry);
+      const provider = await installCredentialProvider(
+        s,
+        node,
+        { registry: registry.host, tokenAttributes: attributes },
+        registry.credential(),
+      );
+      const verdict = await s.runPod({ name: 'sa-token', image: img.ref, nodeName: node, serviceAccountName: 'puller' });
+      await expectRanWithoutSecret(s, verdict, img);
+      // Every request for the image carried a token: for the audience, of the pod's service account,
+      // bound to this very pod (and node, where the API server adds it).
+      const asked = requestsFor(await pluginRequests(s, provider), img);
+      expect(asked.length).toBeGreaterThan(0);
+      for (const r of asked) {
+        expect(r).toMatchObject({
+          decision: 'served',
+          token: {
+            present: true,
+            audiences: [attributes.serviceAccountTokenAudience],
+            subject: `system:serviceaccount:${s.namespace}:puller`,
+            namespace: s.namespace,
+            serviceAccount: 'puller',
+            pod: 'sa-token',
+            podUID: verdict.pod.metadata?.uid,
+          },
+        });
+        if (r.token.node !== undefined) expect(r.token.node).toBe(node);
+      }
+    },
+  );
 
-  suite.scenario('service-account-token-audience-needs-rbac', 'where the API server restricts node audiences, kubelet gets no token for the provider\'s audience until RBAC grants the node request-serviceaccounts-token-audience on it: before, the plugin is never run and the pull fails unauthorized; after, the pod runs', { needs: ['node-access'] }, async (s) => {
-    const { node, kubeletVersion } = await providerNode(s);
-    const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
-    const registry = s.env.registry('private');
-    const attributes = tokenAttributes(s);
-    const audience = attributes.serviceAccountTokenAudience;
-    const before = await s.image(registry);
-    const after = await s.image(registry);
-    const provider = await installCredentialProvider(s, node, { registry: registry.host, tokenAttributes: attributes }, registry.credential());
-    if (!restricted) {
-      // Nothing to grant: the node may ask for any audience, and the pod runs as it is.
-      await expectRanWithoutSecret(s, await s.runPod({ name: 'unrestricted', image: after.ref, nodeName: node }), after);
-      expect(requestsFor(await pluginRequests(s, provider), after).every((r) => r.token.present && r.decision === 'served')).toBe(true);
-      return;
-    }
-    expect((await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace)).allowed).toBe(false);
-    await s.expectPullFailure(await s.runPod({ name: 'before-rbac', image: before.ref, nodeName: node }), UNAUTHORIZED);
-    expect(requestsFor(await pluginRequests(s, provider), before)).toEqual([]);
-    const journal = await provider.kubeletJournal();
-    // v1.37 says `… for audience "<aud>"`, v1.36 `audience "<aud>" not found in pod spec volume, … for this audience`.
-    const denied = journal.split('\n').filter((l) => /is not authorized to request tokens for (this )?audience/.test(l) && l.includes(audience));
-    expect(denied.length).toBeGreaterThan(0);
-    s.env.logger.info(`[${s.id}] [${node}] KUBELET ${denied[0]?.slice(0, 400) ?? ''}`);
+  suite.scenario(
+    'service-account-token-audience-needs-rbac',
+    "where the API server restricts node audiences, kubelet gets no token for the provider's audience until RBAC grants the node request-serviceaccounts-token-audience on it: before, the plugin is never run and the pull fails unauthorized; after, the pod runs",
+    { needs: ['node-access'] },
+    async (s) => {
+      const { node, kubeletVersion } = await providerNode(s);
+      const { restricted } = await tokenModeFacts(s, node, kubeletVersion);
+      const registry = s.env.registry('private');
+      const attributes = tokenAttributes(s);
+      const audience = attributes.serviceAccountTokenAudience;
+      const before = await s.image(registry);
+      const after = await s.image(registry);
+      const provider = await installCredentialProvider(
+        s,
+        node,
+        { registry: registry.host, tokenAttributes: attributes },
+        registry.credential(),
+      );
+      if (!restricted) {
+        // Nothing to grant: the node may ask for any audience, and the pod runs as it is.
+        await expectRanWithoutSecret(s, await s.runPod({ name: 'unrestricted', image: after.ref, nodeName: node }), after);
+        expect(requestsFor(await pluginRequests(s, provider), after).every((r) => r.token.present && r.decision === 'served')).toBe(true);
+        return;
+      }
+      expect((await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace)).allowed).toBe(false);
+      await s.expectPullFailure(await s.runPod({ name: 'before-rbac', image: before.ref, nodeName: node }), UNAUTHORIZED);
+      expect(requestsFor(await pluginRequests(s, provider), before)).toEqual([]);
+      const journal = await provider.kubeletJournal();
+      // v1.37 says `… for audience "<aud>"`, v1.36 `audience "<aud>" not found in pod spec volume, … for this audience`.
+      const denied = journal
+        .split('\n')
+        .filter((l) => /is not authorized to request tokens for (this )?audience/.test(l) && l.includes(audience));
+      expect(denied.length).toBeGreaterThan(0);
+      s.env.logger.info(`[${s.id}] [${node}] KUBELET ${denied[0]?.slice(0, 400) ?? ''}`);
 
-    await allowNodeAudience(s, node, audience);
-    await expectRanWithoutSecret(s, await s.runPod({ name: 'after-rbac', image: after.ref, nodeName: node }), after);
-    const asked = requestsFor(await pluginRequests(s, provider), after);
-    expect(asked.length).toBeGreaterThan(0);
-    expect(asked.every((r) => r.token.present && r.decision === 'served' && r.token.pod === 'after-rbac')).toBe(true);
-  });
+      await allowNodeAudience(s, node, audience);
+      await expectRanWithoutSecret(s, await s.runPod({ name: 'after-rbac', image: after.ref, nodeName: node }), after);
+      const asked = requestsFor(await pluginRequests(s, provider), after);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((r) => r.token.present && r.decision === 'served' && r.token.pod === 'after-rbac')).toBe(true);
+    },
+  );
 });

@@ -13,14 +13,39 @@
 // Every expectation comes from verificationExpectation (helpers/kubelet/kep2535.ts, kubelet's own rules), fed
 // with what the node reports: its configz and version, and kubelet's pull record of the image.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
-import { defineSuite, EventReason, type PodVerdict, type RegistryCredential, type RunEnv, type ScenarioContext, UNAUTHORIZED } from '../helpers/framework/harness.ts';
+import {
+  defineSuite,
+  EventReason,
+  type PodVerdict,
+  type RegistryCredential,
+  type RunEnv,
+  type ScenarioContext,
+  UNAUTHORIZED,
+} from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
-  CredentialVerificationPolicy, EnsureSecretPulledImagesGate, imageName, kubeletCredentialHash, policyKebab, policyPlan, pulledRecordPath, readKubeletPullSettings,
-  readPullHistory, verificationExpectation, type KubeletPullSettings, type PodSecret, type PullHistory, type VerificationExpectation,
+  CredentialVerificationPolicy,
+  EnsureSecretPulledImagesGate,
+  imageName,
+  kubeletCredentialHash,
+  policyKebab,
+  policyPlan,
+  pulledRecordPath,
+  readKubeletPullSettings,
+  readPullHistory,
+  verificationExpectation,
+  type KubeletPullSettings,
+  type PodSecret,
+  type PullHistory,
+  type VerificationExpectation,
 } from '../helpers/kubelet/kep2535.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { commandLineFeatureGates, useKubeletConfigChange, type KubeletConfigGroup, type KubeletConfigPlan } from '../helpers/kubelet/config.ts';
+import {
+  commandLineFeatureGates,
+  useKubeletConfigChange,
+  type KubeletConfigGroup,
+  type KubeletConfigPlan,
+} from '../helpers/kubelet/config.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { rootDirOf } from '../helpers/kubelet/nodecreds.ts';
 import { preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
@@ -52,14 +77,38 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { name: 'no-secret', origin: 'kubelet-pull', podB: 'none', allowlisted: false, says: 'pod B without a Secret' },
-  { name: 'invalid-secret', origin: 'kubelet-pull', podB: 'wrong', allowlisted: false, says: 'pod B with a Secret holding a wrong password' },
+  {
+    name: 'invalid-secret',
+    origin: 'kubelet-pull',
+    podB: 'wrong',
+    allowlisted: false,
+    says: 'pod B with a Secret holding a wrong password',
+  },
   { name: 'same-secret', origin: 'kubelet-pull', podB: 'same', allowlisted: false, says: 'pod B with the Secret pod A pulled it with' },
-  { name: 'same-credentials-other-secret', origin: 'kubelet-pull', podB: 'copy', allowlisted: false, says: 'pod B with another Secret holding the same credentials' },
+  {
+    name: 'same-credentials-other-secret',
+    origin: 'kubelet-pull',
+    podB: 'copy',
+    allowlisted: false,
+    says: 'pod B with another Secret holding the same credentials',
+  },
   { name: 'preloaded', origin: 'preload', podB: 'none', allowlisted: false, says: 'an image an admin preloaded, pod B without a Secret' },
 ];
 const ALLOWLIST_CASES: readonly Case[] = [
-  { name: 'allowlisted-no-secret', origin: 'kubelet-pull', podB: 'none', allowlisted: true, says: 'an allowlisted image pod A pulled with a Secret, pod B without one' },
-  { name: 'allowlisted-preloaded', origin: 'preload', podB: 'none', allowlisted: true, says: 'an allowlisted image an admin preloaded, pod B without a Secret' },
+  {
+    name: 'allowlisted-no-secret',
+    origin: 'kubelet-pull',
+    podB: 'none',
+    allowlisted: true,
+    says: 'an allowlisted image pod A pulled with a Secret, pod B without one',
+  },
+  {
+    name: 'allowlisted-preloaded',
+    origin: 'preload',
+    podB: 'none',
+    allowlisted: true,
+    says: 'an allowlisted image an admin preloaded, pod B without a Secret',
+  },
 ];
 
 function casesFor(policy: CredentialVerificationPolicy): readonly Case[] {
@@ -71,14 +120,20 @@ function workersOf(env: RunEnv): string[] {
 }
 
 function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string[] {
-  return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`] : [];
+  return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages
+    ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`]
+    : [];
 }
 
 /**
  * The last worker, switched to `policy` (with the gate turned on where the version has it off). The
  * last: the other node-changing suites that run beside this one start from the first.
  */
-async function planFor(env: RunEnv, policy: CredentialVerificationPolicy, lock: (node: string) => Promise<void>): Promise<KubeletConfigPlan> {
+async function planFor(
+  env: RunEnv,
+  policy: CredentialVerificationPolicy,
+  lock: (node: string) => Promise<void>,
+): Promise<KubeletConfigPlan> {
   const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
   await lock(node);
@@ -94,7 +149,9 @@ async function planFor(env: RunEnv, policy: CredentialVerificationPolicy, lock: 
  */
 function title(policy: CredentialVerificationPolicy, c: Case): string {
   const nominal: KubeletPullSettings = {
-    kubeletVersion: 'v1.35+', gate: { enabled: true, source: 'default for v1.35+' }, policy: { value: policy, source: 'configz' },
+    kubeletVersion: 'v1.35+',
+    gate: { enabled: true, source: 'default for v1.35+' },
+    policy: { value: policy, source: 'configz' },
     allowlist: policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [`reg/${ALLOWLISTED_BASE}/*`] : [],
   };
   const regcred = { namespace: 'ns', name: 'regcred', uid: 'a', credentialHash: 'good' };
@@ -104,31 +161,67 @@ function title(policy: CredentialVerificationPolicy, c: Case): string {
     same: [{ ...regcred, acceptedByRegistry: true }],
     copy: [{ namespace: 'ns', name: 'regcred-copy', uid: 'c', credentialHash: 'good', acceptedByRegistry: true }],
   };
-  const history: PullHistory = c.origin === 'preload' ? { kind: 'no-record' } : { kind: 'record', credentials: { nodePodsAccessible: false, secrets: [regcred], serviceAccounts: 0 } };
-  const e = verificationExpectation(nominal, { ref: `reg/${c.allowlisted ? ALLOWLISTED_BASE : 'pullcheck'}/app:1`, history, podSecrets: podSecrets[c.podB] });
-  const outcome = e.outcome === 'runs-without-pull' ? 'runs from the node\'s copy without a pull' : e.outcome === 'pull-fails' ? 'must pull it and fails unauthorized' : 'pulls it and runs';
+  const history: PullHistory =
+    c.origin === 'preload'
+      ? { kind: 'no-record' }
+      : { kind: 'record', credentials: { nodePodsAccessible: false, secrets: [regcred], serviceAccounts: 0 } };
+  const e = verificationExpectation(nominal, {
+    ref: `reg/${c.allowlisted ? ALLOWLISTED_BASE : 'pullcheck'}/app:1`,
+    history,
+    podSecrets: podSecrets[c.podB],
+  });
+  const outcome =
+    e.outcome === 'runs-without-pull'
+      ? "runs from the node's copy without a pull"
+      : e.outcome === 'pull-fails'
+        ? 'must pull it and fails unauthorized'
+        : 'pulls it and runs';
   return `${policy}, IfNotPresent, ${c.says}: pod B ${outcome}`;
 }
 
 /** A dockerconfigjson Secret in the scenario's namespace, described as kubelet will see it. */
-async function createSecret(s: ScenarioContext, o: { name: string; credential: RegistryCredential; acceptedByRegistry: boolean }): Promise<PodSecret> {
+async function createSecret(
+  s: ScenarioContext,
+  o: { name: string; credential: RegistryCredential; acceptedByRegistry: boolean },
+): Promise<PodSecret> {
   const name = await s.pullSecret(o.credential, { name: o.name });
   const secret = await s.env.cluster.kube.core.readNamespacedSecret({ name, namespace: s.namespace });
-  return { namespace: s.namespace, name, uid: secret.metadata?.uid ?? '', credentialHash: kubeletCredentialHash(o.credential), acceptedByRegistry: o.acceptedByRegistry };
+  return {
+    namespace: s.namespace,
+    name,
+    uid: secret.metadata?.uid ?? '',
+    credentialHash: kubeletCredentialHash(o.credential),
+    acceptedByRegistry: o.acceptedByRegistry,
+  };
 }
 
 /** The settings the group set must be the ones kubelet runs with now; otherwise say what it runs with. */
-function assertInForce(settings: KubeletPullSettings, policy: CredentialVerificationPolicy, allowlist: readonly string[], node: string): void {
+function assertInForce(
+  settings: KubeletPullSettings,
+  policy: CredentialVerificationPolicy,
+  allowlist: readonly string[],
+  node: string,
+): void {
   const problems = [
     ...(settings.gate.enabled ? [] : [`${EnsureSecretPulledImagesGate} is off (${settings.gate.source})`]),
-    ...(settings.policy.value === policy ? [] : [`imagePullCredentialsVerificationPolicy is ${settings.policy.value} (${settings.policy.source}), not ${policy}`]),
-    ...(JSON.stringify(settings.allowlist) === JSON.stringify(allowlist) ? [] : [`preloadedImagesVerificationAllowlist is [${settings.allowlist.join(' ')}], not [${allowlist.join(' ')}]`]),
+    ...(settings.policy.value === policy
+      ? []
+      : [`imagePullCredentialsVerificationPolicy is ${settings.policy.value} (${settings.policy.source}), not ${policy}`]),
+    ...(JSON.stringify(settings.allowlist) === JSON.stringify(allowlist)
+      ? []
+      : [`preloadedImagesVerificationAllowlist is [${settings.allowlist.join(' ')}], not [${allowlist.join(' ')}]`]),
   ];
-  if (problems.length > 0) throw new Error(`kubelet on ${node} (${settings.kubeletVersion}) does not run with the policy this group set: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new Error(`kubelet on ${node} (${settings.kubeletVersion}) does not run with the policy this group set: ${problems.join('; ')}`);
 }
 
 /** Pod B's verdict checked against the expectation; a mismatch names the rule it broke. */
-async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: VerificationExpectation, ran: { buildId: string; digest: string; platform: string }): Promise<void> {
+async function expectOutcome(
+  s: ScenarioContext,
+  verdict: PodVerdict,
+  e: VerificationExpectation,
+  ran: { buildId: string; digest: string; platform: string },
+): Promise<void> {
   try {
     const pulling = async () => (await s.events('pod-b')).some((ev) => ev.reason === EventReason.Pulling);
     switch (e.outcome) {
@@ -136,7 +229,8 @@ async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: Verific
         await s.expectRan(verdict, ran);
         await s.waitForEvent('pod-b', EventReason.Pulled, e.presentMessage ?? /already present on machine/);
         // Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too.
-        if (await pulling()) throw new Error('kubelet pulled the image for pod B (a Pulling event), though the node had it and the rule lets pod B use it');
+        if (await pulling())
+          throw new Error('kubelet pulled the image for pod B (a Pulling event), though the node had it and the rule lets pod B use it');
         break;
       case 'pulls-and-runs':
         await s.expectRan(verdict, ran);
@@ -150,7 +244,9 @@ async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: Verific
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`pod B did not do what the KEP-2535 rule says (${e.outcome}).\nrule: ${e.rule}\nwhat happened: ${message}`, { cause: error });
+    throw new Error(`pod B did not do what the KEP-2535 rule says (${e.outcome}).\nrule: ${e.rule}\nwhat happened: ${message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -170,10 +266,15 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
 
   let regcred: PodSecret | undefined;
   if (c.origin === 'preload') {
-    await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${pushed.ref}`, () => preloadImage({ nodes, node, ref: pushed.ref, image: test.image }));
+    await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${pushed.ref}`, () =>
+      preloadImage({ nodes, node, ref: pushed.ref, image: test.image }),
+    );
   } else {
     regcred = await createSecret(s, { name: 'regcred', credential: good, acceptedByRegistry: true });
-    await s.expectRan(await s.runPod({ name: 'pod-a', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }), { buildId: test.buildId, digest: pushed.digest, platform: platformString(hostPlatform()) });
+    await s.expectRan(
+      await s.runPod({ name: 'pod-a', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }),
+      { buildId: test.buildId, digest: pushed.digest, platform: platformString(hostPlatform()) },
+    );
     await s.waitForEvent('pod-a', EventReason.Pulled, /Successfully pulled image/);
   }
 
@@ -181,28 +282,51 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const { imageRef, history } = await readPullHistory(nodes, node, rootDir, pushed.ref);
   // A kubelet pull reports the manifest digest (repo@sha256:…); an imported image has no repo digest
   // in the CRI, so its imageID is the image id itself.
-  const ran = { buildId: test.buildId, digest: c.origin === 'preload' ? imageRef : pushed.digest, platform: platformString(hostPlatform()) };
+  const ran = {
+    buildId: test.buildId,
+    digest: c.origin === 'preload' ? imageRef : pushed.digest,
+    platform: platformString(hostPlatform()),
+  };
   const recordFile = pulledRecordPath(rootDir, imageRef);
   // The credential hashes are cut: they are hashes of the registry password.
-  s.collect('pull record', async () => ((await nodes.exec(node, ['cat', recordFile], { allowFailure: true })).stdout || `(no ${recordFile})`).replace(/("credentialHash":")([0-9a-f]{12})[0-9a-f]*/g, '$1$2…'));
+  s.collect('pull record', async () =>
+    ((await nodes.exec(node, ['cat', recordFile], { allowFailure: true })).stdout || `(no ${recordFile})`).replace(
+      /("credentialHash":")([0-9a-f]{12})[0-9a-f]*/g,
+      '$1$2…',
+    ),
+  );
   if (c.origin === 'preload') {
-    if (history.kind !== 'no-record') throw new Error(`${node}: kubelet has a pull record (${recordFile}) of ${pushed.ref}, which it never pulled`);
+    if (history.kind !== 'no-record')
+      throw new Error(`${node}: kubelet has a pull record (${recordFile}) of ${pushed.ref}, which it never pulled`);
   } else {
-    const recorded = history.kind === 'record' ? history.credentials?.secrets ?? [] : [];
+    const recorded = history.kind === 'record' ? (history.credentials?.secrets ?? []) : [];
     const mine = recorded.find((r) => r.uid === regcred?.uid);
-    if (!mine) throw new Error(`${node}: kubelet's pull record of ${imageName(pushed.ref)} does not list Secret ${s.namespace}/regcred (${recordFile}: ${JSON.stringify(history)})`);
+    if (!mine)
+      throw new Error(
+        `${node}: kubelet's pull record of ${imageName(pushed.ref)} does not list Secret ${s.namespace}/regcred (${recordFile}: ${JSON.stringify(history)})`,
+      );
     // What "same credentials" rests on: kubelet hashes a Secret's credentials as pullcheck does.
-    if (mine.credentialHash !== regcred?.credentialHash) throw new Error(`${node}: kubelet's credential hash of ${s.namespace}/regcred differs from pullcheck's (kubeletCredentialHash no longer matches kubelet ${settings.kubeletVersion})`);
+    if (mine.credentialHash !== regcred?.credentialHash)
+      throw new Error(
+        `${node}: kubelet's credential hash of ${s.namespace}/regcred differs from pullcheck's (kubeletCredentialHash no longer matches kubelet ${settings.kubeletVersion})`,
+      );
   }
 
   let podSecrets: PodSecret[] = [];
   if (c.podB === 'same' && regcred) podSecrets = [regcred];
   if (c.podB === 'copy') podSecrets = [await createSecret(s, { name: 'regcred-copy', credential: good, acceptedByRegistry: true })];
-  if (c.podB === 'wrong') podSecrets = [await createSecret(s, { name: 'wrong', credential: registry.credential(WRONG_PASSWORD), acceptedByRegistry: false })];
+  if (c.podB === 'wrong')
+    podSecrets = [await createSecret(s, { name: 'wrong', credential: registry.credential(WRONG_PASSWORD), acceptedByRegistry: false })];
 
   const expected = verificationExpectation(settings, { ref: pushed.ref, history, podSecrets });
   s.rule(`[${node}] ${expected.rule}`);
-  const verdict = await s.runPod({ name: 'pod-b', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: podSecrets.map((x) => x.name) });
+  const verdict = await s.runPod({
+    name: 'pod-b',
+    image: pushed.ref,
+    pullPolicy: 'IfNotPresent',
+    nodeName: node,
+    imagePullSecrets: podSecrets.map((x) => x.name),
+  });
   await expectOutcome(s, verdict, expected, ran);
 }
 
@@ -213,14 +337,14 @@ const POLICIES: readonly CredentialVerificationPolicy[] = [
   CredentialVerificationPolicy.AlwaysVerify,
 ];
 
-
-
 for (const policy of POLICIES) {
   const group = `${SUITE}/${policyKebab(policy)}`;
   suite.section(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
     const kubelet = useKubeletConfigChange(suite, group, (env, lock) => planFor(env, policy, lock));
     for (const c of casesFor(policy)) {
-      suite.scenario(`${policyKebab(policy)}/${c.name}`, title(policy, c), { needs: ['node-access'] }, (s) => runCase(s, kubelet, policy, c));
+      suite.scenario(`${policyKebab(policy)}/${c.name}`, title(policy, c), { needs: ['node-access'] }, (s) =>
+        runCase(s, kubelet, policy, c),
+      );
     }
   });
 }

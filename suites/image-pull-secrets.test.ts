@@ -7,7 +7,10 @@ import { dockerCfgSecret, secretFromConfigFile } from '../helpers/registry/secre
 
 export const suite = defineSuite({
   name: 'image-pull-secrets',
-  registries: [{ name: 'private', auth: 'htpasswd' }, { name: 'private2', auth: 'htpasswd' }],
+  registries: [
+    { name: 'private', auth: 'htpasswd' },
+    { name: 'private2', auth: 'htpasswd' },
+  ],
   nodes: 'locked',
   home: 'last-worker', // node-credentials and credential-provider start from the first worker
 });
@@ -18,83 +21,140 @@ async function createSecret(s: ScenarioContext, body: V1Secret): Promise<string>
 }
 
 suite.section('image-pull-secrets: Secrets that work', () => {
-  suite.scenario('dockerconfigjson-secret-pulls', 'a kubernetes.io/dockerconfigjson Secret shaped like kubectl create secret docker-registry pulls from the private registry', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const secret = await s.pullSecret({ ...registry.credential(), email: 'pullcheck@example.invalid' });
-    await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
-  });
+  suite.scenario(
+    'dockerconfigjson-secret-pulls',
+    'a kubernetes.io/dockerconfigjson Secret shaped like kubectl create secret docker-registry pulls from the private registry',
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const secret = await s.pullSecret({ ...registry.credential(), email: 'pullcheck@example.invalid' });
+      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
+    },
+  );
 
-  suite.scenario('from-existing-config-file', 'a Secret made from an existing docker config file (auths with only "auth", as docker login writes) pulls', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const c = registry.credential();
-    const configFile = JSON.stringify({ auths: { [c.server]: { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') } } }, null, '\t');
-    const secret = await createSecret(s, secretFromConfigFile('from-file', s.namespace, configFile));
-    await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
-  });
+  suite.scenario(
+    'from-existing-config-file',
+    'a Secret made from an existing docker config file (auths with only "auth", as docker login writes) pulls',
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const c = registry.credential();
+      const configFile = JSON.stringify(
+        { auths: { [c.server]: { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64') } } },
+        null,
+        '\t',
+      );
+      const secret = await createSecret(s, secretFromConfigFile('from-file', s.namespace, configFile));
+      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
+    },
+  );
 
-  suite.scenario('legacy-dockercfg-secret', 'a legacy kubernetes.io/dockercfg Secret pulls', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const secret = await createSecret(s, dockerCfgSecret('legacy', s.namespace, [registry.credential()]));
-    await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
-  });
+  suite.scenario(
+    'legacy-dockercfg-secret',
+    'a legacy kubernetes.io/dockercfg Secret pulls',
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const secret = await createSecret(s, dockerCfgSecret('legacy', s.namespace, [registry.credential()]));
+      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
+    },
+  );
 
-  suite.scenario('one-secret-per-registry-merged', 'a pod with containers from two private registries and a Secret for each runs both', async (s) => {
-    const a = await s.image(s.env.registry('private'));
-    const b = await s.image(s.env.registry('private2'));
-    const credA = await s.pullSecret(s.env.registry('private'), { name: 'cred-a' });
-    const credB = await s.pullSecret(s.env.registry('private2'), { name: 'cred-b' });
-    const verdict = await s.runPod({ image: a.ref, extraContainers: [{ name: 'second', image: b.ref }], imagePullSecrets: [credA, credB] });
-    await s.expectRan(verdict, a);
-    expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
-  });
+  suite.scenario(
+    'one-secret-per-registry-merged',
+    'a pod with containers from two private registries and a Secret for each runs both',
+    async (s) => {
+      const a = await s.image(s.env.registry('private'));
+      const b = await s.image(s.env.registry('private2'));
+      const credA = await s.pullSecret(s.env.registry('private'), { name: 'cred-a' });
+      const credB = await s.pullSecret(s.env.registry('private2'), { name: 'cred-b' });
+      const verdict = await s.runPod({
+        image: a.ref,
+        extraContainers: [{ name: 'second', image: b.ref }],
+        imagePullSecrets: [credA, credB],
+      });
+      await s.expectRan(verdict, a);
+      expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
+    },
+  );
 });
 
-suite.section('image-pull-secrets: merged with the node\'s own credentials', () => {
-  suite.scenario('merged-with-node-credentials', 'node config.json for registry A and a pod Secret for registry B: one pod with an image from each runs both', { needs: ['node-access'] }, async (s) => {
-    const node = await s.homeNode();
-    const a = await s.image(s.env.registry('private'));
-    const b = await s.image(s.env.registry('private2'));
-    const rootDir = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
-    if (!rootDir) throw new Error('no {root-dir}/config.json search path');
-    await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]));
-    const credB = await s.pullSecret(s.env.registry('private2'), { name: 'cred-b' });
-    const verdict = await s.runPod({ image: a.ref, extraContainers: [{ name: 'second', image: b.ref }], imagePullSecrets: [credB], nodeName: node });
-    await s.expectRan(verdict, a);
-    expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
-  });
+suite.section("image-pull-secrets: merged with the node's own credentials", () => {
+  suite.scenario(
+    'merged-with-node-credentials',
+    'node config.json for registry A and a pod Secret for registry B: one pod with an image from each runs both',
+    { needs: ['node-access'] },
+    async (s) => {
+      const node = await s.homeNode();
+      const a = await s.image(s.env.registry('private'));
+      const b = await s.image(s.env.registry('private2'));
+      const rootDir = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find(
+        (p) => p.format === 'config.json' && p.place === 'root-dir',
+      );
+      if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+      await installNodeFile(s, node, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]));
+      const credB = await s.pullSecret(s.env.registry('private2'), { name: 'cred-b' });
+      const verdict = await s.runPod({
+        image: a.ref,
+        extraContainers: [{ name: 'second', image: b.ref }],
+        imagePullSecrets: [credB],
+        nodeName: node,
+      });
+      await s.expectRan(verdict, a);
+      expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
+    },
+  );
 });
 
 suite.section('image-pull-secrets: Secrets that do not', () => {
-  suite.scenario('no-secret-fails', 'without a Secret the private image fails to pull: unauthorized', { capabilities: ['auth-enforced'] }, async (s) => {
-    const image = await s.image(s.env.registry('private'));
-    await s.expectPullFailure(await s.runPod({ name: 'no-secret', image: image.ref }), UNAUTHORIZED);
-  });
+  suite.scenario(
+    'no-secret-fails',
+    'without a Secret the private image fails to pull: unauthorized',
+    { capabilities: ['auth-enforced'] },
+    async (s) => {
+      const image = await s.image(s.env.registry('private'));
+      await s.expectPullFailure(await s.runPod({ name: 'no-secret', image: image.ref }), UNAUTHORIZED);
+    },
+  );
 
-  suite.scenario('wrong-password-fails', 'a Secret with a wrong password fails to pull: unauthorized in the event message', { capabilities: ['auth-enforced'] }, async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const secret = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
-    await s.expectPullFailure(await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] }), UNAUTHORIZED);
-  });
+  suite.scenario(
+    'wrong-password-fails',
+    'a Secret with a wrong password fails to pull: unauthorized in the event message',
+    { capabilities: ['auth-enforced'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const secret = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
+      await s.expectPullFailure(await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] }), UNAUTHORIZED);
+    },
+  );
 
-  suite.scenario('missing-secret-name', 'a Secret name that does not exist: FailedToRetrieveImagePullSecret, then the pull fails unauthorized', async (s) => {
-    const image = await s.image(s.env.registry('private'));
-    const verdict = await s.runPod({ name: 'missing', image: image.ref, imagePullSecrets: ['does-not-exist'] });
-    const event = await s.waitForEvent('missing', EventReason.FailedToRetrieveImagePullSecret, /does-not-exist/);
-    expect(event.type).toBe('Warning');
-    await s.expectPullFailure(verdict, UNAUTHORIZED);
-  });
+  suite.scenario(
+    'missing-secret-name',
+    'a Secret name that does not exist: FailedToRetrieveImagePullSecret, then the pull fails unauthorized',
+    async (s) => {
+      const image = await s.image(s.env.registry('private'));
+      const verdict = await s.runPod({ name: 'missing', image: image.ref, imagePullSecrets: ['does-not-exist'] });
+      const event = await s.waitForEvent('missing', EventReason.FailedToRetrieveImagePullSecret, /does-not-exist/);
+      expect(event.type).toBe('Warning');
+      await s.expectPullFailure(verdict, UNAUTHORIZED);
+    },
+  );
 
-  suite.scenario('other-namespace-secret-not-used', 'a Secret that exists only in another namespace is not used: FailedToRetrieveImagePullSecret and unauthorized', async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const other = await s.extraNamespace('other');
-    await s.pullSecret(registry, { name: 'regcred', namespace: other });
-    const verdict = await s.runPod({ name: 'elsewhere', image: image.ref, imagePullSecrets: ['regcred'] });
-    await s.waitForEvent('elsewhere', EventReason.FailedToRetrieveImagePullSecret, /regcred/);
-    await s.expectPullFailure(verdict, UNAUTHORIZED);
-  });
+  suite.scenario(
+    'other-namespace-secret-not-used',
+    'a Secret that exists only in another namespace is not used: FailedToRetrieveImagePullSecret and unauthorized',
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const other = await s.extraNamespace('other');
+      await s.pullSecret(registry, { name: 'regcred', namespace: other });
+      const verdict = await s.runPod({ name: 'elsewhere', image: image.ref, imagePullSecrets: ['regcred'] });
+      await s.waitForEvent('elsewhere', EventReason.FailedToRetrieveImagePullSecret, /regcred/);
+      await s.expectPullFailure(verdict, UNAUTHORIZED);
+    },
+  );
 });

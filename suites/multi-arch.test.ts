@@ -24,56 +24,94 @@ function samePlatform(a: Platform, b: Platform): boolean {
 }
 
 suite.section('multi-arch: the node takes its own platform', () => {
-  for (const [format, id, what] of [['oci', 'oci-index', 'an OCI image index'], ['docker', 'docker-manifest-list', 'a Docker manifest list']] as const) {
-    suite.scenario(`${id}-selects-node-platform`, `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`, { capabilities: ['platform-selection', id] }, async (s) => {
-      const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
-      const pushed = await s.pushIndex(s.env.registry('public'), idx);
-      const node = s.worker(0);
-      const platform = await platformOf(s, node);
-      await s.expectRan(await s.runPod({ image: pushed.ref, nodeName: node }), { ...pushed, buildId: idx.buildId, platform: platformString(platform) });
-    });
+  for (const [format, id, what] of [
+    ['oci', 'oci-index', 'an OCI image index'],
+    ['docker', 'docker-manifest-list', 'a Docker manifest list'],
+  ] as const) {
+    suite.scenario(
+      `${id}-selects-node-platform`,
+      `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`,
+      { capabilities: ['platform-selection', id] },
+      async (s) => {
+        const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
+        const pushed = await s.pushIndex(s.env.registry('public'), idx);
+        const node = s.worker(0);
+        const platform = await platformOf(s, node);
+        await s.expectRan(await s.runPod({ image: pushed.ref, nodeName: node }), {
+          ...pushed,
+          buildId: idx.buildId,
+          platform: platformString(platform),
+        });
+      },
+    );
   }
 
-  suite.scenario('no-matching-platform-fails', 'an index without the node\'s platform fails to pull with ErrImagePull and a no-match-for-platform event', { capabilities: ['platform-selection'] }, async (s) => {
-    const node = s.worker(0);
-    const platform = await platformOf(s, node);
-    const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
-    expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
-    const pushed = await s.pushIndex(s.env.registry('public'), await echoIndex(others, s.env.logger));
-    const verdict = await s.runPod({ name: 'no-match', image: pushed.ref, nodeName: node });
-    await s.expectPullFailure(verdict, /no match for platform in manifest/);
-  });
+  suite.scenario(
+    'no-matching-platform-fails',
+    "an index without the node's platform fails to pull with ErrImagePull and a no-match-for-platform event",
+    { capabilities: ['platform-selection'] },
+    async (s) => {
+      const node = s.worker(0);
+      const platform = await platformOf(s, node);
+      const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
+      expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
+      const pushed = await s.pushIndex(s.env.registry('public'), await echoIndex(others, s.env.logger));
+      const verdict = await s.runPod({ name: 'no-match', image: pushed.ref, nodeName: node });
+      await s.expectPullFailure(verdict, /no match for platform in manifest/);
+    },
+  );
 
-  suite.scenario('platform-manifest-by-digest', 'a platform manifest referenced by its own digest runs, and is the imageID', { capabilities: ['platform-selection'] }, async (s) => {
-    const node = s.worker(0);
-    const platform = await platformOf(s, node);
-    const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
-    const pushed = await s.pushIndex(s.env.registry('public'), idx);
-    const child = idx.children.find((c) => samePlatform(c.platform, platform));
-    if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
-    const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
-    await s.expectRan(await s.runPod({ image: ref, nodeName: node }), { buildId: idx.buildId, digest: child.image.manifest.digest, platform: platformString(platform) });
-  });
+  suite.scenario(
+    'platform-manifest-by-digest',
+    'a platform manifest referenced by its own digest runs, and is the imageID',
+    { capabilities: ['platform-selection'] },
+    async (s) => {
+      const node = s.worker(0);
+      const platform = await platformOf(s, node);
+      const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+      const pushed = await s.pushIndex(s.env.registry('public'), idx);
+      const child = idx.children.find((c) => samePlatform(c.platform, platform));
+      if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
+      const ref = s.env.registry('public').ref(pushed.repository, child.image.manifest.digest);
+      await s.expectRan(await s.runPod({ image: ref, nodeName: node }), {
+        buildId: idx.buildId,
+        digest: child.image.manifest.digest,
+        platform: platformString(platform),
+      });
+    },
+  );
 
-  suite.scenario('arch-suffixed-name', 'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest', { capabilities: ['platform-selection'], needs: ['node-access'] }, async (s) => {
-    const node = s.worker(0);
-    const platform = await platformOf(s, node);
-    const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
-    const name = s.uniqueRepository();
-    const tag = s.uniqueTag();
-    const multi = await s.pushIndex(s.env.registry('public'), idx, { repository: name, tag });
-    const child = idx.children.find((c) => samePlatform(c.platform, platform));
-    if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
-    const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
-    expect(suffixed.digest).toBe(child.image.manifest.digest);
-    await s.expectRan(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }), { buildId: idx.buildId, platform: platformString(platform) });
-    await s.expectRan(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }), { buildId: idx.buildId, digest: child.image.manifest.digest, platform: platformString(platform) });
-    // Same image underneath: on the node both names resolve to one image, whose ID is the platform config digest.
-    const imageIdOnNode = async (ref: string) => {
-      const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
-      return (JSON.parse(stdout) as { status: { id: string } }).status.id;
-    };
-    expect(await imageIdOnNode(multi.ref)).toBe(child.image.config.digest);
-    expect(await imageIdOnNode(suffixed.ref)).toBe(child.image.config.digest);
-  });
+  suite.scenario(
+    'arch-suffixed-name',
+    'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest',
+    { capabilities: ['platform-selection'], needs: ['node-access'] },
+    async (s) => {
+      const node = s.worker(0);
+      const platform = await platformOf(s, node);
+      const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+      const name = s.uniqueRepository();
+      const tag = s.uniqueTag();
+      const multi = await s.pushIndex(s.env.registry('public'), idx, { repository: name, tag });
+      const child = idx.children.find((c) => samePlatform(c.platform, platform));
+      if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
+      const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
+      expect(suffixed.digest).toBe(child.image.manifest.digest);
+      await s.expectRan(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }), {
+        buildId: idx.buildId,
+        platform: platformString(platform),
+      });
+      await s.expectRan(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }), {
+        buildId: idx.buildId,
+        digest: child.image.manifest.digest,
+        platform: platformString(platform),
+      });
+      // Same image underneath: on the node both names resolve to one image, whose ID is the platform config digest.
+      const imageIdOnNode = async (ref: string) => {
+        const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
+        return (JSON.parse(stdout) as { status: { id: string } }).status.id;
+      };
+      expect(await imageIdOnNode(multi.ref)).toBe(child.image.config.digest);
+      expect(await imageIdOnNode(suffixed.ref)).toBe(child.image.config.digest);
+    },
+  );
 });

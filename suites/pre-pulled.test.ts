@@ -1,7 +1,14 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
 // for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
 // fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
-import { defineSuite, EventReason, UNAUTHORIZED, WaitingReason, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
+import {
+  defineSuite,
+  EventReason,
+  UNAUTHORIZED,
+  WaitingReason,
+  type PushedTestImage,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
@@ -32,69 +39,99 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
  */
 async function preloadedImage(s: ScenarioContext, node: string): Promise<{ ref: string; buildId: string; platform: string }> {
   const img = await pushedImage(s, [node]);
-  await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${img.ref}`, () => preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image }));
+  await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${img.ref}`, () =>
+    preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image }),
+  );
   expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
   return { ref: img.ref, buildId: img.buildId, platform: img.platform };
 }
 
 suite.section('pre-pulled: images a node already has', () => {
-  suite.scenario('ifnotpresent-runs-without-credentials', 'an image imported into the node\'s containerd runs with IfNotPresent and no imagePullSecrets, without a pull', { needs: ['node-access'] }, async (s) => {
-    const node = s.worker(0);
-    const img = await preloadedImage(s, node);
-    const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
-    await s.expectRan(verdict, img);
-    await s.expectNoPull(verdict);
-  });
-
-  suite.scenario('never-runs-without-credentials', 'an image imported into the node\'s containerd runs with Never and no imagePullSecrets, without a pull', { needs: ['node-access'] }, async (s) => {
-    const node = s.worker(0);
-    const img = await preloadedImage(s, node);
-    const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
-    await s.expectRan(verdict, img);
-    await s.expectNoPull(verdict);
-  });
-
-  suite.scenario('always-needs-credentials', 'with Always the node goes to the registry even though it has the image: no credentials, ErrImagePull, unauthorized', { needs: ['node-access'] }, async (s) => {
-    const node = s.worker(0);
-    const img = await preloadedImage(s, node);
-    const verdict = await s.runPod({ name: 'always', image: img.ref, pullPolicy: 'Always', nodeName: node });
-    await s.expectPullFailure(verdict, UNAUTHORIZED);
-    await s.waitForEvent('always', EventReason.Pulling, /Pulling image/);
-    // The failed pull leaves the admin's copy where it was.
-    expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
-  });
-
-  suite.scenario('only-on-some-nodes', 'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull', { needs: ['node-access'] }, async (s) => {
-    const loaded = s.worker(0);
-    const other = s.worker(1);
-    const img = await preloadedImage(s, loaded);
-    expect(await nodeHasImage(s.env.cluster.nodes, other, img.ref)).toBe(false);
-    await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
-    const verdict = await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other });
-    expect(verdict.kind).toBe('pull-failed');
-    if (verdict.kind !== 'pull-failed') return;
-    expect(verdict.reason).toBe(WaitingReason.ErrImageNeverPull);
-    const event = await s.waitForEvent('on-other', EventReason.ErrImageNeverPull, /is not present with pull policy of Never/);
-    expect(event.message).toContain(img.ref);
-  });
-
-  suite.scenario('kubelet-pulled-image-needs-credentials', 'an image kubelet pulled with a Secret is reused by a pod without one only as KEP-2535\'s gate and policy on that node allow', { needs: ['node-access'] }, async (s) => {
-    const node = s.worker(0);
-    const img = await pushedImage(s, [node]);
-    const secret = await s.pullSecret(s.env.registry('private'));
-    // Kubelet pulls this one, so the pods' imageID carries the registry's digest.
-    await s.expectRan(await s.runPod({ name: 'with-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: [secret] }), img);
-    await s.waitForEvent('with-secret', EventReason.Pulled, /Successfully pulled image/);
-
-    const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
-    s.rule(`[${node}] KEP-2535: ${expected.rule}`);
-    const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
-    if (expected.needsCredentials) {
-      await s.expectPullFailure(verdict, UNAUTHORIZED);
-    } else {
-      // The leak the Kubernetes docs warn about: the image is used without any credential check.
+  suite.scenario(
+    'ifnotpresent-runs-without-credentials',
+    "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull",
+    { needs: ['node-access'] },
+    async (s) => {
+      const node = s.worker(0);
+      const img = await preloadedImage(s, node);
+      const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
       await s.expectRan(verdict, img);
       await s.expectNoPull(verdict);
-    }
-  });
+    },
+  );
+
+  suite.scenario(
+    'never-runs-without-credentials',
+    "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull",
+    { needs: ['node-access'] },
+    async (s) => {
+      const node = s.worker(0);
+      const img = await preloadedImage(s, node);
+      const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
+      await s.expectRan(verdict, img);
+      await s.expectNoPull(verdict);
+    },
+  );
+
+  suite.scenario(
+    'always-needs-credentials',
+    'with Always the node goes to the registry even though it has the image: no credentials, ErrImagePull, unauthorized',
+    { needs: ['node-access'] },
+    async (s) => {
+      const node = s.worker(0);
+      const img = await preloadedImage(s, node);
+      const verdict = await s.runPod({ name: 'always', image: img.ref, pullPolicy: 'Always', nodeName: node });
+      await s.expectPullFailure(verdict, UNAUTHORIZED);
+      await s.waitForEvent('always', EventReason.Pulling, /Pulling image/);
+      // The failed pull leaves the admin's copy where it was.
+      expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
+    },
+  );
+
+  suite.scenario(
+    'only-on-some-nodes',
+    'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull',
+    { needs: ['node-access'] },
+    async (s) => {
+      const loaded = s.worker(0);
+      const other = s.worker(1);
+      const img = await preloadedImage(s, loaded);
+      expect(await nodeHasImage(s.env.cluster.nodes, other, img.ref)).toBe(false);
+      await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
+      const verdict = await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other });
+      expect(verdict.kind).toBe('pull-failed');
+      if (verdict.kind !== 'pull-failed') return;
+      expect(verdict.reason).toBe(WaitingReason.ErrImageNeverPull);
+      const event = await s.waitForEvent('on-other', EventReason.ErrImageNeverPull, /is not present with pull policy of Never/);
+      expect(event.message).toContain(img.ref);
+    },
+  );
+
+  suite.scenario(
+    'kubelet-pulled-image-needs-credentials',
+    "an image kubelet pulled with a Secret is reused by a pod without one only as KEP-2535's gate and policy on that node allow",
+    { needs: ['node-access'] },
+    async (s) => {
+      const node = s.worker(0);
+      const img = await pushedImage(s, [node]);
+      const secret = await s.pullSecret(s.env.registry('private'));
+      // Kubelet pulls this one, so the pods' imageID carries the registry's digest.
+      await s.expectRan(
+        await s.runPod({ name: 'with-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: [secret] }),
+        img,
+      );
+      await s.waitForEvent('with-secret', EventReason.Pulled, /Successfully pulled image/);
+
+      const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
+      s.rule(`[${node}] KEP-2535: ${expected.rule}`);
+      const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
+      if (expected.needsCredentials) {
+        await s.expectPullFailure(verdict, UNAUTHORIZED);
+      } else {
+        // The leak the Kubernetes docs warn about: the image is used without any credential check.
+        await s.expectRan(verdict, img);
+        await s.expectNoPull(verdict);
+      }
+    },
+  );
 });

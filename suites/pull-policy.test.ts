@@ -16,7 +16,12 @@ suite.section('pull-policy: what the API server defaults', () => {
     ['default-tag-ifnotpresent', 'an image with a tag other than latest defaults to IfNotPresent', (p) => p.ref, 'IfNotPresent'],
     ['default-latest-always', 'an image tagged :latest defaults to Always', (p, host) => `${host}/${p.repository}:latest`, 'Always'],
     ['default-no-tag-always', 'an image without a tag (so :latest) defaults to Always', (p, host) => `${host}/${p.repository}`, 'Always'],
-    ['default-digest-ifnotpresent', 'an image by digest defaults to IfNotPresent', (p, host) => `${host}/${p.repository}@${p.digest}`, 'IfNotPresent'],
+    [
+      'default-digest-ifnotpresent',
+      'an image by digest defaults to IfNotPresent',
+      (p, host) => `${host}/${p.repository}@${p.digest}`,
+      'IfNotPresent',
+    ],
   ];
   for (const [name, title, ref, policy] of cases) {
     suite.scenario(name, title, async (s) => {
@@ -29,7 +34,11 @@ suite.section('pull-policy: what the API server defaults', () => {
       const created = await s.createPod({ name: 'defaulted', image });
       expect(created.spec?.containers[0]?.imagePullPolicy).toBe(policy);
       // And the defaulted pod really runs that image.
-      await s.expectRan(await s.runPod({ name: 'runs', image }), { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()) });
+      await s.expectRan(await s.runPod({ name: 'runs', image }), {
+        ...pushed,
+        buildId: test.buildId,
+        platform: platformString(hostPlatform()),
+      });
     });
   }
 });
@@ -49,31 +58,46 @@ async function runMoveRun(s: ScenarioContext, policy: 'IfNotPresent' | 'Always')
 }
 
 suite.section('pull-policy: cached images and moving tags', () => {
-  suite.scenario('ifnotpresent-keeps-cached', 'IfNotPresent runs the cached image after its tag moved: old digest, no Pulling event, no manifest request', { capabilities: ['tag-moves'], needs: ['access-log'] }, async (s) => {
-    const r = await runMoveRun(s, 'IfNotPresent');
-    await s.expectRan(r.again, r.v1);
-    await s.expectNoPull(r.again);
-    expect(r.requests).toEqual([]);
-  });
+  suite.scenario(
+    'ifnotpresent-keeps-cached',
+    'IfNotPresent runs the cached image after its tag moved: old digest, no Pulling event, no manifest request',
+    { capabilities: ['tag-moves'], needs: ['access-log'] },
+    async (s) => {
+      const r = await runMoveRun(s, 'IfNotPresent');
+      await s.expectRan(r.again, r.v1);
+      await s.expectNoPull(r.again);
+      expect(r.requests).toEqual([]);
+    },
+  );
 
-  suite.scenario('always-repulls-moved-tag', 'Always resolves the tag again after it moved: the new digest runs', { capabilities: ['tag-moves'], needs: ['access-log'] }, async (s) => {
-    const r = await runMoveRun(s, 'Always');
-    await s.expectRan(r.again, r.v2);
-    expect((await s.events('again')).map((e) => e.reason)).toContain(EventReason.Pulling);
-    expect(r.requests.length).toBeGreaterThan(0);
-  });
+  suite.scenario(
+    'always-repulls-moved-tag',
+    'Always resolves the tag again after it moved: the new digest runs',
+    { capabilities: ['tag-moves'], needs: ['access-log'] },
+    async (s) => {
+      const r = await runMoveRun(s, 'Always');
+      await s.expectRan(r.again, r.v2);
+      expect((await s.events('again')).map((e) => e.reason)).toContain(EventReason.Pulling);
+      expect(r.requests.length).toBeGreaterThan(0);
+    },
+  );
 });
 
 suite.section('pull-policy: Never and missing images', () => {
-  suite.scenario('never-uses-local', 'Never runs an image already on the node without contacting the registry', { needs: ['access-log'] }, async (s) => {
-    const registry = s.env.registry('public');
-    const node = s.worker(0);
-    const image = await s.image(registry);
-    await s.expectRan(await s.runPod({ name: 'warm', image: image.ref, pullPolicy: 'IfNotPresent', nodeName: node }), image);
-    const before = new Date();
-    await s.expectRan(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: node }), image);
-    expect(manifestRequests(await s.accessLog(registry), image.repository, before)).toEqual([]);
-  });
+  suite.scenario(
+    'never-uses-local',
+    'Never runs an image already on the node without contacting the registry',
+    { needs: ['access-log'] },
+    async (s) => {
+      const registry = s.env.registry('public');
+      const node = s.worker(0);
+      const image = await s.image(registry);
+      await s.expectRan(await s.runPod({ name: 'warm', image: image.ref, pullPolicy: 'IfNotPresent', nodeName: node }), image);
+      const before = new Date();
+      await s.expectRan(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: node }), image);
+      expect(manifestRequests(await s.accessLog(registry), image.repository, before)).toEqual([]);
+    },
+  );
 
   suite.scenario('never-missing-fails', 'Never with an image not on the node fails with ErrImageNeverPull', async (s) => {
     const image = await s.image(s.env.registry('public'));
@@ -83,11 +107,15 @@ suite.section('pull-policy: Never and missing images', () => {
     expect(event.message).toContain(image.ref);
   });
 
-  suite.scenario('missing-tag-fails', 'a tag the registry does not have fails with ErrImagePull and a not-found Failed event', async (s) => {
-    const registry = s.env.registry('public');
-    const image = await s.image(registry);
-    const missing = registry.ref(image.repository, `${image.tag}-missing`);
-    const verdict = await s.runPod({ name: 'missing', image: missing, pullPolicy: 'IfNotPresent' });
-    await s.expectPullFailure(verdict, /not found/);
-  });
+  suite.scenario(
+    'missing-tag-fails',
+    'a tag the registry does not have fails with ErrImagePull and a not-found Failed event',
+    async (s) => {
+      const registry = s.env.registry('public');
+      const image = await s.image(registry);
+      const missing = registry.ref(image.repository, `${image.tag}-missing`);
+      const verdict = await s.runPod({ name: 'missing', image: missing, pullPolicy: 'IfNotPresent' });
+      await s.expectPullFailure(verdict, /not found/);
+    },
+  );
 });

@@ -10,49 +10,76 @@ export const suite = defineSuite({
 
 async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[]): Promise<void> {
   const sa = await waitForServiceAccount(s.env.cluster.kube, s.namespace, name);
-  await s.env.cluster.kube.core.replaceNamespacedServiceAccount({ name, namespace: s.namespace, body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) } });
+  await s.env.cluster.kube.core.replaceNamespacedServiceAccount({
+    name,
+    namespace: s.namespace,
+    body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) },
+  });
 }
 
 suite.section('service-account: imagePullSecrets injection', () => {
-  suite.scenario('injects-image-pull-secrets', 'the default ServiceAccount\'s imagePullSecrets are copied into a pod that lists none, which then runs', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const image = await s.image(s.env.registry('private'));
-    const secret = await s.pullSecret(s.env.registry('private'));
-    await setPullSecrets(s, 'default', [secret]);
-    const created = await s.createPod({ name: 'injected', image: image.ref });
-    expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-    await s.expectRan(await s.runPod({ image: image.ref }), image);
-  });
+  suite.scenario(
+    'injects-image-pull-secrets',
+    "the default ServiceAccount's imagePullSecrets are copied into a pod that lists none, which then runs",
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const image = await s.image(s.env.registry('private'));
+      const secret = await s.pullSecret(s.env.registry('private'));
+      await setPullSecrets(s, 'default', [secret]);
+      const created = await s.createPod({ name: 'injected', image: image.ref });
+      expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      await s.expectRan(await s.runPod({ image: image.ref }), image);
+    },
+  );
 
-  suite.scenario('named-service-account', 'a pod naming its own ServiceAccount gets that ServiceAccount\'s imagePullSecrets', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const image = await s.image(s.env.registry('private'));
-    const secret = await s.pullSecret(s.env.registry('private'));
-    await s.env.cluster.kube.core.createNamespacedServiceAccount({ namespace: s.namespace, body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: secret }] } });
-    const created = await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' });
-    expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-    await s.expectRan(await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), image);
-  });
+  suite.scenario(
+    'named-service-account',
+    "a pod naming its own ServiceAccount gets that ServiceAccount's imagePullSecrets",
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const image = await s.image(s.env.registry('private'));
+      const secret = await s.pullSecret(s.env.registry('private'));
+      await s.env.cluster.kube.core.createNamespacedServiceAccount({
+        namespace: s.namespace,
+        body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: secret }] },
+      });
+      const created = await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' });
+      expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      await s.expectRan(await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), image);
+    },
+  );
 
-  suite.scenario('pod-own-secrets-win', 'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const registry = s.env.registry('private');
-    const image = await s.image(registry);
-    const secret = await s.pullSecret(registry);
-    const wrong = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
-    await setPullSecrets(s, 'default', [secret]);
-    const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: [wrong] });
-    expect(verdict.pod.spec?.imagePullSecrets).toEqual([{ name: 'wrong' }]);
-    await s.expectPullFailure(verdict, UNAUTHORIZED);
-  });
+  suite.scenario(
+    'pod-own-secrets-win',
+    'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized',
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const image = await s.image(registry);
+      const secret = await s.pullSecret(registry);
+      const wrong = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
+      await setPullSecrets(s, 'default', [secret]);
+      const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: [wrong] });
+      expect(verdict.pod.spec?.imagePullSecrets).toEqual([{ name: 'wrong' }]);
+      await s.expectPullFailure(verdict, UNAUTHORIZED);
+    },
+  );
 
-  suite.scenario('existing-pods-unchanged', 'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none', { capabilities: ['credentials-accepted'] }, async (s) => {
-    const image = await s.image(s.env.registry('private'));
-    const secret = await s.pullSecret(s.env.registry('private'));
-    const before = await s.runPod({ name: 'before', image: image.ref });
-    expect(before.kind).toBe('pull-failed');
-    await setPullSecrets(s, 'default', [secret]);
-    const after = await s.runPod({ name: 'after', image: image.ref });
-    await s.expectRan(after, image);
-    const stillBefore = await s.env.cluster.kube.core.readNamespacedPod({ name: 'before', namespace: s.namespace });
-    expect(stillBefore.spec?.imagePullSecrets ?? []).toEqual([]);
-    expect(after.pod.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-  });
+  suite.scenario(
+    'existing-pods-unchanged',
+    'adding imagePullSecrets to the ServiceAccount changes new pods only: a pod created before keeps none',
+    { capabilities: ['credentials-accepted'] },
+    async (s) => {
+      const image = await s.image(s.env.registry('private'));
+      const secret = await s.pullSecret(s.env.registry('private'));
+      const before = await s.runPod({ name: 'before', image: image.ref });
+      expect(before.kind).toBe('pull-failed');
+      await setPullSecrets(s, 'default', [secret]);
+      const after = await s.runPod({ name: 'after', image: image.ref });
+      await s.expectRan(after, image);
+      const stillBefore = await s.env.cluster.kube.core.readNamespacedPod({ name: 'before', namespace: s.namespace });
+      expect(stillBefore.spec?.imagePullSecrets ?? []).toEqual([]);
+      expect(after.pod.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    },
+  );
 });

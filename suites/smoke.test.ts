@@ -9,12 +9,22 @@ export const suite = defineSuite({
   ],
 });
 
-suite.scenario('public-image-runs', 'a pod runs an image from the anonymous registry over TLS and logs SUCCESS', { capabilities: ['tls'] }, async (s) => {
-  const image = await s.image(s.env.registry('public'));
-  await s.expectRan(await s.runPod({ image: image.ref }), image);
-});
+suite.scenario(
+  'public-image-runs',
+  'a pod runs an image from the anonymous registry over TLS and logs SUCCESS',
+  { capabilities: ['tls'] },
+  async (s) => {
+    const image = await s.image(s.env.registry('public'));
+    await s.expectRan(await s.runPod({ image: image.ref }), image);
+  },
+);
 
-suite.scenario('private-image-without-credentials-fails', 'a pod without credentials cannot pull from the htpasswd registry: ErrImagePull, unauthorized', { capabilities: ['tls', 'auth-enforced'] }, async (s) => {
-  const image = await s.image(s.env.registry('private'));
-  await s.expectPullFailure(await s.runPod({ image: image.ref }), UNAUTHORIZED);
-});
+suite.scenario(
+  'private-image-without-credentials-fails',
+  'a pod without credentials cannot pull from the htpasswd registry: ErrImagePull, unauthorized',
+  { capabilities: ['tls', 'auth-enforced'] },
+  async (s) => {
+    const image = await s.image(s.env.registry('private'));
+    await s.expectPullFailure(await s.runPod({ image: image.ref }), UNAUTHORIZED);
+  },
+);

@@ -12,7 +12,13 @@ describe('bench statistics', () => {
 
   it('is within target only when every sample is', () => {
     const target = { max: 60, text: '≤ 60 s' };
-    expect(summarize({ name: 'up', samples: [40, 50, 70], unit: 's', target })).toMatchObject({ median: 50, min: 40, max: 70, n: 3, withinTarget: false });
+    expect(summarize({ name: 'up', samples: [40, 50, 70], unit: 's', target })).toMatchObject({
+      median: 50,
+      min: 40,
+      max: 70,
+      n: 3,
+      withinTarget: false,
+    });
     expect(summarize({ name: 'up', samples: [40, 59.9], unit: 's', target })).toMatchObject({ median: 50, withinTarget: true });
     expect(summarize({ name: 'up', samples: [], unit: 's', target }).withinTarget).toBeUndefined();
   });
@@ -45,19 +51,23 @@ describe('negative scenario verdict delay', () => {
   });
 
   it('measures from the scheduler event to the first failure event', () => {
-    const delays = verdictDelays([pod('bad', '2026-11-27T10:00:00Z'), pod('good', '2026-11-27T10:00:00Z')], [
-      event('bad', 'Scheduled', 'Normal', '2026-11-27T10:00:00.250Z', true),
-      event('bad', 'Pulling', 'Normal', '2026-11-27T10:00:01Z'),
-      event('bad', 'Failed', 'Warning', '2026-11-27T10:00:05Z'),
-      event('bad', 'Failed', 'Warning', '2026-11-27T10:00:03Z'),
-      event('good', 'Pulled', 'Normal', '2026-11-27T10:00:02Z'),
-    ]);
+    const delays = verdictDelays(
+      [pod('bad', '2026-11-27T10:00:00Z'), pod('good', '2026-11-27T10:00:00Z')],
+      [
+        event('bad', 'Scheduled', 'Normal', '2026-11-27T10:00:00.250Z', true),
+        event('bad', 'Pulling', 'Normal', '2026-11-27T10:00:01Z'),
+        event('bad', 'Failed', 'Warning', '2026-11-27T10:00:05Z'),
+        event('bad', 'Failed', 'Warning', '2026-11-27T10:00:03Z'),
+        event('good', 'Pulled', 'Normal', '2026-11-27T10:00:02Z'),
+      ],
+    );
     expect(delays).toEqual([{ namespace: 'ns', pod: 'bad', reason: 'Failed', seconds: 2.75 }]);
   });
 
   it('falls back to the PodScheduled condition, and knows ErrImageNeverPull', () => {
-    expect(verdictDelays([pod('never', '2026-11-27T10:00:00Z')], [event('never', 'ErrImageNeverPull', 'Warning', '2026-11-27T10:00:01Z')]))
-      .toEqual([{ namespace: 'ns', pod: 'never', reason: 'ErrImageNeverPull', seconds: 1 }]);
+    expect(
+      verdictDelays([pod('never', '2026-11-27T10:00:00Z')], [event('never', 'ErrImageNeverPull', 'Warning', '2026-11-27T10:00:01Z')]),
+    ).toEqual([{ namespace: 'ns', pod: 'never', reason: 'ErrImageNeverPull', seconds: 1 }]);
   });
 
   it('skips pods never scheduled or without a failure', () => {

@@ -59,8 +59,11 @@ describe('node image parts', () => {
     expect(sandboxImageOf('[x]\n  sandbox_image = "registry.k8s.io/pause:3.10"\n')).toBe('registry.k8s.io/pause:3.10');
   });
 
-  it('cri-base.json gets kind\'s product-uuid hook and loses rlimits', () => {
-    const out = JSON.parse(criBaseSpec(JSON.stringify({ process: { rlimits: [1], args: ['sh'] }, hooks: {} }))) as { process: Record<string, unknown>; hooks: { createContainer: { path: string }[] } };
+  it("cri-base.json gets kind's product-uuid hook and loses rlimits", () => {
+    const out = JSON.parse(criBaseSpec(JSON.stringify({ process: { rlimits: [1], args: ['sh'] }, hooks: {} }))) as {
+      process: Record<string, unknown>;
+      hooks: { createContainer: { path: string }[] };
+    };
     expect(out.process).toEqual({ args: ['sh'] });
     expect(out.hooks.createContainer).toEqual([{ path: '/kind/bin/mount-product-files.sh' }]);
   });

@@ -5,7 +5,13 @@ import YAML from 'yaml';
 import { hasCapSysResource } from '../helpers/infra/preflight.ts';
 import { secondApiServerManifest, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { scenarioNamespace } from '../helpers/framework/scenario.ts';
-import { CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH, KUBELET_CGROUP_V1_PATCH, kindConfigYaml, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
+import {
+  CONTAINERD_REGISTRY_PATCH,
+  CONTAINERD_RESTRICT_OOM_PATCH,
+  KUBELET_CGROUP_V1_PATCH,
+  kindConfigYaml,
+  renderKindConfig,
+} from '../helpers/cluster/kindconfig.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
 
@@ -36,7 +42,10 @@ describe('cluster profiles', () => {
     [{ kubernetesVersion: '1.37', cluster: kindCluster }, /kubernetesVersion: not a Kubernetes release version/],
     [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'worker' }] } }, /needs a control-plane node/],
     [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'master' }] } }, /role must be control-plane or worker/],
-    [{ kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'control-plane', image: 'x' }] } }, /pullcheck chooses the node image/],
+    [
+      { kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, nodes: [{ role: 'control-plane', image: 'x' }] } },
+      /pullcheck chooses the node image/,
+    ],
     [{ kubernetesVersion: 'v1.37.2', cluster: kindCluster, extra: 1 }, /unknown field "extra"/],
     [{ kubernetesVersion: 'v1.37.2', clusterName: 'Bad_Name', cluster: kindCluster }, /clusterName "Bad_Name"/],
   ])('rejects %j', (raw, message) => {
@@ -45,7 +54,10 @@ describe('cluster profiles', () => {
 });
 
 describe('kind config', () => {
-  const profile = validateProfile({ name: 't', kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, containerdConfigPatches: ['# mine'] } }, 't.yaml');
+  const profile = validateProfile(
+    { name: 't', kubernetesVersion: 'v1.37.2', cluster: { ...kindCluster, containerdConfigPatches: ['# mine'] } },
+    't.yaml',
+  );
 
   it('keeps the profile and adds certs.d, the cluster name and pullcheck networking', () => {
     const c = renderKindConfig(profile, { cgroupVersion: 2, capSysResource: true });
@@ -57,11 +69,19 @@ describe('kind config', () => {
 
   it('tells the kubelet to run on cgroup v1 only on cgroup v1 hosts', () => {
     expect(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: true }).kubeadmConfigPatches).toEqual([KUBELET_CGROUP_V1_PATCH]);
-    expect(YAML.parse(KUBELET_CGROUP_V1_PATCH)).toEqual({ kind: 'KubeletConfiguration', apiVersion: 'kubelet.config.k8s.io/v1beta1', failCgroupV1: false });
+    expect(YAML.parse(KUBELET_CGROUP_V1_PATCH)).toEqual({
+      kind: 'KubeletConfiguration',
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      failCgroupV1: false,
+    });
   });
 
   it('clamps oom_score_adj in containerd where the host lacks CAP_SYS_RESOURCE', () => {
-    expect(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: false }).containerdConfigPatches).toEqual(['# mine', CONTAINERD_REGISTRY_PATCH, CONTAINERD_RESTRICT_OOM_PATCH]);
+    expect(renderKindConfig(profile, { cgroupVersion: 1, capSysResource: false }).containerdConfigPatches).toEqual([
+      '# mine',
+      CONTAINERD_REGISTRY_PATCH,
+      CONTAINERD_RESTRICT_OOM_PATCH,
+    ]);
   });
 
   it('reads CAP_SYS_RESOURCE from the bounding set', () => {
@@ -82,7 +102,9 @@ describe('pod network', () => {
   ];
 
   it('a node routes to every other node podCIDR, never its own', () => {
-    const script = nodeNetworkScript(nodes[0]!, nodes, '10.244.0.0/16');
+    const [first] = nodes;
+    if (!first) throw new Error('no nodes');
+    const script = nodeNetworkScript(first, nodes, '10.244.0.0/16');
     expect(script).toContain('ip route replace 10.244.1.0/24 via 172.18.0.3');
     expect(script).not.toContain('10.244.0.0/24 via');
     expect(script).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16');
@@ -118,7 +140,7 @@ spec:
     expect(withAdmissionPlugin(on, 'AlwaysPullImages', false)).toContain('--secure-port=6443');
   });
 
-  it('makes a second API server of kubeadm\'s manifest: own name, labels and port, the plugin on, no endpoint reconciling', () => {
+  it("makes a second API server of kubeadm's manifest: own name, labels and port, the plugin on, no endpoint reconciling", () => {
     const kubeadm = `apiVersion: v1
 kind: Pod
 metadata:
@@ -146,12 +168,24 @@ spec:
     readinessProbe:
       httpGet: { host: 172.18.0.3, path: /readyz, port: 6443, scheme: HTTPS }
 `;
-    const pod = YAML.parse(secondApiServerManifest(kubeadm, { name: 'pullcheck-apiserver-alwayspullimages', port: 6444, plugin: 'AlwaysPullImages' }));
+    const pod = YAML.parse(
+      secondApiServerManifest(kubeadm, { name: 'pullcheck-apiserver-alwayspullimages', port: 6444, plugin: 'AlwaysPullImages' }),
+    );
     expect(pod.metadata.name).toBe('pullcheck-apiserver-alwayspullimages');
-    expect(pod.metadata.labels).toEqual({ 'pullcheck.io/managed': 'true', 'pullcheck.io/manifest': 'pullcheck-apiserver-alwayspullimages.yaml', component: 'pullcheck-apiserver-alwayspullimages' });
+    expect(pod.metadata.labels).toEqual({
+      'pullcheck.io/managed': 'true',
+      'pullcheck.io/manifest': 'pullcheck-apiserver-alwayspullimages.yaml',
+      component: 'pullcheck-apiserver-alwayspullimages',
+    });
     expect(pod.metadata.annotations).toBeUndefined();
     const c = pod.spec.containers[0];
-    expect(c.command).toEqual(['kube-apiserver', '--advertise-address=172.18.0.3', '--enable-admission-plugins=NodeRestriction,AlwaysPullImages', '--secure-port=6444', '--endpoint-reconciler-type=none']);
+    expect(c.command).toEqual([
+      'kube-apiserver',
+      '--advertise-address=172.18.0.3',
+      '--enable-admission-plugins=NodeRestriction,AlwaysPullImages',
+      '--secure-port=6444',
+      '--endpoint-reconciler-type=none',
+    ]);
     expect(c.ports).toEqual([{ containerPort: 6444, name: 'probe-port' }]);
     expect(c.livenessProbe.httpGet.port).toBe('probe-port');
     expect(c.readinessProbe.httpGet.port).toBe(6444);

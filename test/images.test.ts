@@ -7,7 +7,14 @@ import { assembleImage, layerFromFiles } from '../helpers/images/oci.ts';
 
 describe('registry access log', () => {
   const line = (method: string, uri: string, time: string) =>
-    JSON.stringify({ 'http.request.method': method, 'http.request.uri': uri, 'http.response.status': 200, 'http.request.remoteaddr': '172.20.0.3:1234', msg: 'response completed', time });
+    JSON.stringify({
+      'http.request.method': method,
+      'http.request.uri': uri,
+      'http.response.status': 200,
+      'http.request.remoteaddr': '172.20.0.3:1234',
+      msg: 'response completed',
+      time,
+    });
   const log = [
     'not json',
     line('GET', '/v2/', '2026-11-27T04:00:00Z'),
@@ -18,7 +25,12 @@ describe('registry access log', () => {
   ].join('\n');
 
   it('keeps completed requests only', () => {
-    expect(parseAccessLog(log).map((e) => `${e.method} ${e.uri}`)).toEqual(['GET /v2/', 'HEAD /v2/a/b/manifests/t1', 'GET /v2/a/b/blobs/sha256:1', 'GET /v2/a/b/manifests/sha256:2']);
+    expect(parseAccessLog(log).map((e) => `${e.method} ${e.uri}`)).toEqual([
+      'GET /v2/',
+      'HEAD /v2/a/b/manifests/t1',
+      'GET /v2/a/b/blobs/sha256:1',
+      'GET /v2/a/b/manifests/sha256:2',
+    ]);
   });
 
   it('finds manifest requests of one repository since a moment', () => {
@@ -34,7 +46,9 @@ describe('docker config and Secrets', () => {
 
   it('is shaped like kubectl create secret docker-registry', () => {
     const json = JSON.parse(dockerConfigJson([{ server: 'reg:5000', username: 'u', password: 'pw-123456', email: 'e@x' }])) as unknown;
-    expect(json).toEqual({ auths: { 'reg:5000': { username: 'u', password: 'pw-123456', email: 'e@x', auth: Buffer.from('u:pw-123456').toString('base64') } } });
+    expect(json).toEqual({
+      auths: { 'reg:5000': { username: 'u', password: 'pw-123456', email: 'e@x', auth: Buffer.from('u:pw-123456').toString('base64') } },
+    });
     const secret = dockerConfigJsonSecret('regcred', 'ns', [{ server: 'reg:5000', username: 'u', password: 'pw-123456' }]);
     expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
     expect(Object.keys(secret.data ?? {})).toEqual(['.dockerconfigjson']);
@@ -58,9 +72,16 @@ describe('docker config and Secrets', () => {
 
 describe('OCI layout for ctr import', () => {
   it('names each image by its full reference', async () => {
-    const image = assembleImage([await layerFromFiles([{ path: 'a', content: 'b' }])], { platform: { os: 'linux', architecture: 'amd64' } });
-    const index = JSON.parse(layoutIndex([{ ref: 'registry.k8s.io/pause:3.10', image }]).bytes.toString()) as { manifests: { mediaType: string; annotations: Record<string, string> }[] };
-    expect(index.manifests[0]).toMatchObject({ mediaType: MediaType.ociManifest, annotations: { 'io.containerd.image.name': 'registry.k8s.io/pause:3.10', 'org.opencontainers.image.ref.name': '3.10' } });
+    const image = assembleImage([await layerFromFiles([{ path: 'a', content: 'b' }])], {
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    const index = JSON.parse(layoutIndex([{ ref: 'registry.k8s.io/pause:3.10', image }]).bytes.toString()) as {
+      manifests: { mediaType: string; annotations: Record<string, string> }[];
+    };
+    expect(index.manifests[0]).toMatchObject({
+      mediaType: MediaType.ociManifest,
+      annotations: { 'io.containerd.image.name': 'registry.k8s.io/pause:3.10', 'org.opencontainers.image.ref.name': '3.10' },
+    });
   });
 
   it('reads the tag of a reference, with a registry port or none', () => {

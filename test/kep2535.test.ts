@@ -1,7 +1,22 @@
 import { createHash } from 'node:crypto';
 import {
-  CredentialVerificationPolicy, gateDefault, gateExists, imageName, kubeletCredentialHash, kubeletPulledImageExpectation, onAllowlist, policyKebab, policyPlan,
-  pulledRecordPath, pullHistoryFromRecord, pullSettingsFromConfigz, verificationExpectation, type KubeletPullSettings, type PodSecret, type PresentImageFacts, type PullHistory,
+  CredentialVerificationPolicy,
+  gateDefault,
+  gateExists,
+  imageName,
+  kubeletCredentialHash,
+  kubeletPulledImageExpectation,
+  onAllowlist,
+  policyKebab,
+  policyPlan,
+  pulledRecordPath,
+  pullHistoryFromRecord,
+  pullSettingsFromConfigz,
+  verificationExpectation,
+  type KubeletPullSettings,
+  type PodSecret,
+  type PresentImageFacts,
+  type PullHistory,
 } from '../helpers/kubelet/kep2535.ts';
 
 const REF = 'reg.example:5000/team/app:v1';
@@ -62,8 +77,21 @@ describe('a pod without credentials and an image kubelet pulled with a Secret', 
     [{}, 'v1.37.2', true, /NeverVerifyPreloadedImages/],
     [{ imagePullCredentialsVerificationPolicy: 'NeverVerify' }, 'v1.37.2', false, /NeverVerify:/],
     [{ imagePullCredentialsVerificationPolicy: 'AlwaysVerify' }, 'v1.37.2', true, /AlwaysVerify/],
-    [{ imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*'] }, 'v1.37.2', false, /is on the allowlist/],
-    [{ imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['other/*'] }, 'v1.37.2', true, /is not on the allowlist/],
+    [
+      {
+        imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages',
+        preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*'],
+      },
+      'v1.37.2',
+      false,
+      /is on the allowlist/,
+    ],
+    [
+      { imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['other/*'] },
+      'v1.37.2',
+      true,
+      /is not on the allowlist/,
+    ],
   ] as const)('%j on %s: needs credentials %s', (c, version, needs, rule) => {
     const e = kubeletPulledImageExpectation(settings(c, version), REF);
     expect(e.needsCredentials).toBe(needs);
@@ -79,7 +107,12 @@ describe('where the gate and the policy exist', () => {
   });
 
   it('policy names as scenario ids spell them', () => {
-    expect(Object.values(CredentialVerificationPolicy).map(policyKebab)).toEqual(['never-verify', 'never-verify-preloaded-images', 'never-verify-allowlisted-images', 'always-verify']);
+    expect(Object.values(CredentialVerificationPolicy).map(policyKebab)).toEqual([
+      'never-verify',
+      'never-verify-preloaded-images',
+      'never-verify-allowlisted-images',
+      'always-verify',
+    ]);
   });
 });
 
@@ -92,24 +125,39 @@ describe('planning the kubelet configuration for a policy', () => {
   it('turns the alpha gate on in the file where it is off by default (1.33, 1.34)', () => {
     const plan = policyPlan(settings({}, 'v1.34.1'), { policy: 'AlwaysVerify' });
     if ('skip' in plan) throw new Error(plan.skip);
-    expect(plan.patch).toEqual({ fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify', preloadedImagesVerificationAllowlist: null }, featureGates: { KubeletEnsureSecretPulledImages: true } });
+    expect(plan.patch).toEqual({
+      fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify', preloadedImagesVerificationAllowlist: null },
+      featureGates: { KubeletEnsureSecretPulledImages: true },
+    });
     expect(plan.note).toMatch(/turning KubeletEnsureSecretPulledImages on in the file \(off: default for v1\.34\.1\)/);
   });
 
   it('leaves the gate alone where it is on (beta default from 1.35), and sets the allowlist only for its policy', () => {
     const allowlisted = policyPlan(settings({}), { policy: 'NeverVerifyAllowlistedImages', allowlist: ['reg.example:5000/team/*'] });
     if ('skip' in allowlisted) throw new Error(allowlisted.skip);
-    expect(allowlisted.patch).toEqual({ fields: { imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*'] } });
-    const never = policyPlan(settings({ imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['x/*'] }), { policy: 'NeverVerify' });
+    expect(allowlisted.patch).toEqual({
+      fields: {
+        imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages',
+        preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*'],
+      },
+    });
+    const never = policyPlan(
+      settings({ imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages', preloadedImagesVerificationAllowlist: ['x/*'] }),
+      { policy: 'NeverVerify' },
+    );
     if ('skip' in never) throw new Error(never.skip);
     expect(never.patch.fields?.['preloadedImagesVerificationAllowlist']).toBeNull();
-    expect(() => policyPlan(settings({}), { policy: 'AlwaysVerify', allowlist: ['x/*'] })).toThrow(/only accepted with NeverVerifyAllowlistedImages/);
+    expect(() => policyPlan(settings({}), { policy: 'AlwaysVerify', allowlist: ['x/*'] })).toThrow(
+      /only accepted with NeverVerifyAllowlistedImages/,
+    );
   });
 
   it('turns the gate on where the file turned it off, but skips where the command line did', () => {
     const off = policyPlan(settings({ featureGates: { KubeletEnsureSecretPulledImages: false } }), { policy: 'NeverVerify' });
     expect('skip' in off ? undefined : off.patch.featureGates).toEqual({ KubeletEnsureSecretPulledImages: true });
-    expect(policyPlan(settings({}), { policy: 'NeverVerify' }, { KubeletEnsureSecretPulledImages: false })).toEqual({ skip: expect.stringMatching(/command line/) });
+    expect(policyPlan(settings({}), { policy: 'NeverVerify' }, { KubeletEnsureSecretPulledImages: false })).toEqual({
+      skip: expect.stringMatching(/command line/),
+    });
     const onByFlag = policyPlan(settings({}, 'v1.33.0'), { policy: 'NeverVerify' }, { KubeletEnsureSecretPulledImages: true });
     expect('skip' in onByFlag ? 'skip' : onByFlag.patch.featureGates).toBeUndefined();
   });
@@ -117,23 +165,56 @@ describe('planning the kubelet configuration for a policy', () => {
 
 describe("kubelet's credential hash and pull records", () => {
   it('hashes as kubelet does (vectors from Go encoding/json + sha256)', () => {
-    expect(kubeletCredentialHash({ username: 'alice', password: 's3cret-pw' })).toBe('b670b3c7243b76a7a2328fa56ca8633c46200a79febe076ed2c23f9f36d95843');
-    expect(kubeletCredentialHash({ username: 'alice', password: 'a<b>&c', email: 'a@b.c' })).toBe('ace08f16d05c6c1d6b893ad808c84e17d0fdf1fddc955dd9c5c69a51fa16481d');
-    expect(kubeletCredentialHash({ username: 'alice', password: 'other' })).not.toBe(kubeletCredentialHash({ username: 'alice', password: 's3cret-pw' }));
+    expect(kubeletCredentialHash({ username: 'alice', password: 's3cret-pw' })).toBe(
+      'b670b3c7243b76a7a2328fa56ca8633c46200a79febe076ed2c23f9f36d95843',
+    );
+    expect(kubeletCredentialHash({ username: 'alice', password: 'a<b>&c', email: 'a@b.c' })).toBe(
+      'ace08f16d05c6c1d6b893ad808c84e17d0fdf1fddc955dd9c5c69a51fa16481d',
+    );
+    expect(kubeletCredentialHash({ username: 'alice', password: 'other' })).not.toBe(
+      kubeletCredentialHash({ username: 'alice', password: 's3cret-pw' }),
+    );
   });
 
   it('keeps the record of an image id in a file named after its sha256', () => {
     const id = 'sha256:0123';
-    expect(pulledRecordPath('/var/lib/kubelet/', id)).toBe(`/var/lib/kubelet/image_manager/pulled/sha256-${createHash('sha256').update(id).digest('hex')}`);
+    expect(pulledRecordPath('/var/lib/kubelet/', id)).toBe(
+      `/var/lib/kubelet/image_manager/pulled/sha256-${createHash('sha256').update(id).digest('hex')}`,
+    );
   });
 
-  const record = (mapping: unknown) => JSON.stringify({ kind: 'ImagePulledRecord', apiVersion: 'kubelet.config.k8s.io/v1beta1', lastUpdatedTime: '2025-01-01T00:00:00Z', imageRef: 'sha256:abc', credentialMapping: mapping });
+  const record = (mapping: unknown) =>
+    JSON.stringify({
+      kind: 'ImagePulledRecord',
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      lastUpdatedTime: '2025-01-01T00:00:00Z',
+      imageRef: 'sha256:abc',
+      credentialMapping: mapping,
+    });
 
   it('reads the credentials recorded for the image name (tag cut)', () => {
-    const h = pullHistoryFromRecord(record({ 'reg.example:5000/team/app': { kubernetesSecrets: [{ uid: 'u1', namespace: 'ns', name: 'regcred', credentialHash: 'h1' }] } }), 'sha256:abc', REF);
-    expect(h).toEqual({ kind: 'record', credentials: { nodePodsAccessible: false, secrets: [{ uid: 'u1', namespace: 'ns', name: 'regcred', credentialHash: 'h1' }], serviceAccounts: 0 } });
-    expect(pullHistoryFromRecord(record({ other: { nodePodsAccessible: true } }), 'sha256:abc', REF)).toEqual({ kind: 'record', credentials: undefined });
-    expect(pullHistoryFromRecord(record({ 'reg.example:5000/team/app': { nodePodsAccessible: true } }), 'sha256:abc', REF)).toMatchObject({ credentials: { nodePodsAccessible: true, secrets: [] } });
+    const h = pullHistoryFromRecord(
+      record({
+        'reg.example:5000/team/app': { kubernetesSecrets: [{ uid: 'u1', namespace: 'ns', name: 'regcred', credentialHash: 'h1' }] },
+      }),
+      'sha256:abc',
+      REF,
+    );
+    expect(h).toEqual({
+      kind: 'record',
+      credentials: {
+        nodePodsAccessible: false,
+        secrets: [{ uid: 'u1', namespace: 'ns', name: 'regcred', credentialHash: 'h1' }],
+        serviceAccounts: 0,
+      },
+    });
+    expect(pullHistoryFromRecord(record({ other: { nodePodsAccessible: true } }), 'sha256:abc', REF)).toEqual({
+      kind: 'record',
+      credentials: undefined,
+    });
+    expect(pullHistoryFromRecord(record({ 'reg.example:5000/team/app': { nodePodsAccessible: true } }), 'sha256:abc', REF)).toMatchObject({
+      credentials: { nodePodsAccessible: true, secrets: [] },
+    });
   });
 
   it('refuses another kind or another image id', () => {
@@ -151,16 +232,28 @@ const PULLED: PullHistory = { kind: 'record', credentials: { nodePodsAccessible:
 const PRELOADED: PullHistory = { kind: 'no-record' };
 const CASES: Record<string, { history: PullHistory; podSecrets: PodSecret[] }> = {
   'no-secret': { history: PULLED, podSecrets: [] },
-  'invalid-secret': { history: PULLED, podSecrets: [{ namespace: 'ns', name: 'wrong', uid: 'uid-2', credentialHash: WRONG, acceptedByRegistry: false }] },
+  'invalid-secret': {
+    history: PULLED,
+    podSecrets: [{ namespace: 'ns', name: 'wrong', uid: 'uid-2', credentialHash: WRONG, acceptedByRegistry: false }],
+  },
   'same-secret': { history: PULLED, podSecrets: [{ ...REGCRED, acceptedByRegistry: true }] },
-  'same-credentials-other-secret': { history: PULLED, podSecrets: [{ namespace: 'ns', name: 'copy', uid: 'uid-3', credentialHash: GOOD, acceptedByRegistry: true }] },
+  'same-credentials-other-secret': {
+    history: PULLED,
+    podSecrets: [{ namespace: 'ns', name: 'copy', uid: 'uid-3', credentialHash: GOOD, acceptedByRegistry: true }],
+  },
   preloaded: { history: PRELOADED, podSecrets: [] },
 };
 const ALLOWLIST = ['reg.example:5000/team/*'];
 const NOT_ALLOWLISTED = 'reg.example:5000/other/app:v1';
 
 function policySettings(policy: string, version = 'v1.37.2'): KubeletPullSettings {
-  return settings({ imagePullCredentialsVerificationPolicy: policy, ...(policy === 'NeverVerifyAllowlistedImages' ? { preloadedImagesVerificationAllowlist: ALLOWLIST } : {}) }, version);
+  return settings(
+    {
+      imagePullCredentialsVerificationPolicy: policy,
+      ...(policy === 'NeverVerifyAllowlistedImages' ? { preloadedImagesVerificationAllowlist: ALLOWLIST } : {}),
+    },
+    version,
+  );
 }
 
 function facts(c: keyof typeof CASES, ref = NOT_ALLOWLISTED): PresentImageFacts {
@@ -174,9 +267,18 @@ describe('credential verification of a present image (the ensure-secret-pulled m
   const fail = 'pull-fails';
   it.each([
     ['NeverVerify', { 'no-secret': run, 'invalid-secret': run, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: run }],
-    ['NeverVerifyPreloadedImages', { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: run }],
-    ['NeverVerifyAllowlistedImages', { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: fail }],
-    ['AlwaysVerify', { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: fail }],
+    [
+      'NeverVerifyPreloadedImages',
+      { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: run },
+    ],
+    [
+      'NeverVerifyAllowlistedImages',
+      { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: fail },
+    ],
+    [
+      'AlwaysVerify',
+      { 'no-secret': fail, 'invalid-secret': fail, 'same-secret': run, 'same-credentials-other-secret': run, preloaded: fail },
+    ],
   ] as const)('%s', (policy, want) => {
     const got = Object.fromEntries(Object.keys(CASES).map((c) => [c, verificationExpectation(policySettings(policy), facts(c)).outcome]));
     expect(got).toEqual(want);
@@ -188,9 +290,15 @@ describe('credential verification of a present image (the ensure-secret-pulled m
     expect(e.rule).toMatch(/ns\/copy holds the same credentials \(credential hash\) as ns\/regcred/);
     expect(e.rule).toContain('kubelet v1.37.2');
     expect(e.presentMessage?.test('Container image "x" already present on machine and can be accessed by the pod')).toBe(true);
-    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('invalid-secret')).rule).toMatch(/pulls the image with ns\/wrong, which the registry refuses: the pull fails unauthorized/);
-    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('no-secret')).rule).toMatch(/the pod names no Secret, so kubelet pulls the image without credentials/);
-    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('preloaded')).rule).toMatch(/no pull record to match credentials with/);
+    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('invalid-secret')).rule).toMatch(
+      /pulls the image with ns\/wrong, which the registry refuses: the pull fails unauthorized/,
+    );
+    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('no-secret')).rule).toMatch(
+      /the pod names no Secret, so kubelet pulls the image without credentials/,
+    );
+    expect(verificationExpectation(policySettings('AlwaysVerify'), facts('preloaded')).rule).toMatch(
+      /no pull record to match credentials with/,
+    );
   });
 
   it('NeverVerifyAllowlistedImages: an allowlisted image is not checked, preloaded or pulled with a Secret', () => {
@@ -213,18 +321,34 @@ describe('credential verification of a present image (the ensure-secret-pulled m
   });
 
   it('the same Secret (namespace, name, UID) is accepted even when its credentials changed since the pull', () => {
-    const e = verificationExpectation(policySettings('AlwaysVerify'), { ref: NOT_ALLOWLISTED, history: PULLED, podSecrets: [{ ...REGCRED, credentialHash: WRONG, acceptedByRegistry: false }] });
+    const e = verificationExpectation(policySettings('AlwaysVerify'), {
+      ref: NOT_ALLOWLISTED,
+      history: PULLED,
+      podSecrets: [{ ...REGCRED, credentialHash: WRONG, acceptedByRegistry: false }],
+    });
     expect(e.outcome).toBe('runs-without-pull');
     expect(e.rule).toMatch(/same namespace, name and UID/);
     // A Secret of the same name in another namespace (another UID) is not the same Secret.
-    const other = verificationExpectation(policySettings('AlwaysVerify'), { ref: NOT_ALLOWLISTED, history: PULLED, podSecrets: [{ ...REGCRED, namespace: 'tenant-b', uid: 'uid-9', credentialHash: WRONG, acceptedByRegistry: false }] });
+    const other = verificationExpectation(policySettings('AlwaysVerify'), {
+      ref: NOT_ALLOWLISTED,
+      history: PULLED,
+      podSecrets: [{ ...REGCRED, namespace: 'tenant-b', uid: 'uid-9', credentialHash: WRONG, acceptedByRegistry: false }],
+    });
     expect(other.outcome).toBe('pull-fails');
   });
 
   it('other records: pulled without pod credentials is for everyone; no entry for the name or no credentials means a pull', () => {
     const s = policySettings('AlwaysVerify');
-    expect(verificationExpectation(s, { ref: NOT_ALLOWLISTED, history: { kind: 'record', credentials: { nodePodsAccessible: true, secrets: [], serviceAccounts: 0 } }, podSecrets: [] }).outcome).toBe('runs-without-pull');
-    expect(verificationExpectation(s, { ref: NOT_ALLOWLISTED, history: { kind: 'record', credentials: undefined }, podSecrets: [] }).rule).toMatch(/no credentials for reg\.example:5000\/other\/app/);
+    expect(
+      verificationExpectation(s, {
+        ref: NOT_ALLOWLISTED,
+        history: { kind: 'record', credentials: { nodePodsAccessible: true, secrets: [], serviceAccounts: 0 } },
+        podSecrets: [],
+      }).outcome,
+    ).toBe('runs-without-pull');
+    expect(
+      verificationExpectation(s, { ref: NOT_ALLOWLISTED, history: { kind: 'record', credentials: undefined }, podSecrets: [] }).rule,
+    ).toMatch(/no credentials for reg\.example:5000\/other\/app/);
     const valid = { namespace: 'ns', name: 'another-user', uid: 'uid-4', credentialHash: 'other', acceptedByRegistry: true };
     expect(verificationExpectation(s, { ref: NOT_ALLOWLISTED, history: PULLED, podSecrets: [valid] }).outcome).toBe('pulls-and-runs');
   });
@@ -238,7 +362,9 @@ describe('credential verification of a present image (the ensure-secret-pulled m
     ];
     for (const s of all) {
       for (const ref of [REF, NOT_ALLOWLISTED]) {
-        expect(verificationExpectation(s, facts('no-secret', ref)).outcome !== 'runs-without-pull').toBe(kubeletPulledImageExpectation(s, ref).needsCredentials);
+        expect(verificationExpectation(s, facts('no-secret', ref)).outcome !== 'runs-without-pull').toBe(
+          kubeletPulledImageExpectation(s, ref).needsCredentials,
+        );
       }
     }
   });

@@ -1,5 +1,13 @@
 import { parse } from 'yaml';
-import { applyKubeletConfigPatch, commandLineFeatureGates, configzMismatches, currentValues, describePatch, flagValue, kubeletConfigPathOf } from '../helpers/kubelet/config.ts';
+import {
+  applyKubeletConfigPatch,
+  commandLineFeatureGates,
+  configzMismatches,
+  currentValues,
+  describePatch,
+  flagValue,
+  kubeletConfigPathOf,
+} from '../helpers/kubelet/config.ts';
 
 // The head of what kubeadm writes on a kind node (v1.37.2), with a comment an admin left.
 const KIND_CONFIG = `apiVersion: kubelet.config.k8s.io/v1beta1
@@ -14,7 +22,12 @@ staticPodPath: /etc/kubernetes/manifests
 `;
 
 describe('kubelet argv', () => {
-  const argv = ['/usr/bin/kubelet', '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--config=/var/lib/kubelet/config.yaml', '--node-ip=172.18.0.4'];
+  const argv = [
+    '/usr/bin/kubelet',
+    '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
+    '--config=/var/lib/kubelet/config.yaml',
+    '--node-ip=172.18.0.4',
+  ];
 
   it('finds --config in both spellings, the last one winning', () => {
     expect(kubeletConfigPathOf(argv)).toBe('/var/lib/kubelet/config.yaml');
@@ -25,7 +38,11 @@ describe('kubelet argv', () => {
 
   it('reads --feature-gates pairs, ignoring malformed ones', () => {
     expect(commandLineFeatureGates(argv)).toEqual({});
-    expect(commandLineFeatureGates(['kubelet', '--feature-gates=A=true, B=false,C', '--feature-gates', 'D=true'])).toEqual({ A: true, B: false, D: true });
+    expect(commandLineFeatureGates(['kubelet', '--feature-gates=A=true, B=false,C', '--feature-gates', 'D=true'])).toEqual({
+      A: true,
+      B: false,
+      D: true,
+    });
   });
 });
 
@@ -40,8 +57,13 @@ describe('applying a patch to a KubeletConfiguration', () => {
   });
 
   it('writes lists as lists and removes fields set to null (absent ones stay absent)', () => {
-    const withList = applyKubeletConfigPatch(KIND_CONFIG, { fields: { preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*', 'reg.example:5000/app'] } });
-    expect((parse(withList) as Record<string, unknown>)['preloadedImagesVerificationAllowlist']).toEqual(['reg.example:5000/team/*', 'reg.example:5000/app']);
+    const withList = applyKubeletConfigPatch(KIND_CONFIG, {
+      fields: { preloadedImagesVerificationAllowlist: ['reg.example:5000/team/*', 'reg.example:5000/app'] },
+    });
+    expect((parse(withList) as Record<string, unknown>)['preloadedImagesVerificationAllowlist']).toEqual([
+      'reg.example:5000/team/*',
+      'reg.example:5000/app',
+    ]);
     const removed = applyKubeletConfigPatch(withList, { fields: { preloadedImagesVerificationAllowlist: null, notThere: null } });
     expect(removed).not.toContain('preloadedImagesVerificationAllowlist');
     expect(removed).not.toContain('notThere');
@@ -76,22 +98,42 @@ describe('checking a patch against configz', () => {
   const configz = { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', featureGates: { Other: true } };
 
   it('names each field and gate the running kubelet does not have', () => {
-    expect(configzMismatches(configz, { fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' }, featureGates: { KubeletEnsureSecretPulledImages: true } })).toEqual([
+    expect(
+      configzMismatches(configz, {
+        fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' },
+        featureGates: { KubeletEnsureSecretPulledImages: true },
+      }),
+    ).toEqual([
       'imagePullCredentialsVerificationPolicy: configz has "NeverVerifyPreloadedImages", wanted "AlwaysVerify"',
       'featureGates.KubeletEnsureSecretPulledImages: configz has (unset), wanted true',
     ]);
   });
 
   it('is empty when everything took; a removed field matches an absent or empty one', () => {
-    expect(configzMismatches(configz, { fields: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: null }, featureGates: { Other: true } })).toEqual([]);
-    expect(configzMismatches({ preloadedImagesVerificationAllowlist: [] }, { fields: { preloadedImagesVerificationAllowlist: null } })).toEqual([]);
-    expect(configzMismatches({ preloadedImagesVerificationAllowlist: ['a/*'] }, { fields: { preloadedImagesVerificationAllowlist: null } })).toEqual(['preloadedImagesVerificationAllowlist: configz has ["a/*"], wanted (unset)']);
+    expect(
+      configzMismatches(configz, {
+        fields: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: null },
+        featureGates: { Other: true },
+      }),
+    ).toEqual([]);
+    expect(
+      configzMismatches({ preloadedImagesVerificationAllowlist: [] }, { fields: { preloadedImagesVerificationAllowlist: null } }),
+    ).toEqual([]);
+    expect(
+      configzMismatches({ preloadedImagesVerificationAllowlist: ['a/*'] }, { fields: { preloadedImagesVerificationAllowlist: null } }),
+    ).toEqual(['preloadedImagesVerificationAllowlist: configz has ["a/*"], wanted (unset)']);
   });
 
   it('remembers what configz showed, so that an undo can be checked the same way', () => {
-    const patch = { fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify', preloadedImagesVerificationAllowlist: ['a/*'] }, featureGates: { KubeletEnsureSecretPulledImages: true, Other: false } };
+    const patch = {
+      fields: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify', preloadedImagesVerificationAllowlist: ['a/*'] },
+      featureGates: { KubeletEnsureSecretPulledImages: true, Other: false },
+    };
     const before = currentValues(configz, patch);
-    expect(before).toEqual({ fields: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: null }, featureGates: { Other: true } });
+    expect(before).toEqual({
+      fields: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: null },
+      featureGates: { Other: true },
+    });
     expect(configzMismatches(configz, before)).toEqual([]);
   });
 });

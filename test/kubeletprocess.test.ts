@@ -7,7 +7,7 @@ import { mainProcessShell } from '../helpers/kubelet/process.ts';
 
 // The shell runs here against real processes shaped like kubelet with a forked child: a program
 // whose child has the same name. A copy of `sleep` under a unique name keeps other processes out.
-describe('finding a program\'s main process', () => {
+describe("finding a program's main process", () => {
   const name = `pcfake${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-proc-'));
   const program = join(dir, name);
@@ -21,7 +21,13 @@ describe('finding a program\'s main process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const comm = (pid: number): string => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } };
+  const comm = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
   const findMain = () => execa('sh', ['-c', `${mainProcessShell(name)}\necho "$pid"`], { reject: false });
 
   it('fails with a message when the program is not running', async () => {

@@ -1,7 +1,17 @@
 import type { V1Node, V1Pod, V1Status } from '@kubernetes/client-node';
 import {
-  AGENT_BINARY, AGENT_CONTAINER, AGENT_PULL_SECRET, agentCommand, agentNamespace, describeAgentPod, distinctPlatforms, exitCodeOfStatus,
-  nodeAgentManifests, nodePlatform, readyAgentPods, stripFinalNewline,
+  AGENT_BINARY,
+  AGENT_CONTAINER,
+  AGENT_PULL_SECRET,
+  agentCommand,
+  agentNamespace,
+  describeAgentPod,
+  distinctPlatforms,
+  exitCodeOfStatus,
+  nodeAgentManifests,
+  nodePlatform,
+  readyAgentPods,
+  stripFinalNewline,
 } from '../helpers/node/agent.ts';
 import { clearSecrets } from '../helpers/infra/redact.ts';
 
@@ -30,7 +40,12 @@ describe('node agent manifests', () => {
     expect(pod?.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod?.nodeName).toBeUndefined();
     expect(pod).toMatchObject({ hostPID: true, hostNetwork: true, hostIPC: true, automountServiceAccountToken: false });
-    expect(container).toMatchObject({ name: AGENT_CONTAINER, image: IMAGE, command: [AGENT_BINARY, 'sleep'], securityContext: { privileged: true, runAsUser: 0 } });
+    expect(container).toMatchObject({
+      name: AGENT_CONTAINER,
+      image: IMAGE,
+      command: [AGENT_BINARY, 'sleep'],
+      securityContext: { privileged: true, runAsUser: 0 },
+    });
     // Commands run in the agent container's cgroup: no memory limit to kill an image import.
     expect(container?.resources?.limits).toBeUndefined();
   });
@@ -48,7 +63,9 @@ describe('node agent manifests', () => {
     expect(pod?.imagePullSecrets).toEqual([{ name: AGENT_PULL_SECRET }]);
     expect(m.pullSecret?.type).toBe('kubernetes.io/dockerconfigjson');
     expect(m.pullSecret?.metadata?.namespace).toBe('pullcheck-agent-abc123');
-    const config = JSON.parse(Buffer.from(m.pullSecret?.data?.['.dockerconfigjson'] ?? '', 'base64').toString()) as { auths: Record<string, { username: string }> };
+    const config = JSON.parse(Buffer.from(m.pullSecret?.data?.['.dockerconfigjson'] ?? '', 'base64').toString()) as {
+      auths: Record<string, { username: string }>;
+    };
     expect(config.auths[CRED.server]?.username).toBe('user-private');
 
     const anonymous = nodeAgentManifests({ runId: 'abc123', image: IMAGE });
@@ -57,7 +74,17 @@ describe('node agent manifests', () => {
   });
 
   it('a command runs as `nodeagent run -- argv`, argv untouched', () => {
-    expect(agentCommand(['sh', '-c', 'echo "$1"', 'sh', '--', 'a b'])).toEqual([AGENT_BINARY, 'run', '--', 'sh', '-c', 'echo "$1"', 'sh', '--', 'a b']);
+    expect(agentCommand(['sh', '-c', 'echo "$1"', 'sh', '--', 'a b'])).toEqual([
+      AGENT_BINARY,
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'echo "$1"',
+      'sh',
+      '--',
+      'a b',
+    ]);
   });
 });
 
@@ -79,9 +106,18 @@ describe('exec status → exit code', () => {
   });
 
   it('any other failure has no exit code (the command did not run to an exit)', () => {
-    expect(exitCodeOfStatus({ metadata: {}, status: 'Failure', reason: 'InternalError', message: 'container not found ("agent")' })).toBeUndefined();
+    expect(
+      exitCodeOfStatus({ metadata: {}, status: 'Failure', reason: 'InternalError', message: 'container not found ("agent")' }),
+    ).toBeUndefined();
     expect(exitCodeOfStatus({ metadata: {}, status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [] } })).toBeUndefined();
-    expect(exitCodeOfStatus({ metadata: {}, status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: 'x' }] } })).toBeUndefined();
+    expect(
+      exitCodeOfStatus({
+        metadata: {},
+        status: 'Failure',
+        reason: 'NonZeroExitCode',
+        details: { causes: [{ reason: 'ExitCode', message: 'x' }] },
+      }),
+    ).toBeUndefined();
   });
 
   it('output loses one final newline, as KindNodeAccess output does', () => {
@@ -111,14 +147,31 @@ describe('agent pods and nodes', () => {
 
   it('describes a pod that waits with its reason, for the wait-timeout error', () => {
     const p = pod('a-1', 'worker', false);
-    p.status = { phase: 'Pending', containerStatuses: [{ name: 'agent', image: IMAGE, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } }] };
+    p.status = {
+      phase: 'Pending',
+      containerStatuses: [
+        {
+          name: 'agent',
+          image: IMAGE,
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } },
+        },
+      ],
+    };
     expect(describeAgentPod(p)).toBe('a-1 on worker: Pending waiting ImagePullBackOff: Back-off pulling image');
   });
 
   it('builds for the platforms of the nodes, once each', () => {
-    const node = (architecture: string): V1Node => ({ status: { nodeInfo: { architecture, operatingSystem: 'linux' } as NonNullable<NonNullable<V1Node['status']>['nodeInfo']> } });
+    const node = (architecture: string): V1Node => ({
+      status: { nodeInfo: { architecture, operatingSystem: 'linux' } as NonNullable<NonNullable<V1Node['status']>['nodeInfo']> },
+    });
     expect(nodePlatform(node('arm'))).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     const platforms = distinctPlatforms([node('arm64'), node('amd64'), node('arm64')].map(nodePlatform));
-    expect(platforms).toEqual([{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    expect(platforms).toEqual([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
   });
 });

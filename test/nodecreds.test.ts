@@ -1,5 +1,12 @@
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
-import { credentialSearchPaths, credsStoreOnlyConfigJson, nodeConfigJson, nodeDockercfg, rootDirOf, sameFileAs } from '../helpers/kubelet/nodecreds.ts';
+import {
+  credentialSearchPaths,
+  credsStoreOnlyConfigJson,
+  nodeConfigJson,
+  nodeDockercfg,
+  rootDirOf,
+  sameFileAs,
+} from '../helpers/kubelet/nodecreds.ts';
 
 const CRED = { server: 'reg.example:5000', username: 'alice', password: 's3cret-pw' };
 const AUTH = Buffer.from('alice:s3cret-pw').toString('base64');
@@ -44,11 +51,16 @@ describe("kubelet's search paths", () => {
   it('kind: cwd / and no HOME make the home paths relative to cwd, so several are one file', () => {
     const paths = credentialSearchPaths({ rootDir: '/var/lib/kubelet', cwd: '/', home: undefined });
     expect(paths.map((p) => p.path)).toEqual([
-      '/var/lib/kubelet/config.json', '/config.json', '/.docker/config.json', '/.docker/config.json',
-      '/var/lib/kubelet/.dockercfg', '/.dockercfg', '/.dockercfg', '/.dockercfg',
+      '/var/lib/kubelet/config.json',
+      '/config.json',
+      '/.docker/config.json',
+      '/.docker/config.json',
+      '/var/lib/kubelet/.dockercfg',
+      '/.dockercfg',
+      '/.dockercfg',
+      '/.dockercfg',
     ]);
     const cwdCfg = paths.find((p) => p.format === '.dockercfg' && p.place === 'cwd');
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: kubelet's search path templates are literally `${HOME}/…`.
     expect(cwdCfg && sameFileAs(cwdCfg, paths).map((p) => p.template)).toEqual(['${HOME}/.dockercfg', '/.dockercfg']);
   });
 

@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noSpaceError } from '../helpers/infra/preflight.ts';
-import { parseDuration, parseRegistryUrl, parseVersions, readConfigFile, resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
+import {
+  parseDuration,
+  parseRegistryUrl,
+  parseVersions,
+  readConfigFile,
+  resolveRunOptions,
+  UsageError,
+  type RunFlags,
+} from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
 
@@ -26,22 +34,65 @@ describe('resolveRunOptions', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has one set of defaults', () => {
-    expect(resolve({})).toEqual({ profile: 'default', versions: [], suites: [], keep: false, parallel: 2, reportDir: 'reports', allowPull: true, selftest: false });
+    expect(resolve({})).toEqual({
+      profile: 'default',
+      versions: [],
+      suites: [],
+      keep: false,
+      parallel: 2,
+      reportDir: 'reports',
+      allowPull: true,
+      selftest: false,
+    });
   });
 
   it('names the kind cluster with --name (or name: in the config), never with a kubeconfig', () => {
     expect(resolve({ name: 'pullcheck-2' }).name).toBe('pullcheck-2');
     expect(resolve({ config: file('n.yaml', 'name: from-file\n') }).name).toBe('from-file');
-    expect(() => resolve({ name: 'x', kubeconfig: file('k', 'apiVersion: v1\n') })).toThrow('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
+    expect(() => resolve({ name: 'x', kubeconfig: file('k', 'apiVersion: v1\n') })).toThrow(
+      '--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them',
+    );
   });
 
   it('takes flags over PULLCHECK_* variables over the config file', () => {
-    const config = file('c.yaml', 'profile: from-file\nregistry: { url: https://file.example.com }\nparallel: 3\nkeep: true\nreportDir: file-reports\ntimeout: 2m\nsuites: [smoke]\n');
+    const config = file(
+      'c.yaml',
+      'profile: from-file\nregistry: { url: https://file.example.com }\nparallel: 3\nkeep: true\nreportDir: file-reports\ntimeout: 2m\nsuites: [smoke]\n',
+    );
     const env = { PULLCHECK_PROFILE: 'from-env', PULLCHECK_REGISTRY: 'https://env.example.com' };
-    expect(resolve({ config }, {})).toMatchObject({ profile: 'from-file', registry: { url: 'https://file.example.com' }, parallel: 3, keep: true, reportDir: 'file-reports', timeoutMs: 120_000, suites: ['smoke'] });
+    expect(resolve({ config }, {})).toMatchObject({
+      profile: 'from-file',
+      registry: { url: 'https://file.example.com' },
+      parallel: 3,
+      keep: true,
+      reportDir: 'file-reports',
+      timeoutMs: 120_000,
+      suites: ['smoke'],
+    });
     expect(resolve({ config }, env)).toMatchObject({ profile: 'from-env', registry: { url: 'https://env.example.com' } });
-    expect(resolve({ config, profile: 'from-flag', registry: 'flag.example.com:5000', parallel: '2', keep: false, reportDir: 'out', timeout: '30s', suite: ['registry'] }, env))
-      .toMatchObject({ profile: 'from-flag', registry: { url: 'https://flag.example.com:5000', host: 'flag.example.com:5000' }, parallel: 2, keep: false, reportDir: 'out', timeoutMs: 30_000, suites: ['registry'] });
+    expect(
+      resolve(
+        {
+          config,
+          profile: 'from-flag',
+          registry: 'flag.example.com:5000',
+          parallel: '2',
+          keep: false,
+          reportDir: 'out',
+          timeout: '30s',
+          suite: ['registry'],
+        },
+        env,
+      ),
+    ).toMatchObject({
+      profile: 'from-flag',
+      registry: { url: 'https://flag.example.com:5000', host: 'flag.example.com:5000' },
+      parallel: 2,
+      keep: false,
+      reportDir: 'out',
+      timeoutMs: 30_000,
+      suites: ['registry'],
+    });
   });
 
   it('splits --suite values at commas and drops blanks', () => {
@@ -50,7 +101,12 @@ describe('resolveRunOptions', () => {
 
   it('reads the registry password from the flag, PULLCHECK_REGISTRY_PASSWORD or the variable the file names', () => {
     const config = file('c.yaml', 'registry: { url: https://r.example.com, username: u, passwordEnv: VENDOR_PASS }\n');
-    expect(resolve({ config }, { VENDOR_PASS: 'p1' }).registry).toEqual({ url: 'https://r.example.com', host: 'r.example.com', username: 'u', password: 'p1' });
+    expect(resolve({ config }, { VENDOR_PASS: 'p1' }).registry).toEqual({
+      url: 'https://r.example.com',
+      host: 'r.example.com',
+      username: 'u',
+      password: 'p1',
+    });
     expect(resolve({ config }, { VENDOR_PASS: 'p1', PULLCHECK_REGISTRY_PASSWORD: 'p2' }).registry?.password).toBe('p2');
     expect(resolve({ config, registryPassword: 'p3' }, { PULLCHECK_REGISTRY_PASSWORD: 'p2' }).registry?.password).toBe('p3');
   });
@@ -61,13 +117,33 @@ describe('resolveRunOptions', () => {
   });
 
   it.each<[string, (f: (name: string, text: string) => string) => RunFlags, RegExp]>([
-    ['a username without a password', () => ({ registry: 'r.example.com', registryUsername: 'u' }), /username without a password: pipe it to --registry-password-stdin/],
+    [
+      'a username without a password',
+      () => ({ registry: 'r.example.com', registryUsername: 'u' }),
+      /username without a password: pipe it to --registry-password-stdin/,
+    ],
     ['credentials without a registry', () => ({ registryUsername: 'u' }), /need --registry URL/],
-    ['a CA file that does not exist', () => ({ registry: 'r.example.com', registryCa: '/nonexistent/ca.pem' }), /--registry-ca \/nonexistent\/ca\.pem does not exist: pass the PEM file/],
-    ['a CA file without a certificate', (f) => ({ registry: 'r.example.com', registryCa: f('ca.pem', 'not a pem') }), /holds no PEM certificate/],
-    ['a kubeconfig that does not exist', () => ({ kubeconfig: '/nonexistent/kubeconfig' }), /--kubeconfig \/nonexistent\/kubeconfig does not exist/],
+    [
+      'a CA file that does not exist',
+      () => ({ registry: 'r.example.com', registryCa: '/nonexistent/ca.pem' }),
+      /--registry-ca \/nonexistent\/ca\.pem does not exist: pass the PEM file/,
+    ],
+    [
+      'a CA file without a certificate',
+      (f) => ({ registry: 'r.example.com', registryCa: f('ca.pem', 'not a pem') }),
+      /holds no PEM certificate/,
+    ],
+    [
+      'a kubeconfig that does not exist',
+      () => ({ kubeconfig: '/nonexistent/kubeconfig' }),
+      /--kubeconfig \/nonexistent\/kubeconfig does not exist/,
+    ],
     ['--context without --kubeconfig', () => ({ context: 'x' }), /--context needs --kubeconfig/],
-    ['--k8s with --kubeconfig', (f) => ({ kubeconfig: f('kc', 'apiVersion: v1\n'), k8s: 'v1.37.2' }), /with --kubeconfig the cluster has its own: drop one of them/],
+    [
+      '--k8s with --kubeconfig',
+      (f) => ({ kubeconfig: f('kc', 'apiVersion: v1\n'), k8s: 'v1.37.2' }),
+      /with --kubeconfig the cluster has its own: drop one of them/,
+    ],
     ['--parallel 0', () => ({ parallel: '0' }), /--parallel "0" must be a whole number from 1 to 8/],
     ['--parallel 9', () => ({ parallel: '9' }), /from 1 to 8/],
     ['--parallel 1.5', () => ({ parallel: '1.5' }), /whole number/],
@@ -102,8 +178,16 @@ describe('readConfigFile', () => {
     ['broken YAML', 'suites: [smoke\n', /is not valid YAML/],
     ['a list instead of a mapping', '- smoke\n', /must be a YAML mapping \(keys: profile, k8s, suites/],
     ['an unknown key', 'suite: smoke\n', /unknown key "suite" \(allowed: profile, k8s, suites/],
-    ['a password in the file', 'registry: { url: https://r, password: hunter2 }\n', /do not put the registry password in a file; name an environment variable with registry\.passwordEnv/],
-    ['an unknown registry key', 'registry: { url: https://r, user: u }\n', /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca\)/],
+    [
+      'a password in the file',
+      'registry: { url: https://r, password: hunter2 }\n',
+      /do not put the registry password in a file; name an environment variable with registry\.passwordEnv/,
+    ],
+    [
+      'an unknown registry key',
+      'registry: { url: https://r, user: u }\n',
+      /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca\)/,
+    ],
     ['registry as a string', 'registry: https://r\n', /registry must be a mapping/],
     ['suites as a string', 'suites: smoke\n', /suites must be a list of suite names/],
   ])('refuses %s', (_, text, message) => {
@@ -114,7 +198,14 @@ describe('readConfigFile', () => {
 });
 
 describe('parseDuration', () => {
-  it.each([['90', 90_000], ['90s', 90_000], ['5m', 300_000], ['1.5m', 90_000], ['250ms', 250], [' 2s ', 2000]])('%s is %d ms', (text, ms) => {
+  it.each([
+    ['90', 90_000],
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['1.5m', 90_000],
+    ['250ms', 250],
+    [' 2s ', 2000],
+  ])('%s is %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 
@@ -133,7 +224,12 @@ describe('parseVersions', () => {
     expect(parseVersions('v1.37.2')[0]).toEqual({ raw: 'v1.37.2', major: 1, minor: 37, patch: 2 });
   });
 
-  it.each([['1.2', /--k8s: not a Kubernetes release version: "1\.2"/], ['v1.37', /not a Kubernetes release version/], ['v1.37.0-rc.1', /not a Kubernetes release version/], [',', /needs at least one version/]])('refuses "%s"', (text, message) => {
+  it.each([
+    ['1.2', /--k8s: not a Kubernetes release version: "1\.2"/],
+    ['v1.37', /not a Kubernetes release version/],
+    ['v1.37.0-rc.1', /not a Kubernetes release version/],
+    [',', /needs at least one version/],
+  ])('refuses "%s"', (text, message) => {
     expect(() => parseVersions(text)).toThrow(UsageError);
     expect(() => parseVersions(text)).toThrow(message);
   });
@@ -160,17 +256,28 @@ describe('parseRegistryUrl', () => {
 
 describe('planRun', () => {
   const entry = (suite: string, name: string, group = suite): CatalogEntry => ({
-    suite, group, id: `${group}/${name}`, title: `${name} works`, file: `/suites/${suite}.test.ts`,
-    nodes: suite === 'node-credentials' || suite === 'use-cases' ? 'locked' : 'shared', selftest: suite === 'node-lock', capabilities: [], needs: [],
+    suite,
+    group,
+    id: `${group}/${name}`,
+    title: `${name} works`,
+    file: `/suites/${suite}.test.ts`,
+    nodes: suite === 'node-credentials' || suite === 'use-cases' ? 'locked' : 'shared',
+    selftest: suite === 'node-lock',
+    capabilities: [],
+    needs: [],
   });
   const catalog = [
-    entry('smoke', 'public-image-runs'), entry('smoke', 'private-image-without-credentials-fails'),
-    entry('pull-policy', 'never-uses-local'), entry('pull-policy', 'never-missing-fails'),
-    entry('node-credentials', 'root-dir-config-json'), entry('node-credentials', 'cwd-config-json'),
+    entry('smoke', 'public-image-runs'),
+    entry('smoke', 'private-image-without-credentials-fails'),
+    entry('pull-policy', 'never-uses-local'),
+    entry('pull-policy', 'never-missing-fails'),
+    entry('node-credentials', 'root-dir-config-json'),
+    entry('node-credentials', 'cwd-config-json'),
     entry('use-cases', 'private-registry-node-config'),
     entry('always-pull-images', 'proprietary-always-pull-with-secrets', 'use-cases'),
   ];
-  const plan = (o: { suites?: string[]; focus?: string; skip?: string }) => planRun(catalog, { suites: o.suites ?? [], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) });
+  const plan = (o: { suites?: string[]; focus?: string; skip?: string }) =>
+    planRun(catalog, { suites: o.suites ?? [], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) });
 
   it('runs everything by default, suites that change nodes apart', () => {
     const p = plan({});
@@ -180,27 +287,45 @@ describe('planRun', () => {
   });
 
   it('selects by suite, then --focus and --skip on scenario IDs', () => {
-    expect(plan({ suites: ['pull-policy'] }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local', 'pull-policy/never-missing-fails']);
-    expect(plan({ focus: 'never' }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local', 'pull-policy/never-missing-fails']);
+    expect(plan({ suites: ['pull-policy'] }).scenarios.map((e) => e.id)).toEqual([
+      'pull-policy/never-uses-local',
+      'pull-policy/never-missing-fails',
+    ]);
+    expect(plan({ focus: 'never' }).scenarios.map((e) => e.id)).toEqual([
+      'pull-policy/never-uses-local',
+      'pull-policy/never-missing-fails',
+    ]);
     expect(plan({ focus: 'never', skip: 'missing' }).scenarios.map((e) => e.id)).toEqual(['pull-policy/never-uses-local']);
     expect(plan({ skip: '^(smoke|pull-policy|use-cases)/' })).toMatchObject({ shared: [], locked: ['/suites/node-credentials.test.ts'] });
-    expect(plan({ suites: ['smoke', 'node-credentials'], focus: 'public|root' })).toMatchObject({ shared: ['/suites/smoke.test.ts'], locked: ['/suites/node-credentials.test.ts'] });
+    expect(plan({ suites: ['smoke', 'node-credentials'], focus: 'public|root' })).toMatchObject({
+      shared: ['/suites/smoke.test.ts'],
+      locked: ['/suites/node-credentials.test.ts'],
+    });
   });
 
   it('selects a group by its ID prefix, wherever its scenarios are declared', () => {
     const p = plan({ suites: ['use-cases'] });
-    expect(p.scenarios.map((e) => e.id)).toEqual(['use-cases/private-registry-node-config', 'use-cases/proprietary-always-pull-with-secrets']);
+    expect(p.scenarios.map((e) => e.id)).toEqual([
+      'use-cases/private-registry-node-config',
+      'use-cases/proprietary-always-pull-with-secrets',
+    ]);
     expect(p).toMatchObject({ shared: ['/suites/always-pull-images.test.ts'], locked: ['/suites/use-cases.test.ts'] });
   });
 
   it('refuses an unknown suite, naming the known ones (not the self-tests)', () => {
     expect(() => plan({ suites: ['smoke', 'nope'] })).toThrow(UsageError);
-    expect(() => plan({ suites: ['nope'] })).toThrow('unknown suite "nope": choose from always-pull-images, node-credentials, pull-policy, smoke, use-cases (pullcheck list shows every scenario)');
+    expect(() => plan({ suites: ['nope'] })).toThrow(
+      'unknown suite "nope": choose from always-pull-images, node-credentials, pull-policy, smoke, use-cases (pullcheck list shows every scenario)',
+    );
   });
 
   it('refuses a selection that matches nothing (a typo must not pass as an empty green run)', () => {
-    expect(() => plan({ focus: 'smoke/no-such-scenario' })).toThrow('the selection (--focus smoke/no-such-scenario) matches no scenario: see pullcheck list');
-    expect(() => plan({ suites: ['smoke'], skip: 'smoke' })).toThrow('the selection (--suite smoke --skip smoke) matches no scenario: see pullcheck list');
+    expect(() => plan({ focus: 'smoke/no-such-scenario' })).toThrow(
+      'the selection (--focus smoke/no-such-scenario) matches no scenario: see pullcheck list',
+    );
+    expect(() => plan({ suites: ['smoke'], skip: 'smoke' })).toThrow(
+      'the selection (--suite smoke --skip smoke) matches no scenario: see pullcheck list',
+    );
   });
 });
 
@@ -209,18 +334,28 @@ describe('noSpaceError', () => {
   const plenty: string[] = [];
 
   it('names the phase and the cache directory for an ENOSPC in the cache', () => {
-    const error = Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC', path: `${cache}/bin/kind.partial/kind` });
-    expect(noSpaceError(error, 'build kind v0.33.0', cache, plenty)?.message)
-      .toBe(`no space left on device while build kind v0.33.0 (in ${cache}): free some space or point PULLCHECK_CACHE_DIR at a bigger disk`);
+    const error = Object.assign(new Error('ENOSPC: no space left on device, open'), {
+      code: 'ENOSPC',
+      path: `${cache}/bin/kind.partial/kind`,
+    });
+    expect(noSpaceError(error, 'build kind v0.33.0', cache, plenty)?.message).toBe(
+      `no space left on device while build kind v0.33.0 (in ${cache}): free some space or point PULLCHECK_CACHE_DIR at a bigger disk`,
+    );
   });
 
   it('reads the directory from a command that said so, and follows causes', () => {
-    const command = Object.assign(new Error('command failed (exit 1): docker import'), { stderr: 'write /var/lib/docker/tmp/x: no space left on device' });
-    expect(noSpaceError(new Error('import failed', { cause: command }), 'docker import', cache, plenty)?.message).toMatch(/while docker import \(in \/var\/lib\/docker\/tmp\):/);
+    const command = Object.assign(new Error('command failed (exit 1): docker import'), {
+      stderr: 'write /var/lib/docker/tmp/x: no space left on device',
+    });
+    expect(noSpaceError(new Error('import failed', { cause: command }), 'docker import', cache, plenty)?.message).toMatch(
+      /while docker import \(in \/var\/lib\/docker\/tmp\):/,
+    );
   });
 
   it('blames a nearly full directory when the failure itself does not say', () => {
-    expect(noSpaceError(new Error('package crypto/sha3 is not in std'), 'go build', cache, [tmpdir(), '/proc'])?.message).toMatch(/^no space left on device while go build \(in \/proc\)/);
+    expect(noSpaceError(new Error('package crypto/sha3 is not in std'), 'go build', cache, [tmpdir(), '/proc'])?.message).toMatch(
+      /^no space left on device while go build \(in \/proc\)/,
+    );
   });
 
   it('leaves other errors alone', () => {

@@ -58,7 +58,11 @@ describe('registry and node configuration', () => {
   });
 
   it('the KEP-1755 ConfigMap names the host for every viewpoint', () => {
-    expect(YAML.parse(localRegistryHostingData('reg:5000'))).toEqual({ host: 'reg:5000', hostFromContainerRuntime: 'reg:5000', hostFromClusterNetwork: 'reg:5000' });
+    expect(YAML.parse(localRegistryHostingData('reg:5000'))).toEqual({
+      host: 'reg:5000',
+      hostFromContainerRuntime: 'reg:5000',
+      hostFromClusterNetwork: 'reg:5000',
+    });
   });
 });
 

@@ -1,12 +1,30 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newRunId, readEnvironment, readResults, rerenderReport, runResults, targetFromJest, writeReport, type JestRun, type JestTestCase, type TargetEnvironment } from '../helpers/report/assemble.ts';
+import {
+  newRunId,
+  readEnvironment,
+  readResults,
+  rerenderReport,
+  runResults,
+  targetFromJest,
+  writeReport,
+  type JestRun,
+  type JestTestCase,
+  type TargetEnvironment,
+} from '../helpers/report/assemble.ts';
 import { renderHtml } from '../helpers/report/html.ts';
 import PullcheckReporter from '../helpers/report/jest-reporter.ts';
 import { renderJUnit } from '../helpers/report/junit.ts';
 import { scenarioFileName } from '../helpers/report/records.ts';
-import { defaultRunContext, loadRunContext, registryPassword, RUN_CONTEXT_ENV, writeRunContext, writeSecretFile } from '../helpers/run/context.ts';
+import {
+  defaultRunContext,
+  loadRunContext,
+  registryPassword,
+  RUN_CONTEXT_ENV,
+  writeRunContext,
+  writeSecretFile,
+} from '../helpers/run/context.ts';
 import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord, type TargetResult } from '../helpers/report/schema.ts';
 
 function rec(id: string, status: ScenarioRecord['status'], extra: Partial<ScenarioRecord> = {}): ScenarioRecord {
@@ -15,16 +33,28 @@ function rec(id: string, status: ScenarioRecord['status'], extra: Partial<Scenar
 
 function target(name: string, scenarios: ScenarioRecord[], extra: Partial<TargetResult> = {}): TargetResult {
   return {
-    name, kubernetesVersion: name, nodes: [{ name: 'pullcheck-worker', kubeletVersion: name, containerRuntime: 'containerd://2.3.4' }],
-    cluster: { mode: 'kind', name: 'pullcheck-default', profile: 'default' }, registry: { mode: 'local' },
-    startedAt: '2026-11-27T03:00:00.000Z', finishedAt: '2026-11-27T03:20:00.000Z', scenarios, ...extra,
+    name,
+    kubernetesVersion: name,
+    nodes: [{ name: 'pullcheck-worker', kubeletVersion: name, containerRuntime: 'containerd://2.3.4' }],
+    cluster: { mode: 'kind', name: 'pullcheck-default', profile: 'default' },
+    registry: { mode: 'local' },
+    startedAt: '2026-11-27T03:00:00.000Z',
+    finishedAt: '2026-11-27T03:20:00.000Z',
+    scenarios,
+    ...extra,
   };
 }
 
 function results(targets: TargetResult[], extra: Partial<RunResults> = {}): RunResults {
   return {
-    schema: RESULTS_SCHEMA, runId: '20261127-030000-ab12', tool: { name: 'pullcheck', version: '0.1.0' },
-    startedAt: '2026-11-27T03:00:00.000Z', finishedAt: '2026-11-27T03:40:00.000Z', selection: { suites: ['pull-policy'] }, targets, ...extra,
+    schema: RESULTS_SCHEMA,
+    runId: '20261127-030000-ab12',
+    tool: { name: 'pullcheck', version: '0.1.0' },
+    startedAt: '2026-11-27T03:00:00.000Z',
+    finishedAt: '2026-11-27T03:40:00.000Z',
+    selection: { suites: ['pull-policy'] },
+    targets,
+    ...extra,
   };
 }
 
@@ -45,26 +75,26 @@ function expectWellFormedXml(xml: string): void {
   expect(body.slice(last).trim()).toBe('');
   expect(stack).toEqual([]);
   // XML 1.0 forbids these even as references.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters; the test proves none is written.
   expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
 }
 
-const twoVersions = () => results([
-  target('v1.36.3', [
-    rec('pull-policy/always-pulls', 'passed', { rules: ['Always pulls on every start'] }),
-    rec('pull-policy/never-absent-fails', 'passed'),
-    rec('node-credentials/kep2535', 'skipped', { reason: 'KubeletEnsureSecretPulledImages is off before v1.35' }),
-  ]),
-  target('v1.37.2', [
-    rec('pull-policy/always-pulls', 'passed'),
-    rec('pull-policy/never-absent-fails', 'failed', {
-      reason: 'expected ErrImageNeverPull, got <script>alert(1)</script> & "more"\nsecond line',
-      rules: ['Never: the kubelet must not pull (v1.37)'],
-      evidence: ['evidence/pull-policy__never-absent-fails/events.txt'],
-    }),
-    rec('node-credentials/kep2535', 'passed'),
-  ]),
-]);
+const twoVersions = () =>
+  results([
+    target('v1.36.3', [
+      rec('pull-policy/always-pulls', 'passed', { rules: ['Always pulls on every start'] }),
+      rec('pull-policy/never-absent-fails', 'passed'),
+      rec('node-credentials/kep2535', 'skipped', { reason: 'KubeletEnsureSecretPulledImages is off before v1.35' }),
+    ]),
+    target('v1.37.2', [
+      rec('pull-policy/always-pulls', 'passed'),
+      rec('pull-policy/never-absent-fails', 'failed', {
+        reason: 'expected ErrImageNeverPull, got <script>alert(1)</script> & "more"\nsecond line',
+        rules: ['Never: the kubelet must not pull (v1.37)'],
+        evidence: ['evidence/pull-policy__never-absent-fails/events.txt'],
+      }),
+      rec('node-credentials/kep2535', 'passed'),
+    ]),
+  ]);
 
 describe('JUnit writer', () => {
   it('one testsuite per target and suite, totals on testsuites, failure and skipped elements', () => {
@@ -76,12 +106,19 @@ describe('JUnit writer', () => {
     expect(xml).toContain('<testcase classname="pull-policy" name="pull-policy/always-pulls" time="1.500"/>');
     expect(xml).toContain('<skipped message="KubeletEnsureSecretPulledImages is off before v1.35"/>');
     // message: the first line only; body: the whole reason and where the evidence is, from the run directory.
-    expect(xml).toContain('<failure message="expected ErrImageNeverPull, got &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;" type="failure">');
+    expect(xml).toContain(
+      '<failure message="expected ErrImageNeverPull, got &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;" type="failure">',
+    );
     expect(xml).toMatch(/second line\n\nevidence:\nv1\.37\.2\/evidence\/pull-policy__never-absent-fails\/events\.txt<\/failure>/);
   });
 
   it('escapes control characters, quotes and line breaks in attributes', () => {
-    const r = results([target('v1.37.2', [rec('registry/x', 'failed', { reason: '\u001b[31mred\u001b[0m <b>\u0000\nnext' }), rec('registry/"q"\'s', 'skipped', { reason: 'a\tb\nc' })])]);
+    const r = results([
+      target('v1.37.2', [
+        rec('registry/x', 'failed', { reason: '\u001b[31mred\u001b[0m <b>\u0000\nnext' }),
+        rec('registry/"q"\'s', 'skipped', { reason: 'a\tb\nc' }),
+      ]),
+    ]);
     const xml = renderJUnit(r);
     expectWellFormedXml(xml);
     expect(xml).toContain('\\u001b[31mred\\u001b[0m &lt;b&gt;\\u0000');
@@ -131,10 +168,11 @@ describe('HTML report', () => {
   });
 
   it('shows the certification summary when there is one, and says when nothing changed', () => {
-    const one = renderHtml(results(
-      [target('v1.37.2', [rec('registry/push', 'passed')]), target('v1.36.3', [rec('registry/push', 'passed')])],
-      { certification: [{ capability: 'Pulls with node credentials', status: 'passed', scenarios: ['registry/push'] }] },
-    ));
+    const one = renderHtml(
+      results([target('v1.37.2', [rec('registry/push', 'passed')]), target('v1.36.3', [rec('registry/push', 'passed')])], {
+        certification: [{ capability: 'Pulls with node credentials', status: 'passed', scenarios: ['registry/push'] }],
+      }),
+    );
     expect(one).toContain('id="certification"');
     expect(one).toContain('Pulls with node credentials');
     expect(one).toContain('No scenario changed its verdict');
@@ -150,8 +188,18 @@ describe('merging jest results with the scenario records', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const writeRecord = (r: ScenarioRecord) => writeFileSync(join(dir, 'scenarios', `${scenarioFileName(r.id)}.json`), JSON.stringify(r));
-  const test = (title: string, status: string, failureMessages: string[] = []): JestTestCase => ({ title, status, duration: 2000, failureMessages });
-  const env: TargetEnvironment = { kubernetesVersion: 'v1.37.2', nodes: [], cluster: { mode: 'kind', name: 'pullcheck-default' }, registry: { mode: 'local' } };
+  const test = (title: string, status: string, failureMessages: string[] = []): JestTestCase => ({
+    title,
+    status,
+    duration: 2000,
+    failureMessages,
+  });
+  const env: TargetEnvironment = {
+    kubernetesVersion: 'v1.37.2',
+    nodes: [],
+    cluster: { mode: 'kind', name: 'pullcheck-default' },
+    registry: { mode: 'local' },
+  };
 
   it('keeps records, takes skipped from them, fails what jest failed, leaves out what did not run', () => {
     writeRecord(rec('pull-policy/kep', 'skipped', { reason: 'gate off' }));
@@ -166,13 +214,19 @@ describe('merging jest results with the scenario records', () => {
           testResults: [
             test('pull-policy/kep: skips itself', 'passed'),
             test('pull-policy/ok: passes', 'passed'),
-            test('pull-policy/before-all: never started', 'failed', ['\u001b[31mError: registry did not start\u001b[39m\n    at startEnv (helpers/harness.ts:1:1)\n    at x (y:1:1)']),
+            test('pull-policy/before-all: never started', 'failed', [
+              '\u001b[31mError: registry did not start\u001b[39m\n    at startEnv (helpers/harness.ts:1:1)\n    at x (y:1:1)',
+            ]),
             test('pull-policy/late: timed out, then wrote its record', 'failed', ['thrown: "Exceeded timeout of 600000 ms for a test."']),
             test('pull-policy/deselected: left out by --skip', 'pending'),
             test('pull-policy/later: todo', 'todo'),
           ],
         },
-        { testFilePath: '/repo/suites/registry.test.ts', testResults: [], testExecError: { message: 'Cannot find module ./x\nmore', stack: null } },
+        {
+          testFilePath: '/repo/suites/registry.test.ts',
+          testResults: [],
+          testExecError: { message: 'Cannot find module ./x\nmore', stack: null },
+        },
         { testFilePath: '/repo/test/report.test.ts', testResults: [test('unit test: not a scenario', 'failed', ['nope'])] },
       ],
     };
@@ -187,17 +241,39 @@ describe('merging jest results with the scenario records', () => {
     const byId = new Map(t.scenarios.map((s) => [s.id, s]));
     expect(byId.get('pull-policy/kep')?.reason).toBe('gate off');
     expect(byId.get('pull-policy/ok')?.rules).toEqual(['IfNotPresent keeps the cached image']);
-    expect(byId.get('pull-policy/before-all')).toMatchObject({ suite: 'pull-policy', title: 'never started', reason: 'Error: registry did not start', rules: [], evidence: [] });
+    expect(byId.get('pull-policy/before-all')).toMatchObject({
+      suite: 'pull-policy',
+      title: 'never started',
+      reason: 'Error: registry did not start',
+      rules: [],
+      evidence: [],
+    });
     expect(byId.get('pull-policy/late')?.reason).toMatch(/Exceeded timeout/);
     expect(byId.get('registry/orphan')?.evidence).toEqual(['evidence/registry__orphan/pods.txt']);
     expect(t.error).toBe('registry.test.ts could not run: Cannot find module ./x');
-    expect(t).toMatchObject({ name: 'v1.37.2', kubernetesVersion: 'v1.37.2', startedAt: '2026-11-27T03:00:00.000Z', finishedAt: '2026-11-27T03:10:00.000Z' });
+    expect(t).toMatchObject({
+      name: 'v1.37.2',
+      kubernetesVersion: 'v1.37.2',
+      startedAt: '2026-11-27T03:00:00.000Z',
+      finishedAt: '2026-11-27T03:10:00.000Z',
+    });
   });
 
   it('reads environment.json over the defaults, and keeps the defaults for what it lacks', () => {
     expect(readEnvironment(dir, env)).toEqual(env);
-    writeFileSync(join(dir, 'environment.json'), JSON.stringify({ kubernetesVersion: 'v1.36.3', nodes: [{ name: 'w', kubeletVersion: 'v1.36.3', containerRuntime: 'containerd://2.3.4' }], registry: { mode: 'bogus' } }));
-    expect(readEnvironment(dir, env)).toEqual({ ...env, kubernetesVersion: 'v1.36.3', nodes: [{ name: 'w', kubeletVersion: 'v1.36.3', containerRuntime: 'containerd://2.3.4' }] });
+    writeFileSync(
+      join(dir, 'environment.json'),
+      JSON.stringify({
+        kubernetesVersion: 'v1.36.3',
+        nodes: [{ name: 'w', kubeletVersion: 'v1.36.3', containerRuntime: 'containerd://2.3.4' }],
+        registry: { mode: 'bogus' },
+      }),
+    );
+    expect(readEnvironment(dir, env)).toEqual({
+      ...env,
+      kubernetesVersion: 'v1.36.3',
+      nodes: [{ name: 'w', kubeletVersion: 'v1.36.3', containerRuntime: 'containerd://2.3.4' }],
+    });
     writeFileSync(join(dir, 'environment.json'), '{ half');
     expect(readEnvironment(dir, env)).toEqual(env);
   });
@@ -272,9 +348,16 @@ describe('jest reporter', () => {
     const reporter = new PullcheckReporter({ rootDir: root });
     const file = process.env[RUN_CONTEXT_ENV] ?? '';
     expect(existsSync(file)).toBe(true);
-    expect(loadRunContext()).toMatchObject({ cluster: { provider: 'kind', profile: 'default' }, clusterReady: false, reportManaged: false });
+    expect(loadRunContext()).toMatchObject({
+      cluster: { provider: 'kind', profile: 'default' },
+      clusterReady: false,
+      reportManaged: false,
+    });
     expect(loadRunContext().targetDir).toMatch(new RegExp(`^${root}/reports/\\d{8}-\\d{6}-[0-9a-f]{4}/default$`));
-    await reporter.onRunComplete(undefined, run([{ testFilePath: join(root, 'test', 'x.test.ts'), testResults: [{ title: 'a', status: 'passed', failureMessages: [] }] }]));
+    await reporter.onRunComplete(
+      undefined,
+      run([{ testFilePath: join(root, 'test', 'x.test.ts'), testResults: [{ title: 'a', status: 'passed', failureMessages: [] }] }]),
+    );
     expect(existsSync(join(root, 'reports'))).toBe(false);
     expect(existsSync(file)).toBe(false);
     expect(reporter.getLastError()).toBeUndefined();
@@ -283,7 +366,15 @@ describe('jest reporter', () => {
   it('after an e2e run writes target.json and the run report; managed runs get target.json only', async () => {
     const reporter = new PullcheckReporter({ rootDir: root });
     const { targetDir } = loadRunContext();
-    await reporter.onRunComplete(undefined, run([{ testFilePath: join(root, 'suites', 'smoke.test.ts'), testResults: [{ title: 'smoke/x: runs', status: 'passed', failureMessages: [] }] }]));
+    await reporter.onRunComplete(
+      undefined,
+      run([
+        {
+          testFilePath: join(root, 'suites', 'smoke.test.ts'),
+          testResults: [{ title: 'smoke/x: runs', status: 'passed', failureMessages: [] }],
+        },
+      ]),
+    );
     expect(reporter.getLastError()).toBeUndefined();
     const t = JSON.parse(readFileSync(join(targetDir, 'target.json'), 'utf8')) as TargetResult;
     expect(t.scenarios.map((s) => s.id)).toEqual(['smoke/x']);
@@ -291,8 +382,16 @@ describe('jest reporter', () => {
     expect(readResults(join(root, 'reports', 'latest', 'results.json')).targets).toHaveLength(1);
 
     const managedDir = join(root, 'managed', 'run1', 'v1.36.3');
-    process.env[RUN_CONTEXT_ENV] = writeRunContext({ ...defaultRunContext(managedDir), cluster: { provider: 'kind', profile: 'default', k8s: 'v1.36.3' }, clusterReady: true, reportManaged: true });
-    await new PullcheckReporter({ rootDir: root }).onRunComplete(undefined, run([{ testFilePath: join(root, 'suites', 'smoke.test.ts'), testResults: [] }]));
+    process.env[RUN_CONTEXT_ENV] = writeRunContext({
+      ...defaultRunContext(managedDir),
+      cluster: { provider: 'kind', profile: 'default', k8s: 'v1.36.3' },
+      clusterReady: true,
+      reportManaged: true,
+    });
+    await new PullcheckReporter({ rootDir: root }).onRunComplete(
+      undefined,
+      run([{ testFilePath: join(root, 'suites', 'smoke.test.ts'), testResults: [] }]),
+    );
     const managed = JSON.parse(readFileSync(join(managedDir, 'target.json'), 'utf8')) as TargetResult;
     expect(managed.kubernetesVersion).toBe('v1.36.3');
     expect(existsSync(join(root, 'managed', 'run1', 'results.json'))).toBe(false);
@@ -301,10 +400,15 @@ describe('jest reporter', () => {
   it('never writes a credential into run.json: the password goes in a 0600 file of its own', () => {
     const secret = writeSecretFile('canary-Sw0rdfish-9d1c');
     try {
-      const file = writeRunContext({ ...defaultRunContext(join(root, 't')), registry: { url: 'https://r.example', host: 'r.example', username: 'u', passwordFile: secret.file } });
+      const file = writeRunContext({
+        ...defaultRunContext(join(root, 't')),
+        registry: { url: 'https://r.example', host: 'r.example', username: 'u', passwordFile: secret.file },
+      });
       expect(readFileSync(file, 'utf8')).not.toContain('canary-Sw0rdfish-9d1c');
       expect(statSync(secret.file).mode & 0o777).toBe(0o600);
-      expect(registryPassword({ ...defaultRunContext(), registry: { url: 'https://r.example', host: 'r.example', passwordFile: secret.file } })).toBe('canary-Sw0rdfish-9d1c');
+      expect(
+        registryPassword({ ...defaultRunContext(), registry: { url: 'https://r.example', host: 'r.example', passwordFile: secret.file } }),
+      ).toBe('canary-Sw0rdfish-9d1c');
     } finally {
       secret.remove();
     }

@@ -24,7 +24,9 @@ describe('GitHub workflows', () => {
   }, 1_800_000);
 
   it('every workflow passes actionlint', async () => {
-    const files = readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(WORKFLOWS, f));
+    const files = readdirSync(WORKFLOWS)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(WORKFLOWS, f));
     expect(files.length).toBeGreaterThan(0);
     expect(await actionlint(binary, files)).toEqual({ exitCode: 0, output: '' });
   });
@@ -34,26 +36,28 @@ describe('GitHub workflows', () => {
     try {
       mkdirSync(join(dir, '.github', 'workflows'), { recursive: true });
       const file = join(dir, '.github', 'workflows', 'broken.yml');
-      writeFileSync(file, [
-        'name: broken',
-        'on:',
-        '  schedule:',
-        "    - cron: '0 3 * *'",
-        'jobs:',
-        '  e2e:',
-        '    runs-on: ubuntu-24.04',
-        '    strategy:',
-        '      matrix:',
-        '        k8s: [v1.37.2]',
-        '    steps:',
-        '      - uses: actions/checkout@v4',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, literally.
-        '      - run: echo ${{ matrix.kubernetes }}',
-        '      - uses: actions/upload-artifact@v4',
-        '        with:',
-        '          nmae: report',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        file,
+        [
+          'name: broken',
+          'on:',
+          '  schedule:',
+          "    - cron: '0 3 * *'",
+          'jobs:',
+          '  e2e:',
+          '    runs-on: ubuntu-24.04',
+          '    strategy:',
+          '      matrix:',
+          '        k8s: [v1.37.2]',
+          '    steps:',
+          '      - uses: actions/checkout@v4',
+          '      - run: echo ${{ matrix.kubernetes }}',
+          '      - uses: actions/upload-artifact@v4',
+          '        with:',
+          '          nmae: report',
+          '',
+        ].join('\n'),
+      );
       const { exitCode, output } = await actionlint(binary, [file]);
       expect(exitCode).toBe(1);
       expect(output).toMatch(/broken\.yml:4:\d+: invalid CRON format/);

@@ -58,10 +58,17 @@ export function isStable(c: Comparison): boolean {
 }
 
 export function describeComparison(c: Comparison): string[] {
-  const lines = c.runs.map((r, i) => `run ${i + 1} ${r.runId}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds}s${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`);
+  const lines = c.runs.map(
+    (r, i) =>
+      `run ${i + 1} ${r.runId}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds}s${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`,
+  );
   const n = Object.keys(c.verdicts).length;
   if (c.unstable.length === 0) lines.push(`${n} scenario(s): the same verdict in all ${c.runs.length} runs`);
-  else lines.push(`${c.unstable.length} of ${n} scenario(s) changed verdict between runs:`, ...c.unstable.map((id) => `  ${id}: ${(c.verdicts[id] ?? []).join(' → ')}`));
+  else
+    lines.push(
+      `${c.unstable.length} of ${n} scenario(s) changed verdict between runs:`,
+      ...c.unstable.map((id) => `  ${id}: ${(c.verdicts[id] ?? []).join(' → ')}`),
+    );
   if (c.alwaysFailed.length) lines.push(`failed in every run: ${c.alwaysFailed.join(', ')}`);
   return lines;
 }

@@ -64,10 +64,23 @@ function cell(n: number | undefined, unit: PhaseResult['unit']): string {
 export function formatTable(phases: readonly PhaseSummary[]): string {
   const rows = phases.map((p) => {
     const measured = p.n > 0;
-    const median = measured ? cell(p.median, p.unit) : p.previous ? `${cell(p.previous.median, p.unit)} (last, ${p.previous.measuredAt.slice(0, 10)})` : '—';
+    const median = measured
+      ? cell(p.median, p.unit)
+      : p.previous
+        ? `${cell(p.previous.median, p.unit)} (last, ${p.previous.measuredAt.slice(0, 10)})`
+        : '—';
     const verdict = p.withinTarget === undefined ? (p.target ? 'n/a' : '') : p.withinTarget ? 'yes' : 'NO';
     const note = [measured ? '' : 'not measured this time', p.note ?? ''].filter(Boolean).join('; ');
-    return [p.name, median, measured ? cell(p.min, p.unit) : '—', measured ? cell(p.max, p.unit) : '—', String(p.n), p.target?.text ?? '', verdict, note];
+    return [
+      p.name,
+      median,
+      measured ? cell(p.min, p.unit) : '—',
+      measured ? cell(p.max, p.unit) : '—',
+      String(p.n),
+      p.target?.text ?? '',
+      verdict,
+      note,
+    ];
   });
   const header = ['phase', 'median', 'min', 'max', 'n', 'target', 'within target?', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -7,7 +7,12 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../cluster/kube.ts';
 
 /** Warning reasons that end a negative scenario's wait. */
-export const FAILURE_REASONS: ReadonlySet<string> = new Set(['Failed', 'ErrImageNeverPull', 'FailedToRetrieveImagePullSecret', 'InspectFailed']);
+export const FAILURE_REASONS: ReadonlySet<string> = new Set([
+  'Failed',
+  'ErrImageNeverPull',
+  'FailedToRetrieveImagePullSecret',
+  'InspectFailed',
+]);
 
 export interface VerdictDelay {
   namespace: string;

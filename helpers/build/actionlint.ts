@@ -11,7 +11,10 @@ export const ACTIONLINT_VERSION = 'v1.7.12';
 /** Returns the path of the actionlint binary, building it on first use. */
 export async function buildActionlint(logger: Logger): Promise<string> {
   const { dir, hit } = await cachedDir(cachePath('bin', `actionlint-${ACTIONLINT_VERSION}`), (out) =>
-    logger.phase(`build actionlint ${ACTIONLINT_VERSION}`, () => goInstall(`github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`, out, logger)));
+    logger.phase(`build actionlint ${ACTIONLINT_VERSION}`, () =>
+      goInstall(`github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`, out, logger),
+    ),
+  );
   if (hit) logger.detail(`cached actionlint ${ACTIONLINT_VERSION}: ${dir}`);
   return join(dir, 'actionlint');
 }

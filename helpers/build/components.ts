@@ -12,7 +12,9 @@ import { goBuild, goInstall, prepareWrapper } from './go.ts';
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
 
 async function cachedBinaries(name: string, version: string, logger: Logger, build: (out: string) => Promise<void>): Promise<string> {
-  const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${version}`), (out) => logger.phase(`build ${name} ${version}`, () => build(out)));
+  const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${version}`), (out) =>
+    logger.phase(`build ${name} ${version}`, () => build(out)),
+  );
   if (hit) logger.detail(`cached ${name} ${version}: ${dir}`);
   return dir;
 }
@@ -34,23 +36,30 @@ export function buildContainerd(logger: Logger): Promise<string> {
 /** runc needs cgo for seccomp (libseccomp-dev on the host; the node has Debian's libseccomp2). */
 export function buildRunc(logger: Logger): Promise<string> {
   return cachedBinaries('runc', RUNC_VERSION, logger, (out) =>
-    goInstall(`github.com/opencontainers/runc@${RUNC_VERSION}`, out, logger, { tags: ['seccomp'], cgo: true }));
+    goInstall(`github.com/opencontainers/runc@${RUNC_VERSION}`, out, logger, { tags: ['seccomp'], cgo: true }),
+  );
 }
 
 export function buildCrictl(logger: Logger): Promise<string> {
-  return cachedBinaries('crictl', CRICTL_VERSION, logger, (out) => goInstall(`sigs.k8s.io/cri-tools/cmd/crictl@${CRICTL_VERSION}`, out, logger));
+  return cachedBinaries('crictl', CRICTL_VERSION, logger, (out) =>
+    goInstall(`sigs.k8s.io/cri-tools/cmd/crictl@${CRICTL_VERSION}`, out, logger),
+  );
 }
 
 /** etcd's command lives in package etcdmain of the server module; a three-line main calls it. */
 export function buildEtcd(version: string, logger: Logger): Promise<string> {
   return cachedBinaries('etcd', version, logger, async (out) => {
-    const dir = await prepareWrapper({
-      name: `etcd-${version}`,
-      goMod: `module pullcheck.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 ${version}\n`,
-      files: {
-        'main.go': 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
+    const dir = await prepareWrapper(
+      {
+        name: `etcd-${version}`,
+        goMod: `module pullcheck.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 ${version}\n`,
+        files: {
+          'main.go':
+            'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
+        },
       },
-    }, logger);
+      logger,
+    );
     await goBuild(dir, ['.'], out, logger);
   });
 }
@@ -60,16 +69,35 @@ export function buildEtcd(version: string, logger: Logger): Promise<string> {
  * plugin.cfg, which pulls in every cloud SDK) is what CoreDNS's own custom-build guide describes,
  * and takes a fraction of the time.
  */
-export const COREDNS_PLUGINS = ['errors', 'health', 'ready', 'kubernetes', 'metrics', 'forward', 'cache', 'loop', 'reload', 'loadbalance', 'log'] as const;
+export const COREDNS_PLUGINS = [
+  'errors',
+  'health',
+  'ready',
+  'kubernetes',
+  'metrics',
+  'forward',
+  'cache',
+  'loop',
+  'reload',
+  'loadbalance',
+  'log',
+] as const;
 
 export function buildCoreDNS(version: string, logger: Logger): Promise<string> {
   return cachedBinaries('coredns', version, logger, async (out) => {
-    const imports = ['"github.com/coredns/coredns/coremain"', '_ "github.com/coredns/coredns/core/dnsserver"', ...COREDNS_PLUGINS.map((p) => `_ "github.com/coredns/coredns/plugin/${p}"`)];
-    const dir = await prepareWrapper({
-      name: `coredns-${version}`,
-      goMod: `module pullcheck.local/coredns\n\ngo 1.26\n\nrequire github.com/coredns/coredns ${version}\n`,
-      files: { 'main.go': `package main\n\nimport (\n${imports.map((i) => `\t${i}`).join('\n')}\n)\n\nfunc main() { coremain.Run() }\n` },
-    }, logger);
+    const imports = [
+      '"github.com/coredns/coredns/coremain"',
+      '_ "github.com/coredns/coredns/core/dnsserver"',
+      ...COREDNS_PLUGINS.map((p) => `_ "github.com/coredns/coredns/plugin/${p}"`),
+    ];
+    const dir = await prepareWrapper(
+      {
+        name: `coredns-${version}`,
+        goMod: `module pullcheck.local/coredns\n\ngo 1.26\n\nrequire github.com/coredns/coredns ${version}\n`,
+        files: { 'main.go': `package main\n\nimport (\n${imports.map((i) => `\t${i}`).join('\n')}\n)\n\nfunc main() { coremain.Run() }\n` },
+      },
+      logger,
+    );
     await goBuild(dir, ['.'], out, logger);
   });
 }
@@ -83,5 +111,6 @@ export function buildOwnProgram(name: 'pause' | 'credprovider', logger: Logger):
 
 export function buildRegistry(logger: Logger): Promise<string> {
   return cachedBinaries('registry', DISTRIBUTION_VERSION, logger, (out) =>
-    goInstall(`github.com/distribution/distribution/v3/cmd/registry@${DISTRIBUTION_VERSION}`, out, logger));
+    goInstall(`github.com/distribution/distribution/v3/cmd/registry@${DISTRIBUTION_VERSION}`, out, logger),
+  );
 }

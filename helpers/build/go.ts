@@ -35,7 +35,12 @@ export async function goModDownload(path: string, version: string, logger: Logge
 }
 
 /** `go install pkg@version` into `binDir`; works for modules without replace directives. */
-export async function goInstall(pkgAtVersion: string, binDir: string, logger: Logger, opts: { tags?: string[]; ldflags?: string; cgo?: boolean } = {}): Promise<void> {
+export async function goInstall(
+  pkgAtVersion: string,
+  binDir: string,
+  logger: Logger,
+  opts: { tags?: string[]; ldflags?: string; cgo?: boolean } = {},
+): Promise<void> {
   mkdirSync(binDir, { recursive: true });
   const args = ['go', 'install', '-trimpath'];
   if (opts.tags?.length) args.push('-tags', opts.tags.join(' '));
@@ -62,7 +67,13 @@ export async function prepareWrapper(wrapper: WrapperModule, logger: Logger): Pr
 }
 
 /** `go build` of several packages of a module directory into `outDir` (one binary each). */
-export async function goBuild(moduleDir: string, packages: string[], outDir: string, logger: Logger, opts: { ldflags?: string; tags?: string[] } = {}): Promise<void> {
+export async function goBuild(
+  moduleDir: string,
+  packages: string[],
+  outDir: string,
+  logger: Logger,
+  opts: { ldflags?: string; tags?: string[] } = {},
+): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const args = ['go', 'build', '-trimpath', '-ldflags', opts.ldflags ?? '-s -w', '-o', `${outDir}/`];
   if (opts.tags?.length) args.push('-tags', opts.tags.join(' '));

@@ -41,7 +41,10 @@ export function withAdmissionPlugin(manifestYaml: string, plugin: string, enable
  * the plugin on, and no say over the `kubernetes` Service's endpoints — two servers with one
  * address and different ports would otherwise keep rewriting the endpoint's port.
  */
-export function secondApiServerManifest(manifestYaml: string, o: { name: string; port: number; plugin: string; labels?: Record<string, string> }): string {
+export function secondApiServerManifest(
+  manifestYaml: string,
+  o: { name: string; port: number; plugin: string; labels?: Record<string, string> },
+): string {
   const pod = YAML.parse(withAdmissionPlugin(manifestYaml, o.plugin, true)) as V1Pod;
   const container = pod.spec?.containers.find((c) => c.name === 'kube-apiserver');
   if (!pod.metadata || !container?.command) throw new Error(`${SOURCE} has no kube-apiserver container command`);
@@ -92,16 +95,19 @@ export interface SecondApiServer {
 async function until(what: string, timeoutMs: number, attempt: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
-  await pRetry(async () => {
-    try {
-      if (await attempt()) return;
-      last = 'not yet';
-    } catch (error) {
-      last = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
-    }
-    if (Date.now() > deadline) throw new AbortError(`${what}: not within ${timeoutMs / 1000}s; last: ${last}`);
-    throw new Error(last);
-  }, { retries: 10_000, minTimeout: 300, maxTimeout: 1000, factor: 1.3 });
+  await pRetry(
+    async () => {
+      try {
+        if (await attempt()) return;
+        last = 'not yet';
+      } catch (error) {
+        last = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      }
+      if (Date.now() > deadline) throw new AbortError(`${what}: not within ${timeoutMs / 1000}s; last: ${last}`);
+      throw new Error(last);
+    },
+    { retries: 10_000, minTimeout: 300, maxTimeout: 1000, factor: 1.3 },
+  );
 }
 
 async function internalIp(kube: Kube, node: string): Promise<string> {
@@ -117,26 +123,39 @@ export async function startSecondApiServer(o: SecondApiServerOptions): Promise<S
   const path = `${MANIFESTS}/${name}.yaml`;
   const timeoutMs = o.timeoutMs ?? 180_000;
   const busy = await o.nodes.exec(o.controlPlane, ['sh', '-c', `ss -Hltn 'sport = :${port}'`], { allowFailure: true });
-  if (busy.stdout.trim()) throw new Error(`port ${port} on ${o.controlPlane} is taken (${busy.stdout.trim().split('\n')[0] ?? ''}): a second API server cannot listen there`);
+  if (busy.stdout.trim())
+    throw new Error(
+      `port ${port} on ${o.controlPlane} is taken (${busy.stdout.trim().split('\n')[0] ?? ''}): a second API server cannot listen there`,
+    );
   const { stdout: original } = await o.nodes.exec(o.controlPlane, ['cat', SOURCE]);
   const server = `https://${await internalIp(o.kube, o.controlPlane)}:${port}`;
   const second = kubeFromString(kubeconfigForServer(o.kube, server));
   // Written beside the directory, then moved in: kubelet would start a half-written file as a pod.
-  await o.nodes.writeFile(o.controlPlane, `/etc/kubernetes/${name}.yaml.pullcheck`, secondApiServerManifest(original, { name, port, plugin: o.plugin, labels: ownerLabels() }), '0600');
+  await o.nodes.writeFile(
+    o.controlPlane,
+    `/etc/kubernetes/${name}.yaml.pullcheck`,
+    secondApiServerManifest(original, { name, port, plugin: o.plugin, labels: ownerLabels() }),
+    '0600',
+  );
   await o.nodes.exec(o.controlPlane, ['mv', `/etc/kubernetes/${name}.yaml.pullcheck`, path]);
-  const stop = () => o.logger.phase(`stop the second API server ${server}`, async () => {
-    await o.nodes.exec(o.controlPlane, ['rm', '-f', path]);
-    await until(`the second API server ${server} to stop after its manifest was removed`, timeoutMs, async () => {
-      try {
-        await second.core.getAPIResources();
-        return false;
-      } catch (error) {
-        return /ECONNREFUSED/.test(String(error instanceof Error ? `${error.message} ${String((error as { code?: unknown }).code)}` : error));
-      }
+  const stop = () =>
+    o.logger.phase(`stop the second API server ${server}`, async () => {
+      await o.nodes.exec(o.controlPlane, ['rm', '-f', path]);
+      await until(`the second API server ${server} to stop after its manifest was removed`, timeoutMs, async () => {
+        try {
+          await second.core.getAPIResources();
+          return false;
+        } catch (error) {
+          return /ECONNREFUSED/.test(
+            String(error instanceof Error ? `${error.message} ${String((error as { code?: unknown }).code)}` : error),
+          );
+        }
+      });
     });
-  });
   try {
-    await o.logger.phase(`start a second API server with ${o.plugin} at ${server}`, () => until(`a second API server with ${o.plugin} at ${server}`, timeoutMs, () => o.probe(second)));
+    await o.logger.phase(`start a second API server with ${o.plugin} at ${server}`, () =>
+      until(`a second API server with ${o.plugin} at ${server}`, timeoutMs, () => o.probe(second)),
+    );
   } catch (error) {
     await stop().catch((e: unknown) => o.logger.warn(`stopping the second API server: ${String(e)}`));
     throw error;

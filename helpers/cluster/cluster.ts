@@ -49,7 +49,10 @@ export async function kindBinary(logger: Logger): Promise<string> {
 
 export async function clusterExists(kind: string, name: string): Promise<boolean> {
   const { stdout } = await run([kind, 'get', 'clusters'], { env: KIND_ENV });
-  return stdout.split('\n').map((l) => l.trim()).includes(name);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .includes(name);
 }
 
 /** Connects to a kind cluster `pullcheck run` has just brought up and checked: no preflight, no waits. */
@@ -63,7 +66,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
   const host = await logger.phase('preflight', async () => {
     const d = await checkDocker();
     await checkBuildTools();
-    logger.info(`Docker ${d.serverVersion}, cgroup v${d.cgroupVersion}${d.cgroupVersion === 1 ? ' (kubelet gets failCgroupV1: false)' : ''}${d.capSysResource ? '' : ', no CAP_SYS_RESOURCE (containerd gets restrict_oom_score_adj)'}`);
+    logger.info(
+      `Docker ${d.serverVersion}, cgroup v${d.cgroupVersion}${d.cgroupVersion === 1 ? ' (kubelet gets failCgroupV1: false)' : ''}${d.capSysResource ? '' : ', no CAP_SYS_RESOURCE (containerd gets restrict_oom_score_adj)'}`,
+    );
     return d;
   });
   const kind = await logger.phase(`kind ${KIND_VERSION}`, () => kindBinary(logger));
@@ -72,7 +77,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
   }
   const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, () =>
-    resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }));
+    resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
+  );
   logger.info(`node image ${image.ref} (${image.source})`);
 
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-kind-'));
@@ -83,7 +89,12 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     // already issued, created after any deletion could look for them. It finishes instead, and
     // `pullcheck run` deletes the whole cluster once it has.
     await logger.phase(`kind create cluster ${name} (${profile.cluster.nodes.length} nodes)`, () =>
-      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], { logger, env: KIND_ENV, detached: true }));
+      run([kind, 'create', 'cluster', '--name', name, '--image', image.ref, '--config', configFile, '--retain', '--wait', '0s'], {
+        logger,
+        env: KIND_ENV,
+        detached: true,
+      }),
+    );
     return await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
   } catch (error) {
     const logs = cachePath('logs', `kind-${name}-${Date.now()}`);
@@ -100,7 +111,11 @@ async function connect(kind: string, name: string, profile: Profile, logger: Log
   const { stdout: kubeconfig } = await run([kind, 'get', 'kubeconfig', '--name', name], { env: KIND_ENV });
   const kube = kubeFromString(kubeconfig);
   const { stdout: nodeList } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
-  const nodeNames = nodeList.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  const nodeNames = nodeList
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
   const nodes = new KindNodeAccess(logger);
   const podSubnet = String(profile.cluster.networking?.['podSubnet'] ?? DEFAULT_POD_SUBNET);
   if (!existing) await setUpPodNetwork(kube, nodes, nodeNames.length, podSubnet, logger);
@@ -120,8 +135,10 @@ async function waitForCoreDNS(kube: Kube, timeoutMs: number): Promise<void> {
       const l = await kube.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
       return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
     },
-    until: (pods: V1Pod[]) => (pods.length > 0 && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined),
-    describe: (p) => `${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.status?.phase} ${(p.status?.containerStatuses ?? []).map((c) => JSON.stringify(c.state)).join(' ')}`,
+    until: (pods: V1Pod[]) =>
+      pods.length > 0 && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined,
+    describe: (p) =>
+      `${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.status?.phase} ${(p.status?.containerStatuses ?? []).map((c) => JSON.stringify(c.state)).join(' ')}`,
   });
 }
 
@@ -134,7 +151,9 @@ export async function clusterDown(name: string, logger: Logger): Promise<void> {
   }
   // A `kind create` stopped by Ctrl-C leaves the node containers whose `docker run` was already on
   // its way: they appear after kind is gone, and kind no longer lists the cluster. Found by label.
-  const stray = (await docker(['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`], { logger })).stdout.split('\n').filter(Boolean);
+  const stray = (await docker(['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`], { logger })).stdout
+    .split('\n')
+    .filter(Boolean);
   if (stray.length > 0) {
     logger.info(`removing ${stray.length} node container(s) of ${name} that kind did not list`);
     await docker(['rm', '-f', '-v', ...stray], { logger });

@@ -5,7 +5,8 @@ import type { ClusterTarget } from '../run/context.ts';
 import { profileForRun } from './profile.ts';
 
 export function describeTarget(target: ClusterTarget): TargetResult['cluster'] {
-  if (target.provider === 'existing') return { mode: 'existing', name: target.context ?? 'current-context', ...(target.context ? { context: target.context } : {}) };
+  if (target.provider === 'existing')
+    return { mode: 'existing', name: target.context ?? 'current-context', ...(target.context ? { context: target.context } : {}) };
   try {
     const profile = profileForRun(target.profile, target.k8s, undefined, target.name);
     return { mode: 'kind', name: profile.clusterName, profile: profile.name, context: `kind-${profile.clusterName}` };

@@ -35,18 +35,23 @@ export function isKindNode(n: V1Node): boolean {
 }
 
 export async function connectExisting(o: ExistingClusterOptions): Promise<Cluster> {
-  if (!existsSync(o.kubeconfig)) throw new EnvironmentError(`kubeconfig ${o.kubeconfig} does not exist: pass --kubeconfig with the path of the cluster's kubeconfig`);
+  if (!existsSync(o.kubeconfig))
+    throw new EnvironmentError(`kubeconfig ${o.kubeconfig} does not exist: pass --kubeconfig with the path of the cluster's kubeconfig`);
   const text = readFileSync(o.kubeconfig, 'utf8');
   const config = new KubeConfig();
   try {
     config.loadFromString(text);
   } catch (error) {
-    throw new EnvironmentError(`kubeconfig ${o.kubeconfig} cannot be read (${(error as Error).message.split('\n')[0]}): pass a valid kubeconfig`);
+    throw new EnvironmentError(
+      `kubeconfig ${o.kubeconfig} cannot be read (${(error as Error).message.split('\n')[0]}): pass a valid kubeconfig`,
+    );
   }
   const contexts = config.getContexts().map((c) => c.name);
   const context = o.context ?? config.getCurrentContext();
   if (!context || !contexts.includes(context)) {
-    throw new EnvironmentError(`context "${context}" is not in ${o.kubeconfig} (it has: ${contexts.join(', ') || 'none'}): pass --context with one of them`);
+    throw new EnvironmentError(
+      `context "${context}" is not in ${o.kubeconfig} (it has: ${contexts.join(', ') || 'none'}): pass --context with one of them`,
+    );
   }
   const kube = kubeFromString(text, context);
   const server = config.getCluster(config.getContextObject(context)?.cluster ?? '')?.server ?? '?';
@@ -55,20 +60,41 @@ export async function connectExisting(o: ExistingClusterOptions): Promise<Cluste
     nodes = (await kube.core.listNode()).items;
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new EnvironmentError(`cannot list the nodes of ${server} (context ${context}): ${why}; check that the cluster runs and that --kubeconfig/--context point at it`);
+    throw new EnvironmentError(
+      `cannot list the nodes of ${server} (context ${context}): ${why}; check that the cluster runs and that --kubeconfig/--context point at it`,
+    );
   }
-  const nodeNames = nodes.map((n) => n.metadata?.name ?? '').filter(Boolean).sort();
-  const kind = nodes.length > 0 && nodes.every(isKindNode) && (await docker(['inspect', '--type', 'container', nodeNames[0] ?? ''], { allowFailure: true })).exitCode === 0;
+  const nodeNames = nodes
+    .map((n) => n.metadata?.name ?? '')
+    .filter(Boolean)
+    .sort();
+  const kind =
+    nodes.length > 0 &&
+    nodes.every(isKindNode) &&
+    (await docker(['inspect', '--type', 'container', nodeNames[0] ?? ''], { allowFailure: true })).exitCode === 0;
   let network = '';
   let access: NodeAccess;
   if (kind) {
-    const { stdout } = await docker(['inspect', '--format', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}\n{{end}}', nodeNames[0] ?? '']);
-    network = stdout.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+    const { stdout } = await docker([
+      'inspect',
+      '--format',
+      '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}\n{{end}}',
+      nodeNames[0] ?? '',
+    ]);
+    network =
+      stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .find(Boolean) ?? '';
     access = new KindNodeAccess(o.logger);
   } else {
-    access = new PendingNodeAccess(`the nodes of ${server} are not kind containers: node-level steps need the node agent, which needs a registry the nodes can pull from (pass --registry)`);
+    access = new PendingNodeAccess(
+      `the nodes of ${server} are not kind containers: node-level steps need the node agent, which needs a registry the nodes can pull from (pass --registry)`,
+    );
   }
-  o.logger.info(`existing cluster ${context} (${server}): ${nodeNames.length} nodes, ${kind ? `kind on docker network ${network}` : 'not kind'}`);
+  o.logger.info(
+    `existing cluster ${context} (${server}): ${nodeNames.length} nodes, ${kind ? `kind on docker network ${network}` : 'not kind'}`,
+  );
   return { name: context, context, kubeconfig: text, kube, nodes: access, nodeNames, network };
 }
 

@@ -45,7 +45,11 @@ export function renderKindConfig(profile: Profile, host: HostFacts): KindCluster
       // pullcheck wires the pod network itself (helpers/cluster/podnetwork.ts): kindnetd's image cannot be built offline.
       disableDefaultCNI: true,
     },
-    containerdConfigPatches: [...(c.containerdConfigPatches ?? []), CONTAINERD_REGISTRY_PATCH, ...(host.capSysResource ? [] : [CONTAINERD_RESTRICT_OOM_PATCH])],
+    containerdConfigPatches: [
+      ...(c.containerdConfigPatches ?? []),
+      CONTAINERD_REGISTRY_PATCH,
+      ...(host.capSysResource ? [] : [CONTAINERD_RESTRICT_OOM_PATCH]),
+    ],
     kubeadmConfigPatches: [...(c.kubeadmConfigPatches ?? []), ...(host.cgroupVersion === 1 ? [KUBELET_CGROUP_V1_PATCH] : [])],
   };
 }

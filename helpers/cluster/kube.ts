@@ -27,7 +27,11 @@ export function apiStatus(error: unknown): number | undefined {
 }
 
 export class WaitTimeoutError extends Error {
-  constructor(readonly what: string, readonly seconds: number, readonly lastSeen: string) {
+  constructor(
+    readonly what: string,
+    readonly seconds: number,
+    readonly lastSeen: string,
+  ) {
     super(`timed out after ${seconds}s waiting for ${what}; last seen:\n${lastSeen}`);
     this.name = 'WaitTimeoutError';
   }
@@ -82,7 +86,12 @@ export async function waitFor<T extends KubernetesObject, R>(o: WaitForOptions<T
       new Watch(o.kube.config)
         .watch(
           o.path,
-          { resourceVersion: listed.resourceVersion, allowWatchBookmarks: true, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector },
+          {
+            resourceVersion: listed.resourceVersion,
+            allowWatchBookmarks: true,
+            labelSelector: o.labelSelector,
+            fieldSelector: o.fieldSelector,
+          },
           (phase: string, obj: T) => {
             if (phase === 'BOOKMARK') return;
             if (phase === 'DELETED') known.delete(keyOf(obj));
@@ -93,15 +102,18 @@ export async function waitFor<T extends KubernetesObject, R>(o: WaitForOptions<T
           // The watch ended (server timeout, 410 Gone, connection reset): list again and go on.
           () => finish({ done: false }),
         )
-        .then((a) => {
-          abort = a;
-          if (settled) a.abort();
-        }, (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(error);
-        });
+        .then(
+          (a) => {
+            abort = a;
+            if (settled) a.abort();
+          },
+          (error: unknown) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
     });
     if (result.done) return result.value;
   }

@@ -16,7 +16,12 @@ const MANAGED = 'pullcheck.io/managed=true';
 
 /** A label value (63 characters of [A-Za-z0-9._-], alphanumeric at both ends) naming this host. */
 export function hostLabel(name = hostname()): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'unknown';
+  return (
+    name
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 63)
+      .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'unknown'
+  );
 }
 
 /** Labels that let the next run tell whether the process that made an object is still alive. */
@@ -54,7 +59,8 @@ export async function sweepClusterLeftovers(o: { kube: Kube; nodes?: NodeAccess;
   // A second API server runs from a manifest file on its node; its mirror pod carries the labels.
   for (const p of (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: MANAGED })).items) {
     const node = p.spec?.nodeName;
-    const file = p.metadata?.annotations?.['kubernetes.io/config.source'] === 'file' ? p.metadata.labels?.['pullcheck.io/manifest'] : undefined;
+    const file =
+      p.metadata?.annotations?.['kubernetes.io/config.source'] === 'file' ? p.metadata.labels?.['pullcheck.io/manifest'] : undefined;
     if (!o.nodes || !node || !file || !orphaned(p.metadata?.labels)) continue;
     await o.nodes.exec(node, ['rm', '-f', `/etc/kubernetes/manifests/${file}`]);
     removed.push(`static pod ${p.metadata?.name} (${node}:/etc/kubernetes/manifests/${file})`);

@@ -16,19 +16,23 @@ export interface PodNetworkNode {
 }
 
 export function cniConfig(podCIDR: string): string {
-  return `${JSON.stringify({
-    cniVersion: '0.3.1',
-    name: 'pullcheck',
-    plugins: [
-      {
-        type: 'ptp',
-        ipMasq: false,
-        mtu: 1500,
-        ipam: { type: 'host-local', dataDir: '/run/cni-ipam-state', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: podCIDR }]] },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      cniVersion: '0.3.1',
+      name: 'pullcheck',
+      plugins: [
+        {
+          type: 'ptp',
+          ipMasq: false,
+          mtu: 1500,
+          ipam: { type: 'host-local', dataDir: '/run/cni-ipam-state', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: podCIDR }]] },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 /** The shell a node runs: its routes to the others and the masquerade rule, idempotent. */
@@ -47,7 +51,13 @@ function describeNode(n: V1Node): string {
   return `${n.metadata?.name}: podCIDR=${n.spec?.podCIDR ?? '(none)'} Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''} ${ready?.message ?? ''}`.trim();
 }
 
-export async function setUpPodNetwork(kube: Kube, nodes: NodeAccess, expectedNodes: number, clusterPodSubnet: string, logger: Logger): Promise<PodNetworkNode[]> {
+export async function setUpPodNetwork(
+  kube: Kube,
+  nodes: NodeAccess,
+  expectedNodes: number,
+  clusterPodSubnet: string,
+  logger: Logger,
+): Promise<PodNetworkNode[]> {
   const network = await waitFor({
     kube,
     what: `${expectedNodes} nodes with a podCIDR`,

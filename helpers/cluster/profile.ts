@@ -39,19 +39,24 @@ export class ProfileError extends Error {
 
 export function listProfiles(dir = PROFILES_DIR): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+    .sort();
 }
 
 export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
   const file = nameOrPath.endsWith('.yaml') ? nameOrPath : join(dir, `${nameOrPath}.yaml`);
   if (!existsSync(file)) {
-    throw new ProfileError(`unknown cluster profile "${nameOrPath}": choose one of ${listProfiles(dir).join(', ') || '(none)'} or pass a path to a .yaml file`);
+    throw new ProfileError(
+      `unknown cluster profile "${nameOrPath}": choose one of ${listProfiles(dir).join(', ') || '(none)'} or pass a path to a .yaml file`,
+    );
   }
   let raw: unknown;
   try {
     raw = YAML.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    const why = (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)).replace(/:\s*$/, '');
+    const why = (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)).replace(/:\s*$/, '');
     throw new ProfileError(`cluster profile ${file} is not valid YAML (${why}): fix it there; clusters/default.yaml shows the format`);
   }
   return validateProfile(raw, file);
@@ -63,7 +68,9 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
   };
   if (!isRecord(raw)) return fail('must be a YAML mapping with name, kubernetesVersion and cluster');
   const known = new Set(['name', 'description', 'clusterName', 'kubernetesVersion', 'cluster']);
-  for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown field "${key}": remove it or use one of ${[...known].join(', ')} (kind's settings go under cluster:)`);
+  for (const key of Object.keys(raw))
+    if (!known.has(key))
+      fail(`unknown field "${key}": remove it or use one of ${[...known].join(', ')} (kind's settings go under cluster:)`);
   const name = typeof raw['name'] === 'string' ? raw['name'] : basename(file, '.yaml');
   const clusterName = typeof raw['clusterName'] === 'string' ? raw['clusterName'] : `pullcheck-${name}`;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(clusterName) || clusterName.length > 40) {
@@ -76,14 +83,16 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
     return fail(`kubernetesVersion: ${(error as Error).message}`);
   }
   const cluster = raw['cluster'];
-  if (!isRecord(cluster)) return fail('"cluster" must be a kind Cluster config (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4, nodes: [...])');
+  if (!isRecord(cluster))
+    return fail('"cluster" must be a kind Cluster config (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4, nodes: [...])');
   if (cluster['kind'] !== 'Cluster' || cluster['apiVersion'] !== 'kind.x-k8s.io/v1alpha4') {
     fail('"cluster" must say kind: Cluster and apiVersion: kind.x-k8s.io/v1alpha4');
   }
   const nodes = cluster['nodes'] ?? [{ role: 'control-plane' }];
   if (!Array.isArray(nodes) || nodes.length === 0) return fail('"cluster.nodes" must list at least one node');
   for (const [i, n] of nodes.entries()) {
-    if (!isRecord(n) || (n['role'] !== 'control-plane' && n['role'] !== 'worker')) fail(`cluster.nodes[${i}].role must be control-plane or worker`);
+    if (!isRecord(n) || (n['role'] !== 'control-plane' && n['role'] !== 'worker'))
+      fail(`cluster.nodes[${i}].role must be control-plane or worker`);
     if (isRecord(n) && 'image' in n) fail(`cluster.nodes[${i}].image: pullcheck chooses the node image from kubernetesVersion; remove it`);
   }
   if (!nodes.some((n) => isRecord(n) && n['role'] === 'control-plane')) fail('"cluster.nodes" needs a control-plane node');
@@ -108,7 +117,8 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
  */
 export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_DIR, name?: string): Profile {
   const profile = loadProfile(nameOrPath, dir);
-  if (name && (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 40)) throw new ProfileError(`--name "${name}" must be lower-case letters, digits and dashes (at most 40)`);
+  if (name && (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 40))
+    throw new ProfileError(`--name "${name}" must be lower-case letters, digits and dashes (at most 40)`);
   return withVersion(name ? { ...profile, clusterName: name } : profile, k8s);
 }
 

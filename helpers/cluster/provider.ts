@@ -65,7 +65,11 @@ export class KindCluster implements ClusterProvider {
 
   async up(o: { logger: Logger; allowPull?: boolean }): Promise<{ cluster: Cluster; created: boolean }> {
     const existed = await clusterExists(await kindBinary(o.logger), this.name);
-    const cluster = await clusterUp({ profile: this.profile, logger: o.logger, ...(o.allowPull === undefined ? {} : { allowPull: o.allowPull }) });
+    const cluster = await clusterUp({
+      profile: this.profile,
+      logger: o.logger,
+      ...(o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
+    });
     return { cluster, created: !existed };
   }
 
@@ -110,7 +114,11 @@ export class ExistingCluster implements ClusterProvider {
   }
 
   connect(o: { logger: Logger; ready?: boolean }): Promise<Cluster> {
-    return connectExisting({ kubeconfig: this.target.kubeconfig, ...(this.target.context ? { context: this.target.context } : {}), logger: o.logger });
+    return connectExisting({
+      kubeconfig: this.target.kubeconfig,
+      ...(this.target.context ? { context: this.target.context } : {}),
+      logger: o.logger,
+    });
   }
 
   down(logger: Logger): Promise<void> {

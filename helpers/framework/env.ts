@@ -69,7 +69,16 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): Vendo
   if (!v || taken || req.tls === false) return undefined;
   if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
   const password = registryPassword(ctx);
-  return new VendorRegistry({ url: v.url, host: v.host, ...(v.username ? { username: v.username } : {}), ...(password ? { password } : {}), ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}) }, req.name);
+  return new VendorRegistry(
+    {
+      url: v.url,
+      host: v.host,
+      ...(v.username ? { username: v.username } : {}),
+      ...(password ? { password } : {}),
+      ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+    },
+    req.name,
+  );
 }
 
 export async function startEnv(o: { suite: string; registries: readonly RegistryRequest[]; home?: HomeNode }): Promise<RunEnv> {
@@ -88,10 +97,14 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // Nodes forget the registries first (through the node agent, where there is one), then the
     // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {
-      if (r.local || r.caPem) await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) => logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`));
+      if (r.local || r.caPem)
+        await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) =>
+          logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`),
+        );
     }
     for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
-    for (const r of registries.values()) await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
+    for (const r of registries.values())
+      await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     rmSync(ca.dir, { recursive: true, force: true });
   };
   try {
@@ -105,9 +118,14 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         if (vendor.caPem) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
         continue;
       }
-      if (!cluster.network) throw new Error(`registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`);
-      const started = await logger.phase(`start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`, () =>
-        new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start());
+      if (!cluster.network)
+        throw new Error(
+          `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
+        );
+      const started = await logger.phase(
+        `start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+        () => new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start(),
+      );
       registries.set(req.name, started);
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
     }
@@ -118,7 +136,9 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     if (cluster.nodes instanceof PendingNodeAccess) {
       const source = [...registries.values()].find((r) => !r.local) ?? [...registries.values()].find((r) => r.local && r.caPem);
       if (source) {
-        const agent = await logger.phase('install the node agent DaemonSet', () => installNodeAgent({ kube: cluster.kube, registry: source, runId: `${runId}-${o.suite}`.slice(0, 40), logger }));
+        const agent = await logger.phase('install the node agent DaemonSet', () =>
+          installNodeAgent({ kube: cluster.kube, registry: source, runId: `${runId}-${o.suite}`.slice(0, 40), logger }),
+        );
         disposables.push(() => agent.dispose());
         cluster.nodes = agent;
       }
@@ -128,7 +148,14 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     throw error;
   }
   return {
-    runId, context: ctx, logger, cluster, ca, registries, dispose, home: o.home,
+    runId,
+    context: ctx,
+    logger,
+    cluster,
+    ca,
+    registries,
+    dispose,
+    home: o.home,
     registry: (name) => {
       const r = registries.get(name);
       if (!r) throw new Error(`no registry "${name}" in this suite (have: ${[...registries.keys()].join(', ')})`);

@@ -27,7 +27,13 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
 export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event> {
   if (verdict.kind !== 'pull-failed') throw new Error(`expected pod ${verdict.pod.metadata?.name} to fail its pull (${cause}), but it ran`);
   expect(PULL_FAILED_REASONS).toContain(verdict.reason);
-  const failed = await waitForEvent(kube, verdict.pod.metadata?.namespace ?? '', verdict.pod.metadata?.name ?? '', EventReason.Failed, /Failed to pull image/);
+  const failed = await waitForEvent(
+    kube,
+    verdict.pod.metadata?.namespace ?? '',
+    verdict.pod.metadata?.name ?? '',
+    EventReason.Failed,
+    /Failed to pull image/,
+  );
   expect(failed.message).toMatch(cause);
   return failed;
 }
@@ -39,5 +45,8 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
 export async function expectNoPull(kube: Kube, namespace: string, pod: string): Promise<void> {
   await waitForEvent(kube, namespace, pod, EventReason.Pulled, /already present on machine/);
   const pulling = (await podEvents(kube, namespace, pod)).filter((e) => e.reason === EventReason.Pulling);
-  if (pulling.length > 0) throw new Error(`pod ${pod}: kubelet pulled the image (${pulling.map((e) => `Pulling: ${e.message}`).join('; ')}) though the node had it and nothing asked for a pull`);
+  if (pulling.length > 0)
+    throw new Error(
+      `pod ${pod}: kubelet pulled the image (${pulling.map((e) => `Pulling: ${e.message}`).join('; ')}) though the node had it and nothing asked for a pull`,
+    );
 }

@@ -41,14 +41,26 @@ export interface PodSpecInput {
 }
 
 export function podManifest(namespace: string, i: PodSpecInput): V1Pod {
-  const container: V1Container = { name: 'main', image: i.image, ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}), ...(i.command ? { command: i.command } : {}) };
+  const container: V1Container = {
+    name: 'main',
+    image: i.image,
+    ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}),
+    ...(i.command ? { command: i.command } : {}),
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: i.name, namespace, labels: { 'pullcheck.io/managed': 'true', ...(i.labels ?? {}) } },
     spec: {
       restartPolicy: 'Never',
-      containers: [container, ...(i.extraContainers ?? []).map((c) => ({ name: c.name, image: c.image, ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}) }))],
+      containers: [
+        container,
+        ...(i.extraContainers ?? []).map((c) => ({
+          name: c.name,
+          image: c.image,
+          ...(i.pullPolicy ? { imagePullPolicy: i.pullPolicy } : {}),
+        })),
+      ],
       terminationGracePeriodSeconds: 0,
       ...(i.nodeName ? { nodeName: i.nodeName } : {}),
       ...(i.imagePullSecrets ? { imagePullSecrets: i.imagePullSecrets.map((name) => ({ name })) } : {}),
@@ -63,7 +75,13 @@ export type PodVerdict =
 
 export function describePod(p: V1Pod): string {
   const statuses = (p.status?.containerStatuses ?? []).map((c) => {
-    const state = c.state?.waiting ? `waiting ${c.state.waiting.reason}: ${c.state.waiting.message ?? ''}` : c.state?.terminated ? `terminated ${c.state.terminated.reason} exit ${c.state.terminated.exitCode}` : c.state?.running ? 'running' : '?';
+    const state = c.state?.waiting
+      ? `waiting ${c.state.waiting.reason}: ${c.state.waiting.message ?? ''}`
+      : c.state?.terminated
+        ? `terminated ${c.state.terminated.reason} exit ${c.state.terminated.exitCode}`
+        : c.state?.running
+          ? 'running'
+          : '?';
     return `${c.name}=${state}`;
   });
   return `pod ${p.metadata?.name} on node ${p.spec?.nodeName ?? '(unscheduled)'}: phase ${p.status?.phase ?? '?'} ${statuses.join(' ')}`.trim();
@@ -77,7 +95,8 @@ export function verdictOf(p: V1Pod): PodVerdict | undefined {
   const statuses = p.status?.containerStatuses ?? [];
   for (const c of statuses) {
     const waiting = c.state?.waiting;
-    if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
+    if (waiting?.reason && PULL_FAILURES.has(waiting.reason))
+      return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
   }
   const expected = p.spec?.containers.length ?? 1;
   if (statuses.length >= expected && statuses.every((c) => c.state?.terminated)) {
@@ -90,7 +109,13 @@ export async function createPod(kube: Kube, namespace: string, input: PodSpecInp
   return kube.core.createNamespacedPod({ namespace, body: podManifest(namespace, input) });
 }
 
-export async function waitForVerdict(kube: Kube, namespace: string, name: string, timeoutMs = 180_000, extraContext?: () => Promise<string>): Promise<PodVerdict> {
+export async function waitForVerdict(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  timeoutMs = 180_000,
+  extraContext?: () => Promise<string>,
+): Promise<PodVerdict> {
   try {
     return await waitFor({
       kube,
@@ -128,7 +153,14 @@ export function describeEvents(events: readonly CoreV1Event[]): string {
 }
 
 /** Waits for an event on the pod with this reason (and message pattern); fails with the events it saw. */
-export async function waitForEvent(kube: Kube, namespace: string, podName: string, reason: string, message: RegExp = /.*/, timeoutMs = 120_000): Promise<CoreV1Event> {
+export async function waitForEvent(
+  kube: Kube,
+  namespace: string,
+  podName: string,
+  reason: string,
+  message: RegExp = /.*/,
+  timeoutMs = 120_000,
+): Promise<CoreV1Event> {
   const selector = `involvedObject.name=${podName},involvedObject.kind=Pod`;
   return waitFor({
     kube,
@@ -152,6 +184,7 @@ export function imageIdOf(p: V1Pod): string {
 
 /** The verdict of a pod that must have run; otherwise fails with the pull's own reason and message. */
 export function ranToCompletion(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
-  if (v.kind !== 'completed') throw new Error(`expected pod ${v.pod.metadata?.name} to run, but its image pull failed: ${v.reason}: ${v.message}`);
+  if (v.kind !== 'completed')
+    throw new Error(`expected pod ${v.pod.metadata?.name} to run, but its image pull failed: ${v.reason}: ${v.message}`);
   return v;
 }

@@ -19,7 +19,17 @@ import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/r
 import type { ScenarioDeclaration } from './declaration.ts';
 import type { RunEnv } from './env.ts';
 import { expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
-import { createPod, describeEvents, describePod, podEvents, podLog, waitForEvent, waitForVerdict, type PodSpecInput, type PodVerdict } from './pods.ts';
+import {
+  createPod,
+  describeEvents,
+  describePod,
+  podEvents,
+  podLog,
+  waitForEvent,
+  waitForVerdict,
+  type PodSpecInput,
+  type PodVerdict,
+} from './pods.ts';
 
 export interface PushedImage {
   ref: string;
@@ -50,7 +60,10 @@ export interface ScenarioContext {
    * Builds the echo test image (a unique build id; the host's platform unless `platform`) and
    * pushes it to `registry` under a unique repository and tag unless given.
    */
-  image(registry: TestRegistry, o?: { platform?: Platform; format?: ManifestFormat; repository?: string; tag?: string }): Promise<PushedTestImage>;
+  image(
+    registry: TestRegistry,
+    o?: { platform?: Platform; format?: ManifestFormat; repository?: string; tag?: string },
+  ): Promise<PushedTestImage>;
   push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
   pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
@@ -61,7 +74,10 @@ export interface ScenarioContext {
    * Creates a kubernetes.io/dockerconfigjson Secret (as `kubectl create secret docker-registry`
    * makes it) for `from`'s credentials in this scenario's namespace (or `namespace`); returns its name.
    */
-  pullSecret(from: TestRegistry | RegistryCredential | readonly RegistryCredential[], o?: { name?: string; namespace?: string }): Promise<string>;
+  pullSecret(
+    from: TestRegistry | RegistryCredential | readonly RegistryCredential[],
+    o?: { name?: string; namespace?: string },
+  ): Promise<string>;
   /** Creates another namespace (a second tenant), labelled for the run and deleted with the scenario. */
   extraNamespace(suffix: string): Promise<string>;
   /** Worker node names (pods pinned with nodeName). */
@@ -116,7 +132,10 @@ export function scenarioNamespace(runId: string, id: string): string {
 }
 
 function slug(id: string): string {
-  return id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return id
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /**
@@ -124,14 +143,50 @@ function slug(id: string): string {
  * containerd journal of the nodes its pods ran on for the scenario's window, `crictl images` there,
  * and the registries' access-log lines for its repositories.
  */
-function collectEvidence(env: RunEnv, namespace: string, since: Date, registries: ReadonlyMap<string, TestRegistry>, repositories: ReadonlySet<string>, add: (name: string, fn: () => Promise<string>) => void): void {
+function collectEvidence(
+  env: RunEnv,
+  namespace: string,
+  since: Date,
+  registries: ReadonlyMap<string, TestRegistry>,
+  repositories: ReadonlySet<string>,
+  add: (name: string, fn: () => Promise<string>) => void,
+): void {
   const { kube, nodes } = env.cluster;
-  const podNodes = async () => [...new Set((await kube.core.listNamespacedPod({ namespace })).items.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))];
-  add('pod-yaml', async () => YAML.stringify((await kube.core.listNamespacedPod({ namespace })).items.map((p) => ({ metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace }, spec: p.spec, status: p.status }))));
+  const podNodes = async () => [
+    ...new Set(
+      (await kube.core.listNamespacedPod({ namespace })).items.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)),
+    ),
+  ];
+  add('pod-yaml', async () =>
+    YAML.stringify(
+      (await kube.core.listNamespacedPod({ namespace })).items.map((p) => ({
+        metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace },
+        spec: p.spec,
+        status: p.status,
+      })),
+    ),
+  );
   add('node-journal', async () => {
     const out: string[] = [];
     for (const node of await podNodes()) {
-      const r = await nodes.exec(node, ['journalctl', '-u', 'kubelet', '-u', 'containerd', '--since', `@${Math.floor(since.getTime() / 1000) - 5}`, '--no-pager', '-o', 'short-iso', '-n', '400'], { allowFailure: true });
+      const r = await nodes.exec(
+        node,
+        [
+          'journalctl',
+          '-u',
+          'kubelet',
+          '-u',
+          'containerd',
+          '--since',
+          `@${Math.floor(since.getTime() / 1000) - 5}`,
+          '--no-pager',
+          '-o',
+          'short-iso',
+          '-n',
+          '400',
+        ],
+        { allowFailure: true },
+      );
       out.push(`=== ${node}: journalctl -u kubelet -u containerd (last 400 lines since the scenario started)\n${r.stdout}${r.stderr}`);
     }
     return out.join('\n') || '(no pod was scheduled)';
@@ -153,7 +208,10 @@ function collectEvidence(env: RunEnv, namespace: string, since: Date, registries
         continue;
       }
       const mine = entries.filter((e) => [...repositories].some((r) => e.uri.startsWith(`/v2/${r}/`)));
-      out.push(`=== ${host}: ${mine.length} requests for ${[...repositories].join(', ')}`, ...mine.map((e) => `${e.time.toISOString()} ${e.remoteAddr} ${e.method} ${e.uri} ${e.status}`));
+      out.push(
+        `=== ${host}: ${mine.length} requests for ${[...repositories].join(', ')}`,
+        ...mine.map((e) => `${e.time.toISOString()} ${e.remoteAddr} ${e.method} ${e.uri} ${e.status}`),
+      );
     }
     return out.join('\n') || '(the scenario pushed nothing)';
   });
@@ -172,8 +230,32 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
   let counter = 0;
   const locked = new Set<string>();
   const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
-    writeScenarioRecord({ id, suite: decl.suite, title, status, capabilities: [...decl.capabilities], durationMs: Date.now() - started, rules, evidence: extra.evidence ?? [], namespace, registries: [...usedRegistries.keys()], ...(extra.reason ? { reason: extra.reason } : {}) });
-  await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, 'pullcheck.io/scenario': slug(id).slice(0, 63), ...ownerLabels() } } } });
+    writeScenarioRecord({
+      id,
+      suite: decl.suite,
+      title,
+      status,
+      capabilities: [...decl.capabilities],
+      durationMs: Date.now() - started,
+      rules,
+      evidence: extra.evidence ?? [],
+      namespace,
+      registries: [...usedRegistries.keys()],
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    });
+  await kube.core.createNamespace({
+    body: {
+      metadata: {
+        name: namespace,
+        labels: {
+          'pullcheck.io/managed': 'true',
+          'pullcheck.io/run': env.runId,
+          'pullcheck.io/scenario': slug(id).slice(0, 63),
+          ...ownerLabels(),
+        },
+      },
+    },
+  });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
   defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })));
@@ -191,12 +273,17 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
       await s.lockNode(named);
       return named;
     }
-    if (env.home === 'explicit') throw new Error(`pod ${pod}: this suite changes nodes under locks (home: 'explicit'), so each pod must name its node (nodeName) and the scenario locks it`);
+    if (env.home === 'explicit')
+      throw new Error(
+        `pod ${pod}: this suite changes nodes under locks (home: 'explicit'), so each pod must name its node (nodeName) and the scenario locks it`,
+      );
     return s.homeNode();
   };
   let home: Promise<string> | undefined;
   const s: ScenarioContext = {
-    id, env, namespace,
+    id,
+    env,
+    namespace,
     uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
     uniqueRepository: (base = 'pullcheck') => `${base}/${slug(id)}-${env.runId}-${++counter}`,
     defer: (fn) => defers.push(fn),
@@ -220,7 +307,13 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
       usedRepositories.add(repository);
-      const digest = await registry.client.pushIndex(repository, tag, idx.children.map((c) => c.image), idx.index, idx.mediaType);
+      const digest = await registry.client.pushIndex(
+        repository,
+        tag,
+        idx.children.map((c) => c.image),
+        idx.index,
+        idx.mediaType,
+      );
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     runPod: async (input, podTimeout) => {
@@ -237,12 +330,17 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
     pullSecret: async (from, o = {}) => {
       const name = o.name ?? 'regcred';
       const credentials = 'client' in from ? [from.credential()] : Array.isArray(from) ? from : [from as RegistryCredential];
-      await kube.core.createNamespacedSecret({ namespace: o.namespace ?? namespace, body: dockerConfigJsonSecret(name, o.namespace ?? namespace, credentials) });
+      await kube.core.createNamespacedSecret({
+        namespace: o.namespace ?? namespace,
+        body: dockerConfigJsonSecret(name, o.namespace ?? namespace, credentials),
+      });
       return name;
     },
     extraNamespace: async (suffix) => {
       const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
-      await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } } });
+      await kube.core.createNamespace({
+        body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } },
+      });
       defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })));
       await waitForServiceAccount(kube, name, 'default');
       return name;
@@ -251,14 +349,16 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
     worker: (i) => {
       const workers = s.workers();
       const node = workers[i];
-      if (node === undefined) throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
+      if (node === undefined)
+        throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
       return node;
     },
     controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
-    homeNode: () => (home ??= (() => {
-      const workers = s.workers();
-      return s.lockFreeNode([...(env.home === 'first-worker' ? workers : [...workers].reverse()), ...s.controlPlanes()]);
-    })()),
+    homeNode: () =>
+      (home ??= (() => {
+        const workers = s.workers();
+        return s.lockFreeNode([...(env.home === 'first-worker' ? workers : [...workers].reverse()), ...s.controlPlanes()]);
+      })()),
     lockNode: async (node) => {
       if (locked.has(node)) return;
       locked.add(node);
@@ -278,7 +378,7 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
     log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
     expectRan: (verdict, e) => expectRan(kube, verdict, e),
     expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
-    expectNoPull: (pod) => expectNoPull(kube, namespace, typeof pod === 'string' ? pod : pod.pod.metadata?.name ?? ''),
+    expectNoPull: (pod) => expectNoPull(kube, namespace, typeof pod === 'string' ? pod : (pod.pod.metadata?.name ?? '')),
     rule: (text) => {
       rules.push(text);
       env.logger.info(`[${id}] RULE ${text}`);
@@ -288,7 +388,10 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
     },
     accessLog: async (registry) => {
       const entries = await registry.accessLog();
-      if (!entries) throw new ScenarioSkipped(`the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on, cannot be read`);
+      if (!entries)
+        throw new ScenarioSkipped(
+          `the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on, cannot be read`,
+        );
       return entries;
     },
   };

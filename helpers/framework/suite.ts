@@ -50,7 +50,12 @@ const SETUP_TIMEOUT_MS = 3_600_000;
 function jestGlobals(): { describe: jest.Describe; it: jest.It; beforeAll: jest.Lifecycle; afterAll: jest.Lifecycle } | undefined {
   const g = globalThis as Record<string, unknown>;
   if (typeof g['it'] !== 'function' || typeof g['describe'] !== 'function') return undefined;
-  return { describe: g['describe'] as jest.Describe, it: g['it'] as jest.It, beforeAll: g['beforeAll'] as jest.Lifecycle, afterAll: g['afterAll'] as jest.Lifecycle };
+  return {
+    describe: g['describe'] as jest.Describe,
+    it: g['it'] as jest.It,
+    beforeAll: g['beforeAll'] as jest.Lifecycle,
+    afterAll: g['afterAll'] as jest.Lifecycle,
+  };
 }
 
 export function defineSuite(o: SuiteOptions): Suite {
@@ -81,7 +86,14 @@ export function defineSuite(o: SuiteOptions): Suite {
       const body = typeof a === 'function' ? a : b;
       if (!body) throw new Error(`scenario ${name}: no body`);
       const group = options.group ?? o.name;
-      const decl: ScenarioDeclaration = { id: `${group}/${name}`, suite: o.name, group, title, capabilities: options.capabilities ?? [], needs: options.needs ?? [] };
+      const decl: ScenarioDeclaration = {
+        id: `${group}/${name}`,
+        suite: o.name,
+        group,
+        title,
+        capabilities: options.capabilities ?? [],
+        needs: options.needs ?? [],
+      };
       if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);
       scenarios.push(decl);
       if (!jest) return;
@@ -89,7 +101,11 @@ export function defineSuite(o: SuiteOptions): Suite {
       // suite none of whose scenarios runs does not start its registries either.
       const ctx = loadRunContext();
       const register = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id) ? jest.it : jest.it.skip;
-      register(`${decl.id}: ${title}`, () => runScenario(getEnv(), decl, body), ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      register(
+        `${decl.id}: ${title}`,
+        () => runScenario(getEnv(), decl, body),
+        ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      );
     },
     section(title, fn) {
       if (jest) jest.describe(title, fn);

@@ -35,7 +35,9 @@ export async function writeOciArchive(outFile: string, images: readonly NamedIma
   const written = pipeline(pack, createWriteStream(outFile));
   const seen = new Set<string>();
   const addBytes = (name: string, bytes: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, size: bytes.length, mode: 0o644, mtime: new Date(0) }, bytes, (e) => (e ? reject(e) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, size: bytes.length, mode: 0o644, mtime: new Date(0) }, bytes, (e) => (e ? reject(e) : resolve())),
+    );
   const addFile = async (name: string, file: string, size: number) => {
     const entry = pack.entry({ name, size, mode: 0o644, mtime: new Date(0) });
     await pipeline(createReadStream(file), entry);

@@ -9,7 +9,17 @@ import { cachedDir, cachePath } from '../infra/cache.ts';
 import type { Logger } from '../infra/log.ts';
 import { run } from '../infra/exec.ts';
 import { goEnv } from '../build/go.ts';
-import { assembleImage, imageIndex, layerFromFiles, MediaType, type Blob, type Descriptor, type Image, type ManifestFormat, type Platform } from './oci.ts';
+import {
+  assembleImage,
+  imageIndex,
+  layerFromFiles,
+  MediaType,
+  type Blob,
+  type Descriptor,
+  type Image,
+  type ManifestFormat,
+  type Platform,
+} from './oci.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
 
@@ -30,13 +40,17 @@ function goArch(p: Platform): Record<string, string> {
 export async function programBinary(name: 'echo' | 'nodeagent', platform: Platform, logger: Logger, ldflags = ''): Promise<Buffer> {
   const sourceDir = join(PROGRAMS_DIR, name);
   const hash = createHash('sha256').update(ldflags);
-  for (const file of readdirSync(sourceDir).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()) {
+  for (const file of readdirSync(sourceDir)
+    .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go'))
+    .sort()) {
     hash.update(file).update(readFileSync(join(sourceDir, file)));
   }
   const key = hash.digest('hex').slice(0, 12);
   const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${key}-${platformString(platform).replace(/\//g, '-')}`), async (out) => {
     await run(['go', 'build', '-trimpath', '-ldflags', `-s -w ${ldflags}`.trim(), '-o', join(out, name), `./${name}`], {
-      cwd: PROGRAMS_DIR, env: goEnv(goArch(platform)), logger,
+      cwd: PROGRAMS_DIR,
+      env: goEnv(goArch(platform)),
+      logger,
     });
   });
   if (hit) logger.detail(`cached ${name} ${key} ${platformString(platform)}: ${dir}`);
@@ -58,7 +72,11 @@ export function newBuildId(): string {
   return randomBytes(6).toString('hex');
 }
 
-export async function echoImage(platform: Platform, logger: Logger, o: { buildId?: string; format?: ManifestFormat } = {}): Promise<TestImage> {
+export async function echoImage(
+  platform: Platform,
+  logger: Logger,
+  o: { buildId?: string; format?: ManifestFormat } = {},
+): Promise<TestImage> {
   const buildId = o.buildId ?? newBuildId();
   const binary = await layerFromFiles([{ path: '/bin/echo', content: await echoBinary(platform, logger), mode: 0o755 }]);
   const id = await layerFromFiles([{ path: '/etc/pullcheck/build-id', content: `${buildId}\n` }]);
@@ -84,7 +102,11 @@ export interface TestIndex {
  * An OCI image index or a Docker manifest list over `platforms`, every child built from the same
  * build id so that a scenario can tell which platform's manifest a node ran from the marker alone.
  */
-export async function echoIndex(platforms: readonly Platform[], logger: Logger, o: { format?: ManifestFormat; buildId?: string } = {}): Promise<TestIndex> {
+export async function echoIndex(
+  platforms: readonly Platform[],
+  logger: Logger,
+  o: { format?: ManifestFormat; buildId?: string } = {},
+): Promise<TestIndex> {
   const format = o.format ?? 'oci';
   const buildId = o.buildId ?? newBuildId();
   const children: TestImage[] = [];
@@ -95,5 +117,10 @@ export async function echoIndex(platforms: readonly Platform[], logger: Logger, 
     size: c.image.manifest.size,
     platform: c.platform,
   }));
-  return { index: imageIndex(descriptors, format), mediaType: format === 'oci' ? MediaType.ociIndex : MediaType.dockerManifestList, children, buildId };
+  return {
+    index: imageIndex(descriptors, format),
+    mediaType: format === 'oci' ? MediaType.ociIndex : MediaType.dockerManifestList,
+    children,
+    buildId,
+  };
 }

@@ -10,7 +10,10 @@ export function docker(args: readonly string[], options: RunOptions = {}): Promi
 }
 
 export async function imageLabel(image: string, label: string, options: RunOptions = {}): Promise<string | undefined> {
-  const r = await docker(['image', 'inspect', '--format', `{{ index .Config.Labels "${label}" }}`, image], { ...options, allowFailure: true });
+  const r = await docker(['image', 'inspect', '--format', `{{ index .Config.Labels "${label}" }}`, image], {
+    ...options,
+    allowFailure: true,
+  });
   if (r.exitCode !== 0) return undefined;
   const value = r.stdout.trim();
   return value === '' || value === '<no value>' ? undefined : value;

@@ -23,7 +23,10 @@ export class Logger {
   /** Set when the log file could not be written (a full disk): the console goes on without it. */
   private fileError: NodeJS.ErrnoException | undefined;
 
-  constructor(logFile: string, private readonly out: NodeJS.WritableStream = process.stderr) {
+  constructor(
+    logFile: string,
+    private readonly out: NodeJS.WritableStream = process.stderr,
+  ) {
     this.logFile = logFile;
     mkdirSync(dirname(logFile), { recursive: true });
   }

@@ -2,7 +2,7 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, relative } from 'node:path';
-import { run } from './exec.ts';
+import { run, type RunResult } from './exec.ts';
 import { MIN_DOCKER_MAJOR } from './versions.ts';
 
 export class EnvironmentError extends Error {
@@ -27,7 +27,7 @@ export function hasCapSysResource(procStatus: string): boolean {
 }
 
 export async function checkDocker(): Promise<DockerFacts> {
-  let r;
+  let r: RunResult;
   try {
     r = await run(['docker', 'info', '--format', '{{json .}}'], { allowFailure: true, timeoutMs: 20_000 });
   } catch {
@@ -40,14 +40,20 @@ export async function checkDocker(): Promise<DockerFacts> {
   const serverVersion = info.ServerVersion ?? '0';
   const major = Number.parseInt(serverVersion, 10);
   if (!(major >= MIN_DOCKER_MAJOR)) {
-    throw new EnvironmentError(`Docker Engine ${serverVersion} is too old: pullcheck needs ${MIN_DOCKER_MAJOR}+ to run privileged kind nodes here; stop it and ${HOST_UP}`);
+    throw new EnvironmentError(
+      `Docker Engine ${serverVersion} is too old: pullcheck needs ${MIN_DOCKER_MAJOR}+ to run privileged kind nodes here; stop it and ${HOST_UP}`,
+    );
   }
-  return { serverVersion, cgroupVersion: info.CgroupVersion === '2' ? 2 : 1, capSysResource: hasCapSysResource(readFileSync('/proc/self/status', 'utf8')) };
+  return {
+    serverVersion,
+    cgroupVersion: info.CgroupVersion === '2' ? 2 : 1,
+    capSysResource: hasCapSysResource(readFileSync('/proc/self/status', 'utf8')),
+  };
 }
 
 export async function checkBuildTools(): Promise<void> {
   const go = await run(['go', 'env', 'GOVERSION'], { allowFailure: true }).catch(() => undefined);
-  if (!go || go.exitCode !== 0) {
+  if (go?.exitCode !== 0) {
     throw new EnvironmentError('no Go toolchain on PATH: install Go 1.26+ (pullcheck builds kind and the node image from Go modules)');
   }
   const m = /^go(\d+)\.(\d+)/.exec(go.stdout.trim());
@@ -55,11 +61,13 @@ export async function checkBuildTools(): Promise<void> {
     throw new EnvironmentError(`Go ${go.stdout.trim()} is too old: Kubernetes 1.36+ needs Go 1.26+`);
   }
   const seccomp = await run(['pkg-config', '--exists', 'libseccomp'], { allowFailure: true }).catch(() => undefined);
-  if (!seccomp || seccomp.exitCode !== 0) {
-    throw new EnvironmentError(`libseccomp-dev not found (runc is built with seccomp): ${HOST_UP}, or apt-get install libseccomp-dev pkg-config`);
+  if (seccomp?.exitCode !== 0) {
+    throw new EnvironmentError(
+      `libseccomp-dev not found (runc is built with seccomp): ${HOST_UP}, or apt-get install libseccomp-dev pkg-config`,
+    );
   }
   const mm = await run(['mmdebstrap', '--version'], { allowFailure: true }).catch(() => undefined);
-  if (!mm || mm.exitCode !== 0) {
+  if (mm?.exitCode !== 0) {
     throw new EnvironmentError(`mmdebstrap not found (it builds the node's root filesystem): ${HOST_UP}, or apt-get install mmdebstrap`);
   }
 }
@@ -74,8 +82,17 @@ const NEARLY_FULL_BYTES = 16 * 1024 * 1024;
  * full: Go, for one, reports a full GOCACHE as missing packages. Returns the one-line
  * EnvironmentError to show instead, or undefined when the disk is not the cause.
  */
-export function noSpaceError(error: unknown, doing: string, cacheDir: string, dirs: readonly string[] = [cacheDir, tmpdir()]): EnvironmentError | undefined {
-  const message = (dir: string) => new EnvironmentError(`no space left on device while ${doing} (in ${dir}): free some space or point PULLCHECK_CACHE_DIR at a bigger disk`, { cause: error });
+export function noSpaceError(
+  error: unknown,
+  doing: string,
+  cacheDir: string,
+  dirs: readonly string[] = [cacheDir, tmpdir()],
+): EnvironmentError | undefined {
+  const message = (dir: string) =>
+    new EnvironmentError(
+      `no space left on device while ${doing} (in ${dir}): free some space or point PULLCHECK_CACHE_DIR at a bigger disk`,
+      { cause: error },
+    );
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const errno = e as NodeJS.ErrnoException;
     const text = `${e.message}\n${'stderr' in e ? String(e.stderr) : ''}`;

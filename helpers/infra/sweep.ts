@@ -30,11 +30,28 @@ export async function sweepOrphans(logger: Logger): Promise<string[]> {
 }
 
 function ownedByTheDead(stdout: string): string[] {
-  return stdout.split('\n').filter(Boolean).map((l) => l.split(' ')).filter(([, pid]) => !alive(Number(pid))).map(([name]) => name as string);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '))
+    .filter(([, pid]) => !alive(Number(pid)))
+    .map(([name]) => name as string);
 }
 
 async function sweepOrphanNetworks(logger: Logger): Promise<string[]> {
-  const { stdout } = await docker(['network', 'ls', '--filter', `label=${LABEL_MANAGED}=true`, '--filter', `label=${LABEL_OWNER_PID}`, '--format', `{{.Name}} {{.Label "${LABEL_OWNER_PID}"}}`], { logger });
+  const { stdout } = await docker(
+    [
+      'network',
+      'ls',
+      '--filter',
+      `label=${LABEL_MANAGED}=true`,
+      '--filter',
+      `label=${LABEL_OWNER_PID}`,
+      '--format',
+      `{{.Name}} {{.Label "${LABEL_OWNER_PID}"}}`,
+    ],
+    { logger },
+  );
   const removed: string[] = [];
   // One at a time: a network something still uses stays (its user is swept or stopped first).
   for (const name of ownedByTheDead(stdout)) {
@@ -45,7 +62,19 @@ async function sweepOrphanNetworks(logger: Logger): Promise<string[]> {
 }
 
 async function sweepOrphanContainers(logger: Logger): Promise<string[]> {
-  const { stdout } = await docker(['ps', '-a', '--filter', `label=${LABEL_MANAGED}=true`, '--filter', `label=${LABEL_OWNER_PID}`, '--format', `{{.Names}} {{.Label "${LABEL_OWNER_PID}"}}`], { logger });
+  const { stdout } = await docker(
+    [
+      'ps',
+      '-a',
+      '--filter',
+      `label=${LABEL_MANAGED}=true`,
+      '--filter',
+      `label=${LABEL_OWNER_PID}`,
+      '--format',
+      `{{.Names}} {{.Label "${LABEL_OWNER_PID}"}}`,
+    ],
+    { logger },
+  );
   const orphans = ownedByTheDead(stdout);
   if (orphans.length > 0) {
     await docker(['rm', '-f', '-v', ...orphans], { logger });
@@ -60,7 +89,9 @@ async function sweepOrphanContainers(logger: Logger): Promise<string[]> {
  */
 export function removeContainersSync(label: string): void {
   try {
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
   } catch {
     // exiting anyway

@@ -19,9 +19,26 @@ export const NODE_DEBIAN_SUITE = 'trixie';
  * works with, so they need no build.
  */
 export const NODE_PACKAGES = [
-  'systemd', 'dbus', 'conntrack', 'iptables', 'nftables', 'iproute2', 'ethtool', 'util-linux', 'mount',
-  'kmod', 'libseccomp2', 'pigz', 'fuse-overlayfs', 'e2fsprogs', 'bash', 'ca-certificates', 'curl', 'jq',
-  'procps', 'containernetworking-plugins',
+  'systemd',
+  'dbus',
+  'conntrack',
+  'iptables',
+  'nftables',
+  'iproute2',
+  'ethtool',
+  'util-linux',
+  'mount',
+  'kmod',
+  'libseccomp2',
+  'pigz',
+  'fuse-overlayfs',
+  'e2fsprogs',
+  'bash',
+  'ca-certificates',
+  'curl',
+  'jq',
+  'procps',
+  'containernetworking-plugins',
 ] as const;
 export const DEBIAN_MIRROR = process.env['PULLCHECK_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
 

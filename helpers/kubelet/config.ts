@@ -81,7 +81,8 @@ export function applyKubeletConfigPatch(original: string, patch: KubeletConfigPa
   }
   const gates = Object.entries(patch.featureGates ?? {});
   if (gates.length > 0) {
-    if (doc.get('featureGates') !== undefined && !isMap(doc.get('featureGates'))) throw new Error('featureGates in the kubelet configuration is not a mapping');
+    if (doc.get('featureGates') !== undefined && !isMap(doc.get('featureGates')))
+      throw new Error('featureGates in the kubelet configuration is not a mapping');
     for (const [gate, on] of gates) doc.setIn(['featureGates', gate], on);
   }
   return doc.toString();
@@ -114,12 +115,16 @@ export function configzMismatches(kubeletconfig: Record<string, unknown>, patch:
   const out: string[] = [];
   for (const [field, want] of Object.entries(patch.fields ?? {})) {
     const have = kubeletconfig[field];
-    if (!same(have, want)) out.push(`${field}: configz has ${have === undefined ? '(unset)' : JSON.stringify(have)}, wanted ${want === null ? '(unset)' : JSON.stringify(want)}`);
+    if (!same(have, want))
+      out.push(
+        `${field}: configz has ${have === undefined ? '(unset)' : JSON.stringify(have)}, wanted ${want === null ? '(unset)' : JSON.stringify(want)}`,
+      );
   }
   const gates = isRecord(kubeletconfig['featureGates']) ? kubeletconfig['featureGates'] : {};
   for (const [gate, want] of Object.entries(patch.featureGates ?? {})) {
     const have = gates[gate];
-    if (have !== want) out.push(`featureGates.${gate}: configz has ${have === undefined ? '(unset)' : JSON.stringify(have)}, wanted ${want}`);
+    if (have !== want)
+      out.push(`featureGates.${gate}: configz has ${have === undefined ? '(unset)' : JSON.stringify(have)}, wanted ${want}`);
   }
   return out;
 }
@@ -132,7 +137,9 @@ export function configzMismatches(kubeletconfig: Record<string, unknown>, patch:
 export function currentValues(kubeletconfig: Record<string, unknown>, patch: KubeletConfigPatch): KubeletConfigPatch {
   const fields = Object.fromEntries(Object.keys(patch.fields ?? {}).map((f) => [f, isEmpty(kubeletconfig[f]) ? null : kubeletconfig[f]]));
   const gates = isRecord(kubeletconfig['featureGates']) ? kubeletconfig['featureGates'] : {};
-  const featureGates = Object.fromEntries(Object.keys(patch.featureGates ?? {}).flatMap((g) => (typeof gates[g] === 'boolean' ? [[g, gates[g]]] : [])));
+  const featureGates = Object.fromEntries(
+    Object.keys(patch.featureGates ?? {}).flatMap((g) => (typeof gates[g] === 'boolean' ? [[g, gates[g]]] : [])),
+  );
   return { fields, featureGates };
 }
 
@@ -195,33 +202,51 @@ function kubeletNotServing(error: unknown): boolean {
  */
 export async function readKubeletConfigzAfterRestart(kube: Kube, node: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
-  return pRetry(async () => {
-    try {
-      return await readKubeletConfigz(kube, node);
-    } catch (error) {
-      if (!kubeletNotServing(error)) throw new AbortError(error instanceof Error ? error : String(error));
-      if (Date.now() > deadline) throw new AbortError(new Error(`${node}: kubelet's server did not answer configz within ${timeoutMs / 1000}s of its restart: ${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''}`, { cause: error }));
-      throw error;
-    }
-  }, { retries: 1000, minTimeout: 250, maxTimeout: 2000, factor: 1.5 });
+  return pRetry(
+    async () => {
+      try {
+        return await readKubeletConfigz(kube, node);
+      } catch (error) {
+        if (!kubeletNotServing(error)) throw new AbortError(error instanceof Error ? error : String(error));
+        if (Date.now() > deadline)
+          throw new AbortError(
+            new Error(
+              `${node}: kubelet's server did not answer configz within ${timeoutMs / 1000}s of its restart: ${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''}`,
+              { cause: error },
+            ),
+          );
+        throw error;
+      }
+    },
+    { retries: 1000, minTimeout: 250, maxTimeout: 2000, factor: 1.5 },
+  );
 }
 
 async function restartAndRead(o: KubeletConfigChangeOptions, what: string): Promise<Record<string, unknown>> {
   try {
     await o.logger.phase(`[${o.who}] [${o.node}] RESTART kubelet (${what})`, () => restartKubelet(o.nodes, o.kube, o.node));
   } catch (error) {
-    throw new Error(`${o.node}: kubelet did not come back after ${what}; its last log lines:\n${await kubeletJournal(o.nodes, o.node)}`, { cause: error });
+    throw new Error(`${o.node}: kubelet did not come back after ${what}; its last log lines:\n${await kubeletJournal(o.nodes, o.node)}`, {
+      cause: error,
+    });
   }
   return readKubeletConfigzAfterRestart(o.kube, o.node);
 }
 
 /** Writes `content` back to `path`, drops the backup, restarts kubelet and checks `expect` in configz. */
-async function putBack(o: KubeletConfigChangeOptions, path: string, content: string, expect: KubeletConfigPatch, what: string): Promise<void> {
+async function putBack(
+  o: KubeletConfigChangeOptions,
+  path: string,
+  content: string,
+  expect: KubeletConfigPatch,
+  what: string,
+): Promise<void> {
   await o.nodes.writeFile(o.node, path, content, '0644');
   await o.nodes.exec(o.node, ['rm', '-f', `${path}${BACKUP_SUFFIX}`]);
   const kc = await restartAndRead(o, what);
   const left = configzMismatches(kc, expect);
-  if (left.length > 0) throw new Error(`${o.node}: after ${what}, kubelet does not run with its earlier configuration:\n${left.join('\n')}`);
+  if (left.length > 0)
+    throw new Error(`${o.node}: after ${what}, kubelet does not run with its earlier configuration:\n${left.join('\n')}`);
 }
 
 /**
@@ -259,7 +284,9 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
   const restore = async () => {
     if (restored) return;
     restored = true;
-    await o.logger.phase(`[${o.who}] [${o.node}] KUBELET-CONFIG RESTORE ${path}`, () => putBack(o, path, original, expectAfterRestore, `restoring ${path}`));
+    await o.logger.phase(`[${o.who}] [${o.node}] KUBELET-CONFIG RESTORE ${path}`, () =>
+      putBack(o, path, original, expectAfterRestore, `restoring ${path}`),
+    );
   };
   // The backup first: a run killed from here on leaves what the next change puts back.
   await o.nodes.writeFile(o.node, backupPath, original, '0600');
@@ -269,7 +296,9 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
       const kc = await restartAndRead(o, `writing ${path}`);
       const mismatches = configzMismatches(kc, o.patch);
       if (mismatches.length > 0) {
-        throw new Error(`${o.node}: kubelet did not take the change to ${path} (${describePatch(o.patch)}); configz shows:\n${mismatches.join('\n')}\n(was kubelet restarted after the write? does a command-line flag override the file?)`);
+        throw new Error(
+          `${o.node}: kubelet did not take the change to ${path} (${describePatch(o.patch)}); configz shows:\n${mismatches.join('\n')}\n(was kubelet restarted after the write? does a command-line flag override the file?)`,
+        );
       }
       return kc;
     });
@@ -303,7 +332,11 @@ type GroupState =
  * a scenario failed). A setup error does not fail the hook: each scenario fails with it instead, so
  * that its record carries the cause. Jest runs neither hook when every scenario is left out.
  */
-export function useKubeletConfigChange(suite: Pick<Suite, 'setup' | 'teardown' | 'env'>, group: string, plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>): KubeletConfigGroup {
+export function useKubeletConfigChange(
+  suite: Pick<Suite, 'setup' | 'teardown' | 'env'>,
+  group: string,
+  plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>,
+): KubeletConfigGroup {
   let state: GroupState = { kind: 'pending' };
   const releases = new Map<string, () => Promise<void>>();
   suite.setup(async () => {
@@ -312,7 +345,8 @@ export function useKubeletConfigChange(suite: Pick<Suite, 'setup' | 'teardown' |
       // The plan reads the node (kubelet's flags, configz): only under the node's lock, or it may
       // read a kubelet another suite is restarting or has changed for a moment.
       const lock = async (node: string) => {
-        if (!releases.has(node)) releases.set(node, await lockNode({ kube: env.cluster.kube, node, holder: group, logger: env.logger, reentrant: true }));
+        if (!releases.has(node))
+          releases.set(node, await lockNode({ kube: env.cluster.kube, node, holder: group, logger: env.logger, reentrant: true }));
       };
       const p = await plan(env, lock);
       if ('skip' in p) {
@@ -322,7 +356,15 @@ export function useKubeletConfigChange(suite: Pick<Suite, 'setup' | 'teardown' |
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
       await lock(p.node);
-      const change = await changeKubeletConfig({ nodes: env.cluster.nodes, kube: env.cluster.kube, node: p.node, logger: env.logger, patch: p.patch, who: group, ...(p.argv ? { argv: p.argv } : {}) });
+      const change = await changeKubeletConfig({
+        nodes: env.cluster.nodes,
+        kube: env.cluster.kube,
+        node: p.node,
+        logger: env.logger,
+        patch: p.patch,
+        who: group,
+        ...(p.argv ? { argv: p.argv } : {}),
+      });
       state = { kind: 'ready', node: p.node, change };
     } catch (error) {
       state = { kind: 'failed', error };

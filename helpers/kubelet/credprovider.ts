@@ -125,7 +125,8 @@ export function withKubeletExtraArgs(original: string | undefined, flags: readon
   if (lines.at(-1) === '') lines.pop();
   const i = lines.findIndex((l) => l.trimStart().startsWith(`${EXTRA_ARGS}=`));
   const current = i >= 0 ? unquote((lines[i] ?? '').trimStart().slice(EXTRA_ARGS.length + 1)) : '';
-  if (current.includes('--image-credential-provider-')) throw new Error(`${KUBELET_ENV_FILE} already sets a credential provider (${current}); refusing to change it`);
+  if (current.includes('--image-credential-provider-'))
+    throw new Error(`${KUBELET_ENV_FILE} already sets a credential provider (${current}); refusing to change it`);
   const line = `${EXTRA_ARGS}="${[current, ...flags].filter(Boolean).join(' ')}"`;
   if (i >= 0) lines[i] = line;
   else lines.push(line);
@@ -155,13 +156,18 @@ export interface PluginRequest {
 }
 
 export function parsePluginLog(text: string): PluginRequest[] {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as PluginRequest);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as PluginRequest);
 }
 
 /** One log line for a request, without anything secret (the plugin never records the token itself). */
 export function describePluginRequest(r: PluginRequest): string {
   const t = r.token;
-  const token = t.present ? `token aud=${(t.audiences ?? []).join(',') || '?'} sub=${t.subject ?? '?'} pod=${t.pod ?? '?'}${t.node ? ` node=${t.node}` : ''}${t.error ? ` (${t.error})` : ''}` : 'no token';
+  const token = t.present
+    ? `token aud=${(t.audiences ?? []).join(',') || '?'} sub=${t.subject ?? '?'} pod=${t.pod ?? '?'}${t.node ? ` node=${t.node}` : ''}${t.error ? ` (${t.error})` : ''}`
+    : 'no token';
   return `${r.decision} ${r.image} (${token})${r.detail ? `: ${r.detail}` : ''}`;
 }
 
@@ -192,9 +198,20 @@ export interface Support {
 
 /** Exec credential providers: flags since 1.20 (gate KubeletCredentialProviders until GA in 1.26). */
 export function execProviderSupport(kubeletVersion: string, helpHasFlags: boolean): Support {
-  if (!helpHasFlags) return { supported: false, rule: `kubelet ${kubeletVersion} has no --image-credential-provider-config/--image-credential-provider-bin-dir flags` };
-  if (!atLeast(kubeletVersion, 1, 26)) return { supported: false, rule: `kubelet ${kubeletVersion}: exec credential providers are GA only since 1.26 (earlier they need the KubeletCredentialProviders gate, which pullcheck does not set)` };
-  return { supported: true, rule: `kubelet ${kubeletVersion}: exec credential providers are GA (since 1.26); kubelet runs a provider only for images its matchImages match, and uses what it returns for the pull` };
+  if (!helpHasFlags)
+    return {
+      supported: false,
+      rule: `kubelet ${kubeletVersion} has no --image-credential-provider-config/--image-credential-provider-bin-dir flags`,
+    };
+  if (!atLeast(kubeletVersion, 1, 26))
+    return {
+      supported: false,
+      rule: `kubelet ${kubeletVersion}: exec credential providers are GA only since 1.26 (earlier they need the KubeletCredentialProviders gate, which pullcheck does not set)`,
+    };
+  return {
+    supported: true,
+    rule: `kubelet ${kubeletVersion}: exec credential providers are GA (since 1.26); kubelet runs a provider only for images its matchImages match, and uses what it returns for the pull`,
+  };
 }
 
 /**
@@ -202,24 +219,42 @@ export function execProviderSupport(kubeletVersion: string, helpHasFlags: boolea
  * explicit gate in the kubelet's configuration wins over the version's default.
  */
 export function tokenModeSupport(kubeletVersion: string, gates: Readonly<Record<string, boolean>>): Support {
-  if (!atLeast(kubeletVersion, 1, 33)) return { supported: false, rule: `kubelet ${kubeletVersion} predates service account tokens for credential providers (KEP-4412, alpha in 1.33)` };
+  if (!atLeast(kubeletVersion, 1, 33))
+    return {
+      supported: false,
+      rule: `kubelet ${kubeletVersion} predates service account tokens for credential providers (KEP-4412, alpha in 1.33)`,
+    };
   const explicit = gates[TokenGate];
   const enabled = explicit ?? atLeast(kubeletVersion, 1, 34);
-  const source = explicit === undefined ? `default for ${kubeletVersion} (alpha, off in 1.33; beta, on since 1.34)` : 'set in the kubelet configuration';
-  if (!enabled) return { supported: false, rule: `kubelet ${kubeletVersion}: ${TokenGate}=false (${source}); tokenAttributes would be rejected` };
-  return { supported: true, rule: `kubelet ${kubeletVersion}: ${TokenGate}=true (${source}); with tokenAttributes kubelet sends the pod's service account token for serviceAccountTokenAudience` };
+  const source =
+    explicit === undefined ? `default for ${kubeletVersion} (alpha, off in 1.33; beta, on since 1.34)` : 'set in the kubelet configuration';
+  if (!enabled)
+    return { supported: false, rule: `kubelet ${kubeletVersion}: ${TokenGate}=false (${source}); tokenAttributes would be rejected` };
+  return {
+    supported: true,
+    rule: `kubelet ${kubeletVersion}: ${TokenGate}=true (${source}); with tokenAttributes kubelet sends the pod's service account token for serviceAccountTokenAudience`,
+  };
 }
 
 /**
  * Whether NodeRestriction limits the audiences a node may request (API server 1.32 beta off, on since
  * 1.33; --feature-gates wins over the default).
  */
-export function audienceRestriction(apiServerVersion: string, gates: Readonly<Record<string, boolean>>): { restricted: boolean; rule: string } {
+export function audienceRestriction(
+  apiServerVersion: string,
+  gates: Readonly<Record<string, boolean>>,
+): { restricted: boolean; rule: string } {
   const explicit = gates[AudienceRestrictionGate];
   const restricted = explicit ?? atLeast(apiServerVersion, 1, 33);
-  const source = explicit === undefined ? `default for API server ${apiServerVersion} (beta: off in 1.32, on since 1.33)` : 'set by the API server\'s --feature-gates';
+  const source =
+    explicit === undefined
+      ? `default for API server ${apiServerVersion} (beta: off in 1.32, on since 1.33)`
+      : "set by the API server's --feature-gates";
   return restricted
-    ? { restricted, rule: `${AudienceRestrictionGate}=true (${source}): the node may request a token for an audience no pod on it projects only when RBAC grants it ${AUDIENCE_VERB} on that audience` }
+    ? {
+        restricted,
+        rule: `${AudienceRestrictionGate}=true (${source}): the node may request a token for an audience no pod on it projects only when RBAC grants it ${AUDIENCE_VERB} on that audience`,
+      }
     : { restricted, rule: `${AudienceRestrictionGate}=false (${source}): the node may request tokens for any audience` };
 }
 
@@ -239,9 +274,16 @@ export function featureGatesFromArgs(argv: readonly string[]): Record<string, bo
 /** A ClusterRole that lets a node request tokens for `audience`, and its binding to that node. */
 export function audienceGrant(name: string, node: string, audience: string, labels: Record<string, string>) {
   return {
-    role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels }, rules: [{ apiGroups: [''], resources: [audience], verbs: [AUDIENCE_VERB] }] },
+    role: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: [{ apiGroups: [''], resources: [audience], verbs: [AUDIENCE_VERB] }],
+    },
     binding: {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name, labels },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:node:${node}` }],
     },
@@ -304,7 +346,12 @@ async function readOptionalFile(nodes: NodeAccess, node: string, path: string): 
  * first change and undoes every change made (env file back byte for byte, the directory removed,
  * kubelet restarted and checked to run without the flags), even when the install failed midway.
  */
-export async function installCredentialProvider(s: ScenarioContext, node: string, spec: ProviderSpec, credentials: { username: string; password: string }): Promise<InstalledProvider> {
+export async function installCredentialProvider(
+  s: ScenarioContext,
+  node: string,
+  spec: ProviderSpec,
+  credentials: { username: string; password: string },
+): Promise<InstalledProvider> {
   const { nodes, kube } = s.env.cluster;
   const layout = nodeLayout();
   const flags = credentialProviderFlags(layout);
@@ -318,33 +365,59 @@ export async function installCredentialProvider(s: ScenarioContext, node: string
     if (envOriginal) {
       const { content } = envOriginal;
       if (content === undefined) await nodes.exec(node, ['rm', '-f', KUBELET_ENV_FILE]);
-      else await nodes.exec(node, ['sh', '-c', 'base64 -d > "$1" && chmod 0644 "$1"', 'sh', KUBELET_ENV_FILE], { input: Buffer.from(content).toString('base64') });
+      else
+        await nodes.exec(node, ['sh', '-c', 'base64 -d > "$1" && chmod 0644 "$1"', 'sh', KUBELET_ENV_FILE], {
+          input: Buffer.from(content).toString('base64'),
+        });
     }
     if (createdDir) await nodes.exec(node, ['rm', '-rf', layout.dir]);
     if (envOriginal) {
       await s.env.logger.phase(`${tag} RESTORE kubelet without the credential provider`, () => restartKubelet(nodes, kube, node));
       const argv = await kubeletArgv(nodes, node);
-      if (argv.some((a) => a.startsWith('--image-credential-provider-'))) throw new Error(`${node}: kubelet still runs with ${argv.filter((a) => a.startsWith('--image-credential-provider-')).join(' ')}`);
+      if (argv.some((a) => a.startsWith('--image-credential-provider-')))
+        throw new Error(`${node}: kubelet still runs with ${argv.filter((a) => a.startsWith('--image-credential-provider-')).join(' ')}`);
     }
   });
-  s.collect(`${node} credential provider requests`, async () => (await readOptionalFile(nodes, node, layout.log)) ?? '(no requests logged)');
+  s.collect(
+    `${node} credential provider requests`,
+    async () => (await readOptionalFile(nodes, node, layout.log)) ?? '(no requests logged)',
+  );
   s.collect(`${node} kubelet journal (credential provider)`, async () => {
     const since = restartedAt ? [`--since=@${Math.floor(restartedAt.getTime() / 1000)}`] : ['-n', '300'];
     const r = await nodes.exec(node, ['journalctl', '-u', 'kubelet', '--no-pager', '-o', 'cat', ...since], { allowFailure: true });
     // kubelet's credential provider code logs from plugin.go/plugins.go; image names here contain
     // "credential-provider" too, so match on where and what kubelet logs, not on the word.
     const about = /plugins?\.go|credential provider|Failed to provide credentials|image-credential-provider/i;
-    return r.stdout.split('\n').filter((l) => about.test(l)).slice(-60).join('\n') || '(kubelet logged nothing about credential providers)';
+    return (
+      r.stdout
+        .split('\n')
+        .filter((l) => about.test(l))
+        .slice(-60)
+        .join('\n') || '(kubelet logged nothing about credential providers)'
+    );
   });
 
   const probe = await nodes.exec(node, ['sh', '-c', '[ -e "$1" ] && echo exists || echo absent', 'sh', layout.dir]);
-  if (probe.stdout.trim() !== 'absent') throw new Error(`${node}: ${layout.dir} already exists (a leftover of an earlier run?); refusing to use it`);
+  if (probe.stdout.trim() !== 'absent')
+    throw new Error(`${node}: ${layout.dir} already exists (a leftover of an earlier run?); refusing to use it`);
   const original = await readOptionalFile(nodes, node, KUBELET_ENV_FILE);
   const envFile = withKubeletExtraArgs(original, flags);
 
   const binDir = await buildOwnProgram('credprovider', s.env.logger);
   createdDir = true;
-  await nodes.exec(node, ['sh', '-c', 'mkdir -p "$1" && chmod 0700 "$2" && cat > "$3" && chmod 0755 "$3"', 'sh', layout.binDir, layout.dir, `${layout.binDir}/${PLUGIN_NAME}`], { inputFile: `${binDir}/credprovider` });
+  await nodes.exec(
+    node,
+    [
+      'sh',
+      '-c',
+      'mkdir -p "$1" && chmod 0700 "$2" && cat > "$3" && chmod 0755 "$3"',
+      'sh',
+      layout.binDir,
+      layout.dir,
+      `${layout.binDir}/${PLUGIN_NAME}`,
+    ],
+    { inputFile: `${binDir}/credprovider` },
+  );
   await nodes.writeFile(node, layout.credentials, renderPluginCredentials(credentials), '0600');
   const config = renderCredentialProviderConfig(spec, layout);
   await nodes.writeFile(node, layout.config, config, '0644');
@@ -377,30 +450,48 @@ export async function installCredentialProvider(s: ScenarioContext, node: string
 export async function allowNodeAudience(s: ScenarioContext, node: string, audience: string): Promise<void> {
   const rbac = s.env.cluster.kube.config.makeApiClient(RbacAuthorizationV1Api);
   const name = `pullcheck-${s.env.runId}-audience-${node}`.slice(0, 253);
-  const { role, binding } = audienceGrant(name, node, audience, { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': s.env.runId, ...ownerLabels() });
+  const { role, binding } = audienceGrant(name, node, audience, {
+    'pullcheck.io/managed': 'true',
+    'pullcheck.io/run': s.env.runId,
+    ...ownerLabels(),
+  });
   s.defer(async () => {
-    await rbac.deleteClusterRoleBinding({ name }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
-    await rbac.deleteClusterRole({ name }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+    await rbac.deleteClusterRoleBinding({ name }).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
+    await rbac.deleteClusterRole({ name }).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
   });
   await rbac.createClusterRole({ body: role });
   await rbac.createClusterRoleBinding({ body: binding });
   s.env.logger.info(`[${s.id}] RBAC ClusterRole/ClusterRoleBinding ${name}: system:node:${node} may ${AUDIENCE_VERB} "${audience}"`);
   // The API server's RBAC cache follows the new objects a moment later; ask it until it agrees.
   const deadline = Date.now() + 30_000;
-  await pRetry(async () => {
-    const review = await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace);
-    if (review.allowed) return;
-    const last = `not yet allowed: ${review.reason || '(no reason)'}`;
-    if (Date.now() > deadline) throw new AbortError(`RBAC for system:node:${node} to ${AUDIENCE_VERB} "${audience}" not effective after 30s; ${last}`);
-    throw new Error(last);
-  }, { retries: 100, minTimeout: 200, maxTimeout: 2000, factor: 1.5 });
+  await pRetry(
+    async () => {
+      const review = await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace);
+      if (review.allowed) return;
+      const last = `not yet allowed: ${review.reason || '(no reason)'}`;
+      if (Date.now() > deadline)
+        throw new AbortError(`RBAC for system:node:${node} to ${AUDIENCE_VERB} "${audience}" not effective after 30s; ${last}`);
+      throw new Error(last);
+    },
+    { retries: 100, minTimeout: 200, maxTimeout: 2000, factor: 1.5 },
+  );
 }
 
 /**
  * What the authorizer answers when NodeRestriction asks whether `node` may request a token for
  * `audience` for the service account `default` in `namespace` (a SubjectAccessReview as the node).
  */
-export async function nodeMayRequestAudience(kube: Kube, node: string, audience: string, namespace: string, serviceAccount = 'default'): Promise<{ allowed: boolean; reason: string }> {
+export async function nodeMayRequestAudience(
+  kube: Kube,
+  node: string,
+  audience: string,
+  namespace: string,
+  serviceAccount = 'default',
+): Promise<{ allowed: boolean; reason: string }> {
   const authz = kube.config.makeApiClient(AuthorizationV1Api);
   const review = await authz.createSubjectAccessReview({
     body: {

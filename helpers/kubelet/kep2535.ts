@@ -61,9 +61,10 @@ export function pullSettingsFromConfigz(configz: unknown, kubeletVersion: string
   if (!isRecord(kc)) throw new Error('configz answer has no "kubeletconfig" object');
   const gates = isRecord(kc['featureGates']) ? kc['featureGates'] : {};
   const gateValue = gates[EnsureSecretPulledImagesGate];
-  const gate: KubeletPullSettings['gate'] = typeof gateValue === 'boolean'
-    ? { enabled: gateValue, source: 'configz' }
-    : { enabled: gateDefault(kubeletVersion), source: `default for ${kubeletVersion}` };
+  const gate: KubeletPullSettings['gate'] =
+    typeof gateValue === 'boolean'
+      ? { enabled: gateValue, source: 'configz' }
+      : { enabled: gateDefault(kubeletVersion), source: `default for ${kubeletVersion}` };
   const rawPolicy = kc['imagePullCredentialsVerificationPolicy'];
   let policy: KubeletPullSettings['policy'];
   if (rawPolicy === undefined || rawPolicy === '') {
@@ -105,11 +106,17 @@ export function kubeletPulledImageExpectation(s: KubeletPullSettings, ref: strin
     case CredentialVerificationPolicy.NeverVerify:
       return { needsCredentials: false, rule: `NeverVerify: present images are never re-checked, so B runs [${facts}]` };
     case CredentialVerificationPolicy.NeverVerifyPreloadedImages:
-      return { needsCredentials: true, rule: `NeverVerifyPreloadedImages: the image was pulled by kubelet with a Secret, so B must pull it itself and fails without credentials [${facts}]` };
+      return {
+        needsCredentials: true,
+        rule: `NeverVerifyPreloadedImages: the image was pulled by kubelet with a Secret, so B must pull it itself and fails without credentials [${facts}]`,
+      };
     case CredentialVerificationPolicy.NeverVerifyAllowlistedImages:
       return onAllowlist(ref, s.allowlist)
         ? { needsCredentials: false, rule: `NeverVerifyAllowlistedImages: ${imageName(ref)} is on the allowlist, so B runs [${facts}]` }
-        : { needsCredentials: true, rule: `NeverVerifyAllowlistedImages: ${imageName(ref)} is not on the allowlist, so B must pull it and fails without credentials [${facts}]` };
+        : {
+            needsCredentials: true,
+            rule: `NeverVerifyAllowlistedImages: ${imageName(ref)} is not on the allowlist, so B must pull it and fails without credentials [${facts}]`,
+          };
     case CredentialVerificationPolicy.AlwaysVerify:
       return { needsCredentials: true, rule: `AlwaysVerify: every present image is re-checked, so B fails without credentials [${facts}]` };
   }
@@ -165,10 +172,20 @@ export interface PolicyWanted {
  * 1.34, or turned off); a gate turned off on kubelet's command line wins over the file, so that node
  * is skipped. The allowlist is removed for every other policy (kubelet refuses it there).
  */
-export function policyPlan(current: KubeletPullSettings, want: PolicyWanted, commandLineGates: Readonly<Record<string, boolean>> = {}): { patch: KubeletConfigPatch; note: string } | { skip: string } {
+export function policyPlan(
+  current: KubeletPullSettings,
+  want: PolicyWanted,
+  commandLineGates: Readonly<Record<string, boolean>> = {},
+): { patch: KubeletConfigPatch; note: string } | { skip: string } {
   const v = current.kubeletVersion;
-  if (!gateExists(v)) return { skip: `kubelet ${v} has no ${EnsureSecretPulledImagesGate} gate (KEP-2535 came as alpha in v1.33): there is no imagePullCredentialsVerificationPolicy to set` };
-  if (commandLineGates[EnsureSecretPulledImagesGate] === false) return { skip: `${EnsureSecretPulledImagesGate}=false on kubelet ${v}'s command line (--feature-gates), which wins over the configuration file` };
+  if (!gateExists(v))
+    return {
+      skip: `kubelet ${v} has no ${EnsureSecretPulledImagesGate} gate (KEP-2535 came as alpha in v1.33): there is no imagePullCredentialsVerificationPolicy to set`,
+    };
+  if (commandLineGates[EnsureSecretPulledImagesGate] === false)
+    return {
+      skip: `${EnsureSecretPulledImagesGate}=false on kubelet ${v}'s command line (--feature-gates), which wins over the configuration file`,
+    };
   const allowlist = want.allowlist ?? [];
   if (allowlist.length > 0 && want.policy !== CredentialVerificationPolicy.NeverVerifyAllowlistedImages) {
     throw new Error(`an allowlist is only accepted with NeverVerifyAllowlistedImages, not ${want.policy}`);
@@ -181,8 +198,13 @@ export function policyPlan(current: KubeletPullSettings, want: PolicyWanted, com
     },
     ...(gateOn ? {} : { featureGates: { [EnsureSecretPulledImagesGate]: true } }),
   };
-  const gateNote = gateOn ? `${EnsureSecretPulledImagesGate} already on (${current.gate.source})` : `turning ${EnsureSecretPulledImagesGate} on in the file (off: ${current.gate.source})`;
-  return { patch, note: `kubelet ${v}: ${gateNote}; policy ${want.policy}${allowlist.length > 0 ? `, allowlist ${allowlist.join(' ')}` : ''}` };
+  const gateNote = gateOn
+    ? `${EnsureSecretPulledImagesGate} already on (${current.gate.source})`
+    : `turning ${EnsureSecretPulledImagesGate} on in the file (off: ${current.gate.source})`;
+  return {
+    patch,
+    note: `kubelet ${v}: ${gateNote}; policy ${want.policy}${allowlist.length > 0 ? `, allowlist ${allowlist.join(' ')}` : ''}`,
+  };
 }
 
 /** A Secret as kubelet tracks it in pull records and compares it: coordinates and credential hash. */
@@ -239,14 +261,24 @@ export function pullHistoryFromRecord(recordJson: string, imageRef: string, ref:
     kind: 'record',
     credentials: {
       nodePodsAccessible: entry['nodePodsAccessible'] === true,
-      secrets: secrets.map((x) => ({ namespace: String(x['namespace'] ?? ''), name: String(x['name'] ?? ''), uid: String(x['uid'] ?? ''), credentialHash: String(x['credentialHash'] ?? '') })),
+      secrets: secrets.map((x) => ({
+        namespace: String(x['namespace'] ?? ''),
+        name: String(x['name'] ?? ''),
+        uid: String(x['uid'] ?? ''),
+        credentialHash: String(x['credentialHash'] ?? ''),
+      })),
       serviceAccounts: Array.isArray(entry['kubernetesServiceAccounts']) ? entry['kubernetesServiceAccounts'].length : 0,
     },
   };
 }
 
 /** The CRI image id of `ref` on the node and kubelet's pull history of it, read from its record file. */
-export async function readPullHistory(nodes: NodeAccess, node: string, rootDir: string, ref: string): Promise<{ imageRef: string; history: PullHistory }> {
+export async function readPullHistory(
+  nodes: NodeAccess,
+  node: string,
+  rootDir: string,
+  ref: string,
+): Promise<{ imageRef: string; history: PullHistory }> {
   const inspected = await nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
   const status: unknown = (JSON.parse(inspected.stdout) as Record<string, unknown>)['status'];
   const imageRef = isRecord(status) && typeof status['id'] === 'string' ? status['id'] : '';
@@ -286,7 +318,8 @@ function secretName(x: Pick<SecretCoordinates, 'namespace' | 'name'>): string {
 }
 
 function settingsFacts(s: KubeletPullSettings): string {
-  const allow = s.policy.value === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? `, allowlist [${s.allowlist.join(' ')}]` : '';
+  const allow =
+    s.policy.value === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? `, allowlist [${s.allowlist.join(' ')}]` : '';
   return `kubelet ${s.kubeletVersion}, ${EnsureSecretPulledImagesGate}=${s.gate.enabled} (${s.gate.source}), imagePullCredentialsVerificationPolicy=${s.policy.value} (${s.policy.source})${allow}`;
 }
 
@@ -301,31 +334,60 @@ export function verificationExpectation(s: KubeletPullSettings, f: PresentImageF
   const facts = `[${settingsFacts(s)}]`;
   const name = imageName(f.ref);
   if (!s.gate.enabled) {
-    return { outcome: 'runs-without-pull', presentMessage: PRESENT, rule: `gate off: a present image is used for IfNotPresent whoever pulled it and with whatever credentials, so the pod runs without a pull ${facts}` };
+    return {
+      outcome: 'runs-without-pull',
+      presentMessage: PRESENT,
+      rule: `gate off: a present image is used for IfNotPresent whoever pulled it and with whatever credentials, so the pod runs without a pull ${facts}`,
+    };
   }
   const pulledByKubelet = f.history.kind === 'record';
-  const origin = pulledByKubelet ? 'kubelet pulled the image (it has a pull record)' : 'kubelet has no pull record of the image (preloaded)';
+  const origin = pulledByKubelet
+    ? 'kubelet pulled the image (it has a pull record)'
+    : 'kubelet has no pull record of the image (preloaded)';
   let why: string;
   switch (s.policy.value) {
     case CredentialVerificationPolicy.NeverVerify:
-      return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerify: present images are never checked; ${origin}, and the pod runs without a pull ${facts}` };
+      return {
+        outcome: 'runs-without-pull',
+        presentMessage: PRESENT_AND_ACCESSIBLE,
+        rule: `NeverVerify: present images are never checked; ${origin}, and the pod runs without a pull ${facts}`,
+      };
     case CredentialVerificationPolicy.NeverVerifyPreloadedImages:
-      if (!pulledByKubelet) return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerifyPreloadedImages: ${origin}, so it is not checked and the pod runs without a pull ${facts}` };
+      if (!pulledByKubelet)
+        return {
+          outcome: 'runs-without-pull',
+          presentMessage: PRESENT_AND_ACCESSIBLE,
+          rule: `NeverVerifyPreloadedImages: ${origin}, so it is not checked and the pod runs without a pull ${facts}`,
+        };
       why = `NeverVerifyPreloadedImages: ${origin}, so the pod's credentials are checked`;
       break;
     case CredentialVerificationPolicy.NeverVerifyAllowlistedImages:
-      if (onAllowlist(f.ref, s.allowlist)) return { outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `NeverVerifyAllowlistedImages: ${name} is on the allowlist, so it is not checked whoever brought it (${origin}) and the pod runs without a pull ${facts}` };
+      if (onAllowlist(f.ref, s.allowlist))
+        return {
+          outcome: 'runs-without-pull',
+          presentMessage: PRESENT_AND_ACCESSIBLE,
+          rule: `NeverVerifyAllowlistedImages: ${name} is on the allowlist, so it is not checked whoever brought it (${origin}) and the pod runs without a pull ${facts}`,
+        };
       why = `NeverVerifyAllowlistedImages: ${name} is not on the allowlist, so the pod's credentials are checked (${origin})`;
       break;
     case CredentialVerificationPolicy.AlwaysVerify:
       why = `AlwaysVerify: every present image is checked (${origin})`;
       break;
   }
-  const use = (how: string): VerificationExpectation => ({ outcome: 'runs-without-pull', presentMessage: PRESENT_AND_ACCESSIBLE, rule: `${why}; ${how}, so the pod runs without a pull ${facts}` });
+  const use = (how: string): VerificationExpectation => ({
+    outcome: 'runs-without-pull',
+    presentMessage: PRESENT_AND_ACCESSIBLE,
+    rule: `${why}; ${how}, so the pod runs without a pull ${facts}`,
+  });
   const pull = (how: string): VerificationExpectation => {
     const accepted = f.podSecrets.filter((x) => x.acceptedByRegistry);
-    if (accepted.length > 0) return { outcome: 'pulls-and-runs', rule: `${why}; ${how}, so kubelet pulls the image with ${accepted.map(secretName).join(', ')}, which the registry accepts: the pod runs ${facts}` };
-    const withWhat = f.podSecrets.length === 0 ? 'without credentials' : `with ${f.podSecrets.map(secretName).join(', ')}, which the registry refuses`;
+    if (accepted.length > 0)
+      return {
+        outcome: 'pulls-and-runs',
+        rule: `${why}; ${how}, so kubelet pulls the image with ${accepted.map(secretName).join(', ')}, which the registry accepts: the pod runs ${facts}`,
+      };
+    const withWhat =
+      f.podSecrets.length === 0 ? 'without credentials' : `with ${f.podSecrets.map(secretName).join(', ')}, which the registry refuses`;
     return { outcome: 'pull-fails', rule: `${why}; ${how}, so kubelet pulls the image ${withWhat}: the pull fails unauthorized ${facts}` };
   };
   if (f.history.kind === 'no-record') return pull('there is no pull record to match credentials with');
@@ -338,13 +400,20 @@ export function verificationExpectation(s: KubeletPullSettings, f: PresentImageF
     for (const r of rec.secrets) {
       if (r.credentialHash.length > 0 && p.credentialHash === r.credentialHash) {
         const same = p.uid === r.uid && p.namespace === r.namespace && p.name === r.name;
-        return use(same ? `the pod names ${secretName(p)}, the Secret the record lists` : `the pod's Secret ${secretName(p)} holds the same credentials (credential hash) as ${secretName(r)}, which the record lists`);
+        return use(
+          same
+            ? `the pod names ${secretName(p)}, the Secret the record lists`
+            : `the pod's Secret ${secretName(p)} holds the same credentials (credential hash) as ${secretName(r)}, which the record lists`,
+        );
       }
       if (p.uid === r.uid && p.namespace === r.namespace && p.name === r.name) {
         return use(`the pod names ${secretName(p)} (same namespace, name and UID as the record's), whose credentials changed since`);
       }
     }
   }
-  const presented = f.podSecrets.length === 0 ? 'the pod names no Secret' : `none of the pod's Secrets (${f.podSecrets.map(secretName).join(', ')}) has the hash or coordinates of the record's (${recorded})`;
+  const presented =
+    f.podSecrets.length === 0
+      ? 'the pod names no Secret'
+      : `none of the pod's Secrets (${f.podSecrets.map(secretName).join(', ')}) has the hash or coordinates of the record's (${recorded})`;
   return pull(presented);
 }

@@ -70,8 +70,18 @@ export function credentialSearchPaths(f: Pick<KubeletProcessFacts, 'rootDir' | '
   ];
   const dockercfgTemplates: Record<SearchPlace, string> = { 'root-dir': '{root-dir}', cwd: '{cwd}', home: '${HOME}', root: '' };
   return [
-    ...places.map(([place, dir, template]) => ({ format: 'config.json' as const, place, template: `${template}/config.json`, path: absolute(dir, 'config.json', f.cwd) })),
-    ...places.map(([place, , , dir]) => ({ format: '.dockercfg' as const, place, template: `${dockercfgTemplates[place]}/.dockercfg`, path: absolute(dir, '.dockercfg', f.cwd) })),
+    ...places.map(([place, dir, template]) => ({
+      format: 'config.json' as const,
+      place,
+      template: `${template}/config.json`,
+      path: absolute(dir, 'config.json', f.cwd),
+    })),
+    ...places.map(([place, , , dir]) => ({
+      format: '.dockercfg' as const,
+      place,
+      template: `${dockercfgTemplates[place]}/.dockercfg`,
+      path: absolute(dir, '.dockercfg', f.cwd),
+    })),
   ];
 }
 
@@ -129,7 +139,8 @@ export async function kubeletProcessFacts(nodes: NodeAccess, node: string): Prom
   const environ = rest.slice(split + 1);
   const home = environ.find((l) => l.startsWith('HOME='))?.slice('HOME='.length);
   const pid = Number(pidLine.trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !cwd.startsWith('/') || split < 0) throw new Error(`${node}: cannot read kubelet's process from /proc:\n${stdout}`);
+  if (!Number.isInteger(pid) || pid <= 0 || !cwd.startsWith('/') || split < 0)
+    throw new Error(`${node}: cannot read kubelet's process from /proc:\n${stdout}`);
   return { pid, rootDir: rootDirOf(argv), cwd, home: home === '' ? undefined : home };
 }
 
@@ -191,7 +202,14 @@ export interface NodeFileOptions {
  */
 export async function writeNewNodeFile(o: NodeFileOptions): Promise<() => Promise<void>> {
   const dir = o.path.replace(/\/[^/]*$/, '') || '/';
-  const probe = await o.nodes.exec(o.node, ['sh', '-c', 'if [ -e "$1" ]; then echo file; elif [ -d "$2" ]; then echo dir; else echo none; fi', 'sh', o.path, dir]);
+  const probe = await o.nodes.exec(o.node, [
+    'sh',
+    '-c',
+    'if [ -e "$1" ]; then echo file; elif [ -d "$2" ]; then echo dir; else echo none; fi',
+    'sh',
+    o.path,
+    dir,
+  ]);
   if (probe.stdout.trim() === 'file') throw new Error(`${o.node}: ${o.path} already exists; refusing to replace it`);
   const createdDir = probe.stdout.trim() === 'none';
   const remove = async () => {
@@ -211,7 +229,10 @@ export async function writeNewNodeFile(o: NodeFileOptions): Promise<() => Promis
 export async function presentCredentialFiles(nodes: NodeAccess, node: string, paths: readonly CredentialSearchPath[]): Promise<string[]> {
   const unique = [...new Set(paths.map((p) => p.path))];
   const { stdout } = await nodes.exec(node, ['sh', '-c', 'for f in "$@"; do [ -e "$f" ] && echo "$f"; done; true', 'sh', ...unique]);
-  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -219,7 +240,13 @@ export async function presentCredentialFiles(nodes: NodeAccess, node: string, pa
  * the node's lock. The cleanup, registered first, removes the file and restarts kubelet again, so
  * that the credentials it cached leave with it; the lock goes after it.
  */
-export async function installNodeFile(s: ScenarioContext, node: string, path: string, content: string, o: { restart: boolean } = { restart: true }): Promise<{ restart: () => Promise<void> }> {
+export async function installNodeFile(
+  s: ScenarioContext,
+  node: string,
+  path: string,
+  content: string,
+  o: { restart: boolean } = { restart: true },
+): Promise<{ restart: () => Promise<void> }> {
   const { nodes, kube } = s.env.cluster;
   await s.lockNode(node);
   let remove: (() => Promise<void>) | undefined;

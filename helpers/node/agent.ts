@@ -6,7 +6,17 @@
 import { ownerLabels } from '../cluster/leftovers.ts';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable, PassThrough } from 'node:stream';
-import { ApiException, AppsV1Api, Exec, type V1DaemonSet, type V1Namespace, type V1Node, type V1Pod, type V1Secret, type V1Status } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  Exec,
+  type V1DaemonSet,
+  type V1Namespace,
+  type V1Node,
+  type V1Pod,
+  type V1Secret,
+  type V1Status,
+} from '@kubernetes/client-node';
 import { LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
 import { CommandError, type RunResult } from '../infra/exec.ts';
 import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from '../images/oci.ts';
@@ -16,7 +26,6 @@ import type { Logger } from '../infra/log.ts';
 import type { NodeAccess, NodeExecOptions } from './access.ts';
 import type { StartedRegistry } from '../registry/registry.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
-
 
 export const AGENT_NAME = 'pullcheck-node-agent';
 export const AGENT_CONTAINER = 'agent';
@@ -72,9 +81,14 @@ async function pushAgentImage(registry: AgentRegistry, platforms: readonly Platf
   for (const p of platforms) images.push(await nodeAgentImage(p, logger));
   const [only] = images;
   if (images.length === 1 && only) return registry.ref(AGENT_REPOSITORY, await registry.client.pushImage(AGENT_REPOSITORY, tag, only));
-  const index = imageIndex(images.map((img, i) => ({
-    mediaType: img.manifestMediaType, digest: img.manifest.digest, size: img.manifest.size, platform: platforms[i] as Platform,
-  })));
+  const index = imageIndex(
+    images.map((img, i) => ({
+      mediaType: img.manifestMediaType,
+      digest: img.manifest.digest,
+      size: img.manifest.size,
+      platform: platforms[i] as Platform,
+    })),
+  );
   const digest = await registry.client.pushIndex(AGENT_REPOSITORY, tag, images, index, MediaType.ociIndex);
   return registry.ref(AGENT_REPOSITORY, digest);
 }
@@ -138,15 +152,17 @@ export function nodeAgentManifests(o: NodeAgentManifestOptions): NodeAgentManife
             enableServiceLinks: false,
             terminationGracePeriodSeconds: 5,
             ...(pullSecret ? { imagePullSecrets: [{ name: AGENT_PULL_SECRET }] } : {}),
-            containers: [{
-              name: AGENT_CONTAINER,
-              image: o.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: [AGENT_BINARY, 'sleep'],
-              securityContext: { privileged: true, runAsUser: 0 },
-              // Requests only: commands run in this container's cgroup (an image import may need memory).
-              resources: { requests: { cpu: '10m', memory: '16Mi' } },
-            }],
+            containers: [
+              {
+                name: AGENT_CONTAINER,
+                image: o.image,
+                imagePullPolicy: 'IfNotPresent',
+                command: [AGENT_BINARY, 'sleep'],
+                securityContext: { privileged: true, runAsUser: 0 },
+                // Requests only: commands run in this container's cgroup (an image import may need memory).
+                resources: { requests: { cpu: '10m', memory: '16Mi' } },
+              },
+            ],
           },
         },
       },
@@ -234,12 +250,24 @@ export async function execInPod(kube: Kube, o: PodExecOptions): Promise<PodExecR
   let status: V1Status | undefined;
   let socket: ExecSocket;
   try {
-    socket = (await new Exec(kube.config).exec(o.namespace, o.pod, o.container, [...o.command], collector(out), collector(err), stdinEnd, false, (s) => {
-      status = s;
-    })) as unknown as ExecSocket;
+    socket = (await new Exec(kube.config).exec(
+      o.namespace,
+      o.pod,
+      o.container,
+      [...o.command],
+      collector(out),
+      collector(err),
+      stdinEnd,
+      false,
+      (s) => {
+        status = s;
+      },
+    )) as unknown as ExecSocket;
   } catch (error) {
     o.stdin?.destroy();
-    throw new NodeAgentError(`exec into ${where}: the session did not open: ${(error as { message?: string }).message ?? String(error)}`, { cause: error });
+    throw new NodeAgentError(`exec into ${where}: the session did not open: ${(error as { message?: string }).message ?? String(error)}`, {
+      cause: error,
+    });
   }
   let socketError: Error | undefined;
   socket.on('error', (e) => {
@@ -251,7 +279,9 @@ export async function execInPod(kube: Kube, o: PodExecOptions): Promise<PodExecR
     if (socket.protocol !== EXEC_PROTOCOL_V5) {
       socket.close();
       o.stdin.destroy();
-      throw new NodeAgentError(`exec into ${where}: stdin needs the ${EXEC_PROTOCOL_V5} exec protocol (Kubernetes 1.30+); the API server chose "${socket.protocol}"`);
+      throw new NodeAgentError(
+        `exec into ${where}: stdin needs the ${EXEC_PROTOCOL_V5} exec protocol (Kubernetes 1.30+); the API server chose "${socket.protocol}"`,
+      );
     }
     const input = o.stdin;
     void (async () => {
@@ -296,17 +326,35 @@ export class DaemonSetNodeAccess implements NodeAccess, AsyncDisposable {
 
   async exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {
     const pod = await this.podOn(node);
-    const stdin = options.inputFile !== undefined ? createReadStream(options.inputFile)
-      : options.input !== undefined ? Readable.from([Buffer.from(options.input)]) : undefined;
+    const stdin =
+      options.inputFile !== undefined
+        ? createReadStream(options.inputFile)
+        : options.input !== undefined
+          ? Readable.from([Buffer.from(options.input)])
+          : undefined;
     const started = Date.now();
     this.logger.detail(`[${node}] EXEC ${argv.join(' ')}`);
-    const session = await execInPod(this.kube, { namespace: this.namespace, pod, container: AGENT_CONTAINER, command: agentCommand(argv), ...(stdin ? { stdin } : {}) });
+    const session = await execInPod(this.kube, {
+      namespace: this.namespace,
+      pod,
+      container: AGENT_CONTAINER,
+      command: agentCommand(argv),
+      ...(stdin ? { stdin } : {}),
+    });
     const exitCode = exitCodeOfStatus(session.status);
     if (exitCode === undefined) {
-      throw new NodeAgentError(`[${node}] exec of ${argv.join(' ')} in ${this.namespace}/${pod} failed: ${session.status.message ?? JSON.stringify(session.status)}`);
+      throw new NodeAgentError(
+        `[${node}] exec of ${argv.join(' ')} in ${this.namespace}/${pod} failed: ${session.status.message ?? JSON.stringify(session.status)}`,
+      );
     }
-    const result: RunResult = { stdout: stripFinalNewline(session.stdout.toString('utf8')), stderr: stripFinalNewline(session.stderr.toString('utf8')), exitCode };
-    this.logger.detail(`[${node}] EXEC ${exitCode === 0 ? 'OK' : `FAIL exit ${exitCode}`} (${Date.now() - started} ms)\n${result.stdout}\n${result.stderr}`);
+    const result: RunResult = {
+      stdout: stripFinalNewline(session.stdout.toString('utf8')),
+      stderr: stripFinalNewline(session.stderr.toString('utf8')),
+      exitCode,
+    };
+    this.logger.detail(
+      `[${node}] EXEC ${exitCode === 0 ? 'OK' : `FAIL exit ${exitCode}`} (${Date.now() - started} ms)\n${result.stdout}\n${result.stderr}`,
+    );
     if (exitCode !== 0 && !options.allowFailure) {
       throw new CommandError(['node-agent', node, ...argv], exitCode, result.stderr || result.stdout);
     }
@@ -320,7 +368,9 @@ export class DaemonSetNodeAccess implements NodeAccess, AsyncDisposable {
 
   /** Deletes the agent's namespace (and so its DaemonSet and pods) and waits until it is gone; a second call is harmless. */
   dispose(): Promise<void> {
-    this.disposal ??= this.logger.phase(`remove node agent (namespace ${this.namespace})`, () => deleteNamespaceAndWait(this.kube, this.namespace));
+    this.disposal ??= this.logger.phase(`remove node agent (namespace ${this.namespace})`, () =>
+      deleteNamespaceAndWait(this.kube, this.namespace),
+    );
     return this.disposal;
   }
 
@@ -336,7 +386,8 @@ export class DaemonSetNodeAccess implements NodeAccess, AsyncDisposable {
       for (const [n, p] of readyAgentPods(await this.listPods())) this.pods.set(n, p);
       pod = this.pods.get(node);
     }
-    if (pod === undefined) throw new NodeAgentError(`no Ready node-agent pod on node ${node} (the agent runs on: ${this.nodeNames.join(', ') || 'no node'})`);
+    if (pod === undefined)
+      throw new NodeAgentError(`no Ready node-agent pod on node ${node} (the agent runs on: ${this.nodeNames.join(', ') || 'no node'})`);
     return pod;
   }
 
@@ -369,7 +420,12 @@ export function describeAgentPod(p: V1Pod): string {
     if (terminated) return `terminated ${terminated.reason ?? ''} exit ${terminated.exitCode}`;
     return c.ready ? 'ready' : 'running, not ready';
   });
-  const state = containers.join('; ') || (p.status?.conditions ?? []).filter((c) => c.status !== 'True').map((c) => `${c.type}: ${c.reason ?? ''} ${c.message ?? ''}`.trim()).join('; ');
+  const state =
+    containers.join('; ') ||
+    (p.status?.conditions ?? [])
+      .filter((c) => c.status !== 'True')
+      .map((c) => `${c.type}: ${c.reason ?? ''} ${c.message ?? ''}`.trim())
+      .join('; ');
   return `${p.metadata?.name} on ${p.spec?.nodeName ?? '(not scheduled)'}: ${p.status?.phase ?? '?'}${p.metadata?.deletionTimestamp ? ' (terminating)' : ''} ${state}`.trim();
 }
 
@@ -390,7 +446,11 @@ async function deleteNamespaceAndWait(kube: Kube, name: string, timeoutMs = 180_
       return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
     },
     until: (all: V1Namespace[]) => (all.length === 0 ? true : undefined),
-    describe: (ns) => `${ns.metadata?.name}: ${ns.status?.phase ?? '?'} ${(ns.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => `${c.type}: ${c.message ?? ''}`).join('; ')}`.trim(),
+    describe: (ns) =>
+      `${ns.metadata?.name}: ${ns.status?.phase ?? '?'} ${(ns.status?.conditions ?? [])
+        .filter((c) => c.status === 'True')
+        .map((c) => `${c.type}: ${c.message ?? ''}`)
+        .join('; ')}`.trim(),
   });
 }
 
@@ -416,18 +476,29 @@ export async function installNodeAgent(o: InstallNodeAgentOptions): Promise<Daem
   const { kube, logger, runId, registry } = o;
   // The agent is a Linux program (the DaemonSet selects kubernetes.io/os=linux).
   const nodes = (await kube.core.listNode()).items.filter((n) => nodePlatform(n).os === 'linux');
-  const nodeNames = nodes.map((n) => n.metadata?.name ?? '').filter(Boolean).sort();
+  const nodeNames = nodes
+    .map((n) => n.metadata?.name ?? '')
+    .filter(Boolean)
+    .sort();
   const platforms = distinctPlatforms(nodes.map(nodePlatform));
   const image = await logger.phase(`node agent image for ${platforms.map(platformString).join(', ')} → ${registry.host}`, () =>
-    pushAgentImage(registry, platforms, `run-${runId}`, logger));
+    pushAgentImage(registry, platforms, `run-${runId}`, logger),
+  );
   const manifests = nodeAgentManifests({
     runId,
     image,
-    ...(registry.username && registry.password ? { pullCredential: { server: registry.host, username: registry.username, password: registry.password } } : {}),
+    ...(registry.username && registry.password
+      ? { pullCredential: { server: registry.host, username: registry.username, password: registry.password } }
+      : {}),
   });
   const namespace = agentNamespace(runId);
   // Owner labels only here, where the namespace is created: a sweep after a killed run finds it.
-  await kube.core.createNamespace({ body: { ...manifests.namespace, metadata: { ...manifests.namespace.metadata, labels: { ...manifests.namespace.metadata?.labels, ...ownerLabels() } } } });
+  await kube.core.createNamespace({
+    body: {
+      ...manifests.namespace,
+      metadata: { ...manifests.namespace.metadata, labels: { ...manifests.namespace.metadata?.labels, ...ownerLabels() } },
+    },
+  });
   try {
     return await logger.phase(`node agent Ready on ${nodeNames.length} nodes (namespace ${namespace})`, async () => {
       // The API server refuses pods until the namespace's default ServiceAccount exists.
@@ -453,7 +524,9 @@ export async function installNodeAgent(o: InstallNodeAgentOptions): Promise<Daem
       return new DaemonSetNodeAccess(kube, namespace, pods, logger);
     });
   } catch (error) {
-    await deleteNamespaceAndWait(kube, namespace).catch((e: unknown) => logger.warn(`removing ${namespace} after a failed install: ${String(e)}`));
+    await deleteNamespaceAndWait(kube, namespace).catch((e: unknown) =>
+      logger.warn(`removing ${namespace} after a failed install: ${String(e)}`),
+    );
     throw error;
   }
 }

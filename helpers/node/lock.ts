@@ -35,7 +35,12 @@ function describeLease(l: V1Lease): string {
  * someone did, 404: someone else already removed it; both leave it to them).
  */
 export async function removeAbandonedLock(coordination: CoordinationV1Api, lease: V1Lease): Promise<void> {
-  await coordination.deleteNamespacedLease({ name: lease.metadata?.name ?? '', namespace: LOCK_NAMESPACE, body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion ?? '' } } })
+  await coordination
+    .deleteNamespacedLease({
+      name: lease.metadata?.name ?? '',
+      namespace: LOCK_NAMESPACE,
+      body: { preconditions: { resourceVersion: lease.metadata?.resourceVersion ?? '' } },
+    })
     .catch((e: unknown) => (apiStatus(e) === 404 || apiStatus(e) === 409 ? undefined : Promise.reject(e)));
 }
 
@@ -77,7 +82,12 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
   if (hold) hold.count += 1;
   else {
     const h: ProcessHold = { count: 1, held: false, taken: acquire(o) };
-    h.taken.then((release) => { h.held = release !== undefined; }, () => undefined);
+    h.taken.then(
+      (release) => {
+        h.held = release !== undefined;
+      },
+      () => undefined,
+    );
     hold = h;
     processHolds.set(key, hold);
   }
@@ -117,7 +127,9 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
  * Locks the first of `nodes` that nobody holds now, or, when all are held, waits for the first.
  * For a scenario that needs *a* second node, not a particular one. Returns the node and the release.
  */
-export async function lockFreeNode(o: Omit<NodeLockOptions, 'node' | 'noWait'> & { nodes: readonly string[] }): Promise<{ node: string; release: () => Promise<void> }> {
+export async function lockFreeNode(
+  o: Omit<NodeLockOptions, 'node' | 'noWait'> & { nodes: readonly string[] },
+): Promise<{ node: string; release: () => Promise<void> }> {
   const [first, ...rest] = o.nodes;
   if (first === undefined) throw new Error(`${o.holder}: no node to lock`);
   for (const node of [first, ...rest]) {
@@ -137,7 +149,11 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
     // MicroTime fields: the API server refuses a plain Date's milliseconds-only timestamp.
     const now = new V1MicroTime();
     return {
-      metadata: { name, namespace: LOCK_NAMESPACE, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) } },
+      metadata: {
+        name,
+        namespace: LOCK_NAMESPACE,
+        labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) },
+      },
       spec: { holderIdentity: identity, leaseDurationSeconds: DURATION_S, acquireTime: now, renewTime: now },
     };
   };
@@ -150,10 +166,14 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
     } catch (error) {
       if (apiStatus(error) !== 409) throw error;
     }
-    const current = await coordination.readNamespacedLease({ name, namespace: LOCK_NAMESPACE }).catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
+    const current = await coordination
+      .readNamespacedLease({ name, namespace: LOCK_NAMESPACE })
+      .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
     if (!current) continue;
     if (leaseExpired(current, new Date())) {
-      o.logger.warn(`[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, not renewed for ${DURATION_S}s (its holder was killed?)`);
+      o.logger.warn(
+        `[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, not renewed for ${DURATION_S}s (its holder was killed?)`,
+      );
       await removeAbandonedLock(coordination, current);
       continue;
     }
@@ -176,23 +196,44 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
       describe: describeLease,
     }).catch((error: unknown) => {
       // A holder that renews on time holds it past one watch: the outer deadline decides.
-      if (Date.now() > deadline) throw new Error(`node ${o.node} stayed locked for ${Math.round((Date.now() - (waitedSince ?? Date.now())) / 1000)}s: ${describeLease(current)} (Lease ${LOCK_NAMESPACE}/${name}; delete it if its holder is gone)`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(
+          `node ${o.node} stayed locked for ${Math.round((Date.now() - (waitedSince ?? Date.now())) / 1000)}s: ${describeLease(current)} (Lease ${LOCK_NAMESPACE}/${name}; delete it if its holder is gone)`,
+          { cause: error },
+        );
     });
   }
-  if (waitedSince !== undefined) o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s`);
+  if (waitedSince !== undefined)
+    o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s`);
   else o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired`);
   let held = lease;
   const renew = setInterval(() => {
-    coordination.replaceNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { ...held, spec: { ...held.spec, renewTime: new V1MicroTime(), ...(held.spec?.acquireTime ? { acquireTime: new V1MicroTime(held.spec.acquireTime) } : {}) } } })
-      .then((l) => { held = l; })
+    coordination
+      .replaceNamespacedLease({
+        name,
+        namespace: LOCK_NAMESPACE,
+        body: {
+          ...held,
+          spec: {
+            ...held.spec,
+            renewTime: new V1MicroTime(),
+            ...(held.spec?.acquireTime ? { acquireTime: new V1MicroTime(held.spec.acquireTime) } : {}),
+          },
+        },
+      })
+      .then((l) => {
+        held = l;
+      })
       .catch((e: unknown) => o.logger.warn(`[${o.holder}] [${o.node}] LOCK renewal failed: ${String(e).split('\n')[0] ?? ''}`));
   }, RENEW_MS);
   renew.unref();
   let released: Promise<void> | undefined;
-  return () => (released ??= (async () => {
-    clearInterval(renew);
-    await coordination.deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { uid: held.metadata?.uid ?? '' } } })
-      .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
-    o.logger.info(`[${o.holder}] [${o.node}] LOCK released`);
-  })());
+  return () =>
+    (released ??= (async () => {
+      clearInterval(renew);
+      await coordination
+        .deleteNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { preconditions: { uid: held.metadata?.uid ?? '' } } })
+        .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
+      o.logger.info(`[${o.holder}] [${o.node}] LOCK released`);
+    })());
 }

@@ -24,7 +24,9 @@ export async function preloadImage(o: PreloadOptions): Promise<void> {
   try {
     const archive = join(dir, 'image.tar');
     await writeOciArchive(archive, [{ ref: o.ref, image: o.image }]);
-    await o.nodes.exec(o.node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'import', '--no-unpack=false', '-'], { inputFile: archive });
+    await o.nodes.exec(o.node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'import', '--no-unpack=false', '-'], {
+      inputFile: archive,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

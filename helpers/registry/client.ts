@@ -27,7 +27,11 @@ export interface HttpResponse {
 }
 
 export class RegistryError extends Error {
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'RegistryError';
   }
@@ -50,19 +54,22 @@ export class RegistryClient {
 
   /** One HTTP exchange, authenticated, retried on transient failures. */
   async fetch(method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<HttpResponse> {
-    return pRetry(async () => {
-      let res = await this.raw(method, path, init);
-      if (res.status === 401) {
-        await this.authenticate(String(res.headers['www-authenticate'] ?? ''));
-        res = await this.raw(method, path, init);
-      }
-      if (res.status >= 500) throw new RegistryError(`${method} ${path}: HTTP ${res.status}`, res.status);
-      return res;
-    }, {
-      retries: 4,
-      minTimeout: 200,
-      shouldRetry: (error) => isTransient(error),
-    });
+    return pRetry(
+      async () => {
+        let res = await this.raw(method, path, init);
+        if (res.status === 401) {
+          await this.authenticate(String(res.headers['www-authenticate'] ?? ''));
+          res = await this.raw(method, path, init);
+        }
+        if (res.status >= 500) throw new RegistryError(`${method} ${path}: HTTP ${res.status}`, res.status);
+        return res;
+      },
+      {
+        retries: 4,
+        minTimeout: 200,
+        shouldRetry: (error) => isTransient(error),
+      },
+    );
   }
 
   async ping(): Promise<HttpResponse> {
@@ -78,16 +85,26 @@ export class RegistryClient {
     const start = this.expect(await this.fetch('POST', `/v2/${repo}/blobs/uploads/`), 202, `start upload to ${repo}`);
     let location = this.location(start);
     if (bytes.length <= this.chunkSize) {
-      this.expect(await this.fetch('PUT', withQuery(location, `digest=${encodeURIComponent(digest)}`), {
-        headers: { 'content-type': 'application/octet-stream' }, body: bytes,
-      }), 201, `upload ${digest}`);
+      this.expect(
+        await this.fetch('PUT', withQuery(location, `digest=${encodeURIComponent(digest)}`), {
+          headers: { 'content-type': 'application/octet-stream' },
+          body: bytes,
+        }),
+        201,
+        `upload ${digest}`,
+      );
       return;
     }
     for (let offset = 0; offset < bytes.length; offset += this.chunkSize) {
       const chunk = bytes.subarray(offset, offset + this.chunkSize);
-      const res = this.expect(await this.fetch('PATCH', location, {
-        headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` }, body: chunk,
-      }), 202, `upload chunk of ${digest}`);
+      const res = this.expect(
+        await this.fetch('PATCH', location, {
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
+          body: chunk,
+        }),
+        202,
+        `upload chunk of ${digest}`,
+      );
       location = this.location(res);
     }
     this.expect(await this.fetch('PUT', withQuery(location, `digest=${encodeURIComponent(digest)}`)), 201, `finish upload ${digest}`);
@@ -100,9 +117,14 @@ export class RegistryClient {
 
   /** PUT a manifest (or index) under a tag or digest; returns the digest the registry computed. */
   async putManifest(repo: string, reference: string, manifest: Blob, mediaType: string): Promise<string> {
-    const res = this.expect(await this.fetch('PUT', `/v2/${repo}/manifests/${reference}`, { headers: { 'content-type': mediaType }, body: manifest.bytes }), 201, `put manifest ${repo}:${reference}`);
+    const res = this.expect(
+      await this.fetch('PUT', `/v2/${repo}/manifests/${reference}`, { headers: { 'content-type': mediaType }, body: manifest.bytes }),
+      201,
+      `put manifest ${repo}:${reference}`,
+    );
     const digest = String(res.headers['docker-content-digest'] ?? manifest.digest);
-    if (digest !== manifest.digest) throw new RegistryError(`registry stored ${repo}:${reference} as ${digest}, expected ${manifest.digest}`);
+    if (digest !== manifest.digest)
+      throw new RegistryError(`registry stored ${repo}:${reference} as ${digest}, expected ${manifest.digest}`);
     return digest;
   }
 
@@ -118,8 +140,16 @@ export class RegistryClient {
     return this.putManifest(repo, reference, index, mediaType);
   }
 
-  async getManifest(repo: string, reference: string, accept: readonly string[]): Promise<{ digest: string; mediaType: string; bytes: Buffer }> {
-    const res = this.expect(await this.fetch('GET', `/v2/${repo}/manifests/${reference}`, { headers: { accept: accept.join(', ') } }), 200, `get manifest ${repo}:${reference}`);
+  async getManifest(
+    repo: string,
+    reference: string,
+    accept: readonly string[],
+  ): Promise<{ digest: string; mediaType: string; bytes: Buffer }> {
+    const res = this.expect(
+      await this.fetch('GET', `/v2/${repo}/manifests/${reference}`, { headers: { accept: accept.join(', ') } }),
+      200,
+      `get manifest ${repo}:${reference}`,
+    );
     return { digest: sha256(res.body), mediaType: String(res.headers['content-type'] ?? ''), bytes: res.body };
   }
 
@@ -130,7 +160,10 @@ export class RegistryClient {
 
   private expect(res: HttpResponse, status: number, what: string): HttpResponse {
     if (res.status !== status) {
-      throw new RegistryError(`${what}: HTTP ${res.status} from ${this.options.host}: ${res.body.toString('utf8').slice(0, 300)}`, res.status);
+      throw new RegistryError(
+        `${what}: HTTP ${res.status} from ${this.options.host}: ${res.body.toString('utf8').slice(0, 300)}`,
+        res.status,
+      );
     }
     return res;
   }
@@ -150,7 +183,8 @@ export class RegistryClient {
       return;
     }
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (!/^bearer/i.test(challenge) || !params['realm']) throw new RegistryError(`unsupported auth challenge from ${this.options.host}: ${challenge}`, 401);
+    if (!/^bearer/i.test(challenge) || !params['realm'])
+      throw new RegistryError(`unsupported auth challenge from ${this.options.host}: ${challenge}`, 401);
     const url = new URL(params['realm']);
     if (params['service']) url.searchParams.set('service', params['service']);
     if (params['scope']) url.searchParams.set('scope', params['scope']);
@@ -168,13 +202,24 @@ export class RegistryClient {
   private send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = request(url, { method, headers: { ...headers, 'content-length': String(body?.length ?? 0) }, ...(this.options.ca ? { ca: this.options.ca } : {}), timeout: 60_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`${method} ${url.host}${url.pathname} timed out`), { code: 'ETIMEDOUT' })));
+      const req = request(
+        url,
+        {
+          method,
+          headers: { ...headers, 'content-length': String(body?.length ?? 0) },
+          ...(this.options.ca ? { ca: this.options.ca } : {}),
+          timeout: 60_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error(`${method} ${url.host}${url.pathname} timed out`), { code: 'ETIMEDOUT' })),
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -189,4 +234,3 @@ function isTransient(error: unknown): boolean {
 function withQuery(location: string, query: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}${query}`;
 }
-

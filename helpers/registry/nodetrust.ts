@@ -19,12 +19,19 @@ export function hostsToml(host: string, caPath: string | undefined): string {
 }
 
 /** Writes hosts.toml (and the CA, for TLS) on every node. `caPem` undefined: plain HTTP. */
-export async function trustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string, caPem: string | undefined): Promise<void> {
+export async function trustRegistryOnNodes(
+  nodes: NodeAccess,
+  nodeNames: readonly string[],
+  host: string,
+  caPem: string | undefined,
+): Promise<void> {
   const dir = `${CERTS_D}/${host}`;
-  await Promise.all(nodeNames.map(async (node) => {
-    if (caPem) await nodes.writeFile(node, `${dir}/ca.crt`, caPem);
-    await nodes.writeFile(node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined));
-  }));
+  await Promise.all(
+    nodeNames.map(async (node) => {
+      if (caPem) await nodes.writeFile(node, `${dir}/ca.crt`, caPem);
+      await nodes.writeFile(node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined));
+    }),
+  );
 }
 
 export async function untrustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string): Promise<void> {

@@ -36,8 +36,20 @@ export async function ensureRegistryImage(logger: Logger): Promise<string> {
     { path: '/var/lib/registry/.keep', content: '' },
     { path: '/tmp/.keep', content: '' },
   ]);
-  await docker(['import', '--change', 'ENTRYPOINT ["/registry", "serve", "/etc/distribution/config.yml"]', '--change', `EXPOSE ${PORT}`,
-    '--change', `LABEL ${LABEL_IMAGE_INPUTS}=${DISTRIBUTION_VERSION}`, '-', REGISTRY_IMAGE], { logger, input: rootfs });
+  await docker(
+    [
+      'import',
+      '--change',
+      'ENTRYPOINT ["/registry", "serve", "/etc/distribution/config.yml"]',
+      '--change',
+      `EXPOSE ${PORT}`,
+      '--change',
+      `LABEL ${LABEL_IMAGE_INPUTS}=${DISTRIBUTION_VERSION}`,
+      '-',
+      REGISTRY_IMAGE,
+    ],
+    { logger, input: rootfs },
+  );
   return REGISTRY_IMAGE;
 }
 
@@ -74,7 +86,10 @@ export function registryConfig(auth: RegistrySpec['auth'], tls = true): string {
 }
 
 export class LocalRegistry {
-  constructor(private readonly spec: RegistrySpec, private readonly logger: Logger) {}
+  constructor(
+    private readonly spec: RegistrySpec,
+    private readonly logger: Logger,
+  ) {}
 
   async start(): Promise<StartedRegistry> {
     const { spec } = this;
@@ -87,7 +102,12 @@ export class LocalRegistry {
     const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
     const files = [
       { content: registryConfig(spec.auth, tls), target: '/etc/distribution/config.yml' },
-      ...(cert ? [{ content: cert.certPem, target: '/certs/tls.crt' }, { content: cert.keyPem, target: '/certs/tls.key' }] : []),
+      ...(cert
+        ? [
+            { content: cert.certPem, target: '/certs/tls.crt' },
+            { content: cert.keyPem, target: '/certs/tls.key' },
+          ]
+        : []),
       ...(username && password ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }] : []),
     ];
     const container = await new GenericContainer(image)
@@ -95,7 +115,12 @@ export class LocalRegistry {
       .withNetworkMode(spec.network)
       .withNetworkAliases(alias)
       .withExposedPorts(PORT)
-      .withLabels({ [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, [LABEL_OWNER_PID]: String(process.pid), 'pullcheck.io/registry': spec.name })
+      .withLabels({
+        [LABEL_MANAGED]: 'true',
+        [LABEL_RUN]: spec.runId,
+        [LABEL_OWNER_PID]: String(process.pid),
+        'pullcheck.io/registry': spec.name,
+      })
       .withCopyContentToContainer(files)
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
       .start();
@@ -152,13 +177,13 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
     // The host reaches the registry through its published port; the certificate names 127.0.0.1 too.
     this.client = new RegistryClient({
       host: `127.0.0.1:${container.getMappedPort(PORT)}`,
-      ...(spec.tls ?? true ? { ca: spec.ca.certPem } : { insecure: true }),
+      ...((spec.tls ?? true) ? { ca: spec.ca.certPem } : { insecure: true }),
       ...(username && password ? { username, password } : {}),
     });
   }
 
   get caPem(): string | undefined {
-    return this.spec.tls ?? true ? this.spec.ca.certPem : undefined;
+    return (this.spec.tls ?? true) ? this.spec.ca.certPem : undefined;
   }
 
   /** host:port in image references: the registry's name on the kind network. */
@@ -171,7 +196,8 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
   }
 
   credential(password = this.password): RegistryCredential {
-    if (!this.username || password === undefined) throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
+    if (!this.username || password === undefined)
+      throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
     return { server: this.host, username: this.username, password };
   }
 

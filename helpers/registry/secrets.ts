@@ -30,13 +30,21 @@ export function dockerCfg(credentials: readonly RegistryCredential[]): string {
   const servers: Record<string, Record<string, string>> = {};
   for (const c of credentials) {
     registerCredentials(c.username, c.password);
-    servers[c.server] = { auth: Buffer.from(`${c.username}:${c.password}`).toString('base64'), email: c.email ?? 'pullcheck@example.invalid' };
+    servers[c.server] = {
+      auth: Buffer.from(`${c.username}:${c.password}`).toString('base64'),
+      email: c.email ?? 'pullcheck@example.invalid',
+    };
   }
   return JSON.stringify(servers);
 }
 
 /** A registry-credentials Secret of either type, holding `content` under the key its type requires. */
-function registrySecret(name: string, namespace: string, type: 'kubernetes.io/dockercfg' | 'kubernetes.io/dockerconfigjson', content: string): V1Secret {
+function registrySecret(
+  name: string,
+  namespace: string,
+  type: 'kubernetes.io/dockercfg' | 'kubernetes.io/dockerconfigjson',
+  content: string,
+): V1Secret {
   const key = type === 'kubernetes.io/dockercfg' ? '.dockercfg' : '.dockerconfigjson';
   return {
     apiVersion: 'v1',

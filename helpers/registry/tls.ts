@@ -21,8 +21,28 @@ export async function createCA(commonName = 'pullcheck run CA'): Promise<Certifi
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-ca-'));
   const keyFile = join(dir, 'ca.key');
   const certFile = join(dir, 'ca.crt');
-  await run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await run([
+    'openssl',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return { certPem: readFileSync(certFile, 'utf8'), keyFile, certFile, dir };
 }
 
@@ -37,8 +57,42 @@ export async function issueServerCertificate(ca: CertificateAuthority, hosts: re
   const csr = join(dir, 'tls.csr');
   const crt = join(dir, 'tls.crt');
   const ext = join(dir, 'ext.cnf');
-  writeFileSync(ext, `subjectAltName=${subjectAltNames(hosts)}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
-  await run(['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${hosts[0] ?? 'registry'}`]);
-  await run(['openssl', 'x509', '-req', '-in', csr, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext]);
+  writeFileSync(
+    ext,
+    `subjectAltName=${subjectAltNames(hosts)}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
+  );
+  await run([
+    'openssl',
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    `/CN=${hosts[0] ?? 'registry'}`,
+  ]);
+  await run([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-CAcreateserial',
+    '-out',
+    crt,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
   return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8') };
 }

@@ -21,7 +21,10 @@ export class VendorRegistry implements TestRegistry {
   readonly client: RegistryClient;
   readonly spec: TestRegistry['spec'];
 
-  constructor(private readonly vendor: VendorRegistrySpec, name: string) {
+  constructor(
+    private readonly vendor: VendorRegistrySpec,
+    name: string,
+  ) {
     this.spec = { name, auth: vendor.username ? 'htpasswd' : 'none', tls: true };
     this.client = new RegistryClient({
       host: vendor.host,
@@ -51,7 +54,8 @@ export class VendorRegistry implements TestRegistry {
   }
 
   credential(password = this.password): RegistryCredential {
-    if (!this.username || password === undefined) throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
+    if (!this.username || password === undefined)
+      throw new Error(`registry ${this.spec.name} (${this.host}) has no credentials: the scenario needs an authenticated registry`);
     return { server: this.host, username: this.username, password };
   }
 
@@ -83,16 +87,23 @@ export async function checkVendorRegistry(v: VendorRegistrySpec): Promise<void> 
     }
     const chain = describeChain(error);
     if (/certificate|self.signed|unable to verify|CERT_|issuer/i.test(chain)) {
-      throw new EnvironmentError(`registry ${v.url}: its TLS certificate does not verify (${chain}): pass --registry-ca FILE with the CA that signed it`);
+      throw new EnvironmentError(
+        `registry ${v.url}: its TLS certificate does not verify (${chain}): pass --registry-ca FILE with the CA that signed it`,
+      );
     }
-    throw new EnvironmentError(`registry ${v.url} is unreachable (${chain}): check the URL and that this machine and the cluster's nodes can reach it`);
+    throw new EnvironmentError(
+      `registry ${v.url} is unreachable (${chain}): check the URL and that this machine and the cluster's nodes can reach it`,
+    );
   }
   if (status === 401 || status === 403) {
-    throw new EnvironmentError(v.username
-      ? `registry ${v.url} refused the credentials of user ${v.username} (HTTP ${status}): check --registry-username and the password given with --registry-password-stdin`
-      : `registry ${v.url} needs credentials (HTTP ${status}): pass --registry-username and --registry-password-stdin`);
+    throw new EnvironmentError(
+      v.username
+        ? `registry ${v.url} refused the credentials of user ${v.username} (HTTP ${status}): check --registry-username and the password given with --registry-password-stdin`
+        : `registry ${v.url} needs credentials (HTTP ${status}): pass --registry-username and --registry-password-stdin`,
+    );
   }
-  if (status >= 400) throw new EnvironmentError(`registry ${v.url} answered /v2/ with HTTP ${status}: it does not look like an OCI distribution registry`);
+  if (status >= 400)
+    throw new EnvironmentError(`registry ${v.url} answered /v2/ with HTTP ${status}: it does not look like an OCI distribution registry`);
 }
 
 function describeChain(error: unknown): string {

@@ -8,7 +8,14 @@ import { basename, dirname, join } from 'node:path';
 import { redact } from '../infra/redact.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
-import { RESULTS_SCHEMA, type CertificationItem, type RunResults, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
+import {
+  RESULTS_SCHEMA,
+  type CertificationItem,
+  type RunResults,
+  type ScenarioRecord,
+  type ScenarioStatus,
+  type TargetResult,
+} from './schema.ts';
 import { isRecord } from '../infra/guards.ts';
 
 /** The part of jest's per-test result the report reads; jest's AssertionResult has this shape. */
@@ -71,17 +78,22 @@ export function splitTestTitle(title: string): { id: string; title: string } {
  * terminal colours, and unlike the records they have not been through redact().
  */
 export function reasonFromJest(messages: readonly string[]): string {
-  const lines = messages
-    .flatMap((m) => m.replace(/\u001b\[[0-9;]*m/g, '').split('\n'))
-    .filter((l) => !/^\s+at /.test(l));
+  const lines = messages.flatMap((m) => m.replace(/\u001b\[[0-9;]*m/g, '').split('\n')).filter((l) => !/^\s+at /.test(l));
   while (lines.length && lines.at(-1)?.trim() === '') lines.pop();
   return redact(lines.slice(0, REASON_LINES).join('\n').trim()) || '(jest reported a failure without a message)';
 }
 
 function isScenarioRecord(v: unknown): v is ScenarioRecord {
-  return isRecord(v) && typeof v['id'] === 'string' && typeof v['suite'] === 'string' && typeof v['title'] === 'string'
-    && (v['status'] === 'passed' || v['status'] === 'failed' || v['status'] === 'skipped')
-    && typeof v['durationMs'] === 'number' && Array.isArray(v['rules']) && Array.isArray(v['evidence']);
+  return (
+    isRecord(v) &&
+    typeof v['id'] === 'string' &&
+    typeof v['suite'] === 'string' &&
+    typeof v['title'] === 'string' &&
+    (v['status'] === 'passed' || v['status'] === 'failed' || v['status'] === 'skipped') &&
+    typeof v['durationMs'] === 'number' &&
+    Array.isArray(v['rules']) &&
+    Array.isArray(v['evidence'])
+  );
 }
 
 /**
@@ -92,7 +104,9 @@ export function readScenarioRecords(targetDir: string): Map<string, ScenarioReco
   const dir = join(targetDir, 'scenarios');
   const records = new Map<string, ScenarioRecord>();
   if (!existsSync(dir)) return records;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
       if (isScenarioRecord(parsed)) records.set(parsed.id, parsed);
@@ -118,19 +132,27 @@ export function readEnvironment(targetDir: string, defaults: TargetEnvironment):
   }
   if (!isRecord(raw)) return defaults;
   const nodes = Array.isArray(raw['nodes'])
-    ? raw['nodes'].filter((n): n is TargetEnvironment['nodes'][number] => isRecord(n) && typeof n['name'] === 'string' && typeof n['kubeletVersion'] === 'string' && typeof n['containerRuntime'] === 'string')
+    ? raw['nodes'].filter(
+        (n): n is TargetEnvironment['nodes'][number] =>
+          isRecord(n) &&
+          typeof n['name'] === 'string' &&
+          typeof n['kubeletVersion'] === 'string' &&
+          typeof n['containerRuntime'] === 'string',
+      )
     : defaults.nodes;
   const cluster = raw['cluster'];
   const registry = raw['registry'];
   return {
     kubernetesVersion: typeof raw['kubernetesVersion'] === 'string' ? raw['kubernetesVersion'] : defaults.kubernetesVersion,
     nodes,
-    cluster: isRecord(cluster) && (cluster['mode'] === 'kind' || cluster['mode'] === 'existing') && typeof cluster['name'] === 'string'
-      ? (cluster as TargetEnvironment['cluster'])
-      : defaults.cluster,
-    registry: isRecord(registry) && (registry['mode'] === 'local' || registry['mode'] === 'vendor')
-      ? (registry as TargetEnvironment['registry'])
-      : defaults.registry,
+    cluster:
+      isRecord(cluster) && (cluster['mode'] === 'kind' || cluster['mode'] === 'existing') && typeof cluster['name'] === 'string'
+        ? (cluster as TargetEnvironment['cluster'])
+        : defaults.cluster,
+    registry:
+      isRecord(registry) && (registry['mode'] === 'local' || registry['mode'] === 'vendor')
+        ? (registry as TargetEnvironment['registry'])
+        : defaults.registry,
   };
 }
 
@@ -141,7 +163,16 @@ function merge(test: JestTestCase, record: ScenarioRecord | undefined): Scenario
   const jestFailed = test.status === 'failed';
   if (!record) {
     if (jestFailed) {
-      return { id, suite: id.split('/')[0] ?? id, title, status: 'failed', durationMs: test.duration ?? 0, reason: reasonFromJest(test.failureMessages), rules: [], evidence: [] };
+      return {
+        id,
+        suite: id.split('/')[0] ?? id,
+        title,
+        status: 'failed',
+        durationMs: test.duration ?? 0,
+        reason: reasonFromJest(test.failureMessages),
+        rules: [],
+        evidence: [],
+      };
     }
     // Not run: left out by --focus/--skip (it.skip), or todo. Such scenarios are not part of the report.
     if (test.status !== 'passed') return undefined;
@@ -225,7 +256,11 @@ export function runCounts(results: RunResults): Record<ScenarioStatus, number> {
 
 /** `YYYYMMDD-HHMMSS-<4 hex>` in UTC: sorts by time on any machine, unique when two runs start in the same second. */
 export function newRunId(now: Date): string {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/[-:]/g, '')
+    .replace('T', '-');
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

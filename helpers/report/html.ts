@@ -1,7 +1,14 @@
 // The human report: one page that opens from a downloaded CI artifact with no network and no script.
 // It leads with what changed between versions, because that is the question an upgrade validation
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
-import { summarize, type CertificationItem, type RunResults, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
+import {
+  summarize,
+  type CertificationItem,
+  type RunResults,
+  type ScenarioRecord,
+  type ScenarioStatus,
+  type TargetResult,
+} from './schema.ts';
 
 /** Control characters (terminal colours in a command's stderr) become visible `\uXXXX` text. */
 function esc(s: string): string {
@@ -45,13 +52,15 @@ interface MatrixRow {
 export function matrixRows(results: RunResults): MatrixRow[] {
   const ids = new Map<string, string>();
   for (const t of results.targets) for (const s of t.scenarios) if (!ids.has(s.id)) ids.set(s.id, s.title);
-  const rows = [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([id, title]) => {
-    const cells = results.targets.map((t) => t.scenarios.find((s) => s.id === id));
-    // A scenario absent from one target was left out there (selection, or the target did not run);
-    // that is not a change of verdict, so only the targets that have it are compared.
-    const verdicts = new Set(cells.flatMap((c) => (c ? [c.status] : [])));
-    return { id, title, cells, changed: verdicts.size > 1 };
-  });
+  const rows = [...ids]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, title]) => {
+      const cells = results.targets.map((t) => t.scenarios.find((s) => s.id === id));
+      // A scenario absent from one target was left out there (selection, or the target did not run);
+      // that is not a change of verdict, so only the targets that have it are compared.
+      const verdicts = new Set(cells.flatMap((c) => (c ? [c.status] : [])));
+      return { id, title, cells, changed: verdicts.size > 1 };
+    });
   return [...rows.filter((r) => r.changed), ...rows.filter((r) => !r.changed)];
 }
 
@@ -76,14 +85,18 @@ function header(results: RunResults): string {
     ...(sel.focus ? [`focus /${sel.focus}/`] : []),
     ...(sel.skip ? [`skip /${sel.skip}/`] : []),
   ].join('; ');
-  const targets = results.targets.map((t) => {
-    const nodes = t.nodes.map((n) => esc(`${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntime}`)).join('<br>');
-    const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile ? ` (profile ${t.cluster.profile})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
-    const registry = `${t.registry.mode}${t.registry.url ? ` ${t.registry.url}` : ''}`;
-    return `<tr><td>${esc(t.name)}</td><td>${esc(t.kubernetesVersion)}</td><td>${esc(cluster)}</td><td>${esc(registry)}</td><td>${nodes || '<span class="none">not reported</span>'}</td><td>${countsLine(summarize(t.scenarios))}</td></tr>`;
-  }).join('\n');
-  const errors = results.targets.filter((t) => t.error !== undefined).map((t) =>
-    `<div class="error"><strong>${esc(t.name)} could not run completely:</strong><pre>${esc(t.error ?? '')}</pre></div>`).join('\n');
+  const targets = results.targets
+    .map((t) => {
+      const nodes = t.nodes.map((n) => esc(`${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntime}`)).join('<br>');
+      const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile ? ` (profile ${t.cluster.profile})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
+      const registry = `${t.registry.mode}${t.registry.url ? ` ${t.registry.url}` : ''}`;
+      return `<tr><td>${esc(t.name)}</td><td>${esc(t.kubernetesVersion)}</td><td>${esc(cluster)}</td><td>${esc(registry)}</td><td>${nodes || '<span class="none">not reported</span>'}</td><td>${countsLine(summarize(t.scenarios))}</td></tr>`;
+    })
+    .join('\n');
+  const errors = results.targets
+    .filter((t) => t.error !== undefined)
+    .map((t) => `<div class="error"><strong>${esc(t.name)} could not run completely:</strong><pre>${esc(t.error ?? '')}</pre></div>`)
+    .join('\n');
   return `<h1>pullcheck run ${esc(results.runId)}</h1>
 <p class="muted">${esc(results.tool.name)} ${esc(results.tool.version)} · started ${esc(results.startedAt)} · finished ${esc(results.finishedAt)}${duration(results.startedAt, results.finishedAt) ? ` · ${esc(duration(results.startedAt, results.finishedAt))}` : ''} · ${esc(selection)}</p>
 <p><strong>${countsLine(all)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}.</p>
@@ -94,7 +107,12 @@ ${targets}
 }
 
 function certification(items: CertificationItem[]): string {
-  const rows = items.map((c) => `<tr><td>${esc(c.capability)}</td><td class="${c.status}">${c.status}</td><td>${c.scenarios.map((s) => `<code>${esc(s)}</code>`).join('<br>')}</td></tr>`).join('\n');
+  const rows = items
+    .map(
+      (c) =>
+        `<tr><td>${esc(c.capability)}</td><td class="${c.status}">${c.status}</td><td>${c.scenarios.map((s) => `<code>${esc(s)}</code>`).join('<br>')}</td></tr>`,
+    )
+    .join('\n');
   const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
   for (const c of items) counts[c.status] += 1;
   return `<h2 id="certification">Certification</h2>
@@ -116,7 +134,12 @@ function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<Sce
   const names = results.targets.map((t) => esc(targetLabel(t))).join(', ');
   if (!changed.length) return `<h2 id="changed">Changed between versions</h2>\n<p>No scenario changed its verdict between ${names}.</p>`;
   const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
-  const body = changed.map((r) => `<tr class="changed"><td><code>${esc(r.id)}</code></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`).join('\n');
+  const body = changed
+    .map(
+      (r) =>
+        `<tr class="changed"><td><code>${esc(r.id)}</code></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`,
+    )
+    .join('\n');
   return `<h2 id="changed" class="flag">Changed between versions: ${changed.length}</h2>
 <table><tr><th>scenario</th>${head}</tr>
 ${body}
@@ -125,40 +148,51 @@ ${body}
 
 function matrix(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
   const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
-  const body = rows.map((r) => {
-    const flag = r.changed ? ' <span class="flag" title="the verdict differs between targets">changed</span>' : '';
-    return `<tr${r.changed ? ' class="changed"' : ''}><td><code>${esc(r.id)}</code>${flag}<br><span class="muted">${esc(r.title)}</span></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`;
-  }).join('\n');
+  const body = rows
+    .map((r) => {
+      const flag = r.changed ? ' <span class="flag" title="the verdict differs between targets">changed</span>' : '';
+      return `<tr${r.changed ? ' class="changed"' : ''}><td><code>${esc(r.id)}</code>${flag}<br><span class="muted">${esc(r.title)}</span></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`;
+    })
+    .join('\n');
   return `<h2 id="matrix">Scenarios</h2>
 ${rows.length ? `<table><tr><th>scenario</th>${head}</tr>\n${body}\n</table>` : '<p>No scenario ran.</p>'}`;
 }
 
 function failures(results: RunResults, anchors: Map<ScenarioRecord, string>): string {
-  const items = results.targets.flatMap((t) => t.scenarios.filter((s) => s.status === 'failed').map((s) => {
-    const rules = s.rules.length ? `<p>Rules applied:</p><ul>${s.rules.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '';
-    const evidence = s.evidence.length
-      ? `<p>Evidence:</p><ul>${s.evidence.map((e) => `<li><a href="${esc(evidenceHref(t, e))}">${esc(`${t.name}/${e}`)}</a></li>`).join('')}</ul>`
-      : '';
-    return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))}</h3>
+  const items = results.targets.flatMap((t) =>
+    t.scenarios
+      .filter((s) => s.status === 'failed')
+      .map((s) => {
+        const rules = s.rules.length ? `<p>Rules applied:</p><ul>${s.rules.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '';
+        const evidence = s.evidence.length
+          ? `<p>Evidence:</p><ul>${s.evidence.map((e) => `<li><a href="${esc(evidenceHref(t, e))}">${esc(`${t.name}/${e}`)}</a></li>`).join('')}</ul>`
+          : '';
+        return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))}</h3>
 <p>${esc(s.title)} <span class="muted">(${(s.durationMs / 1000).toFixed(1)} s${s.namespace ? `, namespace ${esc(s.namespace)}` : ''})</span></p>
 <pre>${esc(s.reason ?? '(no reason recorded)')}</pre>
 ${rules}${evidence}`;
-  }));
+      }),
+  );
   return items.length ? `<h2 id="failures">Failures</h2>\n${items.join('\n')}` : '';
 }
 
 function skipped(results: RunResults): string {
-  const rows = results.targets.flatMap((t) => t.scenarios.filter((s) => s.status === 'skipped').map((s) =>
-    `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`));
-  return rows.length ? `<h2 id="skipped">Skipped</h2>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>` : '';
+  const rows = results.targets.flatMap((t) =>
+    t.scenarios
+      .filter((s) => s.status === 'skipped')
+      .map((s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`),
+  );
+  return rows.length
+    ? `<h2 id="skipped">Skipped</h2>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
+    : '';
 }
 
 export function renderHtml(results: RunResults): string {
   const rows = matrixRows(results);
   const anchors = new Map<ScenarioRecord, string>();
-  results.targets.forEach((t, ti) => t.scenarios.forEach((s, si) => {
-    if (s.status === 'failed') anchors.set(s, `failure-${ti}-${si}`);
-  }));
+  for (const [ti, t] of results.targets.entries()) {
+    for (const [si, s] of t.scenarios.entries()) if (s.status === 'failed') anchors.set(s, `failure-${ti}-${si}`);
+  }
   const sections = [
     header(results),
     results.certification ? certification(results.certification) : '',

@@ -5,7 +5,17 @@ import { cacheDir } from '../infra/cache.ts';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { describeTarget } from '../cluster/describe.ts';
 import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
-import { newRunId, ranScenarios, readEnvironment, runCounts, runResults, targetFromJest, writeReport, type JestRun, type TargetEnvironment } from './assemble.ts';
+import {
+  newRunId,
+  ranScenarios,
+  readEnvironment,
+  runCounts,
+  runResults,
+  targetFromJest,
+  writeReport,
+  type JestRun,
+  type TargetEnvironment,
+} from './assemble.ts';
 
 /** What the reporter reads of jest's GlobalConfig. */
 export interface ReporterGlobalConfig {
@@ -15,7 +25,7 @@ export interface ReporterGlobalConfig {
 /** What is known of the target before the harness writes environment.json (or if it never does). */
 function environmentDefaults(ctx: RunContext): TargetEnvironment {
   const cluster = describeTarget(ctx.cluster);
-  const kubernetesVersion = ctx.cluster.provider === 'kind' ? ctx.cluster.k8s ?? 'unknown' : 'unknown';
+  const kubernetesVersion = ctx.cluster.provider === 'kind' ? (ctx.cluster.k8s ?? 'unknown') : 'unknown';
   return { kubernetesVersion, nodes: [], cluster, registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' } };
 }
 
@@ -55,14 +65,31 @@ export default class PullcheckReporter {
       writeFileSync(join(targetDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
       if (this.ctx.reportManaged) return;
       const runDir = dirname(targetDir);
-      const suites = [...new Set(jest.testResults.filter((f) => isScenarioFile(f.testFilePath)).map((f) => basename(f.testFilePath).replace(/\.test\.[cm]?[jt]s$/, '')))].sort();
-      const results = runResults({ runId: basename(runDir), startedAt: target.startedAt, finishedAt: target.finishedAt, selection: { suites }, targets: [target] });
+      const suites = [
+        ...new Set(
+          jest.testResults
+            .filter((f) => isScenarioFile(f.testFilePath))
+            .map((f) => basename(f.testFilePath).replace(/\.test\.[cm]?[jt]s$/, '')),
+        ),
+      ].sort();
+      const results = runResults({
+        runId: basename(runDir),
+        startedAt: target.startedAt,
+        finishedAt: target.finishedAt,
+        selection: { suites },
+        targets: [target],
+      });
       writeReport(runDir, results);
       const c = runCounts(results);
-      process.stderr.write(`pullcheck report: ${relative(process.cwd(), join(runDir, 'index.html'))} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped)\n`);
+      process.stderr.write(
+        `pullcheck report: ${relative(process.cwd(), join(runDir, 'index.html'))} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped)\n`,
+      );
     } catch (error) {
       // Jest fails the run when a reporter reports an error; a run without its report is not a pass.
-      this.lastError = new Error(`pullcheck report: could not write the report for ${targetDir}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      this.lastError = new Error(
+        `pullcheck report: could not write the report for ${targetDir}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
       process.stderr.write(`${this.lastError.message}\n`);
     }
   }

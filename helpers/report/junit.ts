@@ -8,7 +8,10 @@ import { summarize, type RunResults, type ScenarioRecord, type TargetResult } fr
  */
 function xmlText(s: string): string {
   return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');
@@ -20,7 +23,9 @@ function xmlAttr(s: string): string {
 }
 
 function attrs(pairs: Record<string, string | number>): string {
-  return Object.entries(pairs).map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`).join('');
+  return Object.entries(pairs)
+    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+    .join('');
 }
 
 function seconds(ms: number): string {
@@ -28,7 +33,12 @@ function seconds(ms: number): string {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    s
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }
 
 /** Evidence paths are relative to the target directory; junit.xml sits one level up, in the run directory. */
@@ -69,18 +79,35 @@ function suitesOf(target: TargetResult): Suite[] {
     const counts = summarize(records);
     const ms = records.reduce((sum, r) => sum + r.durationMs, 0);
     const head = attrs({
-      name: `${target.name} ${suite}`, tests: records.length, failures: counts.failed, errors: 0, skipped: counts.skipped,
-      time: seconds(ms), timestamp: target.startedAt,
+      name: `${target.name} ${suite}`,
+      tests: records.length,
+      failures: counts.failed,
+      errors: 0,
+      skipped: counts.skipped,
+      time: seconds(ms),
+      timestamp: target.startedAt,
     });
     return {
       xml: `  <testsuite${head}>\n${props}\n${records.map((r) => testcase(target, r)).join('\n')}\n  </testsuite>`,
-      tests: records.length, failures: counts.failed, errors: 0, skipped: counts.skipped, ms,
+      tests: records.length,
+      failures: counts.failed,
+      errors: 0,
+      skipped: counts.skipped,
+      ms,
     };
   });
   // A target that could not run has no scenarios to fail; without an entry of its own, a CI system
   // reading only this file would see green.
   if (target.error !== undefined) {
-    const head = attrs({ name: `${target.name} (target)`, tests: 1, failures: 0, errors: 1, skipped: 0, time: '0.000', timestamp: target.startedAt });
+    const head = attrs({
+      name: `${target.name} (target)`,
+      tests: 1,
+      failures: 0,
+      errors: 1,
+      skipped: 0,
+      time: '0.000',
+      timestamp: target.startedAt,
+    });
     const tc = `    <testcase${attrs({ classname: 'pullcheck', name: `${target.name}: target`, time: '0.000' })}>\n      <error${attrs({ message: firstLine(target.error), type: 'error' })}>${xmlText(target.error)}</error>\n    </testcase>`;
     suites.push({ xml: `  <testsuite${head}>\n${props}\n${tc}\n  </testsuite>`, tests: 1, failures: 0, errors: 1, skipped: 0, ms: 0 });
   }
@@ -91,8 +118,13 @@ export function renderJUnit(results: RunResults): string {
   const suites = results.targets.flatMap(suitesOf);
   const sum = (k: 'tests' | 'failures' | 'errors' | 'skipped' | 'ms') => suites.reduce((n, s) => n + s[k], 0);
   const head = attrs({
-    name: `pullcheck ${results.runId}`, tests: sum('tests'), failures: sum('failures'), errors: sum('errors'), skipped: sum('skipped'),
-    time: seconds(sum('ms')), timestamp: results.startedAt,
+    name: `pullcheck ${results.runId}`,
+    tests: sum('tests'),
+    failures: sum('failures'),
+    errors: sum('errors'),
+    skipped: sum('skipped'),
+    time: seconds(sum('ms')),
+    timestamp: results.startedAt,
   });
   const body = suites.map((s) => `${s.xml}\n`).join('');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${head}>\n${body}</testsuites>\n`;

@@ -26,11 +26,19 @@ export interface CatalogEntry {
 
 export function suiteFiles(dir = SUITES_DIR): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 function isSuite(v: unknown): v is SuiteDeclaration {
-  return typeof v === 'object' && v !== null && Array.isArray((v as SuiteDeclaration).scenarios) && typeof (v as SuiteDeclaration).name === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray((v as SuiteDeclaration).scenarios) &&
+    typeof (v as SuiteDeclaration).name === 'string'
+  );
 }
 
 export async function loadCatalog(dirs: readonly string[] = [SUITES_DIR]): Promise<CatalogEntry[]> {

@@ -71,7 +71,21 @@ export interface RunFlags {
  */
 export const DEFAULT_PARALLEL = 2;
 
-const CONFIG_KEYS = ['profile', 'k8s', 'suites', 'focus', 'skip', 'kubeconfig', 'context', 'registry', 'keep', 'parallel', 'timeout', 'reportDir', 'name'] as const;
+const CONFIG_KEYS = [
+  'profile',
+  'k8s',
+  'suites',
+  'focus',
+  'skip',
+  'kubeconfig',
+  'context',
+  'registry',
+  'keep',
+  'parallel',
+  'timeout',
+  'reportDir',
+  'name',
+] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
 
 interface ConfigFile {
@@ -100,17 +114,24 @@ export function readConfigFile(file: string): ConfigFile {
     throw new UsageError(`config file ${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
   if (raw === null || raw === undefined) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`config file ${file} must be a YAML mapping (keys: ${CONFIG_KEYS.join(', ')})`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new UsageError(`config file ${file} must be a YAML mapping (keys: ${CONFIG_KEYS.join(', ')})`);
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(r)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw new UsageError(`config file ${file}: unknown key "${key}" (allowed: ${CONFIG_KEYS.join(', ')})`);
+    if (!(CONFIG_KEYS as readonly string[]).includes(key))
+      throw new UsageError(`config file ${file}: unknown key "${key}" (allowed: ${CONFIG_KEYS.join(', ')})`);
   }
   const reg = r['registry'];
   if (reg !== undefined) {
-    if (typeof reg !== 'object' || reg === null || Array.isArray(reg)) throw new UsageError(`config file ${file}: registry must be a mapping (${REGISTRY_KEYS.join(', ')})`);
+    if (typeof reg !== 'object' || reg === null || Array.isArray(reg))
+      throw new UsageError(`config file ${file}: registry must be a mapping (${REGISTRY_KEYS.join(', ')})`);
     for (const key of Object.keys(reg)) {
-      if (key === 'password') throw new UsageError(`config file ${file}: do not put the registry password in a file; name an environment variable with registry.passwordEnv`);
-      if (!(REGISTRY_KEYS as readonly string[]).includes(key)) throw new UsageError(`config file ${file}: unknown key "registry.${key}" (allowed: ${REGISTRY_KEYS.join(', ')})`);
+      if (key === 'password')
+        throw new UsageError(
+          `config file ${file}: do not put the registry password in a file; name an environment variable with registry.passwordEnv`,
+        );
+      if (!(REGISTRY_KEYS as readonly string[]).includes(key))
+        throw new UsageError(`config file ${file}: unknown key "registry.${key}" (allowed: ${REGISTRY_KEYS.join(', ')})`);
     }
   }
   if (r['suites'] !== undefined && !(Array.isArray(r['suites']) && r['suites'].every((s) => typeof s === 'string'))) {
@@ -130,13 +151,17 @@ export function parseDuration(text: string): number {
 }
 
 export function parseVersions(text: string): KubernetesVersion[] {
-  const versions = text.split(',').map((v) => v.trim()).filter(Boolean).map((v) => {
-    try {
-      return parseKubernetesVersion(v);
-    } catch (error) {
-      throw new UsageError(`--k8s: ${(error as Error).message}`);
-    }
-  });
+  const versions = text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => {
+      try {
+        return parseKubernetesVersion(v);
+      } catch (error) {
+        throw new UsageError(`--k8s: ${(error as Error).message}`);
+      }
+    });
   if (versions.length === 0) throw new UsageError('--k8s needs at least one version, e.g. --k8s v1.37.2 or --k8s v1.36.3,v1.37.2');
   return versions.filter((v, i) => versions.findIndex((w) => w.raw === v.raw) === i);
 }
@@ -159,7 +184,8 @@ export function parseRegistryUrl(url: string): { url: string; host: string } {
     throw new UsageError(`--registry "${url}" is not a URL: write https://registry.example.com[:port]`);
   }
   if (u.protocol !== 'https:') throw new UsageError(`--registry ${url}: vendor registries are tested over HTTPS; write https://…`);
-  if (u.pathname !== '/' && u.pathname !== '') throw new UsageError(`--registry ${url}: give the registry's root, without a path (repositories are made per scenario)`);
+  if (u.pathname !== '/' && u.pathname !== '')
+    throw new UsageError(`--registry ${url}: give the registry's root, without a path (repositories are made per scenario)`);
   return { url: `https://${u.host}`, host: u.host };
 }
 
@@ -169,36 +195,56 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   let registry: VendorRegistryOptions | undefined;
   if (registryUrl) {
     const caFile = flags.registryCa ?? env['PULLCHECK_REGISTRY_CA'] ?? file.registry?.ca;
-    if (caFile && !existsSync(caFile)) throw new UsageError(`--registry-ca ${caFile} does not exist: pass the PEM file of the CA that signed the registry's certificate`);
+    if (caFile && !existsSync(caFile))
+      throw new UsageError(`--registry-ca ${caFile} does not exist: pass the PEM file of the CA that signed the registry's certificate`);
     const caPem = caFile ? readFileSync(caFile, 'utf8') : undefined;
-    if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--registry-ca ${caFile} holds no PEM certificate`);
+    if (caPem !== undefined && !caPem.includes('-----BEGIN CERTIFICATE-----'))
+      throw new UsageError(`--registry-ca ${caFile} holds no PEM certificate`);
     const username = flags.registryUsername ?? env['PULLCHECK_REGISTRY_USERNAME'] ?? file.registry?.username;
     const passwordEnv = file.registry?.passwordEnv;
     const password = flags.registryPassword ?? env['PULLCHECK_REGISTRY_PASSWORD'] ?? (passwordEnv ? env[passwordEnv] : undefined);
-    if (username && !password) throw new UsageError('a registry username without a password: pipe it to --registry-password-stdin or set PULLCHECK_REGISTRY_PASSWORD');
-    registry = { ...parseRegistryUrl(registryUrl), ...(username ? { username } : {}), ...(password ? { password } : {}), ...(caPem ? { caPem } : {}), ...(caFile ? { caFile } : {}) };
+    if (username && !password)
+      throw new UsageError(
+        'a registry username without a password: pipe it to --registry-password-stdin or set PULLCHECK_REGISTRY_PASSWORD',
+      );
+    registry = {
+      ...parseRegistryUrl(registryUrl),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(caFile ? { caFile } : {}),
+    };
   } else if (flags.registryUsername || flags.registryPassword || flags.registryCa) {
     throw new UsageError('--registry-username/--registry-password-stdin/--registry-ca need --registry URL');
   }
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
-  if (kubeconfig && !existsSync(kubeconfig)) throw new UsageError(`--kubeconfig ${kubeconfig} does not exist: pass the path of a kubeconfig file for the cluster to test`);
+  if (kubeconfig && !existsSync(kubeconfig))
+    throw new UsageError(`--kubeconfig ${kubeconfig} does not exist: pass the path of a kubeconfig file for the cluster to test`);
   const context = flags.context ?? file.context;
   if (context && !kubeconfig) throw new UsageError('--context needs --kubeconfig (without it pullcheck creates its own kind cluster)');
   const k8s = flags.k8s ?? file.k8s;
   const versions = k8s ? parseVersions(k8s) : [];
-  if (kubeconfig && versions.length > 0) throw new UsageError('--k8s chooses the version of clusters pullcheck creates; with --kubeconfig the cluster has its own: drop one of them');
+  if (kubeconfig && versions.length > 0)
+    throw new UsageError(
+      '--k8s chooses the version of clusters pullcheck creates; with --kubeconfig the cluster has its own: drop one of them',
+    );
   const parallelText = flags.parallel ?? (file.parallel === undefined ? undefined : String(file.parallel));
   const parallel = parallelText === undefined ? DEFAULT_PARALLEL : Number(parallelText);
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8) throw new UsageError(`--parallel "${parallelText}" must be a whole number from 1 to 8`);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 8)
+    throw new UsageError(`--parallel "${parallelText}" must be a whole number from 1 to 8`);
   const timeout = flags.timeout ?? file.timeout;
   const focus = checkRegex('--focus', flags.focus ?? file.focus);
   const name = flags.name ?? file.name;
-  if (name && kubeconfig) throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
+  if (name && kubeconfig)
+    throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
-    suites: (flags.suite?.length ? flags.suite : file.suites ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
+    suites: (flags.suite?.length ? flags.suite : (file.suites ?? []))
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
     ...(focus ? { focus } : {}),
     ...(skip ? { skip } : {}),
     ...(kubeconfig ? { kubeconfig } : {}),

@@ -27,12 +27,17 @@ export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 's
   const known = selectableNames(catalog.filter((e) => !e.selftest));
   const selftests = selectableNames(catalog.filter((e) => e.selftest));
   for (const s of o.suites) {
-    if (!known.includes(s) && !selftests.includes(s)) throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
+    if (!known.includes(s) && !selftests.includes(s))
+      throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
   }
   const selection = { ...(o.focus ? { focus: new RegExp(o.focus) } : {}), ...(o.skip ? { skip: new RegExp(o.skip) } : {}) };
-  const scenarios = catalog.filter((e) => (o.suites.length === 0 || o.suites.includes(e.suite) || o.suites.includes(e.group)) && isSelected(e.id, selection));
+  const scenarios = catalog.filter(
+    (e) => (o.suites.length === 0 || o.suites.includes(e.suite) || o.suites.includes(e.group)) && isSelected(e.id, selection),
+  );
   if (scenarios.length === 0) {
-    throw new UsageError(`the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`);
+    throw new UsageError(
+      `the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`,
+    );
   }
   const filesOf = (nodes: CatalogEntry['nodes']) => [...new Set(scenarios.filter((e) => e.nodes === nodes).map((e) => e.file))];
   return { shared: filesOf('shared'), locked: filesOf('locked'), scenarios };

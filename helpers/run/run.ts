@@ -32,8 +32,19 @@ interface TargetSpec {
 
 /** The one place a run's options become clusters: the existing one, or a kind cluster per version. */
 export function targetsOf(o: RunOptions): TargetSpec[] {
-  if (o.kubeconfig) return [{ name: 'existing', cluster: { provider: 'existing', kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) } }];
-  const kind = (k8s?: string): ClusterTarget => ({ provider: 'kind', profile: o.profile, ...(k8s ? { k8s } : {}), ...(o.name ? { name: o.name } : {}) });
+  if (o.kubeconfig)
+    return [
+      {
+        name: 'existing',
+        cluster: { provider: 'existing', kubeconfig: resolve(o.kubeconfig), ...(o.context ? { context: o.context } : {}) },
+      },
+    ];
+  const kind = (k8s?: string): ClusterTarget => ({
+    provider: 'kind',
+    profile: o.profile,
+    ...(k8s ? { k8s } : {}),
+    ...(o.name ? { name: o.name } : {}),
+  });
   if (o.versions.length === 0) {
     const provider = providerFor(kind());
     return [{ name: provider.kubernetesVersion() ?? 'default', cluster: kind() }];
@@ -48,9 +59,22 @@ let activeClusterUp: Promise<unknown> | undefined;
 async function runJest(files: readonly string[], maxWorkers: number, contextFile: string, logger: Logger, what: string): Promise<number> {
   if (files.length === 0 || interrupted()) return 0;
   return logger.phase(what, async () => {
-    const child = execa(process.execPath, ['--experimental-vm-modules', join(ROOT, 'node_modules/jest/bin/jest.js'), `--maxWorkers=${maxWorkers}`, '--runTestsByPath', ...files], {
-      cwd: ROOT, env: { PULLCHECK_PROJECTS: 'e2e', [RUN_CONTEXT_ENV]: contextFile }, stdio: 'inherit', reject: false,
-    });
+    const child = execa(
+      process.execPath,
+      [
+        '--experimental-vm-modules',
+        join(ROOT, 'node_modules/jest/bin/jest.js'),
+        `--maxWorkers=${maxWorkers}`,
+        '--runTestsByPath',
+        ...files,
+      ],
+      {
+        cwd: ROOT,
+        env: { PULLCHECK_PROJECTS: 'e2e', [RUN_CONTEXT_ENV]: contextFile },
+        stdio: 'inherit',
+        reject: false,
+      },
+    );
     activeJest = child;
     try {
       return (await child).exitCode ?? 1;
@@ -66,7 +90,12 @@ function readTarget(file: string): TargetResult | undefined {
 }
 
 /** The two jest phases of a target as one: their scenarios together, the wider time span. */
-export function mergeTargets(name: string, parts: readonly (TargetResult | undefined)[], fallback: Omit<TargetResult, 'scenarios' | 'startedAt' | 'finishedAt' | 'name'>, started: Date): TargetResult {
+export function mergeTargets(
+  name: string,
+  parts: readonly (TargetResult | undefined)[],
+  fallback: Omit<TargetResult, 'scenarios' | 'startedAt' | 'finishedAt' | 'name'>,
+  started: Date,
+): TargetResult {
   const present = parts.filter((p): p is TargetResult => p !== undefined);
   const first = present[0];
   const errors = present.map((p) => p.error).filter(Boolean);
@@ -74,7 +103,11 @@ export function mergeTargets(name: string, parts: readonly (TargetResult | undef
     ...(first ?? fallback),
     name,
     startedAt: present.map((p) => p.startedAt).sort()[0] ?? started.toISOString(),
-    finishedAt: present.map((p) => p.finishedAt).sort().at(-1) ?? new Date().toISOString(),
+    finishedAt:
+      present
+        .map((p) => p.finishedAt)
+        .sort()
+        .at(-1) ?? new Date().toISOString(),
     // Each phase's target also holds the records the earlier phases left in the directory: the
     // first appearance of an ID is the phase that ran it.
     scenarios: present.flatMap((p) => p.scenarios).filter((s, i, all) => all.findIndex((x) => x.id === s.id) === i),
@@ -112,7 +145,10 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     let deleting: Promise<void> | undefined;
     if (!existed && !o.keep && provider.makesClusters) down = () => (deleting ??= provider.down(logger));
     r.onCluster(down);
-    const up = logger.phase(`cluster ${provider.name}${provider.kubernetesVersion() ? ` (Kubernetes ${provider.kubernetesVersion()})` : ''}`, () => provider.up({ logger, allowPull: o.allowPull }));
+    const up = logger.phase(
+      `cluster ${provider.name}${provider.kubernetesVersion() ? ` (Kubernetes ${provider.kubernetesVersion()})` : ''}`,
+      () => provider.up({ logger, allowPull: o.allowPull }),
+    );
     activeClusterUp = up;
     const { cluster } = await up.finally(() => {
       activeClusterUp = undefined;
@@ -120,14 +156,28 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     if (existed && provider.makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
     // What killed runs left, in every mode: containers and networks on this host, objects in the cluster.
     await sweepOrphans(logger);
-    await sweepClusterLeftovers({ kube: cluster.kube, ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }), logger });
+    await sweepClusterLeftovers({
+      kube: cluster.kube,
+      ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
+      logger,
+    });
     const ctx: RunContext = {
       schema: RUN_CONTEXT_SCHEMA,
       runId: r.runId,
       targetDir,
       cluster: target.cluster,
       clusterReady: true,
-      ...(o.registry ? { registry: { url: o.registry.url, host: o.registry.host, ...(o.registry.username ? { username: o.registry.username } : {}), ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}), ...(r.passwordFile ? { passwordFile: r.passwordFile } : {}) } } : {}),
+      ...(o.registry
+        ? {
+            registry: {
+              url: o.registry.url,
+              host: o.registry.host,
+              ...(o.registry.username ? { username: o.registry.username } : {}),
+              ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}),
+              ...(r.passwordFile ? { passwordFile: r.passwordFile } : {}),
+            },
+          }
+        : {}),
       scenarioIds: plan.scenarios.map((e) => e.id),
       keep: o.keep,
       ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
@@ -151,9 +201,16 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
     return merged;
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     logger.warn(`${target.name}: ${message}`);
-    return { ...fallback, name: target.name, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), scenarios: [], error: message };
+    return {
+      ...fallback,
+      name: target.name,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      scenarios: [],
+      error: message,
+    };
   } finally {
     if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
     r.onCluster(undefined);
@@ -180,7 +237,9 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const started = new Date();
   const runId = newRunId(started);
   const runDir = resolve(o.reportDir, runId);
-  logger.info(`run ${runId}: ${plan.scenarios.length} scenario(s) in ${plan.shared.length + plan.locked.length} suite(s); report in ${runDir}`);
+  logger.info(
+    `run ${runId}: ${plan.scenarios.length} scenario(s) in ${plan.shared.length + plan.locked.length} suite(s); report in ${runDir}`,
+  );
 
   // The password reaches jest's processes in a 0600 file, never in run.json or their environment.
   const secret = o.registry?.password ? writeSecretFile(o.registry.password) : undefined;
@@ -197,7 +256,17 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     secret?.remove();
   });
   const results: TargetResult[] = [];
-  const shared: RunShared = { o, plan, runId, runDir, logger, passwordFile: secret?.file, onCluster: (down) => { pendingDown = down; } };
+  const shared: RunShared = {
+    o,
+    plan,
+    runId,
+    runDir,
+    logger,
+    passwordFile: secret?.file,
+    onCluster: (down) => {
+      pendingDown = down;
+    },
+  };
   try {
     for (const target of targets) {
       if (interrupted()) break;
@@ -215,7 +284,11 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     runId,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    selection: { suites: [...new Set(plan.scenarios.map((e) => e.suite))], ...(o.focus ? { focus: o.focus } : {}), ...(o.skip ? { skip: o.skip } : {}) },
+    selection: {
+      suites: [...new Set(plan.scenarios.map((e) => e.suite))],
+      ...(o.focus ? { focus: o.focus } : {}),
+      ...(o.skip ? { skip: o.skip } : {}),
+    },
     targets: results,
     ...(o.registry ? { certification: certify(results) } : {}),
   });

@@ -40,7 +40,11 @@ function tmpfsProbe(): string | undefined {
     execFileSync('umount', [probe], { stdio: 'pipe' });
     return undefined;
   } catch (error) {
-    return String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0] || 'mount failed';
+    return (
+      String((error as { stderr?: Buffer }).stderr ?? error)
+        .trim()
+        .split('\n')[0] || 'mount failed'
+    );
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }
@@ -80,14 +84,20 @@ class CreatedContainers {
   private child: ChildProcess | undefined;
 
   async start(): Promise<void> {
-    const child = spawn('docker', ['events', '--filter', 'type=container', '--filter', 'event=create', '--format', '{{json .}}'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('docker', ['events', '--filter', 'type=container', '--filter', 'event=create', '--format', '{{json .}}'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     this.child = child;
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const e = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
       const a = e.Actor?.Attributes ?? {};
       if (!(LABEL_MANAGED in a) && !(KIND_CLUSTER_LABEL in a)) return;
       const owner = Number(a[LABEL_OWNER_PID] ?? 0);
-      this.seen.push({ name: a['name'] ?? '?', ...(a[KIND_CLUSTER_LABEL] ? { cluster: a[KIND_CLUSTER_LABEL] } : {}), owners: owner > 0 ? ancestors(owner) : [] });
+      this.seen.push({
+        name: a['name'] ?? '?',
+        ...(a[KIND_CLUSTER_LABEL] ? { cluster: a[KIND_CLUSTER_LABEL] } : {}),
+        owners: owner > 0 ? ancestors(owner) : [],
+      });
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -160,18 +170,22 @@ async function runCase(c: Case, watch: CreatedContainers): Promise<Outcome> {
 function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R>[] {
   let running = 0;
   const queue: (() => void)[] = [];
-  return items.map((item) => new Promise<void>((resolve) => {
-    if (running < limit) {
-      running++;
-      resolve();
-    } else {
-      queue.push(resolve);
-    }
-  }).then(() => fn(item)).finally(() => {
-    const next = queue.shift();
-    if (next) next();
-    else running--;
-  }));
+  return items.map((item) =>
+    new Promise<void>((resolve) => {
+      if (running < limit) {
+        running++;
+        resolve();
+      } else {
+        queue.push(resolve);
+      }
+    })
+      .then(() => fn(item))
+      .finally(() => {
+        const next = queue.shift();
+        if (next) next();
+        else running--;
+      }),
+  );
 }
 
 describe('bad input: exit 2, one line naming the fix, nothing created', () => {
@@ -189,28 +203,37 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     writeFileSync(path, text);
     return path;
   };
-  const profile = file('bad-input.yaml', [
-    'name: bad-input',
-    'description: the bad-input tests; never created',
-    `clusterName: ${CLUSTER_NAME}`,
-    'kubernetesVersion: v1.37.2',
-    'cluster:',
-    '  kind: Cluster',
-    '  apiVersion: kind.x-k8s.io/v1alpha4',
-    '  nodes: [{ role: control-plane }]',
-    '',
-  ].join('\n'));
+  const profile = file(
+    'bad-input.yaml',
+    [
+      'name: bad-input',
+      'description: the bad-input tests; never created',
+      `clusterName: ${CLUSTER_NAME}`,
+      'kubernetesVersion: v1.37.2',
+      'cluster:',
+      '  kind: Cluster',
+      '  apiVersion: kind.x-k8s.io/v1alpha4',
+      '  nodes: [{ role: control-plane }]',
+      '',
+    ].join('\n'),
+  );
   const brokenYaml = file('broken.yaml', 'name: broken\ncluster: [unclosed\n');
-  const wrongField = file('wrong-field.yaml', 'name: wrong-field\nkubernetesVersion: v1.37.2\nworkers: 2\ncluster:\n  kind: Cluster\n  apiVersion: kind.x-k8s.io/v1alpha4\n');
-  const kubeconfig = file('kubeconfig.yaml', [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1", insecure-skip-tls-verify: true } }]',
-    'users: [{ name: u, user: { token: not-a-token } }]',
-    'contexts: [{ name: x, context: { cluster: c, user: u } }]',
-    'current-context: x',
-    '',
-  ].join('\n'));
+  const wrongField = file(
+    'wrong-field.yaml',
+    'name: wrong-field\nkubernetesVersion: v1.37.2\nworkers: 2\ncluster:\n  kind: Cluster\n  apiVersion: kind.x-k8s.io/v1alpha4\n',
+  );
+  const kubeconfig = file(
+    'kubeconfig.yaml',
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1", insecure-skip-tls-verify: true } }]',
+      'users: [{ name: u, user: { token: not-a-token } }]',
+      'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  );
   const reportDir = join(work, 'reports');
   const run = (...args: string[]) => ['run', '--profile', profile, '--report-dir', reportDir, ...args];
   // The registry's address is known once it runs; these cases read it then.
@@ -219,48 +242,123 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
   const cases = (): Case[] => {
     const fakeDocker = join(work, 'old-docker');
     mkdirSync(fakeDocker);
-    writeFileSync(join(fakeDocker, 'docker'), [
-      '#!/bin/sh',
-      '# Docker Engine 20.10 as `docker info` reports it; nothing else works.',
-      'if [ "$1" = info ]; then echo \'{"ServerVersion":"20.10.24","CgroupVersion":"1"}\'; exit 0; fi',
-      'echo "fake docker: $*" >&2; exit 1',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(fakeDocker, 'docker'),
+      [
+        '#!/bin/sh',
+        '# Docker Engine 20.10 as `docker info` reports it; nothing else works.',
+        'if [ "$1" = info ]; then echo \'{"ServerVersion":"20.10.24","CgroupVersion":"1"}\'; exit 0; fi',
+        'echo "fake docker: $*" >&2; exit 1',
+        '',
+      ].join('\n'),
+    );
     chmodSync(join(fakeDocker, 'docker'), 0o755);
     return [
       { name: 'unknown suite', args: run('--suite', 'nope'), fix: /unknown suite "nope": choose from .*\bsmoke\b.*pullcheck list/ },
-      { name: 'unknown scenario ID (--focus matches none)', args: run('--focus', '^smoke/no-such-scenario$'), fix: /matches no scenario: see pullcheck list/ },
+      {
+        name: 'unknown scenario ID (--focus matches none)',
+        args: run('--focus', '^smoke/no-such-scenario$'),
+        fix: /matches no scenario: see pullcheck list/,
+      },
       { name: 'invalid --focus regex', args: run('--focus', 'smoke/('), fix: /--focus "smoke\/\(" is not a regular expression/ },
-      { name: 'unknown profile', args: ['run', '--profile', 'nope'], fix: /unknown cluster profile "nope": choose one of .*\bdefault\b.* or pass a path/ },
-      { name: 'malformed profile YAML', args: ['run', '--profile', brokenYaml], fix: /cluster profile .*broken\.yaml is not valid YAML \(.*line 3.*\): fix it there/ },
-      { name: 'profile with a wrong field', args: ['run', '--profile', wrongField], fix: /cluster profile .*wrong-field\.yaml: unknown field "workers": remove it or use one of/ },
-      { name: 'unknown Kubernetes version', args: run('--k8s', 'v1.99.0'), fix: /Kubernetes v1\.99\.0 is not a released version .*: use v1\.\d+\.\d+/ },
-      { name: 'malformed Kubernetes version', args: run('--k8s', '1.2'), fix: /--k8s: not a Kubernetes release version: "1\.2" \(expected vMAJOR\.MINOR\.PATCH/ },
+      {
+        name: 'unknown profile',
+        args: ['run', '--profile', 'nope'],
+        fix: /unknown cluster profile "nope": choose one of .*\bdefault\b.* or pass a path/,
+      },
+      {
+        name: 'malformed profile YAML',
+        args: ['run', '--profile', brokenYaml],
+        fix: /cluster profile .*broken\.yaml is not valid YAML \(.*line 3.*\): fix it there/,
+      },
+      {
+        name: 'profile with a wrong field',
+        args: ['run', '--profile', wrongField],
+        fix: /cluster profile .*wrong-field\.yaml: unknown field "workers": remove it or use one of/,
+      },
+      {
+        name: 'unknown Kubernetes version',
+        args: run('--k8s', 'v1.99.0'),
+        fix: /Kubernetes v1\.99\.0 is not a released version .*: use v1\.\d+\.\d+/,
+      },
+      {
+        name: 'malformed Kubernetes version',
+        args: run('--k8s', '1.2'),
+        fix: /--k8s: not a Kubernetes release version: "1\.2" \(expected vMAJOR\.MINOR\.PATCH/,
+      },
       { name: 'unknown command', args: ['frobnicate'], fix: /unknown command "frobnicate": see pullcheck --help/ },
       { name: 'unknown flag', args: run('--frobnicate'), fix: /unknown option '--frobnicate': see pullcheck --help/ },
       { name: '--parallel 0', args: run('--parallel', '0'), fix: /--parallel "0" must be a whole number from 1 to 8/ },
       { name: '--timeout abc', args: run('--timeout', 'abc'), fix: /--timeout "abc" is not a duration: write e\.g\. 90s or 5m/ },
-      { name: 'no Docker', args: run('--suite', 'smoke'), env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, fix: /Docker Engine is not running or its socket is not reachable .*: run `bash scripts\/host-up`/ },
-      { name: 'Docker too old', args: run('--suite', 'smoke'), env: { PATH: `${fakeDocker}:${process.env['PATH'] ?? ''}` }, fix: /Docker Engine 20\.10\.24 is too old: pullcheck needs \d+\+ .*host-up/ },
-      { name: 'no Go for a hermetic build', args: ['images', 'build', '--profile', profile, '--k8s', 'v1.36.1', '--no-pull'], env: { PATH: pathWith('path-without-go', ['node', 'docker']) }, fix: /no Go toolchain on PATH: install Go 1\.\d+\+/ },
-      ...(noTmpfs ? [] : [{
-        name: 'disk full during a build',
-        // kind is the first thing `cluster up` builds into the cache (the PATH has no kind of its own).
-        args: ['cluster', 'up', '--profile', profile, '--no-pull'],
-        env: { PULLCHECK_CACHE_DIR: tmpfsDir, PATH: pathWith('path-without-kind', ['node', 'docker', 'go', 'pkg-config', 'mmdebstrap']) },
-        fix: new RegExp(`no space left on device while build kind v[\\d.]+ \\(in ${tmpfsDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): free some space or point PULLCHECK_CACHE_DIR at a bigger disk$`),
-        progressBefore: true,
-      }]),
-      { name: 'registry unreachable', args: run('--suite', 'smoke', '--registry', 'https://127.0.0.1:1'), fix: /registry https:\/\/127\.0\.0\.1:1 is unreachable \(.*ECONNREFUSED.*\): check the URL/ },
+      {
+        name: 'no Docker',
+        args: run('--suite', 'smoke'),
+        env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+        fix: /Docker Engine is not running or its socket is not reachable .*: run `bash scripts\/host-up`/,
+      },
+      {
+        name: 'Docker too old',
+        args: run('--suite', 'smoke'),
+        env: { PATH: `${fakeDocker}:${process.env['PATH'] ?? ''}` },
+        fix: /Docker Engine 20\.10\.24 is too old: pullcheck needs \d+\+ .*host-up/,
+      },
+      {
+        name: 'no Go for a hermetic build',
+        args: ['images', 'build', '--profile', profile, '--k8s', 'v1.36.1', '--no-pull'],
+        env: { PATH: pathWith('path-without-go', ['node', 'docker']) },
+        fix: /no Go toolchain on PATH: install Go 1\.\d+\+/,
+      },
+      ...(noTmpfs
+        ? []
+        : [
+            {
+              name: 'disk full during a build',
+              // kind is the first thing `cluster up` builds into the cache (the PATH has no kind of its own).
+              args: ['cluster', 'up', '--profile', profile, '--no-pull'],
+              env: {
+                PULLCHECK_CACHE_DIR: tmpfsDir,
+                PATH: pathWith('path-without-kind', ['node', 'docker', 'go', 'pkg-config', 'mmdebstrap']),
+              },
+              fix: new RegExp(
+                `no space left on device while build kind v[\\d.]+ \\(in ${tmpfsDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): free some space or point PULLCHECK_CACHE_DIR at a bigger disk$`,
+              ),
+              progressBefore: true,
+            },
+          ]),
+      {
+        name: 'registry unreachable',
+        args: run('--suite', 'smoke', '--registry', 'https://127.0.0.1:1'),
+        fix: /registry https:\/\/127\.0\.0\.1:1 is unreachable \(.*ECONNREFUSED.*\): check the URL/,
+      },
       {
         name: 'wrong registry credentials',
-        args: run('--suite', 'smoke', '--registry', registryUrl(), '--registry-username', registry?.username ?? '?', '--registry-password-stdin', '--registry-ca', ca?.certFile ?? '?'),
+        args: run(
+          '--suite',
+          'smoke',
+          '--registry',
+          registryUrl(),
+          '--registry-username',
+          registry?.username ?? '?',
+          '--registry-password-stdin',
+          '--registry-ca',
+          ca?.certFile ?? '?',
+        ),
         input: WRONG_PASSWORD,
         fix: /registry https:\/\/127\.0\.0\.1:\d+ refused the credentials of user user-bad-input \(HTTP 401\): check --registry-username and the password/,
       },
       {
         name: 'registry CA that does not verify',
-        args: run('--suite', 'smoke', '--registry', registryUrl(), '--registry-username', registry?.username ?? '?', '--registry-password-stdin', '--registry-ca', otherCa?.certFile ?? '?'),
+        args: run(
+          '--suite',
+          'smoke',
+          '--registry',
+          registryUrl(),
+          '--registry-username',
+          registry?.username ?? '?',
+          '--registry-password-stdin',
+          '--registry-ca',
+          otherCa?.certFile ?? '?',
+        ),
         input: registry?.password ?? '?',
         fix: /registry https:\/\/127\.0\.0\.1:\d+: its TLS certificate does not verify \(.*\): pass --registry-ca FILE with the CA that signed it/,
       },
@@ -269,9 +367,21 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         args: run('--suite', 'smoke', '--registry', registryUrl(), '--registry-ca', ca?.certFile ?? '?'),
         fix: /registry https:\/\/127\.0\.0\.1:\d+ needs credentials.*: pass --registry-username and --registry-password-stdin/,
       },
-      { name: 'kubeconfig missing', args: run('--suite', 'smoke', '--kubeconfig', '/nonexistent/kubeconfig'), fix: /--kubeconfig \/nonexistent\/kubeconfig does not exist: pass the path of a kubeconfig/ },
-      { name: 'context missing', args: run('--suite', 'smoke', '--kubeconfig', kubeconfig, '--context', 'y'), fix: /context "y" is not in .*kubeconfig\.yaml \(it has: x\): pass --context with one of them/ },
-      { name: 'API server unreachable', args: run('--suite', 'smoke', '--kubeconfig', kubeconfig), fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/ },
+      {
+        name: 'kubeconfig missing',
+        args: run('--suite', 'smoke', '--kubeconfig', '/nonexistent/kubeconfig'),
+        fix: /--kubeconfig \/nonexistent\/kubeconfig does not exist: pass the path of a kubeconfig/,
+      },
+      {
+        name: 'context missing',
+        args: run('--suite', 'smoke', '--kubeconfig', kubeconfig, '--context', 'y'),
+        fix: /context "y" is not in .*kubeconfig\.yaml \(it has: x\): pass --context with one of them/,
+      },
+      {
+        name: 'API server unreachable',
+        args: run('--suite', 'smoke', '--kubeconfig', kubeconfig),
+        fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
+      },
     ];
   };
   let table: Case[] = [];
@@ -287,7 +397,10 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     // Network takes no labels, and its reaper is off here).
     network = `pullcheck-bad-input-${randomBytes(3).toString('hex')}`;
     await docker(['network', 'create', ...ownedLabelArgs(), network]);
-    registry = await new LocalRegistry({ name: 'bad-input', auth: 'htpasswd', ca, network, runId: randomBytes(3).toString('hex') }, logger).start();
+    registry = await new LocalRegistry(
+      { name: 'bad-input', auth: 'htpasswd', ca, network, runId: randomBytes(3).toString('hex') },
+      logger,
+    ).start();
     await watch.start();
     table = cases();
     const started = pool(table, CONCURRENCY, (c) => runCase(c, watch));
@@ -317,30 +430,53 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
   }, 600_000);
 
   const names = [
-    'unknown suite', 'unknown scenario ID (--focus matches none)', 'invalid --focus regex', 'unknown profile', 'malformed profile YAML', 'profile with a wrong field',
-    'unknown Kubernetes version', 'malformed Kubernetes version', 'unknown command', 'unknown flag', '--parallel 0', '--timeout abc',
-    'no Docker', 'Docker too old', 'no Go for a hermetic build', 'disk full during a build', 'registry unreachable', 'wrong registry credentials',
-    'registry CA that does not verify', 'registry that needs credentials, none given', 'kubeconfig missing', 'context missing', 'API server unreachable',
+    'unknown suite',
+    'unknown scenario ID (--focus matches none)',
+    'invalid --focus regex',
+    'unknown profile',
+    'malformed profile YAML',
+    'profile with a wrong field',
+    'unknown Kubernetes version',
+    'malformed Kubernetes version',
+    'unknown command',
+    'unknown flag',
+    '--parallel 0',
+    '--timeout abc',
+    'no Docker',
+    'Docker too old',
+    'no Go for a hermetic build',
+    'disk full during a build',
+    'registry unreachable',
+    'wrong registry credentials',
+    'registry CA that does not verify',
+    'registry that needs credentials, none given',
+    'kubeconfig missing',
+    'context missing',
+    'API server unreachable',
   ];
   for (const name of names) {
     const skip = name === 'disk full during a build' && noTmpfs;
-    (skip ? it.skip : it)(skip ? `${name} (skipped: cannot mount a tmpfs here: ${noTmpfs})` : name, async () => {
-      const c = table.find((x) => x.name === name);
-      const o = await outcomes.get(name);
-      if (!c || !o) throw new Error(`case "${name}" was not started`);
-      const lines = o.stderr.split('\n').filter((l) => l !== '');
-      const errorLines = c.progressBefore ? lines.filter((l) => !/^\d\d:\d\d:\d\d /.test(l)) : lines;
-      // One object, so that a failure shows everything the CLI did.
-      expect({ exitCode: o.exitCode, errorLines, created: o.created }).toEqual({
-        exitCode: 2,
-        errorLines: [expect.stringMatching(/^pullcheck: /) as unknown],
-        created: [],
-      });
-      expect(lines.at(-1)).toMatch(c.fix);
-      if (c.progressBefore) expect(lines.slice(0, -1).every((l) => /^\d\d:\d\d:\d\d /.test(l))).toBe(true);
-      expect(`${o.stdout}${o.stderr}`).not.toContain(WRONG_PASSWORD);
-      if (registry?.password) expect(`${o.stdout}${o.stderr}`).not.toContain(registry.password);
-    }, 900_000);
+    (skip ? it.skip : it)(
+      skip ? `${name} (skipped: cannot mount a tmpfs here: ${noTmpfs})` : name,
+      async () => {
+        const c = table.find((x) => x.name === name);
+        const o = await outcomes.get(name);
+        if (!c || !o) throw new Error(`case "${name}" was not started`);
+        const lines = o.stderr.split('\n').filter((l) => l !== '');
+        const errorLines = c.progressBefore ? lines.filter((l) => !/^\d\d:\d\d:\d\d /.test(l)) : lines;
+        // One object, so that a failure shows everything the CLI did.
+        expect({ exitCode: o.exitCode, errorLines, created: o.created }).toEqual({
+          exitCode: 2,
+          errorLines: [expect.stringMatching(/^pullcheck: /) as unknown],
+          created: [],
+        });
+        expect(lines.at(-1)).toMatch(c.fix);
+        if (c.progressBefore) expect(lines.slice(0, -1).every((l) => /^\d\d:\d\d:\d\d /.test(l))).toBe(true);
+        expect(`${o.stdout}${o.stderr}`).not.toContain(WRONG_PASSWORD);
+        if (registry?.password) expect(`${o.stdout}${o.stderr}`).not.toContain(registry.password);
+      },
+      900_000,
+    );
   }
 
   it('covers every case it runs', () => {

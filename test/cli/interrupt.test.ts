@@ -20,7 +20,12 @@ interface DockerState {
 
 async function lines(args: string[]): Promise<Set<string>> {
   const { stdout } = await docker(args);
-  return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  return new Set(
+    stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
 }
 
 async function dockerState(): Promise<DockerState> {
@@ -62,9 +67,17 @@ async function added(before: DockerState, after: DockerState): Promise<string[]>
 
 /** Starts a run in its own process group (as a terminal would) and sends SIGINT to the group once `marker` is printed. */
 async function interruptAt(profile: string, marker: RegExp): Promise<{ exitCode: number | undefined; output: string }> {
-  const child: ResultPromise = execa('node', ['bin/pullcheck.js', 'run', '--profile', profile, '--suite', 'smoke', '--report-dir', join(tmpdir(), 'pullcheck-interrupt-reports')], {
-    cwd: ROOT, detached: true, reject: false, all: true, env: { ...process.env, CI: 'true' },
-  });
+  const child: ResultPromise = execa(
+    'node',
+    ['bin/pullcheck.js', 'run', '--profile', profile, '--suite', 'smoke', '--report-dir', join(tmpdir(), 'pullcheck-interrupt-reports')],
+    {
+      cwd: ROOT,
+      detached: true,
+      reject: false,
+      all: true,
+      env: { ...process.env, CI: 'true' },
+    },
+  );
   let output = '';
   let sent = false;
   child.all?.on('data', (chunk: Buffer) => {
@@ -86,10 +99,21 @@ describe('Ctrl-C during pullcheck run leaves nothing behind', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'pullcheck-interrupt-'));
     profile = join(dir, 'interrupt.yaml');
-    writeFileSync(profile, [
-      'name: interrupt', `clusterName: ${CLUSTER}`, 'kubernetesVersion: v1.37.2',
-      'cluster:', '  kind: Cluster', '  apiVersion: kind.x-k8s.io/v1alpha4', '  nodes:', '    - role: control-plane', '    - role: worker', '',
-    ].join('\n'));
+    writeFileSync(
+      profile,
+      [
+        'name: interrupt',
+        `clusterName: ${CLUSTER}`,
+        'kubernetesVersion: v1.37.2',
+        'cluster:',
+        '  kind: Cluster',
+        '  apiVersion: kind.x-k8s.io/v1alpha4',
+        '  nodes:',
+        '    - role: control-plane',
+        '    - role: worker',
+        '',
+      ].join('\n'),
+    );
   });
 
   afterAll(async () => {

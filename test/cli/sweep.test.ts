@@ -16,7 +16,7 @@ async function exists(kind: 'container' | 'network', name: string): Promise<bool
   return (await docker([kind, 'inspect', name], { allowFailure: true })).exitCode === 0;
 }
 
-describe('the sweep of killed runs\' leftovers', () => {
+describe("the sweep of killed runs' leftovers", () => {
   const logger = new Logger(defaultLogFile(cacheDir(), 'test-sweep'));
   const dead = `pullcheck-sweep-dead-${id}`;
   const live = `pullcheck-sweep-live-${id}`;
@@ -41,7 +41,7 @@ describe('the sweep of killed runs\' leftovers', () => {
     await docker(['image', 'rm', EMPTY_IMAGE], { allowFailure: true });
   });
 
-  it('removes containers and networks whose owner process is gone, and keeps a live one\'s', async () => {
+  it("removes containers and networks whose owner process is gone, and keeps a live one's", async () => {
     expect(deadPid).toBeGreaterThan(0);
     const removed = await sweepOrphans(logger);
     expect(removed).toEqual(expect.arrayContaining([dead]));

@@ -31,7 +31,11 @@ function filesUnder(dir: string): string[] {
 
 /** Every form the canary travels in: clear, base64 alone, base64 of user:password (Basic, docker config "auth"). */
 function canaryForms(): string[] {
-  return [CANARY, Buffer.from(CANARY).toString('base64').replace(/=+$/, ''), Buffer.from(`${USER}:${CANARY}`).toString('base64').replace(/=+$/, '')];
+  return [
+    CANARY,
+    Buffer.from(CANARY).toString('base64').replace(/=+$/, ''),
+    Buffer.from(`${USER}:${CANARY}`).toString('base64').replace(/=+$/, ''),
+  ];
 }
 
 /**
@@ -44,7 +48,10 @@ async function vendorNetwork(name: string): Promise<{ ip: string; nodes: string[
     const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, ...ownedLabelArgs(), name], { allowFailure: true });
     if (r.exitCode === 0) {
       const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
-      const nodes = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      const nodes = stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       for (const n of nodes) await docker(['network', 'connect', name, n]);
       return { ip: `172.31.${third}.10`, nodes };
     }
@@ -77,7 +84,12 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     const image = await ensureRegistryImage(logger);
     // The registry image is one binary and nothing else: the files go in as a tree copied onto /.
     const tree = join(work, 'tree');
-    for (const [path, content] of [['etc/distribution/config.yml', registryConfig('htpasswd', true)], ['certs/tls.crt', cert.certPem], ['certs/tls.key', cert.keyPem], ['auth/htpasswd', `${htpasswdLine(USER, CANARY)}\n`]] as const) {
+    for (const [path, content] of [
+      ['etc/distribution/config.yml', registryConfig('htpasswd', true)],
+      ['certs/tls.crt', cert.certPem],
+      ['certs/tls.key', cert.keyPem],
+      ['auth/htpasswd', `${htpasswdLine(USER, CANARY)}\n`],
+    ] as const) {
       mkdirSync(join(tree, dirname(path)), { recursive: true });
       writeFileSync(join(tree, path), content);
     }
@@ -99,19 +111,54 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
 
   it('certifies the registry through the CLI, and the canary password is in no output', async () => {
     const reportDir = join(work, 'reports');
-    const r = await execa('node', ['bin/pullcheck.js', 'run', '--suite', 'smoke,image-pull-secrets', '--focus', '^(smoke/|image-pull-secrets/(dockerconfigjson-secret-pulls|wrong-password-fails|no-secret-fails)$)',
-      '--registry', `https://${ip}:5000`, '--registry-username', USER, '--registry-password-stdin', '--registry-ca', join(work, 'ca.crt'), '--report-dir', reportDir], {
-      cwd: ROOT, input: CANARY, reject: false, all: true, env: { ...process.env, CI: 'true' },
-    });
+    const r = await execa(
+      'node',
+      [
+        'bin/pullcheck.js',
+        'run',
+        '--suite',
+        'smoke,image-pull-secrets',
+        '--focus',
+        '^(smoke/|image-pull-secrets/(dockerconfigjson-secret-pulls|wrong-password-fails|no-secret-fails)$)',
+        '--registry',
+        `https://${ip}:5000`,
+        '--registry-username',
+        USER,
+        '--registry-password-stdin',
+        '--registry-ca',
+        join(work, 'ca.crt'),
+        '--report-dir',
+        reportDir,
+      ],
+      {
+        cwd: ROOT,
+        input: CANARY,
+        reject: false,
+        all: true,
+        env: { ...process.env, CI: 'true' },
+      },
+    );
     const console = r.all ?? '';
-    expect({ exitCode: r.exitCode, tail: console.split('\n').slice(-15).join('\n') }).toEqual({ exitCode: 0, tail: expect.stringContaining('0 failed') as unknown });
+    expect({ exitCode: r.exitCode, tail: console.split('\n').slice(-15).join('\n') }).toEqual({
+      exitCode: 0,
+      tail: expect.stringContaining('0 failed') as unknown,
+    });
 
     const results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
     const [target] = results.targets;
     expect(target?.registry).toEqual({ mode: 'vendor', url: `https://${ip}:5000` });
     // The password really was used: scenarios pushed to the vendor's registry and pulled with it.
-    const onVendor = target?.scenarios.filter((s) => s.registries?.includes(`${ip}:5000`)).map((s) => s.id).sort();
-    expect(onVendor).toEqual(expect.arrayContaining(['image-pull-secrets/dockerconfigjson-secret-pulls', 'image-pull-secrets/wrong-password-fails', 'smoke/private-image-without-credentials-fails']));
+    const onVendor = target?.scenarios
+      .filter((s) => s.registries?.includes(`${ip}:5000`))
+      .map((s) => s.id)
+      .sort();
+    expect(onVendor).toEqual(
+      expect.arrayContaining([
+        'image-pull-secrets/dockerconfigjson-secret-pulls',
+        'image-pull-secrets/wrong-password-fails',
+        'smoke/private-image-without-credentials-fails',
+      ]),
+    );
     const auth = results.certification?.find((c) => c.capability.startsWith('auth enforced'));
     expect(auth?.status).toBe('passed');
 

@@ -29,41 +29,58 @@ async function staleLock(s: ScenarioContext, node: string): Promise<Coordination
   const long = new V1MicroTime(Date.now() - 10 * 60_000);
   await coordination.createNamespacedLease({
     namespace: LOCK_NAMESPACE,
-    body: { metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } }, spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long } },
+    body: {
+      metadata: { name: lockName(node), labels: { 'pullcheck.io/managed': 'true' } },
+      spec: { holderIdentity: 'a killed run', leaseDurationSeconds: 60, acquireTime: long, renewTime: long },
+    },
   });
   s.defer(() => coordination.deleteNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE }).catch(() => undefined));
   return coordination;
 }
 
-suite.scenario('second-holder-waits', 'a second holder of a node\'s lock waits until the first releases it, then holds it; released, nothing stays', async (s) => {
-  const node = testNode();
-  const { kube } = s.env.cluster;
-  const releaseFirst = await lockNode({ kube, node, holder: `${s.id} first`, logger: s.env.logger });
-  s.defer(releaseFirst);
-  const order: string[] = [];
-  let waiting: (holder: string) => void = () => undefined;
-  const sawHolder = new Promise<string>((r) => { waiting = r; });
-  const second = lockNode({ kube, node, holder: `${s.id} second`, logger: s.env.logger, onWait: (h) => waiting(h) }).then((release) => {
-    order.push('second acquired');
-    return release;
-  });
-  // The second found the lock held (by the first) and is waiting on its watch.
-  expect(await sawHolder).toContain(`${s.id} first`);
-  order.push('first releasing');
-  await releaseFirst();
-  const releaseSecond = await second;
-  expect(order).toEqual(['first releasing', 'second acquired']);
-  expect(await lockExists(node)).toBe(true);
-  await releaseSecond();
-  expect(await lockExists(node)).toBe(false);
-});
+suite.scenario(
+  'second-holder-waits',
+  "a second holder of a node's lock waits until the first releases it, then holds it; released, nothing stays",
+  async (s) => {
+    const node = testNode();
+    const { kube } = s.env.cluster;
+    const releaseFirst = await lockNode({ kube, node, holder: `${s.id} first`, logger: s.env.logger });
+    s.defer(releaseFirst);
+    const order: string[] = [];
+    let waiting: (holder: string) => void = () => undefined;
+    const sawHolder = new Promise<string>((r) => {
+      waiting = r;
+    });
+    const second = lockNode({ kube, node, holder: `${s.id} second`, logger: s.env.logger, onWait: (h) => waiting(h) }).then((release) => {
+      order.push('second acquired');
+      return release;
+    });
+    // The second found the lock held (by the first) and is waiting on its watch.
+    expect(await sawHolder).toContain(`${s.id} first`);
+    order.push('first releasing');
+    await releaseFirst();
+    const releaseSecond = await second;
+    expect(order).toEqual(['first releasing', 'second acquired']);
+    expect(await lockExists(node)).toBe(true);
+    await releaseSecond();
+    expect(await lockExists(node)).toBe(false);
+  },
+);
 
 suite.scenario('stale-lock-taken-over', 'a lock its holder stopped renewing (a killed run) is taken over, not waited for', async (s) => {
   const node = testNode();
   const { kube } = s.env.cluster;
   const coordination = await staleLock(s, node);
   let waited = false;
-  const release = await lockNode({ kube, node, holder: s.id, logger: s.env.logger, onWait: () => { waited = true; } });
+  const release = await lockNode({
+    kube,
+    node,
+    holder: s.id,
+    logger: s.env.logger,
+    onWait: () => {
+      waited = true;
+    },
+  });
   const held = await coordination.readNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE });
   expect(held.spec?.holderIdentity).toContain(s.id);
   // Taken over at once: it never waited on the dead holder.
@@ -72,69 +89,95 @@ suite.scenario('stale-lock-taken-over', 'a lock its holder stopped renewing (a k
   expect(await lockExists(node)).toBe(false);
 });
 
-suite.scenario('killed-run-leftovers-swept', 'what a killed process of this host left (a namespace, an abandoned lock) is removed by the next suite\'s sweep; a live process\'s namespace stays', async (s) => {
-  const { kube } = s.env.cluster;
-  // A pid that existed and is gone: a process that has exited.
-  const child = execa('true');
-  const dead = child.pid ?? 0;
-  await child;
-  const make = async (suffix: string, pid: number) => {
-    const name = `${s.namespace}-${suffix}`;
-    await kube.core.createNamespace({ body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(pid) } } } });
-    s.defer(() => kube.core.deleteNamespace({ name }).catch(() => undefined));
-    return name;
-  };
-  const killed = await make('killed', dead);
-  const live = await make('live', process.pid);
-  const node = testNode();
-  await staleLock(s, node);
-  const removed = await sweepClusterLeftovers({ kube, nodes: s.env.cluster.nodes, logger: s.env.logger });
-  expect(removed).toEqual(expect.arrayContaining([`namespace ${killed}`, expect.stringContaining(`lease ${LOCK_NAMESPACE}/${lockName(node)}`)]));
-  expect(removed.join('\n')).not.toContain(live);
-  const phase = async (name: string) => (await kube.core.readNamespace({ name }).catch(() => undefined))?.status?.phase ?? 'gone';
-  expect(['Terminating', 'gone']).toContain(await phase(killed));
-  expect(await phase(live)).toBe('Active');
-  expect(await lockExists(node)).toBe(false);
-});
+suite.scenario(
+  'killed-run-leftovers-swept',
+  "what a killed process of this host left (a namespace, an abandoned lock) is removed by the next suite's sweep; a live process's namespace stays",
+  async (s) => {
+    const { kube } = s.env.cluster;
+    // A pid that existed and is gone: a process that has exited.
+    const child = execa('true');
+    const dead = child.pid ?? 0;
+    await child;
+    const make = async (suffix: string, pid: number) => {
+      const name = `${s.namespace}-${suffix}`;
+      await kube.core.createNamespace({
+        body: {
+          metadata: { name, labels: { 'pullcheck.io/managed': 'true', [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(pid) } },
+        },
+      });
+      s.defer(() => kube.core.deleteNamespace({ name }).catch(() => undefined));
+      return name;
+    };
+    const killed = await make('killed', dead);
+    const live = await make('live', process.pid);
+    const node = testNode();
+    await staleLock(s, node);
+    const removed = await sweepClusterLeftovers({ kube, nodes: s.env.cluster.nodes, logger: s.env.logger });
+    expect(removed).toEqual(
+      expect.arrayContaining([`namespace ${killed}`, expect.stringContaining(`lease ${LOCK_NAMESPACE}/${lockName(node)}`)]),
+    );
+    expect(removed.join('\n')).not.toContain(live);
+    const phase = async (name: string) => (await kube.core.readNamespace({ name }).catch(() => undefined))?.status?.phase ?? 'gone';
+    expect(['Terminating', 'gone']).toContain(await phase(killed));
+    expect(await phase(live)).toBe('Active');
+    expect(await lockExists(node)).toBe(false);
+  },
+);
 
-suite.scenario('shared-by-group-and-scenario', 'within one process a reentrant holder (a KEP-2535 group, then its scenario) shares the lock instead of waiting for itself; it goes with the last release', async (s) => {
-  const node = testNode();
-  const { kube } = s.env.cluster;
-  let waited = false;
-  const onWait = () => { waited = true; };
-  const group = await lockNode({ kube, node, holder: `${s.id} group`, logger: s.env.logger, reentrant: true, onWait });
-  s.defer(group);
-  const inner = await lockNode({ kube, node, holder: `${s.id} scenario`, logger: s.env.logger, reentrant: true, onWait });
-  expect(waited).toBe(false);
-  await inner();
-  expect(await lockExists(node)).toBe(true);
-  await group();
-  expect(await lockExists(node)).toBe(false);
-});
+suite.scenario(
+  'shared-by-group-and-scenario',
+  'within one process a reentrant holder (a KEP-2535 group, then its scenario) shares the lock instead of waiting for itself; it goes with the last release',
+  async (s) => {
+    const node = testNode();
+    const { kube } = s.env.cluster;
+    let waited = false;
+    const onWait = () => {
+      waited = true;
+    };
+    const group = await lockNode({ kube, node, holder: `${s.id} group`, logger: s.env.logger, reentrant: true, onWait });
+    s.defer(group);
+    const inner = await lockNode({ kube, node, holder: `${s.id} scenario`, logger: s.env.logger, reentrant: true, onWait });
+    expect(waited).toBe(false);
+    await inner();
+    expect(await lockExists(node)).toBe(true);
+    await group();
+    expect(await lockExists(node)).toBe(false);
+  },
+);
 
-suite.scenario('free-node-taken-instead-of-waiting', 'a scenario that needs another node, not a particular one, takes the first one nobody holds, without waiting; with all held it waits for the first', async (s) => {
-  const [busy, free] = [testNode(), testNode()];
-  const { kube } = s.env.cluster;
-  const releaseBusy = await lockNode({ kube, node: busy, holder: `${s.id} other suite`, logger: s.env.logger });
-  s.defer(releaseBusy);
-  let waited = false;
-  const onWait = () => { waited = true; };
-  const taken = await lockFreeNode({ kube, nodes: [busy, free], holder: s.id, logger: s.env.logger, onWait });
-  expect(taken.node).toBe(free);
-  expect(waited).toBe(false);
-  // The busy node's lock is still the other holder's.
-  const coordination = kube.config.makeApiClient(CoordinationV1Api);
-  expect((await coordination.readNamespacedLease({ name: lockName(busy), namespace: LOCK_NAMESPACE })).spec?.holderIdentity).toContain('other suite');
-  // Both held now: the next one waits for the first candidate, and gets it once released.
-  let sawWait: (holder: string) => void = () => undefined;
-  const waiting = new Promise<string>((r) => { sawWait = r; });
-  const third = lockFreeNode({ kube, nodes: [busy, free], holder: `${s.id} third`, logger: s.env.logger, onWait: (h) => sawWait(h) });
-  expect(await waiting).toContain('other suite');
-  await releaseBusy();
-  const got = await third;
-  expect(got.node).toBe(busy);
-  await got.release();
-  await taken.release();
-  expect(await lockExists(busy)).toBe(false);
-  expect(await lockExists(free)).toBe(false);
-});
+suite.scenario(
+  'free-node-taken-instead-of-waiting',
+  'a scenario that needs another node, not a particular one, takes the first one nobody holds, without waiting; with all held it waits for the first',
+  async (s) => {
+    const [busy, free] = [testNode(), testNode()];
+    const { kube } = s.env.cluster;
+    const releaseBusy = await lockNode({ kube, node: busy, holder: `${s.id} other suite`, logger: s.env.logger });
+    s.defer(releaseBusy);
+    let waited = false;
+    const onWait = () => {
+      waited = true;
+    };
+    const taken = await lockFreeNode({ kube, nodes: [busy, free], holder: s.id, logger: s.env.logger, onWait });
+    expect(taken.node).toBe(free);
+    expect(waited).toBe(false);
+    // The busy node's lock is still the other holder's.
+    const coordination = kube.config.makeApiClient(CoordinationV1Api);
+    expect((await coordination.readNamespacedLease({ name: lockName(busy), namespace: LOCK_NAMESPACE })).spec?.holderIdentity).toContain(
+      'other suite',
+    );
+    // Both held now: the next one waits for the first candidate, and gets it once released.
+    let sawWait: (holder: string) => void = () => undefined;
+    const waiting = new Promise<string>((r) => {
+      sawWait = r;
+    });
+    const third = lockFreeNode({ kube, nodes: [busy, free], holder: `${s.id} third`, logger: s.env.logger, onWait: (h) => sawWait(h) });
+    expect(await waiting).toContain('other suite');
+    await releaseBusy();
+    const got = await third;
+    expect(got.node).toBe(busy);
+    await got.release();
+    await taken.release();
+    expect(await lockExists(busy)).toBe(false);
+    expect(await lockExists(free)).toBe(false);
+  },
+);

@@ -80,12 +80,17 @@ export function criBaseSpec(ctrOciSpec: string): string {
 export async function assembleNodeImage(p: NodeImageParts, logger: Logger): Promise<void> {
   const base = `pullcheck/node-base:${p.inputsKey}`;
   await logger.phase('import root filesystem into docker', () =>
-    docker(['import', '--change', 'ENV container=docker', p.rootfsTar, base], { logger }));
+    docker(['import', '--change', 'ENV container=docker', p.rootfsTar, base], { logger }),
+  );
   const name = `pullcheck-node-build-${process.pid}`;
   await docker(['rm', '-f', name], { logger, allowFailure: true });
   try {
-    await docker(['run', '-d', '--name', name, '--label', `${LABEL_MANAGED}=true`, '--privileged', '--entrypoint', 'sleep', base, 'infinity'], { logger });
-    const exec = (args: string[], extra: { inputFile?: string } = {}) => docker(['exec', ...(extra.inputFile ? ['-i'] : []), name, ...args], { logger, ...extra });
+    await docker(
+      ['run', '-d', '--name', name, '--label', `${LABEL_MANAGED}=true`, '--privileged', '--entrypoint', 'sleep', base, 'infinity'],
+      { logger },
+    );
+    const exec = (args: string[], extra: { inputFile?: string } = {}) =>
+      docker(['exec', ...(extra.inputFile ? ['-i'] : []), name, ...args], { logger, ...extra });
     await logger.phase('copy kind base files and binaries into the node', async () => {
       stageNodeFiles(p);
       await docker(['cp', `${p.stagingDir}/.`, `${name}:/`], { logger });
@@ -95,24 +100,55 @@ export async function assembleNodeImage(p: NodeImageParts, logger: Logger): Prom
     });
     await logger.phase('import component images into the node containerd', async () => {
       await exec(['bash', '-c', 'nohup containerd > /var/log/containerd-build.log 2>&1 &']);
-      await exec(['bash', '-c', 'for i in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1']);
-      await exec(['ctr', '--namespace=k8s.io', 'images', 'import', '--label=io.cri-containerd.pinned=pinned', '--all-platforms', '--no-unpack', '--digests', '-'], { inputFile: p.componentArchive });
+      await exec([
+        'bash',
+        '-c',
+        'for i in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1',
+      ]);
+      await exec(
+        [
+          'ctr',
+          '--namespace=k8s.io',
+          'images',
+          'import',
+          '--label=io.cri-containerd.pinned=pinned',
+          '--all-platforms',
+          '--no-unpack',
+          '--digests',
+          '-',
+        ],
+        { inputFile: p.componentArchive },
+      );
       const listed = await exec(['ctr', '--namespace=k8s.io', 'images', 'list', '-q']);
       logger.detail(`images in the node:\n${listed.stdout}`);
       // PID 1 here is `sleep`, which reaps nobody: a stopped containerd stays a zombie, so wait for no live one.
-      await exec(['bash', '-c', 'pkill -x containerd; for i in $(seq 1 50); do [ -z "$(ps -o stat= -C containerd | grep -v ^Z)" ] && exit 0; sleep 0.2; done; exit 1']);
+      await exec([
+        'bash',
+        '-c',
+        'pkill -x containerd; for i in $(seq 1 50); do [ -z "$(ps -o stat= -C containerd | grep -v ^Z)" ] && exit 0; sleep 0.2; done; exit 1',
+      ]);
       await exec(['rm', '-f', '/var/log/containerd-build.log']);
     });
     await logger.phase(`commit ${p.tag}`, () =>
-      docker([
-        'commit',
-        '--change', 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-        '--change', 'CMD []',
-        '--change', 'ENV container=docker',
-        '--change', 'STOPSIGNAL SIGRTMIN+3',
-        '--change', `LABEL ${LABEL_NODE_INPUTS}=${p.inputsKey}`,
-        name, p.tag,
-      ], { logger }));
+      docker(
+        [
+          'commit',
+          '--change',
+          'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+          '--change',
+          'CMD []',
+          '--change',
+          'ENV container=docker',
+          '--change',
+          'STOPSIGNAL SIGRTMIN+3',
+          '--change',
+          `LABEL ${LABEL_NODE_INPUTS}=${p.inputsKey}`,
+          name,
+          p.tag,
+        ],
+        { logger },
+      ),
+    );
   } finally {
     await docker(['rm', '-f', name], { logger, allowFailure: true });
     await docker(['rmi', base], { logger, allowFailure: true });

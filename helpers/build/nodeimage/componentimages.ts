@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { writeOciArchive, type NamedImage } from '../../images/archive.ts';
 import { assembleImage, hostPlatform, layerFromFiles, layerFromTarFile, type Layer } from '../../images/oci.ts';
 
-
 export interface ComponentInputs {
   kubeadmImages: string[];
   /** The sandbox image named in the node's containerd config (kind keeps it fixed). */
@@ -22,8 +21,15 @@ export interface ComponentInputs {
 type ImageRecipe = { binary: string; inImage: string; entrypoint?: string[]; base?: Layer[] };
 
 /** Which built binary an image reference gets; throws on an image kubeadm asks for that pullcheck cannot make. */
-export function recipeFor(ref: string, i: Omit<ComponentInputs, 'kubeadmImages' | 'sandboxImage' | 'scratchDir' | 'iptablesRootfsTar'>): Omit<ImageRecipe, 'base'> & { needsIptables: boolean } {
-  const name = ref.replace(/:[^/:]+$/, '').split('/').at(-1) ?? '';
+export function recipeFor(
+  ref: string,
+  i: Omit<ComponentInputs, 'kubeadmImages' | 'sandboxImage' | 'scratchDir' | 'iptablesRootfsTar'>,
+): Omit<ImageRecipe, 'base'> & { needsIptables: boolean } {
+  const name =
+    ref
+      .replace(/:[^/:]+$/, '')
+      .split('/')
+      .at(-1) ?? '';
   const k8s = (bin: string) => ({ binary: join(i.kubernetesBin, bin), inImage: `/usr/local/bin/${bin}`, needsIptables: false });
   switch (name) {
     case 'kube-apiserver':

@@ -41,7 +41,17 @@ export function nodeImageTag(v: KubernetesVersion): string {
 
 export function nodeInputsKey(v: KubernetesVersion): string {
   const pauseSource = readFileSync(new URL('../../../programs/pause/main.go', import.meta.url));
-  const text = [ASSEMBLY_REVISION, KIND_VERSION, v.raw, CONTAINERD_VERSION, CRICTL_VERSION, RUNC_VERSION, rootfsKey(NODE_ROOTFS), rootfsKey(IPTABLES_ROOTFS), createHash('sha256').update(pauseSource).digest('hex')].join('\n');
+  const text = [
+    ASSEMBLY_REVISION,
+    KIND_VERSION,
+    v.raw,
+    CONTAINERD_VERSION,
+    CRICTL_VERSION,
+    RUNC_VERSION,
+    rootfsKey(NODE_ROOTFS),
+    rootfsKey(IPTABLES_ROOTFS),
+    createHash('sha256').update(pauseSource).digest('hex'),
+  ].join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -54,7 +64,10 @@ export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, opt
     if (await imageExists(upstream, { logger })) return { ref: upstream, source: 'local' };
     const allowPull = options.allowPull ?? true;
     if (allowPull) {
-      const pulled = await logger.phase(`try docker pull ${upstream}`, async () => (await docker(['pull', upstream], { logger, allowFailure: true, timeoutMs: 600_000 })).exitCode === 0);
+      const pulled = await logger.phase(
+        `try docker pull ${upstream}`,
+        async () => (await docker(['pull', upstream], { logger, allowFailure: true, timeoutMs: 600_000 })).exitCode === 0,
+      );
       if (pulled) return { ref: upstream, source: 'pulled' };
       logger.info(`${upstream} cannot be pulled here: building ${tag} from Debian packages and Go modules`);
     }
@@ -84,17 +97,37 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
   const { dir: archiveDir } = await cachedDir(cachePath('images', `components-${v.raw}-${key}`), (out) =>
     logger.phase('write component images archive', async () => {
       const refs = await writeComponentArchive(join(out, 'images.tar'), {
-        kubeadmImages: images, sandboxImage, kubernetesBin, etcdBin, corednsBin, pauseBin, iptablesRootfsTar: iptablesRootfs, scratchDir: out,
+        kubeadmImages: images,
+        sandboxImage,
+        kubernetesBin,
+        etcdBin,
+        corednsBin,
+        pauseBin,
+        iptablesRootfsTar: iptablesRootfs,
+        scratchDir: out,
       });
       rmSync(join(out, 'iptables-rootfs.tar.gz'), { force: true });
       logger.info(`component images: ${refs.join(', ')}`);
-    }));
+    }),
+  );
   const stagingDir = mkdtempSync(join(tmpdir(), 'pullcheck-node-'));
   try {
-    await assembleNodeImage({
-      tag, inputsKey: key, kubernetesVersion: v.raw, rootfsTar: nodeRootfs, kindModuleDir: kind.dir,
-      kubernetesBin, containerdBin, crictlBin, runcBin, componentArchive: join(archiveDir, 'images.tar'), stagingDir,
-    }, logger);
+    await assembleNodeImage(
+      {
+        tag,
+        inputsKey: key,
+        kubernetesVersion: v.raw,
+        rootfsTar: nodeRootfs,
+        kindModuleDir: kind.dir,
+        kubernetesBin,
+        containerdBin,
+        crictlBin,
+        runcBin,
+        componentArchive: join(archiveDir, 'images.tar'),
+        stagingDir,
+      },
+      logger,
+    );
   } finally {
     rmSync(stagingDir, { recursive: true, force: true });
   }
@@ -107,12 +140,18 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
 export async function checkKubernetesVersion(v: KubernetesVersion, logger: Logger): Promise<void> {
   if ((await imageLabel(nodeImageTag(v), LABEL_NODE_INPUTS, { logger })) === nodeInputsKey(v)) return;
   if (await imageExists(`kindest/node:${v.raw}`, { logger })) return;
-  const r = await run(['go', 'list', '-m', '-versions', 'k8s.io/kubernetes'], { env: goEnv(), allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
-  if (!r || r.exitCode !== 0) return; // No Go or no proxy: the build's own preflight says so.
+  const r = await run(['go', 'list', '-m', '-versions', 'k8s.io/kubernetes'], {
+    env: goEnv(),
+    allowFailure: true,
+    timeoutMs: 60_000,
+  }).catch(() => undefined);
+  if (r?.exitCode !== 0) return; // No Go or no proxy: the build's own preflight says so.
   const versions = r.stdout.trim().split(/\s+/).slice(1);
   if (!versions.includes(v.raw)) {
     const near = versions.filter((x) => x.startsWith(`v${v.major}.${v.minor}.`) && !x.includes('-'));
     const stable = versions.filter((x) => !x.includes('-')).slice(-3);
-    throw new EnvironmentError(`Kubernetes ${v.raw} is not a released version (the Go module proxy has no k8s.io/kubernetes ${v.raw}): use ${near.length ? near.join(', ') : stable.join(', ')}`);
+    throw new EnvironmentError(
+      `Kubernetes ${v.raw} is not a released version (the Go module proxy has no k8s.io/kubernetes ${v.raw}): use ${near.length ? near.join(', ') : stable.join(', ')}`,
+    );
   }
 }

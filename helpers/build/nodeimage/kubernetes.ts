@@ -10,7 +10,13 @@ import type { KubernetesVersion } from '../../infra/versions.ts';
 import { goBuild, goModDownload, prepareWrapper } from '../go.ts';
 
 export const KUBERNETES_COMMANDS = [
-  'kubelet', 'kubeadm', 'kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy',
+  'kubelet',
+  'kubeadm',
+  'kubectl',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kube-proxy',
 ] as const;
 
 /** Lines `k8s.io/x => ./staging/src/k8s.io/x` of the kubernetes go.mod, as `k8s.io/x => k8s.io/x v0.M.P`. */
@@ -31,7 +37,8 @@ export function goDirective(goMod: string): string {
 
 export function renderKubernetesWrapper(kubernetesGoMod: string, v: KubernetesVersion): { goMod: string; toolsGo: string } {
   const replaces = stagingReplacements(kubernetesGoMod, v);
-  if (replaces.length === 0) throw new Error(`k8s.io/kubernetes ${v.raw}: no staging replace directives found; the wrapper cannot be generated`);
+  if (replaces.length === 0)
+    throw new Error(`k8s.io/kubernetes ${v.raw}: no staging replace directives found; the wrapper cannot be generated`);
   const goMod = [
     'module pullcheck.local/kubernetes',
     '',
@@ -81,7 +88,13 @@ export async function buildKubernetes(v: KubernetesVersion, logger: Logger): Pro
       const mod = await goModDownload('k8s.io/kubernetes', v.raw, logger);
       const { goMod, toolsGo } = renderKubernetesWrapper(readFileSync(mod.goMod, 'utf8'), v);
       const wrapper = await prepareWrapper({ name: `kubernetes-${v.raw}`, goMod, files: { 'tools.go': toolsGo } }, logger);
-      await goBuild(wrapper, KUBERNETES_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`), out, logger, { ldflags: versionLdflags(v) });
+      await goBuild(
+        wrapper,
+        KUBERNETES_COMMANDS.map((c) => `k8s.io/kubernetes/cmd/${c}`),
+        out,
+        logger,
+        { ldflags: versionLdflags(v) },
+      );
     });
   });
   if (hit) logger.info(`cached Kubernetes ${v.raw} binaries: ${dir}`);
@@ -91,5 +104,8 @@ export async function buildKubernetes(v: KubernetesVersion, logger: Logger): Pro
 /** `kubeadm config images list`, which runs offline: the image names kubeadm will ask containerd for. */
 export async function kubeadmImages(binDir: string, v: KubernetesVersion, logger: Logger): Promise<string[]> {
   const { stdout } = await run([join(binDir, 'kubeadm'), 'config', 'images', 'list', '--kubernetes-version', v.raw], { logger });
-  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }

@@ -14,7 +14,11 @@ export interface RootfsSpec {
 }
 
 export const NODE_ROOTFS: RootfsSpec = { name: 'node', variant: 'minbase', packages: NODE_PACKAGES };
-export const IPTABLES_ROOTFS: RootfsSpec = { name: 'iptables', variant: 'essential', packages: ['iptables', 'nftables', 'conntrack', 'kmod'] };
+export const IPTABLES_ROOTFS: RootfsSpec = {
+  name: 'iptables',
+  variant: 'essential',
+  packages: ['iptables', 'nftables', 'conntrack', 'kmod'],
+};
 
 export function rootfsKey(spec: RootfsSpec): string {
   const text = [NODE_DEBIAN_SUITE, spec.variant, ...[...spec.packages].sort()].join('\n');
@@ -25,14 +29,24 @@ export function rootfsKey(spec: RootfsSpec): string {
 export async function buildRootfs(spec: RootfsSpec, logger: Logger): Promise<string> {
   const { dir } = await cachedDir(cachePath('rootfs', rootfsKey(spec)), (out) =>
     logger.phase(`build ${spec.name} root filesystem (Debian ${NODE_DEBIAN_SUITE}, ${spec.packages.length} packages)`, async () => {
-      await run([
-        'mmdebstrap', `--variant=${spec.variant}`, '--mode=root', '--format=tar',
-        `--include=${spec.packages.join(',')}`,
-        // Documentation and apt lists only make the image larger.
-        '--dpkgopt=path-exclude=/usr/share/{doc,man,info}/*', '--aptopt=Acquire::Languages "none"',
-        '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',
-        NODE_DEBIAN_SUITE, join(out, 'rootfs.tar'), DEBIAN_MIRROR,
-      ], { logger });
-    }));
+      await run(
+        [
+          'mmdebstrap',
+          `--variant=${spec.variant}`,
+          '--mode=root',
+          '--format=tar',
+          `--include=${spec.packages.join(',')}`,
+          // Documentation and apt lists only make the image larger.
+          '--dpkgopt=path-exclude=/usr/share/{doc,man,info}/*',
+          '--aptopt=Acquire::Languages "none"',
+          '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',
+          NODE_DEBIAN_SUITE,
+          join(out, 'rootfs.tar'),
+          DEBIAN_MIRROR,
+        ],
+        { logger },
+      );
+    }),
+  );
   return join(dir, 'rootfs.tar');
 }

@@ -23,7 +23,11 @@ export async function setUpCluster(): Promise<void> {
   const created = !(await provider.exists(logger));
   if (created && !ctx.keep) onInterrupt('the e2e cluster', () => provider.down(logger));
   const { cluster } = await provider.up({ logger, allowPull: ctx.allowPull });
-  await sweepClusterLeftovers({ kube: cluster.kube, ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }), logger });
+  await sweepClusterLeftovers({
+    kube: cluster.kube,
+    ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
+    logger,
+  });
   const file = e2eStateFile();
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ created, keep: ctx.keep }));
