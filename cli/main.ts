@@ -35,6 +35,9 @@ cluster:
   --profile NAME|FILE     cluster profile from clusters/ (default: default)
   --name NAME             the kind cluster's name instead of the profile's (a second cluster of the same shape)
   --k8s V[,V...]          Kubernetes version(s); several run as a matrix, compared in the report
+  --posture FILE          what the cluster is meant to be (AlwaysPullImages, KEP-2535 policy per node,
+                          credential providers); expectations follow it (default: the profile's, or
+                          upstream's defaults for an existing cluster's version); see docs/posture.md
   --kubeconfig PATH       run against an existing cluster instead of creating one
   --context NAME          the kubeconfig context to use (default: its current context)
   --no-pull               do not try docker pull before building the node image
@@ -79,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       profile: { type: 'string' },
       name: { type: 'string' },
+      posture: { type: 'string' },
       selftest: { type: 'boolean', default: false },
       k8s: { type: 'string' },
       suite: { type: 'string', multiple: true },
@@ -130,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
         noPull: values['no-pull'],
         ...(values.name ? { name: values.name } : {}),
+        ...(values.posture ? { posture: values.posture } : {}),
         selftest: values.selftest,
       });
       // Checks the profile (and --k8s) before anything starts.

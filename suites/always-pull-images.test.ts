@@ -1,13 +1,15 @@
 // The AlwaysPullImages admission plugin: with it on, every container's policy becomes Always, so a
 // tenant cannot run another tenant's private image just because a node has it cached. The same two
-// tenants without the plugin show what the node itself does. For this file's second half a second
-// API server with the plugin serves the same cluster, and its pods are created through it
-// (helpers/cluster/apiserver.ts); the cluster's own API server is never changed.
+// tenants without the plugin show what the node itself does. On a cluster declared with the plugin,
+// the second half goes through the cluster's own API server; on one declared without it, through a
+// second API server with the plugin beside the cluster's own (helpers/cluster/apiserver.ts), which
+// is never changed.
 import type { V1Pod } from '@kubernetes/client-node';
 import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
-import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
+import { KindNodeAccess } from '../helpers/node/access.ts';
+import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
 import { createPod, waitForVerdict } from '../helpers/framework/pods.ts';
 
 export const suite = defineSuite({
@@ -64,12 +66,16 @@ suite.section('always-pull-images: without the plugin (first, before it is turne
     'control-without-plugin',
     "without the plugin the node decides: before KEP-2535 tenant B runs A's cached image (the leak the docs warn of); with it B must pull and is refused",
     async (s) => {
+      s.skipIfAlwaysPullImages("what the node itself does without the plugin (the cluster's API server has it)");
       const node = s.worker(0);
-      const settings = await readKubeletPullSettings(s.env.cluster.kube, node);
       const { b, image } = await twoTenants(s);
-      const rule = kubeletPulledImageExpectation(settings, image.ref);
+      const rule = kubeletPulledImageReuse(s.env.posture, node, image.ref);
       s.rule(`[${node}] ${rule.rule}`);
-      expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('IfNotPresent');
+      const admitted = b.pod.spec?.containers[0]?.imagePullPolicy;
+      if (admitted !== 'IfNotPresent')
+        throw new Error(
+          `the cluster's API server admitted tenant B's IfNotPresent container as ${admitted}: it mutates pull policies though the posture declares AlwaysPullImages off (${s.env.posture.sources.admission})`,
+        );
       if (rule.needsCredentials) await s.expectPullFailure(b, UNAUTHORIZED);
       else await s.expectRan(b, image);
     },
@@ -78,12 +84,19 @@ suite.section('always-pull-images: without the plugin (first, before it is turne
 
 suite.section('always-pull-images: with the admission plugin', () => {
   let second: SecondApiServer | undefined;
-  const admission = (): Kube => {
+  /** The API server with the plugin: the cluster's own where it is declared with it, else the second one. */
+  const admission = (s: ScenarioContext): Kube => {
+    if (s.env.posture.admission.alwaysPullImages) return s.env.cluster.kube;
+    if (!(s.env.cluster.nodes instanceof KindNodeAccess))
+      return s.skipDeclared(
+        `${s.env.cluster.name} is declared without AlwaysPullImages and is not a kind cluster, where pullcheck would start a second API server with it`,
+      );
     if (!second) throw new Error('the second API server (with AlwaysPullImages) did not start: see its setup error');
     return second.kube;
   };
   suite.setup(async () => {
     const env = suite.env();
+    if (env.posture.admission.alwaysPullImages || !(env.cluster.nodes instanceof KindNodeAccess)) return;
     const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
     second = await startSecondApiServer({
       kube: env.cluster.kube,
@@ -98,44 +111,52 @@ suite.section('always-pull-images: with the admission plugin', () => {
     await second?.stop();
   }, 600_000);
 
-  suite.scenario(
-    'mutates-policy',
-    'IfNotPresent and Never become Always, for containers and init containers',
-    { needs: ['kind'] },
-    async (s) => {
-      const image = (await s.image(s.env.registry('private'))).ref;
-      const body: V1Pod = {
-        metadata: { name: 'mutated' },
-        spec: {
-          restartPolicy: 'Never',
-          initContainers: [{ name: 'init', image, imagePullPolicy: 'IfNotPresent' }],
-          containers: [
-            { name: 'if-not-present', image, imagePullPolicy: 'IfNotPresent' },
-            { name: 'never', image, imagePullPolicy: 'Never' },
-          ],
-        },
-      };
-      const created = await admission().core.createNamespacedPod({ namespace: s.namespace, body });
-      expect(created.spec?.initContainers?.map((c) => c.imagePullPolicy)).toEqual(['Always']);
-      expect(created.spec?.containers.map((c) => c.imagePullPolicy)).toEqual(['Always', 'Always']);
-      // The same pod through the cluster's own API server (no plugin) keeps its policies: the
-      // plugin is what changed them.
-      const plain = await s.env.cluster.kube.core.createNamespacedPod({
-        namespace: s.namespace,
-        dryRun: 'All',
-        body: { ...body, metadata: { name: 'unmutated' } },
-      });
-      expect(plain.spec?.containers.map((c) => c.imagePullPolicy)).toEqual(['IfNotPresent', 'Never']);
-    },
-  );
+  suite.scenario('mutates-policy', 'IfNotPresent and Never become Always, for containers and init containers', async (s) => {
+    const image = (await s.image(s.env.registry('private'))).ref;
+    const body: V1Pod = {
+      metadata: { name: 'mutated' },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'init', image, imagePullPolicy: 'IfNotPresent' }],
+        containers: [
+          { name: 'if-not-present', image, imagePullPolicy: 'IfNotPresent' },
+          { name: 'never', image, imagePullPolicy: 'Never' },
+        ],
+      },
+    };
+    const api = admission(s);
+    const created = await api.core.createNamespacedPod({ namespace: s.namespace, body });
+    const policies = [...(created.spec?.initContainers ?? []), ...(created.spec?.containers ?? [])].map(
+      (c) => `${c.name}=${c.imagePullPolicy}`,
+    );
+    const expected = ['init=Always', 'if-not-present=Always', 'never=Always'];
+    if (JSON.stringify(policies) !== JSON.stringify(expected))
+      throw new Error(
+        `AlwaysPullImages must make every policy Always; the ${api === s.env.cluster.kube ? "cluster's own API server (declared with the plugin)" : 'second API server (with the plugin)'} admitted ${policies.join(', ')}`,
+      );
+    if (api === s.env.cluster.kube) return;
+    // The same pod through the cluster's own API server (declared without the plugin) keeps its
+    // policies: the plugin is what changed them.
+    const plain = await s.env.cluster.kube.core.createNamespacedPod({
+      namespace: s.namespace,
+      dryRun: 'All',
+      body: { ...body, metadata: { name: 'unmutated' } },
+    });
+    const kept = plain.spec?.containers.map((c) => c.imagePullPolicy) ?? [];
+    if (JSON.stringify(kept) !== JSON.stringify(['IfNotPresent', 'Never']))
+      throw new Error(
+        `the cluster's own API server admitted IfNotPresent and Never as ${kept.join(' and ')}, though the posture declares AlwaysPullImages off (${s.env.posture.sources.admission})`,
+      );
+  });
 
   suite.scenario(
     'tenant-cannot-reuse-cached-private-image',
     "tenant B, without a Secret, cannot run tenant A's private image from node N's cache: its IfNotPresent became Always and the pull fails unauthorized",
-    { needs: ['kind'] },
     async (s) => {
-      const { b } = await twoTenants(s, admission());
-      expect(b.pod.spec?.containers[0]?.imagePullPolicy).toBe('Always');
+      const { b } = await twoTenants(s, admission(s));
+      const admitted = b.pod.spec?.containers[0]?.imagePullPolicy;
+      if (admitted !== 'Always')
+        throw new Error(`AlwaysPullImages must make tenant B's IfNotPresent container Always; it was admitted as ${admitted}`);
       await s.expectPullFailure(b, UNAUTHORIZED);
     },
   );
@@ -143,15 +164,15 @@ suite.section('always-pull-images: with the admission plugin', () => {
   suite.scenario(
     'proprietary-always-pull-with-secrets',
     'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it',
-    { group: 'use-cases', needs: ['kind'] },
+    { group: 'use-cases' },
     async (s) => {
       const { kube } = s.env.cluster;
-      const { b, image, node } = await twoTenants(s, admission());
+      const { b, image, node } = await twoTenants(s, admission(s));
       const nsB = b.pod.metadata?.namespace ?? '';
       await s.expectPullFailure(b, UNAUTHORIZED);
       // The same image, in B's namespace with B's own Secret, runs.
       const secret = await s.pullSecret(s.env.registry('private'), { name: 'tenant-b', namespace: nsB });
-      await admission().core.createNamespacedPod({
+      await admission(s).core.createNamespacedPod({
         namespace: nsB,
         body: {
           metadata: { name: 'tenant-b-own-secret' },

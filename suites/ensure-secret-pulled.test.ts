@@ -250,11 +250,23 @@ async function expectOutcome(
   }
 }
 
+/** The KEP-2535 settings this policy group set on its node (the gate on, the policy, its allowlist). */
+function groupSettings(s: ScenarioContext, policy: CredentialVerificationPolicy): KubeletPullSettings {
+  return {
+    kubeletVersion: s.env.posture.kubernetesVersion,
+    gate: { enabled: true, source: 'declared' },
+    policy: { value: policy, source: 'declared' },
+    allowlist: allowlistFor(s.env, policy),
+  };
+}
+
 async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: CredentialVerificationPolicy, c: Case): Promise<void> {
+  s.skipIfAlwaysPullImages("what kubelet's credential verification does with pod B's IfNotPresent");
   const { node } = group.ready(s);
   const { nodes, kube } = s.env.cluster;
-  const settings = await readKubeletPullSettings(kube, node);
-  assertInForce(settings, policy, allowlistFor(s.env, policy), node);
+  // The settings this group set are the expectation; the node's configz only checks they are in force.
+  const settings = groupSettings(s, policy);
+  assertInForce(await readKubeletPullSettings(kube, node), policy, allowlistFor(s.env, policy), node);
 
   const registry = s.env.registry('private');
   const test = await echoImage(hostPlatform(), s.env.logger);
@@ -295,10 +307,18 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
       '$1$2…',
     ),
   );
+  // What kubelet must know of the image, from what the scenario did: the rule is applied to this,
+  // and kubelet's own record (read above) must say the same.
+  let expectedHistory: PullHistory = { kind: 'no-record' };
   if (c.origin === 'preload') {
     if (history.kind !== 'no-record')
       throw new Error(`${node}: kubelet has a pull record (${recordFile}) of ${pushed.ref}, which it never pulled`);
   } else {
+    if (history.kind === 'record' && history.credentials?.nodePodsAccessible)
+      throw new Error(
+        `${node}: kubelet's pull record of ${imageName(pushed.ref)} marks it nodePodsAccessible (usable by any pod), though pod A pulled it with Secret ${s.namespace}/regcred (${recordFile})`,
+      );
+    if (regcred) expectedHistory = { kind: 'record', credentials: { nodePodsAccessible: false, secrets: [regcred], serviceAccounts: 0 } };
     const recorded = history.kind === 'record' ? (history.credentials?.secrets ?? []) : [];
     const mine = recorded.find((r) => r.uid === regcred?.uid);
     if (!mine)
@@ -318,7 +338,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   if (c.podB === 'wrong')
     podSecrets = [await createSecret(s, { name: 'wrong', credential: registry.credential(WRONG_PASSWORD), acceptedByRegistry: false })];
 
-  const expected = verificationExpectation(settings, { ref: pushed.ref, history, podSecrets });
+  const expected = verificationExpectation(settings, { ref: pushed.ref, history: expectedHistory, podSecrets });
   s.rule(`[${node}] ${expected.rule}`);
   const verdict = await s.runPod({
     name: 'pod-b',

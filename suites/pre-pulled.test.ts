@@ -11,7 +11,7 @@ import {
 } from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { kubeletPulledImageExpectation, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
+import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
 
@@ -52,6 +52,7 @@ suite.section('pre-pulled: images a node already has', () => {
     "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull",
     { needs: ['node-access'] },
     async (s) => {
+      s.skipIfAlwaysPullImages('an IfNotPresent pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
       const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
@@ -65,6 +66,7 @@ suite.section('pre-pulled: images a node already has', () => {
     "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull",
     { needs: ['node-access'] },
     async (s) => {
+      s.skipIfAlwaysPullImages('a Never pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
       const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
@@ -93,6 +95,7 @@ suite.section('pre-pulled: images a node already has', () => {
     'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull',
     { needs: ['node-access'] },
     async (s) => {
+      s.skipIfAlwaysPullImages('Never pods on a node with and without the image');
       const loaded = s.worker(0);
       const other = s.worker(1);
       const img = await preloadedImage(s, loaded);
@@ -122,8 +125,8 @@ suite.section('pre-pulled: images a node already has', () => {
       );
       await s.waitForEvent('with-secret', EventReason.Pulled, /Successfully pulled image/);
 
-      const expected = kubeletPulledImageExpectation(await readKubeletPullSettings(s.env.cluster.kube, node), img.ref);
-      s.rule(`[${node}] KEP-2535: ${expected.rule}`);
+      const expected = kubeletPulledImageReuse(s.env.posture, node, img.ref);
+      s.rule(`[${node}] ${expected.rule}`);
       const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
       if (expected.needsCredentials) {
         await s.expectPullFailure(verdict, UNAUTHORIZED);

@@ -25,6 +25,12 @@ suite.section('pull-policy: what the API server defaults', () => {
   ];
   for (const [name, title, ref, policy] of cases) {
     suite.scenario(name, title, async (s) => {
+      // With AlwaysPullImages declared, the plugin overrides the default: the page's rule for it.
+      const expected = s.env.posture.admission.alwaysPullImages ? 'Always' : policy;
+      if (expected !== policy)
+        s.rule(
+          `AlwaysPullImages (${s.env.posture.sources.admission}): the API server sets Always, whatever the default would be (${policy})`,
+        );
       const registry = s.env.registry('public');
       // Built here rather than with s.image: its manifest is put under :latest as well.
       const test = await echoImage(hostPlatform(), s.env.logger);
@@ -32,7 +38,11 @@ suite.section('pull-policy: what the API server defaults', () => {
       await registry.client.putManifest(pushed.repository, 'latest', test.image.manifest, test.image.manifestMediaType);
       const image = ref(pushed, registry.host);
       const created = await s.createPod({ name: 'defaulted', image });
-      expect(created.spec?.containers[0]?.imagePullPolicy).toBe(policy);
+      const admitted = created.spec?.containers[0]?.imagePullPolicy;
+      if (admitted !== expected)
+        throw new Error(
+          `${title}: the API server admitted ${image} with imagePullPolicy ${admitted}, not ${expected} (posture: AlwaysPullImages ${s.env.posture.admission.alwaysPullImages ? 'on' : 'off'}, ${s.env.posture.sources.admission})`,
+        );
       // And the defaulted pod really runs that image.
       await s.expectRan(await s.runPod({ name: 'runs', image }), {
         ...pushed,
@@ -63,6 +73,7 @@ suite.section('pull-policy: cached images and moving tags', () => {
     'IfNotPresent runs the cached image after its tag moved: old digest, no Pulling event, no manifest request',
     { capabilities: ['tag-moves'], needs: ['access-log'] },
     async (s) => {
+      s.skipIfAlwaysPullImages('an IfNotPresent pod keeping the cached image');
       const r = await runMoveRun(s, 'IfNotPresent');
       await s.expectRan(r.again, r.v1);
       await s.expectNoPull(r.again);
@@ -89,6 +100,7 @@ suite.section('pull-policy: Never and missing images', () => {
     'Never runs an image already on the node without contacting the registry',
     { needs: ['access-log'] },
     async (s) => {
+      s.skipIfAlwaysPullImages('a Never pod running the local image');
       const registry = s.env.registry('public');
       const node = s.worker(0);
       const image = await s.image(registry);
@@ -100,6 +112,7 @@ suite.section('pull-policy: Never and missing images', () => {
   );
 
   suite.scenario('never-missing-fails', 'Never with an image not on the node fails with ErrImageNeverPull', async (s) => {
+    s.skipIfAlwaysPullImages('a Never pod refused for a missing image');
     const image = await s.image(s.env.registry('public'));
     const verdict = await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: s.worker(1) });
     expect(verdict).toMatchObject({ kind: 'pull-failed', reason: WaitingReason.ErrImageNeverPull });

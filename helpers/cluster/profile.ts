@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { isRecord } from '../infra/guards.ts';
+import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
 
 export const PROFILES_DIR = fileURLToPath(new URL('../../clusters', import.meta.url));
 
@@ -30,6 +31,8 @@ export interface Profile {
   clusterName: string;
   kubernetesVersion: KubernetesVersion;
   cluster: KindClusterConfig;
+  /** What the cluster is meant to be (admission, KEP-2535, credential providers); see helpers/posture. */
+  posture: PostureDeclaration;
   file: string;
 }
 
@@ -66,8 +69,15 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
   const fail = (msg: string): never => {
     throw new ProfileError(`cluster profile ${file}: ${msg}`);
   };
+  const postureOf = (v: unknown): PostureDeclaration => {
+    try {
+      return parsePostureDeclaration(v, 'posture');
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+  };
   if (!isRecord(raw)) return fail('must be a YAML mapping with name, kubernetesVersion and cluster');
-  const known = new Set(['name', 'description', 'clusterName', 'kubernetesVersion', 'cluster']);
+  const known = new Set(['name', 'description', 'clusterName', 'kubernetesVersion', 'posture', 'cluster']);
   for (const key of Object.keys(raw))
     if (!known.has(key))
       fail(`unknown field "${key}": remove it or use one of ${[...known].join(', ')} (kind's settings go under cluster:)`);
@@ -106,6 +116,7 @@ export function validateProfile(raw: unknown, file: string, versionOverride?: st
     clusterName,
     kubernetesVersion,
     cluster: { ...(cluster as KindClusterConfig), nodes: nodes as KindNode[] },
+    posture: postureOf(raw['posture']),
     file,
   };
 }

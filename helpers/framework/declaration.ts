@@ -39,6 +39,8 @@ export interface ScenarioDeclaration {
   title: string;
   capabilities: readonly Capability[];
   needs: readonly Need[];
+  /** Declared by a framework self-test suite. */
+  selftest?: boolean;
 }
 
 export interface SuiteDeclaration {

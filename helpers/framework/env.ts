@@ -18,6 +18,8 @@ import { LocalRegistry, type TestRegistry } from '../registry/registry.ts';
 import { createCA, type CertificateAuthority } from '../registry/tls.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
+import type { Posture } from '../posture/posture.ts';
+import { targetPosture } from '../posture/target.ts';
 
 export interface RegistryRequest {
   name: string;
@@ -37,6 +39,8 @@ export interface RunEnv {
   /** Set for suites that change nodes under locks: each pod goes to a node the scenario holds. */
   home: HomeNode | undefined;
   context: RunContext;
+  /** What the cluster is declared to be: where expectations come from. */
+  posture: Posture;
   logger: Logger;
   cluster: Cluster;
   ca: CertificateAuthority;
@@ -46,7 +50,7 @@ export interface RunEnv {
 }
 
 /** What the report says of the target: written once per target by the first suite that starts. */
-function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<typeof nodeFacts>): void {
+function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<typeof nodeFacts>, posture: Posture): void {
   const dir = ctx.targetDir;
   if (!dir || existsSync(join(dir, 'environment.json'))) return;
   const environment = {
@@ -54,6 +58,7 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
     nodes,
     cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
     registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' },
+    posture,
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'environment.json'), `${JSON.stringify(environment, null, 2)}\n`);
@@ -86,7 +91,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   const runId = randomBytes(3).toString('hex');
   const logger = new Logger(defaultLogFile(cacheDir(), `suite-${o.suite}`));
   const cluster = await providerFor(ctx.cluster).connect({ logger, ready: ctx.clusterReady, allowPull: ctx.allowPull });
-  writeEnvironment(ctx, cluster, nodeFacts((await cluster.kube.core.listNode()).items));
+  const posture = ctx.posture ?? (await targetPosture(ctx.cluster, cluster));
+  writeEnvironment(ctx, cluster, nodeFacts((await cluster.kube.core.listNode()).items), posture);
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, TestRegistry>();
   // Ctrl-C: this suite's registries go before the process does; a SIGKILL leaves them to the sweep.
@@ -150,6 +156,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   return {
     runId,
     context: ctx,
+    posture,
     logger,
     cluster,
     ca,

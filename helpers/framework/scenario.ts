@@ -16,7 +16,10 @@ import type { AccessEntry } from '../registry/accesslog.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
-import type { ScenarioDeclaration } from './declaration.ts';
+import type { Need, ScenarioDeclaration } from './declaration.ts';
+import { PendingNodeAccess } from '../cluster/existing.ts';
+import { KindNodeAccess } from '../node/access.ts';
+import type { SkipKind } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
 import { expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import {
@@ -118,8 +121,16 @@ export interface ScenarioContext {
   rule(text: string): void;
   /** The registry's access log; skips the scenario where it cannot be read (a vendor's registry). */
   accessLog(registry: TestRegistry): Promise<AccessEntry[]>;
-  /** Ends the scenario as skipped, with the reason (what this cluster or version cannot give). */
+  /** Ends the scenario as skipped because it could not run here though it should: the run fails. */
   skip(reason: string): never;
+  /** Ends the scenario as not applicable: the declared posture or target says so (the reason names it). */
+  skipDeclared(reason: string): never;
+  /**
+   * Skips (by declaration) a scenario about what a node does with an IfNotPresent or Never pod when
+   * the cluster is declared with AlwaysPullImages, which makes every such pod Always: `what` cannot
+   * be observed there. The plugin's own behaviour is proven by always-pull-images/*.
+   */
+  skipIfAlwaysPullImages(what: string): void;
 }
 
 /**
@@ -217,6 +228,15 @@ function collectEvidence(
   });
 }
 
+/** Why the target cannot give what the scenario declares it needs, if it cannot. */
+function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
+  if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
+    return `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`;
+  if (needs.includes('node-access') && env.cluster.nodes instanceof PendingNodeAccess)
+    return `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`;
+  return undefined;
+}
+
 /** Runs one scenario body in its own namespace and writes its record; rethrows its failure with the evidence. */
 export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: (s: ScenarioContext) => Promise<void>): Promise<void> {
   const { id, title } = decl;
@@ -229,7 +249,7 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
   const started = Date.now();
   let counter = 0;
   const locked = new Set<string>();
-  const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[] } = {}) =>
+  const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[]; skip?: SkipKind } = {}) =>
     writeScenarioRecord({
       id,
       suite: decl.suite,
@@ -242,6 +262,8 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
       namespace,
       registries: [...usedRegistries.keys()],
       ...(extra.reason ? { reason: extra.reason } : {}),
+      ...(extra.skip ? { skip: extra.skip } : {}),
+      ...(decl.selftest ? { selftest: true } : {}),
     });
   await kube.core.createNamespace({
     body: {
@@ -384,26 +406,39 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
       env.logger.info(`[${id}] RULE ${text}`);
     },
     skip: (reason) => {
-      throw new ScenarioSkipped(reason);
+      throw new ScenarioSkipped(reason, 'unavailable');
+    },
+    skipDeclared: (reason) => {
+      throw new ScenarioSkipped(reason, 'declared');
+    },
+    skipIfAlwaysPullImages: (what) => {
+      const p = env.posture;
+      if (p.admission.alwaysPullImages)
+        s.skipDeclared(
+          `the cluster is declared with AlwaysPullImages (${p.sources.admission}): every pod's imagePullPolicy becomes Always, so ${what} cannot be observed`,
+        );
     },
     accessLog: async (registry) => {
       const entries = await registry.accessLog();
       if (!entries)
         throw new ScenarioSkipped(
-          `the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on, cannot be read`,
+          `the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on (needs: access-log), cannot be read`,
+          'declared',
         );
       return entries;
     },
   };
   env.logger.info(`[${id}] START`);
   try {
+    const unmet = unmetNeed(decl.needs, env);
+    if (unmet) s.skipDeclared(unmet);
     await body(s);
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     record('passed');
   } catch (error) {
     if (error instanceof ScenarioSkipped) {
-      env.logger.info(`[${id}] SKIP ${error.message}`);
-      record('skipped', { reason: error.message });
+      env.logger.info(`[${id}] SKIP (${error.kind === 'declared' ? 'by declaration' : 'could not run'}) ${error.message}`);
+      record('skipped', { reason: error.message, skip: error.kind });
       return;
     }
     const evidence: string[] = [];

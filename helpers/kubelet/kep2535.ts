@@ -28,11 +28,11 @@ export type CredentialVerificationPolicy = (typeof CredentialVerificationPolicy)
 
 const POLICIES: ReadonlySet<string> = new Set(Object.values(CredentialVerificationPolicy));
 
-/** What the node reported, each value with where it came from. */
+/** KEP-2535 settings, each value with where it came from: the declared posture, or (checking it) the node. */
 export interface KubeletPullSettings {
   kubeletVersion: string;
-  gate: { enabled: boolean; source: 'configz' | `default for ${string}` };
-  policy: { value: CredentialVerificationPolicy; source: 'configz' | 'default' };
+  gate: { enabled: boolean; source: 'configz' | 'declared' | `default for ${string}` };
+  policy: { value: CredentialVerificationPolicy; source: 'configz' | 'default' | 'declared' };
   allowlist: string[];
 }
 

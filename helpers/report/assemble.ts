@@ -248,9 +248,14 @@ export function runResults(o: {
   };
 }
 
-export function runCounts(results: RunResults): Record<ScenarioStatus, number> {
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
-  for (const t of results.targets) for (const s of t.scenarios) counts[s.status] += 1;
+export function runCounts(results: RunResults): Record<ScenarioStatus, number> & { unavailable: number } {
+  const counts = { passed: 0, failed: 0, skipped: 0, unavailable: 0 };
+  for (const t of results.targets) {
+    for (const s of t.scenarios) {
+      counts[s.status] += 1;
+      if (s.status === 'skipped' && s.skip !== 'declared') counts.unavailable += 1;
+    }
+  }
   return counts;
 }
 

@@ -180,10 +180,13 @@ function skipped(results: RunResults): string {
   const rows = results.targets.flatMap((t) =>
     t.scenarios
       .filter((s) => s.status === 'skipped')
-      .map((s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`),
+      .map(
+        (s) =>
+          `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${s.skip === 'declared' ? 'skipped by declaration' : '<span class="failed">could not run</span>'}</td><td>${esc(s.reason ?? '')}</td></tr>`,
+      ),
   );
   return rows.length
-    ? `<h2 id="skipped">Skipped</h2>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
+    ? `<h2 id="skipped">Skipped</h2>\n<p>"Skipped by declaration": the declared posture or target says the scenario does not apply. "Could not run": it should have, and the run fails.</p>\n<table><tr><th>scenario</th><th>target</th><th>kind</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
     : '';
 }
 

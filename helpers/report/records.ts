@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact } from '../infra/redact.ts';
 import { loadRunContext } from '../run/context.ts';
-import type { ScenarioRecord } from './schema.ts';
+import type { ScenarioRecord, SkipKind } from './schema.ts';
 
 /** A file-system-safe name for a scenario ID (`suite/name` → `suite__name`). */
 export function scenarioFileName(id: string): string {
@@ -37,7 +37,17 @@ export function writeEvidence(id: string, name: string, text: string, dir = targ
   return rel;
 }
 
-/** Thrown by `s.skip(reason)`: the scenario cannot run here (version, cluster mode); not a failure. */
+/**
+ * Thrown by `s.skip(reason)` (it should run here and cannot: the run fails) and by
+ * `s.skipDeclared(reason)` (the declared posture or target says it does not apply).
+ */
 export class ScenarioSkipped extends Error {
   override name = 'ScenarioSkipped';
+
+  constructor(
+    message: string,
+    readonly kind: SkipKind = 'unavailable',
+  ) {
+    super(message);
+  }
 }

@@ -6,6 +6,8 @@ export const RESULTS_SCHEMA = 'pullcheck.io/results/v1';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
 
+export type SkipKind = 'declared' | 'unavailable';
+
 /** What the harness writes per scenario while it runs (one JSON file per scenario). */
 export interface ScenarioRecord {
   /** Stable ID, `suite/name`, e.g. `pull-policy/never-absent-fails`. */
@@ -16,6 +18,12 @@ export interface ScenarioRecord {
   durationMs: number;
   /** Why it failed or was skipped: the first lines of the error, or the skip reason. */
   reason?: string;
+  /**
+   * For a skip: 'declared' — the declared posture or target says the scenario does not apply (a
+   * registry pullcheck cannot read the log of, no node access, AlwaysPullImages on); 'unavailable' —
+   * it should have run and could not, which fails the run.
+   */
+  skip?: SkipKind;
   /** The expectations' rules the scenario applied (version-aware ones say which version/setting). */
   rules: string[];
   /** Files under the target directory with what was collected on failure. */

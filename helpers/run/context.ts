@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { Posture } from '../posture/posture.ts';
 
 export const RUN_CONTEXT_ENV = 'PULLCHECK_RUN_CONTEXT';
 export const RUN_CONTEXT_SCHEMA = 'pullcheck.io/run-context/v1';
@@ -39,6 +40,8 @@ export interface RunContext {
   /** `pullcheck run` assembles the report itself; jest's reporter writes only its target. */
   reportManaged: boolean;
   allowPull: boolean;
+  /** What the cluster is meant to be; expectations come from it. Resolved by the run (or by the suite, by hand). */
+  posture?: Posture;
 }
 
 /** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */

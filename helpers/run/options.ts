@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
+import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -39,6 +40,8 @@ export interface RunOptions {
   name?: string;
   /** --selftest: the framework's self-test suites run too (npm test). */
   selftest: boolean;
+  /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
+  posture?: { declaration: PostureDeclaration; where: string };
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -63,6 +66,7 @@ export interface RunFlags {
   noPull?: boolean;
   name?: string;
   selftest?: boolean;
+  posture?: string;
 }
 
 /**
@@ -91,6 +95,7 @@ const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
 interface ConfigFile {
   profile?: string;
   name?: string;
+  posture?: unknown;
   k8s?: string;
   suites?: string[];
   focus?: string;
@@ -189,6 +194,27 @@ export function parseRegistryUrl(url: string): { url: string; host: string } {
   return { url: `https://${u.host}`, host: u.host };
 }
 
+function postureOrUsage(raw: unknown, where: string): PostureDeclaration {
+  try {
+    return parsePostureDeclaration(raw, where);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** `--posture FILE`: a YAML mapping with admission, kubelet, nodes, credentialProviders, runtime. */
+export function readPostureFile(file: string): { declaration: PostureDeclaration; where: string } {
+  if (!existsSync(file))
+    throw new UsageError(`--posture ${file} does not exist: pass a YAML file declaring the cluster's posture (see docs/posture.md)`);
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--posture ${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return { declaration: postureOrUsage(raw, `posture file ${file}`), where: `posture file ${file}` };
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -235,6 +261,11 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   const timeout = flags.timeout ?? file.timeout;
   const focus = checkRegex('--focus', flags.focus ?? file.focus);
   const name = flags.name ?? file.name;
+  const posture = flags.posture
+    ? readPostureFile(flags.posture)
+    : file.posture !== undefined && flags.config
+      ? { declaration: postureOrUsage(file.posture, `config file ${flags.config}: posture`), where: `config file ${flags.config}` }
+      : undefined;
   if (name && kubeconfig)
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
@@ -257,5 +288,6 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     allowPull: !flags.noPull,
     ...(name ? { name } : {}),
     selftest: flags.selftest ?? false,
+    ...(posture ? { posture } : {}),
   };
 }

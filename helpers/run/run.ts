@@ -17,6 +17,8 @@ import { sweepOrphans } from '../infra/sweep.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import type { TargetResult } from '../report/schema.ts';
+import { describePosture } from '../posture/posture.ts';
+import { targetPosture } from '../posture/target.ts';
 import { certify } from './certification.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
@@ -161,6 +163,8 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
       logger,
     });
+    const posture = await targetPosture(target.cluster, cluster, o.posture);
+    logger.info(`posture of ${target.name}: ${describePosture(posture)} (${posture.sources.kubelet})`);
     const ctx: RunContext = {
       schema: RUN_CONTEXT_SCHEMA,
       runId: r.runId,
@@ -183,6 +187,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
       reportManaged: true,
       allowPull: o.allowPull,
+      posture,
     };
     const contextFile = writeRunContext(ctx);
     const parts: (TargetResult | undefined)[] = [];
@@ -296,6 +301,10 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const c = runCounts(run);
   const broken = results.filter((t) => t.error);
   for (const t of broken) logger.warn(`${t.name} did not run completely: ${t.error}`);
-  logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped; report ${join(runDir, 'index.html')}`);
-  return { exitCode: c.failed > 0 || broken.length > 0 ? 1 : 0, runDir };
+  const declared = c.skipped - c.unavailable;
+  const skips = c.skipped
+    ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run, which fails the run` : ''].filter(Boolean).join(', ')})`
+    : '';
+  logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
+  return { exitCode: c.failed > 0 || c.unavailable > 0 || broken.length > 0 ? 1 : 0, runDir };
 }

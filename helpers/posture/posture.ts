@@ -1,0 +1,223 @@
+// What the cluster under test is meant to be: its declared posture. Expectations are derived from it
+// (and from the documentation's rules), never from what the cluster reports; `posture/*` scenarios
+// check that the cluster is what was declared. Undeclared fields take upstream's default for the
+// cluster's Kubernetes version, from the table below.
+import {
+  CredentialVerificationPolicy,
+  EnsureSecretPulledImagesGate,
+  kubeletPulledImageExpectation,
+  type Kep2535Expectation,
+  type KubeletPullSettings,
+} from '../kubelet/kep2535.ts';
+import { isRecord } from '../infra/guards.ts';
+
+/** KEP-2535's kubelet settings, as declared for a node. */
+export interface KubeletPosture {
+  /** The KubeletEnsureSecretPulledImages feature gate. */
+  ensureSecretPulledImages: boolean;
+  imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy;
+  /** preloadedImagesVerificationAllowlist (only with NeverVerifyAllowlistedImages). */
+  preloadedImagesVerificationAllowlist: string[];
+}
+
+export interface Posture {
+  /** The Kubernetes version the defaults were taken for. */
+  kubernetesVersion: string;
+  /** Admission plugins that touch images. */
+  admission: { alwaysPullImages: boolean };
+  /** Every node's kubelet, unless `nodes` names it. */
+  kubelet: KubeletPosture;
+  /** Node groups that differ, by node name. */
+  nodes: Record<string, KubeletPosture>;
+  /** Whether kubelet runs credential provider plugins (--image-credential-provider-config). */
+  credentialProviders: boolean;
+  runtime: 'containerd' | 'cri-o';
+  /** Where each part came from, for the report and the rules: "declared in …" or "upstream default for v1.37". */
+  sources: { admission: string; kubelet: string; credentialProviders: string; runtime: string };
+}
+
+/** The posture as a profile or a config file writes it: every field optional. */
+export interface PostureDeclaration {
+  admission?: { alwaysPullImages?: boolean };
+  kubelet?: Partial<KubeletPosture>;
+  nodes?: Record<string, Partial<KubeletPosture>>;
+  credentialProviders?: boolean;
+  runtime?: 'containerd' | 'cri-o';
+}
+
+export class PostureError extends Error {
+  override name = 'PostureError';
+}
+
+function minorOf(version: string): number {
+  const m = /^v?1\.(\d+)/.exec(version);
+  if (!m) throw new PostureError(`cannot read a Kubernetes 1.x version from "${version}"`);
+  return Number(m[1]);
+}
+
+/**
+ * Upstream's defaults for a version, with their sources:
+ * - AlwaysPullImages is not among kube-apiserver's default admission plugins
+ *   (kubernetes.io/docs/reference/access-authn-authz/admission-controllers, "Which plugins are enabled by default?").
+ * - KubeletEnsureSecretPulledImages: alpha (off) in 1.33 and 1.34, beta (on) from 1.35; absent before
+ *   1.33 (kubernetes.io/docs/reference/command-line-tools-reference/feature-gates; KEP-2535).
+ * - imagePullCredentialsVerificationPolicy defaults to NeverVerifyPreloadedImages and the allowlist
+ *   to empty (kubelet-config.k8s.io/v1beta1 KubeletConfiguration reference).
+ * - kubelet runs no credential provider plugin unless --image-credential-provider-config is given
+ *   (kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider).
+ */
+export function upstreamDefaults(kubernetesVersion: string): Omit<Posture, 'sources' | 'nodes' | 'runtime'> {
+  const minor = minorOf(kubernetesVersion);
+  return {
+    kubernetesVersion,
+    admission: { alwaysPullImages: false },
+    kubelet: {
+      ensureSecretPulledImages: minor >= 35,
+      imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy.NeverVerifyPreloadedImages,
+      preloadedImagesVerificationAllowlist: [],
+    },
+    credentialProviders: false,
+  };
+}
+
+const POLICIES: ReadonlySet<string> = new Set(Object.values(CredentialVerificationPolicy));
+
+function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
+  if (raw === undefined) return {};
+  if (!isRecord(raw))
+    throw new PostureError(
+      `${where} must be a mapping (ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist)`,
+    );
+  const out: Partial<KubeletPosture> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'ensureSecretPulledImages') {
+      if (typeof v !== 'boolean') throw new PostureError(`${where}.ensureSecretPulledImages must be true or false`);
+      out.ensureSecretPulledImages = v;
+    } else if (k === 'imagePullCredentialsVerificationPolicy') {
+      if (typeof v !== 'string' || !POLICIES.has(v))
+        throw new PostureError(`${where}.imagePullCredentialsVerificationPolicy must be one of ${[...POLICIES].join(', ')}`);
+      out.imagePullCredentialsVerificationPolicy = v as CredentialVerificationPolicy;
+    } else if (k === 'preloadedImagesVerificationAllowlist') {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new PostureError(`${where}.preloadedImagesVerificationAllowlist must be a list of image names`);
+      out.preloadedImagesVerificationAllowlist = v as string[];
+    } else {
+      throw new PostureError(
+        `${where}: unknown field "${k}" (ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist)`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Reads a `posture:` mapping (profile, config file or --posture file); every mistake names the field. */
+export function parsePostureDeclaration(raw: unknown, where: string): PostureDeclaration {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) throw new PostureError(`${where} must be a mapping (admission, kubelet, nodes, credentialProviders, runtime)`);
+  const out: PostureDeclaration = {};
+  for (const [k, v] of Object.entries(raw)) {
+    switch (k) {
+      case 'admission':
+        if (
+          !isRecord(v) ||
+          Object.keys(v).some((x) => x !== 'alwaysPullImages') ||
+          (v['alwaysPullImages'] !== undefined && typeof v['alwaysPullImages'] !== 'boolean')
+        )
+          throw new PostureError(`${where}.admission takes alwaysPullImages: true|false`);
+        out.admission = v['alwaysPullImages'] === undefined ? {} : { alwaysPullImages: v['alwaysPullImages'] as boolean };
+        break;
+      case 'kubelet':
+        out.kubelet = checkKubelet(`${where}.kubelet`, v);
+        break;
+      case 'nodes':
+        if (!isRecord(v)) throw new PostureError(`${where}.nodes must map node names to kubelet settings`);
+        out.nodes = Object.fromEntries(Object.entries(v).map(([node, k2]) => [node, checkKubelet(`${where}.nodes.${node}`, k2)]));
+        break;
+      case 'credentialProviders':
+        if (typeof v !== 'boolean') throw new PostureError(`${where}.credentialProviders must be true or false`);
+        out.credentialProviders = v;
+        break;
+      case 'runtime':
+        if (v !== 'containerd' && v !== 'cri-o') throw new PostureError(`${where}.runtime must be containerd or cri-o`);
+        out.runtime = v;
+        break;
+      default:
+        throw new PostureError(`${where}: unknown field "${k}" (admission, kubelet, nodes, credentialProviders, runtime)`);
+    }
+  }
+  const kubelets = [out.kubelet, ...Object.values(out.nodes ?? {})];
+  for (const k of kubelets) {
+    if (
+      k?.preloadedImagesVerificationAllowlist?.length &&
+      k.imagePullCredentialsVerificationPolicy !== CredentialVerificationPolicy.NeverVerifyAllowlistedImages
+    )
+      throw new PostureError(
+        `${where}: preloadedImagesVerificationAllowlist goes only with imagePullCredentialsVerificationPolicy: NeverVerifyAllowlistedImages (kubelet refuses it otherwise)`,
+      );
+  }
+  return out;
+}
+
+/** The posture in force: what was declared, upstream's default for the version where nothing was. */
+export function resolvePosture(decl: PostureDeclaration, kubernetesVersion: string, declaredIn: string): Posture {
+  const d = upstreamDefaults(kubernetesVersion);
+  const dflt = `upstream default for ${kubernetesVersion}`;
+  const kubelet = { ...d.kubelet, ...decl.kubelet };
+  return {
+    kubernetesVersion,
+    admission: { alwaysPullImages: decl.admission?.alwaysPullImages ?? d.admission.alwaysPullImages },
+    kubelet,
+    nodes: Object.fromEntries(Object.entries(decl.nodes ?? {}).map(([n, k]) => [n, { ...kubelet, ...k }])),
+    credentialProviders: decl.credentialProviders ?? d.credentialProviders,
+    runtime: decl.runtime ?? 'containerd',
+    sources: {
+      admission: decl.admission?.alwaysPullImages === undefined ? dflt : `declared in ${declaredIn}`,
+      kubelet: decl.kubelet || decl.nodes ? `declared in ${declaredIn} (the rest: ${dflt})` : dflt,
+      credentialProviders: decl.credentialProviders === undefined ? dflt : `declared in ${declaredIn}`,
+      runtime: decl.runtime === undefined ? 'default (containerd)' : `declared in ${declaredIn}`,
+    },
+  };
+}
+
+export function kubeletPostureOf(p: Posture, node: string): KubeletPosture {
+  return p.nodes[node] ?? p.kubelet;
+}
+
+/** The KEP-2535 settings a node is declared to run with, in the shape the expectation rules take. */
+export function declaredPullSettings(p: Posture, node: string): KubeletPullSettings {
+  const k = kubeletPostureOf(p, node);
+  return {
+    kubeletVersion: p.kubernetesVersion,
+    gate: { enabled: minorOf(p.kubernetesVersion) >= 33 && k.ensureSecretPulledImages, source: 'declared' },
+    policy: { value: k.imagePullCredentialsVerificationPolicy, source: 'declared' },
+    allowlist: [...k.preloadedImagesVerificationAllowlist],
+  };
+}
+
+/** One line naming the posture, for logs and the report. */
+export function describePosture(p: Posture): string {
+  const k = p.kubelet;
+  return [
+    `AlwaysPullImages ${p.admission.alwaysPullImages ? 'on' : 'off'}`,
+    `${EnsureSecretPulledImagesGate}=${k.ensureSecretPulledImages}`,
+    `imagePullCredentialsVerificationPolicy=${k.imagePullCredentialsVerificationPolicy}${k.preloadedImagesVerificationAllowlist.length ? ` [${k.preloadedImagesVerificationAllowlist.join(' ')}]` : ''}`,
+    ...Object.entries(p.nodes).map(([n, v]) => `${n}: ${v.imagePullCredentialsVerificationPolicy}, gate ${v.ensureSecretPulledImages}`),
+    `credential providers ${p.credentialProviders ? 'configured' : 'none'}`,
+    p.runtime,
+  ].join('; ');
+}
+
+/**
+ * Pod A pulled `ref` onto `node` with a Secret; pod B, without credentials, asks for it with
+ * IfNotPresent. Whether B must fail, by the declared posture: AlwaysPullImages makes B's policy
+ * Always; without it KEP-2535's gate and policy on that node decide.
+ */
+export function kubeletPulledImageReuse(p: Posture, node: string, ref: string): Kep2535Expectation {
+  if (p.admission.alwaysPullImages)
+    return {
+      needsCredentials: true,
+      rule: `AlwaysPullImages (${p.sources.admission}): B's IfNotPresent becomes Always, so B must pull and fails without credentials`,
+    };
+  const e = kubeletPulledImageExpectation(declaredPullSettings(p, node), ref);
+  return { ...e, rule: `${e.rule} (${p.sources.kubelet})` };
+}

@@ -1,0 +1,25 @@
+// The posture of a run's target: a kind cluster's comes from its profile (what pullcheck configures),
+// an existing cluster's is upstream's default for its version; either is replaced by what --posture
+// or the config file declares. The version of an existing cluster is the API server's.
+import { VersionApi } from '@kubernetes/client-node';
+import type { Cluster } from '../cluster/cluster.ts';
+import { profileForRun } from '../cluster/profile.ts';
+import type { ClusterTarget } from '../run/context.ts';
+import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
+
+export async function targetPosture(
+  target: ClusterTarget,
+  cluster: Cluster,
+  declared?: { declaration: PostureDeclaration; where: string },
+): Promise<Posture> {
+  if (target.provider === 'kind') {
+    const profile = profileForRun(target.profile, target.k8s, undefined, target.name);
+    return resolvePosture(
+      declared?.declaration ?? profile.posture,
+      profile.kubernetesVersion.raw,
+      declared?.where ?? `profile ${profile.file}`,
+    );
+  }
+  const version = (await cluster.kube.config.makeApiClient(VersionApi).getCode()).gitVersion;
+  return resolvePosture(declared?.declaration ?? {}, version, declared?.where ?? 'nothing (no --posture)');
+}
