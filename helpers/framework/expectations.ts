@@ -2,7 +2,16 @@
 // image it should have, or its pull failed for the stated cause (waiting reason + kubelet event).
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../cluster/kube.ts';
-import { EventReason, PULL_FAILED_REASONS, podEvents, podLog, ranToCompletion, waitForEvent, type PodVerdict } from './pods.ts';
+import {
+  EventReason,
+  imageIdOf,
+  PULL_FAILED_REASONS,
+  podEvents,
+  podLog,
+  waitForEvent,
+  waitForFirstEvent,
+  type PodVerdict,
+} from './pods.ts';
 
 export interface RanExpectation {
   /** The image's build id, which its marker line prints. */
@@ -13,28 +22,65 @@ export interface RanExpectation {
   platform?: string;
 }
 
+/** `pod ns/name on node`, as every failure sentence says where. */
+export function podWhere(pod: V1Pod): string {
+  return `pod ${pod.metadata?.namespace}/${pod.metadata?.name} on ${pod.spec?.nodeName ?? '(no node)'}`;
+}
+
+function imageOf(pod: V1Pod): string {
+  return pod.spec?.containers[0]?.image ?? '?';
+}
+
+/** The runtime's own words for a failed pull: the kubelet's `Failed` event, else the waiting message. */
+async function pullCause(kube: Kube, verdict: Extract<PodVerdict, { kind: 'pull-failed' }>): Promise<string> {
+  const { pod } = verdict;
+  const events = await podEvents(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '').catch(() => []);
+  const failed = events.find((e) => e.reason === EventReason.Failed && /Failed to pull image/.test(e.message ?? ''));
+  return failed?.message ?? (verdict.message || verdict.reason);
+}
+
 export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectation): Promise<V1Pod> {
-  const { pod, exitCode } = ranToCompletion(verdict);
-  expect(exitCode).toBe(0);
+  const { pod } = verdict;
+  const at = podWhere(pod);
+  if (verdict.kind === 'pull-failed')
+    throw new Error(`${at} should have run ${imageOf(pod)}, but its pull failed (${verdict.reason}): ${await pullCause(kube, verdict)}`);
   const log = await podLog(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'main');
-  expect(log).toContain('SUCCESS');
-  expect(log).toContain(e.platform ? `pullcheck-marker platform=${e.platform} build=${e.buildId}` : `build=${e.buildId}`);
-  if (e.digest) expect(pod.status?.containerStatuses?.[0]?.imageID).toContain(e.digest);
+  const tail = log.trim().split('\n').slice(-3).join(' | ') || '(empty log)';
+  if (verdict.exitCode !== 0) throw new Error(`${at} ran ${imageOf(pod)}, but it exited ${verdict.exitCode}: ${tail}`);
+  const marker = e.platform ? `pullcheck-marker platform=${e.platform} build=${e.buildId}` : `build=${e.buildId}`;
+  if (!log.includes('SUCCESS') || !log.includes(marker))
+    throw new Error(
+      `${at} ran ${imageOf(pod)}, but not the image pushed for this scenario (its log lacks "${marker}"${log.includes('SUCCESS') ? '' : ' and SUCCESS'}): ${tail}`,
+    );
+  const imageId = imageIdOf(pod);
+  if (e.digest && !imageId.includes(e.digest))
+    throw new Error(`${at} ran ${imageOf(pod)} as ${imageId || '(no imageID)'}, not the pushed digest ${e.digest}`);
   return pod;
 }
 
 /** A pull failure: ErrImagePull/ImagePullBackOff, and a `Failed` event whose message matches `cause`. */
 export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event> {
-  if (verdict.kind !== 'pull-failed') throw new Error(`expected pod ${verdict.pod.metadata?.name} to fail its pull (${cause}), but it ran`);
-  expect(PULL_FAILED_REASONS).toContain(verdict.reason);
+  const { pod } = verdict;
+  const at = podWhere(pod);
+  if (verdict.kind !== 'pull-failed')
+    throw new Error(
+      `${at} should have failed to pull ${imageOf(pod)} (${cause.source}), but it ran to the end (exit ${verdict.exitCode}, ${imageIdOf(pod) || 'no imageID'})`,
+    );
+  if (!PULL_FAILED_REASONS.includes(verdict.reason))
+    throw new Error(
+      `${at} should have failed its pull of ${imageOf(pod)} with ${PULL_FAILED_REASONS.join(' or ')}, but waits with ${verdict.reason}: ${verdict.message}`,
+    );
   const failed = await waitForEvent(
     kube,
-    verdict.pod.metadata?.namespace ?? '',
-    verdict.pod.metadata?.name ?? '',
+    pod.metadata?.namespace ?? '',
+    pod.metadata?.name ?? '',
     EventReason.Failed,
     /Failed to pull image/,
   );
-  expect(failed.message).toMatch(cause);
+  if (!cause.test(failed.message ?? ''))
+    throw new Error(
+      `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${cause.source}): kubelet says: ${failed.message}`,
+    );
   return failed;
 }
 
@@ -43,10 +89,16 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
  * (Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too).
  */
 export async function expectNoPull(kube: Kube, namespace: string, pod: string): Promise<void> {
-  await waitForEvent(kube, namespace, pod, EventReason.Pulled, /already present on machine/);
-  const pulling = (await podEvents(kube, namespace, pod)).filter((e) => e.reason === EventReason.Pulling);
+  const first = await waitForFirstEvent(kube, namespace, pod, [
+    { reason: EventReason.Pulled, message: /already present on machine/ },
+    { reason: EventReason.Pulling },
+  ]);
+  const pulling =
+    first.reason === EventReason.Pulling
+      ? [first]
+      : (await podEvents(kube, namespace, pod)).filter((e) => e.reason === EventReason.Pulling);
   if (pulling.length > 0)
     throw new Error(
-      `pod ${pod}: kubelet pulled the image (${pulling.map((e) => `Pulling: ${e.message}`).join('; ')}) though the node had it and nothing asked for a pull`,
+      `pod ${namespace}/${pod}: kubelet pulled the image (${pulling.map((e) => `Pulling: ${e.message}`).join('; ')}) though the node had it and nothing asked for a pull`,
     );
 }

@@ -161,10 +161,25 @@ export async function waitForEvent(
   message: RegExp = /.*/,
   timeoutMs = 120_000,
 ): Promise<CoreV1Event> {
+  return waitForFirstEvent(kube, namespace, podName, [{ reason, message }], timeoutMs);
+}
+
+/**
+ * Waits for the first event on the pod matching any of `wanted`: a caller that also lists the events
+ * that contradict its expectation ends as soon as one comes, instead of at the deadline.
+ */
+export async function waitForFirstEvent(
+  kube: Kube,
+  namespace: string,
+  podName: string,
+  wanted: readonly { reason: string; message?: RegExp }[],
+  timeoutMs = 120_000,
+): Promise<CoreV1Event> {
   const selector = `involvedObject.name=${podName},involvedObject.kind=Pod`;
+  const matches = (e: CoreV1Event) => wanted.some((w) => e.reason === w.reason && (w.message ?? /.*/).test(e.message ?? ''));
   return waitFor({
     kube,
-    what: `event ${reason} matching ${message} on pod ${namespace}/${podName}`,
+    what: `event ${wanted.map((w) => `${w.reason}${w.message ? ` matching ${w.message}` : ''}`).join(' or ')} on pod ${namespace}/${podName}`,
     path: `/api/v1/namespaces/${namespace}/events`,
     fieldSelector: selector,
     timeoutMs,
@@ -172,7 +187,7 @@ export async function waitForEvent(
       const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: selector });
       return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
     },
-    until: (events: CoreV1Event[]) => events.find((e) => e.reason === reason && message.test(e.message ?? '')),
+    until: (events: CoreV1Event[]) => events.find(matches),
     describe: (e) => `${e.type} ${e.reason}: ${e.message ?? ''}`,
   });
 }
@@ -185,6 +200,8 @@ export function imageIdOf(p: V1Pod): string {
 /** The verdict of a pod that must have run; otherwise fails with the pull's own reason and message. */
 export function ranToCompletion(v: PodVerdict): Extract<PodVerdict, { kind: 'completed' }> {
   if (v.kind !== 'completed')
-    throw new Error(`expected pod ${v.pod.metadata?.name} to run, but its image pull failed: ${v.reason}: ${v.message}`);
+    throw new Error(
+      `pod ${v.pod.metadata?.namespace}/${v.pod.metadata?.name} on ${v.pod.spec?.nodeName ?? '(no node)'} should have run ${v.pod.spec?.containers[0]?.image}, but its pull failed (${v.reason}): ${v.message}`,
+    );
   return v;
 }
