@@ -10,8 +10,10 @@
 //   preloaded                      an admin imported the image (ctr); kubelet never pulled it; pod B names no Secret
 //   allowlisted-*                  (NeverVerifyAllowlistedImages only) the same with an image on the allowlist
 //
-// Every expectation comes from verificationExpectation (helpers/kubelet/kep2535.ts, kubelet's own rules), fed
-// with what the node reports: its configz and version, and kubelet's pull record of the image.
+// Every expectation comes from verificationExpectation (helpers/kubelet/kep2535.ts, kubelet's documented
+// rules), fed with the settings the group set and with what the scenario did (pod A pulled with
+// `regcred`, or an admin preloaded the image). The node's configz only checks that the settings are
+// in force; kubelet's pull record is checked against what the scenario did, never used to expect.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
 import {
   defineSuite,
