@@ -1,6 +1,7 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
 import { defineSuite, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 import { waitForServiceAccount } from '../helpers/cluster/kube.ts';
 
 export const suite = defineSuite({
@@ -17,6 +18,15 @@ async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[
   });
 }
 
+/** The ServiceAccount admission plugin copied the account's imagePullSecrets into the admitted pod. */
+function expectInjected(pod: V1Pod, account: string, secrets: string[]): void {
+  const got = (pod.spec?.imagePullSecrets ?? []).map((r) => r.name);
+  if (JSON.stringify(got) !== JSON.stringify(secrets))
+    throw new Error(
+      `the ServiceAccount admission plugin must copy ServiceAccount ${account}'s imagePullSecrets [${secrets.join(', ')}] into pod ${pod.metadata?.name}, which lists none; it was admitted with [${got.join(', ')}]${pod.spec?.serviceAccountName ? '' : ' and no serviceAccountName (is the ServiceAccount plugin off?)'}`,
+    );
+}
+
 suite.section('service-account: imagePullSecrets injection', () => {
   suite.scenario(
     'injects-image-pull-secrets',
@@ -26,8 +36,7 @@ suite.section('service-account: imagePullSecrets injection', () => {
       const image = await s.image(s.env.registry('private'));
       const secret = await s.pullSecret(s.env.registry('private'));
       await setPullSecrets(s, 'default', [secret]);
-      const created = await s.createPod({ name: 'injected', image: image.ref });
-      expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      expectInjected(await s.createPod({ name: 'injected', image: image.ref }), 'default', [secret]);
       await s.expectRan(await s.runPod({ image: image.ref }), image);
     },
   );
@@ -43,8 +52,7 @@ suite.section('service-account: imagePullSecrets injection', () => {
         namespace: s.namespace,
         body: { metadata: { name: 'puller' }, imagePullSecrets: [{ name: secret }] },
       });
-      const created = await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' });
-      expect(created.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      expectInjected(await s.createPod({ name: 'named', image: image.ref, serviceAccountName: 'puller' }), 'puller', [secret]);
       await s.expectRan(await s.runPod({ image: image.ref, serviceAccountName: 'puller' }), image);
     },
   );

@@ -1,0 +1,411 @@
+// npm run mutants [-- --only NAME[,NAME]] [--cheap] [--list]
+//
+// The mutation kit: ways to break a kind cluster, one documented rule each, across the layers a pull
+// goes through (API server admission, kubelet configuration, node runtime, node credentials). Each
+// mutant is applied to a fresh kind cluster (pullcheck-mutants), the suites it concerns run against
+// it with `pullcheck run --kubeconfig`, and the mutant counts as caught only when the named
+// scenarios fail with the cause in their first line. Every mutant is undone before the next; the
+// cluster is deleted at the end, whatever happens. Exit 0: every mutant caught.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import type { Cluster } from '../helpers/cluster/cluster.ts';
+import { providerFor } from '../helpers/cluster/provider.ts';
+import { withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { cacheDir } from '../helpers/infra/cache.ts';
+import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
+import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
+import { changeKubeletConfig, type KubeletConfigChange } from '../helpers/kubelet/config.ts';
+import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
+import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLUSTER = 'pullcheck-mutants';
+const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+/** Outside the manifests directory: kubelet would run a second API server from a copy inside it. */
+const MANIFEST_BACKUP = '/etc/kubernetes/kube-apiserver.yaml.pullcheck-mutant';
+
+interface Ctx {
+  cluster: Cluster;
+  logger: Logger;
+  workers: string[];
+  controlPlane: string;
+}
+
+interface Mutant {
+  name: string;
+  layer: 'API server admission' | 'kubelet configuration' | 'node runtime' | 'node credentials' | 'registry';
+  /** The documented rule the broken cluster violates. */
+  rule: string;
+  /** Cheap enough for every CI run (no API server restart). */
+  cheap: boolean;
+  /** `pullcheck run` selection. */
+  suites: string[];
+  focus: string;
+  /** Scenarios that must fail, each with the cause its first line must name. */
+  expect: { scenario: string; headline: RegExp }[];
+  /** Breaks the cluster; returns how to undo it. */
+  apply(c: Ctx): Promise<() => Promise<void>>;
+}
+
+/** Edits kube-apiserver's static pod manifest and waits until `probe` says the new server answers. */
+async function changeApiServer(
+  c: Ctx,
+  edit: (yaml: string) => string,
+  probe: (c: Ctx) => Promise<boolean>,
+  what: string,
+): Promise<() => Promise<void>> {
+  const { nodes } = c.cluster;
+  const original = (await nodes.exec(c.controlPlane, ['cat', MANIFEST])).stdout;
+  await nodes.exec(c.controlPlane, ['cp', MANIFEST, MANIFEST_BACKUP]);
+  await c.logger.phase(`API server: ${what}`, async () => {
+    await nodes.writeFile(c.controlPlane, MANIFEST, edit(original), '0600');
+    await until(() => probe(c), 180_000, `the API server with ${what}`);
+  });
+  return () =>
+    c.logger.phase(`API server: undo ${what}`, async () => {
+      await nodes.writeFile(c.controlPlane, MANIFEST, original, '0600');
+      await nodes.exec(c.controlPlane, ['rm', '-f', MANIFEST_BACKUP]);
+      await until(async () => !(await probe(c)), 180_000, `the API server without ${what}`);
+    });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    // The API server restarts in between: failures are expected until it is back.
+    const ok = await check().catch((e: unknown) => {
+      last = String(e).split('\n')[0] ?? '';
+      return false;
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error(`waited ${timeoutMs / 1000}s for ${what}${last ? `; last error: ${last}` : ''}`);
+}
+
+/** A server-side dry run of a pod: admission runs, nothing is stored. */
+async function dryRunPod(c: Ctx) {
+  return c.cluster.kube.core.createNamespacedPod({
+    namespace: 'default',
+    dryRun: 'All',
+    body: {
+      metadata: { name: 'mutant-probe' },
+      spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] },
+    },
+  });
+}
+
+/** Changes every worker's kubelet configuration; the undo restores each. */
+async function changeKubelets(
+  c: Ctx,
+  fields: Record<string, unknown>,
+  featureGates: Record<string, boolean> | undefined,
+  who: string,
+): Promise<() => Promise<void>> {
+  const changes: KubeletConfigChange[] = [];
+  try {
+    for (const node of c.workers) {
+      changes.push(
+        await changeKubeletConfig({
+          nodes: c.cluster.nodes,
+          kube: c.cluster.kube,
+          node,
+          logger: c.logger,
+          who,
+          patch: { fields, ...(featureGates ? { featureGates } : {}) },
+        }),
+      );
+    }
+  } catch (error) {
+    for (const ch of changes.reverse()) await ch.restore();
+    throw error;
+  }
+  return async () => {
+    for (const ch of changes.reverse()) await ch.restore();
+  };
+}
+
+const LEAK = /should have failed to pull .* but it ran to the end/;
+
+const MUTANTS: Mutant[] = [
+  {
+    name: 'kubelet-never-verify-undeclared',
+    layer: 'kubelet configuration',
+    rule: 'KEP-2535 (default NeverVerifyPreloadedImages): an image kubelet pulled with a Secret is not used for a pod without credentials',
+    cheap: true,
+    suites: ['posture', 'pre-pulled'],
+    focus: '^(posture/kubelet-credential-verification|pre-pulled/kubelet-pulled-image-needs-credentials)$',
+    expect: [
+      {
+        scenario: 'posture/kubelet-credential-verification',
+        headline: /imagePullCredentialsVerificationPolicy=NeverVerify .*declared NeverVerifyPreloadedImages/,
+      },
+      { scenario: 'pre-pulled/kubelet-pulled-image-needs-credentials', headline: LEAK },
+    ],
+    apply: (c) => changeKubelets(c, { imagePullCredentialsVerificationPolicy: 'NeverVerify' }, undefined, 'mutant kubelet-never-verify'),
+  },
+  {
+    name: 'kubelet-gate-off-undeclared',
+    layer: 'kubelet configuration',
+    rule: `${EnsureSecretPulledImagesGate} is on by default from v1.35: pods must prove they may use an image another pod pulled with a Secret`,
+    cheap: false,
+    suites: ['posture', 'pre-pulled'],
+    focus: '^(posture/kubelet-credential-verification|pre-pulled/kubelet-pulled-image-needs-credentials)$',
+    expect: [
+      {
+        scenario: 'posture/kubelet-credential-verification',
+        headline: new RegExp(`${EnsureSecretPulledImagesGate}=false .*declared true`),
+      },
+      { scenario: 'pre-pulled/kubelet-pulled-image-needs-credentials', headline: LEAK },
+    ],
+    apply: (c) => changeKubelets(c, {}, { [EnsureSecretPulledImagesGate]: false }, 'mutant kubelet-gate-off'),
+  },
+  {
+    name: 'containerd-ignores-certs-d',
+    layer: 'node runtime',
+    rule: "a node trusts a registry through containerd's certs.d hosts.toml (its CA): pulls over TLS verify against it",
+    cheap: true,
+    suites: ['pull-policy'],
+    focus: '^pull-policy/always-repulls-moved-tag$',
+    expect: [
+      {
+        scenario: 'pull-policy/always-repulls-moved-tag',
+        headline: /on pullcheck-mutants-worker should have run .* but its pull failed .*(x509|certificate)/,
+      },
+    ],
+    apply: async (c) => {
+      const node = c.workers[0] ?? '';
+      const { nodes } = c.cluster;
+      const config = '/etc/containerd/config.toml';
+      const original = (await nodes.exec(node, ['cat', config])).stdout;
+      if (!original.includes('/etc/containerd/certs.d')) throw new Error(`${node}: ${config} does not name /etc/containerd/certs.d`);
+      await nodes.writeFile(node, config, original.replaceAll('/etc/containerd/certs.d', '/etc/containerd/certs.d.mutant'));
+      await nodes.exec(node, ['systemctl', 'restart', 'containerd']);
+      return async () => {
+        await nodes.writeFile(node, config, original);
+        await nodes.exec(node, ['systemctl', 'restart', 'containerd']);
+      };
+    },
+  },
+  {
+    name: 'node-credential-provider-undeclared',
+    layer: 'node credentials',
+    rule: 'kubelet runs credential provider plugins only where the posture declares them (they give every pod on the node credentials)',
+    cheap: true,
+    suites: ['posture'],
+    focus: '^posture/credential-providers$',
+    expect: [
+      {
+        scenario: 'posture/credential-providers',
+        headline: /credential providers are declared absent .*kubelet runs with --image-credential-provider-config/,
+      },
+    ],
+    apply: async (c) => {
+      const { nodes } = c.cluster;
+      const flags = '/var/lib/kubelet/kubeadm-flags.env';
+      const originals = new Map<string, string>();
+      // One provider for images nobody pulls, its binary a stand-in: kubelet checks the binary exists.
+      const provider = [
+        'apiVersion: kubelet.config.k8s.io/v1',
+        'kind: CredentialProviderConfig',
+        'providers:',
+        '  - name: mutant-provider',
+        '    apiVersion: credentialprovider.kubelet.k8s.io/v1',
+        '    matchImages: ["*.mutant.invalid"]',
+        '    defaultCacheDuration: 1m',
+        '',
+      ].join('\n');
+      for (const node of c.workers) {
+        const original = (await nodes.exec(node, ['cat', flags])).stdout;
+        originals.set(node, original);
+        await nodes.writeFile(node, '/etc/kubernetes/mutant-credential-providers.yaml', provider);
+        await nodes.exec(node, [
+          'sh',
+          '-c',
+          'mkdir -p /etc/kubernetes/mutant-credential-providers && ln -sf /bin/true /etc/kubernetes/mutant-credential-providers/mutant-provider',
+        ]);
+        await nodes.writeFile(
+          node,
+          flags,
+          original.replace(
+            /"\s*$/,
+            ' --image-credential-provider-config=/etc/kubernetes/mutant-credential-providers.yaml --image-credential-provider-bin-dir=/etc/kubernetes/mutant-credential-providers"\n',
+          ),
+        );
+        await nodes.exec(node, ['systemctl', 'restart', 'kubelet']);
+      }
+      return async () => {
+        for (const [node, original] of originals) {
+          await nodes.writeFile(node, flags, original);
+          await nodes.exec(node, [
+            'rm',
+            '-rf',
+            '/etc/kubernetes/mutant-credential-providers.yaml',
+            '/etc/kubernetes/mutant-credential-providers',
+          ]);
+          await nodes.exec(node, ['systemctl', 'restart', 'kubelet']);
+        }
+      };
+    },
+  },
+  {
+    name: 'apiserver-always-pull-images-undeclared',
+    layer: 'API server admission',
+    rule: 'AlwaysPullImages is not among the default admission plugins: a cluster that runs it must declare it (every IfNotPresent pod becomes Always)',
+    cheap: false,
+    suites: ['posture'],
+    focus: '^posture/always-pull-images$',
+    expect: [{ scenario: 'posture/always-pull-images', headline: /API server runs AlwaysPullImages .*declares it off/ }],
+    apply: (c) =>
+      changeApiServer(
+        c,
+        (y) => withAdmissionPlugin(y, 'AlwaysPullImages', true),
+        async (x) => (await dryRunPod(x)).spec?.containers[0]?.imagePullPolicy === 'Always',
+        'AlwaysPullImages',
+      ),
+  },
+  {
+    name: 'apiserver-serviceaccount-off',
+    layer: 'API server admission',
+    rule: "the ServiceAccount admission plugin (on by default) copies the ServiceAccount's imagePullSecrets into a pod that lists none",
+    cheap: false,
+    suites: ['service-account'],
+    focus: '^service-account/injects-image-pull-secrets$',
+    expect: [
+      {
+        scenario: 'service-account/injects-image-pull-secrets',
+        headline: /ServiceAccount admission plugin must copy .*admitted with \[\] and no serviceAccountName/,
+      },
+    ],
+    apply: (c) =>
+      changeApiServer(
+        c,
+        (y) => y.replace(/(\n(\s+)- --enable-admission-plugins=[^\n]*)/, '$1\n$2- --disable-admission-plugins=ServiceAccount'),
+        async (x) => (await dryRunPod(x)).spec?.serviceAccountName === undefined,
+        'the ServiceAccount plugin off',
+      ),
+  },
+];
+
+interface Outcome {
+  mutant: Mutant;
+  caught: boolean;
+  lines: string[];
+  otherFailures: number;
+  seconds: number;
+}
+
+function firstLine(r: ScenarioRecord | undefined): string {
+  return (r?.reason ?? '').split('\n')[0] ?? '';
+}
+
+async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): Promise<Outcome> {
+  const started = Date.now();
+  const reportDir = join(work, m.name);
+  const undo = await c.logger.phase(`mutant ${m.name}: apply`, () => m.apply(c));
+  let results: RunResults | undefined;
+  try {
+    await c.logger.phase(`mutant ${m.name}: pullcheck run --suite ${m.suites.join(',')}`, () =>
+      execa(
+        process.execPath,
+        [
+          join(ROOT, 'bin/pullcheck.js'),
+          'run',
+          '--kubeconfig',
+          kubeconfig,
+          '--suite',
+          m.suites.join(','),
+          '--focus',
+          m.focus,
+          '--report-dir',
+          reportDir,
+        ],
+        {
+          cwd: ROOT,
+          reject: false,
+          stdio: 'inherit',
+        },
+      ),
+    );
+    results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
+  } finally {
+    await c.logger.phase(`mutant ${m.name}: undo`, undo);
+  }
+  const scenarios = results?.targets.flatMap((t) => t.scenarios) ?? [];
+  const lines = m.expect.map((e) => {
+    const r = scenarios.find((s) => s.id === e.scenario);
+    const ok = r?.status === 'failed' && e.headline.test(firstLine(r));
+    return `${ok ? 'caught' : 'MISSED'} ${e.scenario}: ${r ? `${r.status}${r.reason ? ` — ${firstLine(r)}` : ''}` : 'did not run'}`;
+  });
+  const expected = new Set(m.expect.map((e) => e.scenario));
+  return {
+    mutant: m,
+    caught: lines.every((l) => l.startsWith('caught')),
+    lines,
+    otherFailures: scenarios.filter((s) => s.status === 'failed' && !expected.has(s.id)).length,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, cheap: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } },
+  });
+  const only = values.only?.split(',').filter(Boolean);
+  for (const n of only ?? [])
+    if (!MUTANTS.some((m) => m.name === n)) throw new Error(`unknown mutant ${n}: choose from ${MUTANTS.map((m) => m.name).join(', ')}`);
+  const chosen = MUTANTS.filter((m) => (only ? only.includes(m.name) : !values.cheap || m.cheap));
+  if (values.list) {
+    for (const m of MUTANTS) process.stdout.write(`${m.name}  [${m.layer}${m.cheap ? ', cheap' : ''}]  ${m.rule}\n`);
+    return 0;
+  }
+  const logger = new Logger(defaultLogFile(cacheDir(), 'mutants'));
+  const provider = providerFor({ provider: 'kind', profile: 'default', name: CLUSTER });
+  const work = mkdtempSync(join(tmpdir(), 'pullcheck-mutants-'));
+  const created = !(await provider.exists(logger));
+  const down = async () => {
+    if (created) await provider.down(logger);
+    rmSync(work, { recursive: true, force: true });
+  };
+  onInterrupt('the mutants cluster', down);
+  const outcomes: Outcome[] = [];
+  try {
+    const { cluster } = await logger.phase(`cluster ${CLUSTER}`, () => provider.up({ logger }));
+    const kubeconfig = join(work, 'kubeconfig');
+    writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    const ctx: Ctx = {
+      cluster,
+      logger,
+      workers: cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+      controlPlane: cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '',
+    };
+    for (const m of chosen) {
+      if (interrupted()) break;
+      outcomes.push(await runMutant(m, ctx, kubeconfig, work));
+    }
+  } finally {
+    await down();
+  }
+  process.stdout.write('\n| mutant | layer | rule | verdict | first line of the failure |\n|---|---|---|---|---|\n');
+  for (const o of outcomes) {
+    process.stdout.write(
+      `| ${o.mutant.name} | ${o.mutant.layer} | ${o.mutant.rule} | ${o.caught ? 'caught' : '**missed**'} (${Math.round(o.seconds)} s, ${o.otherFailures} other failure(s)) | ${o.lines.join('<br>')} |\n`,
+    );
+  }
+  const missed = outcomes.filter((o) => !o.caught);
+  process.stdout.write(`\nmutants: ${outcomes.length - missed.length} caught, ${missed.length} missed\n`);
+  return missed.length === 0 && outcomes.length === chosen.length ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mutants: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
