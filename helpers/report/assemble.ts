@@ -2,6 +2,7 @@
 // merged per target: jest knows every test's fate (including those the harness never reached: a
 // failed beforeAll, a jest timeout), the harness's records know what jest cannot (a scenario that
 // skipped itself passes in jest's eyes; the rules applied; the evidence collected).
+import { sharedCauses } from './causes.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -236,6 +237,7 @@ export function runResults(o: {
   targets: TargetResult[];
   certification?: CertificationItem[];
 }): RunResults {
+  const causes = sharedCauses(o.targets);
   return {
     schema: RESULTS_SCHEMA,
     runId: o.runId,
@@ -245,6 +247,7 @@ export function runResults(o: {
     selection: o.selection,
     targets: o.targets,
     ...(o.certification ? { certification: o.certification } : {}),
+    ...(causes.length ? { causes } : {}),
   };
 }
 

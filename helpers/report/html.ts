@@ -1,6 +1,7 @@
 // The human report: one page that opens from a downloaded CI artifact with no network and no script.
 // It leads with what changed between versions, because that is the question an upgrade validation
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
+import { describeCause } from './causes.ts';
 import {
   summarize,
   type CertificationItem,
@@ -198,6 +199,9 @@ export function renderHtml(results: RunResults): string {
   }
   const sections = [
     header(results),
+    results.causes?.length
+      ? `<h2 id="causes">Shared causes</h2>\n<ul>${results.causes.map((c) => `<li class="failed">${esc(describeCause(c))}<br><small>${c.scenarios.map(esc).join(', ')}</small></li>`).join('\n')}</ul>`
+      : '',
     results.certification ? certification(results.certification) : '',
     changedSection(results, rows, anchors),
     matrix(results, rows, anchors),

@@ -70,6 +70,8 @@ export interface RunResults {
   targets: TargetResult[];
   /** Present when the run used a vendor registry. */
   certification?: CertificationItem[];
+  /** Failures that share a node and a runtime cause, named once (helpers/report/causes.ts). */
+  causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
 }
 
 export function summarize(scenarios: readonly ScenarioRecord[]): Record<ScenarioStatus, number> {

@@ -16,6 +16,7 @@ import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
+import { describeCause } from '../report/causes.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -301,6 +302,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const c = runCounts(run);
   const broken = results.filter((t) => t.error);
   for (const t of broken) logger.warn(`${t.name} did not run completely: ${t.error}`);
+  for (const cause of run.causes ?? []) logger.warn(describeCause(cause));
   const declared = c.skipped - c.unavailable;
   const skips = c.skipped
     ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run, which fails the run` : ''].filter(Boolean).join(', ')})`
