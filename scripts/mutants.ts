@@ -196,7 +196,7 @@ const MUTANTS: Mutant[] = [
     name: 'node-credential-provider-undeclared',
     layer: 'node credentials',
     rule: 'kubelet runs credential provider plugins only where the posture declares them (they give every pod on the node credentials)',
-    cheap: true,
+    cheap: false,
     suites: ['posture'],
     focus: '^posture/credential-providers$',
     expect: [
