@@ -37,6 +37,13 @@ export const suite = defineSuite({
   home: 'explicit', // every pod names the node whose credential files it tests
 });
 
+/** kubelet's {root-dir}/config.json on `node` (checked free of leftovers, under the node's lock). */
+async function rootDirConfigJson(s: ScenarioContext, node: string): Promise<CredentialSearchPath> {
+  const rootDir = (await searchPathsOn(s, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
+  if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+  return rootDir;
+}
+
 /** kubelet's search paths on `node`, after checking that none of them holds a file already. */
 async function searchPathsOn(s: ScenarioContext, node: string): Promise<CredentialSearchPath[]> {
   // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
@@ -125,9 +132,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     { needs: ['node-access'] },
     async (s) => {
       const node = s.worker(0);
-      const paths = await searchPathsOn(s, node);
-      const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
-      if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+      const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([s.env.registry('private').host]));
       await s.expectPullFailure(await s.runPod({ name: 'creds-store', image: img.ref, nodeName: node }), UNAUTHORIZED);
@@ -140,9 +145,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     { needs: ['node-access'] },
     async (s) => {
       const withCreds = s.worker(0);
-      const paths = await searchPathsOn(s, withCreds);
-      const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
-      if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+      const rootDir = await rootDirConfigJson(s, withCreds);
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]));
       await expectPulledAndRan(s, await s.runPod({ name: 'with-creds', image: img.ref, nodeName: withCreds }), img);
@@ -163,9 +166,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     { needs: ['node-access'] },
     async (s) => {
       const node = s.worker(0);
-      const paths = await searchPathsOn(s, node);
-      const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
-      if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+      const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       // Always: the failed pods below keep retrying in back-off, and once kubelet has the file one of
       // them may get the image onto the node first; each pod must prove its own pull.
@@ -194,9 +195,7 @@ suite.section('node-credentials: what does not give credentials', () => {
       // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
       // see: the only way in is the header's own Authorization, and the pull stays unauthorized.
       const node = s.worker(0);
-      const paths = await searchPathsOn(s, node);
-      const rootDir = paths.find((p) => p.format === 'config.json' && p.place === 'root-dir');
-      if (!rootDir) throw new Error('no {root-dir}/config.json search path');
+      const rootDir = await rootDirConfigJson(s, node);
       const c = s.env.registry('private').credential();
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(
