@@ -6,6 +6,7 @@ import {
   EventReason,
   imageIdOf,
   PULL_FAILED_REASONS,
+  UNAUTHORIZED,
   podEvents,
   podLog,
   waitForEvent,
@@ -58,13 +59,18 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
   return pod;
 }
 
+/** How a failure sentence names an expected cause: `unauthorized (401)` for UNAUTHORIZED, else the pattern. */
+function causeName(cause: RegExp): string {
+  return cause === UNAUTHORIZED ? 'unauthorized (401)' : `/${cause.source}/`;
+}
+
 /** A pull failure: ErrImagePull/ImagePullBackOff, and a `Failed` event whose message matches `cause`. */
 export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: RegExp): Promise<CoreV1Event> {
   const { pod } = verdict;
   const at = podWhere(pod);
   if (verdict.kind !== 'pull-failed')
     throw new Error(
-      `${at} should have failed to pull ${imageOf(pod)} (${cause.source}), but it ran to the end (exit ${verdict.exitCode}, ${imageIdOf(pod) || 'no imageID'})`,
+      `${at} should have failed to pull ${imageOf(pod)} (${causeName(cause)}), but it ran to the end (exit ${verdict.exitCode}, ${imageIdOf(pod) || 'no imageID'})`,
     );
   if (!PULL_FAILED_REASONS.includes(verdict.reason))
     throw new Error(
@@ -79,7 +85,7 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
   );
   if (!cause.test(failed.message ?? ''))
     throw new Error(
-      `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${cause.source}): kubelet says: ${failed.message}`,
+      `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${causeName(cause)}): kubelet says: ${failed.message}`,
     );
   return failed;
 }
