@@ -3,9 +3,8 @@
 // expectations from the declaration; these scenarios are the only ones that read the cluster's own
 // settings to judge, and each mismatch is one line naming the setting, the node and both values.
 import { defineSuite } from '../helpers/framework/harness.ts';
-import { gateExists, readKubeletPullSettings } from '../helpers/kubelet/kep2535.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { kubeletPostureOf } from '../helpers/posture/posture.ts';
+import { checkAdmission, checkKubelets } from '../helpers/posture/check.ts';
 
 export const suite = defineSuite({
   name: 'posture',
@@ -13,31 +12,16 @@ export const suite = defineSuite({
   registries: [{ name: 'private', auth: 'htpasswd' }],
 });
 
-const PROBE_IMAGE = 'pullcheck.invalid/posture-probe:1';
-
 suite.scenario(
   'always-pull-images',
   "the cluster's own API server runs AlwaysPullImages exactly when the posture declares it",
   async (s) => {
     const p = s.env.posture;
-    // A server-side dry run: admission runs, nothing is stored, no node is involved.
-    const pod = await s.env.cluster.kube.core.createNamespacedPod({
-      namespace: s.namespace,
-      dryRun: 'All',
-      body: {
-        metadata: { name: 'posture-probe' },
-        spec: { containers: [{ name: 'main', image: PROBE_IMAGE, imagePullPolicy: 'IfNotPresent' }] },
-      },
-    });
-    const admitted = pod.spec?.containers[0]?.imagePullPolicy;
-    const observed = admitted === 'Always';
     s.rule(
-      `declared: AlwaysPullImages ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission}); a dry-run IfNotPresent container was admitted as ${admitted}`,
+      `declared: AlwaysPullImages ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission}); checked by a dry run on the cluster's API server`,
     );
-    if (observed !== p.admission.alwaysPullImages)
-      throw new Error(
-        `posture: the cluster's API server ${observed ? 'runs' : 'does not run'} AlwaysPullImages (a dry-run IfNotPresent container was admitted as ${admitted}), but the posture declares it ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission}): declare admission.alwaysPullImages: ${observed} (--posture) or change the API server`,
-      );
+    const [mismatch] = await checkAdmission(s.env.cluster.kube, p, s.namespace);
+    if (mismatch) throw new Error(`posture: ${mismatch.line}`);
   },
 );
 
@@ -45,30 +29,9 @@ suite.scenario(
   'kubelet-credential-verification',
   "every node's kubelet runs the KEP-2535 gate, policy and allowlist the posture declares for it",
   async (s) => {
-    const p = s.env.posture;
-    const problems: string[] = [];
-    for (const node of s.env.cluster.nodeNames) {
-      const want = kubeletPostureOf(p, node);
-      const have = await readKubeletPullSettings(s.env.cluster.kube, node);
-      if (gateExists(have.kubeletVersion) && have.gate.enabled !== want.ensureSecretPulledImages)
-        problems.push(
-          `${node}: KubeletEnsureSecretPulledImages=${have.gate.enabled} (${have.gate.source}), declared ${want.ensureSecretPulledImages}`,
-        );
-      if (!have.gate.enabled) continue;
-      if (have.policy.value !== want.imagePullCredentialsVerificationPolicy)
-        problems.push(
-          `${node}: imagePullCredentialsVerificationPolicy=${have.policy.value} (${have.policy.source}), declared ${want.imagePullCredentialsVerificationPolicy}`,
-        );
-      if (JSON.stringify([...have.allowlist].sort()) !== JSON.stringify([...want.preloadedImagesVerificationAllowlist].sort()))
-        problems.push(
-          `${node}: preloadedImagesVerificationAllowlist=[${have.allowlist.join(' ')}], declared [${want.preloadedImagesVerificationAllowlist.join(' ')}]`,
-        );
-    }
-    s.rule(`declared (${p.sources.kubelet}); read from each node's /configz`);
-    if (problems.length > 0)
-      throw new Error(
-        `posture: kubelet does not run as declared (${p.sources.kubelet}) — ${problems.join('; ')}: declare what the nodes run (--posture, kubelet/nodes) or change them`,
-      );
+    s.rule(`declared (${s.env.posture.sources.kubelet}); read from each node's /configz`);
+    const [mismatch] = await checkKubelets(s.env.cluster, s.env.posture);
+    if (mismatch) throw new Error(`posture: ${mismatch.line}`);
   },
 );
 

@@ -58,4 +58,16 @@ describe('shared causes', () => {
       '3 failures in 3 suite(s) share one cause on pullcheck-worker2: x509: certificate signed by unknown authority',
     );
   });
+
+  it('name a posture mismatch once, for every failure it explains, however few', () => {
+    const r = results([
+      ['posture', 'posture: the API server runs AlwaysPullImages'],
+      ['pull-policy', 'pull-policy/default-tag-ifnotpresent: the API server admitted x with imagePullPolicy Always, not IfNotPresent'],
+    ]);
+    for (const s of r.targets[0]?.scenarios ?? [])
+      s.explainedBy = "the cluster's API server runs AlwaysPullImages, but the posture declares it off";
+    expect(sharedCauses(r.targets).map(describeCause)).toEqual([
+      "2 failures in 2 suite(s) share one cause: posture: the cluster's API server runs AlwaysPullImages, but the posture declares it off",
+    ]);
+  });
 });

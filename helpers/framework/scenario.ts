@@ -17,6 +17,8 @@ import type { TestRegistry } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
 import type { Need, ScenarioDeclaration } from './declaration.ts';
+import type { PosturePart } from '../posture/check.ts';
+import type { Posture } from '../posture/posture.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
 import type { SkipKind } from '../report/schema.ts';
@@ -228,6 +230,24 @@ function collectEvidence(
   });
 }
 
+/** The posture, recording which of its parts are read (`nodes` and `kubelet` are one part). */
+function trackPostureReads(p: Posture, read: Set<PosturePart>): Posture {
+  const parts: Record<string, PosturePart> = {
+    admission: 'admission',
+    kubelet: 'kubelet',
+    nodes: 'kubelet',
+    credentialProviders: 'credentialProviders',
+    runtime: 'runtime',
+  };
+  return new Proxy(p, {
+    get(target, key, receiver) {
+      const part = typeof key === 'string' ? parts[key] : undefined;
+      if (part) read.add(part);
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
 /** Why the target cannot give what the scenario declares it needs, if it cannot. */
 function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
   if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
@@ -238,8 +258,12 @@ function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
 }
 
 /** Runs one scenario body in its own namespace and writes its record; rethrows its failure with the evidence. */
-export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: (s: ScenarioContext) => Promise<void>): Promise<void> {
+export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, body: (s: ScenarioContext) => Promise<void>): Promise<void> {
   const { id, title } = decl;
+  // The parts of the posture this scenario's expectations read: a failure is explained by a
+  // mismatch the run found in one of them.
+  const postureRead = new Set<PosturePart>();
+  const env: RunEnv = { ...suiteEnv, posture: trackPostureReads(suiteEnv.posture, postureRead) };
   const { kube } = env.cluster;
   const namespace = scenarioNamespace(env.runId, id);
   const defers: (() => Promise<unknown> | unknown)[] = [];
@@ -249,7 +273,10 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
   const started = Date.now();
   let counter = 0;
   const locked = new Set<string>();
-  const record = (status: 'passed' | 'failed' | 'skipped', extra: { reason?: string; evidence?: string[]; skip?: SkipKind } = {}) =>
+  const record = (
+    status: 'passed' | 'failed' | 'skipped',
+    extra: { reason?: string; evidence?: string[]; skip?: SkipKind; explainedBy?: string } = {},
+  ) =>
     writeScenarioRecord({
       id,
       suite: decl.suite,
@@ -263,6 +290,7 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
       registries: [...usedRegistries.keys()],
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.skip ? { skip: extra.skip } : {}),
+      ...(extra.explainedBy ? { explainedBy: extra.explainedBy } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
     });
   await kube.core.createNamespace({
@@ -451,7 +479,12 @@ export async function runScenario(env: RunEnv, decl: ScenarioDeclaration, body: 
     }
     env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     const message = error instanceof Error ? error.message : String(error);
-    record('failed', { reason: redact(message).split('\n').slice(0, 12).join('\n'), evidence: files });
+    const explainedBy = (env.context.postureMismatches ?? []).find((m) => postureRead.has(m.part))?.line;
+    record('failed', {
+      reason: redact(message).split('\n').slice(0, 12).join('\n'),
+      evidence: files,
+      ...(explainedBy ? { explainedBy } : {}),
+    });
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {

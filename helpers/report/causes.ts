@@ -34,14 +34,14 @@ export function causeOf(line: string): string {
   return generalise(parts.slice(-2).join(': ').trim());
 }
 
-/** Causes shared by at least `min` failures, most first. */
+/** Causes shared by at least `min` failures (any number, for a posture mismatch), most first. */
 export function sharedCauses(targets: readonly TargetResult[], min = 3): SharedCause[] {
   const groups = new Map<string, SharedCause>();
   for (const t of targets) {
     for (const s of t.scenarios.filter((x: ScenarioRecord) => x.status === 'failed')) {
       const line = (s.reason ?? '').split('\n')[0] ?? '';
-      const node = nodeOf(line);
-      const cause = causeOf(line);
+      const node = s.explainedBy ? '' : nodeOf(line);
+      const cause = s.explainedBy ? `posture: ${s.explainedBy}` : causeOf(line);
       if (!cause) continue;
       const key = `${node}\u0000${cause}`;
       const g = groups.get(key) ?? { node, cause, scenarios: [], suites: [] };
@@ -50,7 +50,9 @@ export function sharedCauses(targets: readonly TargetResult[], min = 3): SharedC
       groups.set(key, g);
     }
   }
-  return [...groups.values()].filter((g) => g.scenarios.length >= min).sort((a, b) => b.scenarios.length - a.scenarios.length);
+  return [...groups.values()]
+    .filter((g) => g.scenarios.length >= min || g.cause.startsWith('posture: '))
+    .sort((a, b) => b.scenarios.length - a.scenarios.length);
 }
 
 export function describeCause(c: SharedCause): string {

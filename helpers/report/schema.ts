@@ -35,6 +35,8 @@ export interface ScenarioRecord {
   capabilities?: string[];
   /** A framework self-test, reported apart from the conformance scenarios. */
   selftest?: boolean;
+  /** The posture mismatch that explains this failure: the scenario's expectation rests on that part. */
+  explainedBy?: string;
 }
 
 export interface TargetResult {

@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { PostureMismatch } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
 
 export const RUN_CONTEXT_ENV = 'PULLCHECK_RUN_CONTEXT';
@@ -42,6 +43,8 @@ export interface RunContext {
   allowPull: boolean;
   /** What the cluster is meant to be; expectations come from it. Resolved by the run (or by the suite, by hand). */
   posture?: Posture;
+  /** Where the cluster is not what the posture declares, found by the run before the suites. */
+  postureMismatches?: PostureMismatch[];
 }
 
 /** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */

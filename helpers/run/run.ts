@@ -20,6 +20,7 @@ import { describeCause } from '../report/causes.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
+import { checkPosture } from '../posture/check.ts';
 import { certify } from './certification.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
@@ -166,6 +167,9 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     });
     const posture = await targetPosture(target.cluster, cluster, o.posture);
     logger.info(`posture of ${target.name}: ${describePosture(posture)} (${posture.sources.kubelet})`);
+    // Named once here; the scenarios whose expectations rest on a mismatched part say so.
+    const postureMismatches = await checkPosture(cluster, posture);
+    for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
     const ctx: RunContext = {
       schema: RUN_CONTEXT_SCHEMA,
       runId: r.runId,
@@ -189,6 +193,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       reportManaged: true,
       allowPull: o.allowPull,
       posture,
+      ...(postureMismatches.length ? { postureMismatches } : {}),
     };
     const contextFile = writeRunContext(ctx);
     const parts: (TargetResult | undefined)[] = [];
