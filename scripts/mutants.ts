@@ -6,14 +6,20 @@
 // it with `pullcheck run --kubeconfig`, and the mutant counts as caught only when the named
 // scenarios fail with the cause in their first line. Every mutant is undone before the next; the
 // cluster is deleted at the end, whatever happens. Exit 0: every mutant caught.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import type { Cluster } from '../helpers/cluster/cluster.ts';
+import { KIND_NETWORK } from '../helpers/cluster/cluster.ts';
 import { providerFor } from '../helpers/cluster/provider.ts';
+import { docker } from '../helpers/infra/docker.ts';
+import { ownedLabelArgs } from '../helpers/infra/sweep.ts';
+import { RegistryClient } from '../helpers/registry/client.ts';
+import { ensureRegistryImage, registryConfig } from '../helpers/registry/registry.ts';
+import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
 import { withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
@@ -47,8 +53,64 @@ interface Mutant {
   focus: string;
   /** Scenarios that must fail, each with the cause its first line must name. */
   expect: { scenario: string; headline: RegExp }[];
-  /** Breaks the cluster; returns how to undo it. */
-  apply(c: Ctx): Promise<() => Promise<void>>;
+  /** Breaks the cluster (or stands up a broken registry); returns how to undo it, and `pullcheck run` arguments. */
+  apply(c: Ctx): Promise<(() => Promise<void>) | Applied>;
+}
+
+interface Applied {
+  undo(): Promise<void>;
+  /** More `pullcheck run` arguments (a vendor registry), and its standard input. */
+  args: string[];
+  input?: string;
+}
+
+/** An address near the end of the kind network (pullcheck's own), for a container of the mutant's. */
+async function addressOnKindNetwork(): Promise<string> {
+  const { stdout } = await docker(['network', 'inspect', KIND_NETWORK, '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}']);
+  const subnet = stdout.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
+  if (!subnet) throw new Error(`the docker network ${KIND_NETWORK} has no IPv4 subnet`);
+  const [base = '', bits = '24'] = subnet.split('/');
+  const n = base.split('.').reduce((a, o) => a * 256 + Number(o), 0) + 2 ** (32 - Number(bits)) - 6;
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/**
+ * A registry that takes any credentials and enforces none (distribution without an `auth:` section),
+ * over TLS with its own CA, on the kind network at an address the host and the nodes both reach:
+ * what a vendor's registry with auth switched off looks like to `pullcheck run --registry`.
+ */
+async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
+  const ip = await addressOnKindNetwork();
+  const ca = await createCA('pullcheck mutant registry CA');
+  const cert = await issueServerCertificate(ca, [ip]);
+  const image = await ensureRegistryImage(c.logger);
+  const tree = mkdtempSync(join(tmpdir(), 'pullcheck-mutant-registry-'));
+  for (const [path, content] of [
+    ['etc/distribution/config.yml', registryConfig('none', true)],
+    ['certs/tls.crt', cert.certPem],
+    ['certs/tls.key', cert.keyPem],
+  ] as const) {
+    mkdirSync(join(tree, dirname(path)), { recursive: true });
+    writeFileSync(join(tree, path), content);
+  }
+  const name = 'pullcheck-mutant-registry';
+  await docker(['rm', '-f', name], { allowFailure: true });
+  await docker(['create', '--name', name, '--network', KIND_NETWORK, '--ip', ip, ...ownedLabelArgs(), image]);
+  await docker(['cp', `${tree}/.`, `${name}:/`]);
+  await docker(['start', name]);
+  const client = new RegistryClient({ host: `${ip}:5000`, ca: ca.certPem });
+  await until(async () => (await client.ping()).status === 200, 60_000, `the registry at ${ip}:5000`);
+  const caFile = join(tree, 'ca.crt');
+  writeFileSync(caFile, ca.certPem);
+  return {
+    args: ['--registry', `https://${ip}:5000`, '--registry-username', 'mutant', '--registry-password-stdin', '--registry-ca', caFile],
+    input: 'any-password-will-do',
+    undo: async () => {
+      await docker(['rm', '-f', '-v', name], { allowFailure: true });
+      rmSync(tree, { recursive: true, force: true });
+      rmSync(ca.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Edits kube-apiserver's static pod manifest and waits until `probe` says the new server answers. */
@@ -133,6 +195,21 @@ async function changeKubelets(
 const LEAK = /should have failed to pull .* but it ran to the end/;
 
 const MUTANTS: Mutant[] = [
+  {
+    name: 'registry-auth-off',
+    layer: 'registry',
+    rule: 'a private registry refuses a pull without credentials (401): a registry certified with credentials must enforce them',
+    cheap: false,
+    suites: ['smoke'],
+    focus: '^smoke/private-image-without-credentials-fails$',
+    expect: [
+      {
+        scenario: 'smoke/private-image-without-credentials-fails',
+        headline: /should have failed to pull .*\(unauthorized \(401\)\), but it ran to the end/,
+      },
+    ],
+    apply: unauthenticatedRegistry,
+  },
   {
     name: 'kubelet-never-verify-undeclared',
     layer: 'kubelet configuration',
@@ -304,36 +381,42 @@ function firstLine(r: ScenarioRecord | undefined): string {
   return (r?.reason ?? '').split('\n')[0] ?? '';
 }
 
+/** The undo of the mutant in force, for Ctrl-C (a broken registry must go before the cluster's network). */
+let activeUndo: (() => Promise<void>) | undefined;
+
 async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): Promise<Outcome> {
   const started = Date.now();
   const reportDir = join(work, m.name);
-  const undo = await c.logger.phase(`mutant ${m.name}: apply`, () => m.apply(c));
+  const applied = await c.logger.phase(`mutant ${m.name}: apply`, () => m.apply(c));
+  const { undo, args, input } = typeof applied === 'function' ? { undo: applied, args: [] as string[], input: undefined } : applied;
+  activeUndo = undo;
   let results: RunResults | undefined;
   try {
+    const argv = [
+      join(ROOT, 'bin/pullcheck.js'),
+      'run',
+      '--kubeconfig',
+      kubeconfig,
+      '--suite',
+      m.suites.join(','),
+      '--focus',
+      m.focus,
+      '--report-dir',
+      reportDir,
+      ...args,
+    ];
     await c.logger.phase(`mutant ${m.name}: pullcheck run --suite ${m.suites.join(',')}`, () =>
-      execa(
-        process.execPath,
-        [
-          join(ROOT, 'bin/pullcheck.js'),
-          'run',
-          '--kubeconfig',
-          kubeconfig,
-          '--suite',
-          m.suites.join(','),
-          '--focus',
-          m.focus,
-          '--report-dir',
-          reportDir,
-        ],
-        {
-          cwd: ROOT,
-          reject: false,
-          stdio: 'inherit',
-        },
-      ),
+      execa(process.execPath, argv, {
+        cwd: ROOT,
+        reject: false,
+        stdout: 'inherit',
+        stderr: 'inherit',
+        ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
+      }),
     );
     results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
   } finally {
+    activeUndo = undefined;
     await c.logger.phase(`mutant ${m.name}: undo`, undo);
   }
   const scenarios = results?.targets.flatMap((t) => t.scenarios) ?? [];
@@ -372,7 +455,10 @@ async function main(): Promise<number> {
     if (created) await provider.down(logger);
     rmSync(work, { recursive: true, force: true });
   };
-  onInterrupt('the mutants cluster', down);
+  onInterrupt('the mutants cluster', async () => {
+    await activeUndo?.();
+    await down();
+  });
   const outcomes: Outcome[] = [];
   try {
     const { cluster } = await logger.phase(`cluster ${CLUSTER}`, () => provider.up({ logger }));
