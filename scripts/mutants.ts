@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import type { Cluster } from '../helpers/cluster/cluster.ts';
-import { KIND_NETWORK } from '../helpers/cluster/cluster.ts';
 import { providerFor } from '../helpers/cluster/provider.ts';
 import { docker } from '../helpers/infra/docker.ts';
 import { ownedLabelArgs } from '../helpers/infra/sweep.ts';
@@ -64,23 +63,38 @@ interface Applied {
   input?: string;
 }
 
-/** An address near the end of the kind network (pullcheck's own), for a container of the mutant's. */
-async function addressOnKindNetwork(): Promise<string> {
-  const { stdout } = await docker(['network', 'inspect', KIND_NETWORK, '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}']);
-  const subnet = stdout.split(/\s+/).find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
-  if (!subnet) throw new Error(`the docker network ${KIND_NETWORK} has no IPv4 subnet`);
-  const [base = '', bits = '24'] = subnet.split('/');
-  const n = base.split('.').reduce((a, o) => a * 256 + Number(o), 0) + 2 ** (32 - Number(bits)) - 6;
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+/**
+ * A network of the mutant's own with a subnet chosen here (so that the registry's address is known
+ * before its certificate is made), the kind nodes attached as to a company network; the host reaches
+ * it through the bridge. kind's own network has no user-configured IPv4 subnet, so no fixed address.
+ */
+async function registryNetwork(c: Ctx, name: string): Promise<{ ip: string; remove(): Promise<void> }> {
+  for (let third = 200; third < 250; third++) {
+    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, ...ownedLabelArgs(), name], { allowFailure: true });
+    if (r.exitCode !== 0) continue;
+    for (const n of c.cluster.nodeNames) await docker(['network', 'connect', name, n]);
+    return {
+      ip: `172.31.${third}.10`,
+      remove: async () => {
+        for (const n of c.cluster.nodeNames) await docker(['network', 'disconnect', '-f', name, n], { allowFailure: true });
+        await docker(['network', 'rm', name], { allowFailure: true });
+      },
+    };
+  }
+  throw new Error('no free 172.31.x.0/24 subnet for the mutant registry network');
 }
 
 /**
  * A registry that takes any credentials and enforces none (distribution without an `auth:` section),
- * over TLS with its own CA, on the kind network at an address the host and the nodes both reach:
+ * over TLS with its own CA, at an address the host and the nodes both reach:
  * what a vendor's registry with auth switched off looks like to `pullcheck run --registry`.
  */
 async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
-  const ip = await addressOnKindNetwork();
+  const name = 'pullcheck-mutant-registry';
+  await docker(['rm', '-f', name], { allowFailure: true });
+  await docker(['network', 'rm', name], { allowFailure: true });
+  const network = await registryNetwork(c, name);
+  const { ip } = network;
   const ca = await createCA('pullcheck mutant registry CA');
   const cert = await issueServerCertificate(ca, [ip]);
   const image = await ensureRegistryImage(c.logger);
@@ -93,9 +107,7 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
     mkdirSync(join(tree, dirname(path)), { recursive: true });
     writeFileSync(join(tree, path), content);
   }
-  const name = 'pullcheck-mutant-registry';
-  await docker(['rm', '-f', name], { allowFailure: true });
-  await docker(['create', '--name', name, '--network', KIND_NETWORK, '--ip', ip, ...ownedLabelArgs(), image]);
+  await docker(['create', '--name', name, '--network', name, '--ip', ip, ...ownedLabelArgs(), image]);
   await docker(['cp', `${tree}/.`, `${name}:/`]);
   await docker(['start', name]);
   const client = new RegistryClient({ host: `${ip}:5000`, ca: ca.certPem });
@@ -107,6 +119,7 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
     input: 'any-password-will-do',
     undo: async () => {
       await docker(['rm', '-f', '-v', name], { allowFailure: true });
+      await network.remove();
       rmSync(tree, { recursive: true, force: true });
       rmSync(ca.dir, { recursive: true, force: true });
     },
