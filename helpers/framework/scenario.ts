@@ -479,12 +479,18 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     }
     env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     const message = error instanceof Error ? error.message : String(error);
-    const explainedBy = (env.context.postureMismatches ?? []).find((m) => postureRead.has(m.part))?.line;
-    record('failed', {
-      reason: redact(message).split('\n').slice(0, 12).join('\n'),
-      evidence: files,
-      ...(explainedBy ? { explainedBy } : {}),
-    });
+    // posture/* are the checks themselves; any other scenario whose expectations read a part of the
+    // posture the cluster does not match is blocked by that mismatch, named once for all of them.
+    const explainedBy =
+      decl.group === 'posture' ? undefined : (env.context.postureMismatches ?? []).find((m) => postureRead.has(m.part))?.line;
+    const reason = redact(
+      explainedBy ? `blocked: the cluster is not what its posture declares (${explainedBy}); then: ${message}` : message,
+    )
+      .split('\n')
+      .slice(0, 12)
+      .join('\n');
+    if (explainedBy) record('skipped', { reason, evidence: files, skip: 'blocked', explainedBy });
+    else record('failed', { reason, evidence: files });
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {

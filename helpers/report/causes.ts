@@ -38,7 +38,7 @@ export function causeOf(line: string): string {
 export function sharedCauses(targets: readonly TargetResult[], min = 3): SharedCause[] {
   const groups = new Map<string, SharedCause>();
   for (const t of targets) {
-    for (const s of t.scenarios.filter((x: ScenarioRecord) => x.status === 'failed')) {
+    for (const s of t.scenarios.filter((x: ScenarioRecord) => x.status === 'failed' || x.skip === 'blocked')) {
       const line = (s.reason ?? '').split('\n')[0] ?? '';
       const node = s.explainedBy ? '' : nodeOf(line);
       const cause = s.explainedBy ? `posture: ${s.explainedBy}` : causeOf(line);

@@ -183,11 +183,11 @@ function skipped(results: RunResults): string {
       .filter((s) => s.status === 'skipped')
       .map(
         (s) =>
-          `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${s.skip === 'declared' ? 'skipped by declaration' : '<span class="failed">could not run</span>'}</td><td>${esc(s.reason ?? '')}</td></tr>`,
+          `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${s.skip === 'declared' ? 'skipped by declaration' : s.skip === 'blocked' ? '<span class="failed">blocked by the posture</span>' : '<span class="failed">could not run</span>'}</td><td>${esc(s.reason ?? '')}</td></tr>`,
       ),
   );
   return rows.length
-    ? `<h2 id="skipped">Skipped</h2>\n<p>"Skipped by declaration": the declared posture or target says the scenario does not apply. "Could not run": it should have, and the run fails.</p>\n<table><tr><th>scenario</th><th>target</th><th>kind</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
+    ? `<h2 id="skipped">Skipped</h2>\n<p>"Skipped by declaration": the declared posture or target says the scenario does not apply. "Could not run": it should have, and the run fails. "Blocked by the posture": the cluster is not what its posture declares in a part this scenario's expectations rest on (named once under Shared causes); the run fails.</p>\n<table><tr><th>scenario</th><th>target</th><th>kind</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
     : '';
 }
 

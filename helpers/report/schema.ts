@@ -6,7 +6,7 @@ export const RESULTS_SCHEMA = 'pullcheck.io/results/v1';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
 
-export type SkipKind = 'declared' | 'unavailable';
+export type SkipKind = 'declared' | 'unavailable' | 'blocked';
 
 /** What the harness writes per scenario while it runs (one JSON file per scenario). */
 export interface ScenarioRecord {
@@ -21,7 +21,8 @@ export interface ScenarioRecord {
   /**
    * For a skip: 'declared' — the declared posture or target says the scenario does not apply (a
    * registry pullcheck cannot read the log of, no node access, AlwaysPullImages on); 'unavailable' —
-   * it should have run and could not, which fails the run.
+   * it should have run and could not, which fails the run; 'blocked' — the cluster is not what its
+   * posture declares in a part the scenario's expectations rest on (`explainedBy`), which fails the run.
    */
   skip?: SkipKind;
   /** The expectations' rules the scenario applied (version-aware ones say which version/setting). */

@@ -310,7 +310,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   for (const cause of run.causes ?? []) logger.warn(describeCause(cause));
   const declared = c.skipped - c.unavailable;
   const skips = c.skipped
-    ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run, which fails the run` : ''].filter(Boolean).join(', ')})`
+    ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run or were blocked by the posture, which fails the run` : ''].filter(Boolean).join(', ')})`
     : '';
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
   return { exitCode: c.failed > 0 || c.unavailable > 0 || broken.length > 0 ? 1 : 0, runDir };
