@@ -19,7 +19,7 @@ import { ownedLabelArgs } from '../helpers/infra/sweep.ts';
 import { RegistryClient } from '../helpers/registry/client.ts';
 import { ensureRegistryImage, registryConfig } from '../helpers/registry/registry.ts';
 import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
-import { withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { admittedPolicy, changeApiServer, untilTrue, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
@@ -29,9 +29,6 @@ import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLUSTER = 'pullcheck-mutants';
-const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
-/** Outside the manifests directory: kubelet would run a second API server from a copy inside it. */
-const MANIFEST_BACKUP = '/etc/kubernetes/kube-apiserver.yaml.pullcheck-mutant';
 
 interface Ctx {
   cluster: Cluster;
@@ -111,7 +108,7 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
   await docker(['cp', `${tree}/.`, `${name}:/`]);
   await docker(['start', name]);
   const client = new RegistryClient({ host: `${ip}:5000`, ca: ca.certPem });
-  await until(async () => (await client.ping()).status === 200, 60_000, `the registry at ${ip}:5000`);
+  await untilTrue(async () => (await client.ping()).status === 200, 60_000, `the registry at ${ip}:5000`);
   const caFile = join(tree, 'ca.crt');
   writeFileSync(caFile, ca.certPem);
   return {
@@ -126,41 +123,9 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
   };
 }
 
-/** Edits kube-apiserver's static pod manifest and waits until `probe` says the new server answers. */
-async function changeApiServer(
-  c: Ctx,
-  edit: (yaml: string) => string,
-  probe: (c: Ctx) => Promise<boolean>,
-  what: string,
-): Promise<() => Promise<void>> {
-  const { nodes } = c.cluster;
-  const original = (await nodes.exec(c.controlPlane, ['cat', MANIFEST])).stdout;
-  await nodes.exec(c.controlPlane, ['cp', MANIFEST, MANIFEST_BACKUP]);
-  await c.logger.phase(`API server: ${what}`, async () => {
-    await nodes.writeFile(c.controlPlane, MANIFEST, edit(original), '0600');
-    await until(() => probe(c), 180_000, `the API server with ${what}`);
-  });
-  return () =>
-    c.logger.phase(`API server: undo ${what}`, async () => {
-      await nodes.writeFile(c.controlPlane, MANIFEST, original, '0600');
-      await nodes.exec(c.controlPlane, ['rm', '-f', MANIFEST_BACKUP]);
-      await until(async () => !(await probe(c)), 180_000, `the API server without ${what}`);
-    });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    // The API server restarts in between: failures are expected until it is back.
-    const ok = await check().catch((e: unknown) => {
-      last = String(e).split('\n')[0] ?? '';
-      return false;
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  throw new Error(`waited ${timeoutMs / 1000}s for ${what}${last ? `; last error: ${last}` : ''}`);
+/** The mutant's change to the cluster's own API server (helpers/cluster/apiserver.ts). */
+function apiServer(c: Ctx, what: string, edit: (yaml: string) => string, applied: () => Promise<boolean>): Promise<() => Promise<void>> {
+  return changeApiServer({ nodes: c.cluster.nodes, controlPlane: c.controlPlane, logger: c.logger, what, edit, applied });
 }
 
 /** A server-side dry run of a pod: admission runs, nothing is stored. */
@@ -168,10 +133,7 @@ async function dryRunPod(c: Ctx) {
   return c.cluster.kube.core.createNamespacedPod({
     namespace: 'default',
     dryRun: 'All',
-    body: {
-      metadata: { name: 'mutant-probe' },
-      spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] },
-    },
+    body: { metadata: { name: 'mutant-probe' }, spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1' }] } },
   });
 }
 
@@ -352,11 +314,11 @@ const MUTANTS: Mutant[] = [
     focus: '^posture/always-pull-images$',
     expect: [{ scenario: 'posture/always-pull-images', headline: /API server runs AlwaysPullImages .*declares it off/ }],
     apply: (c) =>
-      changeApiServer(
+      apiServer(
         c,
-        (y) => withAdmissionPlugin(y, 'AlwaysPullImages', true),
-        async (x) => (await dryRunPod(x)).spec?.containers[0]?.imagePullPolicy === 'Always',
         'AlwaysPullImages',
+        (y) => withAdmissionPlugin(y, 'AlwaysPullImages', true),
+        async () => (await admittedPolicy(c.cluster.kube)) === 'Always',
       ),
   },
   {
@@ -373,11 +335,11 @@ const MUTANTS: Mutant[] = [
       },
     ],
     apply: (c) =>
-      changeApiServer(
+      apiServer(
         c,
-        (y) => y.replace(/(\n(\s+)- --enable-admission-plugins=[^\n]*)/, '$1\n$2- --disable-admission-plugins=ServiceAccount'),
-        async (x) => (await dryRunPod(x)).spec?.serviceAccountName === undefined,
         'the ServiceAccount plugin off',
+        (y) => y.replace(/(\n(\s+)- --enable-admission-plugins=[^\n]*)/, '$1\n$2- --disable-admission-plugins=ServiceAccount'),
+        async () => (await dryRunPod(c)).spec?.serviceAccountName === undefined,
       ),
   },
 ];

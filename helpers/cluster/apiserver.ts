@@ -162,3 +162,61 @@ export async function startSecondApiServer(o: SecondApiServerOptions): Promise<S
   }
   return { kube: second, server, stop };
 }
+
+/** Outside the manifests directory: kubelet would run a second API server from a copy inside it. */
+const MANIFEST_BACKUP = '/etc/kubernetes/kube-apiserver.yaml.pullcheck-orig';
+
+/** Polls `check` (failures count as "not yet": the API server restarts meanwhile) until it holds. */
+export async function untilTrue(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const ok = await check().catch((e: unknown) => {
+      last = String(e).split('\n')[0] ?? '';
+      return false;
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error(`waited ${timeoutMs / 1000}s for ${what}${last ? `; last error: ${last}` : ''}`);
+}
+
+/** What an API server makes of an IfNotPresent container, by a server-side dry run (nothing is stored). */
+export async function admittedPolicy(kube: Kube, namespace = 'default'): Promise<string | undefined> {
+  const pod = await kube.core.createNamespacedPod({
+    namespace,
+    dryRun: 'All',
+    body: {
+      metadata: { name: 'pullcheck-admission-probe' },
+      spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] },
+    },
+  });
+  return pod.spec?.containers[0]?.imagePullPolicy;
+}
+
+/**
+ * Changes the cluster's own API server: edits kubeadm's static pod manifest on `controlPlane` and
+ * waits until `applied()` says the restarted server answers with the change. The returned undo puts
+ * the manifest back and waits until `applied()` no longer holds.
+ */
+export async function changeApiServer(o: {
+  nodes: NodeAccess;
+  controlPlane: string;
+  logger: Logger;
+  what: string;
+  edit: (manifestYaml: string) => string;
+  applied: () => Promise<boolean>;
+}): Promise<() => Promise<void>> {
+  const original = (await o.nodes.exec(o.controlPlane, ['cat', SOURCE])).stdout;
+  await o.nodes.exec(o.controlPlane, ['cp', SOURCE, MANIFEST_BACKUP]);
+  await o.logger.phase(`API server: ${o.what}`, async () => {
+    await o.nodes.writeFile(o.controlPlane, SOURCE, o.edit(original), '0600');
+    await untilTrue(o.applied, 180_000, `the API server with ${o.what}`);
+  });
+  return () =>
+    o.logger.phase(`API server: undo ${o.what}`, async () => {
+      await o.nodes.writeFile(o.controlPlane, SOURCE, original, '0600');
+      await o.nodes.exec(o.controlPlane, ['rm', '-f', MANIFEST_BACKUP]);
+      await untilTrue(async () => !(await o.applied()), 180_000, `the API server without ${o.what}`);
+    });
+}

@@ -15,6 +15,7 @@ import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import { KIND_VERSION } from '../infra/versions.ts';
+import { admittedPolicy, changeApiServer, withAdmissionPlugin } from './apiserver.ts';
 import { kindConfigYaml, renderKindConfig } from './kindconfig.ts';
 import { setUpPodNetwork, waitForNodesReady } from './podnetwork.ts';
 import type { Profile } from './profile.ts';
@@ -95,7 +96,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
         detached: true,
       }),
     );
-    return await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
+    const cluster = await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
+    await configureAdmission(cluster, profile, logger);
+    return cluster;
   } catch (error) {
     const logs = cachePath('logs', `kind-${name}-${Date.now()}`);
     await run([kind, 'export', 'logs', logs, '--name', name], { logger, allowFailure: true, env: KIND_ENV }).catch(() => undefined);
@@ -105,6 +108,25 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The admission plugins the profile's posture declares, turned on once the cluster runs: CoreDNS and
+ * kube-proxy are up by then, whose images AlwaysPullImages from the start would have sent to
+ * registry.k8s.io to pull again (unreachable on a hermetic machine).
+ */
+async function configureAdmission(cluster: Cluster, profile: Profile, logger: Logger): Promise<void> {
+  if (!profile.posture.admission?.alwaysPullImages) return;
+  const controlPlane = cluster.nodeNames.find((n) => n.endsWith('-control-plane'));
+  if (!controlPlane) throw new Error(`cluster ${cluster.name} has no control-plane node to turn AlwaysPullImages on`);
+  await changeApiServer({
+    nodes: cluster.nodes,
+    controlPlane,
+    logger,
+    what: 'AlwaysPullImages on, as the posture declares',
+    edit: (y) => withAdmissionPlugin(y, 'AlwaysPullImages', true),
+    applied: async () => (await admittedPolicy(cluster.kube)) === 'Always',
+  });
 }
 
 async function connect(kind: string, name: string, profile: Profile, logger: Logger, existing: boolean): Promise<Cluster> {
