@@ -136,6 +136,8 @@ async function planFor(
   policy: CredentialVerificationPolicy,
   lock: (node: string) => Promise<void>,
 ): Promise<KubeletConfigPlan> {
+  // Its scenarios skip by declaration under AlwaysPullImages: no kubelet change for them.
+  if (env.posture.admission.alwaysPullImages) return { skip: 'the cluster is declared with AlwaysPullImages' };
   const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
   await lock(node);
