@@ -67,7 +67,7 @@ describe('shared causes', () => {
     for (const s of r.targets[0]?.scenarios ?? [])
       s.explainedBy = "the cluster's API server runs AlwaysPullImages, but the posture declares it off";
     expect(sharedCauses(r.targets).map(describeCause)).toEqual([
-      "2 failures in 2 suite(s) share one cause: posture: the cluster's API server runs AlwaysPullImages, but the posture declares it off",
+      "2 scenario(s) in 2 suite(s) blocked by one cause: posture: the cluster's API server runs AlwaysPullImages, but the posture declares it off",
     ]);
   });
 });
