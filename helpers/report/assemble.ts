@@ -2,11 +2,11 @@
 // merged per target: jest knows every test's fate (including those the harness never reached: a
 // failed beforeAll, a jest timeout), the harness's records know what jest cannot (a scenario that
 // skipped itself passes in jest's eyes; the rules applied; the evidence collected).
-import { sharedCauses } from './causes.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { redact } from '../infra/redact.ts';
+import { sharedCauses } from './causes.ts';
 import { renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import {

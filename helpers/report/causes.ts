@@ -56,6 +56,7 @@ export function sharedCauses(targets: readonly TargetResult[], min = 3): SharedC
 }
 
 export function describeCause(c: SharedCause): string {
-  if (c.cause.startsWith('posture: ')) return `${c.scenarios.length} scenario(s) in ${c.suites.length} suite(s) blocked by one cause: ${c.cause}`;
+  if (c.cause.startsWith('posture: '))
+    return `${c.scenarios.length} scenario(s) in ${c.suites.length} suite(s) blocked by one cause: ${c.cause}`;
   return `${c.scenarios.length} failures in ${c.suites.length} suite(s) share one cause${c.node ? ` on ${c.node}` : ''}: ${c.cause}`;
 }

@@ -166,7 +166,9 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       logger,
     });
     const posture = await targetPosture(target.cluster, cluster, o.posture);
-    logger.info(`posture of ${target.name}: ${describePosture(posture)} (admission: ${posture.sources.admission}; kubelet: ${posture.sources.kubelet})`);
+    logger.info(
+      `posture of ${target.name}: ${describePosture(posture)} (admission: ${posture.sources.admission}; kubelet: ${posture.sources.kubelet})`,
+    );
     // Named once here; the scenarios whose expectations rest on a mismatched part say so.
     const postureMismatches = await checkPosture(cluster, posture);
     for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
