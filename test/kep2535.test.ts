@@ -119,7 +119,7 @@ describe('where the gate and the policy exist', () => {
 describe('planning the kubelet configuration for a policy', () => {
   it('skips a kubelet without the gate, naming the version', () => {
     const plan = policyPlan(settings({}, 'v1.32.4'), { policy: 'AlwaysVerify' });
-    expect(plan).toEqual({ skip: expect.stringMatching(/kubelet v1\.32\.4 has no KubeletEnsureSecretPulledImages gate/) });
+    expect(plan).toEqual({ skip: expect.stringMatching(/kubelet v1\.32\.4 has no KubeletEnsureSecretPulledImages gate/), declared: true });
   });
 
   it('turns the alpha gate on in the file where it is off by default (1.33, 1.34)', () => {

@@ -310,7 +310,10 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
 }
 
 /** What a group of scenarios needs: change `patch` on `node`, or skip every scenario, saying why. */
-export type KubeletConfigPlan = { node: string; patch: KubeletConfigPatch; argv?: readonly string[]; note?: string } | { skip: string };
+/** A change to make, or why the group cannot run: `declared` when the posture or version rules it out. */
+export type KubeletConfigPlan =
+  | { node: string; patch: KubeletConfigPatch; argv?: readonly string[]; note?: string }
+  | { skip: string; declared?: boolean };
 
 export interface KubeletConfigGroup {
   /**
@@ -323,7 +326,7 @@ export interface KubeletConfigGroup {
 type GroupState =
   | { kind: 'pending' }
   | { kind: 'ready'; node: string; change: KubeletConfigChange }
-  | { kind: 'skipped'; reason: string }
+  | { kind: 'skipped'; reason: string; declared: boolean }
   | { kind: 'failed'; error: unknown };
 
 /**
@@ -351,7 +354,7 @@ export function useKubeletConfigChange(
       const p = await plan(env, lock);
       if ('skip' in p) {
         env.logger.info(`[${group}] SKIP ${p.skip}`);
-        state = { kind: 'skipped', reason: p.skip };
+        state = { kind: 'skipped', reason: p.skip, declared: p.declared ?? false };
         return;
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
@@ -384,7 +387,7 @@ export function useKubeletConfigChange(
         case 'ready':
           return { node: state.node, change: state.change };
         case 'skipped':
-          return s.skip(state.reason);
+          return state.declared ? s.skipDeclared(state.reason) : s.skip(state.reason);
         case 'failed': {
           const cause = state.error instanceof Error ? state.error.message : String(state.error);
           throw new Error(`${group}: the kubelet configuration this group needs could not be applied: ${cause}`, { cause: state.error });

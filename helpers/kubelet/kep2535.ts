@@ -176,11 +176,13 @@ export function policyPlan(
   current: KubeletPullSettings,
   want: PolicyWanted,
   commandLineGates: Readonly<Record<string, boolean>> = {},
-): { patch: KubeletConfigPatch; note: string } | { skip: string } {
+): { patch: KubeletConfigPatch; note: string } | { skip: string; declared?: boolean } {
   const v = current.kubeletVersion;
   if (!gateExists(v))
     return {
       skip: `kubelet ${v} has no ${EnsureSecretPulledImagesGate} gate (KEP-2535 came as alpha in v1.33): there is no imagePullCredentialsVerificationPolicy to set`,
+      // The version table rules it out: skipped by declaration, not a failure to run.
+      declared: true,
     };
   if (commandLineGates[EnsureSecretPulledImagesGate] === false)
     return {
