@@ -2,7 +2,7 @@
 // a hosts.toml and the CA under containerd's certs.d (read at each pull: no restart), and the
 // KEP-1755 ConfigMap that tells tools where the local registry is.
 import { CERTS_D } from '../cluster/kindconfig.ts';
-import type { Kube } from '../cluster/kube.ts';
+import { apiStatus, type Kube } from '../cluster/kube.ts';
 import type { NodeAccess } from '../node/access.ts';
 
 /** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
@@ -47,9 +47,14 @@ export async function publishLocalRegistryHosting(kube: Kube, host: string): Pro
     metadata: { name: 'local-registry-hosting', namespace: 'kube-public', labels: { 'pullcheck.io/managed': 'true' } },
     data: { 'localRegistryHosting.v1': localRegistryHostingData(host) },
   };
+  const replace = () => kube.core.replaceNamespacedConfigMap({ name: 'local-registry-hosting', namespace: 'kube-public', body });
   try {
-    await kube.core.replaceNamespacedConfigMap({ name: 'local-registry-hosting', namespace: 'kube-public', body });
-  } catch {
-    await kube.core.createNamespacedConfigMap({ namespace: 'kube-public', body });
+    await replace();
+  } catch (error) {
+    if (apiStatus(error) !== 404) throw error;
+    // Two suites starting at once on a new cluster both find it missing: the second one replaces.
+    await kube.core
+      .createNamespacedConfigMap({ namespace: 'kube-public', body })
+      .catch((e: unknown) => (apiStatus(e) === 409 ? replace() : Promise.reject(e)));
   }
 }
