@@ -1,14 +1,7 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
 // for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
 // fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
-import {
-  defineSuite,
-  EventReason,
-  UNAUTHORIZED,
-  WaitingReason,
-  type PushedTestImage,
-  type ScenarioContext,
-} from '../helpers/framework/harness.ts';
+import { defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
@@ -101,12 +94,7 @@ suite.section('pre-pulled: images a node already has', () => {
       const img = await preloadedImage(s, loaded);
       expect(await nodeHasImage(s.env.cluster.nodes, other, img.ref)).toBe(false);
       await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
-      const verdict = await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other });
-      expect(verdict.kind).toBe('pull-failed');
-      if (verdict.kind !== 'pull-failed') return;
-      expect(verdict.reason).toBe(WaitingReason.ErrImageNeverPull);
-      const event = await s.waitForEvent('on-other', EventReason.ErrImageNeverPull, /is not present with pull policy of Never/);
-      expect(event.message).toContain(img.ref);
+      await s.expectNeverPullRefused(await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other }));
     },
   );
 

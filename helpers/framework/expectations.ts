@@ -7,6 +7,7 @@ import {
   imageIdOf,
   PULL_FAILED_REASONS,
   UNAUTHORIZED,
+  WaitingReason,
   podEvents,
   podLog,
   waitForEvent,
@@ -88,6 +89,34 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
       `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${causeName(cause)}): kubelet says: ${failed.message}`,
     );
   return failed;
+}
+
+/**
+ * A Never pod whose image the node does not have: waiting reason ErrImageNeverPull and kubelet's
+ * `ErrImageNeverPull` event naming the image ("is not present with pull policy of Never").
+ */
+export async function expectNeverPullRefused(kube: Kube, verdict: PodVerdict): Promise<CoreV1Event> {
+  const { pod } = verdict;
+  const at = podWhere(pod);
+  const image = imageOf(pod);
+  if (verdict.kind !== 'pull-failed')
+    throw new Error(
+      `${at} with imagePullPolicy Never should have been refused ${image} (not on the node), but it ran (${imageIdOf(pod) || 'no imageID'})`,
+    );
+  if (verdict.reason !== WaitingReason.ErrImageNeverPull)
+    throw new Error(
+      `${at} with imagePullPolicy Never should wait with ErrImageNeverPull, but waits with ${verdict.reason}: ${verdict.message}`,
+    );
+  const event = await waitForEvent(
+    kube,
+    pod.metadata?.namespace ?? '',
+    pod.metadata?.name ?? '',
+    EventReason.ErrImageNeverPull,
+    /is not present with pull policy of Never/,
+  );
+  if (!(event.message ?? '').includes(image))
+    throw new Error(`${at}: kubelet's ErrImageNeverPull event does not name ${image}: ${event.message}`);
+  return event;
 }
 
 /**

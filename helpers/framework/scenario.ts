@@ -23,7 +23,7 @@ import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
 import type { SkipKind } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
-import { expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
+import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import {
   createPod,
   describeEvents,
@@ -115,6 +115,8 @@ export interface ScenarioContext {
   log(pod: V1Pod, container?: string): Promise<string>;
   /** The pod ran this image: exit 0, SUCCESS and the build's marker in its log, `imageID` with the digest. */
   expectRan(verdict: PodVerdict, e: RanExpectation | PushedTestImage): Promise<V1Pod>;
+  /** A Never pod refused for an image the node does not have: ErrImageNeverPull, and kubelet's event naming it. */
+  expectNeverPullRefused(verdict: PodVerdict): Promise<CoreV1Event>;
   /** Kubelet used the image already on the node: a `Pulled` "already present" event and no `Pulling`. */
   expectNoPull(pod: string | PodVerdict): Promise<void>;
   /** The pull failed: a pull waiting reason and a `Failed to pull image` event matching `cause`. */
@@ -428,6 +430,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
     expectRan: (verdict, e) => expectRan(kube, verdict, e),
     expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
+    expectNeverPullRefused: (verdict) => expectNeverPullRefused(kube, verdict),
     expectNoPull: (pod) => expectNoPull(kube, namespace, typeof pod === 'string' ? pod : (pod.pod.metadata?.name ?? '')),
     rule: (text) => {
       rules.push(text);
