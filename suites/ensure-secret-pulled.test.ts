@@ -287,11 +287,19 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
     );
   } else {
     regcred = await createSecret(s, { name: 'regcred', credential: good, acceptedByRegistry: true });
-    await s.expectRan(
-      await s.runPod({ name: 'pod-a', image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] }),
-      { buildId: test.buildId, digest: pushed.digest, platform: platformString(hostPlatform()) },
-    );
-    await s.waitForEvent('pod-a', EventReason.Pulled, /Successfully pulled image/);
+    const podA = (name: string) =>
+      s.runPod({ name, image: pushed.ref, pullPolicy: 'IfNotPresent', nodeName: node, imagePullSecrets: ['regcred'] });
+    let a = await podA('pod-a');
+    // Pod A only sets the scene. Right after the group's kubelet restart, kubelet's Secret cache may
+    // not have `regcred` yet (FailedToRetrieveImagePullSecret, an anonymous pull refused): once more.
+    if (a.kind === 'pull-failed' && (await s.events('pod-a')).some((e) => e.reason === EventReason.FailedToRetrieveImagePullSecret)) {
+      s.env.logger.warn(
+        `[${s.id}] [${node}] kubelet could not yet read Secret regcred for pod-a (its restart for this policy group): pod A again`,
+      );
+      a = await podA('pod-a-again');
+    }
+    await s.expectRan(a, { buildId: test.buildId, digest: pushed.digest, platform: platformString(hostPlatform()) });
+    await s.waitForEvent(a.pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
   }
 
   // The facts the rule is applied to, as kubelet keeps them: its pull record of the image (or none).
