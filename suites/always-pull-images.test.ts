@@ -6,7 +6,7 @@
 // is never changed.
 import type { V1Pod } from '@kubernetes/client-node';
 import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
+import { admittedPolicy, startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { KindNodeAccess } from '../helpers/node/access.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
@@ -16,19 +16,6 @@ export const suite = defineSuite({
   name: 'always-pull-images',
   registries: [{ name: 'private', auth: 'htpasswd' }],
 });
-
-/** What an API server makes of an IfNotPresent container, asked with a server-side dry run. */
-async function defaultedPolicy(kube: Kube): Promise<string | undefined> {
-  const pod = await kube.core.createNamespacedPod({
-    namespace: 'default',
-    dryRun: 'All',
-    body: {
-      metadata: { name: 'pullcheck-admission-probe' },
-      spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] },
-    },
-  });
-  return pod.spec?.containers[0]?.imagePullPolicy;
-}
 
 /**
  * Tenant A pulls its private image onto `node` with its Secret; tenant B then asks for it without
@@ -104,7 +91,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
       controlPlane,
       logger: env.logger,
       plugin: 'AlwaysPullImages',
-      probe: async (kube) => (await defaultedPolicy(kube)) === 'Always',
+      probe: async (kube) => (await admittedPolicy(kube)) === 'Always',
     });
   }, 600_000);
   suite.teardown(async () => {

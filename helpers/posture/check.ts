@@ -3,6 +3,7 @@
 // them once before the suites, so that a cluster-wide mismatch is named once and the scenarios whose
 // expectations rest on that part of the posture are marked as explained by it.
 import type { Cluster } from '../cluster/cluster.ts';
+import { admittedPolicy } from '../cluster/apiserver.ts';
 import type { Kube } from '../cluster/kube.ts';
 import { gateExists, readKubeletPullSettings } from '../kubelet/kep2535.ts';
 import { kubeletPostureOf, type Posture } from './posture.ts';
@@ -15,19 +16,9 @@ export interface PostureMismatch {
   line: string;
 }
 
-const PROBE_IMAGE = 'pullcheck.invalid/posture-probe:1';
-
 /** AlwaysPullImages, by a server-side dry run on the cluster's own API server (admission runs, nothing is stored). */
 export async function checkAdmission(kube: Kube, p: Posture, namespace = 'default'): Promise<PostureMismatch[]> {
-  const pod = await kube.core.createNamespacedPod({
-    namespace,
-    dryRun: 'All',
-    body: {
-      metadata: { name: 'pullcheck-posture-probe' },
-      spec: { containers: [{ name: 'main', image: PROBE_IMAGE, imagePullPolicy: 'IfNotPresent' }] },
-    },
-  });
-  const admitted = pod.spec?.containers[0]?.imagePullPolicy;
+  const admitted = await admittedPolicy(kube, namespace);
   const observed = admitted === 'Always';
   if (observed === p.admission.alwaysPullImages) return [];
   return [
