@@ -25,6 +25,9 @@ import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { changeKubeletConfig, type KubeletConfigChange } from '../helpers/kubelet/config.ts';
 import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
+import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../helpers/kubelet/nodecreds.ts';
+import { htpasswdLine } from '../helpers/registry/htpasswd.ts';
+import { randomBytes } from 'node:crypto';
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,6 +55,8 @@ interface Mutant {
    * posture check found the cause first, and the scenario is blocked by it instead of failing alone.
    */
   expect: { scenario: string; headline: RegExp; blocked?: boolean }[];
+  /** When set, every other red scenario of the selection must be blocked, its first line matching this. */
+  othersBlockedBy?: RegExp;
   /** Breaks the cluster (or stands up a broken registry); returns how to undo it, and `pullcheck run` arguments. */
   apply(c: Ctx): Promise<(() => Promise<void>) | Applied>;
 }
@@ -85,12 +90,13 @@ async function registryNetwork(c: Ctx, name: string): Promise<{ ip: string; remo
 }
 
 /**
- * A registry that takes any credentials and enforces none (distribution without an `auth:` section),
- * over TLS with its own CA, at an address the host and the nodes both reach:
- * what a vendor's registry with auth switched off looks like to `pullcheck run --registry`.
+ * A vendor-like registry over TLS with its own CA, at an address the host and the nodes both reach,
+ * for `pullcheck run --registry`. `none`: distribution without an `auth:` section, which takes any
+ * credentials and enforces none (a vendor's registry with auth switched off).
  */
-async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
+async function mutantRegistry(c: Ctx, auth: 'none' | 'htpasswd'): Promise<Applied & { host: string; password: string }> {
   const name = 'pullcheck-mutant-registry';
+  const password = auth === 'htpasswd' ? randomBytes(12).toString('base64url') : 'any-password-will-do';
   await docker(['rm', '-f', name], { allowFailure: true });
   await docker(['network', 'rm', name], { allowFailure: true });
   const network = await registryNetwork(c, name);
@@ -100,7 +106,8 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
   const image = await ensureRegistryImage(c.logger);
   const tree = mkdtempSync(join(tmpdir(), 'pullcheck-mutant-registry-'));
   for (const [path, content] of [
-    ['etc/distribution/config.yml', registryConfig('none', true)],
+    ['etc/distribution/config.yml', registryConfig(auth, true)],
+    ...(auth === 'htpasswd' ? [['auth/htpasswd', `${htpasswdLine('mutant', password)}\n`] as const] : []),
     ['certs/tls.crt', cert.certPem],
     ['certs/tls.key', cert.keyPem],
   ] as const) {
@@ -110,13 +117,19 @@ async function unauthenticatedRegistry(c: Ctx): Promise<Applied> {
   await docker(['create', '--name', name, '--network', name, '--ip', ip, ...ownedLabelArgs(), image]);
   await docker(['cp', `${tree}/.`, `${name}:/`]);
   await docker(['start', name]);
-  const client = new RegistryClient({ host: `${ip}:5000`, ca: ca.certPem });
+  const client = new RegistryClient({
+    host: `${ip}:5000`,
+    ca: ca.certPem,
+    ...(auth === 'htpasswd' ? { username: 'mutant', password } : {}),
+  });
   await untilTrue(async () => (await client.ping()).status === 200, 60_000, `the registry at ${ip}:5000`);
   const caFile = join(tree, 'ca.crt');
   writeFileSync(caFile, ca.certPem);
   return {
     args: ['--registry', `https://${ip}:5000`, '--registry-username', 'mutant', '--registry-password-stdin', '--registry-ca', caFile],
-    input: 'any-password-will-do',
+    input: password,
+    host: `${ip}:5000`,
+    password,
     undo: async () => {
       await docker(['rm', '-f', '-v', name], { allowFailure: true });
       await network.remove();
@@ -174,6 +187,10 @@ async function changeKubelets(
 const LEAK =
   /^blocked: the cluster is not what its posture declares \(kubelet does not run as declared .*\); then: .*should have failed to pull .* but it ran to the end/;
 
+/** The pull probe's line for a worker whose containerd does not read certs.d (so not the run's CA). */
+const PROBE_X509 =
+  /^blocked: the pull probe found before the suites that pullcheck-mutants-worker cannot pull from pullcheck's registries .*x509/;
+
 const MUTANTS: Mutant[] = [
   {
     name: 'registry-auth-off',
@@ -185,10 +202,54 @@ const MUTANTS: Mutant[] = [
     expect: [
       {
         scenario: 'smoke/private-image-without-credentials-fails',
-        headline: /should have failed to pull .*\(unauthorized \(401\)\), but it ran to the end/,
+        headline:
+          /^blocked: the pull probe found before the suites that the registry .* serves its private images to anyone: .*answered 200; then: .*should have failed to pull .*but it ran to the end/,
+        blocked: true,
       },
     ],
-    apply: unauthenticatedRegistry,
+    apply: (c) => mutantRegistry(c, 'none'),
+  },
+  {
+    name: 'node-config-json-covers-registry',
+    layer: 'node credentials',
+    rule: "a pod without a pull Secret cannot pull a private image, unless a node credential covers the registry: a node's config.json gives every pod on it the registry",
+    cheap: false,
+    suites: ['smoke'],
+    focus: '^smoke/',
+    expect: [
+      {
+        scenario: 'smoke/private-image-without-credentials-fails',
+        headline:
+          /^blocked: the pull probe found before the suites that pullcheck-mutants-worker, pullcheck-mutants-worker2 pulled a private image from the registry .* with no pull Secret: a credential of the node's own/,
+        blocked: true,
+      },
+    ],
+    othersBlockedBy: /with no pull Secret/,
+    apply: async (c) => {
+      const registry = await mutantRegistry(c, 'htpasswd');
+      const { nodes } = c.cluster;
+      const file = `${DEFAULT_KUBELET_ROOT_DIR}/config.json`;
+      const config = nodeConfigJson([{ server: registry.host, username: 'mutant', password: registry.password }]);
+      try {
+        for (const node of c.workers) {
+          await nodes.writeFile(node, file, config);
+          await restartKubelet(nodes, c.cluster.kube, node);
+        }
+      } catch (error) {
+        await registry.undo();
+        throw error;
+      }
+      return {
+        ...registry,
+        undo: async () => {
+          for (const node of c.workers) {
+            await nodes.exec(node, ['rm', '-f', file]);
+            await restartKubelet(nodes, c.cluster.kube, node);
+          }
+          await registry.undo();
+        },
+      };
+    },
   },
   {
     name: 'kubelet-never-verify-undeclared',
@@ -228,13 +289,16 @@ const MUTANTS: Mutant[] = [
     rule: "a node trusts a registry through containerd's certs.d hosts.toml (its CA): pulls over TLS verify against it",
     cheap: true,
     suites: ['pull-policy'],
-    focus: '^pull-policy/always-repulls-moved-tag$',
+    focus: '^pull-policy/',
     expect: [
       {
         scenario: 'pull-policy/always-repulls-moved-tag',
-        headline: /on pullcheck-mutants-worker should have run .* but its pull failed .*(x509|certificate)/,
+        headline: PROBE_X509,
+        blocked: true,
       },
     ],
+    // One cause, one line: every other red scenario of the suite is blocked by the same probe finding.
+    othersBlockedBy: PROBE_X509,
     apply: async (c) => {
       const node = c.workers[0] ?? '';
       const { nodes } = c.cluster;
@@ -407,11 +471,20 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
     return `${ok ? 'caught' : 'MISSED'} ${e.scenario}: ${r ? `${r.skip === 'blocked' ? 'blocked' : r.status}${r.reason ? ` — ${firstLine(r)}` : ''}` : 'did not run'}`;
   });
   const expected = new Set(m.expect.map((e) => e.scenario));
+  const others = scenarios.filter((s) => (s.status === 'failed' || s.skip === 'blocked') && !expected.has(s.id));
+  if (m.othersBlockedBy) {
+    const stray = others.filter((s) => !(s.skip === 'blocked' && m.othersBlockedBy?.test(firstLine(s))));
+    lines.push(
+      stray.length === 0
+        ? `caught: ${others.length} other red scenario(s), each blocked by the same cause`
+        : `MISSED: ${stray.length} other red scenario(s) not blocked by the cause: ${stray.map((s) => `${s.id} — ${firstLine(s)}`).join('; ')}`,
+    );
+  }
   return {
     mutant: m,
     caught: lines.every((l) => l.startsWith('caught')),
     lines,
-    otherFailures: scenarios.filter((s) => (s.status === 'failed' || s.skip === 'blocked') && !expected.has(s.id)).length,
+    otherFailures: others.length,
     seconds: (Date.now() - started) / 1000,
   };
 }

@@ -19,6 +19,7 @@ import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/r
 import type { Need, ScenarioDeclaration } from './declaration.ts';
 import type { PosturePart } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
+import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
 import type { SkipKind } from '../report/schema.ts';
@@ -248,6 +249,15 @@ function trackPostureReads(p: Posture, read: Set<PosturePart>): Posture {
       return Reflect.get(target, key, receiver);
     },
   });
+}
+
+/** The pull probe's finding that explains a failure: a registry the scenario used, on a node its pods were on. */
+async function probeExplanation(env: RunEnv, namespace: string, used: ReadonlyMap<string, TestRegistry>): Promise<string | undefined> {
+  const findings = env.context.probeFindings ?? [];
+  if (findings.length === 0 || used.size === 0) return undefined;
+  const pods = await env.cluster.kube.core.listNamespacedPod({ namespace }).catch(() => undefined);
+  const nodes = (pods?.items ?? []).map((p) => p.spec?.nodeName ?? '').filter(Boolean);
+  return explainingFinding(findings, [...used.values()].map(probeKey), nodes)?.line;
 }
 
 /** Why the target cannot give what the scenario declares it needs, if it cannot. */
@@ -484,10 +494,18 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     const message = error instanceof Error ? error.message : String(error);
     // posture/* are the checks themselves; any other scenario whose expectations read a part of the
     // posture the cluster does not match is blocked by that mismatch, named once for all of them.
-    const explainedBy =
+    // Likewise a failure on a node the pull probe found unable to pull from (or leaking) a registry
+    // the scenario used.
+    const mismatch =
       decl.group === 'posture' ? undefined : (env.context.postureMismatches ?? []).find((m) => postureRead.has(m.part))?.line;
+    const probed = mismatch ? undefined : await probeExplanation(env, namespace, usedRegistries);
+    const explainedBy = mismatch ?? probed;
     const reason = redact(
-      explainedBy ? `blocked: the cluster is not what its posture declares (${explainedBy}); then: ${message}` : message,
+      mismatch
+        ? `blocked: the cluster is not what its posture declares (${mismatch}); then: ${message}`
+        : probed
+          ? `blocked: the pull probe found before the suites that ${probed}; then: ${message}`
+          : message,
     )
       .split('\n')
       .slice(0, 12)

@@ -22,7 +22,8 @@ export interface ScenarioRecord {
    * For a skip: 'declared' — the declared posture or target says the scenario does not apply (a
    * registry pullcheck cannot read the log of, no node access, AlwaysPullImages on); 'unavailable' —
    * it should have run and could not, which fails the run; 'blocked' — the cluster is not what its
-   * posture declares in a part the scenario's expectations rest on (`explainedBy`), which fails the run.
+   * posture declares in a part the scenario's expectations rest on, or the pull probe found a node or
+   * registry at fault where the scenario pulled (`explainedBy`), which fails the run.
    */
   skip?: SkipKind;
   /** The expectations' rules the scenario applied (version-aware ones say which version/setting). */

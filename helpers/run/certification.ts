@@ -17,7 +17,8 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   return (Object.keys(CAPABILITIES) as Capability[]).map((key) => {
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
     let status: ScenarioStatus = 'skipped';
-    if (matching.some((s) => s.status === 'failed')) status = 'failed';
+    // Blocked by a cause the run found first (a node that cannot pull from the registry) is not certified either.
+    if (matching.some((s) => s.status === 'failed' || s.skip === 'blocked')) status = 'failed';
     else if (matching.some((s) => s.status === 'passed')) status = 'passed';
     return { capability: CAPABILITIES[key], status, scenarios: [...new Set(matching.map((s) => s.id))].sort() };
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { PostureMismatch } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
+import type { ProbeFinding } from '../posture/probe.ts';
 
 export const RUN_CONTEXT_ENV = 'PULLCHECK_RUN_CONTEXT';
 export const RUN_CONTEXT_SCHEMA = 'pullcheck.io/run-context/v1';
@@ -45,6 +46,8 @@ export interface RunContext {
   posture?: Posture;
   /** Where the cluster is not what the posture declares, found by the run before the suites. */
   postureMismatches?: PostureMismatch[];
+  /** Nodes that cannot pull from a registry the run uses, or pull its private images with no Secret. */
+  probeFindings?: ProbeFinding[];
 }
 
 /** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */

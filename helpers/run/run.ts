@@ -21,6 +21,8 @@ import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 import { checkPosture } from '../posture/check.ts';
+import { probePulls } from '../posture/probe.ts';
+import { VendorRegistry } from '../registry/vendor.ts';
 import { certify } from './certification.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
@@ -54,6 +56,22 @@ export function targetsOf(o: RunOptions): TargetSpec[] {
     return [{ name: provider.kubernetesVersion() ?? 'default', cluster: kind() }];
   }
   return o.versions.map((v) => ({ name: v.raw, cluster: kind(v.raw) }));
+}
+
+/** The vendor registry as the probe uses it (the suites make their own from the run context). */
+function vendorOf(o: RunOptions): VendorRegistry | undefined {
+  const v = o.registry;
+  if (!v) return undefined;
+  return new VendorRegistry(
+    {
+      url: v.url,
+      host: v.host,
+      ...(v.username ? { username: v.username } : {}),
+      ...(v.password ? { password: v.password } : {}),
+      ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+    },
+    'vendor',
+  );
 }
 
 /** The jest process running now, and the cluster creation: a Ctrl-C waits for both before deleting. */
@@ -172,6 +190,11 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     // Named once here; the scenarios whose expectations rest on a mismatched part say so.
     const postureMismatches = await checkPosture(cluster, posture);
     for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
+    const probeFindings = await logger.phase(
+      `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
+      () => probePulls({ cluster, vendor: vendorOf(o), runId: r.runId, logger }),
+    );
+    for (const f of probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
     const ctx: RunContext = {
       schema: RUN_CONTEXT_SCHEMA,
       runId: r.runId,
@@ -196,6 +219,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       allowPull: o.allowPull,
       posture,
       ...(postureMismatches.length ? { postureMismatches } : {}),
+      ...(probeFindings.length ? { probeFindings } : {}),
     };
     const contextFile = writeRunContext(ctx);
     const parts: (TargetResult | undefined)[] = [];

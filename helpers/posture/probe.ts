@@ -1,0 +1,205 @@
+// The pull probe: before the suites, every node pulls one tiny image from each kind of registry the
+// run uses (pullcheck's own, over TLS with its CA; the vendor's), once with the pull Secret and once
+// without. A node that cannot pull, or pulls a private image with no credentials, is a cause the
+// scenarios cannot see from inside: the run names it once, and the failures it explains are marked
+// as blocked by it instead of each failing with the same runtime words.
+import { randomBytes } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Cluster } from '../cluster/cluster.ts';
+import { PendingNodeAccess } from '../cluster/existing.ts';
+import { ownerLabels } from '../cluster/leftovers.ts';
+import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
+import { hostPlatform } from '../images/oci.ts';
+import { echoImage } from '../images/testimages.ts';
+import { LABEL_RUN } from '../infra/docker.ts';
+import { onInterrupt } from '../infra/lifecycle.ts';
+import type { Logger } from '../infra/log.ts';
+import { removeContainersSync } from '../infra/sweep.ts';
+import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import { LocalRegistry, type TestRegistry } from '../registry/registry.ts';
+import { dockerConfigJsonSecret } from '../registry/secrets.ts';
+import { createCA } from '../registry/tls.ts';
+import { RegistryClient, RegistryError } from '../registry/client.ts';
+
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
+
+/** Findings name a registry by this key: pullcheck's own (a new host per suite) or the vendor's host. */
+export const OWN_REGISTRIES = 'pullcheck';
+
+export interface ProbeFinding {
+  /** The nodes it was seen on (one line for every node with the same cause); none: the registry itself. */
+  nodes: string[];
+  /** OWN_REGISTRIES or the vendor registry's host. */
+  registry: string;
+  line: string;
+}
+
+/** The registry key a scenario's registry is found under. */
+export function probeKey(r: Pick<TestRegistry, 'local' | 'host'>): string {
+  return r.local ? OWN_REGISTRIES : r.host;
+}
+
+/** The finding that explains a failed scenario: one about a registry it used, on a node its pods ran on. */
+export function explainingFinding(
+  findings: readonly ProbeFinding[],
+  used: readonly string[],
+  podNodes: readonly string[],
+): ProbeFinding | undefined {
+  return findings.find((f) => used.includes(f.registry) && (f.nodes.length === 0 || f.nodes.some((n) => podNodes.includes(n))));
+}
+
+/** The runtime's own cause in a Failed event: what follows the last request it made. */
+export function pullCause(message: string): string {
+  const parts = message.split(': ');
+  const tls = parts.findIndex((p) => /^(tls|x509)\b/.test(p));
+  return (tls >= 0 ? parts.slice(tls) : parts.slice(-2)).join(': ').trim();
+}
+
+interface Probed {
+  registry: TestRegistry;
+  label: string;
+  ref: string;
+  repository: string;
+  tag: string;
+}
+
+const TIMEOUT_MS = 90_000;
+
+async function verdictWithCause(cluster: Cluster, namespace: string, pod: string) {
+  const verdict = await waitForVerdict(cluster.kube, namespace, pod, TIMEOUT_MS).catch((e: unknown) => e as Error);
+  if (verdict instanceof Error)
+    return { ok: false, cause: `neither ran nor failed its pull in ${TIMEOUT_MS / 1000} s (${verdict.message.split('\n')[0]})` };
+  if (verdict.kind === 'completed') return { ok: true, cause: '' };
+  const failed = (await podEvents(cluster.kube, namespace, pod)).find((e) => e.reason === EventReason.Failed);
+  return { ok: false, cause: pullCause(failed?.message ?? verdict.message) };
+}
+
+function probePod(namespace: string, name: string, node: string, image: string, secret: string | undefined): V1Pod {
+  const pod = podManifest(namespace, {
+    name,
+    image,
+    pullPolicy: 'Always',
+    nodeName: node,
+    ...(secret ? { imagePullSecrets: [secret] } : {}),
+  });
+  // Every node, tainted or not: a control plane that cannot pull is worth knowing too.
+  if (pod.spec) pod.spec.tolerations = [{ operator: 'Exists' }];
+  return pod;
+}
+
+async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, logger: Logger): Promise<ProbeFinding[]> {
+  const findings: ProbeFinding[] = [];
+  const key = probeKey(p.registry);
+  const secret = p.registry.username ? `probe-${randomBytes(3).toString('hex')}` : undefined;
+  if (secret)
+    await cluster.kube.core.createNamespacedSecret({
+      namespace,
+      body: dockerConfigJsonSecret(secret, namespace, [p.registry.credential()]),
+    });
+  const results = await Promise.all(
+    cluster.nodeNames.map(async (node, i) => {
+      const name = `pull-${key === OWN_REGISTRIES ? 'own' : 'vendor'}-${i}`;
+      await cluster.kube.core.createNamespacedPod({ namespace, body: probePod(namespace, name, node, p.ref, secret) });
+      const withSecret = await verdictWithCause(cluster, namespace, name);
+      if (!secret || !withSecret.ok) return { node, withSecret, anonymous: undefined };
+      // Without the Secret the pull must be refused: a node that pulls anyway holds a credential of its own.
+      await cluster.kube.core.createNamespacedPod({ namespace, body: probePod(namespace, `${name}-anon`, node, p.ref, undefined) });
+      return { node, withSecret, anonymous: await verdictWithCause(cluster, namespace, `${name}-anon`) };
+    }),
+  );
+  // One line per cause, naming every node it was seen on.
+  const byLine = new Map<string, string[]>();
+  const add = (node: string, what: string) => byLine.set(what, [...(byLine.get(what) ?? []), node]);
+  for (const r of results) {
+    if (!r.withSecret.ok) add(r.node, `cannot pull from ${p.label}: ${r.withSecret.cause}`);
+    else if (r.anonymous?.ok)
+      add(
+        r.node,
+        `pulled a private image from ${p.label} with no pull Secret: a credential of the node's own (config.json, a credential provider) covers ${p.registry.host}`,
+      );
+    else if (r.anonymous && !UNAUTHORIZED.test(r.anonymous.cause))
+      logger.info(`probe: ${r.node} was refused ${p.label} without a Secret, not with a 401: ${r.anonymous.cause}`);
+  }
+  for (const [what, nodes] of byLine) findings.push({ nodes, registry: key, line: `${nodes.join(', ')} ${what}` });
+  // Every node pulling without credentials: the registry itself may serve anonymous clients.
+  const leaking = findings.find((f) => f.line.includes('with no pull Secret'));
+  if (leaking && leaking.nodes.length === cluster.nodeNames.length) {
+    const { host, ca, insecure } = p.registry.client.options;
+    const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) });
+    const path = `/v2/${p.repository}/manifests/${p.tag}`;
+    const status = await anonymous
+      .fetch('HEAD', path, { headers: { accept: MANIFEST_TYPES } })
+      .then((r) => r.status)
+      .catch((e: unknown) => (e instanceof RegistryError ? (e.status ?? 0) : 0));
+    if (status === 200)
+      return [
+        {
+          nodes: [],
+          registry: key,
+          line: `${p.label} serves its private images to anyone: every node pulled one with no pull Secret, and an anonymous HEAD ${path} answered 200`,
+        },
+      ];
+  }
+  return findings;
+}
+
+/**
+ * Probes every node against pullcheck's own registry (kind clusters) and the vendor's (when given).
+ * Returns one finding per broken node and registry, or one per registry when the registry is the cause.
+ */
+export async function probePulls(o: {
+  cluster: Cluster;
+  vendor: TestRegistry | undefined;
+  runId: string;
+  logger: Logger;
+}): Promise<ProbeFinding[]> {
+  const { cluster, logger } = o;
+  if (cluster.nodes instanceof PendingNodeAccess && !o.vendor) return [];
+  const runId = `probe${randomBytes(2).toString('hex')}`;
+  const namespace = `pullcheck-probe-${o.runId}`.slice(0, 63);
+  const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    await cluster.kube.core.createNamespace({
+      body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': runId, ...ownerLabels() } } },
+    });
+    cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
+    const probed: Probed[] = [];
+    const image = (await echoImage(hostPlatform(), logger)).image;
+    const repository = `pullcheck-probe/echo-${runId}`;
+    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+      const ca = await createCA(`pullcheck ${runId}`);
+      const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network: cluster.network, runId }, logger).start();
+      cleanups.push(() => own.stop());
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, own.caPem);
+      cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host));
+      await own.client.pushImage(repository, 'probe', image);
+      probed.push({
+        registry: own,
+        label: "pullcheck's registries (TLS with the run's CA, htpasswd)",
+        ref: own.ref(repository, 'probe'),
+        repository,
+        tag: 'probe',
+      });
+    }
+    if (o.vendor) {
+      const v = o.vendor;
+      if (v.caPem && cluster.nodes instanceof PendingNodeAccess)
+        logger.info(`probe: ${v.host} needs its CA on the nodes, and no node access is set up before the suites: not probed`);
+      else {
+        if (v.caPem) {
+          await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, v.host, v.caPem);
+          cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, v.host));
+        }
+        await v.client.pushImage(repository, 'probe', image);
+        probed.push({ registry: v, label: `the registry ${v.host}`, ref: v.ref(repository, 'probe'), repository, tag: 'probe' });
+      }
+    }
+    const findings: ProbeFinding[] = [];
+    for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger)));
+    return findings;
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => logger.warn(`probe cleanup: ${String(e)}`));
+    forget();
+  }
+}
