@@ -103,7 +103,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // Nodes forget the registries first (through the node agent, where there is one), then the
     // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {
-      if (r.local || r.caPem)
+      if (r.local || (r.caPem && !ctx.registry?.trustedByRun))
         await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) =>
           logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`),
         );
@@ -121,7 +121,9 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         vendorTaken = true;
         logger.info(`registry ${req.name}: the vendor registry ${vendor.host}`);
         registries.set(req.name, vendor);
-        if (vendor.caPem) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+        // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
+        if (vendor.caPem && !ctx.registry?.trustedByRun)
+          await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
         continue;
       }
       if (!cluster.network)

@@ -23,6 +23,8 @@ export interface RegistryTarget {
   caFile?: string;
   /** A 0600 file holding the password (never the password itself). */
   passwordFile?: string;
+  /** The run put the registry's CA on every node for its whole length: suites neither add nor remove it. */
+  trustedByRun?: boolean;
 }
 
 export interface RunContext {

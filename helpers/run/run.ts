@@ -15,6 +15,7 @@ import type { Logger } from '../infra/log.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
+import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import { describeCause } from '../report/causes.ts';
 import type { TargetResult } from '../report/schema.ts';
@@ -160,6 +161,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     registry: o.registry ? { mode: 'vendor', url: o.registry.url } : { mode: 'local' },
   };
   let down: (() => Promise<void>) | undefined;
+  let untrustVendor: (() => Promise<void>) | undefined;
   try {
     // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
     // One deletion, however many ask for it (the signal handler and this target's finally).
@@ -190,6 +192,20 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     // Named once here; the scenarios whose expectations rest on a mismatched part say so.
     const postureMismatches = await checkPosture(cluster, posture);
     for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
+    // A vendor registry's CA goes on the nodes once for the run (every suite pulls from the same
+    // host in parallel), and comes off once at its end.
+    const vendor = vendorOf(o);
+    const trustedByRun = Boolean(vendor?.caPem) && !(cluster.nodes instanceof PendingNodeAccess);
+    if (vendor?.caPem && trustedByRun) {
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+      untrustVendor = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
+      // Ctrl-C: the CA comes off the nodes before the cluster (if the run made it) goes.
+      const deleteCluster = down;
+      r.onCluster(async () => {
+        await untrustVendor?.().catch(() => undefined);
+        await deleteCluster?.();
+      });
+    }
     const probeFindings = await logger.phase(
       `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
       () => probePulls({ cluster, vendor: vendorOf(o), runId: r.runId, logger }),
@@ -209,6 +225,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
               ...(o.registry.username ? { username: o.registry.username } : {}),
               ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}),
               ...(r.passwordFile ? { passwordFile: r.passwordFile } : {}),
+              ...(trustedByRun ? { trustedByRun } : {}),
             },
           }
         : {}),
@@ -249,6 +266,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       error: message,
     };
   } finally {
+    await untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
     if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
     r.onCluster(undefined);
   }
