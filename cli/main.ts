@@ -19,6 +19,8 @@ const USAGE = `usage: pullcheck <command> [options]
 commands:
   run             create the profile's kind cluster(s) and registries, run the suites, write the
                   report, tear down (the default command)
+  certify         run the scenarios that prove registry capabilities against --registry; exit 0
+                  only when every required capability passed (reports/<run>/certification.html)
   list            every suite and scenario ID with its one-line description
   report FILE     render junit.xml and index.html again from a results.json
   cluster up      create the profile's kind cluster (builds kind and the node image when needed)
@@ -114,8 +116,10 @@ async function main(argv: string[]): Promise<number> {
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
-    case 'run': {
+    case 'run':
+    case 'certify': {
       const options = resolveRunOptions({
+        certify: command === 'certify',
         ...(values.config ? { config: values.config } : {}),
         ...(values.profile ? { profile: values.profile } : {}),
         ...(values.k8s ? { k8s: values.k8s } : {}),

@@ -43,7 +43,13 @@ describe('resolveRunOptions', () => {
       reportDir: 'reports',
       allowPull: true,
       selftest: false,
+      certify: false,
     });
+  });
+
+  it('pullcheck certify needs a registry to certify', () => {
+    expect(() => resolve({ certify: true })).toThrow(/certify needs the registry to certify: --registry/);
+    expect(resolve({ certify: true, registry: 'https://r.example' }).certify).toBe(true);
   });
 
   it('names the kind cluster with --name (or name: in the config), never with a kubeconfig', () => {

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { basename, dirname, join } from 'node:path';
 import { redact } from '../infra/redact.ts';
 import { sharedCauses } from './causes.ts';
-import { renderHtml } from './html.ts';
+import { certificationVerdict, renderCertificationHtml, renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import {
   RESULTS_SCHEMA,
@@ -275,6 +275,27 @@ export function newRunId(now: Date): string {
 function writeRendered(dir: string, results: RunResults): void {
   writeFileSync(join(dir, 'junit.xml'), renderJUnit(results));
   writeFileSync(join(dir, 'index.html'), renderHtml(results));
+  if (results.certification) {
+    writeFileSync(join(dir, 'certification.json'), `${JSON.stringify(certificationDocument(results), null, 2)}\n`);
+    writeFileSync(join(dir, 'certification.html'), renderCertificationHtml(results));
+  }
+}
+
+/** What a vendor hands on: the registry, the versions, the date and each capability's verdict and scenarios. */
+export function certificationDocument(results: RunResults) {
+  const items = results.certification ?? [];
+  const vendor = results.targets.find((t) => t.registry.mode === 'vendor');
+  return {
+    schema: 'pullcheck.io/certification/v1',
+    registry: vendor?.registry.url ?? '',
+    kubernetesVersions: results.targets.map((t) => t.kubernetesVersion),
+    date: results.finishedAt,
+    runId: results.runId,
+    tool: results.tool,
+    verdict: certificationVerdict(items),
+    certified: items.every((c) => c.required === false || c.status === 'passed'),
+    capabilities: items,
+  };
 }
 
 /**

@@ -107,20 +107,67 @@ ${targets}
 </table>`;
 }
 
-function certification(items: CertificationItem[]): string {
+function certificationTable(items: readonly CertificationItem[]): string {
   const rows = items
-    .map(
-      (c) =>
-        `<tr><td>${esc(c.capability)}</td><td class="${c.status}">${c.status}</td><td>${c.scenarios.map((s) => `<code>${esc(s)}</code>`).join('<br>')}</td></tr>`,
-    )
+    .map((c) => {
+      const cls = c.status === 'not tested' ? 'skipped' : c.status;
+      const verdicts = (c.verdicts ?? c.scenarios.map((id) => ({ id, verdict: c.status, reason: undefined })))
+        .map(
+          (v) =>
+            `<code>${esc(v.id)}</code> <span class="${v.verdict === 'not tested' ? 'skipped' : v.verdict}">${esc(v.verdict)}</span>${v.reason && v.verdict === 'failed' ? `<br><small>${esc(v.reason)}</small>` : ''}`,
+        )
+        .join('<br>');
+      return `<tr><td>${esc(c.capability)}${c.required === false ? ' <small class="muted">(optional)</small>' : ''}</td><td class="${cls}">${esc(c.status)}</td><td>${verdicts}</td></tr>`;
+    })
     .join('\n');
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
-  for (const c of items) counts[c.status] += 1;
-  return `<h2 id="certification">Certification</h2>
-<p>${countsLine(counts)} capabilities.</p>
-<table><tr><th>capability</th><th>verdict</th><th>scenarios</th></tr>
+  return `<table><tr><th>capability</th><th>verdict</th><th>scenarios</th></tr>
 ${rows}
 </table>`;
+}
+
+/** "certified", or the count of required capabilities that failed or were not tested. */
+export function certificationVerdict(items: readonly CertificationItem[]): string {
+  const gaps = items.filter((c) => c.required !== false && c.status !== 'passed');
+  return gaps.length === 0
+    ? 'certified: every required capability passed'
+    : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested`;
+}
+
+function certification(items: CertificationItem[]): string {
+  return `<h2 id="certification">Certification</h2>
+<p><strong>${esc(certificationVerdict(items))}</strong> (<a href="certification.html">one-page summary</a>)</p>
+${certificationTable(items)}`;
+}
+
+/** The page a vendor hands on: registry, Kubernetes version, date, verdict, capabilities and their scenarios. */
+export function renderCertificationHtml(results: RunResults): string {
+  const items = results.certification ?? [];
+  const vendor = results.targets.find((t) => t.registry.mode === 'vendor');
+  const facts = [
+    ['registry', vendor?.registry.url ?? '?'],
+    ['Kubernetes', results.targets.map((t) => t.kubernetesVersion).join(', ')],
+    ['date', results.finishedAt],
+    ['run', results.runId],
+    ['tool', `${results.tool.name} ${results.tool.version}`],
+  ]
+    .map(([k, v]) => `<tr><th>${esc(k ?? '')}</th><td>${esc(v ?? '')}</td></tr>`)
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>pullcheck certification ${esc(vendor?.registry.url ?? '')}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>Registry certification</h1>
+<table>${facts}</table>
+<p><strong>${esc(certificationVerdict(items))}</strong></p>
+${certificationTable(items)}
+<p class="muted">Each verdict rests on the scenarios listed, run against this registry; their evidence is in the run's <a href="index.html">full report</a>.</p>
+</body>
+</html>
+`;
 }
 
 function cell(r: ScenarioRecord | undefined, anchor: string | undefined): string {

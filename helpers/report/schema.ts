@@ -56,11 +56,20 @@ export interface TargetResult {
   error?: string;
 }
 
+/** A capability no scenario exercised against the registry is "not tested", never passed. */
+export type CertificationStatus = 'passed' | 'failed' | 'not tested';
+
 export interface CertificationItem {
+  /** The capability's key as scenarios declare it (e.g. `oci-index`); absent in older reports. */
+  key?: string;
   capability: string;
-  status: ScenarioStatus;
+  /** Must pass for the registry to be certified (docs/certification.md). */
+  required?: boolean;
+  status: CertificationStatus;
   /** Scenario IDs the verdict rests on. */
   scenarios: string[];
+  /** Each of those scenarios' verdicts, with the first line of its reason. */
+  verdicts?: { id: string; verdict: CertificationStatus; reason?: string }[];
 }
 
 export interface RunResults {

@@ -1,9 +1,25 @@
-// The certification summary of a vendor-registry run: each registry capability and the scenarios,
-// declaring that capability, whose verdict proves it. Only scenarios that pushed to the vendor's
-// registry count (a suite's second registry is pullcheck's own), so a capability no scenario
-// exercised there is "skipped", never "passed".
+// The certification of a vendor-registry run: each registry capability, the scenarios declaring it
+// whose verdicts prove it, and its verdict. Only scenarios that pushed to the vendor's registry count
+// (a suite's second registry is pullcheck's own), so a capability no scenario exercised there reads
+// "not tested", never "passed"; a blocked scenario (its failure explained by a cause the run found
+// first) does not certify either.
 import { CAPABILITIES, type Capability } from '../framework/declaration.ts';
-import type { CertificationItem, ScenarioRecord, ScenarioStatus, TargetResult } from '../report/schema.ts';
+import type { CertificationItem, CertificationStatus, ScenarioRecord, TargetResult } from '../report/schema.ts';
+
+/**
+ * What every registry a cluster pulls from must do. The others (token auth, redirected blobs) are
+ * shapes a registry may have: reported when exercised, never required.
+ */
+export const REQUIRED_CAPABILITIES: readonly Capability[] = [
+  'tls',
+  'auth-enforced',
+  'credentials-accepted',
+  'oci-index',
+  'docker-manifest-list',
+  'platform-selection',
+  'tag-moves',
+  'chunked-upload',
+];
 
 function vendorScenarios(target: TargetResult): ScenarioRecord[] {
   const url = target.registry.url;
@@ -12,14 +28,42 @@ function vendorScenarios(target: TargetResult): ScenarioRecord[] {
   return target.scenarios.filter((s) => !s.selftest && (s.registries ?? []).includes(host));
 }
 
+function verdictOf(s: ScenarioRecord): CertificationStatus | undefined {
+  if (s.status === 'failed' || s.skip === 'blocked') return 'failed';
+  if (s.status === 'passed') return 'passed';
+  return undefined;
+}
+
 export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   const ran = targets.flatMap(vendorScenarios);
   return (Object.keys(CAPABILITIES) as Capability[]).map((key) => {
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
-    let status: ScenarioStatus = 'skipped';
-    // Blocked by a cause the run found first (a node that cannot pull from the registry) is not certified either.
-    if (matching.some((s) => s.status === 'failed' || s.skip === 'blocked')) status = 'failed';
-    else if (matching.some((s) => s.status === 'passed')) status = 'passed';
-    return { capability: CAPABILITIES[key], status, scenarios: [...new Set(matching.map((s) => s.id))].sort() };
+    const verdicts = matching.map((s) => ({
+      id: s.id,
+      verdict: verdictOf(s) ?? 'not tested',
+      ...(s.reason ? { reason: s.reason.split('\n')[0] ?? '' } : {}),
+    }));
+    let status: CertificationStatus = 'not tested';
+    if (verdicts.some((v) => v.verdict === 'failed')) status = 'failed';
+    else if (verdicts.some((v) => v.verdict === 'passed')) status = 'passed';
+    return {
+      key,
+      capability: CAPABILITIES[key],
+      required: REQUIRED_CAPABILITIES.includes(key),
+      status,
+      scenarios: [...new Set(matching.map((s) => s.id))].sort(),
+      verdicts: verdicts.sort((a, b) => a.id.localeCompare(b.id)),
+    };
   });
+}
+
+/** Why the registry is not certified: each required capability that failed or was not tested. */
+export function certificationGaps(items: readonly CertificationItem[]): string[] {
+  return items
+    .filter((c) => c.required && c.status !== 'passed')
+    .map((c) => {
+      if (c.status === 'not tested') return `${c.capability}: not tested (no scenario declaring it ran against the registry)`;
+      const failed = (c.verdicts ?? []).filter((v) => v.verdict === 'failed');
+      return `${c.capability}: failed in ${failed.map((v) => `${v.id}${v.reason ? ` (${v.reason})` : ''}`).join('; ')}`;
+    });
 }

@@ -40,6 +40,8 @@ export interface RunOptions {
   name?: string;
   /** --selftest: the framework's self-test suites run too (npm test). */
   selftest: boolean;
+  /** `pullcheck certify`: the registry's certification decides the exit code. */
+  certify: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
 }
@@ -67,6 +69,7 @@ export interface RunFlags {
   name?: string;
   selftest?: boolean;
   posture?: string;
+  certify?: boolean;
 }
 
 /**
@@ -219,6 +222,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
   let registry: VendorRegistryOptions | undefined;
+  if (flags.certify && !registryUrl)
+    throw new UsageError('pullcheck certify needs the registry to certify: --registry https://host[:port] (or PULLCHECK_REGISTRY)');
   if (registryUrl) {
     const caFile = flags.registryCa ?? env['PULLCHECK_REGISTRY_CA'] ?? file.registry?.ca;
     if (caFile && !existsSync(caFile))
@@ -288,6 +293,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     allowPull: !flags.noPull,
     ...(name ? { name } : {}),
     selftest: flags.selftest ?? false,
+    certify: flags.certify ?? false,
     ...(posture ? { posture } : {}),
   };
 }

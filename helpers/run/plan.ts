@@ -23,7 +23,7 @@ export function isSelected(id: string, s: Selection): boolean {
 }
 
 /** `--suite X` takes every scenario suite X declares and every scenario whose ID starts with `X/`. */
-export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 'suites' | 'focus' | 'skip'>): Plan {
+export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 'suites' | 'focus' | 'skip'> & { certify?: boolean }): Plan {
   const known = selectableNames(catalog.filter((e) => !e.selftest));
   const selftests = selectableNames(catalog.filter((e) => e.selftest));
   for (const s of o.suites) {
@@ -31,9 +31,10 @@ export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 's
       throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
   }
   const selection = { ...(o.focus ? { focus: new RegExp(o.focus) } : {}), ...(o.skip ? { skip: new RegExp(o.skip) } : {}) };
-  const scenarios = catalog.filter(
-    (e) => (o.suites.length === 0 || o.suites.includes(e.suite) || o.suites.includes(e.group)) && isSelected(e.id, selection),
-  );
+  // `pullcheck certify` without --suite: the scenarios that prove a registry capability, nothing else.
+  const wanted = (e: CatalogEntry) =>
+    o.suites.length === 0 ? !o.certify || e.capabilities.length > 0 : o.suites.includes(e.suite) || o.suites.includes(e.group);
+  const scenarios = catalog.filter((e) => wanted(e) && isSelected(e.id, selection));
   if (scenarios.length === 0) {
     throw new UsageError(
       `the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`,

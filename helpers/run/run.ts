@@ -24,7 +24,8 @@ import { targetPosture } from '../posture/target.ts';
 import { checkPosture } from '../posture/check.ts';
 import { probePulls } from '../posture/probe.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
-import { certify } from './certification.ts';
+import { certificationGaps, certify } from './certification.ts';
+import { certificationVerdict } from '../report/html.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
 import type { RunOptions } from './options.ts';
@@ -356,6 +357,14 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const skips = c.skipped
     ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run or were blocked by the posture, which fails the run` : ''].filter(Boolean).join(', ')})`
     : '';
+  // A registry is certified by the whole catalog (or `pullcheck certify`), not by a selection of it.
+  const certifying = o.certify || (o.registry !== undefined && o.suites.length === 0 && !o.focus && !o.skip);
+  const gaps = certifying && run.certification ? certificationGaps(run.certification) : [];
+  for (const gap of gaps) logger.warn(`certification of ${o.registry?.url}: ${gap}`);
+  if (run.certification)
+    logger.info(
+      `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,
+    );
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
-  return { exitCode: c.failed > 0 || c.unavailable > 0 || broken.length > 0 ? 1 : 0, runDir };
+  return { exitCode: c.failed > 0 || c.unavailable > 0 || broken.length > 0 || gaps.length > 0 ? 1 : 0, runDir };
 }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ScenarioRecord, TargetResult } from '../helpers/report/schema.ts';
+import { certificationGaps, certify, REQUIRED_CAPABILITIES } from '../helpers/run/certification.ts';
+import { planRun } from '../helpers/run/plan.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
+
+const HOST = 'r.example:5000';
+
+function scenario(id: string, capabilities: string[], o: Partial<ScenarioRecord> = {}): ScenarioRecord {
+  return {
+    id,
+    suite: id.split('/')[0] ?? '',
+    title: id,
+    status: 'passed',
+    capabilities,
+    rules: [],
+    evidence: [],
+    registries: [HOST],
+    ...o,
+  } as ScenarioRecord;
+}
+
+function target(scenarios: ScenarioRecord[]): TargetResult {
+  return {
+    name: 'v1',
+    kubernetesVersion: 'v1.37.2',
+    nodes: [],
+    cluster: { provider: 'existing' },
+    registry: { mode: 'vendor', url: `https://${HOST}` },
+    startedAt: '',
+    finishedAt: '',
+    scenarios,
+  } as unknown as TargetResult;
+}
+
+describe('certification', () => {
+  it('reads "not tested" for a capability no scenario exercised on the registry, never passed', () => {
+    const items = certify([target([scenario('smoke/a', ['tls']), scenario('x/b', ['oci-index'], { registries: ['own:5000'] })])]);
+    expect(items.find((c) => c.key === 'tls')?.status).toBe('passed');
+    expect(items.find((c) => c.key === 'oci-index')?.status).toBe('not tested');
+  });
+
+  it('counts a blocked scenario as failed, with its reason', () => {
+    const items = certify([
+      target([scenario('smoke/a', ['auth-enforced'], { status: 'skipped', skip: 'blocked', reason: 'blocked: the pull probe found …' })]),
+    ]);
+    const auth = items.find((c) => c.key === 'auth-enforced');
+    expect(auth).toMatchObject({ status: 'failed', required: true, verdicts: [{ id: 'smoke/a', verdict: 'failed' }] });
+    expect(certificationGaps(items)).toContainEqual(
+      expect.stringMatching(/^auth enforced.*: failed in smoke\/a \(blocked: the pull probe/),
+    );
+  });
+
+  it('certifies only when every required capability passed', () => {
+    const all = target(REQUIRED_CAPABILITIES.map((c) => scenario(`s/${c}`, [c])));
+    expect(certificationGaps(certify([all]))).toEqual([]);
+    const missing = target(REQUIRED_CAPABILITIES.filter((c) => c !== 'chunked-upload').map((c) => scenario(`s/${c}`, [c])));
+    expect(certificationGaps(certify([missing]))).toEqual([expect.stringMatching(/^chunked blob uploads: not tested/)]);
+  });
+
+  it('pullcheck certify selects the scenarios that declare a capability', () => {
+    const entry = (id: string, capabilities: string[]) =>
+      ({
+        id,
+        suite: id.split('/')[0],
+        group: id.split('/')[0],
+        title: id,
+        file: `${id.split('/')[0]}.ts`,
+        nodes: 'shared',
+        selftest: false,
+        capabilities,
+        needs: [],
+      }) as unknown as CatalogEntry;
+    const catalog = [entry('smoke/a', ['tls']), entry('posture/b', [])];
+    expect(planRun(catalog, { suites: [], certify: true }).scenarios.map((e) => e.id)).toEqual(['smoke/a']);
+    expect(planRun(catalog, { suites: [] }).scenarios.map((e) => e.id)).toEqual(['smoke/a', 'posture/b']);
+  });
+});
