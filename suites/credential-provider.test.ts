@@ -9,8 +9,10 @@
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
 import {
+  claim,
   defineSuite,
   EventReason,
+  podWhere,
   type PodVerdict,
   type PushedTestImage,
   type ScenarioContext,
@@ -48,7 +50,12 @@ export const suite = defineSuite({
 
 async function expectRanWithoutSecret(s: ScenarioContext, verdict: PodVerdict, img: PushedTestImage): Promise<void> {
   // No Secret of any kind: the pod names none and the namespace's default ServiceAccount has none.
-  expect(verdict.pod.spec?.imagePullSecrets ?? []).toEqual([]);
+  const secrets = verdict.pod.spec?.imagePullSecrets ?? [];
+  claim(
+    secrets.length === 0,
+    () =>
+      `${podWhere(verdict.pod)} should pull with the credential provider's answer alone, but it was admitted with imagePullSecrets [${secrets.map((r) => r.name).join(', ')}] (its own or its ServiceAccount's)`,
+  );
   const pod = await s.expectRan(verdict, img);
   await s.waitForEvent(pod.metadata?.name ?? '', EventReason.Pulled, /Successfully pulled image/);
 }
@@ -67,7 +74,12 @@ async function providerNode(s: ScenarioContext): Promise<{ node: string; kubelet
   if (!support.supported) s.skip(support.rule);
   s.rule(support.rule);
   const facts = await kubeletProcessFacts(nodes, node);
-  expect(await presentCredentialFiles(nodes, node, credentialSearchPaths(facts))).toEqual([]);
+  const present = await presentCredentialFiles(nodes, node, credentialSearchPaths(facts));
+  claim(
+    present.length === 0,
+    () =>
+      `kubelet on ${node} should find no node credential file, which would answer instead of the provider (a leftover of another scenario or of the node's setup), but ${present.join(', ')} exist`,
+  );
   return { node, kubeletVersion };
 }
 
@@ -110,7 +122,11 @@ async function expectAuthenticatedManifestPull(s: ScenarioContext, registry: str
     return;
   }
   const requests = manifestRequests(log, img.repository, since);
-  expect(requests.filter((e) => e.status === 200).length).toBeGreaterThan(0);
+  claim(
+    requests.filter((e) => e.status === 200).length > 0,
+    () =>
+      `the ${registry} registry ${s.env.registry(registry).host} requires auth for every request, so the node's pull of ${img.ref} with the provider's credentials should show in its access log as a manifest request answered 200, but since ${since.toISOString()} it has ${requests.length ? requests.map((e) => `${e.method} ${e.uri} ${e.status}`).join('; ') : 'no manifest request for the repository'}`,
+  );
 }
 
 suite.section('credential-provider: an exec plugin on the node supplies registry credentials', () => {
@@ -127,8 +143,15 @@ suite.section('credential-provider: an exec plugin on the node supplies registry
       await expectRanWithoutSecret(s, await s.runPod({ name: 'provider-creds', image: img.ref, nodeName: node }), img);
       // kubelet asked the plugin for this repository (without tag), without a token, and got credentials.
       const asked = requestsFor(await pluginRequests(s, provider), img);
-      expect(asked.length).toBeGreaterThan(0);
-      expect(asked.map((r) => [r.decision, r.token.present])).toEqual(asked.map(() => ['served', false]));
+      claim(
+        asked.length > 0,
+        `kubelet on ${node} should run the credential provider plugin for ${requestedImage(img.ref)} (its matchImages cover ${registry.host}), but the plugin recorded no request for it`,
+      );
+      claim(
+        asked.every((r) => r.decision === 'served' && r.token.present === false),
+        () =>
+          `without tokenAttributes kubelet on ${node} should ask the plugin without a service account token and the plugin serve the credentials, but it recorded: ${asked.map(describePluginRequest).join('; ')}`,
+      );
       await expectAuthenticatedManifestPull(s, 'private', img, since);
     },
   );
@@ -141,7 +164,10 @@ suite.section('credential-provider: an exec plugin on the node supplies registry
       const { node } = await providerNode(s);
       const served = s.env.registry('private');
       const other = s.env.registry('other');
-      expect(other.host).not.toBe(served.host);
+      claim(
+        other.host !== served.host,
+        `test setup: the other registry must have a host of its own for matchImages to tell the two apart, but both are ${served.host}`,
+      );
       const matching = await s.image(served);
       const notMatching = await s.image(other);
       const provider = await installCredentialProvider(s, node, { registry: served.host, matchImages: [served.host] }, served.credential());
@@ -151,8 +177,18 @@ suite.section('credential-provider: an exec plugin on the node supplies registry
       // ...and the other registry's image gets none.
       await s.expectPullFailure(await s.runPod({ name: 'not-matching', image: notMatching.ref, nodeName: node }), UNAUTHORIZED);
       const all = await pluginRequests(s, provider);
-      expect(requestsFor(all, matching).map((r) => r.decision)).toContain('served');
-      expect(all.filter((r) => r.registry === other.host || r.image === requestedImage(notMatching.ref))).toEqual([]);
+      const forMatching = requestsFor(all, matching);
+      claim(
+        forMatching.some((r) => r.decision === 'served'),
+        () =>
+          `kubelet on ${node} should have the plugin serve ${requestedImage(matching.ref)} (matchImages [${served.host}]), but the plugin recorded ${forMatching.length ? forMatching.map(describePluginRequest).join('; ') : 'no request for it'}`,
+      );
+      const sentToPlugin = all.filter((r) => r.registry === other.host || r.image === requestedImage(notMatching.ref));
+      claim(
+        sentToPlugin.length === 0,
+        () =>
+          `kubelet on ${node} should not run the plugin for ${other.host} images (matchImages [${served.host}] must match host and port), but the plugin recorded: ${sentToPlugin.map(describePluginRequest).join('; ')}`,
+      );
     },
   );
 });
@@ -184,21 +220,35 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
       // Every request for the image carried a token: for the audience, of the pod's service account,
       // bound to this very pod (and node, where the API server adds it).
       const asked = requestsFor(await pluginRequests(s, provider), img);
-      expect(asked.length).toBeGreaterThan(0);
+      claim(
+        asked.length > 0,
+        `kubelet on ${node} should run the credential provider plugin for ${requestedImage(img.ref)} (its matchImages cover ${registry.host}), but the plugin recorded no request for it`,
+      );
       for (const r of asked) {
-        expect(r).toMatchObject({
-          decision: 'served',
-          token: {
-            present: true,
-            audiences: [attributes.serviceAccountTokenAudience],
-            subject: `system:serviceaccount:${s.namespace}:puller`,
-            namespace: s.namespace,
-            serviceAccount: 'puller',
-            pod: 'sa-token',
-            podUID: verdict.pod.metadata?.uid,
-          },
-        });
-        if (r.token.node !== undefined) expect(r.token.node).toBe(node);
+        const audience = attributes.serviceAccountTokenAudience;
+        // What the token must say, field by field (as toMatchObject did: a pod without a uid matches no token).
+        const off = (
+          [
+            ['decision', r.decision, 'served'],
+            ['token present', r.token.present, true],
+            ['audiences', JSON.stringify(r.token.audiences), JSON.stringify([audience])],
+            ['subject', r.token.subject, `system:serviceaccount:${s.namespace}:puller`],
+            ['namespace', r.token.namespace, s.namespace],
+            ['serviceAccount', r.token.serviceAccount, 'puller'],
+            ['pod', r.token.pod, 'sa-token'],
+            ['podUID', r.token.podUID, verdict.pod.metadata?.uid ?? '(the pod has no uid)'],
+          ] as const
+        ).filter(([, got, want]) => got !== want);
+        claim(
+          off.length === 0,
+          () =>
+            `in token mode kubelet on ${node} should hand the plugin a token for audience ${audience} of ServiceAccount puller, bound to pod ${s.namespace}/sa-token, and the plugin serve it, but a request for ${r.image} had ${off.map(([field, got, want]) => `${field} ${String(got)} (not ${String(want)})`).join(', ')}: ${describePluginRequest(r)}`,
+        );
+        if (r.token.node !== undefined)
+          claim(
+            r.token.node === node,
+            `in token mode kubelet on ${node} should hand the plugin a token bound to its own node where the API server binds one, but the token for ${r.image} names node ${r.token.node}`,
+          );
       }
     },
   );
@@ -224,25 +274,49 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
       if (!restricted) {
         // Nothing to grant: the node may ask for any audience, and the pod runs as it is.
         await expectRanWithoutSecret(s, await s.runPod({ name: 'unrestricted', image: after.ref, nodeName: node }), after);
-        expect(requestsFor(await pluginRequests(s, provider), after).every((r) => r.token.present && r.decision === 'served')).toBe(true);
+        const unrestricted = requestsFor(await pluginRequests(s, provider), after);
+        claim(
+          unrestricted.every((r) => r.token.present && r.decision === 'served'),
+          () =>
+            `where the API server does not restrict node audiences kubelet on ${node} should get a token for ${audience} and the plugin serve every request, but it recorded: ${unrestricted.map(describePluginRequest).join('; ')}`,
+        );
         return;
       }
-      expect((await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace)).allowed).toBe(false);
+      const access = await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace);
+      claim(
+        access.allowed === false,
+        `where the API server restricts node audiences, node ${node} should not be allowed to request tokens for ${audience} before RBAC grants it, but a SubjectAccessReview allows it: ${access.reason || '(no reason given)'}`,
+      );
       await s.expectPullFailure(await s.runPod({ name: 'before-rbac', image: before.ref, nodeName: node }), UNAUTHORIZED);
-      expect(requestsFor(await pluginRequests(s, provider), before)).toEqual([]);
+      const withoutToken = requestsFor(await pluginRequests(s, provider), before);
+      claim(
+        withoutToken.length === 0,
+        () =>
+          `without a token for ${audience} kubelet on ${node} should not run the plugin for ${requestedImage(before.ref)} (requireServiceAccount), but the plugin recorded: ${withoutToken.map(describePluginRequest).join('; ')}`,
+      );
       const journal = await provider.kubeletJournal();
       // v1.37 says `… for audience "<aud>"`, v1.36 `audience "<aud>" not found in pod spec volume, … for this audience`.
       const denied = journal
         .split('\n')
         .filter((l) => /is not authorized to request tokens for (this )?audience/.test(l) && l.includes(audience));
-      expect(denied.length).toBeGreaterThan(0);
+      claim(
+        denied.length > 0,
+        `kubelet on ${node} should log that it is not authorized to request tokens for audience ${audience}, but its journal has no such line`,
+      );
       s.env.logger.info(`[${s.id}] [${node}] KUBELET ${denied[0]?.slice(0, 400) ?? ''}`);
 
       await allowNodeAudience(s, node, audience);
       await expectRanWithoutSecret(s, await s.runPod({ name: 'after-rbac', image: after.ref, nodeName: node }), after);
       const asked = requestsFor(await pluginRequests(s, provider), after);
-      expect(asked.length).toBeGreaterThan(0);
-      expect(asked.every((r) => r.token.present && r.decision === 'served' && r.token.pod === 'after-rbac')).toBe(true);
+      claim(
+        asked.length > 0,
+        `once RBAC grants node ${node} the audience ${audience}, kubelet on ${node} should run the plugin for ${requestedImage(after.ref)}, but the plugin recorded no request for it`,
+      );
+      claim(
+        asked.every((r) => r.token.present && r.decision === 'served' && r.token.pod === 'after-rbac'),
+        () =>
+          `once RBAC grants node ${node} the audience ${audience}, kubelet on ${node} should hand the plugin a token of pod after-rbac and the plugin serve it, but it recorded: ${asked.map(describePluginRequest).join('; ')}`,
+      );
     },
   );
 });

@@ -1,7 +1,7 @@
 // Pod imagePullSecrets: every way the Kubernetes docs make one, how kubelet merges them, and how a
 // wrong, missing or out-of-namespace Secret fails.
 import type { V1Secret } from '@kubernetes/client-node';
-import { defineSuite, EventReason, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, EventReason, podWhere, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
 import { dockerCfgSecret, secretFromConfigFile } from '../helpers/registry/secrets.ts';
 
@@ -77,7 +77,12 @@ suite.section('image-pull-secrets: Secrets that work', () => {
         imagePullSecrets: [credA, credB],
       });
       await s.expectRan(verdict, a);
-      expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
+      const second = await s.log(verdict.pod, 'second');
+      claim(
+        second.includes(`build=${b.buildId}`),
+        () =>
+          `kubelet must use each of a pod's imagePullSecrets for its own registry, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB}, but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+      );
     },
   );
 });
@@ -104,7 +109,12 @@ suite.section("image-pull-secrets: merged with the node's own credentials", () =
         nodeName: node,
       });
       await s.expectRan(verdict, a);
-      expect(await s.log(verdict.pod, 'second')).toContain(`build=${b.buildId}`);
+      const second = await s.log(verdict.pod, 'second');
+      claim(
+        second.includes(`build=${b.buildId}`),
+        () =>
+          `kubelet must merge a pod's imagePullSecrets with the node's own credentials, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB} (the node's config.json has only ${s.env.registry('private').host}), but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+      );
     },
   );
 });
@@ -139,7 +149,10 @@ suite.section('image-pull-secrets: Secrets that do not', () => {
       const image = await s.image(s.env.registry('private'));
       const verdict = await s.runPod({ name: 'missing', image: image.ref, imagePullSecrets: ['does-not-exist'] });
       const event = await s.waitForEvent('missing', EventReason.FailedToRetrieveImagePullSecret, /does-not-exist/);
-      expect(event.type).toBe('Warning');
+      claim(
+        event.type === 'Warning',
+        `kubelet's FailedToRetrieveImagePullSecret event for pod ${s.namespace}/missing, whose Secret does-not-exist is missing, should be a Warning, but it is ${event.type ?? '(no type)'}: ${event.message}`,
+      );
       await s.expectPullFailure(verdict, UNAUTHORIZED);
     },
   );

@@ -1,7 +1,7 @@
 // Multi-platform images: a node takes the manifest of its own platform from an OCI image index or a
 // Docker manifest list, fails clearly when there is none, and the old arch-suffixed names still work.
 import type { V1Node } from '@kubernetes/client-node';
-import { defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 
@@ -54,7 +54,10 @@ suite.section('multi-arch: the node takes its own platform', () => {
       const node = s.worker(0);
       const platform = await platformOf(s, node);
       const others = INDEX_PLATFORMS.filter((p) => !samePlatform(p, platform));
-      expect(others.length).toBe(INDEX_PLATFORMS.length - 1);
+      claim(
+        others.length === INDEX_PLATFORMS.length - 1,
+        `test setup: node ${node}'s platform ${platformString(platform)} must be exactly one of the test index's (${INDEX_PLATFORMS.map(platformString).join(', ')}), so that an index without it can be built, but ${INDEX_PLATFORMS.length - others.length} of them match it`,
+      );
       const pushed = await s.pushIndex(s.env.registry('public'), await echoIndex(others, s.env.logger));
       const verdict = await s.runPod({ name: 'no-match', image: pushed.ref, nodeName: node });
       await s.expectPullFailure(verdict, /no match for platform in manifest/);
@@ -95,7 +98,10 @@ suite.section('multi-arch: the node takes its own platform', () => {
       const child = idx.children.find((c) => samePlatform(c.platform, platform));
       if (!child) throw new Error(`the test index has no ${platformString(platform)} manifest`);
       const suffixed = await s.push(s.env.registry('public'), child.image, { repository: `${name}-${platform.architecture}`, tag });
-      expect(suffixed.digest).toBe(child.image.manifest.digest);
+      claim(
+        suffixed.digest === child.image.manifest.digest,
+        `the ${platformString(platform)} manifest pushed again under the arch-suffixed name ${suffixed.repository}:${tag} must keep its digest ${child.image.manifest.digest} (the same bytes as in the index), but the registry stored it as ${suffixed.digest}`,
+      );
       await s.expectRan(await s.runPod({ name: 'multi', image: multi.ref, nodeName: node }), {
         buildId: idx.buildId,
         platform: platformString(platform),
@@ -110,8 +116,16 @@ suite.section('multi-arch: the node takes its own platform', () => {
         const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
         return (JSON.parse(stdout) as { status: { id: string } }).status.id;
       };
-      expect(await imageIdOnNode(multi.ref)).toBe(child.image.config.digest);
-      expect(await imageIdOnNode(suffixed.ref)).toBe(child.image.config.digest);
+      const multiId = await imageIdOnNode(multi.ref);
+      claim(
+        multiId === child.image.config.digest,
+        `the multi-arch ${multi.ref} on ${node} should be the ${platformString(platform)} image, whose ID is its config digest ${child.image.config.digest}, but crictl inspecti gives ${multiId}`,
+      );
+      const suffixedId = await imageIdOnNode(suffixed.ref);
+      claim(
+        suffixedId === child.image.config.digest,
+        `the arch-suffixed ${suffixed.ref} on ${node} should be the same ${platformString(platform)} image as ${multi.ref}, whose ID is its config digest ${child.image.config.digest}, but crictl inspecti gives ${suffixedId}`,
+      );
     },
   );
 });

@@ -8,6 +8,7 @@
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
 // which keeps node changes from overlapping.
 import {
+  claim,
   defineSuite,
   EventReason,
   UNAUTHORIZED,
@@ -54,7 +55,12 @@ async function searchPathsOn(s: ScenarioContext, node: string): Promise<Credenti
   );
   const paths = credentialSearchPaths(facts);
   // A leftover file would answer for the one under test; fail on it rather than pass by accident.
-  expect(await presentCredentialFiles(s.env.cluster.nodes, node, paths)).toEqual([]);
+  const present = await presentCredentialFiles(s.env.cluster.nodes, node, paths);
+  claim(
+    present.length === 0,
+    () =>
+      `kubelet on ${node} should find no credential file before the scenario writes one (a leftover would answer for the one under test), but ${present.join(', ')} exist`,
+  );
   return paths;
 }
 
@@ -153,7 +159,10 @@ suite.section('node-credentials: what does not give credentials', () => {
       // control plane: a pod with nodeName passes its NoSchedule taint) rather than wait for another
       // suite's kubelet policy group on the other worker.
       const others = [...s.workers().filter((n) => n !== withCreds), ...s.controlPlanes()];
-      expect(others.length).toBeGreaterThanOrEqual(1);
+      claim(
+        others.length >= 1,
+        `test setup: the pod without credentials needs a node other than ${withCreds}, but the cluster has no other worker or control plane`,
+      );
       const without = await s.lockFreeNode(others);
       await searchPathsOn(s, without);
       await s.expectPullFailure(await s.runPod({ name: 'without-creds', image: img.ref, nodeName: without }), UNAUTHORIZED);

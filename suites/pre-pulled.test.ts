@@ -1,7 +1,7 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
 // for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
 // fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
-import { defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
@@ -35,7 +35,10 @@ async function preloadedImage(s: ScenarioContext, node: string): Promise<{ ref: 
   await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${img.ref}`, () =>
     preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image }),
   );
-  expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
+  claim(
+    await nodeHasImage(s.env.cluster.nodes, node, img.ref),
+    `test setup: ${img.ref}, just imported into containerd on ${node}, should be visible to the CRI, but crictl inspecti does not find it`,
+  );
   return { ref: img.ref, buildId: img.buildId, platform: img.platform };
 }
 
@@ -79,7 +82,10 @@ suite.section('pre-pulled: images a node already has', () => {
       await s.expectPullFailure(verdict, UNAUTHORIZED);
       await s.waitForEvent('always', EventReason.Pulling, /Pulling image/);
       // The failed pull leaves the admin's copy where it was.
-      expect(await nodeHasImage(s.env.cluster.nodes, node, img.ref)).toBe(true);
+      claim(
+        await nodeHasImage(s.env.cluster.nodes, node, img.ref),
+        `a failed Always pull must leave the image a node has: ${img.ref}, imported on ${node}, should still be there, but crictl inspecti no longer finds it`,
+      );
     },
   );
 
@@ -92,7 +98,10 @@ suite.section('pre-pulled: images a node already has', () => {
       const loaded = s.worker(0);
       const other = s.worker(1);
       const img = await preloadedImage(s, loaded);
-      expect(await nodeHasImage(s.env.cluster.nodes, other, img.ref)).toBe(false);
+      claim(
+        !(await nodeHasImage(s.env.cluster.nodes, other, img.ref)),
+        `test setup: ${img.ref}, imported on ${loaded} only, should not be on ${other}, but crictl inspecti finds it there`,
+      );
       await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
       await s.expectNeverPullRefused(await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other }));
     },

@@ -1,6 +1,6 @@
 // imagePullPolicy as the Kubernetes "Images" page describes it: what the API server defaults, and
 // what each policy makes a node do when the image is, or is not, already there and when its tag moves.
-import { defineSuite, EventReason, type PushedImage, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, EventReason, podWhere, type PushedImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { manifestRequests, type AccessEntry } from '../helpers/registry/accesslog.ts';
@@ -69,7 +69,10 @@ async function runMoveRun(s: ScenarioContext, policy: 'IfNotPresent' | 'Always')
   await s.expectRan(await s.runPod({ name: 'first', image: v1.ref, pullPolicy: policy, nodeName: node }), v1);
   const movedAt = new Date();
   const v2 = await s.image(registry, { repository: v1.repository, tag: v1.tag });
-  expect(v2.digest).not.toBe(v1.digest);
+  claim(
+    v2.digest !== v1.digest,
+    `test setup: the image pushed to move ${v1.ref} must differ from the first (a new build id), but both are ${v1.digest}`,
+  );
   const again = await s.runPod({ name: 'again', image: v1.ref, pullPolicy: policy, nodeName: node });
   const requests = manifestRequests(await s.accessLog(registry), v1.repository, movedAt);
   return { v1, v2, again, requests };
@@ -96,8 +99,16 @@ suite.section('pull-policy: cached images and moving tags', () => {
     async (s) => {
       const r = await runMoveRun(s, 'Always');
       await s.expectRan(r.again, r.v2);
-      expect((await s.events('again')).map((e) => e.reason)).toContain(EventReason.Pulling);
-      expect(r.requests.length).toBeGreaterThan(0);
+      const reasons = (await s.events('again')).map((e) => e.reason);
+      claim(
+        reasons.includes(EventReason.Pulling),
+        () =>
+          `Always must pull again after the tag moved: ${podWhere(r.again.pod)} should have a Pulling event for ${r.v1.ref}, but its events are ${reasons.join(', ') || '(none)'}`,
+      );
+      claim(
+        r.requests.length > 0,
+        `Always must resolve the moved tag at the registry: the access log of ${s.env.registry('public').host} should show a manifest request for ${r.v1.ref} since the tag moved, but shows none`,
+      );
     },
   );
 });

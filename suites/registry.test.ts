@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/infra/exec.ts';
-import { defineSuite, imageIdOf, type Capability, type PushedTestImage } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, imageIdOf, podWhere, type Capability, type PushedTestImage } from '../helpers/framework/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
@@ -45,7 +45,11 @@ suite.section('registry: what is pushed reads back', () => {
         [dockerList, MediaType.dockerManifestList],
       ] as const) {
         const got = await registry.client.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES);
-        expect({ digest: got.digest, mediaType: got.mediaType }).toEqual({ digest: pushed.digest, mediaType });
+        claim(
+          got.digest === pushed.digest && got.mediaType === mediaType,
+          () =>
+            `the registry ${registry.host} must serve ${pushed.repository}:${pushed.tag} as pushed, ${mediaType} ${pushed.digest} (OCI distribution: GET /v2/<name>/manifests/<tag> returns the manifest with its media type), but it served ${got.mediaType || '(no Content-Type)'} ${got.digest}`,
+        );
       }
     },
   );
@@ -59,12 +63,23 @@ suite.section('registry: what is pushed reads back', () => {
       const chunked = new RegistryClient({ ...registry.client.options, chunkSize: 64 * 1024 });
       const test = await echoImage(hostPlatform(), s.env.logger);
       const biggest = Math.max(...test.image.layers.map((l) => l.size));
-      expect(biggest).toBeGreaterThan(64 * 1024);
+      claim(
+        biggest > 64 * 1024,
+        `test setup: the echo image's biggest layer must be over 64 KiB for 64 KiB chunks to make a chunked (PATCH) upload, but it is ${biggest} bytes`,
+      );
       const repository = s.uniqueRepository();
       const tag = s.uniqueTag();
       const digest = await chunked.pushImage(repository, tag, test.image);
-      for (const layer of test.image.layers) expect(await registry.client.blobExists(repository, layer.digest)).toBe(true);
-      expect((await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest).toBe(digest);
+      for (const layer of test.image.layers)
+        claim(
+          await registry.client.blobExists(repository, layer.digest),
+          `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
+        );
+      const stored = (await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest;
+      claim(
+        stored === digest,
+        `the registry ${registry.host} must serve ${repository}:${tag}, pushed in chunks, as the pushed manifest ${digest}, but it served ${stored}`,
+      );
       const secret = await s.pullSecret(registry);
       await s.expectRan(await s.runPod({ image: registry.ref(repository, tag), imagePullSecrets: [secret] }), {
         buildId: test.buildId,
@@ -86,7 +101,11 @@ suite.section('registry: what is pushed reads back', () => {
       const base = ['skopeo', '--command-timeout', '60s', 'inspect', '--cert-dir', certDir, '--creds', `${username}:${password}`];
       const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
       const raw = await run([...base, '--raw', url], { logger: s.env.logger });
-      expect(sha256(raw.stdout)).toBe(pushed.digest);
+      const rawDigest = sha256(raw.stdout);
+      claim(
+        rawDigest === pushed.digest,
+        `skopeo inspect --raw must read the index ${pushed.repository}:${pushed.tag} from ${registry.host} byte for byte (digest ${pushed.digest}), but what it read hashes to ${rawDigest}`,
+      );
       for (const child of idx.children) {
         const o: Platform = child.platform;
         const platformArgs = [
@@ -98,15 +117,20 @@ suite.section('registry: what is pushed reads back', () => {
         ];
         // skopeo resolves the index to this platform: the config it returns is this child's, byte for byte.
         const config = await run([...base, ...platformArgs, '--config', '--raw', url], { logger: s.env.logger });
-        expect({ platform: platformString(o), config: sha256(config.stdout) }).toEqual({
-          platform: platformString(o),
-          config: child.image.config.digest,
-        });
+        const configDigest = sha256(config.stdout);
+        claim(
+          configDigest === child.image.config.digest,
+          `skopeo inspect --config with --override-os/--override-arch ${platformString(o)} must resolve the index ${pushed.repository}:${pushed.tag} on ${registry.host} to that platform's manifest and return its config ${child.image.config.digest}, but the config it returned hashes to ${configDigest}`,
+        );
         const byDigest = await run(
           [...base, '--raw', `docker://${registry.client.options.host}/${pushed.repository}@${child.image.manifest.digest}`],
           { logger: s.env.logger },
         );
-        expect(sha256(byDigest.stdout)).toBe(child.image.manifest.digest);
+        const byDigestDigest = sha256(byDigest.stdout);
+        claim(
+          byDigestDigest === child.image.manifest.digest,
+          `skopeo inspect --raw must read the ${platformString(o)} manifest ${pushed.repository}@${child.image.manifest.digest} from ${registry.host} byte for byte, but what it read hashes to ${byDigestDigest}`,
+        );
       }
     },
   );
@@ -120,19 +144,55 @@ suite.section('registry: auth and TLS are enforced', () => {
     async (s) => {
       const registry = s.env.registry('private');
       const anonymous = new RegistryClient({ host: registry.client.options.host, ca: s.env.ca.certPem });
-      await expect(anonymous.ping()).rejects.toMatchObject({ status: 401 });
+      const anonymousPing = await anonymous.ping().then(
+        (res) => ({ refused: false, seen: `GET /v2/ answered ${res.status}` }),
+        (e: unknown) => ({
+          refused: (e as { status?: unknown } | null | undefined)?.status === 401,
+          seen: `GET /v2/ failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+        }),
+      );
+      claim(
+        anonymousPing.refused,
+        `the htpasswd registry ${registry.host} must refuse a request without credentials with 401 (distribution's auth), but ${anonymousPing.seen}`,
+      );
       const { username, password } = registry.credential('wrong-password');
       const wrong = new RegistryClient({ host: registry.client.options.host, ca: s.env.ca.certPem, username, password });
-      expect((await wrong.ping()).status).toBe(401);
-      expect((await registry.client.ping()).status).toBe(200);
-      expect((await s.env.registry('public').client.ping()).status).toBe(200);
+      const wrongStatus = (await wrong.ping()).status;
+      claim(
+        wrongStatus === 401,
+        `the htpasswd registry ${registry.host} must refuse a wrong password with 401 (distribution's auth), but GET /v2/ answered ${wrongStatus}`,
+      );
+      const rightStatus = (await registry.client.ping()).status;
+      claim(
+        rightStatus === 200,
+        `the htpasswd registry ${registry.host} must accept the right credentials with 200, but GET /v2/ answered ${rightStatus}`,
+      );
+      const publicStatus = (await s.env.registry('public').client.ping()).status;
+      claim(
+        publicStatus === 200,
+        `the anonymous registry ${s.env.registry('public').host} must answer 200 without credentials, but GET /v2/ answered ${publicStatus}`,
+      );
     },
   );
 
   suite.scenario('tls-verifies-with-run-ca', 'TLS verifies with the run CA and fails without it', async (s) => {
     const host = s.env.registry('public').client.options.host;
-    await expect(new RegistryClient({ host }).ping()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
-    expect((await new RegistryClient({ host, ca: s.env.ca.certPem }).ping()).status).toBe(200);
+    const withoutCa = await new RegistryClient({ host }).ping().then(
+      (res) => ({ refused: false, seen: `GET /v2/ answered ${res.status}` }),
+      (e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e);
+        return { refused: /self[- ]signed|unable to verify|certificate/i.test(message), seen: `GET /v2/ failed otherwise: ${message}` };
+      },
+    );
+    claim(
+      withoutCa.refused,
+      `a client without the run CA must fail to verify the certificate of the anonymous registry ${s.env.registry('public').host} at ${host} (issued by the run CA), but ${withoutCa.seen}`,
+    );
+    const withCaStatus = (await new RegistryClient({ host, ca: s.env.ca.certPem }).ping()).status;
+    claim(
+      withCaStatus === 200,
+      `a client with the run CA must verify the anonymous registry ${s.env.registry('public').host} at ${host} and be answered 200, but GET /v2/ answered ${withCaStatus}`,
+    );
   });
 });
 
@@ -142,7 +202,10 @@ suite.section('registry: plain HTTP, only where asked', () => {
     'a registry started without TLS is reached over http, and a node pulls from it through an http hosts.toml',
     async (s) => {
       const registry = s.env.registry('plain');
-      expect(registry.client.baseUrl).toMatch(/^http:\/\//);
+      claim(
+        /^http:\/\//.test(registry.client.baseUrl),
+        `test setup: the plain registry ${registry.host}, started without TLS, must be reached over http://, but pullcheck's client uses ${registry.client.baseUrl}`,
+      );
       const image = await s.image(registry);
       await s.expectRan(await s.runPod({ image: image.ref }), image);
     },
@@ -158,11 +221,32 @@ suite.section('registry: tags move and go', () => {
       const registry = s.env.registry('public');
       const first = await s.image(registry);
       const second = await s.image(registry, { repository: first.repository, tag: first.tag });
-      expect(second.digest).not.toBe(first.digest);
-      expect((await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest).toBe(second.digest);
+      claim(
+        second.digest !== first.digest,
+        `test setup: the image pushed again to ${first.repository}:${first.tag} must differ from the first (a new build id), but both are ${first.digest}`,
+      );
+      const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
+      claim(
+        tagged === second.digest,
+        `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
+      );
       await registry.client.deleteManifest(first.repository, first.tag);
-      await expect(registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).rejects.toBeInstanceOf(RegistryError);
-      expect((await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest).toBe(second.digest);
+      const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
+        (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
+        (e: unknown) => ({
+          gone: e instanceof RegistryError,
+          seen: `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+        }),
+      );
+      claim(
+        deleted.gone,
+        `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
+      );
+      const kept = (await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
+      claim(
+        kept === second.digest,
+        `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
+      );
     },
   );
 });
@@ -190,7 +274,12 @@ suite.section('registry: a node pulls every kind of image over TLS', () => {
           }
           const secrets = registry.username && registry.password ? [await s.pullSecret(registry)] : [];
           const pod = await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: secrets }), image);
-          expect(imageIdOf(pod)).toBe(`${registry.host}/${image.repository}@${image.digest}`);
+          const imageId = imageIdOf(pod);
+          const pulled = `${registry.host}/${image.repository}@${image.digest}`;
+          claim(
+            imageId === pulled,
+            `${podWhere(pod)} ran ${image.ref} as ${imageId || '(no imageID)'}, but its imageID should be the pushed ${kind} by digest, ${pulled}`,
+          );
         },
       );
     }

@@ -1,6 +1,6 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
-import { defineSuite, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, podWhere, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { waitForServiceAccount } from '../helpers/cluster/kube.ts';
 
@@ -68,7 +68,12 @@ suite.section('service-account: imagePullSecrets injection', () => {
       const wrong = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
       await setPullSecrets(s, 'default', [secret]);
       const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: [wrong] });
-      expect(verdict.pod.spec?.imagePullSecrets).toEqual([{ name: 'wrong' }]);
+      const own = (verdict.pod.spec?.imagePullSecrets ?? []).map((r) => r.name);
+      claim(
+        JSON.stringify(own) === JSON.stringify(['wrong']),
+        () =>
+          `the ServiceAccount admission plugin must leave the imagePullSecrets of a pod that lists its own as they are (default's [${secret}] not added), but ${podWhere(verdict.pod)} was admitted with [${own.join(', ')}], not [wrong]`,
+      );
       await s.expectPullFailure(verdict, UNAUTHORIZED);
     },
   );
@@ -81,13 +86,22 @@ suite.section('service-account: imagePullSecrets injection', () => {
       const image = await s.image(s.env.registry('private'));
       const secret = await s.pullSecret(s.env.registry('private'));
       const before = await s.runPod({ name: 'before', image: image.ref });
-      expect(before.kind).toBe('pull-failed');
+      claim(
+        before.kind === 'pull-failed',
+        () =>
+          `${podWhere(before.pod)} should have failed to pull ${image.ref} from the htpasswd registry, the default ServiceAccount having no imagePullSecrets yet, but it ran (exit ${before.kind === 'completed' ? before.exitCode : '?'})`,
+      );
       await setPullSecrets(s, 'default', [secret]);
       const after = await s.runPod({ name: 'after', image: image.ref });
       await s.expectRan(after, image);
       const stillBefore = await s.env.cluster.kube.core.readNamespacedPod({ name: 'before', namespace: s.namespace });
-      expect(stillBefore.spec?.imagePullSecrets ?? []).toEqual([]);
-      expect(after.pod.spec?.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+      const kept = (stillBefore.spec?.imagePullSecrets ?? []).map((r) => r.name);
+      claim(
+        kept.length === 0,
+        () =>
+          `the ServiceAccount admission plugin acts when a pod is created only: ${podWhere(stillBefore)}, created before default got imagePullSecrets, should still list none, but it lists [${kept.join(', ')}]`,
+      );
+      expectInjected(after.pod, 'default', ['regcred']);
     },
   );
 });

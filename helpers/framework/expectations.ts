@@ -15,6 +15,15 @@ import {
   type PodVerdict,
 } from './pods.ts';
 
+/**
+ * A check that is not a pod verdict (a status code, a digest, a list that must be empty) fails with
+ * one sentence, like the verdicts below: the rule, what was observed, and where (registry, node,
+ * pod). `sentence` may be a function, to word the failure only when there is one.
+ */
+export function claim(ok: boolean, sentence: string | (() => string)): asserts ok {
+  if (!ok) throw new Error(typeof sentence === 'function' ? sentence() : sentence);
+}
+
 export interface RanExpectation {
   /** The image's build id, which its marker line prints. */
   buildId: string;

@@ -4,6 +4,7 @@ export { defineSuite, type ScenarioOptions, type Suite, type SuiteOptions } from
 export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './declaration.ts';
 export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
 export type { PushedImage, PushedTestImage, ScenarioContext } from './scenario.ts';
+export { claim, podWhere } from './expectations.ts';
 export { EventReason, imageIdOf, PULL_FAILED_REASONS, ranToCompletion, UNAUTHORIZED, WaitingReason, type PodVerdict } from './pods.ts';
 export type { TestRegistry } from '../registry/registry.ts';
 export type { RegistryCredential } from '../registry/secrets.ts';
