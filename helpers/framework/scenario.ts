@@ -126,6 +126,11 @@ export interface ScenarioContext {
   rule(text: string): void;
   /** The registry's access log; skips the scenario where it cannot be read (a vendor's registry). */
   accessLog(registry: TestRegistry): Promise<AccessEntry[]>;
+  /**
+   * The registry's access log when it can be read; undefined on a registry that is not pullcheck's,
+   * with a rule saying the claim rests on the node's side (events, the digest that ran) alone.
+   */
+  accessLogIfReadable(registry: TestRegistry): Promise<AccessEntry[] | undefined>;
   /** Ends the scenario as skipped because it could not run here though it should: the run fails. */
   skip(reason: string): never;
   /** Ends the scenario as not applicable: the declared posture or target says so (the reason names it). */
@@ -458,6 +463,14 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
         s.skipDeclared(
           `the cluster is declared with AlwaysPullImages (${p.sources.admission}): every pod's imagePullPolicy becomes Always, so ${what} cannot be observed`,
         );
+    },
+    accessLogIfReadable: async (registry) => {
+      const entries = await registry.accessLog();
+      if (!entries)
+        s.rule(
+          `the access log of ${registry.host} cannot be read (not pullcheck's registry): the node's side alone (kubelet's events, the digest that ran) proves the claim`,
+        );
+      return entries;
     },
     accessLog: async (registry) => {
       const entries = await registry.accessLog();
