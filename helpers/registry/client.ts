@@ -1,12 +1,16 @@
 // A client for the OCI distribution API, enough to push and read what pullcheck builds: blobs
-// (monolithic or chunked uploads), manifests, tags, deletes; Basic and Bearer auth; a per-run CA.
+// (monolithic or resumable chunked uploads, cross-repository mounts), manifests, tags, deletes;
+// Basic and Bearer auth (tokens anonymous or with credentials, cached per scope); redirects to
+// object storage; upload Locations on other hosts; a per-run CA.
 // Retries only what is transient (5xx, connection resets), never a 4xx verdict.
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import pRetry from 'p-retry';
-import { registerCredentials } from '../infra/redact.ts';
-import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import pRetry from 'p-retry';
+import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
+import { registerCredentials, registerSecret } from '../infra/redact.ts';
 
 export interface RegistryClientOptions {
   /** host[:port] as it appears in image references. */
@@ -37,11 +41,33 @@ export class RegistryError extends Error {
   }
 }
 
+/** One challenge of a WWW-Authenticate header: its scheme (lower case) and parameters. */
+export interface AuthChallenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+interface RequestInit {
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+/** Consecutive failed PATCHes of one upload before giving up (each followed by a status query). */
+const MAX_RESUMES = 4;
+/** The distribution spec's default lifetime of a token that names none. */
+const DEFAULT_TOKEN_SECONDS = 60;
 
 export class RegistryClient {
-  private authorization: string | undefined;
   private readonly chunkSize: number;
+  /** Set once the registry challenged with Basic: the credentials then go with every request to it. */
+  private basic = false;
+  /** Bearer tokens by the scopes they were asked for (sorted, space separated). */
+  private readonly tokens = new Map<string, { authorization: string; expiresAt: number }>();
+  /** A repository on this registry each blob was pushed to (or found in), the source of a mount. */
+  private readonly blobHomes = new Map<string, string>();
 
   constructor(readonly options: RegistryClientOptions) {
     this.chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
@@ -52,24 +78,16 @@ export class RegistryClient {
     return `${this.options.insecure ? 'http' : 'https'}://${this.options.host}`;
   }
 
-  /** One HTTP exchange, authenticated, retried on transient failures. */
-  async fetch(method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<HttpResponse> {
-    return pRetry(
-      async () => {
-        let res = await this.raw(method, path, init);
-        if (res.status === 401) {
-          await this.authenticate(String(res.headers['www-authenticate'] ?? ''));
-          res = await this.raw(method, path, init);
-        }
-        if (res.status >= 500) throw new RegistryError(`${method} ${path}: HTTP ${res.status}`, res.status);
-        return res;
-      },
-      {
-        retries: 4,
-        minTimeout: 200,
-        shouldRetry: (error) => isTransient(error),
-      },
-    );
+  /**
+   * One HTTP exchange, authenticated, retried on transient failures. `path` is relative to the
+   * registry or an absolute URL (an upload Location); GET and HEAD follow redirects.
+   */
+  async fetch(method: string, path: string, init: RequestInit = {}): Promise<HttpResponse> {
+    return pRetry(() => this.once(method, path, init), {
+      retries: 4,
+      minTimeout: 200,
+      shouldRetry: (error) => isTransient(error),
+    });
   }
 
   async ping(): Promise<HttpResponse> {
@@ -77,37 +95,35 @@ export class RegistryClient {
   }
 
   async blobExists(repo: string, digest: string): Promise<boolean> {
-    return (await this.fetch('HEAD', `/v2/${repo}/blobs/${digest}`)).status === 200;
+    const exists = (await this.fetch('HEAD', `/v2/${repo}/blobs/${digest}`)).status === 200;
+    if (exists && !this.blobHomes.has(digest)) this.blobHomes.set(digest, repo);
+    return exists;
+  }
+
+  /** A blob's bytes, wherever the registry redirects for them, checked against the digest. */
+  async getBlob(repo: string, digest: string): Promise<Buffer> {
+    const res = this.expect(await this.fetch('GET', `/v2/${repo}/blobs/${digest}`), 200, `get blob ${repo}@${digest}`);
+    verifyDigest(res.body, digest, `blob ${repo}@${digest}`);
+    return res.body;
   }
 
   async pushBlob(repo: string, digest: string, bytes: Buffer): Promise<void> {
     if (await this.blobExists(repo, digest)) return;
-    const start = this.expect(await this.fetch('POST', `/v2/${repo}/blobs/uploads/`), 202, `start upload to ${repo}`);
-    let location = this.location(start);
-    if (bytes.length <= this.chunkSize) {
-      this.expect(
-        await this.fetch('PUT', withQuery(location, `digest=${encodeURIComponent(digest)}`), {
-          headers: { 'content-type': 'application/octet-stream' },
-          body: bytes,
-        }),
-        201,
-        `upload ${digest}`,
-      );
+    const start = await this.startUpload(repo, digest);
+    if (start.status === 201) {
+      this.blobHomes.set(digest, repo);
       return;
     }
-    for (let offset = 0; offset < bytes.length; offset += this.chunkSize) {
-      const chunk = bytes.subarray(offset, offset + this.chunkSize);
-      const res = this.expect(
-        await this.fetch('PATCH', location, {
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
-          body: chunk,
-        }),
-        202,
-        `upload chunk of ${digest}`,
-      );
-      location = this.location(res);
-    }
-    this.expect(await this.fetch('PUT', withQuery(location, `digest=${encodeURIComponent(digest)}`)), 201, `finish upload ${digest}`);
+    let location = this.location(start);
+    if (bytes.length > this.chunkSize) location = await this.uploadChunks(location, digest, bytes);
+    const finish = await this.fetch(
+      'PUT',
+      withQuery(location, `digest=${encodeURIComponent(digest)}`),
+      bytes.length > this.chunkSize ? {} : { headers: { 'content-type': 'application/octet-stream' }, body: bytes },
+    );
+    // A PUT whose 201 was lost to a reset is retried against a finished upload: the blob is there.
+    if (finish.status !== 201 && !(await this.blobExists(repo, digest))) this.expect(finish, 201, `upload ${digest}`);
+    this.blobHomes.set(digest, repo);
   }
 
   async pushLayer(repo: string, layer: Layer): Promise<void> {
@@ -150,12 +166,59 @@ export class RegistryClient {
       200,
       `get manifest ${repo}:${reference}`,
     );
+    if (reference.includes(':')) verifyDigest(res.body, reference, `manifest ${repo}@${reference}`);
     return { digest: sha256(res.body), mediaType: String(res.headers['content-type'] ?? ''), bytes: res.body };
   }
 
   /** Deletes a manifest by digest, or (distribution v3) a tag alone. */
   async deleteManifest(repo: string, reference: string): Promise<void> {
     this.expect(await this.fetch('DELETE', `/v2/${repo}/manifests/${reference}`), 202, `delete ${repo}:${reference}`);
+  }
+
+  /** POST an upload, as a mount from another repository of this registry when one holds the blob. */
+  private async startUpload(repo: string, digest: string): Promise<HttpResponse> {
+    const from = this.blobHomes.get(digest);
+    if (from === undefined || from === repo)
+      return this.expect(await this.fetch('POST', `/v2/${repo}/blobs/uploads/`), 202, `start upload to ${repo}`);
+    const mount = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const res = await this.fetch('POST', mount);
+    // 201: mounted; 202: the registry would not mount (or cannot see `from`) and opened a normal upload.
+    if (res.status === 201) return res;
+    return this.expect(res, 202, `mount ${digest} from ${from} into ${repo}`);
+  }
+
+  /**
+   * PATCHes `bytes` in chunks. After a reset or a 5xx, asks the upload where it stands (GET, 204
+   * with Range 0-N) and goes on from N+1: the bytes it holds are not sent twice.
+   */
+  private async uploadChunks(location: string, digest: string, bytes: Buffer): Promise<string> {
+    let offset = 0;
+    let failures = 0;
+    while (offset < bytes.length) {
+      const chunk = bytes.subarray(offset, offset + this.chunkSize);
+      let res: HttpResponse;
+      try {
+        res = await this.once('PATCH', location, {
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
+          body: chunk,
+        });
+      } catch (error) {
+        if (!isTransient(error) || ++failures > MAX_RESUMES) throw error;
+        await sleep(100 * failures);
+        const status = this.expect(await this.fetch('GET', location), 204, `status of the upload of ${digest}`);
+        location = status.headers.location ? this.location(status, location) : location;
+        // distribution says 0-0 for an empty upload as well as for one byte: nothing, unless more was acknowledged.
+        const last = rangeLast(status);
+        offset = last === undefined || (last === 0 && offset === 0) ? 0 : last + 1;
+        continue;
+      }
+      this.expect(res, 202, `upload chunk of ${digest}`);
+      failures = 0;
+      location = this.location(res, location);
+      const last = rangeLast(res);
+      offset = last !== undefined && last + 1 > offset ? last + 1 : offset + chunk.length;
+    }
+    return location;
   }
 
   private expect(res: HttpResponse, status: number, what: string): HttpResponse {
@@ -168,38 +231,126 @@ export class RegistryClient {
     return res;
   }
 
-  private location(res: HttpResponse): string {
+  /** An upload's next URL: relative to the request's, or absolute (another host and port kept). */
+  private location(res: HttpResponse, base = this.baseUrl): string {
     const loc = res.headers.location;
-    if (!loc) throw new RegistryError('upload response without Location header');
-    return loc.startsWith('http') ? new URL(loc).pathname + new URL(loc).search : loc;
+    if (!loc) throw new RegistryError(`upload response (HTTP ${res.status}) without Location header`, res.status);
+    return new URL(loc, new URL(base, this.baseUrl)).toString();
   }
 
-  private async authenticate(challenge: string): Promise<void> {
+  /** One exchange without retries: credentials the registry asks for, redirects on GET and HEAD. */
+  private async once(method: string, path: string, init: RequestInit): Promise<HttpResponse> {
+    const url = new URL(path, this.baseUrl);
+    // Credentials and tokens go to the registry only, never to another host it sends us to.
+    const own = url.origin === this.origin;
+    const scopes = own ? scopesFor(method, url) : [];
+    let res = await this.exchange(method, url, init, own ? this.authorization(scopes) : undefined);
+    if (res.status === 401 && own && res.fromRegistry) {
+      await this.authenticate(String(res.headers['www-authenticate'] ?? ''), scopes);
+      res = await this.exchange(method, url, init, this.authorization(scopes));
+    }
+    if (res.status >= 500) throw new RegistryError(`${method} ${url.pathname}: HTTP ${res.status}`, res.status);
+    return res;
+  }
+
+  private get origin(): string {
+    return new URL(this.baseUrl).origin;
+  }
+
+  private authorization(scopes: readonly string[]): string | undefined {
+    if (this.basic) return this.basicCredentials();
+    const token = this.tokens.get(scopeKey(scopes));
+    return token && token.expiresAt > Date.now() ? token.authorization : undefined;
+  }
+
+  private basicCredentials(): string | undefined {
     const { username, password } = this.options;
-    if (!username || !password) throw new RegistryError(`${this.options.host} requires authentication and no credentials were given`, 401);
-    const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-    if (/^basic/i.test(challenge)) {
-      this.authorization = basic;
+    return username && password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
+  }
+
+  /** Answers a 401's challenge: Basic with the credentials, Bearer with a token from its realm. */
+  private async authenticate(header: string, scopes: readonly string[]): Promise<void> {
+    const challenges = parseChallenges(header);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer) {
+      const realm = bearer.params['realm'];
+      if (!realm) throw new RegistryError(`${this.options.host} sent a Bearer challenge without a realm`, 401);
+      // The registry names the scopes it wants (a mount wants two); else ask for what the request needs.
+      const wanted = bearer.params['scope']?.split(' ').filter(Boolean) ?? [...scopes];
+      this.tokens.set(scopeKey(scopes), await this.token(realm, bearer.params['service'], wanted));
       return;
     }
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (!/^bearer/i.test(challenge) || !params['realm'])
-      throw new RegistryError(`unsupported auth challenge from ${this.options.host}: ${challenge}`, 401);
-    const url = new URL(params['realm']);
-    if (params['service']) url.searchParams.set('service', params['service']);
-    if (params['scope']) url.searchParams.set('scope', params['scope']);
-    const res = await this.send('GET', url, { authorization: basic });
-    if (res.status !== 200) throw new RegistryError(`token request to ${url.host} failed: HTTP ${res.status}`, res.status);
-    const token = JSON.parse(res.body.toString('utf8')) as { token?: string; access_token?: string };
-    this.authorization = `Bearer ${token.token ?? token.access_token ?? ''}`;
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (!this.basicCredentials())
+        throw new RegistryError(`${this.options.host} requires authentication and no credentials were given`, 401);
+      this.basic = true;
+      return;
+    }
+    throw new RegistryError(
+      `unsupported auth challenge from ${this.options.host}: ${header ? header.split(/[\s,]/)[0] : 'no WWW-Authenticate header'}`,
+      401,
+    );
   }
 
-  private raw(method: string, path: string, init: { headers?: Record<string, string>; body?: Buffer }): Promise<HttpResponse> {
-    const headers = { ...(init.headers ?? {}), ...(this.authorization ? { authorization: this.authorization } : {}) };
-    return this.send(method, new URL(path, this.baseUrl), headers, init.body);
+  /** A token from the realm: with the credentials when given, anonymous otherwise. */
+  private async token(realm: string, service: string | undefined, scopes: readonly string[]) {
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError(`${this.options.host} sent a Bearer challenge whose realm is not a URL`, 401);
+    }
+    if (service) url.searchParams.set('service', service);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const basic = this.basicCredentials();
+    const res = await this.exchange('GET', url, {}, basic);
+    if (res.status === 401 || res.status === 403)
+      throw new RegistryError(
+        `token endpoint ${url.host} refused ${basic ? 'the credentials' : 'an anonymous token'}: HTTP ${res.status}`,
+        res.status,
+      );
+    if (res.status !== 200) throw new RegistryError(`token endpoint ${url.host}: HTTP ${res.status}`, res.status);
+    let answer: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      answer = JSON.parse(res.body.toString('utf8')) as typeof answer;
+    } catch {
+      throw new RegistryError(`token endpoint ${url.host} answered 200 with something other than JSON`, res.status);
+    }
+    const token = typeof answer.token === 'string' && answer.token ? answer.token : answer.access_token;
+    if (typeof token !== 'string' || !token) throw new RegistryError(`token endpoint ${url.host} answered 200 without a token`, res.status);
+    registerSecret(token);
+    const seconds = typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : DEFAULT_TOKEN_SECONDS;
+    // Renewed in the last tenth of its life, so a request in flight does not carry an expired one.
+    return { authorization: `Bearer ${token}`, expiresAt: Date.now() + seconds * 900 };
+  }
+
+  /**
+   * Sends one request, following redirects for GET and HEAD (object storage, CDNs) up to 5 hops.
+   * `authorization` goes only to the origin it was meant for. `fromRegistry`: the answer came from it.
+   */
+  private async exchange(
+    method: string,
+    url: URL,
+    init: RequestInit,
+    authorization: string | undefined,
+  ): Promise<HttpResponse & { fromRegistry: boolean }> {
+    const authOrigin = url.origin;
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const headers = { ...(init.headers ?? {}), ...(authorization && current.origin === authOrigin ? { authorization } : {}) };
+      const res = await this.send(method, current, headers, init.body);
+      const location = res.headers.location;
+      if ((method !== 'GET' && method !== 'HEAD') || !REDIRECTS.has(res.status) || !location)
+        return { ...res, fromRegistry: current.origin === this.origin };
+      if (hop === MAX_REDIRECTS) throw new RegistryError(`${method} ${url.pathname}: more than ${MAX_REDIRECTS} redirects`, res.status);
+      current = new URL(location, current);
+    }
   }
 
   private send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+    // The run CA alone for the registry (as before); for other hosts (a token realm, object
+    // storage) the public roots as well, since a CDN is not signed by the run CA.
+    const ca = this.options.ca && (url.origin === this.origin ? this.options.ca : [...rootCertificates, this.options.ca]);
     return new Promise((resolve, reject) => {
       const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = request(
@@ -207,7 +358,7 @@ export class RegistryClient {
         {
           method,
           headers: { ...headers, 'content-length': String(body?.length ?? 0) },
-          ...(this.options.ca ? { ca: this.options.ca } : {}),
+          ...(ca ? { ca } : {}),
           timeout: 60_000,
         },
         (res) => {
@@ -226,6 +377,82 @@ export class RegistryClient {
   }
 }
 
+/**
+ * Parses a WWW-Authenticate header (RFC 9110 §11.6.1): one or more challenges, each a scheme and
+ * comma-separated parameters whose quoted values may hold commas, spaces and escapes.
+ */
+export function parseChallenges(header: string): AuthChallenge[] {
+  const challenges: AuthChallenge[] = [];
+  const token = /[!#$%&'*+.^_`|~0-9A-Za-z-]+/y;
+  let i = 0;
+  const skip = (chars: RegExp) => {
+    while (i < header.length && chars.test(header.charAt(i))) i++;
+  };
+  const readToken = (): string | undefined => {
+    token.lastIndex = i;
+    const m = token.exec(header);
+    if (!m) return undefined;
+    i += m[0].length;
+    return m[0];
+  };
+  while (i < header.length) {
+    skip(/[\s,]/);
+    const name = readToken();
+    if (name === undefined) {
+      i++;
+      continue;
+    }
+    skip(/\s/);
+    const current = challenges.at(-1);
+    if (header.charAt(i) !== '=' || !current) {
+      challenges.push({ scheme: name.toLowerCase(), params: {} });
+      continue;
+    }
+    i++;
+    skip(/\s/);
+    let value = '';
+    if (header.charAt(i) === '"') {
+      for (i++; i < header.length && header.charAt(i) !== '"'; i++) {
+        if (header.charAt(i) === '\\') i++;
+        value += header.charAt(i);
+      }
+      i++;
+    } else {
+      value = readToken() ?? '';
+    }
+    current.params[name.toLowerCase()] = value;
+  }
+  return challenges;
+}
+
+/** The token scopes a request needs: pull to read, pull,push to write, and pull on a mount's source. */
+export function scopesFor(method: string, url: URL): string[] {
+  const m = /^\/v2\/(.+?)\/(?:blobs|manifests|tags|referrers)\//.exec(url.pathname);
+  if (!m?.[1]) return [];
+  const actions = method === 'GET' || method === 'HEAD' ? 'pull' : method === 'DELETE' ? 'delete' : 'pull,push';
+  const scopes = [`repository:${m[1]}:${actions}`];
+  const from = url.searchParams.get('from');
+  if (url.searchParams.has('mount') && from) scopes.push(`repository:${from}:pull`);
+  return scopes;
+}
+
+function scopeKey(scopes: readonly string[]): string {
+  return [...scopes].sort().join(' ');
+}
+
+/** N in an upload's `Range: 0-N`: the offset of the last byte it holds. */
+function rangeLast(res: HttpResponse): number | undefined {
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? '').trim());
+  return m?.[1] ? Number(m[1]) : undefined;
+}
+
+function verifyDigest(body: Buffer, digest: string, what: string): void {
+  const [algorithm, hex] = digest.split(':');
+  if ((algorithm !== 'sha256' && algorithm !== 'sha512') || !hex) return;
+  const got = createHash(algorithm).update(body).digest('hex');
+  if (got !== hex) throw new RegistryError(`${what}: the body fetched has digest ${algorithm}:${got}`);
+}
+
 function isTransient(error: unknown): boolean {
   if (error instanceof RegistryError) return (error.status ?? 0) >= 500;
   return TRANSIENT_CODES.has(String((error as NodeJS.ErrnoException).code));
@@ -233,4 +460,8 @@ function isTransient(error: unknown): boolean {
 
 function withQuery(location: string, query: string): string {
   return `${location}${location.includes('?') ? '&' : '?'}${query}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

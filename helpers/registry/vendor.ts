@@ -82,8 +82,13 @@ export async function checkVendorRegistry(v: VendorRegistrySpec): Promise<void> 
   try {
     status = (await client.ping()).status;
   } catch (error) {
-    if (error instanceof RegistryError && error.status === 401) {
-      throw new EnvironmentError(`registry ${v.url} needs credentials: pass --registry-username and --registry-password-stdin`);
+    if (error instanceof RegistryError && (error.status === 401 || error.status === 403)) {
+      // With credentials, a refusal comes from the token endpoint (a Bearer registry): they are wrong.
+      throw new EnvironmentError(
+        v.username
+          ? `registry ${v.url} refused the credentials of user ${v.username} (${error.message}): check --registry-username and the password given with --registry-password-stdin`
+          : `registry ${v.url} needs credentials: pass --registry-username and --registry-password-stdin`,
+      );
     }
     const chain = describeChain(error);
     if (/certificate|self.signed|unable to verify|CERT_|issuer/i.test(chain)) {
