@@ -50,6 +50,9 @@ registry (certify a vendor's registry; also PULLCHECK_REGISTRY, _USERNAME, _PASS
   --registry-username U   its user
   --registry-password-stdin  read its password from standard input
   --registry-ca FILE      PEM of the CA that signed its certificate (given to nodes too)
+  --registry-repository-prefix P  push every repository under P/ (a project or namespace of yours)
+  --registry-public-prefix Q      a namespace anonymous clients may read: with a username, the
+                          registry also stands in for the suites' anonymous registries
 
 run:
   --config FILE           YAML with any of the settings above (flags win over it)
@@ -96,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       'registry-username': { type: 'string' },
       'registry-password-stdin': { type: 'boolean', default: false },
       'registry-ca': { type: 'string' },
+      'registry-repository-prefix': { type: 'string' },
+      'registry-public-prefix': { type: 'string' },
       config: { type: 'string' },
       keep: { type: 'boolean' },
       parallel: { type: 'string' },
@@ -132,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values['registry-username'] ? { registryUsername: values['registry-username'] } : {}),
         ...(values['registry-password-stdin'] ? { registryPassword: await readStdin() } : {}),
         ...(values['registry-ca'] ? { registryCa: values['registry-ca'] } : {}),
+        ...(values['registry-repository-prefix'] ? { registryRepositoryPrefix: values['registry-repository-prefix'] } : {}),
+        ...(values['registry-public-prefix'] ? { registryPublicPrefix: values['registry-public-prefix'] } : {}),
         ...(values.keep !== undefined ? { keep: values.keep } : {}),
         ...(values.parallel ? { parallel: values.parallel } : {}),
         ...(values.timeout ? { timeout: values.timeout } : {}),

@@ -13,7 +13,7 @@ import type { Image } from '../images/oci.ts';
 import { redact } from '../infra/redact.ts';
 import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
-import type { TestRegistry } from '../registry/registry.ts';
+import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
 import type { Need, ScenarioDeclaration } from './declaration.ts';
@@ -362,7 +362,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return { ...pushed, buildId: test.buildId, platform: platformString(platform) };
     },
     push: async (registry, image, o = {}) => {
-      const repository = o.repository ?? s.uniqueRepository();
+      const repository = underPrefix(registry, o.repository ?? s.uniqueRepository());
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
       usedRepositories.add(repository);
@@ -370,7 +370,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     pushIndex: async (registry, idx, o = {}) => {
-      const repository = o.repository ?? s.uniqueRepository();
+      const repository = underPrefix(registry, o.repository ?? s.uniqueRepository());
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
       usedRepositories.add(repository);

@@ -16,7 +16,7 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
-import { LocalRegistry, type TestRegistry } from '../registry/registry.ts';
+import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 import { createCA } from '../registry/tls.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
@@ -188,8 +188,9 @@ export async function probePulls(o: {
         logger.info(`probe: ${v.host} needs its CA on the nodes, and no node access is set up before the suites: not probed`);
       else {
         // Its CA is on the nodes already: the run trusts a vendor registry once, for all suites.
-        await v.client.pushImage(repository, 'probe', image);
-        probed.push({ registry: v, label: `the registry ${v.host}`, ref: v.ref(repository, 'probe'), repository, tag: 'probe' });
+        const path = underPrefix(v, repository);
+        await v.client.pushImage(path, 'probe', image);
+        probed.push({ registry: v, label: `the registry ${v.host}`, ref: v.ref(path, 'probe'), repository: path, tag: 'probe' });
       }
     }
     const findings: ProbeFinding[] = [];

@@ -133,6 +133,12 @@ export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): strin
   return `pullcheck-reg-${spec.runId}-${spec.name}`;
 }
 
+/** The repository as pushed to `registry`: under its namespace, if it has one (and it is not there already). */
+export function underPrefix(registry: Pick<TestRegistry, 'repositoryPrefix'>, repository: string): string {
+  const p = registry.repositoryPrefix;
+  return !p || repository.startsWith(`${p}/`) ? repository : `${p}/${repository}`;
+}
+
 /** `host/repository:tag`, or `host/repository@sha256:…` for a digest. */
 export function imageRef(host: string, repository: string, tagOrDigest: string): string {
   return `${host}/${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}`;
@@ -153,6 +159,8 @@ export interface TestRegistry {
   readonly caPem: string | undefined;
   /** True for a registry pullcheck started (and may tell nodes to trust, and reads the log of). */
   readonly local: boolean;
+  /** A vendor's namespace every repository pushed there goes under (helpers/registry/registry.ts underPrefix). */
+  readonly repositoryPrefix?: string | undefined;
   ref(repository: string, tagOrDigest: string): string;
   /** Its credentials as a pull Secret or a node's config.json holds them (`password` to use another). */
   credential(password?: string): RegistryCredential;

@@ -14,6 +14,8 @@ export interface VendorRegistrySpec {
   username?: string;
   password?: string;
   caPem?: string;
+  /** Every repository pushed here goes under it. */
+  repositoryPrefix?: string;
 }
 
 export class VendorRegistry implements TestRegistry {
@@ -35,6 +37,10 @@ export class VendorRegistry implements TestRegistry {
 
   get host(): string {
     return this.vendor.host;
+  }
+
+  get repositoryPrefix(): string | undefined {
+    return this.vendor.repositoryPrefix;
   }
 
   get username(): string | undefined {

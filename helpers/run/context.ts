@@ -23,6 +23,10 @@ export interface RegistryTarget {
   caFile?: string;
   /** A 0600 file holding the password (never the password itself). */
   passwordFile?: string;
+  /** Every repository pushed there goes under it (--registry-repository-prefix). */
+  repositoryPrefix?: string;
+  /** A namespace anonymous clients may read (--registry-public-prefix). */
+  publicPrefix?: string;
   /** The run put the registry's CA on every node for its whole length: suites neither add nor remove it. */
   trustedByRun?: boolean;
 }

@@ -19,6 +19,10 @@ export interface VendorRegistryOptions {
   /** PEM of the CA that signed the registry's certificate, when nodes and host do not trust it already. */
   caPem?: string;
   caFile?: string;
+  /** Every repository pullcheck pushes goes under it (a vendor's project or namespace). */
+  repositoryPrefix?: string;
+  /** A namespace anonymous clients may read: the vendor stands in for the suites' anonymous registries too. */
+  publicPrefix?: string;
 }
 
 export interface RunOptions {
@@ -61,6 +65,8 @@ export interface RunFlags {
   /** Read from stdin by the CLI when --registry-password-stdin was given. */
   registryPassword?: string;
   registryCa?: string;
+  registryRepositoryPrefix?: string;
+  registryPublicPrefix?: string;
   keep?: boolean;
   parallel?: string;
   timeout?: string;
@@ -93,7 +99,7 @@ const CONFIG_KEYS = [
   'reportDir',
   'name',
 ] as const;
-const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca'] as const;
+const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix'] as const;
 
 interface ConfigFile {
   profile?: string;
@@ -105,7 +111,7 @@ interface ConfigFile {
   skip?: string;
   kubeconfig?: string;
   context?: string;
-  registry?: { url?: string; username?: string; passwordEnv?: string; ca?: string };
+  registry?: { url?: string; username?: string; passwordEnv?: string; ca?: string; repositoryPrefix?: string; publicPrefix?: string };
   keep?: boolean;
   parallel?: number;
   timeout?: string;
@@ -184,6 +190,17 @@ function checkRegex(flag: string, text: string | undefined): string | undefined 
   return text;
 }
 
+/** A repository namespace as the distribution spec allows it: lowercase path components, no leading or trailing slash. */
+export function repositoryPath(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const component = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+  if (!value.split('/').every((c) => component.test(c)))
+    throw new UsageError(
+      `${flag} "${value}" is not a repository namespace: write lowercase path components such as myproject or team/pullcheck`,
+    );
+  return value;
+}
+
 export function parseRegistryUrl(url: string): { url: string; host: string } {
   let u: URL;
   try {
@@ -238,15 +255,35 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       throw new UsageError(
         'a registry username without a password: pipe it to --registry-password-stdin or set PULLCHECK_REGISTRY_PASSWORD',
       );
+    const repositoryPrefix = repositoryPath(
+      '--registry-repository-prefix',
+      flags.registryRepositoryPrefix ?? env['PULLCHECK_REGISTRY_REPOSITORY_PREFIX'] ?? file.registry?.repositoryPrefix,
+    );
+    const publicPrefix = repositoryPath(
+      '--registry-public-prefix',
+      flags.registryPublicPrefix ?? env['PULLCHECK_REGISTRY_PUBLIC_PREFIX'] ?? file.registry?.publicPrefix,
+    );
+    if (publicPrefix && !username)
+      throw new UsageError(
+        '--registry-public-prefix names where pullcheck pushes images anonymous pods pull: it needs --registry-username (an anonymous registry stands in for the anonymous registries already)',
+      );
     registry = {
       ...parseRegistryUrl(registryUrl),
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
       ...(caPem ? { caPem } : {}),
       ...(caFile ? { caFile } : {}),
+      ...(repositoryPrefix ? { repositoryPrefix } : {}),
+      ...(publicPrefix ? { publicPrefix } : {}),
     };
-  } else if (flags.registryUsername || flags.registryPassword || flags.registryCa) {
-    throw new UsageError('--registry-username/--registry-password-stdin/--registry-ca need --registry URL');
+  } else if (
+    flags.registryUsername ||
+    flags.registryPassword ||
+    flags.registryCa ||
+    flags.registryRepositoryPrefix ||
+    flags.registryPublicPrefix
+  ) {
+    throw new UsageError('--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix need --registry URL');
   }
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
   if (kubeconfig && !existsSync(kubeconfig))

@@ -71,6 +71,7 @@ function vendorOf(o: RunOptions): VendorRegistry | undefined {
       ...(v.username ? { username: v.username } : {}),
       ...(v.password ? { password: v.password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+      ...(v.repositoryPrefix ? { repositoryPrefix: v.repositoryPrefix } : {}),
     },
     'vendor',
   );
@@ -227,6 +228,8 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
               ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}),
               ...(r.passwordFile ? { passwordFile: r.passwordFile } : {}),
               ...(trustedByRun ? { trustedByRun } : {}),
+              ...(o.registry.repositoryPrefix ? { repositoryPrefix: o.registry.repositoryPrefix } : {}),
+              ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
             },
           }
         : {}),
