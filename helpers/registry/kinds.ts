@@ -180,7 +180,7 @@ export class BlobHost {
   /** Everything it logged: the access log, and Go's TLS handshake errors of clients that refused it. */
   async logs(): Promise<string> {
     const { stdout, stderr } = await docker(['logs', this.container.getId()]);
-    return stdout + stderr;
+    return `${stdout}\n${stderr}`;
   }
 
   /** Its own request log (one JSON line per request, in distribution's access-log shape). */

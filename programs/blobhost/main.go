@@ -21,7 +21,8 @@ func main() {
 	flag.Parse()
 
 	files := http.FileServer(noListing{http.Dir(*root)})
-	enc := json.NewEncoder(os.Stdout)
+	// stderr, beside the log package's lines: one stream, in order, for `docker logs`.
+	enc := json.NewEncoder(os.Stderr)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := &recorder{ResponseWriter: w}
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {

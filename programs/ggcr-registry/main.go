@@ -57,7 +57,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // accessLog writes distribution's "response completed" line (the fields helpers/registry/accesslog.ts reads).
 func accessLog(next http.Handler) http.Handler {
-	enc := json.NewEncoder(os.Stdout)
+	// stderr, beside the log package's lines: one stream, in order, for `docker logs`.
+	enc := json.NewEncoder(os.Stderr)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, req)
