@@ -47,6 +47,20 @@ describe('resolveRunOptions', () => {
     });
   });
 
+  it('takes a vendor repository namespace and a public one, checked like repository paths', () => {
+    const r = resolve({
+      registry: 'https://r.example',
+      registryUsername: 'u',
+      registryPassword: 'p',
+      registryRepositoryPrefix: 'team/pullcheck',
+      registryPublicPrefix: 'library',
+    });
+    expect(r.registry).toMatchObject({ repositoryPrefix: 'team/pullcheck', publicPrefix: 'library' });
+    expect(() => resolve({ registry: 'https://r.example', registryRepositoryPrefix: 'Team/' })).toThrow(/is not a repository namespace/);
+    expect(() => resolve({ registry: 'https://r.example', registryPublicPrefix: 'library' })).toThrow(/needs --registry-username/);
+    expect(() => resolve({ registryRepositoryPrefix: 'x' })).toThrow(/need --registry URL/);
+  });
+
   it('pullcheck certify needs a registry to certify', () => {
     expect(() => resolve({ certify: true })).toThrow(/certify needs the registry to certify: --registry/);
     expect(resolve({ certify: true, registry: 'https://r.example' }).certify).toBe(true);
@@ -192,7 +206,7 @@ describe('readConfigFile', () => {
     [
       'an unknown registry key',
       'registry: { url: https://r, user: u }\n',
-      /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca\)/,
+      /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca, repositoryPrefix, publicPrefix\)/,
     ],
     ['registry as a string', 'registry: https://r\n', /registry must be a mapping/],
     ['suites as a string', 'suites: smoke\n', /suites must be a list of suite names/],

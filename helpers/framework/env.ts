@@ -14,14 +14,15 @@ import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
-import { LocalRegistry, type TestRegistry } from '../registry/registry.ts';
+import type { TestRegistry } from '../registry/registry.ts';
+import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../registry/kinds.ts';
 import { createCA, type CertificateAuthority } from '../registry/tls.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
 import type { Posture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 
-export interface RegistryRequest {
+export interface RegistryRequest extends RegistryKind {
   name: string;
   auth: 'htpasswd' | 'none';
   /** Default true; false only for a scenario about plain-HTTP registries. */
@@ -71,7 +72,8 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
  */
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
   const v = ctx.registry;
-  if (!v || taken || req.tls === false) return undefined;
+  // A request naming a kind (ggcr, blob redirects) is about that server: the vendor's stands in for none.
+  if (!v || taken || req.tls === false || req.implementation || req.redirectBlobs) return undefined;
   if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
   const password = registryPassword(ctx);
   return new VendorRegistry(
@@ -104,9 +106,10 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {
       if (r.local || (r.caPem && !ctx.registry?.trustedByRun))
-        await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, r.host).catch((e: unknown) =>
-          logger.warn(`untrusting ${r.host} on the nodes: ${String(e)}`),
-        );
+        for (const host of [r.host, ...extraNodeTrust(r).map((t) => t.host)])
+          await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, host).catch((e: unknown) =>
+            logger.warn(`untrusting ${host} on the nodes: ${String(e)}`),
+          );
     }
     for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
     for (const r of registries.values())
@@ -131,11 +134,12 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
           `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
         );
       const started = await logger.phase(
-        `start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
-        () => new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start(),
+        `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+        () => startRegistry({ ...req, ca, network: cluster.network, runId }, logger),
       );
       registries.set(req.name, started);
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
+      for (const t of extraNodeTrust(started)) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, t.host, t.caPem);
     }
     const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);

@@ -26,7 +26,30 @@ export function ownedLabelArgs(pid = process.pid): string[] {
  * nothing uses any more; returns their names.
  */
 export async function sweepOrphans(logger: Logger): Promise<string[]> {
-  return [...(await sweepOrphanContainers(logger)), ...(await sweepOrphanNetworks(logger))];
+  return [...(await sweepOrphanContainers(logger)), ...(await sweepOrphanNetworks(logger)), ...(await sweepOrphanVolumes(logger))];
+}
+
+/** Volumes (a redirecting registry's storage, shared with its blob host) whose owner is gone, once their containers are. */
+async function sweepOrphanVolumes(logger: Logger): Promise<string[]> {
+  const { stdout } = await docker(
+    [
+      'volume',
+      'ls',
+      '--filter',
+      `label=${LABEL_MANAGED}=true`,
+      '--filter',
+      `label=${LABEL_OWNER_PID}`,
+      '--format',
+      `{{.Name}} {{.Label "${LABEL_OWNER_PID}"}}`,
+    ],
+    { logger },
+  );
+  const removed: string[] = [];
+  for (const name of ownedByTheDead(stdout)) {
+    if ((await docker(['volume', 'rm', name], { logger, allowFailure: true })).exitCode === 0) removed.push(name);
+  }
+  if (removed.length > 0) logger.info(`removed ${removed.length} volume(s) left by a run that was killed: ${removed.join(', ')}`);
+  return removed;
 }
 
 function ownedByTheDead(stdout: string): string[] {

@@ -62,6 +62,10 @@ export interface RegistrySpec {
   ca: CertificateAuthority;
   network: string;
   runId: string;
+  /** A docker volume for /var/lib/registry instead of the container's own layer (shared with a blob host). */
+  storageVolume?: string;
+  /** YAML appended to the generated config (e.g. a storage middleware: helpers/registry/kinds.ts). */
+  extraConfig?: string;
 }
 
 export function registryConfig(auth: RegistrySpec['auth'], tls = true): string {
@@ -101,7 +105,7 @@ export class LocalRegistry {
     const tls = spec.tls ?? true;
     const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
     const files = [
-      { content: registryConfig(spec.auth, tls), target: '/etc/distribution/config.yml' },
+      { content: registryConfig(spec.auth, tls) + (spec.extraConfig ?? ''), target: '/etc/distribution/config.yml' },
       ...(cert
         ? [
             { content: cert.certPem, target: '/certs/tls.crt' },
@@ -122,6 +126,7 @@ export class LocalRegistry {
         'pullcheck.io/registry': spec.name,
       })
       .withCopyContentToContainer(files)
+      .withBindMounts(spec.storageVolume ? [{ source: spec.storageVolume, target: '/var/lib/registry' }] : [])
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
       .start();
     return new StartedRegistry(container, spec, alias, username, password, this.logger);
