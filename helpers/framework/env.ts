@@ -23,7 +23,8 @@ import { targetPosture } from '../posture/target.ts';
 
 export interface RegistryRequest {
   name: string;
-  auth: 'htpasswd' | 'none';
+  /** 'token': Docker token auth with pullcheck's own token server (always pullcheck's registry, never the vendor's). */
+  auth: 'htpasswd' | 'none' | 'token';
   /** Default true; false only for a scenario about plain-HTTP registries. */
   tls?: boolean;
 }
@@ -71,7 +72,7 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
  */
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
   const v = ctx.registry;
-  if (!v || taken || req.tls === false) return undefined;
+  if (!v || taken || req.tls === false || req.auth === 'token') return undefined;
   if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
   const password = registryPassword(ctx);
   return new VendorRegistry(
@@ -129,7 +130,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
           `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
         );
       const started = await logger.phase(
-        `start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+        `start registry ${req.name} (${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
         () => new LocalRegistry({ ...req, ca, network: cluster.network, runId }, logger).start(),
       );
       registries.set(req.name, started);
