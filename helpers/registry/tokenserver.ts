@@ -167,6 +167,8 @@ export async function networkGateway(network: string): Promise<string> {
 export interface TokenRequestRecord {
   time: Date;
   method: string;
+  /** Who asked: a node's address on the kind network, or the gateway itself for the host. */
+  remoteAddress: string;
   /** The authenticated username; undefined for an anonymous request. */
   account: string | undefined;
   requested: ResourceActions[];
@@ -240,13 +242,22 @@ export class TokenServer {
   /** Answers one token request: 200 with a token, 401 for wrong credentials, 400 for another service. */
   issue(o: {
     method: string;
+    remoteAddress?: string;
     service: string | undefined;
     scopes: readonly string[];
     credentials: { username: string; password: string } | undefined;
   }): { status: number; body: Record<string, unknown> } {
     const requested = requestedScopes(o.scopes);
     const record = (status: number, account: string | undefined, granted: ResourceActions[] = []) =>
-      this.requests.push({ time: new Date(), method: o.method, account, requested, granted, status });
+      this.requests.push({
+        time: new Date(),
+        method: o.method,
+        remoteAddress: (o.remoteAddress ?? '').replace(/^::ffff:/, ''),
+        account,
+        requested,
+        granted,
+        status,
+      });
     if (o.service !== undefined && o.service !== this.options.service) {
       record(400, o.credentials?.username);
       return {
@@ -285,6 +296,7 @@ export class TokenServer {
     if (req.method === 'GET') {
       const { status, body } = this.issue({
         method: 'GET',
+        remoteAddress: req.socket.remoteAddress ?? '',
         service: url.searchParams.get('service') ?? undefined,
         scopes: url.searchParams.getAll('scope'),
         credentials: parseBasic(req.headers.authorization),
@@ -300,6 +312,7 @@ export class TokenServer {
         return this.reply(res, 400, { error: 'unsupported_grant_type', details: 'only grant_type=password' });
       const { status, body } = this.issue({
         method: 'POST',
+        remoteAddress: req.socket.remoteAddress ?? '',
         service: form.get('service') ?? undefined,
         scopes: form.getAll('scope'),
         credentials: { username: form.get('username') ?? '', password: form.get('password') ?? '' },
