@@ -3,7 +3,7 @@
 // anonymously) and the registry verifies it. The realm is pullcheck's token server; its record of
 // what it issued, and to whom, shows that the node itself went through the flow.
 import { randomBytes } from 'node:crypto';
-import { defineSuite, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { defineSuite, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { StartedRegistry, TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
@@ -38,17 +38,32 @@ function scopes(access: TokenRequestRecord['requested']): string {
   return access.map((a) => `${a.type}:${a.name}:${a.actions.join(',') || '(nothing)'}`).join(' ') || '(none)';
 }
 
+/** Where the pod's node asks the realm from: its InternalIP, its address on the kind network. */
+async function nodeAddress(s: ScenarioContext, verdict: PodVerdict): Promise<{ node: string; address: string }> {
+  const node = verdict.pod.spec?.nodeName ?? '';
+  const addresses = (await s.env.cluster.kube.core.readNode({ name: node })).status?.addresses ?? [];
+  const address = addresses.find((a) => a.type === 'InternalIP')?.address;
+  if (!address) throw new Error(`node ${node} reports no InternalIP: the token requests of its pulls cannot be told from the host's`);
+  return { node, address };
+}
+
 /**
- * The token requests a node (not the host, which asks from the gateway address) made for
- * `repository`; fails with a sentence when there is none.
+ * The token requests the pod's node made for `repository` (the host's, for its pushes, come from
+ * another address); fails with a sentence when there is none.
  */
-function nodeTokenRequests(server: TokenServer, repository: string, where: string): TokenRequestRecord[] {
+async function nodeTokenRequests(
+  s: ScenarioContext,
+  server: TokenServer,
+  repository: string,
+  verdict: PodVerdict,
+): Promise<TokenRequestRecord[]> {
+  const { node, address } = await nodeAddress(s, verdict);
   const mine = server.requests.filter(
-    (r) => r.remoteAddress !== server.options.host && r.requested.some((a) => a.type === 'repository' && a.name === repository),
+    (r) => r.remoteAddress === address && r.requested.some((a) => a.type === 'repository' && a.name === repository),
   );
   if (mine.length === 0)
     throw new Error(
-      `a node pulling ${repository} must get its token from the realm ${server.realm}, but the token server saw no request for it from a node (${where})`,
+      `node ${node} pulling ${repository} for pod ${verdict.pod.metadata?.name} must get its token from the realm ${server.realm}, but the token server saw no request for it from ${address}`,
     );
   return mine;
 }
@@ -61,9 +76,15 @@ function grantedTo(records: readonly TokenRequestRecord[], repository: string): 
   return [...new Set(actions)].sort();
 }
 
-/** The Secret's account got a pull token for the image's repository, asking from a node. */
-function expectNodeGotPullToken(server: TokenServer, image: PushedTestImage, account: string | undefined): void {
-  const records = nodeTokenRequests(server, image.repository, `pulling ${image.ref}`);
+/** The Secret's account (undefined: anonymous) got a pull token for the image's repository, asking from the pod's node. */
+async function expectNodeGotPullToken(
+  s: ScenarioContext,
+  server: TokenServer,
+  verdict: PodVerdict,
+  image: PushedTestImage,
+  account: string | undefined,
+): Promise<void> {
+  const records = await nodeTokenRequests(s, server, image.repository, verdict);
   const byAccount = records.filter((r) => r.account === account);
   if (!grantedTo(byAccount, image.repository).includes('pull'))
     throw new Error(
@@ -86,8 +107,9 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       );
       const image = await s.image(registry);
       const secret = await s.pullSecret(registry);
-      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
-      expectNodeGotPullToken(server, image, registry.username);
+      const verdict = await s.runPod({ image: image.ref, imagePullSecrets: [secret] });
+      await s.expectRan(verdict, image);
+      await expectNodeGotPullToken(s, server, verdict, image, registry.username);
     },
   );
 
@@ -101,8 +123,9 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       const image = await s.image(registry);
       const secret = await s.pullSecret(registry);
       const byDigest = { ...image, ref: registry.ref(image.repository, image.digest) };
-      await s.expectRan(await s.runPod({ image: byDigest.ref, imagePullSecrets: [secret] }), byDigest);
-      expectNodeGotPullToken(server, byDigest, registry.username);
+      const verdict = await s.runPod({ image: byDigest.ref, imagePullSecrets: [secret] });
+      await s.expectRan(verdict, byDigest);
+      await expectNodeGotPullToken(s, server, verdict, byDigest, registry.username);
     },
   );
 
@@ -120,8 +143,9 @@ suite.section('registry-token: a node pulls through the token flow', () => {
         platform: platformString(hostPlatform()),
       };
       const secret = await s.pullSecret(registry);
-      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
-      expectNodeGotPullToken(server, image, registry.username);
+      const verdict = await s.runPod({ image: image.ref, imagePullSecrets: [secret] });
+      await s.expectRan(verdict, image);
+      await expectNodeGotPullToken(s, server, verdict, image, registry.username);
     },
   );
 
@@ -134,8 +158,9 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       const registry = s.env.registry('tokened');
       s.rule(`repositories under ${TOKEN_PUBLIC_PREFIXES.join(', ')} get anonymous pull tokens: no Secret needed`);
       const image = await s.image(registry, { repository: s.uniqueRepository('public') });
-      await s.expectRan(await s.runPod({ image: image.ref }), image);
-      expectNodeGotPullToken(server, image, undefined);
+      const verdict = await s.runPod({ image: image.ref });
+      await s.expectRan(verdict, image);
+      await expectNodeGotPullToken(s, server, verdict, image, undefined);
     },
   );
 });
@@ -149,8 +174,9 @@ suite.section('registry-token: what the token flow refuses', () => {
       const server = tokenServer(s);
       const image = await s.image(s.env.registry('tokened'));
       s.rule('an anonymous token for a private repository carries no actions, and the registry answers 401 insufficient_scope');
-      await s.expectPullFailure(await s.runPod({ name: 'no-secret', image: image.ref }), /insufficient_scope/);
-      const records = nodeTokenRequests(server, image.repository, 'pod no-secret');
+      const verdict = await s.runPod({ name: 'no-secret', image: image.ref });
+      await s.expectPullFailure(verdict, /insufficient_scope/);
+      const records = await nodeTokenRequests(s, server, image.repository, verdict);
       const anonymous = records.filter((r) => r.account === undefined);
       if (anonymous.length === 0 || grantedTo(anonymous, image.repository).length > 0)
         throw new Error(
@@ -169,11 +195,12 @@ suite.section('registry-token: what the token flow refuses', () => {
       const image = await s.image(registry);
       const secret = await s.pullSecret(registry.credential(`wrong-${randomBytes(6).toString('hex')}`), { name: 'wrong' });
       const realm = server.realm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const verdict = await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] });
       await s.expectPullFailure(
-        await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] }),
+        verdict,
         new RegExp(`fetch oauth token: unexpected status from (GET|POST) request to ${realm}\\S*: 401 Unauthorized`),
       );
-      const records = nodeTokenRequests(server, image.repository, 'pod wrong');
+      const records = await nodeTokenRequests(s, server, image.repository, verdict);
       if (!records.some((r) => r.account === registry.username && r.status === 401))
         throw new Error(
           `the token server should have refused ${registry.username} with 401 for ${image.repository} (wrong password, from a node), but recorded: ${records.map((r) => `${r.account ?? '(anonymous)'} ${r.status}`).join('; ')}`,
@@ -195,8 +222,9 @@ suite.section('registry-token: what the token flow refuses', () => {
       s.rule(`${tenant.username} is granted pull on ${a.repository} only: a token it gets for any other repository carries no actions`);
       const secret = await s.pullSecret({ server: registry.host, ...tenant }, { name: 'tenant' });
       await s.expectRan(await s.runPod({ name: 'repo-a', image: a.ref, imagePullSecrets: [secret] }), a);
-      await s.expectPullFailure(await s.runPod({ name: 'repo-b', image: b.ref, imagePullSecrets: [secret] }), /insufficient_scope/);
-      const records = nodeTokenRequests(server, b.repository, 'pod repo-b');
+      const verdictB = await s.runPod({ name: 'repo-b', image: b.ref, imagePullSecrets: [secret] });
+      await s.expectPullFailure(verdictB, /insufficient_scope/);
+      const records = await nodeTokenRequests(s, server, b.repository, verdictB);
       const issued = records.filter((r) => r.account === tenant.username && r.status === 200);
       if (issued.length === 0 || grantedTo(issued, b.repository).length > 0)
         throw new Error(

@@ -167,7 +167,7 @@ export async function networkGateway(network: string): Promise<string> {
 export interface TokenRequestRecord {
   time: Date;
   method: string;
-  /** Who asked: a node's address on the kind network, or the gateway itself for the host. */
+  /** Who asked: a node's address on the kind network; the host's is whichever source address its kernel picked. */
   remoteAddress: string;
   /** The authenticated username; undefined for an anonymous request. */
   account: string | undefined;
