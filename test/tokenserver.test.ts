@@ -243,6 +243,16 @@ describe('token server: a round trip on loopback', () => {
 });
 
 describe('token server: signing material', () => {
+  it('says which address it could not listen on, and why that address', async () => {
+    const ca = await createCA('unit listen CA');
+    const tls = await issueServerCertificate(ca, ['192.0.2.123']);
+    const signing = await issueServerCertificate(ca, ['signer']);
+    const server = new TokenServer({ issuer: 'i', service: 's', signing, tls, host: '192.0.2.123', policy });
+    await expect(server.listen()).rejects.toThrow(
+      /cannot listen on 192\.0\.2\.123: EADDRNOTAVAIL; the host must own the kind network's gateway/,
+    );
+  });
+
   it('rejects a key type distribution would not take from us', async () => {
     const ca = await createCA('unit ed CA');
     const tls = await issueServerCertificate(ca, ['127.0.0.1']);

@@ -224,7 +224,14 @@ export class TokenServer {
       this.handle(req, res).catch((e: unknown) => this.reply(res, 500, { details: String(e) }));
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            `the token server cannot listen on ${this.options.host}: ${e.code ?? e.message}; the host must own the kind network's gateway address (as with docker on Linux, not a docker VM or rootless docker)`,
+            { cause: e },
+          ),
+        ),
+      );
       server.listen(0, this.options.host, () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
