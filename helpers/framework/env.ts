@@ -24,7 +24,8 @@ import { targetPosture } from '../posture/target.ts';
 
 export interface RegistryRequest extends RegistryKind {
   name: string;
-  auth: 'htpasswd' | 'none';
+  /** 'token': Docker token auth with pullcheck's own token server (always pullcheck's registry, never the vendor's). */
+  auth: 'htpasswd' | 'none' | 'token';
   /** Default true; false only for a scenario about plain-HTTP registries. */
   tls?: boolean;
 }
@@ -72,8 +73,8 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
  */
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
   const v = ctx.registry;
-  // A request naming a kind (ggcr, blob redirects) is about that server: the vendor's stands in for none.
-  if (!v || taken || req.tls === false || req.implementation || req.redirectBlobs) return undefined;
+  // A request naming a kind (ggcr, blob redirects, token auth) is about that server: the vendor's stands in for none.
+  if (!v || taken || req.tls === false || req.implementation || req.redirectBlobs || req.auth === 'token') return undefined;
   if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
   const password = registryPassword(ctx);
   return new VendorRegistry(
@@ -134,7 +135,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
           `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
         );
       const started = await logger.phase(
-        `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : 'htpasswd'}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+        `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
         () => startRegistry({ ...req, ca, network: cluster.network, runId }, logger),
       );
       registries.set(req.name, started);

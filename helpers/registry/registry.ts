@@ -16,6 +16,7 @@ import { LABEL_OWNER_PID } from '../infra/sweep.ts';
 import { htpasswdLine } from './htpasswd.ts';
 import type { RegistryCredential } from './secrets.ts';
 import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
+import { networkGateway, startTokenAuth, type TokenAuth, type TokenServer } from './tokenserver.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -56,7 +57,8 @@ export async function ensureRegistryImage(logger: Logger): Promise<string> {
 export interface RegistrySpec {
   /** A short name for logs and the container name: "public", "tenant-a". */
   name: string;
-  auth: 'htpasswd' | 'none';
+  /** 'token': Docker token auth, tokens from a token server in this process (helpers/registry/tokenserver.ts). */
+  auth: 'htpasswd' | 'none' | 'token';
   /** HTTPS with the run's CA (default); plain HTTP only where a scenario asks for it. */
   tls?: boolean;
   ca: CertificateAuthority;
@@ -68,7 +70,18 @@ export interface RegistrySpec {
   extraConfig?: string;
 }
 
-export function registryConfig(auth: RegistrySpec['auth'], tls = true): string {
+/** Repositories under these prefixes are public on a token-auth registry: anonymous pull tokens. */
+export const TOKEN_PUBLIC_PREFIXES = ['public/'] as const;
+
+/** Where a token-auth registry's config points: the realm, and the claims its tokens must carry. */
+export interface TokenAuthConfig {
+  realm: string;
+  service: string;
+  issuer: string;
+}
+
+export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: TokenAuthConfig): string {
+  if (auth === 'token' && !token) throw new Error('a token-auth registry needs its realm, service and issuer');
   return [
     'version: 0.1',
     'log:',
@@ -85,6 +98,16 @@ export function registryConfig(auth: RegistrySpec['auth'], tls = true): string {
     `  addr: :${PORT}`,
     ...(tls ? ['  tls:', '    certificate: /certs/tls.crt', '    key: /certs/tls.key'] : []),
     ...(auth === 'htpasswd' ? ['auth:', '  htpasswd:', '    realm: pullcheck', '    path: /auth/htpasswd'] : []),
+    ...(auth === 'token' && token
+      ? [
+          'auth:',
+          '  token:',
+          `    realm: ${token.realm}`,
+          `    service: ${token.service}`,
+          `    issuer: ${token.issuer}`,
+          '    rootcertbundle: /auth/token-root.crt',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -98,21 +121,37 @@ export class LocalRegistry {
   async start(): Promise<StartedRegistry> {
     const { spec } = this;
     const image = await ensureRegistryImage(this.logger);
-    const username = spec.auth === 'htpasswd' ? `user-${spec.name}` : undefined;
-    const password = spec.auth === 'htpasswd' ? randomBytes(18).toString('base64url') : undefined;
+    const username = spec.auth !== 'none' ? `user-${spec.name}` : undefined;
+    const password = spec.auth !== 'none' ? randomBytes(18).toString('base64url') : undefined;
     if (username && password) registerCredentials(username, password);
     const alias = registryAlias(spec);
     const tls = spec.tls ?? true;
     const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
+    // The token server listens on the kind network's gateway: nodes and the host both reach it there.
+    const token: TokenAuth | undefined =
+      spec.auth === 'token'
+        ? await startTokenAuth({
+            ca: spec.ca,
+            host: await networkGateway(spec.network),
+            name: spec.name,
+            runId: spec.runId,
+            policy: { publicPrefixes: TOKEN_PUBLIC_PREFIXES },
+            logger: this.logger,
+          })
+        : undefined;
+    if (token && username && password) token.server.addUser({ username, password, grants: [{ repository: '*', actions: ['*'] }] });
     const files = [
-      { content: registryConfig(spec.auth, tls) + (spec.extraConfig ?? ''), target: '/etc/distribution/config.yml' },
+      { content: registryConfig(spec.auth, tls, token) + (spec.extraConfig ?? ''), target: '/etc/distribution/config.yml' },
       ...(cert
         ? [
             { content: cert.certPem, target: '/certs/tls.crt' },
             { content: cert.keyPem, target: '/certs/tls.key' },
           ]
         : []),
-      ...(username && password ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }] : []),
+      ...(spec.auth === 'htpasswd' && username && password
+        ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }]
+        : []),
+      ...(token ? [{ content: token.rootCertBundle, target: '/auth/token-root.crt' }] : []),
     ];
     const container = await new GenericContainer(image)
       .withName(alias)
@@ -128,8 +167,12 @@ export class LocalRegistry {
       .withCopyContentToContainer(files)
       .withBindMounts(spec.storageVolume ? [{ source: spec.storageVolume, target: '/var/lib/registry' }] : [])
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
-      .start();
-    return new StartedRegistry(container, spec, alias, username, password, this.logger);
+      .start()
+      .catch(async (error: unknown) => {
+        await token?.close();
+        throw error;
+      });
+    return new StartedRegistry(container, spec, alias, username, password, this.logger, token);
   }
 }
 
@@ -154,7 +197,7 @@ export function imageRef(host: string, repository: string, tagOrDigest: string):
  * vendor's (VendorRegistry, `pullcheck run --registry`).
  */
 export interface TestRegistry {
-  readonly spec: { name: string; auth: 'htpasswd' | 'none'; tls?: boolean };
+  readonly spec: { name: string; auth: 'htpasswd' | 'none' | 'token'; tls?: boolean };
   readonly client: RegistryClient;
   readonly username: string | undefined;
   readonly password: string | undefined;
@@ -186,6 +229,7 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
     readonly username: string | undefined,
     readonly password: string | undefined,
     private readonly logger: Logger,
+    private readonly token?: TokenAuth,
   ) {
     // The host reaches the registry through its published port; the certificate names 127.0.0.1 too.
     this.client = new RegistryClient({
@@ -193,6 +237,11 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
       ...((spec.tls ?? true) ? { ca: spec.ca.certPem } : { insecure: true }),
       ...(username && password ? { username, password } : {}),
     });
+  }
+
+  /** The token server of a token-auth registry (users, grants, what it issued); undefined otherwise. */
+  get tokenServer(): TokenServer | undefined {
+    return this.token?.server;
   }
 
   get caPem(): string | undefined {
@@ -227,7 +276,11 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.container.stop({ remove: true, removeVolumes: true });
+    try {
+      await this.container.stop({ remove: true, removeVolumes: true });
+    } finally {
+      await this.token?.close();
+    }
     this.logger.detail(`registry ${this.spec.name} stopped`);
   }
 
