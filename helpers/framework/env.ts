@@ -68,15 +68,20 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
 
 /**
  * The registry a suite asked for. With a vendor registry, the suite's first registry of the
- * vendor's kind (authenticated when credentials were given, else anonymous) is the vendor's; the
- * others (second tenants, plain HTTP) stay pullcheck's own, which needs a kind cluster.
+ * vendor's kind (authenticated when credentials were given, else anonymous) is the vendor's; with
+ * credentials and --registry-public-prefix, its first anonymous registry is the vendor's too, under
+ * that namespace. The others (second tenants, plain HTTP, named kinds) stay pullcheck's own, which
+ * needs a kind cluster.
  */
-function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): VendorRegistry | undefined {
+function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as-given' | 'public'>): VendorRegistry | undefined {
   const v = ctx.registry;
   // A request naming a kind (ggcr, blob redirects, token auth) is about that server: the vendor's stands in for none.
-  if (!v || taken || req.tls === false || req.implementation || req.redirectBlobs || req.auth === 'token') return undefined;
-  if ((req.auth === 'htpasswd') !== Boolean(v.username)) return undefined;
+  if (!v || req.tls === false || req.implementation || req.redirectBlobs || req.auth === 'token') return undefined;
+  const role =
+    (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && v.publicPrefix ? 'public' : undefined;
+  if (!role || taken.has(role)) return undefined;
   const password = registryPassword(ctx);
+  const prefix = role === 'public' ? v.publicPrefix : v.repositoryPrefix;
   return new VendorRegistry(
     {
       url: v.url,
@@ -84,8 +89,10 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: boolean): Vendo
       ...(v.username ? { username: v.username } : {}),
       ...(password ? { password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+      ...(prefix ? { repositoryPrefix: prefix } : {}),
     },
     req.name,
+    role,
   );
 }
 
@@ -118,12 +125,15 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     rmSync(ca.dir, { recursive: true, force: true });
   };
   try {
-    let vendorTaken = false;
+    const vendorTaken = new Set<'as-given' | 'public'>();
     for (const req of o.registries) {
       const vendor = vendorFor(ctx, req, vendorTaken);
       if (vendor) {
-        vendorTaken = true;
-        logger.info(`registry ${req.name}: the vendor registry ${vendor.host}`);
+        const publicRole = vendor.spec.auth === 'none' && Boolean(ctx.registry?.username);
+        vendorTaken.add(publicRole ? 'public' : 'as-given');
+        logger.info(
+          `registry ${req.name}: the vendor registry ${vendor.host}${vendor.repositoryPrefix ? ` under ${vendor.repositoryPrefix}/` : ''}${publicRole ? ' (read anonymously)' : ''}`,
+        );
         registries.set(req.name, vendor);
         // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
         if (vendor.caPem && !ctx.registry?.trustedByRun)

@@ -23,11 +23,19 @@ export class VendorRegistry implements TestRegistry {
   readonly client: RegistryClient;
   readonly spec: TestRegistry['spec'];
 
+  /**
+   * `public`: the registry standing in for an anonymous one, under the namespace anonymous clients
+   * may read: pullcheck still pushes with the credentials, pods pull with none.
+   */
+  private readonly anonymous: boolean;
+
   constructor(
     private readonly vendor: VendorRegistrySpec,
     name: string,
+    role: 'as-given' | 'public' = 'as-given',
   ) {
-    this.spec = { name, auth: vendor.username ? 'htpasswd' : 'none', tls: true };
+    this.anonymous = role === 'public' || !vendor.username;
+    this.spec = { name, auth: this.anonymous ? 'none' : 'htpasswd', tls: true };
     this.client = new RegistryClient({
       host: vendor.host,
       ...(vendor.caPem ? { ca: vendor.caPem } : {}),
@@ -44,11 +52,11 @@ export class VendorRegistry implements TestRegistry {
   }
 
   get username(): string | undefined {
-    return this.vendor.username;
+    return this.anonymous ? undefined : this.vendor.username;
   }
 
   get password(): string | undefined {
-    return this.vendor.password;
+    return this.anonymous ? undefined : this.vendor.password;
   }
 
   get caPem(): string | undefined {

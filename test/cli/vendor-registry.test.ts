@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker } from '../../helpers/infra/docker.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
+import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
@@ -127,6 +128,9 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
         '--registry-password-stdin',
         '--registry-ca',
         join(work, 'ca.crt'),
+        // A vendor's project: every repository pullcheck pushes goes under it.
+        '--registry-repository-prefix',
+        'certbot-project',
         '--report-dir',
         reportDir,
       ],
@@ -161,6 +165,13 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     );
     const auth = results.certification?.find((c) => c.capability.startsWith('auth enforced'));
     expect(auth?.status).toBe('passed');
+    // Every manifest pushed went under the project (the registry's own access log).
+    const served = (await execa('docker', ['logs', container], { all: true, reject: false })).all ?? '';
+    const pushed = parseAccessLog(served)
+      .filter((e) => e.method === 'PUT' && e.uri.includes('/manifests/'))
+      .map((e) => e.uri.slice('/v2/'.length));
+    expect(pushed.length).toBeGreaterThan(0);
+    expect(pushed.filter((repo) => !repo.startsWith('certbot-project/'))).toEqual([]);
 
     const logs = join(cacheDir(), 'logs');
     const files = [...filesUnder(reportDir), ...filesUnder(logs).filter((f) => statSync(f).mtimeMs >= started)];
