@@ -337,6 +337,13 @@ describe('redirects', () => {
     await expect(client.getBlob('r', other)).rejects.toThrow(/has digest sha256:/);
   });
 
+  it('a blob HEAD answered with a redirect means the blob is there: the storage host is not asked', async () => {
+    const registry = await serve((_req, res) => reply(res, 307, { location: 'https://blobs.invalid/data' }));
+    const client = new RegistryClient({ host: registry.host, insecure: true });
+    expect(await client.blobExists('r', sha256('x'))).toBe(true);
+    expect(registry.seen.map((r) => r.method)).toEqual(['HEAD']);
+  });
+
   it('more than five redirects is an error', async () => {
     const loop = await serve((_req, res) => reply(res, 302, { location: '/again' }));
     const client = new RegistryClient({ host: loop.host, insecure: true });

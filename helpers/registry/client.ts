@@ -50,6 +50,8 @@ export interface AuthChallenge {
 interface RequestInit {
   headers?: Record<string, string>;
   body?: Buffer;
+  /** 'manual': a redirect is the answer (GET and HEAD follow by default). */
+  redirect?: 'follow' | 'manual';
 }
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
@@ -95,7 +97,10 @@ export class RegistryClient {
   }
 
   async blobExists(repo: string, digest: string): Promise<boolean> {
-    const exists = (await this.fetch('HEAD', `/v2/${repo}/blobs/${digest}`)).status === 200;
+    // A registry that redirects blob downloads answers HEAD with the redirect too: the blob is there,
+    // and the storage host it names may be one only the nodes can reach.
+    const { status } = await this.fetch('HEAD', `/v2/${repo}/blobs/${digest}`, { redirect: 'manual' });
+    const exists = status === 200 || REDIRECTS.has(status);
     if (exists && !this.blobHomes.has(digest)) this.blobHomes.set(digest, repo);
     return exists;
   }
@@ -340,7 +345,7 @@ export class RegistryClient {
       const headers = { ...(init.headers ?? {}), ...(authorization && current.origin === authOrigin ? { authorization } : {}) };
       const res = await this.send(method, current, headers, init.body);
       const location = res.headers.location;
-      if ((method !== 'GET' && method !== 'HEAD') || !REDIRECTS.has(res.status) || !location)
+      if ((method !== 'GET' && method !== 'HEAD') || init.redirect === 'manual' || !REDIRECTS.has(res.status) || !location)
         return { ...res, fromRegistry: current.origin === this.origin };
       if (hop === MAX_REDIRECTS) throw new RegistryError(`${method} ${url.pathname}: more than ${MAX_REDIRECTS} redirects`, res.status);
       current = new URL(location, current);
