@@ -88,7 +88,7 @@ suite.section('registry-redirect: nodes follow blob redirects', () => {
       const pushed = await s.push(r, test.image);
       // The Location as the middleware builds it: the blob host and the blob's storage path.
       const layer = test.image.layers[0]?.digest ?? '';
-      const res = await r.client.fetch('GET', `/v2/${pushed.repository}/blobs/${layer}`);
+      const res = await r.client.fetch('GET', `/v2/${pushed.repository}/blobs/${layer}`, { redirect: 'manual' });
       const want = redirectLocation(r.blobHost.baseUrl, layer);
       if (res.status !== 307 || res.headers.location !== want)
         throw new Error(
