@@ -98,7 +98,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
   suite.scenario(
     'node-pulls-token-auth-by-tag',
     "a pod with the registry's credentials in a pull Secret gets a pull token from the realm and runs the image by tag",
-    { capabilities: ['tls', 'token-auth', 'credentials-accepted'] },
+    { capabilities: ['tls', 'credentials-accepted'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');
@@ -116,7 +116,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
   suite.scenario(
     'node-pulls-token-auth-by-digest',
     'a pod pulls the image by digest from the token-auth registry, and its imageID carries that digest',
-    { capabilities: ['tls', 'token-auth'] },
+    { capabilities: ['tls'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');
@@ -132,7 +132,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
   suite.scenario(
     'node-pulls-token-auth-index',
     "a pod pulls an OCI index from the token-auth registry and runs the node's platform: one token covers the index and its child manifest",
-    { capabilities: ['tls', 'token-auth', 'oci-index'] },
+    { capabilities: ['tls', 'oci-index'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');
@@ -152,7 +152,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
   suite.scenario(
     'node-pulls-token-auth-public-repository-anonymous',
     `a pod without a Secret pulls from a public repository (${TOKEN_PUBLIC_PREFIXES.join(', ')}) with an anonymous pull token`,
-    { capabilities: ['tls', 'token-auth'] },
+    { capabilities: ['tls'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');
@@ -169,7 +169,7 @@ suite.section('registry-token: what the token flow refuses', () => {
   suite.scenario(
     'token-auth-without-credentials-refused',
     'a pod without a Secret gets an anonymous token that grants nothing on a private repository: the registry refuses it (insufficient_scope)',
-    { capabilities: ['tls', 'token-auth', 'auth-enforced'] },
+    { capabilities: ['tls', 'auth-enforced'] },
     async (s) => {
       const server = tokenServer(s);
       const image = await s.image(s.env.registry('tokened'));
@@ -188,7 +188,7 @@ suite.section('registry-token: what the token flow refuses', () => {
   suite.scenario(
     'token-auth-wrong-password-refused',
     'a Secret with a wrong password is refused at the token endpoint (401), and the pull fails naming the realm',
-    { capabilities: ['tls', 'token-auth', 'auth-enforced'] },
+    { capabilities: ['tls', 'auth-enforced'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');
@@ -211,7 +211,7 @@ suite.section('registry-token: what the token flow refuses', () => {
   suite.scenario(
     'token-auth-other-repository-scope-refused',
     "a Secret whose account only gets tokens for repository A pulls A, and cannot pull B: its token for B's scope grants nothing there",
-    { capabilities: ['tls', 'token-auth', 'auth-enforced'] },
+    { capabilities: ['tls', 'auth-enforced'] },
     async (s) => {
       const server = tokenServer(s);
       const registry = s.env.registry('tokened');

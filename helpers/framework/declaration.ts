@@ -11,7 +11,6 @@ export const CAPABILITIES = {
   'platform-selection': 'platform selection',
   'tag-moves': 'tag moves and deletes',
   'chunked-upload': 'chunked blob uploads',
-  'token-auth': 'token (Bearer) auth: tokens from the realm, anonymous for public repositories',
 } as const;
 
 export type Capability = keyof typeof CAPABILITIES;
