@@ -9,7 +9,7 @@ import { LABEL_RUN, docker } from '../infra/docker.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { ownedLabelArgs } from '../infra/sweep.ts';
-import { RegistryClient } from './client.ts';
+import { RegistryClient, RegistryError } from './client.ts';
 import { startRegistry, type KindSpec } from './kinds.ts';
 import { TOKEN_PUBLIC_PREFIXES } from './registry.ts';
 import { createCA } from './tls.ts';
@@ -79,6 +79,7 @@ export function addressIn(subnet: string, n: number): string {
 }
 
 /** Addresses in the network: the gateway (the host, where a token server listens) is .1. */
+const GATEWAY = 1;
 const REGISTRY_HOST = 10;
 const BLOB_HOST = 11;
 
@@ -93,13 +94,15 @@ async function createNetwork(name: string, runId: string, logger: Logger): Promi
   const ids = (await docker(['network', 'ls', '-q'], { logger })).stdout.split('\n').filter(Boolean);
   const inUse = ids.length ? subnetsOf((await docker(['network', 'inspect', ...ids], { logger, allowFailure: true })).stdout) : [];
   for (const subnet of freeSubnets(inUse)) {
-    const r = await docker(['network', 'create', '--subnet', subnet, ...ownedLabelArgs(), '--label', `${LABEL_RUN}=${runId}`, name], {
-      logger,
-      allowFailure: true,
-    });
+    // The gateway named, not left to docker: recent docker leaves it out of the IPAM config otherwise.
+    const create = ['network', 'create', '--subnet', subnet, '--gateway', addressIn(subnet, GATEWAY), ...ownedLabelArgs()];
+    const r = await docker([...create, '--label', `${LABEL_RUN}=${runId}`, name], { logger, allowFailure: true });
     if (r.exitCode !== 0) continue;
     // Read back, not assumed: the token server listens there, and its certificate names it.
-    const gateway = await networkGateway(name);
+    const gateway = await networkGateway(name).catch(async (e: unknown) => {
+      await docker(['network', 'rm', name], { logger, allowFailure: true });
+      throw e;
+    });
     return { name, subnet, gateway };
   }
   throw new Error(`no free subnet among ${CANDIDATE_SUBNETS[0]} … ${CANDIDATE_SUBNETS.at(-1)} for the registry's network`);
@@ -161,7 +164,7 @@ export async function startStandalone(o: { kind: StandaloneKind; nodes: readonly
     const answer = await new RegistryClient({ host, ca: ca.certPem })
       .ping()
       .then((r) => String(r.status))
-      .catch((e: unknown) => String(e));
+      .catch((e: unknown) => (e instanceof RegistryError && e.status === 401 ? '401' : String(e)));
     if (answer !== '200' && answer !== '401')
       throw new Error(
         `the ${kind} registry at https://${host} does not answer this host (${answer}): the host must route to docker networks`,
