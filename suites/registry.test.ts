@@ -138,22 +138,28 @@ suite.section('registry: what is pushed reads back', () => {
 suite.section('registry: auth and TLS are enforced', () => {
   suite.scenario(
     'private-requires-auth',
-    'the htpasswd registry answers 401 without credentials or with a wrong password, 200 with the right ones',
+    'the private registry refuses a read without credentials and a wrong password with 401, and answers 200 with the right ones',
     { capabilities: ['auth-enforced'] },
     async (s) => {
       const registry = s.env.registry('private');
       const { host, ca } = registry.client.options;
+      const pushed = await s.image(registry);
       const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}) });
-      const anonymousPing = await anonymous.ping().then(
-        (res) => ({ refused: false, seen: `GET /v2/ answered ${res.status}` }),
-        (e: unknown) => ({
-          refused: (e as { status?: unknown } | null | undefined)?.status === 401,
-          seen: `GET /v2/ failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
-        }),
+      // A private repository's manifest, not GET /v2/: a token registry (Harbor, GHCR) gives anyone
+      // an anonymous token, with which /v2/ answers 200; what it refuses is that token's pull.
+      const anonymousRead = await anonymous.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES).then(
+        () => ({ refused: false, seen: `GET /v2/${pushed.repository}/manifests/${pushed.tag} answered 200` }),
+        (e: unknown) => {
+          const status = (e as { status?: unknown } | null | undefined)?.status;
+          return {
+            refused: status === 401 || status === 403,
+            seen: `GET /v2/${pushed.repository}/manifests/${pushed.tag} failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+          };
+        },
       );
       claim(
-        anonymousPing.refused,
-        `the htpasswd registry ${registry.host} must refuse a request without credentials with 401 (distribution's auth), but ${anonymousPing.seen}`,
+        anonymousRead.refused,
+        `the private registry ${registry.host} must refuse a read without credentials with 401 or 403 (distribution's auth), but ${anonymousRead.seen}`,
       );
       const { username, password } = registry.credential('wrong-password');
       const wrong = new RegistryClient({ host, ...(ca ? { ca } : {}), username, password });
