@@ -13,6 +13,7 @@ import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts
 import { planRun } from '../helpers/run/plan.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
+import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
 
 const USAGE = `usage: pullcheck <command> [options]
 
@@ -27,6 +28,9 @@ commands:
   cluster down    delete it, with every container and network it made
   cluster status  say whether it runs
   images build    build (or pull) the node image alone, e.g. to warm a CI cache
+  registry serve --kind KIND  start one registry of a kind pullcheck runs, beside the kind cluster
+                  (--name/--profile), print the certify command for it, serve until Ctrl-C;
+                  KIND: distribution-htpasswd, distribution-anonymous, distribution-token, ggcr, redirect
 
 selection (run, list):
   --suite NAME[,NAME]     only these suites (repeatable)
@@ -108,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
       'report-dir': { type: 'string' },
       'no-pull': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
+      kind: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -202,6 +207,16 @@ async function main(argv: string[]): Promise<number> {
       const image = await resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: !values['no-pull'], forceBuild: values.force });
       logger.info(`node image ${image.ref} (${image.source})`);
       return 0;
+    }
+    case 'registry serve': {
+      const kind = standaloneKindArg(values.kind);
+      const profile = profileForRun(profileName, undefined, undefined, values.name);
+      return serveRegistry({
+        kind,
+        cluster: profile.clusterName,
+        flags: { name: values.name, ...(values.profile ? { profile: values.profile } : {}) },
+        logger,
+      });
     }
     default:
       throw new UsageError(`unknown command "${command}": see pullcheck --help`);

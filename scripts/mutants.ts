@@ -6,29 +6,23 @@
 // it with `pullcheck run --kubeconfig`, and the mutant counts as caught only when the named
 // scenarios fail with the cause in their first line. Every mutant is undone before the next; the
 // cluster is deleted at the end, whatever happens. Exit 0: every mutant caught.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import type { Cluster } from '../helpers/cluster/cluster.ts';
 import { providerFor } from '../helpers/cluster/provider.ts';
-import { docker } from '../helpers/infra/docker.ts';
-import { ownedLabelArgs } from '../helpers/infra/sweep.ts';
-import { RegistryClient } from '../helpers/registry/client.ts';
-import { ensureRegistryImage, registryConfig } from '../helpers/registry/registry.ts';
-import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
-import { admittedPolicy, changeApiServer, untilTrue, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
+import { admittedPolicy, changeApiServer, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { changeKubeletConfig, type KubeletConfigChange } from '../helpers/kubelet/config.ts';
 import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
 import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../helpers/kubelet/nodecreds.ts';
-import { htpasswdLine } from '../helpers/registry/htpasswd.ts';
-import { randomBytes } from 'node:crypto';
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
+import { startStandalone } from '../helpers/registry/standalone.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLUSTER = 'pullcheck-mutants';
@@ -69,73 +63,26 @@ interface Applied {
 }
 
 /**
- * A network of the mutant's own with a subnet chosen here (so that the registry's address is known
- * before its certificate is made), the kind nodes attached as to a company network; the host reaches
- * it through the bridge. kind's own network has no user-configured IPv4 subnet, so no fixed address.
+ * A vendor-like registry over TLS with its own CA, at an address the host and the nodes both reach
+ * (helpers/registry/standalone.ts), for `pullcheck run --registry`. `none`: distribution without an
+ * `auth:` section, which takes any credentials and enforces none (a vendor's registry with auth
+ * switched off), so the run is given some.
  */
-async function registryNetwork(c: Ctx, name: string): Promise<{ ip: string; remove(): Promise<void> }> {
-  for (let third = 200; third < 250; third++) {
-    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, ...ownedLabelArgs(), name], { allowFailure: true });
-    if (r.exitCode !== 0) continue;
-    for (const n of c.cluster.nodeNames) await docker(['network', 'connect', name, n]);
-    return {
-      ip: `172.31.${third}.10`,
-      remove: async () => {
-        for (const n of c.cluster.nodeNames) await docker(['network', 'disconnect', '-f', name, n], { allowFailure: true });
-        await docker(['network', 'rm', name], { allowFailure: true });
-      },
-    };
-  }
-  throw new Error('no free 172.31.x.0/24 subnet for the mutant registry network');
-}
-
-/**
- * A vendor-like registry over TLS with its own CA, at an address the host and the nodes both reach,
- * for `pullcheck run --registry`. `none`: distribution without an `auth:` section, which takes any
- * credentials and enforces none (a vendor's registry with auth switched off).
- */
-async function mutantRegistry(c: Ctx, auth: 'none' | 'htpasswd'): Promise<Applied & { host: string; password: string }> {
-  const name = 'pullcheck-mutant-registry';
-  const password = auth === 'htpasswd' ? randomBytes(12).toString('base64url') : 'any-password-will-do';
-  await docker(['rm', '-f', name], { allowFailure: true });
-  await docker(['network', 'rm', name], { allowFailure: true });
-  const network = await registryNetwork(c, name);
-  const { ip } = network;
-  const ca = await createCA('pullcheck mutant registry CA');
-  const cert = await issueServerCertificate(ca, [ip]);
-  const image = await ensureRegistryImage(c.logger);
-  const tree = mkdtempSync(join(tmpdir(), 'pullcheck-mutant-registry-'));
-  for (const [path, content] of [
-    ['etc/distribution/config.yml', registryConfig(auth, true)],
-    ...(auth === 'htpasswd' ? [['auth/htpasswd', `${htpasswdLine('mutant', password)}\n`] as const] : []),
-    ['certs/tls.crt', cert.certPem],
-    ['certs/tls.key', cert.keyPem],
-  ] as const) {
-    mkdirSync(join(tree, dirname(path)), { recursive: true });
-    writeFileSync(join(tree, path), content);
-  }
-  await docker(['create', '--name', name, '--network', name, '--ip', ip, ...ownedLabelArgs(), image]);
-  await docker(['cp', `${tree}/.`, `${name}:/`]);
-  await docker(['start', name]);
-  const client = new RegistryClient({
-    host: `${ip}:5000`,
-    ca: ca.certPem,
-    ...(auth === 'htpasswd' ? { username: 'mutant', password } : {}),
+async function mutantRegistry(c: Ctx, auth: 'none' | 'htpasswd'): Promise<Applied & { host: string; username: string; password: string }> {
+  const registry = await startStandalone({
+    kind: auth === 'htpasswd' ? 'distribution-htpasswd' : 'distribution-anonymous',
+    nodes: c.cluster.nodeNames,
+    logger: c.logger,
   });
-  await untilTrue(async () => (await client.ping()).status === 200, 60_000, `the registry at ${ip}:5000`);
-  const caFile = join(tree, 'ca.crt');
-  writeFileSync(caFile, ca.certPem);
+  const username = registry.username ?? 'mutant';
+  const password = registry.password ?? 'any-password-will-do';
   return {
-    args: ['--registry', `https://${ip}:5000`, '--registry-username', 'mutant', '--registry-password-stdin', '--registry-ca', caFile],
+    args: ['--registry', registry.url, '--registry-username', username, '--registry-password-stdin', '--registry-ca', registry.caFile],
     input: password,
-    host: `${ip}:5000`,
+    host: registry.host,
+    username,
     password,
-    undo: async () => {
-      await docker(['rm', '-f', '-v', name], { allowFailure: true });
-      await network.remove();
-      rmSync(tree, { recursive: true, force: true });
-      rmSync(ca.dir, { recursive: true, force: true });
-    },
+    undo: () => registry.stop(),
   };
 }
 
@@ -229,7 +176,7 @@ const MUTANTS: Mutant[] = [
       const registry = await mutantRegistry(c, 'htpasswd');
       const { nodes } = c.cluster;
       const file = `${DEFAULT_KUBELET_ROOT_DIR}/config.json`;
-      const config = nodeConfigJson([{ server: registry.host, username: 'mutant', password: registry.password }]);
+      const config = nodeConfigJson([{ server: registry.host, username: registry.username, password: registry.password }]);
       try {
         for (const node of c.workers) {
           await nodes.writeFile(node, file, config);

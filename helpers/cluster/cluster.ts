@@ -56,6 +56,16 @@ export async function clusterExists(kind: string, name: string): Promise<boolean
     .includes(name);
 }
 
+/** The node containers of kind cluster `name`, sorted. */
+export async function kindNodeNames(kind: string, name: string): Promise<string[]> {
+  const { stdout } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
+}
+
 /** Connects to a kind cluster `pullcheck run` has just brought up and checked: no preflight, no waits. */
 export async function connectKind(profile: Profile, logger: Logger): Promise<Cluster> {
   return connect(await kindBinary(logger), profile.clusterName, profile, logger, true);
@@ -132,12 +142,7 @@ async function configureAdmission(cluster: Cluster, profile: Profile, logger: Lo
 async function connect(kind: string, name: string, profile: Profile, logger: Logger, existing: boolean): Promise<Cluster> {
   const { stdout: kubeconfig } = await run([kind, 'get', 'kubeconfig', '--name', name], { env: KIND_ENV });
   const kube = kubeFromString(kubeconfig);
-  const { stdout: nodeList } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
-  const nodeNames = nodeList
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort();
+  const nodeNames = await kindNodeNames(kind, name);
   const nodes = new KindNodeAccess(logger);
   const podSubnet = String(profile.cluster.networking?.['podSubnet'] ?? DEFAULT_POD_SUBNET);
   if (!existing) await setUpPodNetwork(kube, nodes, nodeNames.length, podSubnet, logger);

@@ -13,6 +13,7 @@ import type { Image } from '../images/oci.ts';
 import { redact } from '../infra/redact.ts';
 import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
+import { RegistryClient } from '../registry/client.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
@@ -70,7 +71,8 @@ export interface ScenarioContext {
     registry: TestRegistry,
     o?: { platform?: Platform; format?: ManifestFormat; repository?: string; tag?: string },
   ): Promise<PushedTestImage>;
-  push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  /** `chunkSize`: blobs larger than it go up in PATCH chunks of that size (a chunked upload). */
+  push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string; chunkSize?: number }): Promise<PushedImage>;
   /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
   pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
@@ -366,7 +368,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
       usedRepositories.add(repository);
-      const digest = await registry.client.pushImage(repository, tag, image);
+      const client = o.chunkSize ? new RegistryClient({ ...registry.client.options, chunkSize: o.chunkSize }) : registry.client;
+      const digest = await client.pushImage(repository, tag, image);
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     pushIndex: async (registry, idx, o = {}) => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { Wait, type StartedTestContainer } from 'testcontainers';
 import { goEnv } from '../build/go.ts';
 import { tarOf } from '../images/oci.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
@@ -16,7 +16,16 @@ import type { Logger } from '../infra/log.ts';
 import { LABEL_OWNER_PID, ownedLabelArgs } from '../infra/sweep.ts';
 import { parseAccessLog, type AccessEntry } from './accesslog.ts';
 import type { RegistryClient } from './client.ts';
-import { ensureRegistryImage, LocalRegistry, registryAlias, StartedRegistry, type RegistrySpec, type TestRegistry } from './registry.ts';
+import {
+  certificateHosts,
+  containerOn,
+  ensureRegistryImage,
+  LocalRegistry,
+  registryAlias,
+  StartedRegistry,
+  type RegistrySpec,
+  type TestRegistry,
+} from './registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from './tls.ts';
 
 const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
@@ -38,6 +47,8 @@ export interface RegistryKind {
    * are given only in the blob host's certs.d entry (to show which entry containerd uses).
    */
   blobHostCa?: 'suite' | 'separate';
+  /** The blob host's fixed address on the network (with `ip`): redirects name it, so the host follows them too. */
+  blobHostIp?: string;
 }
 
 export type KindSpec = RegistrySpec & RegistryKind;
@@ -112,11 +123,9 @@ async function startGgcr(spec: KindSpec, logger: Logger): Promise<StartedRegistr
   const image = await ensureProgramImage('ggcr-registry', { logger });
   const alias = registryAlias(spec);
   const tls = spec.tls ?? true;
-  const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
-  const container = await new GenericContainer(image)
+  const cert = tls ? await issueServerCertificate(spec.ca, certificateHosts(alias, spec.ip)) : undefined;
+  const container = await containerOn(image, spec.network, alias, spec.ip)
     .withName(alias)
-    .withNetworkMode(spec.network)
-    .withNetworkAliases(alias)
     .withExposedPorts(PORT)
     .withLabels(labels(spec, 'registry'))
     .withCommand(ggcrArgs(tls))
@@ -167,10 +176,12 @@ export class BlobHost {
     readonly alias: string,
     /** The CA its certificate is from (the suite's, or one of its own). */
     readonly ca: CertificateAuthority,
+    /** Its fixed address, when it has one: what redirects name instead of the alias. */
+    readonly ip?: string,
   ) {}
 
   get host(): string {
-    return `${this.alias}:${BLOB_PORT}`;
+    return `${this.ip ?? this.alias}:${BLOB_PORT}`;
   }
 
   get baseUrl(): string {
@@ -261,12 +272,10 @@ async function startRedirecting(spec: KindSpec, logger: Logger): Promise<Redirec
     const alias = blobHostAlias(spec);
     const separateCa = spec.blobHostCa === 'separate' ? await createCA(`pullcheck blob host ${spec.runId}`) : undefined;
     const blobCa = separateCa ?? spec.ca;
-    const cert = await issueServerCertificate(blobCa, [alias, 'localhost', '127.0.0.1']);
+    const cert = await issueServerCertificate(blobCa, certificateHosts(alias, spec.blobHostIp));
     const image = await ensureProgramImage('blobhost', { logger });
-    const container = await new GenericContainer(image)
+    const container = await containerOn(image, spec.network, alias, spec.blobHostIp)
       .withName(alias)
-      .withNetworkMode(spec.network)
-      .withNetworkAliases(alias)
       .withExposedPorts(BLOB_PORT)
       .withLabels(labels(spec, 'blob-host'))
       .withCommand(['-addr', `:${BLOB_PORT}`, '-root', STORAGE_ROOT])
@@ -277,7 +286,7 @@ async function startRedirecting(spec: KindSpec, logger: Logger): Promise<Redirec
       .withBindMounts([{ source: volume, target: STORAGE_ROOT, mode: 'ro' }])
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
       .start();
-    const blobHost = new BlobHost(container, alias, blobCa);
+    const blobHost = new BlobHost(container, alias, blobCa, spec.blobHostIp);
     started.push(blobHost);
     await ensureRegistryImage(logger);
     const registry = await new LocalRegistry(

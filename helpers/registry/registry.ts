@@ -68,6 +68,12 @@ export interface RegistrySpec {
   storageVolume?: string;
   /** YAML appended to the generated config (e.g. a storage middleware: helpers/registry/kinds.ts). */
   extraConfig?: string;
+  /**
+   * A fixed IPv4 address on `network` (a network with a subnet pullcheck chose): image references
+   * and the certificate name it, so that the host and the nodes reach the registry by one name
+   * (helpers/registry/standalone.ts). Default: the alias, which only containers on `network` resolve.
+   */
+  ip?: string;
 }
 
 /** Repositories under these prefixes are public on a token-auth registry: anonymous pull tokens. */
@@ -112,6 +118,29 @@ export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: T
   ].join('\n');
 }
 
+/** A GenericContainer whose create request also carries a network endpoint with a fixed address. */
+class FixedAddressContainer extends GenericContainer {
+  constructor(image: string, network: string, ip: string, aliases: string[]) {
+    super(image);
+    // No withNetworkAliases: testcontainers would then create on the default bridge and connect
+    // afterwards, without the address. The endpoint config carries the aliases instead.
+    this.withNetworkMode(network);
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: ip }, Aliases: aliases } } };
+  }
+}
+
+/** A container of `image` on `network` under `alias`, at `ip` there when one is given. */
+export function containerOn(image: string, network: string, alias: string, ip?: string): GenericContainer {
+  return ip
+    ? new FixedAddressContainer(image, network, ip, [alias])
+    : new GenericContainer(image).withNetworkMode(network).withNetworkAliases(alias);
+}
+
+/** What a registry's certificate names: its alias, the host's loopback, and its fixed address if any. */
+export function certificateHosts(alias: string, ip?: string): string[] {
+  return [alias, 'localhost', '127.0.0.1', ...(ip ? [ip] : [])];
+}
+
 export class LocalRegistry {
   constructor(
     private readonly spec: RegistrySpec,
@@ -126,7 +155,7 @@ export class LocalRegistry {
     if (username && password) registerCredentials(username, password);
     const alias = registryAlias(spec);
     const tls = spec.tls ?? true;
-    const cert = tls ? await issueServerCertificate(spec.ca, [alias, 'localhost', '127.0.0.1']) : undefined;
+    const cert = tls ? await issueServerCertificate(spec.ca, certificateHosts(alias, spec.ip)) : undefined;
     // The token server listens on the kind network's gateway: nodes and the host both reach it there.
     const token: TokenAuth | undefined =
       spec.auth === 'token'
@@ -153,10 +182,8 @@ export class LocalRegistry {
         : []),
       ...(token ? [{ content: token.rootCertBundle, target: '/auth/token-root.crt' }] : []),
     ];
-    const container = await new GenericContainer(image)
+    const container = await containerOn(image, spec.network, alias, spec.ip)
       .withName(alias)
-      .withNetworkMode(spec.network)
-      .withNetworkAliases(alias)
       .withExposedPorts(PORT)
       .withLabels({
         [LABEL_MANAGED]: 'true',
@@ -248,9 +275,9 @@ export class StartedRegistry implements TestRegistry, AsyncDisposable {
     return (this.spec.tls ?? true) ? this.spec.ca.certPem : undefined;
   }
 
-  /** host:port in image references: the registry's name on the kind network. */
+  /** host:port in image references: the registry's name on the kind network (or its fixed address). */
   get host(): string {
-    return `${this.alias}:${PORT}`;
+    return `${this.spec.ip ?? this.alias}:${PORT}`;
   }
 
   ref(repository: string, tagOrDigest: string): string {
