@@ -26,14 +26,21 @@ export function ownedLabelArgs(pid = process.pid): string[] {
  * nothing uses any more; returns their names.
  */
 export async function sweepOrphans(logger: Logger): Promise<string[]> {
-  return [...(await sweepOrphanContainers(logger)), ...(await sweepOrphanNetworks(logger)), ...(await sweepOrphanVolumes(logger))];
+  return [
+    ...(await sweepOrphanContainers(logger)),
+    ...(await sweepOrphanObjects('network', logger)),
+    ...(await sweepOrphanObjects('volume', logger)),
+  ];
 }
 
-/** Volumes (a redirecting registry's storage, shared with its blob host) whose owner is gone, once their containers are. */
-async function sweepOrphanVolumes(logger: Logger): Promise<string[]> {
+/**
+ * Networks or volumes (a redirecting registry's storage, shared with its blob host) whose owner is
+ * gone. One at a time: one something still uses stays (its user is swept or stopped first).
+ */
+async function sweepOrphanObjects(kind: 'network' | 'volume', logger: Logger): Promise<string[]> {
   const { stdout } = await docker(
     [
-      'volume',
+      kind,
       'ls',
       '--filter',
       `label=${LABEL_MANAGED}=true`,
@@ -46,9 +53,9 @@ async function sweepOrphanVolumes(logger: Logger): Promise<string[]> {
   );
   const removed: string[] = [];
   for (const name of ownedByTheDead(stdout)) {
-    if ((await docker(['volume', 'rm', name], { logger, allowFailure: true })).exitCode === 0) removed.push(name);
+    if ((await docker([kind, 'rm', name], { logger, allowFailure: true })).exitCode === 0) removed.push(name);
   }
-  if (removed.length > 0) logger.info(`removed ${removed.length} volume(s) left by a run that was killed: ${removed.join(', ')}`);
+  if (removed.length > 0) logger.info(`removed ${removed.length} ${kind}(s) left by a run that was killed: ${removed.join(', ')}`);
   return removed;
 }
 
@@ -59,29 +66,6 @@ function ownedByTheDead(stdout: string): string[] {
     .map((l) => l.split(' '))
     .filter(([, pid]) => !alive(Number(pid)))
     .map(([name]) => name as string);
-}
-
-async function sweepOrphanNetworks(logger: Logger): Promise<string[]> {
-  const { stdout } = await docker(
-    [
-      'network',
-      'ls',
-      '--filter',
-      `label=${LABEL_MANAGED}=true`,
-      '--filter',
-      `label=${LABEL_OWNER_PID}`,
-      '--format',
-      `{{.Name}} {{.Label "${LABEL_OWNER_PID}"}}`,
-    ],
-    { logger },
-  );
-  const removed: string[] = [];
-  // One at a time: a network something still uses stays (its user is swept or stopped first).
-  for (const name of ownedByTheDead(stdout)) {
-    if ((await docker(['network', 'rm', name], { logger, allowFailure: true })).exitCode === 0) removed.push(name);
-  }
-  if (removed.length > 0) logger.info(`removed ${removed.length} network(s) left by a run that was killed: ${removed.join(', ')}`);
-  return removed;
 }
 
 async function sweepOrphanContainers(logger: Logger): Promise<string[]> {
