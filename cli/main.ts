@@ -1,6 +1,10 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { commandHelp, commandOf, commandSpec, flagsOf, globalHelp, parseArgsOptions, type FlagName } from './commands.ts';
+import { DEFAULT_KUBERNETES_VERSION, KIND_VERSION } from '../helpers/infra/versions.ts';
+import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { clusterDown, clusterStatus, clusterUp } from '../helpers/cluster/cluster.ts';
 import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
@@ -8,66 +12,12 @@ import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
-import { rerenderReport } from '../helpers/report/assemble.ts';
+import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
-
-const USAGE = `usage: pullcheck <command> [options]
-
-commands:
-  run             create the profile's kind cluster(s) and registries, run the suites, write the
-                  report, tear down (the default command)
-  certify         run the scenarios that prove registry capabilities against --registry; exit 0
-                  only when every required capability passed (reports/<run>/certification.html)
-  list            every suite and scenario ID with its one-line description
-  report FILE     render junit.xml and index.html again from a results.json
-  cluster up      create the profile's kind cluster (builds kind and the node image when needed)
-  cluster down    delete it, with every container and network it made
-  cluster status  say whether it runs
-  images build    build (or pull) the node image alone, e.g. to warm a CI cache
-  registry serve --kind KIND  start one registry of a kind pullcheck runs, beside the kind cluster
-                  (--name/--profile), print the certify command for it, serve until Ctrl-C;
-                  KIND: distribution-htpasswd, distribution-anonymous, distribution-token, ggcr, redirect
-
-selection (run, list):
-  --suite NAME[,NAME]     only these suites (repeatable)
-  --focus REGEX           only scenario IDs matching REGEX
-  --skip REGEX            leave out scenario IDs matching REGEX
-
-cluster:
-  --profile NAME|FILE     cluster profile from clusters/ (default: default)
-  --name NAME             the kind cluster's name instead of the profile's (a second cluster of the same shape)
-  --k8s V[,V...]          Kubernetes version(s); several run as a matrix, compared in the report
-  --posture FILE          what the cluster is meant to be (AlwaysPullImages, KEP-2535 policy per node,
-                          credential providers); expectations follow it (default: the profile's, or
-                          upstream's defaults for an existing cluster's version); see docs/posture.md
-  --kubeconfig PATH       run against an existing cluster instead of creating one
-  --context NAME          the kubeconfig context to use (default: its current context)
-  --no-pull               do not try docker pull before building the node image
-  --force                 images build: rebuild even when cached
-
-registry (certify a vendor's registry; also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA):
-  --registry URL          https://host[:port] to push test images to and pull them from
-  --registry-username U   its user
-  --registry-password-stdin  read its password from standard input
-  --registry-ca FILE      PEM of the CA that signed its certificate (given to nodes too)
-  --registry-repository-prefix P  push every repository under P/ (a project or namespace of yours)
-  --registry-public-prefix Q      a namespace anonymous clients may read: with a username, the
-                          registry also stands in for the suites' anonymous registries
-
-run:
-  --config FILE           YAML with any of the settings above (flags win over it)
-  --keep                  leave the cluster and the scenario namespaces for debugging
-  --parallel N            suites that do not change nodes run N at a time (default 1)
-  --timeout DURATION      per scenario, e.g. 90s or 5m (default: each scenario's own)
-  --report-dir DIR        where reports/<run-id>/ goes (default: reports)
-  --selftest              also run pullcheck's own self-test suites (test/selftest; npm test does)
-  -h, --help              this text
-
-exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment`;
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)
@@ -81,47 +31,80 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+type Output = 'json' | 'yaml';
+
+function outputFormat(text: string | undefined): Output | undefined {
+  if (text === undefined || text === 'json' || text === 'yaml') return text;
+  throw new UsageError(`-o "${text}" is not an output format: write -o json or -o yaml`);
+}
+
+function formatted(data: unknown, output: Output): string {
+  return output === 'json' ? `${JSON.stringify(data, null, 2)}\n` : YAML.stringify(data);
+}
+
+/** `pullcheck --version` (one line) and `pullcheck version [-o json|yaml]`. */
+function printVersion(output: Output | undefined): number {
+  const v = {
+    pullcheck: toolVersion(),
+    kind: KIND_VERSION,
+    kubernetes: DEFAULT_KUBERNETES_VERSION,
+    resultsSchema: RESULTS_SCHEMA,
+    node: process.version,
+  };
+  process.stdout.write(
+    output
+      ? formatted(v, output)
+      : `pullcheck ${v.pullcheck} (kind ${v.kind}, Kubernetes ${v.kubernetes} by default, ${v.resultsSchema}, Node.js ${v.node})\n`,
+  );
+  return 0;
+}
+
 /** The command and its logger, once known: the error handler names the phase that failed. */
 let current: { command: string; logger: Logger } | undefined;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      profile: { type: 'string' },
-      name: { type: 'string' },
-      posture: { type: 'string' },
-      selftest: { type: 'boolean', default: false },
-      k8s: { type: 'string' },
-      suite: { type: 'string', multiple: true },
-      focus: { type: 'string' },
-      skip: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      registry: { type: 'string' },
-      'registry-username': { type: 'string' },
-      'registry-password-stdin': { type: 'boolean', default: false },
-      'registry-ca': { type: 'string' },
-      'registry-repository-prefix': { type: 'string' },
-      'registry-public-prefix': { type: 'string' },
-      config: { type: 'string' },
-      keep: { type: 'boolean' },
-      parallel: { type: 'string' },
-      timeout: { type: 'string' },
-      'report-dir': { type: 'string' },
-      'no-pull': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      kind: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: parseArgsOptions(),
     strict: true,
+    tokens: true,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+  if (values.version && positionals.length === 0) return printVersion(outputFormat(values.output));
+  if (values.help && positionals.length === 0) {
+    process.stdout.write(`${globalHelp()}\n`);
     return 0;
   }
-  const command = positionals.length === 0 ? 'run' : positionals[0] === 'report' ? 'report' : positionals.join(' ');
+  const { name: command, operands } = commandOf(positionals);
+  if (command === 'help') {
+    const about = operands.length ? commandOf(operands).name : undefined;
+    const spec = about ? commandSpec(about) : undefined;
+    if (about && !spec) throw new UsageError(`unknown command "${about}": see pullcheck --help`);
+    process.stdout.write(`${spec ? commandHelp(spec) : globalHelp()}\n`);
+    return 0;
+  }
+  const spec = commandSpec(command);
+  if (!spec) {
+    if (values.help) {
+      process.stdout.write(`${globalHelp()}\n`);
+      return 0;
+    }
+    throw new UsageError(`unknown command "${command}": see pullcheck --help`);
+  }
+  if (values.help) {
+    process.stdout.write(`${commandHelp(spec)}\n`);
+    return 0;
+  }
+  const takes = flagsOf(spec);
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option' || takes.has(t.name as FlagName)) continue;
+    throw new UsageError(`${t.rawName} does not apply to \`pullcheck ${command}\`: see pullcheck help ${command}`);
+  }
+  if (operands.length > (spec.operands ? 1 : 0))
+    throw new UsageError(
+      `\`pullcheck ${command}\` takes ${spec.operands ? `one ${spec.operands}` : 'no operands'}, not "${operands.join(' ')}": see pullcheck help ${command}`,
+    );
+  const output = outputFormat(values.output);
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
@@ -166,6 +149,19 @@ async function main(argv: string[]): Promise<number> {
         ...(values.skip ? { skip: values.skip } : {}),
       });
       const plan = planRun(await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), options);
+      if (output) {
+        const scenarios = plan.scenarios.map((e) => ({
+          id: e.id,
+          suite: e.suite,
+          title: e.title,
+          nodes: e.nodes,
+          capabilities: [...e.capabilities],
+          needs: [...e.needs],
+          ...(e.selftest ? { selftest: true } : {}),
+        }));
+        process.stdout.write(formatted({ scenarios }, output));
+        return 0;
+      }
       let suite = '';
       for (const e of plan.scenarios) {
         if (e.suite !== suite) {
@@ -181,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'report': {
-      const file = positionals[1];
+      const file = operands[0];
       if (!file) throw new UsageError('report needs the path of a results.json, e.g. pullcheck report reports/latest/results.json');
       readFileSync(file);
       const { dir } = rerenderReport(file);
@@ -197,14 +193,25 @@ async function main(argv: string[]): Promise<number> {
     case 'cluster down':
       await clusterDown(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger);
       return 0;
-    case 'cluster status':
-      process.stdout.write(`${await clusterStatus(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger)}\n`);
-      return 0;
+    case 'cluster status': {
+      const status = await clusterStatus(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger);
+      process.stdout.write(
+        output
+          ? formatted(status, output)
+          : `${status.name}: ${status.running ? `running, nodes ${status.nodes.join(', ')}` : 'not running'}\n`,
+      );
+      return status.running ? 0 : 1;
+    }
+    case 'version':
+      return printVersion(output);
     case 'images build': {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       await checkDocker();
       await checkBuildTools();
-      const image = await resolveNodeImage(profile.kubernetesVersion, logger, { allowPull: !values['no-pull'], forceBuild: values.force });
+      const image = await resolveNodeImage(profile.kubernetesVersion, logger, {
+        allowPull: !values['no-pull'],
+        forceBuild: values.force ?? false,
+      });
       logger.info(`node image ${image.ref} (${image.source})`);
       return 0;
     }

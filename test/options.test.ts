@@ -225,12 +225,16 @@ describe('parseDuration', () => {
     ['1.5m', 90_000],
     ['250ms', 250],
     [' 2s ', 2000],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+    ['1h2m3s', 3_723_000],
+    ['2m500ms', 120_500],
   ])('%s is %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['abc', '5h', '-1s', '', '1 m'])('refuses "%s"', (text) => {
-    expect(() => parseDuration(text)).toThrow(/is not a duration: write e\.g\. 90s or 5m/);
+  it.each(['abc', '5d', '-1s', '', '1 m', '1m30', 's'])('refuses "%s"', (text) => {
+    expect(() => parseDuration(text)).toThrow(/is not a duration: write e\.g\. 90s, 5m or 1m30s/);
   });
 
   it('refuses zero', () => {

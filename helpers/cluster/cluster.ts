@@ -195,9 +195,15 @@ async function removeNetworkIfUnused(logger: Logger): Promise<void> {
   if (r.exitCode === 0 && r.stdout.trim() === '0') await docker(['network', 'rm', KIND_NETWORK], { logger });
 }
 
-export async function clusterStatus(name: string, logger: Logger): Promise<string> {
+export interface ClusterStatus {
+  name: string;
+  running: boolean;
+  nodes: string[];
+}
+
+export async function clusterStatus(name: string, logger: Logger): Promise<ClusterStatus> {
   const kind = await kindBinary(logger);
-  if (!(await clusterExists(kind, name))) return `${name}: not running`;
+  if (!(await clusterExists(kind, name))) return { name, running: false, nodes: [] };
   const { stdout } = await run([kind, 'get', 'nodes', '--name', name], { env: KIND_ENV });
-  return `${name}: running, nodes ${stdout.split('\n').filter(Boolean).join(', ')}`;
+  return { name, running: true, nodes: stdout.split('\n').filter(Boolean) };
 }

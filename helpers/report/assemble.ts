@@ -220,7 +220,7 @@ export function ranScenarios(jest: JestRun, isScenarioFile: (p: string) => boole
   return jest.testResults.some((f) => isScenarioFile(f.testFilePath));
 }
 
-function toolVersion(): string {
+export function toolVersion(): string {
   try {
     const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     return isRecord(pkg) && typeof pkg['version'] === 'string' ? pkg['version'] : 'unknown';

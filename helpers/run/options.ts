@@ -154,13 +154,19 @@ export function readConfigFile(file: string): ConfigFile {
   return r as ConfigFile;
 }
 
-/** `30s`, `5m`, `90` (seconds). */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--timeout "${text}" is not a duration: write e.g. 90s or 5m`);
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-  if (ms <= 0) throw new UsageError('--timeout must be more than zero');
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's duration syntax (`90s`, `5m`, `1m30s`, `1h`, `500ms`, `1.5m`), or a bare number of seconds. */
+export function parseDuration(text: string, flag = '--timeout'): number {
+  const t = text.trim();
+  const bad = () => new UsageError(`${flag} "${text}" is not a duration: write e.g. 90s, 5m or 1m30s`);
+  let ms = 0;
+  if (/^\d+(?:\.\d+)?$/.test(t)) ms = Number(t) * 1000;
+  else {
+    if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(t)) throw bad();
+    for (const [, n, unit] of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * (UNIT_MS[unit ?? 's'] ?? 1000);
+  }
+  if (ms <= 0) throw new UsageError(`${flag} must be more than zero`);
   return ms;
 }
 

@@ -289,7 +289,7 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
       { name: 'unknown command', args: ['frobnicate'], fix: /unknown command "frobnicate": see pullcheck --help/ },
       { name: 'unknown flag', args: run('--frobnicate'), fix: /unknown option '--frobnicate': see pullcheck --help/ },
       { name: '--parallel 0', args: run('--parallel', '0'), fix: /--parallel "0" must be a whole number from 1 to 8/ },
-      { name: '--timeout abc', args: run('--timeout', 'abc'), fix: /--timeout "abc" is not a duration: write e\.g\. 90s or 5m/ },
+      { name: '--timeout abc', args: run('--timeout', 'abc'), fix: /--timeout "abc" is not a duration: write e\.g\. 90s, 5m or 1m30s/ },
       {
         name: 'no Docker',
         args: run('--suite', 'smoke'),

@@ -1,0 +1,227 @@
+// What each command takes, as data (kubectl's and kind's per-command flag sets): the help texts are
+// made from it, and a flag given to a command that does not take it is a usage error, not ignored.
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** The value's placeholder in help, e.g. `NAME`. */
+  arg?: string;
+  help: string;
+}
+
+export const FLAGS = {
+  suite: { type: 'string', multiple: true, arg: 'NAME[,NAME]', help: 'only these suites (repeatable)' },
+  focus: { type: 'string', arg: 'REGEX', help: 'only scenario IDs matching REGEX' },
+  skip: { type: 'string', arg: 'REGEX', help: 'leave out scenario IDs matching REGEX' },
+  profile: { type: 'string', arg: 'NAME|FILE', help: 'cluster profile from clusters/ (default: default)' },
+  name: { type: 'string', arg: 'NAME', help: "the kind cluster's name instead of the profile's (a second cluster of the same shape)" },
+  k8s: { type: 'string', arg: 'V[,V...]', help: 'Kubernetes version(s); several run as a matrix, compared in the report' },
+  posture: {
+    type: 'string',
+    arg: 'FILE',
+    help: "what the cluster is meant to be (AlwaysPullImages, KEP-2535 policy per node, credential providers); expectations follow it (default: the profile's, or upstream's defaults for an existing cluster's version); see docs/posture.md",
+  },
+  kubeconfig: { type: 'string', arg: 'PATH', help: 'run against an existing cluster instead of creating one' },
+  context: { type: 'string', arg: 'NAME', help: 'the kubeconfig context to use (default: its current context)' },
+  'no-pull': { type: 'boolean', help: 'do not try docker pull before building the node image' },
+  force: { type: 'boolean', help: 'rebuild even when cached' },
+  registry: { type: 'string', arg: 'URL', help: 'https://host[:port] to push test images to and pull them from' },
+  'registry-username': { type: 'string', arg: 'U', help: 'its user' },
+  'registry-password-stdin': { type: 'boolean', help: 'read its password from standard input' },
+  'registry-ca': { type: 'string', arg: 'FILE', help: 'PEM of the CA that signed its certificate (given to nodes too)' },
+  'registry-repository-prefix': { type: 'string', arg: 'P', help: 'push every repository under P/ (a project or namespace of yours)' },
+  'registry-public-prefix': {
+    type: 'string',
+    arg: 'Q',
+    help: "a namespace anonymous clients may read: with a username, the registry also stands in for the suites' anonymous registries",
+  },
+  config: { type: 'string', arg: 'FILE', help: 'YAML with any of the settings above (flags win over it)' },
+  keep: { type: 'boolean', help: 'leave the cluster and the scenario namespaces for debugging' },
+  parallel: { type: 'string', arg: 'N', help: 'suites that do not change nodes run N at a time (default 2)' },
+  timeout: { type: 'string', arg: 'DURATION', help: "per scenario, Go style: 90s, 5m, 1m30s (default: each scenario's own)" },
+  'report-dir': { type: 'string', arg: 'DIR', help: 'where reports/<run-id>/ goes (default: reports)' },
+  selftest: { type: 'boolean', help: "also pullcheck's own self-test suites (test/selftest; npm test does)" },
+  kind: {
+    type: 'string',
+    arg: 'KIND',
+    help: 'distribution-htpasswd, distribution-anonymous, distribution-token, ggcr or redirect',
+  },
+  output: { type: 'string', short: 'o', arg: 'json|yaml', help: 'print as JSON or YAML instead of text' },
+  version: { type: 'boolean', help: "pullcheck's version (same as `pullcheck version`)" },
+  help: { type: 'boolean', short: 'h', help: 'this text' },
+} as const satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+
+const SELECTION: FlagName[] = ['suite', 'focus', 'skip'];
+const CLUSTER: FlagName[] = ['profile', 'name', 'k8s', 'posture', 'kubeconfig', 'context', 'no-pull'];
+const REGISTRY: FlagName[] = [
+  'registry',
+  'registry-username',
+  'registry-password-stdin',
+  'registry-ca',
+  'registry-repository-prefix',
+  'registry-public-prefix',
+];
+const RUN: FlagName[] = ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'selftest'];
+
+export interface CommandSpec {
+  name: string;
+  /** What follows the name in usage, e.g. `FILE`. */
+  operands?: string;
+  summary: string;
+  /** Flag groups in the order help prints them (`help` is every command's). */
+  groups: { title: string; flags: FlagName[] }[];
+  /** Lines after the flags: exit codes, environment. */
+  notes?: string[];
+}
+
+const EXIT_RUN = 'exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment';
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'run',
+    summary: "create the profile's kind cluster(s) and registries, run the suites, write the report, tear down (the default command)",
+    groups: [
+      { title: 'selection', flags: SELECTION },
+      { title: 'cluster', flags: CLUSTER },
+      { title: "registry (certify a vendor's registry; also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA)", flags: REGISTRY },
+      { title: 'run', flags: RUN },
+    ],
+    notes: [EXIT_RUN],
+  },
+  {
+    name: 'certify',
+    summary:
+      'run the scenarios that prove registry capabilities against --registry; exit 0 only when every required capability passed (reports/<run>/certification.html)',
+    groups: [
+      { title: 'selection', flags: SELECTION },
+      { title: 'cluster', flags: CLUSTER },
+      { title: 'registry (also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA)', flags: REGISTRY },
+      { title: 'run', flags: RUN },
+    ],
+    notes: ['exit codes: 0 certified, 1 a required capability failed or was not tested, 2 bad usage or environment'],
+  },
+  {
+    name: 'list',
+    summary: 'every suite and scenario ID with its one-line description',
+    groups: [{ title: 'selection', flags: [...SELECTION, 'selftest', 'output'] }],
+  },
+  { name: 'report', operands: 'FILE', summary: 'render junit.xml and index.html again from a results.json', groups: [] },
+  {
+    name: 'cluster up',
+    summary: "create the profile's kind cluster (builds kind and the node image when needed)",
+    groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s', 'no-pull'] }],
+  },
+  {
+    name: 'cluster down',
+    summary: 'delete it, with every container and network it made',
+    groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s'] }],
+  },
+  {
+    name: 'cluster status',
+    summary: 'say whether it runs (exit 0 running, 1 not running)',
+    groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s', 'output'] }],
+  },
+  {
+    name: 'images build',
+    summary: 'build (or pull) the node image alone, e.g. to warm a CI cache',
+    groups: [{ title: 'image', flags: ['profile', 'k8s', 'no-pull', 'force'] }],
+  },
+  {
+    name: 'registry serve',
+    summary:
+      'start one registry of a kind pullcheck runs, beside the kind cluster (--name/--profile), print the certify command for it, serve until Ctrl-C',
+    groups: [{ title: 'registry', flags: ['kind', 'profile', 'name'] }],
+  },
+  {
+    name: 'version',
+    summary: "pullcheck's version, the kind and default Kubernetes versions it uses, the report schema",
+    groups: [{ title: 'output', flags: ['output'] }],
+  },
+  { name: 'help', operands: '[COMMAND]', summary: "this text, or one command's with its flags", groups: [] },
+];
+
+export function commandSpec(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** The command a positional list names: the longest spec name it starts with (`cluster up`), else its words. */
+export function commandOf(positionals: readonly string[]): { name: string; operands: string[] } {
+  if (positionals.length === 0) return { name: 'run', operands: [] };
+  for (const words of [2, 1]) {
+    const name = positionals.slice(0, words).join(' ');
+    if (positionals.length >= words && commandSpec(name)) return { name, operands: positionals.slice(words) };
+  }
+  return { name: positionals.join(' '), operands: [] };
+}
+
+/** The flags a command takes (every command takes --help; `run` is also the default). */
+export function flagsOf(spec: CommandSpec): Set<FlagName> {
+  return new Set<FlagName>(['help', ...spec.groups.flatMap((g) => g.flags)]);
+}
+
+type OptionOf<F extends FlagSpec> = { type: F['type'] } & (F extends { multiple: true } ? { multiple: true } : object) &
+  (F extends { short: string } ? { short: string } : object);
+
+/** node:util parseArgs options for every flag; which apply is checked per command afterwards. */
+export function parseArgsOptions(): { [K in FlagName]: OptionOf<(typeof FLAGS)[K]> } {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [name, f] of Object.entries(FLAGS) as [FlagName, FlagSpec][])
+    options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.short ? { short: f.short } : {}) };
+  return options as { [K in FlagName]: OptionOf<(typeof FLAGS)[K]> };
+}
+
+const WIDTH = 100;
+
+/** Words wrapped to `width`, continuation lines indented by `indent`. */
+function wrap(text: string, indent: number, first: number): string {
+  const lines: string[] = [];
+  let line = '';
+  let room = WIDTH - first;
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+      room = WIDTH - indent;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+function flagLine(name: FlagName): string {
+  const f: FlagSpec = FLAGS[name];
+  const left = `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.arg ? ` ${f.arg}` : ''}`;
+  const pad = Math.max(left.length + 2, 28);
+  return `${left.padEnd(pad)}${wrap(f.help, pad, pad)}`;
+}
+
+/** `pullcheck help CMD` and `pullcheck CMD --help`: the command's line and its flags. */
+export function commandHelp(spec: CommandSpec): string {
+  const out = [`usage: pullcheck ${spec.name}${spec.operands ? ` ${spec.operands}` : ''} [options]`, '', wrap(spec.summary, 0, 0)];
+  for (const g of spec.groups) out.push('', `${g.title}:`, ...g.flags.map(flagLine));
+  out.push('', 'global:', flagLine('help'));
+  if (spec.notes) out.push('', ...spec.notes);
+  return out.join('\n');
+}
+
+/** `pullcheck --help`: every command, one line each. */
+export function globalHelp(): string {
+  const out = ['usage: pullcheck <command> [options]', '', 'commands:'];
+  for (const c of COMMANDS) {
+    const left = `  ${c.name}${c.operands ? ` ${c.operands}` : ''}`;
+    out.push(`${left.padEnd(26)}${wrap(c.summary, 26, 26)}`);
+  }
+  out.push(
+    '',
+    'global:',
+    flagLine('help'),
+    flagLine('version'),
+    '',
+    "`pullcheck help COMMAND` or `pullcheck COMMAND --help` lists that command's flags.",
+    EXIT_RUN,
+  );
+  return out.join('\n');
+}
