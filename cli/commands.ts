@@ -47,6 +47,13 @@ export const FLAGS = {
     arg: 'KIND',
     help: 'distribution-htpasswd, distribution-anonymous, distribution-token, ggcr or redirect',
   },
+  shard: {
+    type: 'string',
+    arg: 'I/N',
+    help: 'run part I of N of the selection (a CI matrix; stable by scenario ID); join them with report --merge',
+  },
+  archive: { type: 'boolean', help: 'also write the run directory as one pullcheck-<run>.tar.gz beside it' },
+  merge: { type: 'boolean', help: 'join the results.json of several shards (or parts) into one new report under --report-dir' },
   output: { type: 'string', short: 'o', arg: 'json|yaml', help: 'print as JSON or YAML instead of text' },
   version: { type: 'boolean', help: "pullcheck's version (same as `pullcheck version`)" },
   help: { type: 'boolean', short: 'h', help: 'this text' },
@@ -64,7 +71,7 @@ const REGISTRY: FlagName[] = [
   'registry-repository-prefix',
   'registry-public-prefix',
 ];
-const RUN: FlagName[] = ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'selftest'];
+const RUN: FlagName[] = ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'selftest', 'shard', 'archive'];
 
 export interface CommandSpec {
   name: string;
@@ -108,7 +115,12 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'every suite and scenario ID with its one-line description',
     groups: [{ title: 'selection', flags: [...SELECTION, 'selftest', 'output'] }],
   },
-  { name: 'report', operands: 'FILE', summary: 'render junit.xml and index.html again from a results.json', groups: [] },
+  {
+    name: 'report',
+    operands: 'FILE...',
+    summary: 'render junit.xml and index.html again from a results.json; with --merge, join several into one report',
+    groups: [{ title: 'report', flags: ['merge', 'report-dir', 'archive'] }],
+  },
   {
     name: 'cluster up',
     summary: "create the profile's kind cluster (builds kind and the node image when needed)",

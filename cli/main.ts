@@ -13,6 +13,9 @@ import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
 import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
+import { mergeReports } from '../helpers/report/merge.ts';
+import { certify } from '../helpers/run/certification.ts';
+import { archiveRun } from '../helpers/report/archive.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
@@ -100,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     if (t.kind !== 'option' || takes.has(t.name as FlagName)) continue;
     throw new UsageError(`${t.rawName} does not apply to \`pullcheck ${command}\`: see pullcheck help ${command}`);
   }
-  if (operands.length > (spec.operands ? 1 : 0))
+  if (operands.length > (spec.operands?.endsWith('...') ? Number.POSITIVE_INFINITY : spec.operands ? 1 : 0))
     throw new UsageError(
       `\`pullcheck ${command}\` takes ${spec.operands ? `one ${spec.operands}` : 'no operands'}, not "${operands.join(' ')}": see pullcheck help ${command}`,
     );
@@ -130,6 +133,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values.keep !== undefined ? { keep: values.keep } : {}),
         ...(values.parallel ? { parallel: values.parallel } : {}),
         ...(values.timeout ? { timeout: values.timeout } : {}),
+        ...(values.shard ? { shard: values.shard } : {}),
+        ...(values.archive ? { archive: true } : {}),
         ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
         noPull: values['no-pull'],
         ...(values.name ? { name: values.name } : {}),
@@ -177,10 +182,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'report': {
+      if (values.merge) {
+        const dir = mergeReports(operands, values['report-dir'] ?? 'reports', certify);
+        if (values.archive) process.stdout.write(`${await archiveRun(dir)}\n`);
+        process.stdout.write(`${dir}/results.json, junit.xml and index.html written\n`);
+        return 0;
+      }
       const file = operands[0];
       if (!file) throw new UsageError('report needs the path of a results.json, e.g. pullcheck report reports/latest/results.json');
+      if (operands.length > 1) throw new UsageError(`report renders one results.json; to join ${operands.length} into one, add --merge`);
       readFileSync(file);
       const { dir } = rerenderReport(file);
+      if (values.archive) process.stdout.write(`${await archiveRun(dir)}\n`);
       process.stdout.write(`${dir}/junit.xml and ${dir}/index.html written\n`);
       return 0;
     }

@@ -37,6 +37,17 @@ describe('catalog', () => {
     }
   });
 
+  it('splits a selection into shards that are disjoint, cover it, and do not move when the count stays', () => {
+    const whole = planRun(all, { suites: [] }).scenarios.map((e) => e.id);
+    const parts = [1, 2, 3].map((index) => planRun(all, { suites: [], shard: { index, count: 3 } }).scenarios.map((e) => e.id));
+    expect(parts.flat().sort()).toEqual([...whole].sort());
+    expect(new Set(parts.flat()).size).toBe(whole.length);
+    for (const p of parts) expect(p.length).toBeGreaterThan(whole.length / 6);
+    // by ID alone: a narrower selection keeps each scenario in its shard
+    const smoke = planRun(all, { suites: ['registry'], shard: { index: 2, count: 3 } }).scenarios.map((e) => e.id);
+    for (const id of smoke) expect(parts[1]).toContain(id);
+  });
+
   it('takes into --suite use-cases the use case declared in always-pull-images', () => {
     const ids = planRun(all, { suites: ['use-cases'] }).scenarios.map((e) => e.id);
     expect(ids).toContain('use-cases/proprietary-always-pull-with-secrets');

@@ -110,6 +110,8 @@ describe('JUnit writer', () => {
       '<failure message="expected ErrImageNeverPull, got &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;" type="failure">',
     );
     expect(xml).toMatch(/second line\n\nevidence:\nv1\.37\.2\/evidence\/pull-policy__never-absent-fails\/events\.txt<\/failure>/);
+    // and each evidence file as a JUnit attachment line (Jenkins' convention)
+    expect(xml).toContain('<system-out>[[ATTACHMENT|v1.37.2/evidence/pull-policy__never-absent-fails/events.txt]]</system-out>');
   });
 
   it('escapes control characters, quotes and line breaks in attributes', () => {

@@ -85,6 +85,8 @@ function header(results: RunResults): string {
     sel.suites.length ? `suites ${sel.suites.join(', ')}` : 'all suites',
     ...(sel.focus ? [`focus /${sel.focus}/`] : []),
     ...(sel.skip ? [`skip /${sel.skip}/`] : []),
+    ...(sel.shard ? [`shard ${sel.shard}`] : []),
+    ...(sel.shards ? [`shards ${sel.shards.join(', ')} merged`] : []),
   ].join('; ');
   const targets = results.targets
     .map((t) => {

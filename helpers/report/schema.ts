@@ -79,7 +79,14 @@ export interface RunResults {
   startedAt: string;
   finishedAt: string;
   /** The command line options that shaped the run (never credentials). */
-  selection: { suites: string[]; focus?: string; skip?: string };
+  selection: {
+    suites: string[];
+    focus?: string;
+    skip?: string;
+    /** `I/N` for a run of one shard; a merged report lists the shards it joined. */
+    shard?: string;
+    shards?: string[];
+  };
   targets: TargetResult[];
   /** Present when the run used a vendor registry. */
   certification?: CertificationItem[];

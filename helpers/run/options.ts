@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
+import { parseShard, type Shard } from './shard.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -46,6 +47,10 @@ export interface RunOptions {
   selftest: boolean;
   /** `pullcheck certify`: the registry's certification decides the exit code. */
   certify: boolean;
+  /** --shard I/N: only the selected scenarios whose ID falls in part I of N. */
+  shard?: Shard;
+  /** --archive: the run directory also as one pullcheck-<run>.tar.gz beside it. */
+  archive: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
 }
@@ -76,6 +81,8 @@ export interface RunFlags {
   selftest?: boolean;
   posture?: string;
   certify?: boolean;
+  shard?: string;
+  archive?: boolean;
 }
 
 /**
@@ -98,6 +105,8 @@ const CONFIG_KEYS = [
   'timeout',
   'reportDir',
   'name',
+  'shard',
+  'archive',
 ] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix'] as const;
 
@@ -116,6 +125,8 @@ interface ConfigFile {
   parallel?: number;
   timeout?: string;
   reportDir?: string;
+  shard?: string;
+  archive?: boolean;
 }
 
 /** `--config FILE`: the same settings as the flags, for a vendor's or a CI's checked-in setup. */
@@ -317,6 +328,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   if (name && kubeconfig)
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
+  const shard = flags.shard ?? file.shard;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -338,5 +350,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     selftest: flags.selftest ?? false,
     certify: flags.certify ?? false,
     ...(posture ? { posture } : {}),
+    ...(shard ? { shard: parseShard(shard) } : {}),
+    archive: flags.archive ?? file.archive ?? false,
   };
 }

@@ -4,6 +4,7 @@
 import type { CatalogEntry } from './catalog.ts';
 import { selectableNames } from './catalog.ts';
 import { UsageError, type RunOptions } from './options.ts';
+import { shardName, shardOf } from './shard.ts';
 
 export interface Plan {
   shared: string[];
@@ -23,7 +24,10 @@ export function isSelected(id: string, s: Selection): boolean {
 }
 
 /** `--suite X` takes every scenario suite X declares and every scenario whose ID starts with `X/`. */
-export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 'suites' | 'focus' | 'skip'> & { certify?: boolean }): Plan {
+export function planRun(
+  catalog: readonly CatalogEntry[],
+  o: Pick<RunOptions, 'suites' | 'focus' | 'skip' | 'shard'> & { certify?: boolean },
+): Plan {
   const known = selectableNames(catalog.filter((e) => !e.selftest));
   const selftests = selectableNames(catalog.filter((e) => e.selftest));
   for (const s of o.suites) {
@@ -39,6 +43,15 @@ export function planRun(catalog: readonly CatalogEntry[], o: Pick<RunOptions, 's
     throw new UsageError(
       `the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`,
     );
+  }
+  const shard = o.shard;
+  if (shard) {
+    const mine = scenarios.filter((e) => shardOf(e.id, shard.count) === shard.index);
+    if (mine.length === 0)
+      throw new UsageError(
+        `shard ${shardName(shard)} of the selection (${scenarios.length} scenarios) has no scenario: use fewer shards than that`,
+      );
+    scenarios.splice(0, scenarios.length, ...mine);
   }
   const filesOf = (nodes: CatalogEntry['nodes']) => [...new Set(scenarios.filter((e) => e.nodes === nodes).map((e) => e.file))];
   return { shared: filesOf('shared'), locked: filesOf('locked'), scenarios };

@@ -30,6 +30,8 @@ import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
 import type { RunOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
+import { shardName } from './shard.ts';
+import { archiveRun } from '../report/archive.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -347,11 +349,13 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
       suites: [...new Set(plan.scenarios.map((e) => e.suite))],
       ...(o.focus ? { focus: o.focus } : {}),
       ...(o.skip ? { skip: o.skip } : {}),
+      ...(o.shard ? { shard: shardName(o.shard) } : {}),
     },
     targets: results,
     ...(o.registry ? { certification: certify(results) } : {}),
   });
   writeReport(runDir, run);
+  if (o.archive) logger.info(`archive ${await archiveRun(runDir)}`);
   const c = runCounts(run);
   const broken = results.filter((t) => t.error);
   for (const t of broken) logger.warn(`${t.name} did not run completely: ${t.error}`);
