@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
+import { readResults } from '../report/assemble.ts';
+import type { RunResults } from '../report/schema.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -48,6 +50,10 @@ export interface RunOptions {
   certify: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
+  /** --baseline FILE: a results.json this run's observations and verdicts are compared with. */
+  baseline?: { file: string; results: RunResults };
+  /** --accept-changes: a difference from the baseline is reported, not failed. */
+  acceptChanges: boolean;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -76,6 +82,8 @@ export interface RunFlags {
   selftest?: boolean;
   posture?: string;
   certify?: boolean;
+  baseline?: string;
+  acceptChanges?: boolean;
 }
 
 /**
@@ -235,6 +243,24 @@ export function readPostureFile(file: string): { declaration: PostureDeclaration
   return { declaration: postureOrUsage(raw, `posture file ${file}`), where: `posture file ${file}` };
 }
 
+/**
+ * A results.json given on the command line (`diff A B`, `run --baseline FILE`), read and checked
+ * before anything else happens; `what` names the argument in the one-line error.
+ */
+export function readResultsArgument(file: string, what: string): RunResults {
+  const fix = 'pass the results.json a pullcheck run wrote, e.g. reports/latest/results.json';
+  if (!existsSync(file)) throw new UsageError(`${what} ${file} does not exist: ${fix}`);
+  let results: RunResults;
+  try {
+    results = readResults(file);
+  } catch (error) {
+    throw new UsageError(`${what} ${(error as Error).message}: ${fix}`);
+  }
+  const bad = results.targets.find((t) => !(t && typeof t.name === 'string' && Array.isArray(t.scenarios)));
+  if (bad !== undefined) throw new UsageError(`${what} ${file}: a target without a name or scenarios: ${fix}`);
+  return results;
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -311,6 +337,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   if (name && kubeconfig)
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
+  const baseline = flags.baseline ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') } : undefined;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -332,5 +359,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     selftest: flags.selftest ?? false,
     certify: flags.certify ?? false,
     ...(posture ? { posture } : {}),
+    ...(baseline ? { baseline } : {}),
+    acceptChanges: flags.acceptChanges ?? false,
   };
 }
