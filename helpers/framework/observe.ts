@@ -42,8 +42,10 @@ export function pullFailureCause(message: string): Observation {
   if (/\b401\b/.test(message)) return 'pull-failed:unauthorized';
   if (/\b403\b/.test(message)) return 'pull-failed:forbidden';
   if (/\b404\b/.test(message)) return 'pull-failed:not-found';
-  if (/insufficient_scope|denied/i.test(message)) return 'pull-failed:forbidden';
+  // containerd says "pull access denied … authorization failed" for a 401 too: denied alone is a 403.
+  if (/insufficient_scope/i.test(message)) return 'pull-failed:forbidden';
   if (/unauthorized|authorization failed/i.test(message)) return 'pull-failed:unauthorized';
+  if (/denied/i.test(message)) return 'pull-failed:forbidden';
   if (/not found|manifest unknown/i.test(message)) return 'pull-failed:not-found';
   return 'pull-failed:other';
 }
@@ -61,19 +63,24 @@ export class PushedDigests {
   }
 
   /**
-   * Whether `imageId` carries the digest pushed for `image`: the digest it names, else the one last
-   * pushed under its tag, else (a tag the scenario set by other means, e.g. `:latest`) any pushed
-   * to its repository.
+   * The digests that count as pushed for `image`, taken when its pod is created (a tag moved later
+   * does not change what the pod should have got): the digest it names, else the one last pushed
+   * under its tag, else (a tag the scenario set by other means, e.g. `:latest`) any pushed to its
+   * repository.
    */
-  isPushed(image: string, imageId: string): boolean {
-    const ran = /sha256:[0-9a-f]{64}/.exec(imageId)?.[0];
-    if (!ran) return false;
+  expectedFor(image: string): ReadonlySet<string> {
     const at = image.indexOf('@');
-    if (at >= 0) return image.slice(at + 1) === ran && (this.byRepository.get(image.slice(0, at))?.has(ran) ?? false);
+    const repository = this.byRepository.get(repositoryOf(image)) ?? new Set<string>();
+    if (at >= 0) return new Set([image.slice(at + 1)].filter((d) => repository.has(d)));
     const tagged = this.byRef.get(image);
-    if (tagged) return tagged === ran;
-    return this.byRepository.get(repositoryOf(image))?.has(ran) ?? false;
+    return new Set(tagged ? [tagged] : repository);
   }
+}
+
+/** Whether the `imageID` a pod ran carries one of the digests expected for it. */
+export function ranExpectedDigest(imageId: string, expected: ReadonlySet<string>): boolean {
+  const ran = /sha256:[0-9a-f]{64}/.exec(imageId)?.[0];
+  return ran !== undefined && expected.has(ran);
 }
 
 /** `host:port/repo:tag` → `host:port/repo` (the colon of a port is before the last slash). */
@@ -88,6 +95,8 @@ function repositoryOf(ref: string): string {
 export interface PodFacts {
   /** The pod as the API server stored it when it was created (its admitted policy). */
   created: V1Pod;
+  /** The digests pushed for its image when it was created (`PushedDigests.expectedFor`). */
+  expected: ReadonlySet<string>;
   /** Its verdict, when the scenario waited for one (`s.runPod`); `s.createPod` does not. */
   verdict?: PodVerdict;
   /** Its events (one list, read once the verdict is known), with those the expect* helpers waited for. */
@@ -98,7 +107,7 @@ export interface PodFacts {
  * A pod's observations, in the vocabulary's order, each once. A pod created without waiting for a
  * verdict records only its admitted policy: what it did later depends on when it is looked at.
  */
-export function observePod(facts: PodFacts, pushed: PushedDigests): Observation[] {
+export function observePod(facts: PodFacts): Observation[] {
   const out = new Set<Observation>();
   const main = facts.created.spec?.containers[0];
   const policy = main?.imagePullPolicy;
@@ -111,7 +120,7 @@ export function observePod(facts: PodFacts, pushed: PushedDigests): Observation[
     if (events.some((e) => e.reason === EventReason.Pulled && /already present on machine/.test(e.message ?? ''))) out.add('cached');
     if (v.kind === 'completed') {
       out.add(v.exitCode === 0 ? 'ran' : `exited:${v.exitCode}`);
-      out.add(pushed.isPushed(main?.image ?? '', imageIdOf(v.pod)) ? 'digest:pushed' : 'digest:other');
+      out.add(ranExpectedDigest(imageIdOf(v.pod), facts.expected) ? 'digest:pushed' : 'digest:other');
     } else if (v.reason === WaitingReason.ErrImageNeverPull) {
       out.add('never-pull');
     } else {
@@ -127,8 +136,8 @@ export function observePod(facts: PodFacts, pushed: PushedDigests): Observation[
 }
 
 /** The scenario's observations, one per pod, ordered by pod name (pod-2 before pod-10). */
-export function scenarioObservations(pods: ReadonlyMap<string, PodFacts>, pushed: PushedDigests): PodObservation[] {
+export function scenarioObservations(pods: ReadonlyMap<string, PodFacts>): PodObservation[] {
   return [...pods]
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
-    .map(([pod, facts]) => ({ pod, observed: observePod(facts, pushed) }));
+    .map(([pod, facts]) => ({ pod, observed: observePod(facts) }));
 }

@@ -310,10 +310,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     for (const [name, p] of pods)
       facts.set(name, {
         created: p.created,
+        expected: p.expected,
         ...(p.verdict ? { verdict: p.verdict } : {}),
         events: [...listed.filter((e) => e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name), ...p.learned],
       });
-    return scenarioObservations(facts, pushed);
+    return scenarioObservations(facts);
   };
   const record = async (
     status: 'passed' | 'failed' | 'skipped',
@@ -415,7 +416,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     runPod: async (input, podTimeout) => {
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
-      const facts = { created: await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) }), learned: [] };
+      const facts = {
+        created: await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) }),
+        expected: pushed.expectedFor(input.image),
+        learned: [],
+      };
       pods.set(name, facts);
       const verdict = await waitForVerdict(kube, namespace, name, podTimeout, async () =>
         describeEvents(await podEvents(kube, namespace, name)),
@@ -427,7 +432,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
       const created = await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
-      pods.set(name, { created, learned: [] });
+      pods.set(name, { created, expected: pushed.expectedFor(input.image), learned: [] });
       return created;
     },
     pullSecret: async (from, o = {}) => {
