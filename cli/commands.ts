@@ -53,6 +53,12 @@ export const FLAGS = {
     help: 'run part I of N of the selection (a CI matrix; stable by scenario ID); join them with report --merge',
   },
   archive: { type: 'boolean', help: 'also write the run directory as one pullcheck-<run>.tar.gz beside it' },
+  baseline: {
+    type: 'string',
+    arg: 'FILE',
+    help: 'after the run, compare it with that results.json as diff does (exit 1 on a change)',
+  },
+  'accept-changes': { type: 'boolean', help: 'report a change from the baseline without failing' },
   merge: { type: 'boolean', help: 'join the results.json of several shards (or parts) into one new report under --report-dir' },
   output: { type: 'string', short: 'o', arg: 'json|yaml', help: 'print as JSON or YAML instead of text' },
   version: { type: 'boolean', help: "pullcheck's version (same as `pullcheck version`)" },
@@ -71,7 +77,18 @@ const REGISTRY: FlagName[] = [
   'registry-repository-prefix',
   'registry-public-prefix',
 ];
-const RUN: FlagName[] = ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'selftest', 'shard', 'archive'];
+const RUN: FlagName[] = [
+  'config',
+  'keep',
+  'parallel',
+  'timeout',
+  'report-dir',
+  'selftest',
+  'shard',
+  'archive',
+  'baseline',
+  'accept-changes',
+];
 
 export interface CommandSpec {
   name: string;
@@ -122,6 +139,13 @@ export const COMMANDS: CommandSpec[] = [
     groups: [{ title: 'report', flags: ['merge', 'report-dir', 'archive'] }],
   },
   {
+    name: 'diff',
+    operands: 'A B',
+    summary:
+      "what behaves differently from run A in run B (two results.json): verdicts and each pod's observations per scenario; exit 1 on a change unless --accept-changes",
+    groups: [{ title: 'diff', flags: ['accept-changes'] }],
+  },
+  {
     name: 'cluster up',
     summary: "create the profile's kind cluster (builds kind and the node image when needed)",
     groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s', 'no-pull'] }],
@@ -167,6 +191,13 @@ export function commandOf(positionals: readonly string[]): { name: string; opera
     if (positionals.length >= words && commandSpec(name)) return { name, operands: positionals.slice(words) };
   }
   return { name: positionals.join(' '), operands: [] };
+}
+
+/** How many operands a command takes: the words of its `operands`, any number for `X...`, `[X]` one. */
+export function maxOperands(spec: CommandSpec): number {
+  if (!spec.operands) return 0;
+  if (spec.operands.endsWith('...')) return Number.POSITIVE_INFINITY;
+  return spec.operands.split(' ').length;
 }
 
 /** The flags a command takes (every command takes --help; `run` is also the default). */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { commandHelp, commandOf, commandSpec, flagsOf, globalHelp, parseArgsOptions, type FlagName } from './commands.ts';
+import { commandHelp, commandOf, commandSpec, flagsOf, globalHelp, maxOperands, parseArgsOptions, type FlagName } from './commands.ts';
 import { DEFAULT_KUBERNETES_VERSION, KIND_VERSION } from '../helpers/infra/versions.ts';
 import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
@@ -16,9 +16,10 @@ import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
 import { mergeReports } from '../helpers/report/merge.ts';
 import { certify } from '../helpers/run/certification.ts';
 import { archiveRun } from '../helpers/report/archive.ts';
+import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
 
@@ -103,9 +104,9 @@ async function main(argv: string[]): Promise<number> {
     if (t.kind !== 'option' || takes.has(t.name as FlagName)) continue;
     throw new UsageError(`${t.rawName} does not apply to \`pullcheck ${command}\`: see pullcheck help ${command}`);
   }
-  if (operands.length > (spec.operands?.endsWith('...') ? Number.POSITIVE_INFINITY : spec.operands ? 1 : 0))
+  if (operands.length > maxOperands(spec))
     throw new UsageError(
-      `\`pullcheck ${command}\` takes ${spec.operands ? `one ${spec.operands}` : 'no operands'}, not "${operands.join(' ')}": see pullcheck help ${command}`,
+      `\`pullcheck ${command}\` takes ${spec.operands ? spec.operands : 'no operands'}, not "${operands.join(' ')}": see pullcheck help ${command}`,
     );
   const output = outputFormat(values.output);
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
@@ -140,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values.name ? { name: values.name } : {}),
         ...(values.posture ? { posture: values.posture } : {}),
         selftest: values.selftest,
+        ...(values.baseline ? { baseline: values.baseline } : {}),
+        ...(values['accept-changes'] ? { acceptChanges: true } : {}),
       });
       // Checks the profile (and --k8s) before anything starts.
       if (!options.kubeconfig)
@@ -196,6 +199,14 @@ async function main(argv: string[]): Promise<number> {
       if (values.archive) process.stdout.write(`${await archiveRun(dir)}\n`);
       process.stdout.write(`${dir}/junit.xml and ${dir}/index.html written\n`);
       return 0;
+    }
+    case 'diff': {
+      const [a, b, ...more] = operands;
+      if (!a || !b || more.length)
+        throw new UsageError('diff compares two runs: pullcheck diff reports/<run-a>/results.json reports/<run-b>/results.json');
+      const comparison = compareRuns(readResultsArgument(a, 'diff:'), readResultsArgument(b, 'diff:'));
+      for (const line of describeComparison(comparison)) process.stdout.write(`${line}\n`);
+      return hasChanges(comparison) && !values['accept-changes'] ? 1 : 0;
     }
     case 'cluster up': {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);

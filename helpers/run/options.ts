@@ -6,6 +6,8 @@ import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
 import { parseShard, type Shard } from './shard.ts';
+import { readResults } from '../report/assemble.ts';
+import type { RunResults } from '../report/schema.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -53,6 +55,10 @@ export interface RunOptions {
   archive: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
+  /** --baseline FILE: a results.json this run's observations and verdicts are compared with. */
+  baseline?: { file: string; results: RunResults };
+  /** --accept-changes: a difference from the baseline is reported, not failed. */
+  acceptChanges: boolean;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -83,6 +89,8 @@ export interface RunFlags {
   certify?: boolean;
   shard?: string;
   archive?: boolean;
+  baseline?: string;
+  acceptChanges?: boolean;
 }
 
 /**
@@ -252,6 +260,24 @@ export function readPostureFile(file: string): { declaration: PostureDeclaration
   return { declaration: postureOrUsage(raw, `posture file ${file}`), where: `posture file ${file}` };
 }
 
+/**
+ * A results.json given on the command line (`diff A B`, `run --baseline FILE`), read and checked
+ * before anything else happens; `what` names the argument in the one-line error.
+ */
+export function readResultsArgument(file: string, what: string): RunResults {
+  const fix = 'pass the results.json a pullcheck run wrote, e.g. reports/latest/results.json';
+  if (!existsSync(file)) throw new UsageError(`${what} ${file} does not exist: ${fix}`);
+  let results: RunResults;
+  try {
+    results = readResults(file);
+  } catch (error) {
+    throw new UsageError(`${what} ${(error as Error).message}: ${fix}`);
+  }
+  const bad = results.targets.find((t) => !(t && typeof t.name === 'string' && Array.isArray(t.scenarios)));
+  if (bad !== undefined) throw new UsageError(`${what} ${file}: a target without a name or scenarios: ${fix}`);
+  return results;
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -329,6 +355,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
   const shard = flags.shard ?? file.shard;
+  const baseline = flags.baseline ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') } : undefined;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -352,5 +379,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(posture ? { posture } : {}),
     ...(shard ? { shard: parseShard(shard) } : {}),
     archive: flags.archive ?? file.archive ?? false,
+    ...(baseline ? { baseline } : {}),
+    acceptChanges: flags.acceptChanges ?? false,
   };
 }
