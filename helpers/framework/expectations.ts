@@ -8,6 +8,7 @@ import {
   NOT_FOUND,
   PULL_FAILED_REASONS,
   UNAUTHORIZED,
+  UNTRUSTED_CERTIFICATE,
   WaitingReason,
   podEvents,
   podLog,
@@ -72,7 +73,9 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
 
 /** How a failure sentence names an expected cause: `unauthorized (401/403)` for UNAUTHORIZED, else the pattern. */
 function causeName(cause: RegExp): string {
-  return cause === UNAUTHORIZED ? 'unauthorized (401/403)' : cause === NOT_FOUND ? 'not found (404)' : `/${cause.source}/`;
+  if (cause === UNAUTHORIZED) return 'unauthorized (401/403)';
+  if (cause === NOT_FOUND) return 'not found (404)';
+  return cause === UNTRUSTED_CERTIFICATE ? 'x509: certificate signed by unknown authority' : `/${cause.source}/`;
 }
 
 /** A pull failure: ErrImagePull/ImagePullBackOff, and a `Failed` event whose message matches `cause`. */

@@ -12,6 +12,7 @@ export {
   PULL_FAILED_REASONS,
   ranToCompletion,
   UNAUTHORIZED,
+  UNTRUSTED_CERTIFICATE,
   WaitingReason,
   type PodVerdict,
 } from './pods.ts';

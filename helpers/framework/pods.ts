@@ -39,6 +39,9 @@ export const NOT_FOUND = /: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_U
 export const UNAUTHORIZED =
   /^(?!.*(?:: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_UNKNOWN\b|manifest unknown)).*(?:\bunauthorized\b|\bforbidden\b|authorization failed|insufficient_scope|no basic auth credentials|\bdenied: )/is;
 
+/** How containerd words a registry certificate the node does not trust (no CA for it in certs.d or the system roots). */
+export const UNTRUSTED_CERTIFICATE = /x509: certificate signed by unknown authority/;
+
 /** What a kubelet `Failed` message says the registry answered, for a sentence that names it. */
 export function refusalKind(message: string): 'unauthorized (401/403)' | 'not found (404)' | 'other' {
   if (UNAUTHORIZED.test(message)) return 'unauthorized (401/403)';
@@ -211,9 +214,10 @@ export async function waitForFirstEvent(
   });
 }
 
-/** `status.containerStatuses[0].imageID`: the digest the node really ran. */
-export function imageIdOf(p: V1Pod): string {
-  return p.status?.containerStatuses?.[0]?.imageID ?? '';
+/** `status.containerStatuses[0].imageID` (or the named container's): the digest the node really ran. */
+export function imageIdOf(p: V1Pod, container?: string): string {
+  const statuses = p.status?.containerStatuses ?? [];
+  return (container ? statuses.find((c) => c.name === container) : statuses[0])?.imageID ?? '';
 }
 
 /** The verdict of a pod that must have run; otherwise fails with the pull's own reason and message. */
