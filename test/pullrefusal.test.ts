@@ -20,8 +20,9 @@ const REFUSED = {
   'token realm, wrong password': failed(
     'failed to authorize: failed to fetch oauth token: unexpected status from POST request to https://172.18.0.1:40123/token: 401 Unauthorized',
   ),
-  // A wrong Basic password (HEAD has no body: the status line alone).
-  'htpasswd, wrong password': failed(`unexpected status from HEAD request to ${URL}: 401 Unauthorized`),
+  // A wrong Basic password (HEAD has no body: the status line alone), verbatim from pc-loop-worker2.
+  'htpasswd, wrong password':
+    'Failed to pull image "172.31.200.10:5000/collect/echo:v1": failed to pull and unpack image "172.31.200.10:5000/collect/echo:v1": failed to resolve reference "172.31.200.10:5000/collect/echo:v1": unexpected status from HEAD request to https://172.31.200.10:5000/v2/collect/echo/manifests/v1: 401 Unauthorized',
   // A registry refusing with 403 (an authenticated account without the grant).
   forbidden: failed(`unexpected status from HEAD request to ${URL}: 403 Forbidden`),
   // Docker Hub's wording of a refused pull.
@@ -31,8 +32,9 @@ const REFUSED = {
 };
 
 const NOT_FOUND_ANSWERS = {
-  // containerd's resolver after a 404 on every host: "<ref>: not found", code NotFound.
-  'resolver 404': `rpc error: code = NotFound desc = ${failed(`${REF}: not found`)}`,
+  // containerd's resolver after a 404 on every host: "<ref>: not found", code NotFound (verbatim, a missing repository).
+  'resolver 404':
+    'Failed to pull image "172.31.200.10:5000/collect/nothing:v1": rpc error: code = NotFound desc = failed to pull and unpack image "172.31.200.10:5000/collect/nothing:v1": failed to resolve reference "172.31.200.10:5000/collect/nothing:v1": 172.31.200.10:5000/collect/nothing:v1: not found',
   // A registry that quotes its error code in a GET fallback.
   'manifest unknown': failed(`unexpected status from GET request to ${URL}: 404 Not Found: MANIFEST_UNKNOWN: manifest unknown`),
   // A registry that hides a private repository behind a 404, with containerd's may-require-authorization prefix.
