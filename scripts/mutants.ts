@@ -1,9 +1,9 @@
-// npm run mutants [-- --only NAME[,NAME]] [--cheap] [--list]
+// npm run mutants [-- --only NAME[,NAME]] [--cheap] [--list] [--name CLUSTER]
 //
 // The mutation kit: ways to break a kind cluster, one documented rule each, across the layers a pull
 // goes through (API server admission, kubelet configuration, node runtime, node credentials). Each
 // mutant is applied to a fresh kind cluster (pullcheck-mutants), the suites it concerns run against
-// it with `pullcheck run --kubeconfig`, and the mutant counts as caught only when the named
+// it with `pullcheck run --kubeconfig` (`--name`: another kind cluster), and the mutant counts as caught only when the named
 // scenarios fail with the cause in their first line. Every mutant is undone before the next; the
 // cluster is deleted at the end, whatever happens. Exit 0: every mutant caught.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,9 +23,10 @@ import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
 import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../helpers/kubelet/nodecreds.ts';
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
 import { startStandalone } from '../helpers/registry/standalone.ts';
+import { startAuthOnPingProxy } from '../helpers/registry/authproxy.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLUSTER = 'pullcheck-mutants';
+const DEFAULT_CLUSTER = 'pullcheck-mutants';
 
 interface Ctx {
   cluster: Cluster;
@@ -155,6 +156,45 @@ const MUTANTS: Mutant[] = [
       },
     ],
     apply: (c) => mutantRegistry(c, 'none'),
+  },
+  {
+    name: 'registry-auth-on-ping-only',
+    layer: 'registry',
+    rule: 'a private registry refuses every read of a private repository without credentials (manifests and blobs), not only GET /v2/',
+    cheap: false,
+    suites: ['registry'],
+    focus: '^registry/anonymous-manifest-and-blob-refused$',
+    expect: [
+      {
+        scenario: 'registry/anonymous-manifest-and-blob-refused',
+        headline:
+          /^blocked: the pull probe found before the suites that the registry .* serves its private images to anyone: .*; then: the private registry \S+ must refuse every read .* but it served a client without credentials: GET \/v2\/\S+\/manifests\/\S+ answered 200/,
+        blocked: true,
+      },
+    ],
+    // htpasswd distribution on a network of its own, and in front of it (on that network's gateway,
+    // which nodes and the host both reach) a proxy that guards GET /v2/ alone.
+    apply: async (c) => {
+      const registry = await startStandalone({ kind: 'distribution-htpasswd', nodes: c.cluster.nodeNames, logger: c.logger });
+      const username = registry.username ?? '';
+      const password = registry.password ?? '';
+      const proxy = await startAuthOnPingProxy({
+        upstream: { host: registry.host, caPem: registry.caPem, username, password },
+        listenHost: registry.network.gateway,
+        logger: c.logger,
+      }).catch(async (e: unknown) => {
+        await registry.stop();
+        throw e;
+      });
+      return {
+        args: ['--registry', proxy.url, '--registry-username', username, '--registry-password-stdin', '--registry-ca', proxy.caFile],
+        input: password,
+        undo: async () => {
+          await proxy.stop();
+          await registry.stop();
+        },
+      };
+    },
   },
   {
     name: 'node-config-json-covers-registry',
@@ -438,7 +478,12 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, cheap: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } },
+    options: {
+      only: { type: 'string' },
+      cheap: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      name: { type: 'string', default: DEFAULT_CLUSTER },
+    },
   });
   const only = values.only?.split(',').filter(Boolean);
   for (const n of only ?? [])
@@ -449,7 +494,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const logger = new Logger(defaultLogFile(cacheDir(), 'mutants'));
-  const provider = providerFor({ provider: 'kind', profile: 'default', name: CLUSTER });
+  const clusterName = values.name;
+  const provider = providerFor({ provider: 'kind', profile: 'default', name: clusterName });
   const work = mkdtempSync(join(tmpdir(), 'pullcheck-mutants-'));
   const created = !(await provider.exists(logger));
   const down = async () => {
@@ -462,7 +508,7 @@ async function main(): Promise<number> {
   });
   const outcomes: Outcome[] = [];
   try {
-    const { cluster } = await logger.phase(`cluster ${CLUSTER}`, () => provider.up({ logger }));
+    const { cluster } = await logger.phase(`cluster ${clusterName}`, () => provider.up({ logger }));
     const kubeconfig = join(work, 'kubeconfig');
     writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
     const ctx: Ctx = {

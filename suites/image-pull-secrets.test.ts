@@ -1,7 +1,7 @@
 // Pod imagePullSecrets: every way the Kubernetes docs make one, how kubelet merges them, and how a
 // wrong, missing or out-of-namespace Secret fails.
 import type { V1Secret } from '@kubernetes/client-node';
-import { claim, defineSuite, EventReason, podWhere, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
+import { claim, defineSuite, EventReason, imageIdOf, podWhere, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
 import { dockerCfgSecret, secretFromConfigFile } from '../helpers/registry/secrets.ts';
 
@@ -83,6 +83,12 @@ suite.section('image-pull-secrets: Secrets that work', () => {
         () =>
           `kubelet must use each of a pod's imagePullSecrets for its own registry, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB}, but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
       );
+      const secondId = imageIdOf(verdict.pod, 'second');
+      claim(
+        secondId.includes(b.digest),
+        () =>
+          `container second of ${podWhere(verdict.pod)} ran ${b.ref} as ${secondId || '(no imageID)'}, not the pushed digest ${b.digest}`,
+      );
     },
   );
 });
@@ -114,6 +120,12 @@ suite.section("image-pull-secrets: merged with the node's own credentials", () =
         second.includes(`build=${b.buildId}`),
         () =>
           `kubelet must merge a pod's imagePullSecrets with the node's own credentials, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB} (the node's config.json has only ${s.env.registry('private').host}), but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+      );
+      const secondId = imageIdOf(verdict.pod, 'second');
+      claim(
+        secondId.includes(b.digest),
+        () =>
+          `container second of ${podWhere(verdict.pod)} ran ${b.ref} as ${secondId || '(no imageID)'}, not the pushed digest ${b.digest}`,
       );
     },
   );

@@ -5,7 +5,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/infra/exec.ts';
-import { claim, defineSuite, imageIdOf, podWhere, type Capability, type PushedTestImage } from '../helpers/framework/harness.ts';
+import {
+  claim,
+  defineSuite,
+  imageIdOf,
+  podWhere,
+  UNTRUSTED_CERTIFICATE,
+  type Capability,
+  type PushedTestImage,
+} from '../helpers/framework/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
@@ -17,6 +25,8 @@ export const suite = defineSuite({
     { name: 'public', auth: 'none' },
     { name: 'private', auth: 'htpasswd' },
     { name: 'plain', auth: 'none', tls: false },
+    // Its certificate is from the run CA like the others, but the nodes get no certs.d entry for it.
+    { name: 'untrusted', auth: 'none', trustedByNodes: false },
   ],
 });
 
@@ -182,6 +192,62 @@ suite.section('registry: auth and TLS are enforced', () => {
         publicStatus === 200,
         `the anonymous registry ${s.env.registry('public').host} must answer 200 without credentials, but GET /v2/ answered ${publicStatus}`,
       );
+    },
+  );
+
+  suite.scenario(
+    'anonymous-manifest-and-blob-refused',
+    "a client without credentials (with the anonymous token a token registry offers) is refused a private image's manifest, by tag and by digest, and its blob with 401 or 403",
+    { capabilities: ['auth-enforced'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const { host, ca, insecure } = registry.client.options;
+      const pushed = await s.image(registry);
+      const stored = await registry.client.getManifest(pushed.repository, pushed.digest, ALL_MANIFEST_TYPES);
+      const layer = (JSON.parse(stored.bytes.toString('utf8')) as { layers?: { digest?: string }[] }).layers?.[0]?.digest;
+      claim(layer !== undefined, `test setup: the manifest of ${pushed.ref} read with credentials must name a layer, but it names none`);
+      // Every route of a private repository, not GET /v2/ alone: a gate on /v2/ proves nothing about
+      // the others. The client answers a Bearer challenge with an anonymous token, a Basic one not at all.
+      const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) });
+      const accept = { accept: ALL_MANIFEST_TYPES.join(', ') };
+      const requests: [method: string, path: string, headers: Record<string, string>][] = [
+        ['GET', `/v2/${pushed.repository}/manifests/${pushed.tag}`, accept],
+        ['HEAD', `/v2/${pushed.repository}/manifests/${pushed.tag}`, accept],
+        ['GET', `/v2/${pushed.repository}/manifests/${pushed.digest}`, accept],
+        ['GET', `/v2/${pushed.repository}/blobs/${layer}`, {}],
+        ['HEAD', `/v2/${pushed.repository}/blobs/${layer}`, {}],
+      ];
+      const served: string[] = [];
+      for (const [method, path, headers] of requests) {
+        // A redirect counts as served: it hands out where the bytes are.
+        const status = await anonymous.fetch(method, path, { headers, redirect: 'manual' }).then(
+          (res) => res.status,
+          (e: unknown) => {
+            if (e instanceof RegistryError && e.status !== undefined) return e.status;
+            throw e;
+          },
+        );
+        if (status !== 401 && status !== 403) served.push(`${method} ${path} answered ${status}`);
+      }
+      claim(
+        served.length === 0,
+        () =>
+          `the private registry ${registry.host} must refuse every read of a private repository without credentials with 401 or 403 (distribution's auth guards every /v2/<name>/ route, not only GET /v2/), but it served a client without credentials: ${served.join('; ')}`,
+      );
+    },
+  );
+
+  suite.scenario(
+    'node-refuses-untrusted-ca',
+    'a node refuses a registry whose CA it was not given (no certs.d entry): ErrImagePull, x509: certificate signed by unknown authority',
+    async (s) => {
+      const registry = s.env.registry('untrusted');
+      // The host pushes with the run CA; only the nodes lack it.
+      const image = await s.image(registry);
+      s.rule(
+        `the nodes have no certs.d entry for ${registry.host}: containerd verifies its certificate against the system roots, which do not hold the run CA, and must refuse it`,
+      );
+      await s.expectPullFailure(await s.runPod({ image: image.ref, pullPolicy: 'Always' }), UNTRUSTED_CERTIFICATE);
     },
   );
 

@@ -1,9 +1,13 @@
 // The four use cases the Kubernetes "Images" page closes with, end to end. The third
 // (proprietary images with AlwaysPullImages) needs its own cluster and lives in
 // always-pull-images.test.ts as use-cases/proprietary-always-pull-with-secrets.
-import { defineSuite, UNAUTHORIZED } from '../helpers/framework/harness.ts';
+import { randomBytes } from 'node:crypto';
+import { defineSuite, UNAUTHORIZED, type PodVerdict } from '../helpers/framework/harness.ts';
 import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
-import { waitForVerdict } from '../helpers/framework/pods.ts';
+import { createPod, waitForVerdict, type PodSpecInput } from '../helpers/framework/pods.ts';
+import { expectNoPull } from '../helpers/framework/expectations.ts';
+import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
+import { StartedRegistry } from '../helpers/registry/registry.ts';
 
 export const suite = defineSuite({
   name: 'use-cases',
@@ -12,6 +16,8 @@ export const suite = defineSuite({
     { name: 'company', auth: 'htpasswd' },
     { name: 'tenant-a', auth: 'htpasswd' },
     { name: 'tenant-b', auth: 'htpasswd' },
+    // One registry for two tenants: only token auth grants each user its own repositories (htpasswd grants all).
+    { name: 'tenants', auth: 'token' },
   ],
   nodes: 'locked',
   home: 'first-worker', // the one image-pull-secrets and ensure-secret-pulled leave alone
@@ -78,6 +84,57 @@ suite.section('use-cases', () => {
         },
       });
       await s.expectRan(await waitForVerdict(kube, nsB, 'b-own'), b);
+    },
+  );
+
+  suite.scenario(
+    'multi-tenant-one-registry-one-node',
+    "two tenants on one token-auth registry and one node, each with its own repository grant, Secret and ServiceAccount: A's pod runs A's image; B's pod is refused it, before and after it is on the node (as AlwaysPullImages or KEP-2535 declare)",
+    async (s) => {
+      const registry = s.env.registry('tenants');
+      const server = registry instanceof StartedRegistry ? registry.tokenServer : undefined;
+      if (!server)
+        throw new Error(`registry tenants (${registry.host}) has no token server: the scenario needs pullcheck's token-auth registry`);
+      const { kube } = s.env.cluster;
+      const a = await s.image(registry);
+      const b = await s.image(registry);
+      // Each tenant: an account granted pull on its own repository only, a Secret and a ServiceAccount listing it.
+      const nsB = await s.extraNamespace('b');
+      const tenants = { a: { namespace: s.namespace, image: a }, b: { namespace: nsB, image: b } };
+      for (const [name, t] of Object.entries(tenants)) {
+        const user = { username: `tenant-${name}-${randomBytes(3).toString('hex')}`, password: randomBytes(18).toString('base64url') };
+        server.addUser({ ...user, grants: [{ repository: t.image.repository, actions: ['pull'] }] });
+        await s.pullSecret({ server: registry.host, ...user }, { name: 'tenant', namespace: t.namespace });
+        await kube.core.createNamespacedServiceAccount({
+          namespace: t.namespace,
+          body: { metadata: { name: 'tenant' }, imagePullSecrets: [{ name: 'tenant' }] },
+        });
+      }
+      s.rule(
+        `each tenant's account is granted pull on its own repository of ${registry.host} only: a token for the other's carries no actions`,
+      );
+      const node = await s.homeNode();
+      const run = async (namespace: string, input: Omit<PodSpecInput, 'nodeName' | 'serviceAccountName'>): Promise<PodVerdict> => {
+        await createPod(kube, namespace, { ...input, nodeName: node, serviceAccountName: 'tenant' });
+        return waitForVerdict(kube, namespace, input.name);
+      };
+      // B asks for A's image before the node has it: its token for A's repository grants nothing.
+      await s.expectPullFailure(await run(nsB, { name: 'b-takes-a', image: a.ref, pullPolicy: 'Always' }), UNAUTHORIZED);
+      await s.expectRan(await run(s.namespace, { name: 'a-own', image: a.ref, pullPolicy: 'IfNotPresent' }), a);
+      // A's image is on the node now, pulled by kubelet with A's Secret: the declared posture says whether B must prove access.
+      const expected = kubeletPulledImageReuse(s.env.posture, node, a.ref);
+      s.rule(
+        `[${node}] ${expected.rule}; B's own credentials do not cover ${a.repository}, so a pull B must make fails as one without credentials does`,
+      );
+      const cached = await run(nsB, { name: 'b-takes-cached-a', image: a.ref, pullPolicy: 'IfNotPresent' });
+      if (expected.needsCredentials) await s.expectPullFailure(cached, UNAUTHORIZED);
+      else {
+        // The leak the page warns about, as declared: the image is used without any credential check.
+        await s.expectRan(cached, a);
+        await expectNoPull(kube, nsB, 'b-takes-cached-a');
+      }
+      // And B's own Secret works on the same node and registry: the refusals are about A's repository.
+      await s.expectRan(await run(nsB, { name: 'b-own', image: b.ref }), b);
     },
   );
 });

@@ -28,6 +28,8 @@ export interface RegistryRequest extends RegistryKind {
   auth: 'htpasswd' | 'none' | 'token';
   /** Default true; false only for a scenario about plain-HTTP registries. */
   tls?: boolean;
+  /** Default true; false: no certs.d entry on the nodes, for a scenario that a node refuses a CA it does not trust. */
+  trustedByNodes?: boolean;
 }
 
 /**
@@ -76,7 +78,8 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as-given' | 'public'>): VendorRegistry | undefined {
   const v = ctx.registry;
   // A request naming a kind (ggcr, blob redirects, token auth) is about that server: the vendor's stands in for none.
-  if (!v || req.tls === false || req.implementation || req.redirectBlobs || req.auth === 'token') return undefined;
+  if (!v || req.tls === false || req.trustedByNodes === false || req.implementation || req.redirectBlobs || req.auth === 'token')
+    return undefined;
   const role =
     (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && v.publicPrefix ? 'public' : undefined;
   if (!role || taken.has(role)) return undefined;
@@ -149,6 +152,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         () => startRegistry({ ...req, ca, network: cluster.network, runId }, logger),
       );
       registries.set(req.name, started);
+      if (req.trustedByNodes === false) continue;
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
       for (const t of extraNodeTrust(started)) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, t.host, t.caPem);
     }

@@ -5,8 +5,10 @@ import type { Kube } from '../cluster/kube.ts';
 import {
   EventReason,
   imageIdOf,
+  NOT_FOUND,
   PULL_FAILED_REASONS,
   UNAUTHORIZED,
+  UNTRUSTED_CERTIFICATE,
   WaitingReason,
   podEvents,
   podLog,
@@ -69,9 +71,11 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
   return pod;
 }
 
-/** How a failure sentence names an expected cause: `unauthorized (401)` for UNAUTHORIZED, else the pattern. */
+/** How a failure sentence names an expected cause: `unauthorized (401/403)` for UNAUTHORIZED, else the pattern. */
 function causeName(cause: RegExp): string {
-  return cause === UNAUTHORIZED ? 'unauthorized (401)' : `/${cause.source}/`;
+  if (cause === UNAUTHORIZED) return 'unauthorized (401/403)';
+  if (cause === NOT_FOUND) return 'not found (404)';
+  return cause === UNTRUSTED_CERTIFICATE ? 'x509: certificate signed by unknown authority' : `/${cause.source}/`;
 }
 
 /** A pull failure: ErrImagePull/ImagePullBackOff, and a `Failed` event whose message matches `cause`. */
@@ -93,6 +97,11 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
     EventReason.Failed,
     /Failed to pull image/,
   );
+  // A registry that hides a private repository behind a 404 does not refuse the pull: say so, not "other cause".
+  if (cause === UNAUTHORIZED && NOT_FOUND.test(failed.message ?? ''))
+    throw new Error(
+      `${at} failed to pull ${imageOf(pod)}, but the registry answered not found (404) where a pull without the right credentials must be refused with 401/403: kubelet says: ${failed.message}`,
+    );
   if (!cause.test(failed.message ?? ''))
     throw new Error(
       `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${causeName(cause)}): kubelet says: ${failed.message}`,

@@ -5,6 +5,16 @@ export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './dec
 export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
 export type { PushedImage, PushedTestImage, ScenarioContext } from './scenario.ts';
 export { claim, podWhere } from './expectations.ts';
-export { EventReason, imageIdOf, PULL_FAILED_REASONS, ranToCompletion, UNAUTHORIZED, WaitingReason, type PodVerdict } from './pods.ts';
+export {
+  EventReason,
+  imageIdOf,
+  NOT_FOUND,
+  PULL_FAILED_REASONS,
+  ranToCompletion,
+  UNAUTHORIZED,
+  UNTRUSTED_CERTIFICATE,
+  WaitingReason,
+  type PodVerdict,
+} from './pods.ts';
 export type { TestRegistry } from '../registry/registry.ts';
 export type { RegistryCredential } from '../registry/secrets.ts';

@@ -24,8 +24,30 @@ const PULL_FAILURES: ReadonlySet<string> = new Set(Object.values(WaitingReason))
 /** Waiting reasons of a pull that failed (first try, then the back-off that follows). */
 export const PULL_FAILED_REASONS: readonly string[] = [WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff];
 
-/** How containerd words a registry's 401 in the kubelet's Failed event. */
-export const UNAUTHORIZED = /401 Unauthorized|unauthorized|authorization failed/i;
+/**
+ * How containerd words a registry's 404 in the kubelet's Failed event: the resolver's
+ * "<ref>: not found", or the registry's own code where containerd quotes it.
+ */
+export const NOT_FOUND = /: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_UNKNOWN\b|manifest unknown/i;
+
+/**
+ * How containerd words a registry's refusal, 401 or 403, in the kubelet's Failed event: Basic with
+ * no credentials ("authorization failed: no basic auth credentials"), a token without the scope
+ * ("insufficient_scope"), a refused token request or request ("401 Unauthorized", "403 Forbidden").
+ * Never a 404: a registry that answers "not found" to an unauthorized pull is not refusing it (NOT_FOUND).
+ */
+export const UNAUTHORIZED =
+  /^(?!.*(?:: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_UNKNOWN\b|manifest unknown)).*(?:\bunauthorized\b|\bforbidden\b|authorization failed|insufficient_scope|no basic auth credentials|\bdenied: )/is;
+
+/** How containerd words a registry certificate the node does not trust (no CA for it in certs.d or the system roots). */
+export const UNTRUSTED_CERTIFICATE = /x509: certificate signed by unknown authority/;
+
+/** What a kubelet `Failed` message says the registry answered, for a sentence that names it. */
+export function refusalKind(message: string): 'unauthorized (401/403)' | 'not found (404)' | 'other' {
+  if (UNAUTHORIZED.test(message)) return 'unauthorized (401/403)';
+  if (NOT_FOUND.test(message)) return 'not found (404)';
+  return 'other';
+}
 
 export interface PodSpecInput {
   name: string;
@@ -192,9 +214,10 @@ export async function waitForFirstEvent(
   });
 }
 
-/** `status.containerStatuses[0].imageID`: the digest the node really ran. */
-export function imageIdOf(p: V1Pod): string {
-  return p.status?.containerStatuses?.[0]?.imageID ?? '';
+/** `status.containerStatuses[0].imageID` (or the named container's): the digest the node really ran. */
+export function imageIdOf(p: V1Pod, container?: string): string {
+  const statuses = p.status?.containerStatuses ?? [];
+  return (container ? statuses.find((c) => c.name === container) : statuses[0])?.imageID ?? '';
 }
 
 /** The verdict of a pod that must have run; otherwise fails with the pull's own reason and message. */
