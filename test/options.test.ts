@@ -45,6 +45,7 @@ describe('resolveRunOptions', () => {
       selftest: false,
       certify: false,
       acceptChanges: false,
+      archive: false,
     });
   });
 
