@@ -2,7 +2,10 @@
 // credentials without an imagePullSecret, from each place kubelet searches, in kubelet's order;
 // credential helpers give nothing; a node without the file gets nothing; and kubelet reads the
 // files when it starts (its docker-config provider caches them for 5 minutes), so a new file needs a
-// restart. What kubelet searches and why the restart: helpers/kubelet/nodecreds.ts.
+// restart. What kubelet searches and why the restart: helpers/kubelet/nodecreds.ts. Then what the
+// page leaves open: which credential wins when a pull Secret and the node's file cover the same
+// registry, the HOME paths (kubelet given a HOME) and the search order when two files disagree,
+// and the page's own verification pod.
 //
 // Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
@@ -257,6 +260,9 @@ async function expectNodeAttempts(
   }
   const attempts = nodeAttemptsOn(parseAuthAttempts(await registry.logs()), image.repository, since);
   const seen = attempts.map((a): AuthOutcome => (a.accepted ? 'accepted' : 'refused')).filter((o, i, all) => i === 0 || o !== all[i - 1]);
+  s.env.logger.info(
+    `[${s.id}] REGISTRY ${registry.host} saw the node's credentials for ${image.repository}: ${seen.join(' then ') || 'none'}`,
+  );
   claim(
     seen.join(',') === expected.join(','),
     () =>
@@ -482,10 +488,11 @@ suite.section("node-credentials: the page's own verification pod", () => {
           container: 'uses-private-image',
           previous: true,
         });
+      // The page looks for SUCCESS; the test image's echo prints its arguments, then its build's marker.
       claim(
-        log.trim() === 'SUCCESS',
+        log.split('\n')[0] === 'SUCCESS' && log.includes(`build=${img.buildId}`),
         () =>
-          `kubectl logs ${name} should print SUCCESS (the page's check), but ${at} logged: ${log.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+          `kubectl logs ${name} should print SUCCESS (the page's check) and the marker of build ${img.buildId}, but ${at} logged: ${log.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
       );
       claim(
         (c?.imageID ?? '').includes(img.digest),
