@@ -309,6 +309,13 @@ suite.section("node-credentials: a pull Secret and the node's config.json for th
       const since = new Date();
       const verdict = await s.runPod({ name: 'secret-and-node', image: img.ref, nodeName: node, imagePullSecrets: [secret] });
       await expectPulledAndRan(s, verdict, img);
+      // A refused credential followed by one that pulls is one successful pull: kubelet reports no failure.
+      const failed = (await s.events('secret-and-node')).filter((e) => e.reason === EventReason.Failed);
+      claim(
+        failed.length === 0,
+        () =>
+          `kubelet reports a pull that one of its credentials completed as a success, but ${podWhere(verdict.pod)} has Failed events: ${failed.map((e) => e.message).join('; ')}`,
+      );
       await expectNodeAttempts(
         s,
         registry,
