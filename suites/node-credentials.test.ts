@@ -2,7 +2,10 @@
 // credentials without an imagePullSecret, from each place kubelet searches, in kubelet's order;
 // credential helpers give nothing; a node without the file gets nothing; and kubelet reads the
 // files when it starts (its docker-config provider caches them for 5 minutes), so a new file needs a
-// restart. What kubelet searches and why the restart: helpers/kubelet/nodecreds.ts.
+// restart. What kubelet searches and why the restart: helpers/kubelet/nodecreds.ts. Then what the
+// page leaves open: which credential wins when a pull Secret and the node's file cover the same
+// registry, the HOME paths (kubelet given a HOME) and the search order when two files disagree,
+// and the page's own verification pod.
 //
 // Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
@@ -11,18 +14,25 @@ import {
   claim,
   defineSuite,
   EventReason,
+  PULL_FAILED_REASONS,
+  podWhere,
   UNAUTHORIZED,
   type Capability,
   type PodVerdict,
   type PushedTestImage,
   type ScenarioContext,
 } from '../helpers/framework/harness.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { waitFor } from '../helpers/cluster/kube.ts';
 import {
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
+  fileKubeletReads,
   httpHeadersOnlyConfigJson,
+  installNodeCredentials,
   installNodeFile,
   kubeletProcessFacts,
+  pageVerificationPod,
   presentCredentialFiles,
   renderCredentialFile,
   sameFileAs,
@@ -30,6 +40,8 @@ import {
   type CredentialSearchPath,
   type SearchPlace,
 } from '../helpers/kubelet/nodecreds.ts';
+import { nodeAttemptsOn, parseAuthAttempts } from '../helpers/registry/authlog.ts';
+import { StartedRegistry, type TestRegistry } from '../helpers/registry/registry.ts';
 
 export const suite = defineSuite({
   name: 'node-credentials',
@@ -45,15 +57,18 @@ async function rootDirConfigJson(s: ScenarioContext, node: string): Promise<Cred
   return rootDir;
 }
 
-/** kubelet's search paths on `node`, after checking that none of them holds a file already. */
-async function searchPathsOn(s: ScenarioContext, node: string): Promise<CredentialSearchPath[]> {
+/**
+ * kubelet's search paths on `node` (with `home`: once kubelet runs with that HOME), after checking
+ * that none of them holds a file already.
+ */
+async function searchPathsOn(s: ScenarioContext, node: string, o: { home?: string } = {}): Promise<CredentialSearchPath[]> {
   // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
   await s.lockNode(node);
   const facts = await kubeletProcessFacts(s.env.cluster.nodes, node);
   s.env.logger.info(
     `[${s.id}] [${node}] KUBELET pid ${facts.pid}, root-dir ${facts.rootDir}, cwd ${facts.cwd}, HOME ${facts.home ?? '(unset)'}`,
   );
-  const paths = credentialSearchPaths(facts);
+  const paths = credentialSearchPaths(o.home ? { ...facts, home: o.home } : facts);
   // A leftover file would answer for the one under test; fail on it rather than pass by accident.
   const present = await presentCredentialFiles(s.env.cluster.nodes, node, paths);
   claim(
@@ -215,6 +230,289 @@ suite.section('node-credentials: what does not give credentials', () => {
       );
       await s.expectPullFailure(await s.runPod({ name: 'http-headers', image: img.ref, nodeName: node }), UNAUTHORIZED);
       s.env.logger.info(`[${s.id}] [${node}] DEVIATION HttpHeaders from config.json are not sent by the CRI runtime`);
+    },
+  );
+});
+
+/** A password the registry refuses for its own user, so that its log names whose credential was tried. */
+const WRONG_PASSWORD = 'pullcheck-wrong-password';
+
+type AuthOutcome = 'accepted' | 'refused';
+
+/**
+ * The credentials the node's runtime presented for `image` since `since`, as the registry's log
+ * records them (repeats collapsed), must be `expected`. On a registry whose log pullcheck cannot
+ * read, a rule says that the pod's outcome alone proves the claim.
+ */
+async function expectNodeAttempts(
+  s: ScenarioContext,
+  registry: TestRegistry,
+  image: PushedTestImage,
+  since: Date,
+  expected: readonly AuthOutcome[],
+  why: string,
+): Promise<void> {
+  if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
+    s.rule(
+      `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
+    );
+    return;
+  }
+  const attempts = nodeAttemptsOn(parseAuthAttempts(await registry.logs()), image.repository, since);
+  const seen = attempts.map((a): AuthOutcome => (a.accepted ? 'accepted' : 'refused')).filter((o, i, all) => i === 0 || o !== all[i - 1]);
+  s.env.logger.info(
+    `[${s.id}] REGISTRY ${registry.host} saw the node's credentials for ${image.repository}: ${seen.join(' then ') || 'none'}`,
+  );
+  claim(
+    seen.join(',') === expected.join(','),
+    () =>
+      `${why}, so ${registry.host} should have seen credentials for ${image.repository} ${expected.join(' then ')} from the node's runtime, but it saw ${seen.join(' then ') || 'none'}: ${attempts.map((a) => `${a.time.toISOString()} ${a.username} ${a.accepted ? 'accepted' : 'refused'} ${a.uri}`).join('; ')}`,
+  );
+}
+
+const KEYRING_RULE =
+  "kubelet v1.37 (images/image_manager.go): MakeDockerKeyring(the pod's Secrets, UnionDockerKeyring{the node's files, credential plugins}) lists the Secrets' credentials first; PullImage (kuberuntime_image.go) tries each in turn and stops at the first that pulls";
+
+suite.section("node-credentials: a pull Secret and the node's config.json for the same registry", () => {
+  for (const c of [
+    {
+      id: 'secret-right-node-wrong',
+      secretRight: true,
+      title:
+        "a pull Secret with the right password and the node's config.json with a wrong one for the same registry: kubelet tries the Secret first, the pod runs, and the node's wrong password never reaches the registry",
+    },
+    {
+      id: 'secret-wrong-node-right',
+      secretRight: false,
+      title:
+        "a pull Secret with a wrong password and the node's config.json with the right one: kubelet tries the Secret, is refused, then pulls with the node's credential; the pod runs",
+    },
+  ]) {
+    suite.scenario(c.id, c.title, { needs: ['node-access'] }, async (s) => {
+      const node = s.worker(0);
+      const rootDir = await rootDirConfigJson(s, node);
+      const registry = s.env.registry('private');
+      const right = registry.credential();
+      const wrong = registry.credential(WRONG_PASSWORD);
+      const img = await s.image(registry);
+      await installNodeCredentials(s, node, {
+        files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [c.secretRight ? wrong : right]) }],
+      });
+      const secret = await s.pullSecret(c.secretRight ? right : wrong, { name: c.secretRight ? 'right' : 'wrong' });
+      s.rule(KEYRING_RULE);
+      // The expectation: kubelet's order, tried up to the first right credential.
+      const order = [
+        { from: `Secret ${secret}`, right: c.secretRight },
+        { from: `${rootDir.path} on ${node}`, right: !c.secretRight },
+      ];
+      const tried = order.slice(0, order.findIndex((o) => o.right) + 1);
+      const since = new Date();
+      const verdict = await s.runPod({ name: 'secret-and-node', image: img.ref, nodeName: node, imagePullSecrets: [secret] });
+      await expectPulledAndRan(s, verdict, img);
+      // A refused credential followed by one that pulls is one successful pull: kubelet reports no failure.
+      const failed = (await s.events('secret-and-node')).filter((e) => e.reason === EventReason.Failed);
+      claim(
+        failed.length === 0,
+        () =>
+          `kubelet reports a pull that one of its credentials completed as a success, but ${podWhere(verdict.pod)} has Failed events: ${failed.map((e) => e.message).join('; ')}`,
+      );
+      await expectNodeAttempts(
+        s,
+        registry,
+        img,
+        since,
+        tried.map((o) => (o.right ? 'accepted' : 'refused')),
+        `kubelet tries ${order.map((o) => `${o.from} (${o.right ? 'right' : 'wrong'} password)`).join(' then ')} and stops at the first that pulls`,
+      );
+    });
+  }
+});
+
+/** The HOME the scenarios below give kubelet: a directory of its own, distinct from root-dir, cwd and /. */
+const KUBELET_HOME = '/var/lib/pullcheck-kubelet-home';
+
+const SEARCH_RULE = `kubelet v1.37 ReadDockerConfigFile (credentialprovider/config.go): config.json in {root-dir}, {cwd}, \${HOME}/.docker, /.docker, then, only when none is found, .dockercfg in {root-dir}, {cwd}, \${HOME}, /; the first readable file is the only one read`;
+
+function searchPath(paths: readonly CredentialSearchPath[], format: CredentialFileFormat, place: SearchPlace): CredentialSearchPath {
+  const p = paths.find((x) => x.format === format && x.place === place);
+  if (!p) throw new Error(`no search path ${format} in ${place}`);
+  return p;
+}
+
+suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HOME paths and the search order', () => {
+  for (const entry of [
+    { id: 'with-home-home-docker-config-json', format: 'config.json' as const, title: '${HOME}/.docker/config.json' },
+    { id: 'with-home-home-dockercfg', format: '.dockercfg' as const, title: 'legacy ${HOME}/.dockercfg' },
+  ]) {
+    suite.scenario(
+      entry.id,
+      `with HOME=${KUBELET_HOME} in kubelet's environment, a pod without imagePullSecrets pulls with credentials kubelet reads from ${entry.title}, a file distinct from the cwd and root-dir ones`,
+      { needs: ['node-access'] },
+      async (s) => {
+        const node = s.worker(0);
+        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
+        const target = searchPath(paths, entry.format, 'home');
+        const same = sameFileAs(target, paths);
+        claim(
+          same.length === 0,
+          () =>
+            `test setup: with HOME=${KUBELET_HOME}, kubelet's ${target.template} on ${node} should be a file of its own, but ${target.path} is also ${same.map((p) => p.template).join(', ')}`,
+        );
+        s.env.logger.info(`[${s.id}] [${node}] PATH ${target.template} = ${target.path}`);
+        const registry = s.env.registry('private');
+        const img = await s.image(registry);
+        await installNodeCredentials(s, node, {
+          home: KUBELET_HOME,
+          files: [{ path: target.path, content: renderCredentialFile(entry.format, [registry.credential()]) }],
+        });
+        await expectPulledAndRan(s, await s.runPod({ name: 'home-creds', image: img.ref, nodeName: node }), img);
+      },
+    );
+  }
+
+  // Two files that disagree: one has the right password, the other a wrong one. The expected winner
+  // comes from kubelet's documented order (fileKubeletReads), on this node's paths.
+  const example = credentialSearchPaths({ rootDir: '/var/lib/kubelet', cwd: '/', home: KUBELET_HOME });
+  type Key = { format: CredentialFileFormat; place: SearchPlace };
+  const cfg = (place: SearchPlace): Key => ({ format: 'config.json', place });
+  const legacy = (place: SearchPlace): Key => ({ format: '.dockercfg', place });
+  for (const pair of [
+    { id: 'search-order-first-file-wins', right: cfg('root-dir'), wrong: cfg('home') },
+    { id: 'search-order-later-file-ignored', right: cfg('home'), wrong: cfg('root-dir') },
+    { id: 'search-order-home-before-root', right: cfg('root'), wrong: cfg('home') },
+    { id: 'search-order-config-json-before-dockercfg', right: legacy('root-dir'), wrong: cfg('root') },
+    { id: 'search-order-dockercfg-root-dir-before-home', right: legacy('root-dir'), wrong: legacy('home') },
+  ]) {
+    const r = searchPath(example, pair.right.format, pair.right.place);
+    const w = searchPath(example, pair.wrong.format, pair.wrong.place);
+    const runs = fileKubeletReads(example, [r, w]) === r;
+    suite.scenario(
+      pair.id,
+      `with HOME set, ${r.template} holding the right password and ${w.template} a wrong one: kubelet reads only the first it finds, ${runs ? r.template : w.template}, so the pod ${runs ? 'runs' : 'fails unauthorized'}`,
+      { needs: ['node-access'] },
+      async (s) => {
+        const node = s.worker(0);
+        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
+        const right = searchPath(paths, pair.right.format, pair.right.place);
+        const wrong = searchPath(paths, pair.wrong.format, pair.wrong.place);
+        claim(
+          right.path !== wrong.path,
+          `test setup: ${right.template} and ${wrong.template} should be two files on ${node} with HOME=${KUBELET_HOME}, but both are ${right.path}`,
+        );
+        const winner = fileKubeletReads(paths, [right, wrong]);
+        s.rule(`${SEARCH_RULE}: here ${winner?.template} (${winner?.path})`);
+        const registry = s.env.registry('private');
+        const img = await s.image(registry);
+        await installNodeCredentials(s, node, {
+          home: KUBELET_HOME,
+          files: [
+            { path: right.path, content: renderCredentialFile(right.format, [registry.credential()]) },
+            { path: wrong.path, content: renderCredentialFile(wrong.format, [registry.credential(WRONG_PASSWORD)]) },
+          ],
+        });
+        const since = new Date();
+        const verdict = await s.runPod({ name: 'two-files', image: img.ref, nodeName: node });
+        const why = `kubelet reads only ${winner?.template} (${winner === right ? 'right' : 'wrong'} password) of ${right.path} and ${wrong.path} on ${node}`;
+        if (winner === right) {
+          await expectPulledAndRan(s, verdict, img);
+          await expectNodeAttempts(s, registry, img, since, ['accepted'], why);
+        } else {
+          await s.expectPullFailure(verdict, UNAUTHORIZED);
+          await expectNodeAttempts(s, registry, img, since, ['refused'], why);
+        }
+      },
+    );
+  }
+});
+
+/**
+ * The page's pod echoes and exits, and restartPolicy defaults to Always, so it restarts: it has run
+ * once its container has terminated (now or in lastState), and failed once its pull has.
+ */
+async function waitForFirstRun(s: ScenarioContext, name: string): Promise<V1Pod> {
+  const { kube } = s.env.cluster;
+  const done = (p: V1Pod) => {
+    const c = p.status?.containerStatuses?.[0];
+    return Boolean(c?.state?.terminated || c?.lastState?.terminated || PULL_FAILED_REASONS.includes(c?.state?.waiting?.reason ?? ''));
+  };
+  return waitFor({
+    kube,
+    what: `pod ${s.namespace}/${name} to run its container once or fail its pull`,
+    path: `/api/v1/namespaces/${s.namespace}/pods`,
+    fieldSelector: `metadata.name=${name}`,
+    timeoutMs: 180_000,
+    list: async () => {
+      const l = await kube.core.listNamespacedPod({ namespace: s.namespace, fieldSelector: `metadata.name=${name}` });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (pods: V1Pod[]) => (pods[0] && done(pods[0]) ? pods[0] : undefined),
+    describe: (p) =>
+      `${p.metadata?.name} on ${p.spec?.nodeName ?? '(unscheduled)'}: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
+  });
+}
+
+suite.section("node-credentials: the page's own verification pod", () => {
+  suite.scenario(
+    'page-verification-pod',
+    "the page's verification pod as written (imagePullPolicy Always, command echo SUCCESS, no Secret) after config.json is copied to {root-dir}/config.json of every node it may run on: its log is SUCCESS and it ran the pushed digest",
+    { needs: ['node-access'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const img = await s.image(registry);
+      // The page copies config.json to every node; the pod names none, so every node the scheduler
+      // may pick gets it: the workers (kind's control planes are tainted NoSchedule).
+      const nodes = s.workers().length > 0 ? s.workers() : s.controlPlanes();
+      for (const node of nodes) {
+        const rootDir = await rootDirConfigJson(s, node);
+        await installNodeCredentials(s, node, {
+          files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [registry.credential()]) }],
+        });
+      }
+      const body = pageVerificationPod(img.ref);
+      const name = body.metadata?.name ?? '';
+      await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+      const pod = await waitForFirstRun(s, name);
+      const at = podWhere(pod);
+      const c = pod.status?.containerStatuses?.[0];
+      const waiting = c?.state?.waiting;
+      if (waiting?.reason && PULL_FAILED_REASONS.includes(waiting.reason)) {
+        const failed = (await s.events(name)).find((e) => e.reason === EventReason.Failed);
+        claim(
+          false,
+          `the page's verification pod should pull ${img.ref} with the config.json copied to ${nodes.join(', ')}, but ${at} failed its pull (${waiting.reason}): ${failed?.message ?? waiting.message ?? ''}`,
+        );
+      }
+      const terminated = c?.state?.terminated ?? c?.lastState?.terminated;
+      claim(
+        terminated?.exitCode === 0,
+        `the page's verification pod runs echo SUCCESS, so ${at} should exit 0, but it exited ${terminated?.exitCode}`,
+      );
+      let log = await s.log(pod, 'uses-private-image');
+      if (!log.includes('SUCCESS') && c?.lastState?.terminated)
+        log = await s.env.cluster.kube.core.readNamespacedPodLog({
+          name,
+          namespace: s.namespace,
+          container: 'uses-private-image',
+          previous: true,
+        });
+      // The page looks for SUCCESS; the test image's echo prints its arguments, then its build's marker.
+      claim(
+        log.split('\n')[0] === 'SUCCESS' && log.includes(`build=${img.buildId}`),
+        () =>
+          `kubectl logs ${name} should print SUCCESS (the page's check) and the marker of build ${img.buildId}, but ${at} logged: ${log.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+      );
+      claim(
+        (c?.imageID ?? '').includes(img.digest),
+        () => `${at} should have run the pushed ${img.ref} (${img.digest}), but ran ${c?.imageID || '(no imageID)'}`,
+      );
+      await s.waitForEvent(name, EventReason.Pulled, /Successfully pulled image/);
+      // The page's own failure check: kubectl describe pods/private-image-test-1 | grep 'Failed'.
+      const failed = (await s.events(name)).filter((e) => e.reason === EventReason.Failed || /Failed/.test(e.message ?? ''));
+      claim(
+        failed.length === 0,
+        () =>
+          `the page says a working node config leaves nothing for grep 'Failed' in kubectl describe, but ${at} has: ${failed.map((e) => `${e.reason}: ${e.message}`).join('; ')}`,
+      );
     },
   );
 });

@@ -2,8 +2,11 @@ import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 import {
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
+  fileKubeletReads,
+  kubeletHomeDropIn,
   nodeConfigJson,
   nodeDockercfg,
+  pageVerificationPod,
   rootDirOf,
   sameFileAs,
 } from '../helpers/kubelet/nodecreds.ts';
@@ -68,5 +71,55 @@ describe("kubelet's search paths", () => {
     expect(rootDirOf(['/usr/bin/kubelet', '--root-dir=/data/kubelet'])).toBe('/data/kubelet');
     expect(rootDirOf(['/usr/bin/kubelet', '--root-dir', '/data/k'])).toBe('/data/k');
     expect(rootDirOf(['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'])).toBe('/var/lib/kubelet');
+  });
+});
+
+describe('which file kubelet reads when several exist', () => {
+  const paths = credentialSearchPaths({ rootDir: '/var/lib/kubelet', cwd: '/', home: '/home/k' });
+  const at = (file: string) => {
+    const p = paths.find((x) => x.path === file);
+    if (!p) throw new Error(file);
+    return p;
+  };
+
+  it('the first config.json in search order, whatever the order they are given in', () => {
+    expect(fileKubeletReads(paths, [at('/home/k/.docker/config.json'), at('/var/lib/kubelet/config.json')])?.path).toBe(
+      '/var/lib/kubelet/config.json',
+    );
+    expect(fileKubeletReads(paths, [at('/.docker/config.json'), at('/home/k/.docker/config.json')])?.path).toBe(
+      '/home/k/.docker/config.json',
+    );
+  });
+
+  it('any config.json before every .dockercfg; .dockercfg in its own order; none when nothing exists', () => {
+    expect(fileKubeletReads(paths, [at('/var/lib/kubelet/.dockercfg'), at('/.docker/config.json')])?.path).toBe('/.docker/config.json');
+    expect(fileKubeletReads(paths, [at('/home/k/.dockercfg'), at('/var/lib/kubelet/.dockercfg')])?.path).toBe(
+      '/var/lib/kubelet/.dockercfg',
+    );
+    // With cwd /, /.dockercfg is also {cwd}/.dockercfg, which kubelet searches before ${HOME}.
+    expect(fileKubeletReads(paths, [at('/home/k/.dockercfg'), at('/.dockercfg')])?.path).toBe('/.dockercfg');
+    expect(fileKubeletReads(paths, [])).toBeUndefined();
+  });
+});
+
+describe("kubelet's HOME drop-in", () => {
+  it('sets HOME in [Service] and refuses what systemd would need quoted', () => {
+    expect(kubeletHomeDropIn('/var/lib/h')).toMatch(/^\[Service\]\nEnvironment=HOME=\/var\/lib\/h\n$/m);
+    expect(() => kubeletHomeDropIn('relative')).toThrow();
+    expect(() => kubeletHomeDropIn('/a b')).toThrow();
+  });
+});
+
+describe("the page's verification pod", () => {
+  it("is the page's manifest with only the image filled in", () => {
+    expect(pageVerificationPod('reg:5000/r/x:t')).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'private-image-test-1' },
+      spec: {
+        containers: [{ name: 'uses-private-image', image: 'reg:5000/r/x:t', imagePullPolicy: 'Always', command: ['echo', 'SUCCESS'] }],
+      },
+    });
+    expect(() => pageVerificationPod('x; rm -rf /')).toThrow();
   });
 });

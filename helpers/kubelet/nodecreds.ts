@@ -16,7 +16,8 @@
 //   refreshes an expired cache. A new or deleted file is therefore seen after a kubelet restart, or
 //   by the first pull once the cache has expired (up to 5 minutes later): scenarios restart kubelet
 //   after writing and after removing a file (node-credentials/new-file-unseen-until-restart shows it).
-import { CoordinationV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import YAML from 'yaml';
 import type { ScenarioContext } from '../framework/harness.ts';
 import { waitFor, type Kube } from '../cluster/kube.ts';
 import { KUBELET_PID_SHELL } from './process.ts';
@@ -83,6 +84,21 @@ export function credentialSearchPaths(f: Pick<KubeletProcessFacts, 'rootDir' | '
       path: absolute(dir, '.dockercfg', f.cwd),
     })),
   ];
+}
+
+/**
+ * The file kubelet takes its node credentials from when the files at `present` exist: the first
+ * config.json in search order, else the first .dockercfg (ReadDockerConfigFile, config.go). It reads
+ * that one file only, so a later file never adds to or corrects it.
+ */
+export function fileKubeletReads(
+  paths: readonly CredentialSearchPath[],
+  present: readonly CredentialSearchPath[],
+): CredentialSearchPath | undefined {
+  const found = new Set(present.map((p) => p.path));
+  return (
+    paths.find((p) => p.format === 'config.json' && found.has(p.path)) ?? paths.find((p) => p.format === '.dockercfg' && found.has(p.path))
+  );
 }
 
 /** The other search paths that are the same file as `p` on this node (e.g. cwd is `/`, HOME unset). */
@@ -263,4 +279,92 @@ export async function installNodeFile(
   s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
   if (o.restart) await restart();
   return { restart };
+}
+
+/** pullcheck's drop-in giving kubelet a HOME: read after kubeadm's 10- and kind's 11- drop-ins. */
+export const KUBELET_HOME_DROP_IN = '/etc/systemd/system/kubelet.service.d/90-pullcheck-home.conf';
+
+/**
+ * A systemd drop-in that sets kubelet's HOME, as the docs suggest ("set HOME=/root explicitly in the
+ * environment file for kubelet"): kubelet reads os.UserHomeDir() once, when it starts.
+ */
+export function kubeletHomeDropIn(home: string): string {
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(home)) throw new Error(`not an absolute path systemd takes unquoted: ${JSON.stringify(home)}`);
+  return `# pullcheck: kubelet's HOME while a node-credentials scenario runs; removed when it ends\n[Service]\nEnvironment=HOME=${home}\n`;
+}
+
+export interface NodeCredentialSetup {
+  /** Files to write; none may exist yet. */
+  files: readonly { path: string; content: string }[];
+  /** Gives kubelet this HOME (a directory that must not exist yet) through a systemd drop-in. */
+  home?: string;
+}
+
+/**
+ * Writes the files (and the HOME drop-in), restarts kubelet once and returns what the new process
+ * runs with, checked to have that HOME. Holds the node's lock. The cleanup, registered before any
+ * change, removes all of it, reloads systemd, restarts kubelet and checks its HOME is what it was,
+ * also when the scenario failed.
+ */
+export async function installNodeCredentials(s: ScenarioContext, node: string, setup: NodeCredentialSetup): Promise<KubeletProcessFacts> {
+  const { nodes, kube } = s.env.cluster;
+  const tag = `[${s.id}] [${node}]`;
+  await s.lockNode(node);
+  const before = await kubeletProcessFacts(nodes, node);
+  const undo: (() => Promise<unknown>)[] = [];
+  s.defer(async () => {
+    if (undo.length === 0) return;
+    for (const fn of [...undo].reverse()) await fn();
+    await nodes.exec(node, ['systemctl', 'daemon-reload']);
+    await s.env.logger.phase(`${tag} RESTORE kubelet without the scenario's credential files and HOME`, () =>
+      restartKubelet(nodes, kube, node),
+    );
+    const after = await kubeletProcessFacts(nodes, node);
+    if (after.home !== before.home)
+      throw new Error(
+        `${node}: kubelet's HOME should be ${before.home ?? '(unset)'} again after the scenario, but it is ${after.home ?? '(unset)'}`,
+      );
+  });
+  if (setup.home) {
+    const home = setup.home;
+    // mkdir without -p fails on an existing directory: never adopt (and later delete) one we did not make.
+    await nodes.exec(node, ['mkdir', '-m', '0700', home]);
+    undo.push(() => nodes.exec(node, ['rm', '-rf', home]));
+    undo.push(await writeNewNodeFile({ nodes, node, path: KUBELET_HOME_DROP_IN, content: kubeletHomeDropIn(home) }));
+    await nodes.exec(node, ['systemctl', 'daemon-reload']);
+    s.env.logger.info(`${tag} HOME ${home} for kubelet (${KUBELET_HOME_DROP_IN})`);
+  }
+  for (const f of setup.files) {
+    undo.push(await writeNewNodeFile({ nodes, node, path: f.path, content: f.content }));
+    s.env.logger.info(`${tag} WRITE ${f.path}`);
+  }
+  await s.env.logger.phase(`${tag} RESTART kubelet`, () => restartKubelet(nodes, kube, node));
+  const facts = await kubeletProcessFacts(nodes, node);
+  if (setup.home && facts.home !== setup.home)
+    throw new Error(
+      `test setup: kubelet on ${node} should run with HOME=${setup.home} after the drop-in ${KUBELET_HOME_DROP_IN} and a restart, but its environment has HOME=${facts.home ?? '(unset)'}`,
+    );
+  return facts;
+}
+
+/**
+ * The page's own check after copying config.json to the nodes ("Verify by creating a Pod that uses a
+ * private image"), verbatim: kubectl apply of this manifest, with $PRIVATE_IMAGE_NAME filled in.
+ */
+export const PAGE_VERIFICATION_POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: private-image-test-1
+spec:
+  containers:
+    - name: uses-private-image
+      image: $PRIVATE_IMAGE_NAME
+      imagePullPolicy: Always
+      command: [ "echo", "SUCCESS" ]
+`;
+
+/** The page's verification pod for `image`, as kubectl apply would send it (the shell substitutes the variable). */
+export function pageVerificationPod(image: string): V1Pod {
+  if (!/^[A-Za-z0-9._:/@-]+$/.test(image)) throw new Error(`not an image reference: ${JSON.stringify(image)}`);
+  return YAML.parse(PAGE_VERIFICATION_POD.replace('$PRIVATE_IMAGE_NAME', image)) as V1Pod;
 }
