@@ -13,6 +13,14 @@ export const suite = defineSuite({
   ],
   nodes: 'locked',
   home: 'last-worker', // node-credentials and credential-provider start from the first worker
+  // ggcr serves anonymously only: no Secret scenario applies to it.
+  variants: [
+    {
+      name: 'token-auth',
+      registries: { private: { auth: 'token' } },
+      scenarios: ['dockerconfigjson-secret-pulls', 'legacy-dockercfg-secret', 'no-secret-fails', 'wrong-password-fails'],
+    },
+  ],
 });
 
 async function createSecret(s: ScenarioContext, body: V1Secret): Promise<string> {

@@ -94,6 +94,47 @@ async function expectNodeGotPullToken(
     );
 }
 
+/**
+ * Where the pod and the realm's record disagree, the failure says which side is off: a pull that
+ * failed though the realm granted the node's account pull on the repository is the registry
+ * refusing its own realm's token. Else nothing (expectRan words the failure).
+ */
+async function expectRegistryHonoursToken(
+  s: ScenarioContext,
+  server: TokenServer,
+  verdict: PodVerdict,
+  image: PushedTestImage,
+  account: string | undefined,
+): Promise<void> {
+  if (verdict.kind !== 'pull-failed') return;
+  const records = (await nodeTokenRequests(s, server, image.repository, verdict).catch(() => [])).filter((r) => r.account === account);
+  if (!grantedTo(records, image.repository).includes('pull')) return;
+  const { node } = await nodeAddress(s, verdict);
+  throw new Error(
+    `the registry ${s.env.registry('tokened').host} refused a token its realm granted: node ${node} got repository:${image.repository}:pull from ${server.realm} as ${account ?? 'an anonymous client'}, yet pod ${verdict.pod.metadata?.name} failed to pull ${image.ref} (${verdict.reason}): ${verdict.message}`,
+  );
+}
+
+/**
+ * The other way round: a pod ran though every token its node got for the repository was refused
+ * or granted nothing there, so containerd pulled without a token the realm granted: the registry
+ * served the repository to a client the realm turned away.
+ */
+async function expectNoPullWithoutToken(
+  s: ScenarioContext,
+  server: TokenServer,
+  verdict: PodVerdict,
+  image: PushedTestImage,
+): Promise<void> {
+  if (verdict.kind === 'pull-failed') return;
+  const records = await nodeTokenRequests(s, server, image.repository, verdict);
+  if (grantedTo(records, image.repository).includes('pull')) return;
+  const { node } = await nodeAddress(s, verdict);
+  throw new Error(
+    `containerd pulled without a token the realm refused: pod ${verdict.pod.metadata?.name} on ${node} ran ${image.ref}, though ${server.realm} granted its node no pull on ${image.repository} (${records.map((r) => `${r.account ?? '(anonymous)'} ${r.status} ${scopes(r.granted)}`).join('; ')}), so the registry ${s.env.registry('tokened').host} served it without one`,
+  );
+}
+
 suite.section('registry-token: a node pulls through the token flow', () => {
   suite.scenario(
     'node-pulls-token-auth-by-tag',
@@ -108,6 +149,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       const image = await s.image(registry);
       const secret = await s.pullSecret(registry);
       const verdict = await s.runPod({ image: image.ref, imagePullSecrets: [secret] });
+      await expectRegistryHonoursToken(s, server, verdict, image, registry.username);
       await s.expectRan(verdict, image);
       await expectNodeGotPullToken(s, server, verdict, image, registry.username);
     },
@@ -124,6 +166,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       const secret = await s.pullSecret(registry);
       const byDigest = { ...image, ref: registry.ref(image.repository, image.digest) };
       const verdict = await s.runPod({ image: byDigest.ref, imagePullSecrets: [secret] });
+      await expectRegistryHonoursToken(s, server, verdict, byDigest, registry.username);
       await s.expectRan(verdict, byDigest);
       await expectNodeGotPullToken(s, server, verdict, byDigest, registry.username);
     },
@@ -144,6 +187,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       };
       const secret = await s.pullSecret(registry);
       const verdict = await s.runPod({ image: image.ref, imagePullSecrets: [secret] });
+      await expectRegistryHonoursToken(s, server, verdict, image, registry.username);
       await s.expectRan(verdict, image);
       await expectNodeGotPullToken(s, server, verdict, image, registry.username);
     },
@@ -159,6 +203,7 @@ suite.section('registry-token: a node pulls through the token flow', () => {
       s.rule(`repositories under ${TOKEN_PUBLIC_PREFIXES.join(', ')} get anonymous pull tokens: no Secret needed`);
       const image = await s.image(registry, { repository: s.uniqueRepository('public') });
       const verdict = await s.runPod({ image: image.ref });
+      await expectRegistryHonoursToken(s, server, verdict, image, undefined);
       await s.expectRan(verdict, image);
       await expectNodeGotPullToken(s, server, verdict, image, undefined);
     },
@@ -175,6 +220,7 @@ suite.section('registry-token: what the token flow refuses', () => {
       const image = await s.image(s.env.registry('tokened'));
       s.rule('an anonymous token for a private repository carries no actions, and the registry answers 401 insufficient_scope');
       const verdict = await s.runPod({ name: 'no-secret', image: image.ref });
+      await expectNoPullWithoutToken(s, server, verdict, image);
       await s.expectPullFailure(verdict, /insufficient_scope/);
       const records = await nodeTokenRequests(s, server, image.repository, verdict);
       const anonymous = records.filter((r) => r.account === undefined);
@@ -196,6 +242,7 @@ suite.section('registry-token: what the token flow refuses', () => {
       const secret = await s.pullSecret(registry.credential(`wrong-${randomBytes(6).toString('hex')}`), { name: 'wrong' });
       const realm = server.realm.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       const verdict = await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] });
+      await expectNoPullWithoutToken(s, server, verdict, image);
       await s.expectPullFailure(
         verdict,
         new RegExp(`fetch oauth token: unexpected status from (GET|POST) request to ${realm}\\S*: 401 Unauthorized`),
@@ -221,8 +268,11 @@ suite.section('registry-token: what the token flow refuses', () => {
       server.addUser({ ...tenant, grants: [{ repository: a.repository, actions: ['pull'] }] });
       s.rule(`${tenant.username} is granted pull on ${a.repository} only: a token it gets for any other repository carries no actions`);
       const secret = await s.pullSecret({ server: registry.host, ...tenant }, { name: 'tenant' });
-      await s.expectRan(await s.runPod({ name: 'repo-a', image: a.ref, imagePullSecrets: [secret] }), a);
+      const verdictA = await s.runPod({ name: 'repo-a', image: a.ref, imagePullSecrets: [secret] });
+      await expectRegistryHonoursToken(s, server, verdictA, a, tenant.username);
+      await s.expectRan(verdictA, a);
       const verdictB = await s.runPod({ name: 'repo-b', image: b.ref, imagePullSecrets: [secret] });
+      await expectNoPullWithoutToken(s, server, verdictB, b);
       await s.expectPullFailure(verdictB, /insufficient_scope/);
       const records = await nodeTokenRequests(s, server, b.repository, verdictB);
       const issued = records.filter((r) => r.account === tenant.username && r.status === 200);

@@ -28,6 +28,28 @@ export const suite = defineSuite({
     // Its certificate is from the run CA like the others, but the nodes get no certs.d entry for it.
     { name: 'untrusted', auth: 'none', trustedByNodes: false },
   ],
+  variants: [
+    {
+      name: 'token-auth',
+      registries: { private: { auth: 'token' } },
+      scenarios: [
+        'chunked-upload',
+        'private-requires-auth',
+        'node-pulls-docker-manifest-from-private',
+        'node-pulls-oci-index-from-private',
+      ],
+    },
+    {
+      name: 'ggcr',
+      registries: { public: { implementation: 'ggcr' } },
+      scenarios: [
+        'tls-verifies-with-run-ca',
+        'tag-moves-and-deletes',
+        'node-pulls-oci-manifest-from-public',
+        'node-pulls-docker-manifest-list-from-public',
+      ],
+    },
+  ],
 });
 
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
@@ -376,4 +398,84 @@ suite.section('registry: a node pulls every kind of image over TLS', () => {
       );
     }
   }
+});
+
+// What a registry with credentials and no anonymous namespace is certified by (the scenarios above
+// prove platform selection, tag moves and chunked uploads only through the anonymous or only the
+// private registry), and chunked uploads to an anonymous one.
+suite.section('registry: each capability on either kind of registry', () => {
+  suite.scenario(
+    'private-index-selects-node-platform',
+    "from an OCI index over amd64, arm64 and arm/v7 in the private registry, a pod with a pull Secret runs the node's own platform",
+    { capabilities: ['platform-selection', 'oci-index'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
+      const pushed = await s.pushIndex(registry, idx);
+      const node = s.worker(0);
+      const info = (await s.env.cluster.kube.core.readNode({ name: node })).status?.nodeInfo;
+      const platform = { os: info?.operatingSystem ?? 'linux', architecture: info?.architecture ?? '' };
+      const secret = await s.pullSecret(registry);
+      await s.expectRan(await s.runPod({ image: pushed.ref, nodeName: node, imagePullSecrets: [secret] }), {
+        ...pushed,
+        buildId: idx.buildId,
+        platform: platformString(platform),
+      });
+    },
+  );
+
+  suite.scenario(
+    'private-tag-moves-and-deletes',
+    'in the private registry, a tag pushed again points at the new digest and a node pulls the new one; a deleted tag is gone',
+    { capabilities: ['tag-moves'] },
+    async (s) => {
+      const registry = s.env.registry('private');
+      const first = await s.image(registry);
+      const second = await s.image(registry, { repository: first.repository, tag: first.tag });
+      const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
+      claim(
+        tagged === second.digest && second.digest !== first.digest,
+        `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
+      );
+      const secret = await s.pullSecret(registry);
+      await s.expectRan(await s.runPod({ image: first.ref, pullPolicy: 'Always', imagePullSecrets: [secret] }), second);
+      await registry.client.deleteManifest(first.repository, first.tag);
+      const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
+        (m) => `it still serves it as ${m.digest}`,
+        (e: unknown) =>
+          e instanceof RegistryError ? undefined : `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      claim(
+        deleted === undefined,
+        `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted}`,
+      );
+    },
+  );
+
+  suite.scenario(
+    'public-chunked-upload',
+    'blobs uploaded in PATCH chunks to the anonymous registry read back, and a pod with no Secret runs the image',
+    { capabilities: ['chunked-upload'] },
+    async (s) => {
+      const registry = s.env.registry('public');
+      const chunkSize = 64 * 1024;
+      const test = await echoImage(hostPlatform(), s.env.logger);
+      const biggest = Math.max(...test.image.layers.map((l) => l.size));
+      claim(
+        biggest > chunkSize,
+        `test setup: the echo image's biggest layer must be over 64 KiB for 64 KiB chunks to make a chunked (PATCH) upload, but it is ${biggest} bytes`,
+      );
+      const { repository, tag, digest } = await s.push(registry, test.image, { chunkSize });
+      for (const layer of test.image.layers)
+        claim(
+          await registry.client.blobExists(repository, layer.digest),
+          `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
+        );
+      await s.expectRan(await s.runPod({ image: registry.ref(repository, tag) }), {
+        buildId: test.buildId,
+        digest,
+        platform: platformString(hostPlatform()),
+      });
+    },
+  );
 });

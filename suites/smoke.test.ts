@@ -7,6 +7,10 @@ export const suite = defineSuite({
     { name: 'public', auth: 'none' },
     { name: 'private', auth: 'htpasswd' },
   ],
+  variants: [
+    { name: 'token-auth', registries: { private: { auth: 'token' } }, scenarios: ['private-image-without-credentials-fails'] },
+    { name: 'ggcr', registries: { public: { implementation: 'ggcr' } }, scenarios: ['public-image-runs'] },
+  ],
 });
 
 suite.scenario(

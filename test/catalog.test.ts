@@ -54,6 +54,26 @@ describe('catalog', () => {
     expect(ids.every((id) => id.startsWith('use-cases/'))).toBe(true);
   });
 
+  it('names the registry kind in the IDs of variant scenarios, keeps the originals, and leaves them out of certify', () => {
+    const ids = all.map((e) => e.id);
+    for (const [variant, suites] of [
+      ['token-auth', ['smoke', 'registry', 'image-pull-secrets']],
+      ['ggcr', ['smoke', 'registry']],
+    ] as const)
+      for (const suite of suites) {
+        const mine = all.filter((e) => e.suite === suite && e.variant === variant);
+        expect({ suite, variant, count: mine.length > 0 }).toEqual({ suite, variant, count: true });
+        for (const e of mine) {
+          expect(e.id.startsWith(`${suite}/${variant}/`)).toBe(true);
+          expect(ids).toContain(e.id.replace(`/${variant}/`, '/'));
+        }
+      }
+    expect(planRun(all, { suites: ['smoke'] }).scenarios.map((e) => e.id)).toContain(
+      'smoke/token-auth/private-image-without-credentials-fails',
+    );
+    expect(planRun(all, { suites: [], certify: true }).scenarios.filter((e) => e.variant)).toEqual([]);
+  });
+
   it('runs the suites that change nodes under locks', () => {
     const locked = [...new Set(all.filter((e) => e.nodes === 'locked').map((e) => e.suite))].sort();
     expect(locked).toEqual(['credential-provider', 'ensure-secret-pulled', 'image-pull-secrets', 'node-credentials', 'use-cases']);

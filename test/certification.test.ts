@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ScenarioRecord, TargetResult } from '../helpers/report/schema.ts';
 import { certificationGaps, certify, REQUIRED_CAPABILITIES } from '../helpers/run/certification.ts';
 import { planRun } from '../helpers/run/plan.ts';
+import { certificationVerdict } from '../helpers/report/html.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
 
 const HOST = 'r.example:5000';
@@ -56,6 +57,28 @@ describe('certification', () => {
     expect(certificationGaps(certify([all]))).toEqual([]);
     const missing = target(REQUIRED_CAPABILITIES.filter((c) => c !== 'chunked-upload').map((c) => scenario(`s/${c}`, [c])));
     expect(certificationGaps(certify([missing]))).toEqual([expect.stringMatching(/^chunked blob uploads: not tested/)]);
+  });
+
+  it('declares auth out of scope for a registry certified without credentials, and certifies it on the rest', () => {
+    const rest = REQUIRED_CAPABILITIES.filter((c) => c !== 'auth-enforced' && c !== 'credentials-accepted');
+    const anonymous = target(rest.map((c) => scenario(`s/${c}`, [c])));
+    anonymous.registry.credentials = false;
+    const items = certify([anonymous]);
+    expect(items.find((c) => c.key === 'auth-enforced')).toMatchObject({
+      status: 'out of scope',
+      note: 'anonymous registry: auth-enforced and credentials-accepted not in scope',
+    });
+    expect(items.find((c) => c.key === 'credentials-accepted')?.status).toBe('out of scope');
+    expect(certificationGaps(items)).toEqual([]);
+    expect(certificationVerdict(items)).toBe(
+      'certified: every required capability passed (anonymous registry: auth-enforced and credentials-accepted not in scope)',
+    );
+    // With credentials, the same run leaves auth not tested: a gap.
+    anonymous.registry.credentials = true;
+    expect(certificationGaps(certify([anonymous]))).toEqual([
+      expect.stringMatching(/^auth enforced.*: not tested/),
+      expect.stringMatching(/^credentials from Secrets.*: not tested/),
+    ]);
   });
 
   it('pullcheck certify selects the scenarios that declare a capability', () => {

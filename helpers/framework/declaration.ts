@@ -41,6 +41,8 @@ export interface ScenarioDeclaration {
   needs: readonly Need[];
   /** Declared by a framework self-test suite. */
   selftest?: boolean;
+  /** The registry variant it runs under (its ID's middle part), e.g. `token-auth`: pullcheck's own kind, never a vendor's registry. */
+  variant?: string;
 }
 
 export interface SuiteDeclaration {
@@ -49,4 +51,6 @@ export interface SuiteDeclaration {
   /** A framework self-test: run by `npm test`, never part of the conformance catalog or report counts. */
   selftest: boolean;
   scenarios: ScenarioDeclaration[];
+  /** Registry variants: each re-declares the named scenarios under `<group>/<variant>/<name>`. */
+  variants?: readonly { name: string; scenarios: readonly string[] }[];
 }

@@ -61,7 +61,7 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
     kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
     nodes,
     cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
-    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' },
+    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url, credentials: Boolean(ctx.registry.username) } : { mode: 'local' },
     posture,
   };
   mkdirSync(dir, { recursive: true });

@@ -17,6 +17,21 @@ export interface SuiteOptions {
   home?: HomeNode;
   /** A framework self-test, not a conformance suite. */
   selftest?: boolean;
+  /** Some of its scenarios again, against other registry kinds (each variant its own environment). */
+  variants?: readonly SuiteVariant[];
+}
+
+/**
+ * A registry variant: the named scenarios once more, with some of the suite's registries replaced
+ * by another kind (token auth, ggcr, redirected blobs), under IDs `<group>/<variant>/<name>`.
+ */
+export interface SuiteVariant {
+  /** Names the kind in the IDs: `token-auth`, `ggcr`, `redirect`. */
+  name: string;
+  /** Per registry name of the suite, what changes (the rest of the request stays). */
+  registries: Readonly<Record<string, Partial<Omit<RegistryRequest, 'name'>>>>;
+  /** The scenario names (without the group) it runs again. */
+  scenarios: readonly string[];
 }
 
 export interface ScenarioOptions {
@@ -58,10 +73,40 @@ function jestGlobals(): { describe: jest.Describe; it: jest.It; beforeAll: jest.
   };
 }
 
+/** The suite's registries with a variant's changes; a change naming no registry of the suite is a mistake. */
+export function variantRegistries(suite: string, base: readonly RegistryRequest[], v: SuiteVariant): RegistryRequest[] {
+  for (const name of Object.keys(v.registries))
+    if (!base.some((r) => r.name === name))
+      throw new Error(`suite ${suite}: variant ${v.name} changes registry ${name}, which the suite does not have`);
+  return base.map((r) => ({ ...r, ...v.registries[r.name] }));
+}
+
+/** A variant's environment, started by its first selected scenario (unselected variants start nothing). */
+function lazyEnv(start: () => Promise<RunEnv>): { get: () => Promise<RunEnv>; dispose: () => Promise<void> } {
+  let started: Promise<RunEnv> | undefined;
+  return {
+    get: () => {
+      started ??= start();
+      return started;
+    },
+    // A start that failed disposed what it had started (startEnv); a second dispose is harmless.
+    dispose: async () => {
+      const env = await started?.catch(() => undefined);
+      started = undefined;
+      await env?.dispose();
+    },
+  };
+}
+
 export function defineSuite(o: SuiteOptions): Suite {
   const nodes = o.nodes ?? 'shared';
   if (nodes === 'shared' && o.home) throw new Error(`suite ${o.name}: home is for suites that change nodes under locks (nodes: 'locked')`);
   const jest = jestGlobals();
+  const home = nodes === 'locked' ? { home: o.home ?? 'explicit' } : {};
+  const variants = (o.variants ?? []).map((v) => {
+    const registries = variantRegistries(o.name, o.registries, v);
+    return { ...v, env: lazyEnv(() => startEnv({ suite: `${o.name}-${v.name}`, registries, ...home })) };
+  });
   let env: RunEnv | undefined;
   const getEnv = (): RunEnv => {
     if (!env) throw new Error(`the ${o.name} suite environment did not start (see its setup error)`);
@@ -69,43 +114,63 @@ export function defineSuite(o: SuiteOptions): Suite {
   };
   if (jest) {
     jest.beforeAll(async () => {
-      env = await startEnv({ suite: o.name, registries: o.registries, ...(nodes === 'locked' ? { home: o.home ?? 'explicit' } : {}) });
+      // Only variant scenarios selected: the suite's own registries are not needed.
+      const ids = loadRunContext().scenarioIds;
+      if (ids && !scenarios.some((d) => !d.variant && ids.includes(d.id))) return;
+      env = await startEnv({ suite: o.name, registries: o.registries, ...home });
     }, SETUP_TIMEOUT_MS);
     jest.afterAll(async () => {
       await env?.dispose();
+      for (const v of variants) await v.env.dispose();
     }, SETUP_TIMEOUT_MS);
   }
   const scenarios: ScenarioDeclaration[] = [];
+  const declare = (
+    id: string,
+    group: string,
+    title: string,
+    options: ScenarioOptions,
+    variant: string | undefined,
+    env: () => Promise<RunEnv>,
+    body: Body,
+  ) => {
+    const decl: ScenarioDeclaration = {
+      id,
+      suite: o.name,
+      group,
+      title,
+      capabilities: options.capabilities ?? [],
+      needs: options.needs ?? [],
+      ...(variant ? { variant } : {}),
+    };
+    if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);
+    scenarios.push(decl);
+    if (!jest) return;
+    // Scenarios the run did not select are jest-skipped (and left out of the report), so that a
+    // suite none of whose scenarios runs does not start its registries either.
+    const ctx = loadRunContext();
+    const register = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id) ? jest.it : jest.it.skip;
+    register(
+      `${decl.id}: ${title}`,
+      async () => runScenario(await env(), decl, body),
+      ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
+  };
   const suite: Suite = {
     name: o.name,
     nodes,
     selftest: o.selftest ?? false,
     scenarios,
+    variants: variants.map((v) => ({ name: v.name, scenarios: v.scenarios })),
     scenario(name: string, title: string, a: ScenarioOptions | Body, b?: Body) {
       const options = typeof a === 'function' ? {} : a;
       const body = typeof a === 'function' ? a : b;
       if (!body) throw new Error(`scenario ${name}: no body`);
       const group = options.group ?? o.name;
-      const decl: ScenarioDeclaration = {
-        id: `${group}/${name}`,
-        suite: o.name,
-        group,
-        title,
-        capabilities: options.capabilities ?? [],
-        needs: options.needs ?? [],
-      };
-      if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);
-      scenarios.push(decl);
-      if (!jest) return;
-      // Scenarios the run did not select are jest-skipped (and left out of the report), so that a
-      // suite none of whose scenarios runs does not start its registries either.
-      const ctx = loadRunContext();
-      const register = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id) ? jest.it : jest.it.skip;
-      register(
-        `${decl.id}: ${title}`,
-        () => runScenario(getEnv(), decl, body),
-        ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      );
+      declare(`${group}/${name}`, group, title, options, undefined, () => Promise.resolve(getEnv()), body);
+      for (const v of variants)
+        if (v.scenarios.includes(name))
+          declare(`${group}/${v.name}/${name}`, group, `${title} (registry variant ${v.name})`, options, v.name, v.env.get, body);
     },
     section(title, fn) {
       if (jest) jest.describe(title, fn);

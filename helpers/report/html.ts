@@ -114,14 +114,15 @@ ${targets}
 function certificationTable(items: readonly CertificationItem[]): string {
   const rows = items
     .map((c) => {
-      const cls = c.status === 'not tested' ? 'skipped' : c.status;
+      const cls = c.status === 'not tested' || c.status === 'out of scope' ? 'skipped' : c.status;
       const verdicts = (c.verdicts ?? c.scenarios.map((id) => ({ id, verdict: c.status, reason: undefined })))
         .map(
           (v) =>
             `<code>${esc(v.id)}</code> <span class="${v.verdict === 'not tested' ? 'skipped' : v.verdict}">${esc(v.verdict)}</span>${v.reason && v.verdict === 'failed' ? `<br><small>${esc(v.reason)}</small>` : ''}`,
         )
         .join('<br>');
-      return `<tr><td>${esc(c.capability)}${c.required === false ? ' <small class="muted">(optional)</small>' : ''}</td><td class="${cls}">${esc(c.status)}</td><td>${verdicts}</td></tr>`;
+      const shown = c.note && !verdicts ? `<small>${esc(c.note)}</small>` : verdicts;
+      return `<tr><td>${esc(c.capability)}${c.required === false ? ' <small class="muted">(optional)</small>' : ''}</td><td class="${cls}">${esc(c.status)}</td><td>${shown}</td></tr>`;
     })
     .join('\n');
   return `<table><tr><th>capability</th><th>verdict</th><th>scenarios</th></tr>
@@ -131,9 +132,10 @@ ${rows}
 
 /** "certified", or the count of required capabilities that failed or were not tested. */
 export function certificationVerdict(items: readonly CertificationItem[]): string {
-  const gaps = items.filter((c) => c.required !== false && c.status !== 'passed');
+  const gaps = items.filter((c) => c.required !== false && c.status !== 'passed' && c.status !== 'out of scope');
+  const notes = [...new Set(items.flatMap((c) => (c.status === 'out of scope' && c.note ? [c.note] : [])))];
   return gaps.length === 0
-    ? 'certified: every required capability passed'
+    ? `certified: every required capability passed${notes.length ? ` (${notes.join('; ')})` : ''}`
     : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested`;
 }
 

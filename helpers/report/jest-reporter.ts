@@ -26,7 +26,12 @@ export interface ReporterGlobalConfig {
 function environmentDefaults(ctx: RunContext): TargetEnvironment {
   const cluster = describeTarget(ctx.cluster);
   const kubernetesVersion = ctx.cluster.provider === 'kind' ? (ctx.cluster.k8s ?? 'unknown') : 'unknown';
-  return { kubernetesVersion, nodes: [], cluster, registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url } : { mode: 'local' } };
+  return {
+    kubernetesVersion,
+    nodes: [],
+    cluster,
+    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url, credentials: Boolean(ctx.registry.username) } : { mode: 'local' },
+  };
 }
 
 export default class PullcheckReporter {

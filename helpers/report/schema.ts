@@ -59,7 +59,8 @@ export interface TargetResult {
   /** What the nodes reported (kubelet version, container runtime), when the cluster came up. */
   nodes: { name: string; kubeletVersion: string; containerRuntime: string }[];
   cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
-  registry: { mode: 'local' | 'vendor'; url?: string };
+  /** `credentials`: whether certify was given any (false: an anonymous registry; absent in older reports). */
+  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean };
   startedAt: string;
   finishedAt: string;
   scenarios: ScenarioRecord[];
@@ -67,8 +68,11 @@ export interface TargetResult {
   error?: string;
 }
 
-/** A capability no scenario exercised against the registry is "not tested", never passed. */
-export type CertificationStatus = 'passed' | 'failed' | 'not tested';
+/**
+ * A capability no scenario exercised against the registry is "not tested", never passed; "out of
+ * scope" is one the run declared inapplicable (auth, for a registry certified without credentials).
+ */
+export type CertificationStatus = 'passed' | 'failed' | 'not tested' | 'out of scope';
 
 export interface CertificationItem {
   /** The capability's key as scenarios declare it (e.g. `oci-index`); absent in older reports. */
@@ -81,6 +85,8 @@ export interface CertificationItem {
   scenarios: string[];
   /** Each of those scenarios' verdicts, with the first line of its reason. */
   verdicts?: { id: string; verdict: CertificationStatus; reason?: string }[];
+  /** Why it is out of scope. */
+  note?: string;
 }
 
 export interface RunResults {

@@ -22,6 +22,8 @@ export interface CatalogEntry {
   selftest: boolean;
   capabilities: readonly Capability[];
   needs: readonly Need[];
+  /** The registry variant it runs under, e.g. `token-auth`. */
+  variant?: string;
 }
 
 export function suiteFiles(dir = SUITES_DIR): string[] {
@@ -49,6 +51,11 @@ export async function loadCatalog(dirs: readonly string[] = [SUITES_DIR]): Promi
     const s = module.suite;
     if (basename(file, '.test.ts') !== s.name) throw new Error(`${file} declares suite "${s.name}": name the file ${s.name}.test.ts`);
     for (const d of s.scenarios) entries.push({ ...d, file, nodes: s.nodes, selftest: s.selftest });
+    // A variant naming a scenario the suite does not have would run nothing, silently.
+    for (const v of s.variants ?? [])
+      for (const name of v.scenarios)
+        if (!s.scenarios.some((d) => d.variant === v.name && d.id.endsWith(`/${v.name}/${name}`)))
+          throw new Error(`${file}: variant ${v.name} names scenario ${name}, which the suite does not declare`);
   }
   const seen = new Map<string, string>();
   for (const e of entries) {

@@ -21,6 +21,18 @@ export const REQUIRED_CAPABILITIES: readonly Capability[] = [
   'chunked-upload',
 ];
 
+/**
+ * Certified without credentials, a registry is anonymous by declaration: whether it enforces auth
+ * and takes credentials is not in question (its auth scenarios run against pullcheck's own registries).
+ */
+const AUTH_CAPABILITIES: readonly Capability[] = ['auth-enforced', 'credentials-accepted'];
+export const ANONYMOUS_NOTE = 'anonymous registry: auth-enforced and credentials-accepted not in scope';
+
+function anonymousVendor(targets: readonly TargetResult[]): boolean {
+  const vendors = targets.filter((t) => t.registry.mode === 'vendor');
+  return vendors.length > 0 && vendors.every((t) => t.registry.credentials === false);
+}
+
 function vendorScenarios(target: TargetResult): ScenarioRecord[] {
   const url = target.registry.url;
   if (target.registry.mode !== 'vendor' || !url) return [];
@@ -36,7 +48,18 @@ function verdictOf(s: ScenarioRecord): CertificationStatus | undefined {
 
 export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   const ran = targets.flatMap(vendorScenarios);
+  const anonymous = anonymousVendor(targets);
   return (Object.keys(CAPABILITIES) as Capability[]).map((key) => {
+    if (anonymous && AUTH_CAPABILITIES.includes(key))
+      return {
+        key,
+        capability: CAPABILITIES[key],
+        required: REQUIRED_CAPABILITIES.includes(key),
+        status: 'out of scope' as const,
+        scenarios: [],
+        verdicts: [],
+        note: ANONYMOUS_NOTE,
+      };
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
     const verdicts = matching.map((s) => ({
       id: s.id,
@@ -60,7 +83,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
 /** Why the registry is not certified: each required capability that failed or was not tested. */
 export function certificationGaps(items: readonly CertificationItem[]): string[] {
   return items
-    .filter((c) => c.required && c.status !== 'passed')
+    .filter((c) => c.required && c.status !== 'passed' && c.status !== 'out of scope')
     .map((c) => {
       if (c.status === 'not tested') return `${c.capability}: not tested (no scenario declaring it ran against the registry)`;
       const failed = (c.verdicts ?? []).filter((v) => v.verdict === 'failed');

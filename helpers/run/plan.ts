@@ -35,9 +35,12 @@ export function planRun(
       throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
   }
   const selection = { ...(o.focus ? { focus: new RegExp(o.focus) } : {}), ...(o.skip ? { skip: new RegExp(o.skip) } : {}) };
-  // `pullcheck certify` without --suite: the scenarios that prove a registry capability, nothing else.
+  // `pullcheck certify` without --suite: the scenarios that prove a registry capability, nothing else
+  // (not a registry variant's: it runs against pullcheck's own kind, never the vendor's registry).
   const wanted = (e: CatalogEntry) =>
-    o.suites.length === 0 ? !o.certify || e.capabilities.length > 0 : o.suites.includes(e.suite) || o.suites.includes(e.group);
+    o.suites.length === 0
+      ? !o.certify || (e.capabilities.length > 0 && !e.variant)
+      : o.suites.includes(e.suite) || o.suites.includes(e.group);
   const scenarios = catalog.filter((e) => wanted(e) && isSelected(e.id, selection));
   if (scenarios.length === 0) {
     throw new UsageError(

@@ -163,7 +163,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     kubernetesVersion: provider.kubernetesVersion() ?? target.name,
     nodes: [],
     cluster: provider.describe(),
-    registry: o.registry ? { mode: 'vendor', url: o.registry.url } : { mode: 'local' },
+    registry: o.registry ? { mode: 'vendor', url: o.registry.url, credentials: Boolean(o.registry.username) } : { mode: 'local' },
   };
   let down: (() => Promise<void>) | undefined;
   let untrustVendor: (() => Promise<void>) | undefined;
