@@ -13,6 +13,7 @@ import {
   UNTRUSTED_CERTIFICATE,
   type Capability,
   type PushedTestImage,
+  type ScenarioContext,
 } from '../helpers/framework/harness.ts';
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
@@ -60,6 +61,79 @@ function caDir(pem: string): string {
   return dir;
 }
 
+/** Blobs pushed in 64 KiB PATCH chunks read back, and a node runs the image (with a Secret where the registry is private). */
+async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Promise<void> {
+  const registry = s.env.registry(name);
+  const chunkSize = 64 * 1024;
+  const test = await echoImage(hostPlatform(), s.env.logger);
+  const biggest = Math.max(...test.image.layers.map((l) => l.size));
+  claim(
+    biggest > chunkSize,
+    `test setup: the echo image's biggest layer must be over 64 KiB for 64 KiB chunks to make a chunked (PATCH) upload, but it is ${biggest} bytes`,
+  );
+  // Through s.push: under the vendor's repository prefix, and recorded as this registry's scenario (certification).
+  const { repository, tag, digest } = await s.push(registry, test.image, { chunkSize });
+  for (const layer of test.image.layers)
+    claim(
+      await registry.client.blobExists(repository, layer.digest),
+      `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
+    );
+  const stored = (await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest;
+  claim(
+    stored === digest,
+    `the registry ${registry.host} must serve ${repository}:${tag}, pushed in chunks, as the pushed manifest ${digest}, but it served ${stored}`,
+  );
+  const secrets = name === 'private' ? [await s.pullSecret(registry)] : undefined;
+  await s.expectRan(await s.runPod({ image: registry.ref(repository, tag), ...(secrets ? { imagePullSecrets: secrets } : {}) }), {
+    buildId: test.buildId,
+    digest,
+    platform: platformString(hostPlatform()),
+  });
+}
+
+/**
+ * A tag pushed again points at the new manifest (and, with `nodePulls`, a node pulling the tag with
+ * Always runs the new one); a deleted tag is gone while its manifest stays readable by digest.
+ */
+async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private', o: { nodePulls: boolean }): Promise<void> {
+  const registry = s.env.registry(name);
+  const first = await s.image(registry);
+  const second = await s.image(registry, { repository: first.repository, tag: first.tag });
+  claim(
+    second.digest !== first.digest,
+    `test setup: the image pushed again to ${first.repository}:${first.tag} must differ from the first (a new build id), but both are ${first.digest}`,
+  );
+  const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
+  claim(
+    tagged === second.digest,
+    `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
+  );
+  if (o.nodePulls) {
+    const secrets = name === 'private' ? [await s.pullSecret(registry)] : undefined;
+    await s.expectRan(
+      await s.runPod({ image: first.ref, pullPolicy: 'Always', ...(secrets ? { imagePullSecrets: secrets } : {}) }),
+      second,
+    );
+  }
+  await registry.client.deleteManifest(first.repository, first.tag);
+  const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
+    (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
+    (e: unknown) => ({
+      gone: e instanceof RegistryError,
+      seen: `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+    }),
+  );
+  claim(
+    deleted.gone,
+    `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
+  );
+  const kept = (await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
+  claim(
+    kept === second.digest,
+    `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
+  );
+}
+
 suite.section('registry: what is pushed reads back', () => {
   suite.scenario(
     'push-read-back',
@@ -90,34 +164,7 @@ suite.section('registry: what is pushed reads back', () => {
     'chunked-upload',
     'blobs uploaded in PATCH chunks read back with their digests, and a node runs the image',
     { capabilities: ['chunked-upload'] },
-    async (s) => {
-      const registry = s.env.registry('private');
-      const chunkSize = 64 * 1024;
-      const test = await echoImage(hostPlatform(), s.env.logger);
-      const biggest = Math.max(...test.image.layers.map((l) => l.size));
-      claim(
-        biggest > chunkSize,
-        `test setup: the echo image's biggest layer must be over 64 KiB for 64 KiB chunks to make a chunked (PATCH) upload, but it is ${biggest} bytes`,
-      );
-      // Through s.push: under the vendor's repository prefix, and recorded as this registry's scenario (certification).
-      const { repository, tag, digest } = await s.push(registry, test.image, { chunkSize });
-      for (const layer of test.image.layers)
-        claim(
-          await registry.client.blobExists(repository, layer.digest),
-          `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
-        );
-      const stored = (await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest;
-      claim(
-        stored === digest,
-        `the registry ${registry.host} must serve ${repository}:${tag}, pushed in chunks, as the pushed manifest ${digest}, but it served ${stored}`,
-      );
-      const secret = await s.pullSecret(registry);
-      await s.expectRan(await s.runPod({ image: registry.ref(repository, tag), imagePullSecrets: [secret] }), {
-        buildId: test.buildId,
-        digest,
-        platform: platformString(hostPlatform()),
-      });
-    },
+    (s) => chunkedUpload(s, 'private'),
   );
 
   suite.scenario(
@@ -331,37 +378,7 @@ suite.section('registry: tags move and go', () => {
     'tag-moves-and-deletes',
     'a tag pushed again points at the new digest; a deleted tag is gone while its manifest stays',
     { capabilities: ['tag-moves'] },
-    async (s) => {
-      const registry = s.env.registry('public');
-      const first = await s.image(registry);
-      const second = await s.image(registry, { repository: first.repository, tag: first.tag });
-      claim(
-        second.digest !== first.digest,
-        `test setup: the image pushed again to ${first.repository}:${first.tag} must differ from the first (a new build id), but both are ${first.digest}`,
-      );
-      const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
-      claim(
-        tagged === second.digest,
-        `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
-      );
-      await registry.client.deleteManifest(first.repository, first.tag);
-      const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
-        (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
-        (e: unknown) => ({
-          gone: e instanceof RegistryError,
-          seen: `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
-        }),
-      );
-      claim(
-        deleted.gone,
-        `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
-      );
-      const kept = (await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
-      claim(
-        kept === second.digest,
-        `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
-      );
-    },
+    (s) => tagMovesAndDeletes(s, 'public', { nodePulls: false }),
   );
 });
 
@@ -428,54 +445,13 @@ suite.section('registry: each capability on either kind of registry', () => {
     'private-tag-moves-and-deletes',
     'in the private registry, a tag pushed again points at the new digest and a node pulls the new one; a deleted tag is gone',
     { capabilities: ['tag-moves'] },
-    async (s) => {
-      const registry = s.env.registry('private');
-      const first = await s.image(registry);
-      const second = await s.image(registry, { repository: first.repository, tag: first.tag });
-      const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
-      claim(
-        tagged === second.digest && second.digest !== first.digest,
-        `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
-      );
-      const secret = await s.pullSecret(registry);
-      await s.expectRan(await s.runPod({ image: first.ref, pullPolicy: 'Always', imagePullSecrets: [secret] }), second);
-      await registry.client.deleteManifest(first.repository, first.tag);
-      const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
-        (m) => `it still serves it as ${m.digest}`,
-        (e: unknown) =>
-          e instanceof RegistryError ? undefined : `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
-      );
-      claim(
-        deleted === undefined,
-        `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted}`,
-      );
-    },
+    (s) => tagMovesAndDeletes(s, 'private', { nodePulls: true }),
   );
 
   suite.scenario(
     'public-chunked-upload',
     'blobs uploaded in PATCH chunks to the anonymous registry read back, and a pod with no Secret runs the image',
     { capabilities: ['chunked-upload'] },
-    async (s) => {
-      const registry = s.env.registry('public');
-      const chunkSize = 64 * 1024;
-      const test = await echoImage(hostPlatform(), s.env.logger);
-      const biggest = Math.max(...test.image.layers.map((l) => l.size));
-      claim(
-        biggest > chunkSize,
-        `test setup: the echo image's biggest layer must be over 64 KiB for 64 KiB chunks to make a chunked (PATCH) upload, but it is ${biggest} bytes`,
-      );
-      const { repository, tag, digest } = await s.push(registry, test.image, { chunkSize });
-      for (const layer of test.image.layers)
-        claim(
-          await registry.client.blobExists(repository, layer.digest),
-          `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
-        );
-      await s.expectRan(await s.runPod({ image: registry.ref(repository, tag) }), {
-        buildId: test.buildId,
-        digest,
-        platform: platformString(hostPlatform()),
-      });
-    },
+    (s) => chunkedUpload(s, 'public'),
   );
 });

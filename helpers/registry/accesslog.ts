@@ -9,16 +9,23 @@ export interface AccessEntry {
   remoteAddr: string;
 }
 
-export function parseAccessLog(log: string): AccessEntry[] {
-  const entries: AccessEntry[] = [];
+/** distribution's JSON log lines as records, in log order; other lines (a panic, plain text) left out. */
+export function jsonLogRecords(log: string): Record<string, unknown>[] {
+  const records: Record<string, unknown>[] = [];
   for (const line of log.split('\n')) {
     if (!line.startsWith('{')) continue;
-    let record: Record<string, unknown>;
     try {
-      record = JSON.parse(line) as Record<string, unknown>;
+      records.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
-      continue;
+      // a line cut short as the log was read
     }
+  }
+  return records;
+}
+
+export function parseAccessLog(log: string): AccessEntry[] {
+  const entries: AccessEntry[] = [];
+  for (const record of jsonLogRecords(log)) {
     const method = record['http.request.method'];
     const uri = record['http.request.uri'];
     const status = record['http.response.status'];

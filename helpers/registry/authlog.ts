@@ -3,6 +3,8 @@
 // password, and `authorized request` (field `auth.user.name`) for every request it lets in. The
 // access log proper ("response completed") has no line for a refused request, hence this reader.
 
+import { jsonLogRecords } from './accesslog.ts';
+
 export interface AuthAttempt {
   time: Date;
   /** The user name the request's Basic credentials carried. */
@@ -23,14 +25,7 @@ const OUTCOMES: Readonly<Record<string, { accepted: boolean; userField: string }
 /** Every accepted or refused Basic-auth attempt in a distribution registry's JSON log, in log order. */
 export function parseAuthAttempts(log: string): AuthAttempt[] {
   const attempts: AuthAttempt[] = [];
-  for (const line of log.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+  for (const record of jsonLogRecords(log)) {
     const outcome = OUTCOMES[String(record['msg'])];
     const username = outcome ? record[outcome.userField] : undefined;
     if (!outcome || typeof username !== 'string') continue;
