@@ -150,7 +150,7 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
 
     const results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
     const [target] = results.targets;
-    expect(target?.registry).toEqual({ mode: 'vendor', url: `https://${ip}:5000` });
+    expect(target?.registry).toEqual({ mode: 'vendor', url: `https://${ip}:5000`, credentials: true });
     // The password really was used: scenarios pushed to the vendor's registry and pulled with it.
     const onVendor = target?.scenarios
       .filter((s) => s.registries?.includes(`${ip}:5000`))
