@@ -41,15 +41,36 @@ describe('certification', () => {
     expect(items.find((c) => c.key === 'oci-index')?.status).toBe('not tested');
   });
 
-  it('counts a blocked scenario as failed, with its reason', () => {
+  it('counts a scenario blocked by a registry cause as failed for the capability that cause disproves only (one cause, one capability)', () => {
+    const line = 'the registry r.example:5000 serves its private images to anyone: every node pulled without the Secret';
     const items = certify([
-      target([scenario('smoke/a', ['auth-enforced'], { status: 'skipped', skip: 'blocked', reason: 'blocked: the pull probe found …' })]),
+      target([
+        scenario('smoke/a', ['tls', 'auth-enforced'], {
+          status: 'skipped',
+          skip: 'blocked',
+          explainedBy: line,
+          reason: `blocked: the pull probe found before the suites that ${line}; then: …`,
+        }),
+        scenario('smoke/b', ['tls']),
+      ]),
     ]);
     const auth = items.find((c) => c.key === 'auth-enforced');
     expect(auth).toMatchObject({ status: 'failed', required: true, verdicts: [{ id: 'smoke/a', verdict: 'failed' }] });
+    expect(items.find((c) => c.key === 'tls')?.status).toBe('passed');
     expect(certificationGaps(items)).toContainEqual(
       expect.stringMatching(/^auth enforced.*: failed in smoke\/a \(blocked: the pull probe/),
     );
+  });
+
+  it("does not blame the registry for a cause of the cluster's (node credentials): the capability is not proven, not failed", () => {
+    const line =
+      "pc-worker, pc-worker2 pulled a private image from r.example:5000 with no pull Secret: a credential of the node's own covers r.example";
+    const items = certify([
+      target([
+        scenario('smoke/a', ['auth-enforced'], { status: 'skipped', skip: 'blocked', explainedBy: line, reason: `blocked: ${line}` }),
+      ]),
+    ]);
+    expect(items.find((c) => c.key === 'auth-enforced')?.status).toBe('not tested');
   });
 
   it('certifies only when every required capability passed', () => {

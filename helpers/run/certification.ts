@@ -2,7 +2,7 @@
 // whose verdicts prove it, and its verdict. Only scenarios that pushed to the vendor's registry count
 // (a suite's second registry is pullcheck's own), so a capability no scenario exercised there reads
 // "not tested", never "passed"; a blocked scenario (its failure explained by a cause the run found
-// first) does not certify either.
+// first) does not certify either, and fails only the capability its cause disproves.
 import { CAPABILITIES, type Capability } from '../framework/declaration.ts';
 import type { CertificationItem, CertificationStatus, ScenarioRecord, TargetResult } from '../report/schema.ts';
 
@@ -40,8 +40,25 @@ function vendorScenarios(target: TargetResult): ScenarioRecord[] {
   return target.scenarios.filter((s) => !s.selftest && (s.registries ?? []).includes(host));
 }
 
-function verdictOf(s: ScenarioRecord): CertificationStatus | undefined {
-  if (s.status === 'failed' || s.skip === 'blocked') return 'failed';
+/**
+ * The one capability a cause the run found first disproves, if it is the registry's: a registry that
+ * serves private images to anyone fails auth, one no node can verify fails TLS. A cause of the
+ * cluster's (a node credential, a posture mismatch) disproves no registry capability.
+ */
+export function capabilityBlamed(explainedBy: string | undefined): Capability | undefined {
+  if (!explainedBy) return undefined;
+  if (/serves its private images to anyone/.test(explainedBy)) return 'auth-enforced';
+  if (/cannot pull from/.test(explainedBy) && /x509|certificate|tls/i.test(explainedBy)) return 'tls';
+  return undefined;
+}
+
+/**
+ * A scenario's verdict on one capability. A blocked one fails only the capability its cause
+ * disproves (one cause, one capability); for the others it proves nothing either way.
+ */
+function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | undefined {
+  if (s.skip === 'blocked') return capabilityBlamed(s.explainedBy) === key ? 'failed' : undefined;
+  if (s.status === 'failed') return 'failed';
   if (s.status === 'passed') return 'passed';
   return undefined;
 }
@@ -63,7 +80,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
     const verdicts = matching.map((s) => ({
       id: s.id,
-      verdict: verdictOf(s) ?? 'not tested',
+      verdict: verdictOf(s, key) ?? 'not tested',
       ...(s.reason ? { reason: s.reason.split('\n')[0] ?? '' } : {}),
     }));
     let status: CertificationStatus = 'not tested';
