@@ -91,6 +91,8 @@ async function runJest(files: readonly string[], maxWorkers: number, contextFile
       process.execPath,
       [
         '--experimental-vm-modules',
+        // jest's ESM support needs the flag; its warning is not for pullcheck's users.
+        '--disable-warning=ExperimentalWarning',
         join(ROOT, 'node_modules/jest/bin/jest.js'),
         `--maxWorkers=${maxWorkers}`,
         '--runTestsByPath',
