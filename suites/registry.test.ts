@@ -170,6 +170,7 @@ suite.section('registry: what is pushed reads back', () => {
   suite.scenario(
     'skopeo-reads-what-pullcheck-pushed',
     'skopeo (an independent client) reads the index byte for byte and resolves each platform to its own manifest',
+    { tools: ['skopeo'] },
     async (s) => {
       const registry = s.env.registry('private');
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);

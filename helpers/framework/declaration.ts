@@ -22,6 +22,9 @@ export type Capability = keyof typeof CAPABILITIES;
  */
 export type Need = 'access-log' | 'node-access' | 'kind';
 
+/** A program on the host (beside Go, which every run needs for its test images) that a scenario runs. */
+export type HostTool = 'skopeo';
+
 /**
  * How a suite treats nodes: 'shared' suites leave them alone and run beside any other; 'locked'
  * suites change nodes (credential files, kubelet configuration, restarts) and run beside each other
@@ -39,6 +42,8 @@ export interface ScenarioDeclaration {
   title: string;
   capabilities: readonly Capability[];
   needs: readonly Need[];
+  /** Host programs it runs: checked before anything starts, so that a missing one is one line, not a red scenario. */
+  tools?: readonly HostTool[];
   /** Declared by a framework self-test suite. */
   selftest?: boolean;
   /** The registry variant it runs under (its ID's middle part), e.g. `token-auth`: pullcheck's own kind, never a vendor's registry. */

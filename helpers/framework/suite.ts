@@ -1,7 +1,7 @@
 // `defineSuite` declares a suite as data (e2e-framework's features.New(...).WithLabel(...)): its
 // registries, how it treats nodes, and each scenario's ID, title, capabilities and needs. Under jest
 // the declarations also register the tests; imported elsewhere (the catalog) they only record.
-import type { Capability, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
+import type { Capability, HostTool, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
 import { startEnv, type HomeNode, type RegistryRequest, type RunEnv } from './env.ts';
 import { runScenario, type ScenarioContext } from './scenario.ts';
 import { loadRunContext } from '../run/context.ts';
@@ -37,6 +37,7 @@ export interface SuiteVariant {
 export interface ScenarioOptions {
   capabilities?: readonly Capability[];
   needs?: readonly Need[];
+  tools?: readonly HostTool[];
   /** The ID's prefix when it is not the suite's name (a use case proven in another suite's setting). */
   group?: string;
   /** The scenario's own deadline (default 10 minutes); `--timeout` replaces it. */
@@ -141,6 +142,7 @@ export function defineSuite(o: SuiteOptions): Suite {
       title,
       capabilities: options.capabilities ?? [],
       needs: options.needs ?? [],
+      ...(options.tools ? { tools: options.tools } : {}),
       ...(variant ? { variant } : {}),
     };
     if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);

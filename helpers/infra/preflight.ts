@@ -72,6 +72,25 @@ export async function checkBuildTools(): Promise<void> {
   }
 }
 
+const TOOL_FIX: Record<string, string> = {
+  go: 'install Go 1.26+',
+  skopeo: 'apt-get install skopeo',
+  tar: 'apt-get install tar',
+};
+
+/**
+ * Every host program the selection needs, checked at once: one line naming each missing one, why
+ * it is needed and the fix, before any cluster or registry exists.
+ */
+export async function checkHostTools(needed: ReadonlyMap<string, string>): Promise<void> {
+  const missing: string[] = [];
+  for (const [tool, why] of needed) {
+    const found = await run(['sh', '-c', `command -v ${tool}`], { allowFailure: true }).catch(() => undefined);
+    if (found?.exitCode !== 0) missing.push(`${tool} (${why}: ${TOOL_FIX[tool] ?? `install ${tool}`})`);
+  }
+  if (missing.length) throw new EnvironmentError(`missing on this host: ${missing.join('; ')}`);
+}
+
 const NO_SPACE = /no space left on device/i;
 /** Less free space than this where pullcheck writes, when something failed: the disk is the cause. */
 const NEARLY_FULL_BYTES = 16 * 1024 * 1024;

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Capability, Need, NodePolicy, SuiteDeclaration } from '../framework/declaration.ts';
+import type { Capability, HostTool, Need, NodePolicy, SuiteDeclaration } from '../framework/declaration.ts';
 
 export const SUITES_DIR = fileURLToPath(new URL('../../suites', import.meta.url));
 /** The framework's own self-tests: run by `npm test` (`pullcheck run --selftest`), never listed. */
@@ -22,6 +22,8 @@ export interface CatalogEntry {
   selftest: boolean;
   capabilities: readonly Capability[];
   needs: readonly Need[];
+  /** Host programs it runs (preflight checks them). */
+  tools?: readonly HostTool[];
   /** The registry variant it runs under, e.g. `token-auth`. */
   variant?: string;
 }

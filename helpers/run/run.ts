@@ -14,6 +14,7 @@ import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
+import { checkHostTools } from '../infra/preflight.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
@@ -83,6 +84,14 @@ function vendorOf(o: RunOptions): VendorRegistry | undefined {
 /** The jest process running now, and the cluster creation: a Ctrl-C waits for both before deleting. */
 let activeJest: Promise<unknown> | undefined;
 let activeClusterUp: Promise<unknown> | undefined;
+
+/** The host programs this run needs, each with the reason a missing one is named with. */
+function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
+  const tools = new Map<string, string>([['go', 'every test image is built on this host']]);
+  for (const e of plan.scenarios) for (const t of e.tools ?? []) if (!tools.has(t)) tools.set(t, `${e.id} runs it`);
+  if (o.archive) tools.set('tar', '--archive writes the report with it');
+  return tools;
+}
 
 async function runJest(files: readonly string[], maxWorkers: number, contextFile: string, logger: Logger, what: string): Promise<number> {
   if (files.length === 0 || interrupted()) return 0;
@@ -292,6 +301,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   const plan = planRun(await loadCatalog(o.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), o);
   const targets = targetsOf(o);
   // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
+  await checkHostTools(hostTools(plan, o));
   for (const t of targets) await providerFor(t.cluster).preflight(logger);
   if (o.registry) {
     // Not a logged phase: a failure must print its one line, not START/FAIL lines around it.

@@ -308,6 +308,18 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         env: { PATH: pathWith('path-without-go', ['node', 'docker']) },
         fix: /no Go toolchain on PATH: install Go 1\.\d+\+/,
       },
+      {
+        name: 'no skopeo for the scenario that runs it',
+        args: run('--suite', 'registry', '--focus', 'skopeo'),
+        env: { PATH: pathWith('path-without-skopeo', ['node', 'docker', 'go', 'pkg-config', 'mmdebstrap', 'sh']) },
+        fix: /missing on this host: skopeo \(registry\/skopeo-reads-what-pullcheck-pushed runs it: apt-get install skopeo\)$/,
+      },
+      {
+        name: 'no Go against an existing cluster',
+        args: ['run', '--kubeconfig', kubeconfig, '--suite', 'smoke', '--report-dir', reportDir],
+        env: { PATH: pathWith('path-without-go-existing', ['node', 'sh']) },
+        fix: /missing on this host: go \(every test image is built on this host: install Go 1\.26\+/,
+      },
       ...(noTmpfs
         ? []
         : [
@@ -445,6 +457,8 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'no Docker',
     'Docker too old',
     'no Go for a hermetic build',
+    'no skopeo for the scenario that runs it',
+    'no Go against an existing cluster',
     'disk full during a build',
     'registry unreachable',
     'wrong registry credentials',
