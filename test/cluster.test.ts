@@ -201,3 +201,21 @@ describe('scenario namespaces', () => {
     expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 });
+
+describe('errorLine', () => {
+  it("gives the API server's own message for a refused request, not client-node's `HTTP-Code: 403`", async () => {
+    const { errorLine } = await import('../helpers/cluster/kube.ts');
+    const refused = Object.assign(new Error('HTTP-Code: 403\nMessage: Unknown API Status Code!\nBody: …'), {
+      code: 403,
+      body: JSON.stringify({
+        kind: 'Status',
+        message: 'pods "probe-1" is forbidden: error looking up service account ns/default',
+        code: 403,
+      }),
+    });
+    expect(errorLine(refused)).toBe(
+      'the API server answered 403: pods "probe-1" is forbidden: error looking up service account ns/default',
+    );
+    expect(errorLine(new Error('first\nsecond'))).toBe('first');
+  });
+});

@@ -139,3 +139,22 @@ export async function waitForServiceAccount(kube: Kube, namespace: string, name:
     describe: (sa) => `${sa.metadata?.name}: imagePullSecrets=${JSON.stringify(sa.imagePullSecrets ?? [])}`,
   });
 }
+
+/**
+ * An error as one line: the API server's own message for a refused request (client-node puts only
+ * `HTTP-Code: 403` on the first line of its ApiException), else the error's first line.
+ */
+export function errorLine(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && 'body' in error) {
+    const { code, body } = error as { code: unknown; body: unknown };
+    let message = typeof body === 'string' ? body : JSON.stringify(body);
+    try {
+      const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown };
+      if (typeof parsed?.message === 'string') message = parsed.message;
+    } catch {
+      // not JSON: the body as it came
+    }
+    return `the API server answered ${String(code)}: ${message}`.split('\n')[0] ?? '';
+  }
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
+import { waitForServiceAccount } from '../cluster/kube.ts';
 import { ownerLabels } from '../cluster/leftovers.ts';
 import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
 import { hostPlatform } from '../images/oci.ts';
@@ -164,6 +165,9 @@ export async function probePulls(o: {
       body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': runId, ...ownerLabels() } } },
     });
     cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
+    // Its pods are refused (403) until the controller manager has made the namespace's default
+    // ServiceAccount, which takes a while after the API server was restarted (AlwaysPullImages on).
+    await waitForServiceAccount(cluster.kube, namespace, 'default');
     const probed: Probed[] = [];
     const image = (await echoImage(hostPlatform(), logger)).image;
     const repository = `pullcheck-probe/echo-${runId}`;

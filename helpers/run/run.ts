@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { PendingNodeAccess } from '../cluster/existing.ts';
+import { errorLine } from '../cluster/kube.ts';
 import { sweepClusterLeftovers } from '../cluster/leftovers.ts';
 import { providerFor, type ClusterProvider } from '../cluster/provider.ts';
 import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
@@ -273,7 +274,8 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
     return merged;
   } catch (error) {
-    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    const phase = logger.phases.find((p) => !p.ok)?.name;
+    const message = `${phase ? `${phase}: ` : ''}${errorLine(error)}`;
     logger.warn(`${target.name}: ${message}`);
     return {
       ...fallback,
