@@ -13,6 +13,7 @@ import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts
 import { planRun } from '../helpers/run/plan.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
+import { runUpgrade } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
 
 const USAGE = `usage: pullcheck <command> [options]
@@ -22,6 +23,9 @@ commands:
                   report, tear down (the default command)
   certify         run the scenarios that prove registry capabilities against --registry; exit 0
                   only when every required capability passed (reports/<run>/certification.html)
+  upgrade         --from vX --to vY: a kind cluster at vX, the before half of upgrade/*, an in-place
+                  kubeadm upgrade to vY (control plane, then each worker), the after half, then the
+                  suites on the upgraded cluster (--suite narrows them; --suite upgrade: none); one report
   list            every suite and scenario ID with its one-line description
   report FILE     render junit.xml and index.html again from a results.json
   cluster up      create the profile's kind cluster (builds kind and the node image when needed)
@@ -113,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
       'no-pull': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       kind: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -127,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
     case 'run':
+    case 'upgrade':
     case 'certify': {
       const options = resolveRunOptions({
         certify: command === 'certify',
@@ -152,7 +159,11 @@ async function main(argv: string[]): Promise<number> {
         ...(values.name ? { name: values.name } : {}),
         ...(values.posture ? { posture: values.posture } : {}),
         selftest: values.selftest,
+        ...(values.from ? { from: values.from } : {}),
+        ...(values.to ? { to: values.to } : {}),
       });
+      if (command === 'upgrade') return (await runUpgrade(options, logger)).exitCode;
+      if (options.upgrade) throw new UsageError(`--from/--to (or upgrade: in --config) belong to pullcheck upgrade, not ${command}`);
       // Checks the profile (and --k8s) before anything starts.
       if (!options.kubeconfig)
         for (const v of options.versions.length ? options.versions : [undefined])

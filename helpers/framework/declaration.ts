@@ -48,5 +48,7 @@ export interface SuiteDeclaration {
   nodes: NodePolicy;
   /** A framework self-test: run by `npm test`, never part of the conformance catalog or report counts. */
   selftest: boolean;
+  /** Runs in two halves around an in-place upgrade: only `pullcheck upgrade` selects it. */
+  upgrade?: boolean;
   scenarios: ScenarioDeclaration[];
 }

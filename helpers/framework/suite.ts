@@ -17,6 +17,8 @@ export interface SuiteOptions {
   home?: HomeNode;
   /** A framework self-test, not a conformance suite. */
   selftest?: boolean;
+  /** Runs in two halves around an in-place upgrade: only `pullcheck upgrade` selects it. */
+  upgrade?: boolean;
 }
 
 export interface ScenarioOptions {
@@ -80,6 +82,7 @@ export function defineSuite(o: SuiteOptions): Suite {
     name: o.name,
     nodes,
     selftest: o.selftest ?? false,
+    ...(o.upgrade ? { upgrade: true } : {}),
     scenarios,
     scenario(name: string, title: string, a: ScenarioOptions | Body, b?: Body) {
       const options = typeof a === 'function' ? {} : a;

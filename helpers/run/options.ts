@@ -48,6 +48,8 @@ export interface RunOptions {
   certify: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
+  /** `pullcheck upgrade --from --to` (or `upgrade: {from, to}` in --config): the in-place upgrade to validate. */
+  upgrade?: { from: KubernetesVersion; to: KubernetesVersion };
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -76,6 +78,8 @@ export interface RunFlags {
   selftest?: boolean;
   posture?: string;
   certify?: boolean;
+  from?: string;
+  to?: string;
 }
 
 /**
@@ -98,6 +102,7 @@ const CONFIG_KEYS = [
   'timeout',
   'reportDir',
   'name',
+  'upgrade',
 ] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix'] as const;
 
@@ -116,6 +121,7 @@ interface ConfigFile {
   parallel?: number;
   timeout?: string;
   reportDir?: string;
+  upgrade?: { from?: string; to?: string };
 }
 
 /** `--config FILE`: the same settings as the flags, for a vendor's or a CI's checked-in setup. */
@@ -311,6 +317,9 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   if (name && kubeconfig)
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
+  const upgrade = upgradeVersions(flags.from ?? file.upgrade?.from, flags.to ?? file.upgrade?.to);
+  if (upgrade && (kubeconfig || versions.length))
+    throw new UsageError('--from/--to make a kind cluster at --from and upgrade it: drop --kubeconfig and --k8s');
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -332,5 +341,20 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     selftest: flags.selftest ?? false,
     certify: flags.certify ?? false,
     ...(posture ? { posture } : {}),
+    ...(upgrade ? { upgrade } : {}),
   };
+}
+
+/** `--from`/`--to` (or `upgrade:` in --config): both or neither. */
+function upgradeVersions(from: string | undefined, to: string | undefined): RunOptions['upgrade'] {
+  if (from === undefined && to === undefined) return undefined;
+  if (!from || !to) throw new UsageError('an upgrade needs both --from and --to, e.g. --from v1.36.3 --to v1.37.2');
+  const parse = (flag: string, v: string) => {
+    try {
+      return parseKubernetesVersion(v);
+    } catch (error) {
+      throw new UsageError(`${flag}: ${(error as Error).message}`);
+    }
+  };
+  return { from: parse('--from', from), to: parse('--to', to) };
 }
