@@ -29,7 +29,8 @@ export function upgradeScenario<T>(s: ScenarioContext): UpgradeScenario<T> {
   const u = s.env.context.upgrade;
   if (!u) s.skipDeclared('upgrade/* runs in halves around an in-place upgrade: pullcheck upgrade --from vX --to vY');
   const { kube } = s.env.cluster;
-  const kept = `${s.namespace}-kept`;
+  // Each target has its own run ID, so the after half learns the kept namespace's name from the state file.
+  const keptKey = `${s.id}#kept-namespace`;
   return {
     ...u,
     save(state) {
@@ -43,24 +44,28 @@ export function upgradeScenario<T>(s: ScenarioContext): UpgradeScenario<T> {
       return state as T;
     },
     async keptNamespace() {
-      if (u.half === 'before') {
-        await kube.core.createNamespace({
-          body: {
-            metadata: {
-              name: kept,
-              labels: {
-                'pullcheck.io/managed': 'true',
-                'pullcheck.io/run': s.env.runId,
-                [LABEL_OWNER_HOST]: hostLabel(),
-                [LABEL_OWNER_PID]: String(u.ownerPid),
-              },
+      if (u.half === 'after') {
+        const kept = readAll(u.stateFile)[keptKey];
+        if (typeof kept !== 'string') s.skip(`the before half of ${s.id} made no namespace to keep (see target before)`);
+        if (!s.env.context.keep) s.defer(() => kube.core.deleteNamespace({ name: kept }));
+        return kept;
+      }
+      const kept = `${s.namespace}-kept`;
+      writeFileSync(u.stateFile, `${JSON.stringify({ ...readAll(u.stateFile), [keptKey]: kept }, null, 2)}\n`);
+      await kube.core.createNamespace({
+        body: {
+          metadata: {
+            name: kept,
+            labels: {
+              'pullcheck.io/managed': 'true',
+              'pullcheck.io/run': s.env.runId,
+              [LABEL_OWNER_HOST]: hostLabel(),
+              [LABEL_OWNER_PID]: String(u.ownerPid),
             },
           },
-        });
-        await waitForServiceAccount(kube, kept, 'default');
-      } else if (!s.env.context.keep) {
-        s.defer(() => kube.core.deleteNamespace({ name: kept }));
-      }
+        },
+      });
+      await waitForServiceAccount(kube, kept, 'default');
       return kept;
     },
   };
