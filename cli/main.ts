@@ -9,9 +9,10 @@ import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
 import { rerenderReport } from '../helpers/report/assemble.ts';
+import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 import { runUpgrade } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
@@ -28,6 +29,8 @@ commands:
                   suites on the upgraded cluster (--suite narrows them; --suite upgrade: none); one report
   list            every suite and scenario ID with its one-line description
   report FILE     render junit.xml and index.html again from a results.json
+  diff A B        what behaves differently from run A in run B (two results.json): verdicts and
+                  each pod's observations per scenario; exit 1 on a change unless --accept-changes
   cluster up      create the profile's kind cluster (builds kind and the node image when needed)
   cluster down    delete it, with every container and network it made
   cluster status  say whether it runs
@@ -69,6 +72,8 @@ run:
   --timeout DURATION      per scenario, e.g. 90s or 5m (default: each scenario's own)
   --report-dir DIR        where reports/<run-id>/ goes (default: reports)
   --selftest              also run pullcheck's own self-test suites (test/selftest; npm test does)
+  --baseline FILE         after the run, compare it with that results.json as diff does (exit 1 on a change)
+  --accept-changes        diff, --baseline: report a change without failing
   -h, --help              this text
 
 exit codes: 0 all passed, 1 a scenario failed, 2 bad usage or environment`;
@@ -119,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      baseline: { type: 'string' },
+      'accept-changes': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -127,7 +134,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const command = positionals.length === 0 ? 'run' : positionals[0] === 'report' ? 'report' : positionals.join(' ');
+  const command =
+    positionals.length === 0 ? 'run' : positionals[0] === 'report' || positionals[0] === 'diff' ? positionals[0] : positionals.join(' ');
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
@@ -161,6 +169,8 @@ async function main(argv: string[]): Promise<number> {
         selftest: values.selftest,
         ...(values.from ? { from: values.from } : {}),
         ...(values.to ? { to: values.to } : {}),
+        ...(values.baseline ? { baseline: values.baseline } : {}),
+        acceptChanges: values['accept-changes'],
       });
       if (command === 'upgrade') return (await runUpgrade(options, logger)).exitCode;
       if (options.upgrade) throw new UsageError(`--from/--to (or upgrade: in --config) belong to pullcheck upgrade, not ${command}`);
@@ -198,6 +208,14 @@ async function main(argv: string[]): Promise<number> {
       const { dir } = rerenderReport(file);
       process.stdout.write(`${dir}/junit.xml and ${dir}/index.html written\n`);
       return 0;
+    }
+    case 'diff': {
+      const [, a, b, ...more] = positionals;
+      if (!a || !b || more.length)
+        throw new UsageError('diff compares two runs: pullcheck diff reports/<run-a>/results.json reports/<run-b>/results.json');
+      const comparison = compareRuns(readResultsArgument(a, 'diff:'), readResultsArgument(b, 'diff:'));
+      for (const line of describeComparison(comparison)) process.stdout.write(`${line}\n`);
+      return hasChanges(comparison) && !values['accept-changes'] ? 1 : 0;
     }
     case 'cluster up': {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);

@@ -44,6 +44,7 @@ describe('resolveRunOptions', () => {
       allowPull: true,
       selftest: false,
       certify: false,
+      acceptChanges: false,
     });
   });
 

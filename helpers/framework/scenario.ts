@@ -26,6 +26,7 @@ import { KindNodeAccess } from '../node/access.ts';
 import type { SkipKind } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
+import { type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
 import {
   createPod,
   describeEvents,
@@ -292,7 +293,30 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   const started = Date.now();
   let counter = 0;
   const locked = new Set<string>();
-  const record = (
+  // What each pod was seen to do (helpers/framework/observe.ts), gathered once the scenario ends.
+  const pods = new Map<string, Omit<PodFacts, 'events'> & { learned: CoreV1Event[] }>();
+  const pushed = new PushedDigests();
+  const learn = (event: CoreV1Event) => pods.get(event.involvedObject?.name ?? '')?.learned.push(event);
+  const observations = async () => {
+    // One events list for the namespace, read once every verdict is known; the events the expect*
+    // helpers waited for are added, in case the list lags behind them.
+    const listed = pods.size
+      ? await kube.core
+          .listNamespacedEvent({ namespace })
+          .then((l) => l.items)
+          .catch(() => [])
+      : [];
+    const facts = new Map<string, PodFacts>();
+    for (const [name, p] of pods)
+      facts.set(name, {
+        created: p.created,
+        expected: p.expected,
+        ...(p.verdict ? { verdict: p.verdict } : {}),
+        events: [...listed.filter((e) => e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name), ...p.learned],
+      });
+    return scenarioObservations(facts);
+  };
+  const record = async (
     status: 'passed' | 'failed' | 'skipped',
     extra: { reason?: string; evidence?: string[]; skip?: SkipKind; explainedBy?: string } = {},
   ) =>
@@ -311,6 +335,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(extra.skip ? { skip: extra.skip } : {}),
       ...(extra.explainedBy ? { explainedBy: extra.explainedBy } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
+      observations: await observations(),
     });
   await kube.core.createNamespace({
     body: {
@@ -370,6 +395,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       usedRepositories.add(repository);
       const client = o.chunkSize ? new RegistryClient({ ...registry.client.options, chunkSize: o.chunkSize }) : registry.client;
       const digest = await client.pushImage(repository, tag, image);
+      pushed.add(registry.ref(repository, tag), digest);
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     pushIndex: async (registry, idx, o = {}) => {
@@ -384,18 +410,30 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
         idx.index,
         idx.mediaType,
       );
+      pushed.add(registry.ref(repository, tag), digest);
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     runPod: async (input, podTimeout) => {
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
-      await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
-      return waitForVerdict(kube, namespace, name, podTimeout, async () => describeEvents(await podEvents(kube, namespace, name)));
+      const facts = {
+        created: await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) }),
+        expected: pushed.expectedFor(input.image),
+        learned: [],
+      };
+      pods.set(name, facts);
+      const verdict = await waitForVerdict(kube, namespace, name, podTimeout, async () =>
+        describeEvents(await podEvents(kube, namespace, name)),
+      );
+      pods.set(name, { ...facts, verdict });
+      return verdict;
     },
     createPod: async (input) => {
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
-      return createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
+      const created = await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
+      pods.set(name, { created, expected: pushed.expectedFor(input.image), learned: [] });
+      return created;
     },
     pullSecret: async (from, o = {}) => {
       const name = o.name ?? 'regcred';
@@ -444,11 +482,23 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return node;
     },
     events: (podName) => podEvents(kube, namespace, podName),
-    waitForEvent: (podName, reason, message) => waitForEvent(kube, namespace, podName, reason, message),
+    waitForEvent: async (podName, reason, message) => {
+      const event = await waitForEvent(kube, namespace, podName, reason, message);
+      learn(event);
+      return event;
+    },
     log: (pod, container = 'main') => podLog(kube, namespace, pod.metadata?.name ?? '', container),
     expectRan: (verdict, e) => expectRan(kube, verdict, e),
-    expectPullFailure: (verdict, cause) => expectPullFailure(kube, verdict, cause),
-    expectNeverPullRefused: (verdict) => expectNeverPullRefused(kube, verdict),
+    expectPullFailure: async (verdict, cause) => {
+      const event = await expectPullFailure(kube, verdict, cause);
+      learn(event);
+      return event;
+    },
+    expectNeverPullRefused: async (verdict) => {
+      const event = await expectNeverPullRefused(kube, verdict);
+      learn(event);
+      return event;
+    },
     expectNoPull: (pod) => expectNoPull(kube, namespace, typeof pod === 'string' ? pod : (pod.pod.metadata?.name ?? '')),
     rule: (text) => {
       rules.push(text);
@@ -491,11 +541,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     if (unmet) s.skipDeclared(unmet);
     await body(s);
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-    record('passed');
+    await record('passed');
   } catch (error) {
     if (error instanceof ScenarioSkipped) {
       env.logger.info(`[${id}] SKIP (${error.kind === 'declared' ? 'by declaration' : 'could not run'}) ${error.message}`);
-      record('skipped', { reason: error.message, skip: error.kind });
+      await record('skipped', { reason: error.message, skip: error.kind });
       return;
     }
     const evidence: string[] = [];
@@ -526,8 +576,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       .split('\n')
       .slice(0, 12)
       .join('\n');
-    if (explainedBy) record('skipped', { reason, evidence: files, skip: 'blocked', explainedBy });
-    else record('failed', { reason, evidence: files });
+    if (explainedBy) await record('skipped', { reason, evidence: files, skip: 'blocked', explainedBy });
+    else await record('failed', { reason, evidence: files });
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {

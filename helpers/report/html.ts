@@ -2,10 +2,12 @@
 // It leads with what changed between versions, because that is the question an upgrade validation
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
 import { describeCause } from './causes.ts';
+import { compareMatrix } from './diff.ts';
 import {
   summarize,
   type CertificationItem,
   type RunResults,
+  type ScenarioChange,
   type ScenarioRecord,
   type ScenarioStatus,
   type TargetResult,
@@ -180,7 +182,11 @@ function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<Sce
   if (results.targets.length < 2) return '';
   const changed = rows.filter((r) => r.changed);
   const names = results.targets.map((t) => esc(targetLabel(t))).join(', ');
-  if (!changed.length) return `<h2 id="changed">Changed between versions</h2>\n<p>No scenario changed its verdict between ${names}.</p>`;
+  // Observations too: with version-aware expectations every verdict may read "passed".
+  const comparison = compareMatrix(results);
+  const ids = new Set([...changed.map((r) => r.id), ...comparison.changes.map((c) => c.id)]);
+  if (!ids.size)
+    return `<h2 id="changed">Changed between versions</h2>\n<p>No scenario changed its verdict between ${names}.</p>\n${observationChanges(comparison.changes, comparison.compared)}`;
   const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
   const body = changed
     .map(
@@ -188,10 +194,35 @@ function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<Sce
         `<tr class="changed"><td><code>${esc(r.id)}</code></td>${r.cells.map((c) => cell(c, c ? anchors.get(c) : undefined)).join('')}</tr>`,
     )
     .join('\n');
-  return `<h2 id="changed" class="flag">Changed between versions: ${changed.length}</h2>
-<table><tr><th>scenario</th>${head}</tr>
+  const verdicts = changed.length
+    ? `<table><tr><th>scenario</th>${head}</tr>\n${body}\n</table>`
+    : `<p>No scenario changed its verdict between ${names}.</p>`;
+  return `<h2 id="changed" class="flag">Changed between versions: ${ids.size}</h2>
+${verdicts}
+${observationChanges(comparison.changes, comparison.compared)}`;
+}
+
+/** Every observation (and verdict) that differs between consecutive targets, or "none" with the count compared. */
+function observationChanges(changes: readonly ScenarioChange[], compared: number): string {
+  if (!changes.length) return `<p>Observations: none differ (${compared} scenarios compared).</p>`;
+  const body = changes
+    .map(
+      (c) =>
+        `<tr><td><code>${esc(c.id)}</code></td><td>${esc(c.target)}</td><td>${c.parts.map((p) => `<code>${esc(p)}</code>`).join('<br>')}</td></tr>`,
+    )
+    .join('\n');
+  return `<p>Observations that differ (${changes.length} of ${compared} scenarios compared):</p>
+<table><tr><th>scenario</th><th>between</th><th>what differs</th></tr>
 ${body}
 </table>`;
+}
+
+/** `run --baseline FILE`: what behaves differently from that run. */
+function baselineSection(b: NonNullable<RunResults['baseline']>): string {
+  const head = `<h2 id="baseline"${b.changes.length || b.unmatchedTargets.length ? ' class="flag"' : ''}>Compared with run ${esc(b.runId)}</h2>
+<p class="muted">${esc(b.file)}</p>`;
+  const unmatched = b.unmatchedTargets.map((t) => `<p class="failed">${esc(t)}</p>`).join('\n');
+  return `${head}\n${unmatched}\n${observationChanges(b.changes, b.compared).replace('Observations: none differ', 'No change')}`;
 }
 
 function matrix(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
@@ -250,6 +281,7 @@ export function renderHtml(results: RunResults): string {
       ? `<h2 id="causes">Shared causes</h2>\n<ul>${results.causes.map((c) => `<li class="failed">${esc(describeCause(c))}<br><small>${c.scenarios.map(esc).join(', ')}</small></li>`).join('\n')}</ul>`
       : '',
     results.certification ? certification(results.certification) : '',
+    results.baseline ? baselineSection(results.baseline) : '',
     changedSection(results, rows, anchors),
     matrix(results, rows, anchors),
     failures(results, anchors),

@@ -39,6 +39,17 @@ export interface ScenarioRecord {
   selftest?: boolean;
   /** The posture mismatch that explains this failure: the scenario's expectation rests on that part. */
   explainedBy?: string;
+  /**
+   * What each pod the scenario ran was seen to do, in a closed vocabulary (helpers/framework/observe.ts),
+   * whatever the verdict; absent in reports from before observations (then only verdicts compare).
+   */
+  observations?: PodObservation[];
+}
+
+/** One pod's observations, keyed by its name (stable per scenario), e.g. `{ pod: 'pod-1', observed: ['admitted:Always', 'pulled', 'ran', 'digest:pushed'] }`. */
+export interface PodObservation {
+  pod: string;
+  observed: string[];
 }
 
 export interface TargetResult {
@@ -85,6 +96,17 @@ export interface RunResults {
   certification?: CertificationItem[];
   /** Failures that share a node and a runtime cause, named once (helpers/report/causes.ts). */
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
+  /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */
+  baseline?: { file: string; runId: string; compared: number; changes: ScenarioChange[]; unmatchedTargets: string[] };
+}
+
+/** A scenario that differs between two runs or targets. */
+export interface ScenarioChange {
+  /** The pair of targets: `a → b` when their names differ, else the name. */
+  target: string;
+  id: string;
+  /** One part per difference: `verdict passed → skipped (by declaration)`, `pod-2 cached → pulled`, `only in A (passed)`. */
+  parts: string[];
 }
 
 export function summarize(scenarios: readonly ScenarioRecord[]): Record<ScenarioStatus, number> {

@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
+import { readResults } from '../report/assemble.ts';
+import type { RunResults } from '../report/schema.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -50,6 +52,10 @@ export interface RunOptions {
   posture?: { declaration: PostureDeclaration; where: string };
   /** `pullcheck upgrade --from --to` (or `upgrade: {from, to}` in --config): the in-place upgrade to validate. */
   upgrade?: { from: KubernetesVersion; to: KubernetesVersion };
+  /** --baseline FILE: a results.json this run's observations and verdicts are compared with. */
+  baseline?: { file: string; results: RunResults };
+  /** --accept-changes: a difference from the baseline is reported, not failed. */
+  acceptChanges: boolean;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -80,6 +86,8 @@ export interface RunFlags {
   certify?: boolean;
   from?: string;
   to?: string;
+  baseline?: string;
+  acceptChanges?: boolean;
 }
 
 /**
@@ -241,6 +249,24 @@ export function readPostureFile(file: string): { declaration: PostureDeclaration
   return { declaration: postureOrUsage(raw, `posture file ${file}`), where: `posture file ${file}` };
 }
 
+/**
+ * A results.json given on the command line (`diff A B`, `run --baseline FILE`), read and checked
+ * before anything else happens; `what` names the argument in the one-line error.
+ */
+export function readResultsArgument(file: string, what: string): RunResults {
+  const fix = 'pass the results.json a pullcheck run wrote, e.g. reports/latest/results.json';
+  if (!existsSync(file)) throw new UsageError(`${what} ${file} does not exist: ${fix}`);
+  let results: RunResults;
+  try {
+    results = readResults(file);
+  } catch (error) {
+    throw new UsageError(`${what} ${(error as Error).message}: ${fix}`);
+  }
+  const bad = results.targets.find((t) => !(t && typeof t.name === 'string' && Array.isArray(t.scenarios)));
+  if (bad !== undefined) throw new UsageError(`${what} ${file}: a target without a name or scenarios: ${fix}`);
+  return results;
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -320,6 +346,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   const upgrade = upgradeVersions(flags.from ?? file.upgrade?.from, flags.to ?? file.upgrade?.to);
   if (upgrade && (kubeconfig || versions.length))
     throw new UsageError('--from/--to make a kind cluster at --from and upgrade it: drop --kubeconfig and --k8s');
+  const baseline = flags.baseline ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') } : undefined;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -342,6 +369,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     certify: flags.certify ?? false,
     ...(posture ? { posture } : {}),
     ...(upgrade ? { upgrade } : {}),
+    ...(baseline ? { baseline } : {}),
+    acceptChanges: flags.acceptChanges ?? false,
   };
 }
 

@@ -19,6 +19,7 @@ import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import { describeCause } from '../report/causes.ts';
+import { compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -373,6 +374,8 @@ export async function runPullcheck(
     targets: results,
     ...(o.registry ? { certification: certify(results) } : {}),
   });
+  const baseline = o.baseline ? compareRuns(o.baseline.results, run) : undefined;
+  if (o.baseline && baseline) run.baseline = { file: resolve(o.baseline.file), runId: o.baseline.results.runId, ...baseline };
   writeReport(runDir, run);
   const c = runCounts(run);
   const broken = results.filter((t) => t.error);
@@ -391,5 +394,14 @@ export async function runPullcheck(
       `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,
     );
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
-  return { exitCode: c.failed > 0 || c.unavailable > 0 || broken.length > 0 || gaps.length > 0 ? 1 : 0, runDir };
+  // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
+  if (run.targets.length > 1) for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  const changed = baseline !== undefined && hasChanges(baseline);
+  if (baseline && o.baseline) {
+    const lines = describeComparison(baseline);
+    for (const line of lines) logger.info(`compared with ${o.baseline.results.runId}: ${line}`);
+    if (changed && o.acceptChanges) logger.info('the changes are accepted (--accept-changes): they do not fail the run');
+  }
+  const failedRun = c.failed > 0 || c.unavailable > 0 || broken.length > 0 || gaps.length > 0;
+  return { exitCode: failedRun || (changed && !o.acceptChanges) ? 1 : 0, runDir };
 }
