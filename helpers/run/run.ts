@@ -19,7 +19,7 @@ import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import { describeCause } from '../report/causes.ts';
-import { compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
+import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -376,6 +376,12 @@ export async function runPullcheck(
   });
   const baseline = o.baseline ? compareRuns(o.baseline.results, run) : undefined;
   if (o.baseline && baseline) run.baseline = { file: resolve(o.baseline.file), runId: o.baseline.results.runId, ...baseline };
+  // `pullcheck upgrade`: its targets are the halves and the selection after them, not versions side by side.
+  const halfTargets = o.upgrade
+    ? ([run.targets.find((t) => t.name === 'before'), run.targets.find((t) => t.name === 'after')] as const)
+    : undefined;
+  const halves = halfTargets?.[0] && halfTargets[1] ? compareHalves(halfTargets[0], halfTargets[1]) : undefined;
+  if (halves) run.halves = { compared: halves.compared, changes: halves.changes, halfOnly: halves.halfOnly };
   writeReport(runDir, run);
   const c = runCounts(run);
   const broken = results.filter((t) => t.error);
@@ -395,7 +401,14 @@ export async function runPullcheck(
     );
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
   // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
-  if (run.targets.length > 1) for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  if (run.targets.length > 1 && !o.upgrade)
+    for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  if (halves) {
+    for (const line of describeComparison(halves)) logger.info(`upgrade/* before → after: ${line}`);
+    logger.info(
+      `upgrade/* before → after: ${halves.halfOnly} pods one half runs alone (its own step) are not compared; results.json holds them`,
+    );
+  }
   const changed = baseline !== undefined && hasChanges(baseline);
   if (baseline && o.baseline) {
     const lines = describeComparison(baseline);
