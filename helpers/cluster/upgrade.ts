@@ -130,12 +130,24 @@ export async function upgradeCluster(o: UpgradeOptions): Promise<UpgradeResult> 
     await install(controlPlane, ['kubelet', 'kubectl']);
     await restartKubelet(controlPlane);
     await waitForKubelet(cluster, controlPlane, to, timeoutMs);
+    // The new kubelet restarts the static pods whose spec hash it computes anew: the API server
+    // goes away for a while after the node first reads Ready (the drain below then met "connection refused").
+    await waitForSteadyApiServer(kubectl, controlPlane, timeoutMs);
   });
 
   // One worker at a time, as kubeadm's guide says: the others keep serving meanwhile.
   for (const worker of workers) {
     await step('drain (DaemonSet pods stay)', worker, () =>
-      kubectl(['drain', worker, '--ignore-daemonsets', '--delete-emptydir-data', '--force', `--timeout=${Math.round(timeoutMs / 1000)}s`]),
+      retryOnApiRestart(() =>
+        kubectl([
+          'drain',
+          worker,
+          '--ignore-daemonsets',
+          '--delete-emptydir-data',
+          '--force',
+          `--timeout=${Math.round(timeoutMs / 1000)}s`,
+        ]),
+      ),
     );
     await step(`kubeadm upgrade node ${to.raw}`, worker, async () => {
       await install(worker, ['kubeadm']);
@@ -146,7 +158,7 @@ export async function upgradeCluster(o: UpgradeOptions): Promise<UpgradeResult> 
       await restartKubelet(worker);
       await waitForKubelet(cluster, worker, to, timeoutMs);
     });
-    await step('uncordon', worker, () => kubectl(['uncordon', worker]));
+    await step('uncordon', worker, () => retryOnApiRestart(() => kubectl(['uncordon', worker])));
   }
 
   await step(`verify: every kubelet and the API server report ${to.raw}`, undefined, async () => {
@@ -160,6 +172,43 @@ export async function upgradeCluster(o: UpgradeOptions): Promise<UpgradeResult> 
     await kubectl(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', `--timeout=${Math.round(timeoutMs / 1000)}s`]);
   });
   return { steps, controlPlane, workers };
+}
+
+/** An API server that answered "connection refused/reset" was restarting: kubectl drain and uncordon may run again. */
+async function retryOnApiRestart<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i += 1) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (i >= attempts || !/connection refused|connection reset|the server is currently unable/i.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  }
+}
+
+/** Until `/readyz` has answered ok for 20 s in a row (a restarted control plane settles), within `timeoutMs`. */
+async function waitForSteadyApiServer(
+  kubectl: (args: readonly string[]) => Promise<unknown>,
+  controlPlane: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let okSince: number | undefined;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await kubectl(['get', '--raw=/readyz']);
+      okSince ??= Date.now();
+      if (Date.now() - okSince >= 20_000) return;
+    } catch (error) {
+      okSince = undefined;
+      last = String(error).split('\n').slice(-2).join(' ');
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  throw new Error(
+    `the API server on ${controlPlane} did not stay ready for 20 s within ${Math.round(timeoutMs / 1000)} s after its kubelet was replaced: ${last}`,
+  );
 }
 
 /** Until the node's kubelet reports `v` and the node is Ready (the restarted kubelet posted its status). */

@@ -380,7 +380,8 @@ export async function runPullcheck(
   const halfTargets = o.upgrade
     ? ([run.targets.find((t) => t.name === 'before'), run.targets.find((t) => t.name === 'after')] as const)
     : undefined;
-  const halves = halfTargets?.[0] && halfTargets[1] ? compareHalves(halfTargets[0], halfTargets[1]) : undefined;
+  // An after half that did not run (the upgrade failed) has nothing to compare.
+  const halves = halfTargets?.[0] && halfTargets[1] && !halfTargets[1].error ? compareHalves(halfTargets[0], halfTargets[1]) : undefined;
   if (halves) run.halves = { compared: halves.compared, changes: halves.changes, halfOnly: halves.halfOnly };
   writeReport(runDir, run);
   const c = runCounts(run);
