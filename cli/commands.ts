@@ -47,6 +47,8 @@ export const FLAGS = {
     arg: 'KIND',
     help: 'distribution-htpasswd, distribution-anonymous, distribution-token, ggcr or redirect',
   },
+  from: { type: 'string', arg: 'vX', help: 'upgrade: the Kubernetes version the cluster is created at' },
+  to: { type: 'string', arg: 'vY', help: 'upgrade: the version it is upgraded to in place (the next minor, or a later patch)' },
   shard: {
     type: 'string',
     arg: 'I/N',
@@ -126,6 +128,18 @@ export const COMMANDS: CommandSpec[] = [
       { title: 'run', flags: RUN },
     ],
     notes: ['exit codes: 0 certified, 1 a required capability failed or was not tested, 2 bad usage or environment'],
+  },
+  {
+    name: 'upgrade',
+    summary:
+      'a kind cluster at --from, the before half of upgrade/*, an in-place kubeadm upgrade to --to (control plane, then each worker), the after half, then the suites on the upgraded cluster (--suite narrows them; --suite upgrade: none); one report',
+    groups: [
+      { title: 'upgrade', flags: ['from', 'to'] },
+      { title: 'selection', flags: SELECTION },
+      { title: 'cluster', flags: ['profile', 'name', 'posture', 'no-pull'] },
+      { title: 'run', flags: ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'baseline', 'accept-changes', 'archive'] },
+    ],
+    notes: [EXIT_RUN],
   },
   {
     name: 'list',

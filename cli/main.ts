@@ -21,6 +21,7 @@ import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts
 import { planRun } from '../helpers/run/plan.ts';
 import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
+import { runUpgrade } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
 
 async function readStdin(): Promise<string> {
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
     case 'run':
+    case 'upgrade':
     case 'certify': {
       const options = resolveRunOptions({
         certify: command === 'certify',
@@ -141,9 +143,13 @@ async function main(argv: string[]): Promise<number> {
         ...(values.name ? { name: values.name } : {}),
         ...(values.posture ? { posture: values.posture } : {}),
         selftest: values.selftest,
+        ...(values.from ? { from: values.from } : {}),
+        ...(values.to ? { to: values.to } : {}),
         ...(values.baseline ? { baseline: values.baseline } : {}),
         ...(values['accept-changes'] ? { acceptChanges: true } : {}),
       });
+      if (command === 'upgrade') return (await runUpgrade(options, logger)).exitCode;
+      if (options.upgrade) throw new UsageError(`--from/--to (or upgrade: in --config) belong to pullcheck upgrade, not ${command}`);
       // Checks the profile (and --k8s) before anything starts.
       if (!options.kubeconfig)
         for (const v of options.versions.length ? options.versions : [undefined])

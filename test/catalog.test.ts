@@ -76,6 +76,18 @@ describe('catalog', () => {
 
   it('runs the suites that change nodes under locks', () => {
     const locked = [...new Set(all.filter((e) => e.nodes === 'locked').map((e) => e.suite))].sort();
-    expect(locked).toEqual(['credential-provider', 'ensure-secret-pulled', 'image-pull-secrets', 'node-credentials', 'use-cases']);
+    expect(locked).toEqual([
+      'credential-provider',
+      'ensure-secret-pulled',
+      'image-pull-secrets',
+      'node-credentials',
+      'upgrade',
+      'use-cases',
+    ]);
+  });
+
+  it('keeps upgrade/* for pullcheck upgrade: in no default selection', () => {
+    expect(all.filter((e) => e.upgrade).map((e) => e.suite)).toEqual(all.filter((e) => e.suite === 'upgrade').map(() => 'upgrade'));
+    expect(planRun(all, { suites: [] }).scenarios.some((e) => e.upgrade)).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { compareMatrix, compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
+import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
 import { renderHtml } from '../helpers/report/html.ts';
 import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord, type TargetResult } from '../helpers/report/schema.ts';
 
@@ -130,5 +130,41 @@ describe('the matrix report', () => {
     expect(section).toContain('<td><code>s/x</code></td><td>v1.36.3 → v1.37.2</td><td><code>pod-1 cached → pulled</code></td>');
     const same = renderHtml(run('m', target('v1', [rec('s/x', 'passed', [])]), target('v2', [rec('s/x', 'passed', [])])));
     expect(same).toContain('Observations: none differ (1 scenarios compared).');
+  });
+});
+
+describe('compareHalves (pullcheck upgrade)', () => {
+  const before = target('before', [
+    rec('upgrade/pre-pulled', 'passed', [
+      { pod: 'never', observed: ['admitted:Never', 'cached', 'ran', 'digest:pushed'] },
+      { pod: 'pre-pull', observed: ['admitted:Always', 'pulled', 'ran', 'digest:pushed'] },
+    ]),
+    rec('upgrade/secret', 'passed', [{ pod: 'with-secret', observed: ['admitted:IfNotPresent', 'pulled', 'ran', 'digest:pushed'] }]),
+  ]);
+
+  it('compares the pods both halves ran under one name and every verdict, and counts the rest', () => {
+    const after = target('after', [
+      rec('upgrade/pre-pulled', 'passed', [{ pod: 'never', observed: ['admitted:Never', 'never-pull'] }]),
+      rec('upgrade/secret', 'failed', [{ pod: 'without-secret', observed: ['admitted:IfNotPresent', 'cached', 'ran', 'digest:pushed'] }]),
+    ]);
+    const c = compareHalves(before, after);
+    expect(c.compared).toBe(2);
+    expect(c.halfOnly).toBe(3);
+    expect(describeComparison(c)).toEqual([
+      'upgrade/pre-pulled: never cached ran digest:pushed → never-pull',
+      'upgrade/secret: verdict passed → failed',
+      '2 of 2 scenarios changed',
+    ]);
+  });
+
+  it('reads "no change" when the shared pods behave alike', () => {
+    const after = target('after', [
+      rec('upgrade/pre-pulled', 'passed', [{ pod: 'never', observed: ['admitted:Never', 'cached', 'ran', 'digest:pushed'] }]),
+      rec('upgrade/secret', 'passed', [{ pod: 'without-secret', observed: ['admitted:IfNotPresent', 'cached', 'ran', 'digest:pushed'] }]),
+    ]);
+    expect(describeComparison(compareHalves(before, after))).toEqual(['no change (2 scenarios compared)']);
+    expect(renderHtml({ ...run('r', before, after), halves: { ...compareHalves(before, after) } })).toContain(
+      'upgrade/* before → after the upgrade',
+    );
   });
 });

@@ -55,6 +55,8 @@ export interface SuiteDeclaration {
   nodes: NodePolicy;
   /** A framework self-test: run by `npm test`, never part of the conformance catalog or report counts. */
   selftest: boolean;
+  /** Runs in two halves around an in-place upgrade: only `pullcheck upgrade` selects it. */
+  upgrade?: boolean;
   scenarios: ScenarioDeclaration[];
   /** Registry variants: each re-declares the named scenarios under `<group>/<variant>/<name>`. */
   variants?: readonly { name: string; scenarios: readonly string[] }[];

@@ -17,6 +17,8 @@ export interface SuiteOptions {
   home?: HomeNode;
   /** A framework self-test, not a conformance suite. */
   selftest?: boolean;
+  /** Runs in two halves around an in-place upgrade: only `pullcheck upgrade` selects it. */
+  upgrade?: boolean;
   /** Some of its scenarios again, against other registry kinds (each variant its own environment). */
   variants?: readonly SuiteVariant[];
 }
@@ -162,6 +164,7 @@ export function defineSuite(o: SuiteOptions): Suite {
     name: o.name,
     nodes,
     selftest: o.selftest ?? false,
+    ...(o.upgrade ? { upgrade: true } : {}),
     scenarios,
     variants: variants.map((v) => ({ name: v.name, scenarios: v.scenarios })),
     scenario(name: string, title: string, a: ScenarioOptions | Body, b?: Body) {

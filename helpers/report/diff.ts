@@ -113,3 +113,27 @@ export function describeComparison(c: Comparison): string[] {
     `${c.changes.length} of ${c.compared + c.changes.filter((x) => x.parts[0]?.startsWith('only in ')).length} scenarios changed`,
   ];
 }
+
+/**
+ * The halves of an in-place upgrade (targets `before` and `after`, the same upgrade/* IDs). Each half
+ * runs its own step (a pull with a Secret before, without one after), so pods compare only where
+ * both halves ran one under the same name (the same request made on vX and again on vY); every
+ * scenario's verdict compares. `halfOnly` counts the pods left out, which each record still holds.
+ */
+export function compareHalves(before: TargetResult, after: TargetResult): Comparison & { halfOnly: number } {
+  const byId = (t: TargetResult) => new Map(t.scenarios.map((s) => [s.id, s]));
+  const inBefore = byId(before);
+  const inAfter = byId(after);
+  let halfOnly = 0;
+  const narrow = (t: TargetResult, other: Map<string, ScenarioRecord>): TargetResult => ({
+    ...t,
+    scenarios: t.scenarios.map((s) => {
+      const theirs = new Set((other.get(s.id)?.observations ?? []).map((o) => o.pod));
+      if (!s.observations) return s;
+      const kept = s.observations.filter((o) => theirs.has(o.pod));
+      halfOnly += s.observations.length - kept.length;
+      return { ...s, observations: kept };
+    }),
+  });
+  return { ...compareTargets(narrow(before, inAfter), narrow(after, inBefore), 'before → after'), halfOnly };
+}

@@ -229,6 +229,13 @@ function baselineSection(b: NonNullable<RunResults['baseline']>): string {
   return `${head}\n${unmatched}\n${observationChanges(b.changes, b.compared).replace('Observations: none differ', 'No change')}`;
 }
 
+/** `pullcheck upgrade`: the upgrade/* halves, before against after (pods both halves ran under one name). */
+function halvesSection(h: NonNullable<RunResults['halves']>): string {
+  return `<h2 id="changed"${h.changes.length ? ' class="flag"' : ''}>upgrade/* before → after the upgrade</h2>
+<p class="muted">Each half runs its own step, so verdicts compare for every scenario and observations only for pods both halves ran under one name; ${h.halfOnly} pods one half ran alone are in the matrix below.</p>
+${observationChanges(h.changes, h.compared)}`;
+}
+
 function matrix(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
   const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
   const body = rows
@@ -286,7 +293,7 @@ export function renderHtml(results: RunResults): string {
       : '',
     results.certification ? certification(results.certification) : '',
     results.baseline ? baselineSection(results.baseline) : '',
-    changedSection(results, rows, anchors),
+    results.halves ? halvesSection(results.halves) : changedSection(results, rows, anchors),
     matrix(results, rows, anchors),
     failures(results, anchors),
     skipped(results),

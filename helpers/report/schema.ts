@@ -111,6 +111,8 @@ export interface RunResults {
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
   /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */
   baseline?: { file: string; runId: string; compared: number; changes: ScenarioChange[]; unmatchedTargets: string[] };
+  /** `pullcheck upgrade`: the upgrade/* halves, target `before` against `after` (diff.ts `compareHalves`). */
+  halves?: { compared: number; changes: ScenarioChange[]; halfOnly: number };
 }
 
 /** A scenario that differs between two runs or targets. */

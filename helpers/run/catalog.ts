@@ -20,6 +20,8 @@ export interface CatalogEntry {
   file: string;
   nodes: NodePolicy;
   selftest: boolean;
+  /** Runs in halves around an in-place upgrade (`pullcheck upgrade` only). */
+  upgrade?: boolean;
   capabilities: readonly Capability[];
   needs: readonly Need[];
   /** Host programs it runs (preflight checks them). */
@@ -52,7 +54,7 @@ export async function loadCatalog(dirs: readonly string[] = [SUITES_DIR]): Promi
     if (!isSuite(module.suite)) throw new Error(`${file} declares no suite: it must \`export const suite = defineSuite({...})\``);
     const s = module.suite;
     if (basename(file, '.test.ts') !== s.name) throw new Error(`${file} declares suite "${s.name}": name the file ${s.name}.test.ts`);
-    for (const d of s.scenarios) entries.push({ ...d, file, nodes: s.nodes, selftest: s.selftest });
+    for (const d of s.scenarios) entries.push({ ...d, file, nodes: s.nodes, selftest: s.selftest, upgrade: s.upgrade ?? false });
     // A variant naming a scenario the suite does not have would run nothing, silently.
     for (const v of s.variants ?? [])
       for (const name of v.scenarios)

@@ -54,6 +54,18 @@ export interface RunContext {
   postureMismatches?: PostureMismatch[];
   /** Nodes that cannot pull from a registry the run uses, or pull its private images with no Secret. */
   probeFindings?: ProbeFinding[];
+  /** `pullcheck upgrade`: which half of upgrade/* runs, and where the before half leaves what the after half reads. */
+  upgrade?: UpgradeHalf;
+}
+
+export interface UpgradeHalf {
+  half: 'before' | 'after';
+  from: string;
+  to: string;
+  /** JSON the before half writes (per scenario ID) and the after half reads, in the run's report directory. */
+  stateFile: string;
+  /** The `pullcheck upgrade` process: owner of what the before half leaves in the cluster, so no sweep takes it meanwhile. */
+  ownerPid: number;
 }
 
 /** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */

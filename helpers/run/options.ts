@@ -55,6 +55,8 @@ export interface RunOptions {
   archive: boolean;
   /** --posture FILE or `posture:` in --config: what the cluster is meant to be (over a profile's own). */
   posture?: { declaration: PostureDeclaration; where: string };
+  /** `pullcheck upgrade --from --to` (or `upgrade: {from, to}` in --config): the in-place upgrade to validate. */
+  upgrade?: { from: KubernetesVersion; to: KubernetesVersion };
   /** --baseline FILE: a results.json this run's observations and verdicts are compared with. */
   baseline?: { file: string; results: RunResults };
   /** --accept-changes: a difference from the baseline is reported, not failed. */
@@ -89,6 +91,8 @@ export interface RunFlags {
   certify?: boolean;
   shard?: string;
   archive?: boolean;
+  from?: string;
+  to?: string;
   baseline?: string;
   acceptChanges?: boolean;
 }
@@ -115,6 +119,7 @@ const CONFIG_KEYS = [
   'name',
   'shard',
   'archive',
+  'upgrade',
 ] as const;
 const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix'] as const;
 
@@ -135,6 +140,7 @@ interface ConfigFile {
   reportDir?: string;
   shard?: string;
   archive?: boolean;
+  upgrade?: { from?: string; to?: string };
 }
 
 /** `--config FILE`: the same settings as the flags, for a vendor's or a CI's checked-in setup. */
@@ -355,6 +361,9 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     throw new UsageError('--name names the kind cluster pullcheck creates; with --kubeconfig the cluster is yours: drop one of them');
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
   const shard = flags.shard ?? file.shard;
+  const upgrade = upgradeVersions(flags.from ?? file.upgrade?.from, flags.to ?? file.upgrade?.to);
+  if (upgrade && (kubeconfig || versions.length))
+    throw new UsageError('--from/--to make a kind cluster at --from and upgrade it: drop --kubeconfig and --k8s');
   const baseline = flags.baseline ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') } : undefined;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
@@ -379,7 +388,22 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(posture ? { posture } : {}),
     ...(shard ? { shard: parseShard(shard) } : {}),
     archive: flags.archive ?? file.archive ?? false,
+    ...(upgrade ? { upgrade } : {}),
     ...(baseline ? { baseline } : {}),
     acceptChanges: flags.acceptChanges ?? false,
   };
+}
+
+/** `--from`/`--to` (or `upgrade:` in --config): both or neither. */
+function upgradeVersions(from: string | undefined, to: string | undefined): RunOptions['upgrade'] {
+  if (from === undefined && to === undefined) return undefined;
+  if (!from || !to) throw new UsageError('an upgrade needs both --from and --to, e.g. --from v1.36.3 --to v1.37.2');
+  const parse = (flag: string, v: string) => {
+    try {
+      return parseKubernetesVersion(v);
+    } catch (error) {
+      throw new UsageError(`${flag}: ${(error as Error).message}`);
+    }
+  };
+  return { from: parse('--from', from), to: parse('--to', to) };
 }

@@ -26,7 +26,7 @@ export function isSelected(id: string, s: Selection): boolean {
 /** `--suite X` takes every scenario suite X declares and every scenario whose ID starts with `X/`. */
 export function planRun(
   catalog: readonly CatalogEntry[],
-  o: Pick<RunOptions, 'suites' | 'focus' | 'skip' | 'shard'> & { certify?: boolean },
+  o: Pick<RunOptions, 'suites' | 'focus' | 'skip' | 'shard'> & { certify?: boolean; upgradeHalves?: boolean },
 ): Plan {
   const known = selectableNames(catalog.filter((e) => !e.selftest));
   const selftests = selectableNames(catalog.filter((e) => e.selftest));
@@ -34,13 +34,20 @@ export function planRun(
     if (!known.includes(s) && !selftests.includes(s))
       throw new UsageError(`unknown suite "${s}": choose from ${known.join(', ')} (pullcheck list shows every scenario)`);
   }
+  // upgrade/* needs a cluster upgraded between its halves: only `pullcheck upgrade` runs it.
+  const upgradeOnly = selectableNames(catalog.filter((e) => e.upgrade));
+  const asked = o.suites.filter((s) => upgradeOnly.includes(s));
+  if (!o.upgradeHalves && asked.length)
+    throw new UsageError(`suite ${asked.join(', ')} runs around an in-place upgrade: use pullcheck upgrade --from vX --to vY`);
   const selection = { ...(o.focus ? { focus: new RegExp(o.focus) } : {}), ...(o.skip ? { skip: new RegExp(o.skip) } : {}) };
   // `pullcheck certify` without --suite: the scenarios that prove a registry capability, nothing else
   // (not a registry variant's: it runs against pullcheck's own kind, never the vendor's registry).
   const wanted = (e: CatalogEntry) =>
-    o.suites.length === 0
-      ? !o.certify || (e.capabilities.length > 0 && !e.variant)
-      : o.suites.includes(e.suite) || o.suites.includes(e.group);
+    Boolean(e.upgrade) !== Boolean(o.upgradeHalves)
+      ? false
+      : o.suites.length === 0
+        ? !o.certify || (e.capabilities.length > 0 && !e.variant)
+        : o.suites.includes(e.suite) || o.suites.includes(e.group);
   const scenarios = catalog.filter((e) => wanted(e) && isSelected(e.id, selection));
   if (scenarios.length === 0) {
     throw new UsageError(

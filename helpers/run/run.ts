@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { errorLine } from '../cluster/kube.ts';
 import { sweepClusterLeftovers } from '../cluster/leftovers.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import { providerFor, type ClusterProvider } from '../cluster/provider.ts';
 import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
@@ -20,7 +21,7 @@ import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import { describeCause } from '../report/causes.ts';
-import { compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
+import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -31,16 +32,24 @@ import { certificationGaps, certify } from './certification.ts';
 import { certificationVerdict } from '../report/html.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
-import type { RunOptions } from './options.ts';
+import type { RunOptions, VendorRegistryOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-interface TargetSpec {
+export interface TargetSpec {
   name: string;
   cluster: ClusterTarget;
+  /** `pullcheck upgrade`: this target's own selection (else the run's plan). */
+  plan?: Plan;
+  /** `pullcheck upgrade`: the registry this target's suites stand on instead of the run's (password in its 0600 file). */
+  registry?: { options: VendorRegistryOptions; passwordFile?: string };
+  /** `pullcheck upgrade`: which half of upgrade/* this target runs. */
+  upgrade?: RunContext['upgrade'];
+  /** Runs once the cluster is up, before posture, probe and suites (`pullcheck upgrade`: the upgrade itself). */
+  prepare?: (cluster: Cluster) => Promise<void>;
 }
 
 /** The one place a run's options become clusters: the existing one, or a kind cluster per version. */
@@ -166,7 +175,13 @@ interface RunShared {
   onCluster(down: (() => Promise<void>) | undefined): void;
 }
 
-async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult> {
+async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetResult> {
+  const r: RunShared = {
+    ...shared,
+    o: target.registry ? { ...shared.o, registry: target.registry.options } : shared.o,
+    plan: target.plan ?? shared.plan,
+    passwordFile: target.registry ? target.registry.passwordFile : shared.passwordFile,
+  };
   const { o, plan, logger } = r;
   const provider: ClusterProvider = providerFor(target.cluster);
   const targetDir = join(r.runDir, target.name);
@@ -195,6 +210,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       activeClusterUp = undefined;
     });
     if (existed && provider.makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
+    await target.prepare?.(cluster);
     // What killed runs left, in every mode: containers and networks on this host, objects in the cluster.
     await sweepOrphans(logger);
     await sweepClusterLeftovers({
@@ -256,6 +272,7 @@ async function runTarget(r: RunShared, target: TargetSpec): Promise<TargetResult
       posture,
       ...(postureMismatches.length ? { postureMismatches } : {}),
       ...(probeFindings.length ? { probeFindings } : {}),
+      ...(target.upgrade ? { upgrade: target.upgrade } : {}),
     };
     const contextFile = writeRunContext(ctx);
     const parts: (TargetResult | undefined)[] = [];
@@ -297,11 +314,16 @@ export interface RunOutcome {
   runDir: string;
 }
 
-export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOutcome> {
+/** `targets`: `pullcheck upgrade` gives its own (the halves of the upgrade, then the default selection). */
+export async function runPullcheck(
+  o: RunOptions,
+  logger: Logger,
+  given?: { targets: TargetSpec[]; runId?: string; plan?: Plan },
+): Promise<RunOutcome> {
   if (o.registry?.password) registerSecret(o.registry.password);
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
-  const plan = planRun(await loadCatalog(o.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), o);
-  const targets = targetsOf(o);
+  const plan = given?.plan ?? planRun(await loadCatalog(o.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), o);
+  const targets = given?.targets ?? targetsOf(o);
   // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
   await checkHostTools(hostTools(plan, o));
   for (const t of targets) await providerFor(t.cluster).preflight(logger);
@@ -311,7 +333,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     logger.info(`registry ${o.registry.url} answers${o.registry.username ? ` and takes the credentials of ${o.registry.username}` : ''}`);
   }
   const started = new Date();
-  const runId = newRunId(started);
+  const runId = given?.runId ?? newRunId(started);
   const runDir = resolve(o.reportDir, runId);
   logger.info(
     `run ${runId}: ${plan.scenarios.length} scenario(s) in ${plan.shared.length + plan.locked.length} suite(s); report in ${runDir}`,
@@ -371,6 +393,13 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
   });
   const baseline = o.baseline ? compareRuns(o.baseline.results, run) : undefined;
   if (o.baseline && baseline) run.baseline = { file: resolve(o.baseline.file), runId: o.baseline.results.runId, ...baseline };
+  // `pullcheck upgrade`: its targets are the halves and the selection after them, not versions side by side.
+  const halfTargets = o.upgrade
+    ? ([run.targets.find((t) => t.name === 'before'), run.targets.find((t) => t.name === 'after')] as const)
+    : undefined;
+  // An after half that did not run (the upgrade failed) has nothing to compare.
+  const halves = halfTargets?.[0] && halfTargets[1] && !halfTargets[1].error ? compareHalves(halfTargets[0], halfTargets[1]) : undefined;
+  if (halves) run.halves = { compared: halves.compared, changes: halves.changes, halfOnly: halves.halfOnly };
   writeReport(runDir, run);
   if (o.archive) logger.info(`archive ${await archiveRun(runDir)}`);
   const c = runCounts(run);
@@ -391,7 +420,14 @@ export async function runPullcheck(o: RunOptions, logger: Logger): Promise<RunOu
     );
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
   // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
-  if (run.targets.length > 1) for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  if (run.targets.length > 1 && !o.upgrade)
+    for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  if (halves) {
+    for (const line of describeComparison(halves)) logger.info(`upgrade/* before → after: ${line}`);
+    logger.info(
+      `upgrade/* before → after: ${halves.halfOnly} pods one half runs alone (its own step) are not compared; results.json holds them`,
+    );
+  }
   const changed = baseline !== undefined && hasChanges(baseline);
   if (baseline && o.baseline) {
     const lines = describeComparison(baseline);

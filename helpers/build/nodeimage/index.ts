@@ -76,7 +76,19 @@ export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, opt
   return { ref: tag, source: 'built' };
 }
 
-async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, logger: Logger): Promise<void> {
+/** What a node of version `v` runs, built or read from the cache: the node image's inputs, and an upgrade's. */
+interface NodeComponents {
+  rootfs: Promise<[string, string]>;
+  kindModuleDir: string;
+  kubernetesBin: string;
+  containerdBin: string;
+  crictlBin: string;
+  runcBin: string;
+  /** The OCI archive of the component images (control plane, etcd, CoreDNS, kube-proxy, pause). */
+  componentArchive: string;
+}
+
+async function nodeComponents(v: KubernetesVersion, key: string, logger: Logger): Promise<NodeComponents> {
   // The root filesystems download while the Go builds use the CPUs.
   const rootfs = Promise.all([buildRootfs(NODE_ROOTFS, logger), buildRootfs(IPTABLES_ROOTFS, logger)]);
   rootfs.catch(() => undefined);
@@ -92,10 +104,10 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
   const etcdBin = await buildEtcd(moduleVersionOfTag(etcdRef), logger);
   const corednsBin = await buildCoreDNS(moduleVersionOfTag(corednsRef), logger);
   const pauseBin = await buildOwnProgram('pause', logger);
-  const [nodeRootfs, iptablesRootfs] = await rootfs;
   const sandboxImage = sandboxImageOf(readFileSync(join(kind.dir, 'images/base/files/etc/containerd/config.toml'), 'utf8'));
-  const { dir: archiveDir } = await cachedDir(cachePath('images', `components-${v.raw}-${key}`), (out) =>
-    logger.phase('write component images archive', async () => {
+  const { dir: archiveDir } = await cachedDir(cachePath('images', `components-${v.raw}-${key}`), async (out) => {
+    const [, iptablesRootfs] = await rootfs;
+    await logger.phase('write component images archive', async () => {
       const refs = await writeComponentArchive(join(out, 'images.tar'), {
         kubeadmImages: images,
         sandboxImage,
@@ -108,8 +120,35 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
       });
       rmSync(join(out, 'iptables-rootfs.tar.gz'), { force: true });
       logger.info(`component images: ${refs.join(', ')}`);
-    }),
-  );
+    });
+  });
+  return {
+    rootfs,
+    kindModuleDir: kind.dir,
+    kubernetesBin,
+    containerdBin,
+    crictlBin,
+    runcBin,
+    componentArchive: join(archiveDir, 'images.tar'),
+  };
+}
+
+/**
+ * What an in-place upgrade to `v` puts on the nodes (kubeadm, kubelet, kubectl and the component
+ * images), from the same cached build as `v`'s node image: nothing is pulled.
+ */
+export async function upgradeComponents(
+  v: KubernetesVersion,
+  logger: Logger,
+): Promise<{ kubernetesBin: string; componentArchive: string }> {
+  const c = await nodeComponents(v, nodeInputsKey(v), logger);
+  await c.rootfs; // Never left building behind the caller's back.
+  return { kubernetesBin: c.kubernetesBin, componentArchive: c.componentArchive };
+}
+
+async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, logger: Logger): Promise<void> {
+  const c = await nodeComponents(v, key, logger);
+  const [nodeRootfs] = await c.rootfs;
   const stagingDir = mkdtempSync(join(tmpdir(), 'pullcheck-node-'));
   try {
     await assembleNodeImage(
@@ -118,12 +157,12 @@ async function buildNodeImage(v: KubernetesVersion, tag: string, key: string, lo
         inputsKey: key,
         kubernetesVersion: v.raw,
         rootfsTar: nodeRootfs,
-        kindModuleDir: kind.dir,
-        kubernetesBin,
-        containerdBin,
-        crictlBin,
-        runcBin,
-        componentArchive: join(archiveDir, 'images.tar'),
+        kindModuleDir: c.kindModuleDir,
+        kubernetesBin: c.kubernetesBin,
+        containerdBin: c.containerdBin,
+        crictlBin: c.crictlBin,
+        runcBin: c.runcBin,
+        componentArchive: c.componentArchive,
         stagingDir,
       },
       logger,
