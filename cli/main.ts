@@ -162,7 +162,20 @@ async function main(argv: string[]): Promise<number> {
         ...(values.focus ? { focus: values.focus } : {}),
         ...(values.skip ? { skip: values.skip } : {}),
       });
-      const plan = planRun(await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), options);
+      const catalog = await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]);
+      // upgrade/* runs only under `pullcheck upgrade`, and is listed all the same.
+      const upgradeIds = new Set(catalog.filter((e) => e.upgrade).map((e) => e.id));
+      const listed = (halves: boolean) => {
+        try {
+          return planRun(catalog, { ...options, upgradeHalves: halves }).scenarios;
+        } catch (error) {
+          if (error instanceof UsageError) return [];
+          throw error;
+        }
+      };
+      const scenarios = [...listed(false), ...listed(true).filter((e) => upgradeIds.has(e.id))];
+      if (scenarios.length === 0) planRun(catalog, options);
+      const plan = { scenarios };
       if (output) {
         const scenarios = plan.scenarios.map((e) => ({
           id: e.id,
