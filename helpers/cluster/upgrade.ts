@@ -3,6 +3,7 @@
 // kubelet), then each worker one at a time (drain, `kubeadm upgrade node`, new kubelet, Ready,
 // uncordon). Binaries and component images come from the same cached hermetic build as the target
 // version's node image and are imported into each node's containerd: nothing is pulled.
+import { IMPORT_COMPONENT_IMAGES } from '../build/nodeimage/componentimages.ts';
 import { VersionApi, type V1Node } from '@kubernetes/client-node';
 import { upgradeComponents } from '../build/nodeimage/index.ts';
 import type { Logger } from '../infra/log.ts';
@@ -99,21 +100,7 @@ export async function upgradeCluster(o: UpgradeOptions): Promise<UpgradeResult> 
       for (const b of ['kubeadm', 'kubelet', 'kubectl']) {
         await exec(node, ['sh', '-c', 'mkdir -p "$1" && cat > "$1/$2"', 'sh', staged, b], { inputFile: `${kubernetesBin}/${b}` });
       }
-      await exec(
-        node,
-        [
-          'ctr',
-          '--namespace=k8s.io',
-          'images',
-          'import',
-          '--label=io.cri-containerd.pinned=pinned',
-          '--all-platforms',
-          '--no-unpack',
-          '--digests',
-          '-',
-        ],
-        { inputFile: componentArchive },
-      );
+      await exec(node, [...IMPORT_COMPONENT_IMAGES], { inputFile: componentArchive });
     });
   }
 

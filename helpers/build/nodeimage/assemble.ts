@@ -1,6 +1,7 @@
 // Puts a node image together the way kind's base image and `kind build node-image` do, from parts
 // built here: Debian root filesystem + kind's base-image files (read from the kind module) + the
 // binaries + the component images imported into the node's containerd, then `docker commit`.
+import { IMPORT_COMPONENT_IMAGES } from './componentimages.ts';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker, LABEL_MANAGED } from '../../infra/docker.ts';
@@ -105,20 +106,7 @@ export async function assembleNodeImage(p: NodeImageParts, logger: Logger): Prom
         '-c',
         'for i in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1',
       ]);
-      await exec(
-        [
-          'ctr',
-          '--namespace=k8s.io',
-          'images',
-          'import',
-          '--label=io.cri-containerd.pinned=pinned',
-          '--all-platforms',
-          '--no-unpack',
-          '--digests',
-          '-',
-        ],
-        { inputFile: p.componentArchive },
-      );
+      await exec([...IMPORT_COMPONENT_IMAGES], { inputFile: p.componentArchive });
       const listed = await exec(['ctr', '--namespace=k8s.io', 'images', 'list', '-q']);
       logger.detail(`images in the node:\n${listed.stdout}`);
       // PID 1 here is `sleep`, which reaps nobody: a stopped containerd stays a zombie, so wait for no live one.

@@ -82,3 +82,19 @@ export function moduleVersionOfTag(ref: string): string {
   if (!m) throw new Error(`cannot derive a module version from image ${ref}`);
   return `v${m[1]}`;
 }
+
+/**
+ * `ctr import` of the component archive (read from stdin) into the node's containerd, pinned so
+ * kubelet's image GC keeps them and unpacked on first use: what a node image and an upgrade both do.
+ */
+export const IMPORT_COMPONENT_IMAGES: readonly string[] = [
+  'ctr',
+  '--namespace=k8s.io',
+  'images',
+  'import',
+  '--label=io.cri-containerd.pinned=pinned',
+  '--all-platforms',
+  '--no-unpack',
+  '--digests',
+  '-',
+];
