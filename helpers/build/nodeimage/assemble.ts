@@ -17,6 +17,7 @@ export interface NodeImageParts {
   containerdBin: string;
   crictlBin: string;
   runcBin: string;
+  /** The OCI archive of the component images (control plane, etcd, CoreDNS, kube-proxy, pause). */
   componentArchive: string;
   stagingDir: string;
 }

@@ -9,7 +9,7 @@ import { cachedDir, cachePath } from '../../infra/cache.ts';
 import { docker, imageExists, imageLabel } from '../../infra/docker.ts';
 import type { Logger } from '../../infra/log.ts';
 import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
-import { assembleNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
+import { assembleNodeImage, LABEL_NODE_INPUTS, type NodeImageParts } from './assemble.ts';
 import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from '../components.ts';
 import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
 import { goEnv, goModDownload } from '../go.ts';
@@ -77,16 +77,10 @@ export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, opt
 }
 
 /** What a node of version `v` runs, built or read from the cache: the node image's inputs, and an upgrade's. */
-interface NodeComponents {
-  rootfs: Promise<[string, string]>;
-  kindModuleDir: string;
-  kubernetesBin: string;
-  containerdBin: string;
-  crictlBin: string;
-  runcBin: string;
-  /** The OCI archive of the component images (control plane, etcd, CoreDNS, kube-proxy, pause). */
-  componentArchive: string;
-}
+type NodeComponents = Pick<
+  NodeImageParts,
+  'kindModuleDir' | 'kubernetesBin' | 'containerdBin' | 'crictlBin' | 'runcBin' | 'componentArchive'
+> & { rootfs: Promise<[string, string]> };
 
 async function nodeComponents(v: KubernetesVersion, key: string, logger: Logger): Promise<NodeComponents> {
   // The root filesystems download while the Go builds use the CPUs.
