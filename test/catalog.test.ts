@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPABILITIES } from '../helpers/framework/declaration.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
+import { PAGE_SECTIONS, sectionsOf } from '../helpers/report/page.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -89,5 +90,15 @@ describe('catalog', () => {
   it('keeps upgrade/* for pullcheck upgrade: in no default selection', () => {
     expect(all.filter((e) => e.upgrade).map((e) => e.suite)).toEqual(all.filter((e) => e.suite === 'upgrade').map(() => 'upgrade'));
     expect(planRun(all, { suites: [] }).scenarios.some((e) => e.upgrade)).toBe(false);
+  });
+
+  // The report's page view: a stale ID in the map would leave a section claiming nothing; a new suite
+  // must be placed under a section, or among what the page takes for granted, on purpose.
+  it('maps every ID the documentation page view names to a scenario, and every scenario to a section or to what the page takes for granted', () => {
+    const ids = all.filter((e) => !e.selftest).map((e) => e.id);
+    for (const section of PAGE_SECTIONS)
+      for (const p of section.scenarios) expect([p, ids.some((id) => (p.endsWith('/') ? id.startsWith(p) : id === p))]).toEqual([p, true]);
+    const beyond = new Set(ids.filter((id) => sectionsOf(id).length === 0).map((id) => id.split('/')[0]));
+    expect([...beyond].sort()).toEqual(['posture', 'registry', 'registry-independent', 'registry-redirect', 'upgrade']);
   });
 });

@@ -142,7 +142,29 @@ describe('HTML report', () => {
   it('is one self-contained page: no scripts, stylesheets or remote assets', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('<style>');
-    expect(html).not.toMatch(/<script|<link|src=|url\(|@import|http/i);
+    // Links to the documentation page it follows are the one thing pointing out: followed, never loaded.
+    expect(html.replace(/<a href="https:\/\/kubernetes\.io\/id\/docs\/concepts\/containers\/images\/[^"]*">/g, '')).not.toMatch(
+      /<script|<link|src=|url\(|@import|http/i,
+    );
+  });
+
+  it('follows the documentation page: each section with the scenarios that test it, what none tests, and the rest apart', () => {
+    const page = html.slice(html.indexOf('id="page"'), html.indexOf('id="matrix"'));
+    const section = (heading: string) => page.slice(page.indexOf(heading), page.indexOf('<h3>', page.indexOf(heading)));
+    expect(section('>Memperbarui Image<')).toContain(
+      '<code>pull-policy/never-absent-fails</code> <span class="passed">passed on v1.36.3</span>, <span class="failed">failed on v1.37.2</span>',
+    );
+    expect(section('>Memperbarui Image<')).toContain('<span class="passed">3 passed</span>, <span class="failed">1 failed</span>');
+    expect(section('>Konfigurasi Node')).toContain('node-credentials/kep2535');
+    expect(section('>Membuat Image Multi-arsitektur')).toContain('No scenario of this run tests it (not selected)');
+    expect(section('>Menggunakan Google Container Registry')).toContain('Not covered: no cloud registry is reached');
+  });
+
+  it('sums each suite per target', () => {
+    const suites = html.slice(html.indexOf('id="suites"'), html.indexOf('id="page"'));
+    expect(suites).toMatch(
+      /<tr><td>pull-policy<\/td><td>v1\.37\.2<\/td><td><span class="passed">1 passed<\/span>, <span class="failed">1 failed<\/span>, <span class="skipped">0 skipped<\/span><\/td><td>3 s<\/td><\/tr>/,
+    );
   });
 
   it('escapes what the scenarios reported', () => {
@@ -154,7 +176,7 @@ describe('HTML report', () => {
     const changed = html.indexOf('Changed between versions: 2');
     expect(changed).toBeGreaterThan(0);
     expect(changed).toBeLessThan(html.indexOf('id="matrix"'));
-    const section = html.slice(changed, html.indexOf('id="matrix"'));
+    const section = html.slice(changed, html.indexOf('id="suites"'));
     expect(section).toContain('pull-policy/never-absent-fails');
     expect(section).toContain('node-credentials/kep2535');
     expect(section).not.toContain('pull-policy/always-pulls');

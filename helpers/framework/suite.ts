@@ -146,6 +146,8 @@ export function defineSuite(o: SuiteOptions): Suite {
       needs: options.needs ?? [],
       ...(options.tools ? { tools: options.tools } : {}),
       ...(variant ? { variant } : {}),
+      // Carried into each record, so that reports keep the framework's self-tests apart.
+      ...(o.selftest ? { selftest: true } : {}),
     };
     if (scenarios.some((s) => s.id === decl.id)) throw new Error(`suite ${o.name}: scenario ${decl.id} is declared twice`);
     scenarios.push(decl);

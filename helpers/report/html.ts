@@ -3,6 +3,7 @@
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
 import { describeCause } from './causes.ts';
 import { compareMatrix } from './diff.ts';
+import { countStatuses, PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
   summarize,
   type CertificationItem,
@@ -280,6 +281,58 @@ function skipped(results: RunResults): string {
     : '';
 }
 
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** Per suite and target: counts and the time its scenarios took (their sum; phases run suites side by side). */
+function suites(results: RunResults): string {
+  const rows = suiteSummary(results.targets);
+  if (!rows.length) return '';
+  const multi = results.targets.length > 1;
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.suite)}</td>${multi ? `<td>${esc(r.target)}</td>` : ''}<td>${countsLine(r.counts)}</td><td>${esc(seconds(r.durationMs))}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2 id="suites">Suites</h2>
+<table><tr><th>suite</th>${multi ? '<th>target</th>' : ''}<th>scenarios</th><th>time (sum of its scenarios)</th></tr>
+${body}
+</table>`;
+}
+
+function verdictList(verdicts: readonly { target: string; status: ScenarioStatus }[], multi: boolean): string {
+  return verdicts.map((v) => `<span class="${v.status}">${esc(multi ? `${v.status} on ${v.target}` : v.status)}</span>`).join(', ');
+}
+
+/** The documentation page, section by section: what this run proved of each, and what nothing tests. */
+function page(results: RunResults): string {
+  const view = pageView(results.targets);
+  const multi = results.targets.length > 1;
+  const sections = view.sections
+    .map(({ section, rows }) => {
+      const counts = countStatuses(rows.flatMap((r) => r.verdicts.map((v) => v.status)));
+      const link = `<a href="${esc(PAGE_URL)}${section.anchor ? `#${esc(section.anchor)}` : ''}">${esc(section.heading)}</a>`;
+      const list = rows.length
+        ? `<ul>${rows.map((r) => `<li><code>${esc(r.id)}</code> ${verdictList(r.verdicts, multi)}</li>`).join('')}</ul>`
+        : '<p class="skipped">No scenario of this run tests it (not selected).</p>';
+      const gap = section.notCovered ? `<p class="muted">Not covered: ${esc(section.notCovered)}.</p>` : '';
+      return `<h3>${link}</h3>
+<p>${esc(section.gloss)}${rows.length ? ` — ${countsLine(counts)}` : ''}</p>
+${list}${gap}`;
+    })
+    .join('\n');
+  const beyond = view.beyond.length
+    ? `<h3>Beyond the page</h3>\n<p class="muted">What the page takes for granted (registries serving what nodes pull, TLS, redirects, the declared posture, upgrades).</p>\n<ul>${view.beyond.map((r) => `<li><code>${esc(r.id)}</code> ${verdictList(r.verdicts, multi)}</li>`).join('')}</ul>`
+    : '';
+  return `<h2 id="page">By the documentation page</h2>
+<p class="muted">Sections of <a href="${esc(PAGE_URL)}">the Kubernetes page on images</a> (kubernetes.io, Indonesian edition) and the scenarios that test what each says.</p>
+${sections}
+${beyond}`;
+}
+
 export function renderHtml(results: RunResults): string {
   const rows = matrixRows(results);
   const anchors = new Map<ScenarioRecord, string>();
@@ -294,6 +347,8 @@ export function renderHtml(results: RunResults): string {
     results.certification ? certification(results.certification) : '',
     results.baseline ? baselineSection(results.baseline) : '',
     results.halves ? halvesSection(results.halves) : changedSection(results, rows, anchors),
+    suites(results),
+    page(results),
     matrix(results, rows, anchors),
     failures(results, anchors),
     skipped(results),
