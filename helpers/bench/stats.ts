@@ -1,6 +1,8 @@
 // What `npm run bench` reports: per phase, the samples it took, their median, min and max, and the
 // target the issue sets for it. Pure data and formatting; scripts/bench.ts does the measuring.
 
+import { ratioText } from './readme.ts';
+
 export interface Target {
   /** At most this many seconds (or, for a ratio, this value). */
   max: number;
@@ -18,6 +20,8 @@ export interface PhaseResult {
   note?: string;
   /** For a phase not measured this time: the last measured figure and when. */
   previous?: { median: number; measuredAt: string };
+  /** The figure the README states for this phase (seconds): the table prints the ratio to it. */
+  stated?: number;
 }
 
 export interface PhaseSummary extends PhaseResult {
@@ -60,7 +64,7 @@ function cell(n: number | undefined, unit: PhaseResult['unit']): string {
   return n >= 120 ? `${n.toFixed(1)} s (${(n / 60).toFixed(1)} min)` : `${n.toFixed(1)} s`;
 }
 
-/** A Markdown table: phase, median, min, max, n, target, within target?, note. */
+/** A Markdown table: phase, median, min, max, n, target, within target?, ratio to the README's figure, note. */
 export function formatTable(phases: readonly PhaseSummary[]): string {
   const rows = phases.map((p) => {
     const measured = p.n > 0;
@@ -79,10 +83,11 @@ export function formatTable(phases: readonly PhaseSummary[]): string {
       String(p.n),
       p.target?.text ?? '',
       verdict,
+      measured && p.stated && p.median !== undefined ? ratioText(p.median, p.stated) : '',
       note,
     ];
   });
-  const header = ['phase', 'median', 'min', 'max', 'n', 'target', 'within target?', 'note'];
+  const header = ['phase', 'median', 'min', 'max', 'n', 'target', 'within target?', 'vs README', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
