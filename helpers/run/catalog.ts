@@ -5,13 +5,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Capability, HostTool, Need, NodePolicy, SuiteDeclaration } from '../framework/declaration.ts';
-import { CODE_ROOT } from '../infra/paths.ts';
+import { SELFTEST_DIR, SUITES_DIR } from '../infra/paths.ts';
 import { UsageError } from './options.ts';
 import { prepareVendorImports } from './vendorimports.ts';
 
-export const SUITES_DIR = join(CODE_ROOT, 'suites');
-/** The framework's own self-tests: run by `npm test` (`pullcheck run --selftest`), never listed (a checkout's only). */
-export const SELFTEST_DIR = join(CODE_ROOT, 'test/selftest');
+export { SELFTEST_DIR, SUITES_DIR };
 
 /** A suite file: `NAME.test.ts`, or `NAME.test.js` as compiled (and as a vendor may write it). */
 const SUITE_FILE = /\.test\.(?:ts|js)$/;

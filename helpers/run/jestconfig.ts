@@ -3,8 +3,8 @@
 // which jest leaves out unless told), with a vendor's --suites-dir beside them.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CODE_EXT, CODE_ROOT, codeModule } from '../infra/paths.ts';
-import { SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
+// Only paths and the entry points: jest.config.js imports this module in every jest process.
+import { CODE_EXT, CODE_ROOT, codeModule, SELFTEST_DIR, SUITES_DIR } from '../infra/paths.ts';
 import { ENTRY_POINTS } from './vendorimports.ts';
 
 /** Transpiles TypeScript test files (pullcheck's in a checkout, a vendor's anywhere). */
