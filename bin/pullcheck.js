@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so that `npx pullcheck` needs no build step.
-import { register } from 'tsx/esm/api';
+// From a checkout, the TypeScript CLI through tsx (no build step); from the installed package, the
+// compiled one (the package ships no cli/main.ts), without a loader.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const source = new URL('../cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else await import('../dist/cli/main.js');

@@ -12,6 +12,12 @@ export interface FlagSpec {
 
 export const FLAGS = {
   suite: { type: 'string', multiple: true, arg: 'NAME[,NAME]', help: 'only these suites (repeatable)' },
+  'suites-dir': {
+    type: 'string',
+    multiple: true,
+    arg: 'DIR',
+    help: 'also the suites in DIR (NAME.test.ts or .js written against pullcheck/harness), beside the built-in ones (repeatable)',
+  },
   focus: { type: 'string', arg: 'REGEX', help: 'only scenario IDs matching REGEX' },
   skip: { type: 'string', arg: 'REGEX', help: 'leave out scenario IDs matching REGEX' },
   profile: { type: 'string', arg: 'NAME|FILE', help: 'cluster profile from clusters/ (default: default)' },
@@ -69,7 +75,7 @@ export const FLAGS = {
 
 export type FlagName = keyof typeof FLAGS;
 
-const SELECTION: FlagName[] = ['suite', 'focus', 'skip'];
+const SELECTION: FlagName[] = ['suite', 'suites-dir', 'focus', 'skip'];
 const CLUSTER: FlagName[] = ['profile', 'name', 'k8s', 'posture', 'kubeconfig', 'context', 'no-pull'];
 const REGISTRY: FlagName[] = [
   'registry',
@@ -144,7 +150,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'list',
     summary: 'every suite and scenario ID with its one-line description',
-    groups: [{ title: 'selection', flags: [...SELECTION, 'selftest', 'output'] }],
+    groups: [{ title: 'selection', flags: [...SELECTION, 'config', 'selftest', 'output'] }],
   },
   {
     name: 'report',

@@ -17,7 +17,7 @@ import { mergeReports } from '../helpers/report/merge.ts';
 import { certify } from '../helpers/run/certification.ts';
 import { archiveRun } from '../helpers/report/archive.ts';
 import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
-import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from '../helpers/run/catalog.ts';
+import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
@@ -123,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.profile ? { profile: values.profile } : {}),
         ...(values.k8s ? { k8s: values.k8s } : {}),
         ...(values.suite ? { suite: values.suite } : {}),
+        ...(values['suites-dir'] ? { suitesDir: values['suites-dir'] } : {}),
         ...(values.focus ? { focus: values.focus } : {}),
         ...(values.skip ? { skip: values.skip } : {}),
         ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
@@ -158,11 +159,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'list': {
       const options = resolveRunOptions({
+        ...(values.config ? { config: values.config } : {}),
         ...(values.suite ? { suite: values.suite } : {}),
+        ...(values['suites-dir'] ? { suitesDir: values['suites-dir'] } : {}),
         ...(values.focus ? { focus: values.focus } : {}),
         ...(values.skip ? { skip: values.skip } : {}),
       });
-      const catalog = await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]);
+      const catalog = await loadCatalog(values.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR], vendorSuitesDirs(options.suitesDirs));
       // upgrade/* runs only under `pullcheck upgrade`, and is listed all the same.
       const upgradeIds = new Set(catalog.filter((e) => e.upgrade).map((e) => e.id));
       const listed = (halves: boolean) => {

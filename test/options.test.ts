@@ -38,6 +38,7 @@ describe('resolveRunOptions', () => {
       profile: 'default',
       versions: [],
       suites: [],
+      suitesDirs: [],
       keep: false,
       parallel: 2,
       reportDir: 'reports',
@@ -66,6 +67,15 @@ describe('resolveRunOptions', () => {
   it('pullcheck certify needs a registry to certify', () => {
     expect(() => resolve({ certify: true })).toThrow(/certify needs the registry to certify: --registry/);
     expect(resolve({ certify: true, registry: 'https://r.example' }).certify).toBe(true);
+  });
+
+  it('takes --suites-dir over suitesDirs in the config, whose directories are relative to the file', () => {
+    expect(resolve({ config: file('v.yaml', 'suitesDirs: [vendor, /abs/suites]\n') }).suitesDirs).toEqual([
+      join(dir, 'vendor'),
+      '/abs/suites',
+    ]);
+    expect(resolve({ config: file('w.yaml', 'suitesDirs: [vendor]\n'), suitesDir: ['mine'] }).suitesDirs).toEqual(['mine']);
+    expect(() => resolve({ config: file('x.yaml', 'suitesDirs: vendor\n') })).toThrow(/suitesDirs must be a list of directories/);
   });
 
   it('names the kind cluster with --name (or name: in the config), never with a kubeconfig', () => {

@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
 import type { Logger } from '../infra/log.ts';
 import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION, RUNC_VERSION } from '../infra/versions.ts';
 import { goBuild, goInstall, prepareWrapper } from './go.ts';
 
-const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
+const PROGRAMS_DIR = join(PACKAGE_ROOT, 'programs');
 
 async function cachedBinaries(name: string, version: string, logger: Logger, build: (out: string) => Promise<void>): Promise<string> {
   const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${version}`), (out) =>

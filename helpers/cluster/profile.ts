@@ -2,13 +2,13 @@
 // validated in one place; every error names the file and the fix.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { isRecord } from '../infra/guards.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
 
-export const PROFILES_DIR = fileURLToPath(new URL('../../clusters', import.meta.url));
+export const PROFILES_DIR = join(PACKAGE_ROOT, 'clusters');
 
 export interface KindNode {
   role: 'control-plane' | 'worker';

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
 import type { Logger } from '../infra/log.ts';
 import { run } from '../infra/exec.ts';
@@ -21,7 +21,7 @@ import {
   type Platform,
 } from './oci.ts';
 
-const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
+const PROGRAMS_DIR = join(PACKAGE_ROOT, 'programs');
 
 export function platformString(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { Wait, type StartedTestContainer } from 'testcontainers';
 import { goEnv } from '../build/go.ts';
 import { tarOf } from '../images/oci.ts';
@@ -28,7 +28,7 @@ import {
 } from './registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from './tls.ts';
 
-const PROGRAMS_DIR = fileURLToPath(new URL('../../programs', import.meta.url));
+const PROGRAMS_DIR = join(PACKAGE_ROOT, 'programs');
 const LABEL_IMAGE_INPUTS = 'pullcheck.io/image-inputs';
 const PORT = 5000;
 export const BLOB_PORT = 8443;

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { redact } from '../infra/redact.ts';
 import { sharedCauses } from './causes.ts';
 import { certificationVerdict, renderCertificationHtml, renderHtml } from './html.ts';
@@ -222,7 +223,7 @@ export function ranScenarios(jest: JestRun, isScenarioFile: (p: string) => boole
 
 export function toolVersion(): string {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const pkg: unknown = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'));
     return isRecord(pkg) && typeof pkg['version'] === 'string' ? pkg['version'] : 'unknown';
   } catch {
     return 'unknown';

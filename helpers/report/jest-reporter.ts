@@ -41,7 +41,8 @@ export default class PullcheckReporter {
   private readonly scenarioRoots: string[];
   private lastError: Error | undefined;
 
-  constructor(globalConfig: ReporterGlobalConfig) {
+  /** `scenarioRoots`: the directories whose files are scenario suites (a run's config names a vendor's too). */
+  constructor(globalConfig: ReporterGlobalConfig, options?: { scenarioRoots?: string[] }) {
     // Jest builds reporters before it starts the test workers, which inherit this environment: a
     // jest run started by hand gets its run context (and report directory) here.
     if (hasRunContext()) {
@@ -51,7 +52,9 @@ export default class PullcheckReporter {
       this.ownFile = join(cacheDir(), 'state', `run-context-${process.pid}.json`);
       useRunContext(this.ctx, this.ownFile);
     }
-    this.scenarioRoots = [join(globalConfig.rootDir, 'suites') + sep, join(globalConfig.rootDir, 'test', 'selftest') + sep];
+    this.scenarioRoots = (
+      options?.scenarioRoots ?? [join(globalConfig.rootDir, 'suites'), join(globalConfig.rootDir, 'test', 'selftest')]
+    ).map((root) => root + sep);
   }
 
   async onRunComplete(_contexts: unknown, jest: JestRun): Promise<void> {

@@ -2,6 +2,7 @@
 // precedence) the command line, PULLCHECK_* environment variables and a YAML config file. Every
 // mistake is a UsageError whose one line names the fix.
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
@@ -33,6 +34,8 @@ export interface RunOptions {
   /** Empty: the profile's version. */
   versions: KubernetesVersion[];
   suites: string[];
+  /** --suites-dir DIR (or `suitesDirs` in --config): a vendor's suites beside the built-in ones, as given (checked by the catalog). */
+  suitesDirs: string[];
   focus?: string;
   skip?: string;
   kubeconfig?: string;
@@ -69,6 +72,7 @@ export interface RunFlags {
   profile?: string;
   k8s?: string;
   suite?: string[];
+  suitesDir?: string[];
   focus?: string;
   skip?: string;
   kubeconfig?: string;
@@ -107,6 +111,7 @@ const CONFIG_KEYS = [
   'profile',
   'k8s',
   'suites',
+  'suitesDirs',
   'focus',
   'skip',
   'kubeconfig',
@@ -129,6 +134,7 @@ interface ConfigFile {
   posture?: unknown;
   k8s?: string;
   suites?: string[];
+  suitesDirs?: string[];
   focus?: string;
   skip?: string;
   kubeconfig?: string;
@@ -175,6 +181,13 @@ export function readConfigFile(file: string): ConfigFile {
   }
   if (r['suites'] !== undefined && !(Array.isArray(r['suites']) && r['suites'].every((s) => typeof s === 'string'))) {
     throw new UsageError(`config file ${file}: suites must be a list of suite names`);
+  }
+  const dirs = r['suitesDirs'];
+  if (dirs !== undefined) {
+    if (!(Array.isArray(dirs) && dirs.every((d) => typeof d === 'string')))
+      throw new UsageError(`config file ${file}: suitesDirs must be a list of directories (relative to the config file)`);
+    // Relative to the file, as a checked-in config is read from anywhere.
+    r['suitesDirs'] = dirs.map((d: string) => resolve(dirname(file), d));
   }
   return r as ConfigFile;
 }
@@ -372,6 +385,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       .flatMap((s) => s.split(','))
       .map((s) => s.trim())
       .filter(Boolean),
+    suitesDirs: flags.suitesDir?.length ? flags.suitesDir : (file.suitesDirs ?? []),
     ...(focus ? { focus } : {}),
     ...(skip ? { skip } : {}),
     ...(kubeconfig ? { kubeconfig } : {}),

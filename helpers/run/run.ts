@@ -5,7 +5,7 @@
 // each phase --parallel suites at a time, and deletes the cluster it made unless --keep.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { errorLine } from '../cluster/kube.ts';
@@ -30,14 +30,14 @@ import { probePulls } from '../posture/probe.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { certificationGaps, certify } from './certification.ts';
 import { certificationVerdict } from '../report/html.ts';
-import { loadCatalog, SELFTEST_DIR, SUITES_DIR } from './catalog.ts';
+import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
+import { runJestConfig } from './jestconfig.ts';
+import { CODE_EXT, PACKAGE_ROOT } from '../infra/paths.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
 import type { RunOptions, VendorRegistryOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface TargetSpec {
   name: string;
@@ -103,23 +103,35 @@ function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
   return tools;
 }
 
-async function runJest(files: readonly string[], maxWorkers: number, contextFile: string, logger: Logger, what: string): Promise<number> {
+/** Wherever npm put jest (hoisted or under pullcheck's own node_modules). */
+const JEST_BIN = createRequire(import.meta.url).resolve('jest/bin/jest');
+
+async function runJest(
+  files: readonly string[],
+  o: { maxWorkers: number; vendorDirs: readonly string[] },
+  contextFile: string,
+  logger: Logger,
+  what: string,
+): Promise<number> {
   if (files.length === 0 || interrupted()) return 0;
   return logger.phase(what, async () => {
     const child = execa(
       process.execPath,
       [
+        // From a checkout jest's own modules (setup, reporter) are TypeScript; compiled, they need no loader.
+        ...(CODE_EXT === 'ts' ? ['--import', 'tsx'] : []),
         '--experimental-vm-modules',
         // jest's ESM support needs the flag; its warning is not for pullcheck's users.
         '--disable-warning=ExperimentalWarning',
-        join(ROOT, 'node_modules/jest/bin/jest.js'),
-        `--maxWorkers=${maxWorkers}`,
+        JEST_BIN,
+        '--config',
+        runJestConfig(o.vendorDirs, o.maxWorkers),
         '--runTestsByPath',
         ...files,
       ],
       {
-        cwd: ROOT,
-        env: { PULLCHECK_PROJECTS: 'e2e', [RUN_CONTEXT_ENV]: contextFile },
+        cwd: PACKAGE_ROOT,
+        env: { [RUN_CONTEXT_ENV]: contextFile },
         stdio: 'inherit',
         reject: false,
       },
@@ -282,7 +294,13 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     ] as const;
     for (const [phase, files, what] of phases) {
       if (files.length === 0) continue;
-      await runJest(files, o.parallel, contextFile, logger, `${target.name}: ${files.length} suite(s) ${what} (${o.parallel} at a time)`);
+      await runJest(
+        files,
+        { maxWorkers: o.parallel, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
+        contextFile,
+        logger,
+        `${target.name}: ${files.length} suite(s) ${what} (${o.parallel} at a time)`,
+      );
       const file = join(targetDir, 'target.json');
       parts.push(readTarget(file));
       if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
@@ -322,7 +340,8 @@ export async function runPullcheck(
 ): Promise<RunOutcome> {
   if (o.registry?.password) registerSecret(o.registry.password);
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
-  const plan = given?.plan ?? planRun(await loadCatalog(o.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR]), o);
+  const plan =
+    given?.plan ?? planRun(await loadCatalog(o.selftest ? [SUITES_DIR, SELFTEST_DIR] : [SUITES_DIR], vendorSuitesDirs(o.suitesDirs)), o);
   const targets = given?.targets ?? targetsOf(o);
   // Preflight, before any cluster or registry exists: each failure is one line and exit 2.
   await checkHostTools(hostTools(plan, o));

@@ -19,7 +19,7 @@ import { registerCredentials } from '../infra/redact.ts';
 import type { KubernetesVersion } from '../infra/versions.ts';
 import { startStandalone, type StandaloneRegistry } from '../registry/standalone.ts';
 import { newRunId } from '../report/assemble.ts';
-import { loadCatalog, SUITES_DIR } from './catalog.ts';
+import { loadCatalog, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
 import { writeSecretFile, type ClusterTarget } from './context.ts';
 import { UsageError, type RunOptions } from './options.ts';
 import { planRun } from './plan.ts';
@@ -56,7 +56,7 @@ export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutc
   const u = o.upgrade;
   if (!u) throw new UsageError('pullcheck upgrade needs --from vX --to vY (or upgrade: {from, to} in --config)');
   await upgradePreflight(u.from, u.to, logger);
-  const catalog = await loadCatalog([SUITES_DIR]);
+  const catalog = await loadCatalog([SUITES_DIR], vendorSuitesDirs(o.suitesDirs));
   // --suite upgrade: the halves alone; other names narrow the default selection after them.
   const others = o.suites.filter((s) => s !== UPGRADE_SUITE);
   const halves = planRun(catalog, { suites: [], upgradeHalves: true });

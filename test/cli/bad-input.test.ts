@@ -218,6 +218,17 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     ].join('\n'),
   );
   const brokenYaml = file('broken.yaml', 'name: broken\ncluster: [unclosed\n');
+  // --suites-dir: a directory of no suite files, and one whose suite takes a built-in suite's name.
+  const emptySuites = join(work, 'no-suites');
+  mkdirSync(emptySuites);
+  writeFileSync(join(emptySuites, 'README.md'), 'no suite here\n');
+  const clashing = join(work, 'clashing-suites');
+  mkdirSync(clashing);
+  writeFileSync(join(clashing, 'package.json'), '{"type": "module"}\n');
+  writeFileSync(
+    join(clashing, 'smoke.test.ts'),
+    "import { defineSuite } from 'pullcheck/harness';\n\nexport const suite = defineSuite({ name: 'smoke' });\n",
+  );
   const wrongField = file(
     'wrong-field.yaml',
     'name: wrong-field\nkubernetesVersion: v1.37.2\nworkers: 2\ncluster:\n  kind: Cluster\n  apiVersion: kind.x-k8s.io/v1alpha4\n',
@@ -285,6 +296,21 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         name: 'malformed Kubernetes version',
         args: run('--k8s', '1.2'),
         fix: /--k8s: not a Kubernetes release version: "1\.2" \(expected vMAJOR\.MINOR\.PATCH/,
+      },
+      {
+        name: '--suites-dir that does not exist',
+        args: run('--suites-dir', join(work, 'nowhere')),
+        fix: /--suites-dir .*nowhere is not a directory: pass the directory that holds your NAME\.test\.ts suite files/,
+      },
+      {
+        name: '--suites-dir with no suite',
+        args: run('--suites-dir', emptySuites),
+        fix: /--suites-dir .*no-suites holds no suite file: name each suite NAME\.test\.ts/,
+      },
+      {
+        name: '--suites-dir suite named like a built-in one',
+        args: run('--suites-dir', clashing),
+        fix: /suite smoke of .*clashing-suites\/smoke\.test\.ts has the name of .*suites\/smoke\.test\.ts's: rename the suite/,
       },
       { name: 'unknown command', args: ['frobnicate'], fix: /unknown command "frobnicate": see pullcheck --help/ },
       { name: 'unknown flag', args: run('--frobnicate'), fix: /unknown option '--frobnicate': see pullcheck --help/ },
@@ -454,6 +480,9 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'unknown flag',
     '--parallel 0',
     '--timeout abc',
+    '--suites-dir that does not exist',
+    '--suites-dir with no suite',
+    '--suites-dir suite named like a built-in one',
     'no Docker',
     'Docker too old',
     'no Go for a hermetic build',

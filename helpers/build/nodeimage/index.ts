@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../infra/paths.ts';
 import { cachedDir, cachePath } from '../../infra/cache.ts';
 import { docker, imageExists, imageLabel } from '../../infra/docker.ts';
 import type { Logger } from '../../infra/log.ts';
@@ -40,7 +41,7 @@ export function nodeImageTag(v: KubernetesVersion): string {
 }
 
 export function nodeInputsKey(v: KubernetesVersion): string {
-  const pauseSource = readFileSync(new URL('../../../programs/pause/main.go', import.meta.url));
+  const pauseSource = readFileSync(join(PACKAGE_ROOT, 'programs/pause/main.go'));
   const text = [
     ASSEMBLY_REVISION,
     KIND_VERSION,

@@ -32,3 +32,6 @@ export async function setUpCluster(): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ created, keep: ctx.keep }));
 }
+
+/** jest's global hook in the package (compiled): the default export. */
+export default setUpCluster;

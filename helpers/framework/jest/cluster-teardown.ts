@@ -20,3 +20,6 @@ export async function tearDownCluster(): Promise<void> {
   }
   await provider.down(logger);
 }
+
+/** jest's global hook in the package (compiled): the default export. */
+export default tearDownCluster;

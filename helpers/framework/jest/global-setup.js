@@ -1,7 +1,6 @@
-// Jest loads global setup outside its ESM transform; tsx loads the TypeScript it calls.
+// From a checkout: jest require()s global setup outside its transform; this imports the TypeScript
+// under the tsx that the npm scripts and `pullcheck run` start jest with. The package uses the compiled module.
 export default async function globalSetup() {
-  const { register } = await import('tsx/esm/api');
-  register();
   const { setUpCluster } = await import('./cluster-setup.ts');
   await setUpCluster();
 }
