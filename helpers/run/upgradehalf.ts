@@ -77,7 +77,8 @@ export async function runUpgradeHalf(o: RunOptions, logger: Logger): Promise<Run
   const stateFile = join(runDir, 'upgrade-state.json');
   if (h.half === 'before') {
     const half: UpgradeHalf = { half: 'before', from: now.version, to: 'the next version', stateFile };
-    return runPullcheck({ ...o, suites: [] }, logger, {
+    // A selection, not the catalog: the halves alone certify no registry.
+    return runPullcheck({ ...o, suites: [UPGRADE_SUITE] }, logger, {
       targets: [{ name: 'before', cluster: target, plan: halves, upgrade: half }],
       runId,
       plan: halves,
@@ -101,7 +102,7 @@ export async function runUpgradeHalf(o: RunOptions, logger: Logger): Promise<Run
     ...(rest ? [{ name: now.version, cluster: target, plan: rest }] : []),
   ];
   logger.info(`after ${from} → ${now.version}: the before half from ${h.baseline.file} (run ${b.runId})`);
-  return runPullcheck({ ...o, suites: others }, logger, {
+  return runPullcheck({ ...o, suites: rest ? others : [UPGRADE_SUITE] }, logger, {
     targets,
     runId,
     plan: rest ?? halves,
