@@ -412,6 +412,21 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /--baseline .*results-not-before\.json is not the report of a pullcheck upgrade --before run: pass the results\.json that run wrote/,
       },
       {
+        name: 'upgrade --kubeconfig --before without a registry',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--before', '--report-dir', reportDir],
+        fix: /the --kubeconfig form needs a registry both commands reach .*: add --registry URL --registry-username U --registry-password-stdin/,
+      },
+      {
+        name: 'cluster upgrade without --to',
+        args: ['cluster', 'upgrade', '--profile', profile],
+        fix: /cluster upgrade needs --to vY, the version to upgrade the cluster to/,
+      },
+      {
+        name: 'cluster upgrade of a cluster that is not there',
+        args: ['cluster', 'upgrade', '--profile', profile, '--to', 'v1.37.2'],
+        fix: /no kind cluster pullcheck-bad-input to upgrade: start it with `npx pullcheck cluster up/,
+      },
+      {
         name: 'API server unreachable',
         args: run('--suite', 'smoke', '--kubeconfig', kubeconfig),
         fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
@@ -493,6 +508,9 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'upgrade --after without --baseline',
     'upgrade --from/--to with --kubeconfig',
     'upgrade --after with a baseline not from a before run',
+    'upgrade --kubeconfig --before without a registry',
+    'cluster upgrade without --to',
+    'cluster upgrade of a cluster that is not there',
   ];
   for (const name of names) {
     const skip = name === 'disk full during a build' && noTmpfs;
