@@ -55,6 +55,14 @@ export const FLAGS = {
   },
   from: { type: 'string', arg: 'vX', help: 'upgrade: the Kubernetes version the cluster is created at' },
   to: { type: 'string', arg: 'vY', help: 'upgrade: the version it is upgraded to in place (the next minor, or a later patch)' },
+  before: {
+    type: 'boolean',
+    help: 'upgrade --kubeconfig: run the before halves on your cluster and write the report the --after run needs; then upgrade it your way',
+  },
+  after: {
+    type: 'boolean',
+    help: 'upgrade --kubeconfig: once you upgraded it, the after halves and the suites, compared with the --before run (--baseline its results.json)',
+  },
   shard: {
     type: 'string',
     arg: 'I/N',
@@ -138,11 +146,16 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'upgrade',
     summary:
-      'a kind cluster at --from, the before half of upgrade/*, an in-place kubeadm upgrade to --to (control plane, then each worker), the after half, then the suites on the upgraded cluster (--suite narrows them; --suite upgrade: none); one report',
+      'a kind cluster at --from, the before half of upgrade/*, an in-place kubeadm upgrade to --to (control plane, then each worker), the after half, then the suites on the upgraded cluster (--suite narrows them; --suite upgrade: none); one report. Your own cluster: --kubeconfig K --before, your upgrade, then --kubeconfig K --after --baseline reports/<run>/results.json',
     groups: [
-      { title: 'upgrade', flags: ['from', 'to'] },
+      { title: 'upgrade (a kind cluster pullcheck makes and upgrades)', flags: ['from', 'to'] },
+      { title: 'upgrade (your cluster, upgraded by you between two commands)', flags: ['kubeconfig', 'context', 'before', 'after'] },
       { title: 'selection', flags: SELECTION },
       { title: 'cluster', flags: ['profile', 'name', 'posture', 'no-pull'] },
+      {
+        title: 'registry (the --kubeconfig form: one both commands reach; also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA)',
+        flags: REGISTRY,
+      },
       { title: 'run', flags: ['config', 'keep', 'parallel', 'timeout', 'report-dir', 'baseline', 'accept-changes', 'archive'] },
     ],
     notes: [EXIT_RUN],
@@ -174,6 +187,12 @@ export const COMMANDS: CommandSpec[] = [
     name: 'cluster down',
     summary: 'delete it, with every container and network it made',
     groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s'] }],
+  },
+  {
+    name: 'cluster upgrade',
+    summary:
+      "upgrade the profile's kind cluster in place to --to, kubeadm's way (control plane, then each worker), from the same hermetic build; what you would do between upgrade --kubeconfig --before and --after",
+    groups: [{ title: 'cluster', flags: ['profile', 'name', 'to'] }],
   },
   {
     name: 'cluster status',

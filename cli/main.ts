@@ -21,7 +21,7 @@ import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../help
 import { planRun } from '../helpers/run/plan.ts';
 import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
-import { runUpgrade } from '../helpers/run/upgrade.ts';
+import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
 
 async function readStdin(): Promise<string> {
@@ -146,6 +146,8 @@ async function main(argv: string[]): Promise<number> {
         selftest: values.selftest,
         ...(values.from ? { from: values.from } : {}),
         ...(values.to ? { to: values.to } : {}),
+        ...(values.before ? { before: true } : {}),
+        ...(values.after ? { after: true } : {}),
         ...(values.baseline ? { baseline: values.baseline } : {}),
         ...(values['accept-changes'] ? { acceptChanges: true } : {}),
       });
@@ -234,6 +236,13 @@ async function main(argv: string[]): Promise<number> {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
+      return 0;
+    }
+    case 'cluster upgrade': {
+      if (!values.to) throw new UsageError('cluster upgrade needs --to vY, the version to upgrade the cluster to');
+      const profile = profileForRun(profileName, undefined, undefined, values.name);
+      await upgradeKindCluster({ profile, to: values.to, logger });
+      logger.info(`cluster ${profile.clusterName} upgraded to ${values.to}; kubectl --context kind-${profile.clusterName} get nodes`);
       return 0;
     }
     case 'cluster down':

@@ -3,8 +3,13 @@
 import { upgradePathError } from '../helpers/cluster/upgrade.ts';
 import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
-import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/plan.ts';
+import { afterHalfError } from '../helpers/run/upgradehalf.ts';
+import { RESULTS_SCHEMA, type UpgradeBaseline } from '../helpers/report/schema.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const v = parseKubernetesVersion;
 
@@ -37,10 +42,76 @@ describe('--from/--to', () => {
   it.each([
     [{ from: 'v1.36.3' }, /needs both --from and --to/],
     [{ from: 'v1.36', to: 'v1.37.2' }, /--from: not a Kubernetes release version/],
-    [{ from: 'v1.36.3', to: 'v1.37.2', k8s: 'v1.37.2' }, /drop --kubeconfig and --k8s/],
+    [{ from: 'v1.36.3', to: 'v1.37.2', k8s: 'v1.37.2' }, /--from\/--to name both versions of the upgrade: drop --k8s/],
   ])('refuses %j', (flags, message) => {
     expect(() => resolveRunOptions(flags, {})).toThrow(UsageError);
     expect(() => resolveRunOptions(flags, {})).toThrow(message);
+  });
+});
+
+describe('the --kubeconfig form: --before, then --after --baseline', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-upgrade-half-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+  const upgrade: UpgradeBaseline = {
+    half: 'before',
+    from: 'v1.36.3',
+    clusterUid: 'uid-a',
+    server: 'https://127.0.0.1:6443',
+    registry: 'https://reg:5000',
+    state: { 'upgrade/x': { node: 'n' } },
+  };
+  const results = (u?: UpgradeBaseline) => {
+    const file = join(dir, `results-${u ? 'before' : 'plain'}.json`);
+    writeFileSync(file, JSON.stringify({ schema: RESULTS_SCHEMA, runId: 'r1', targets: [], ...(u ? { upgrade: u } : {}) }));
+    return file;
+  };
+
+  it('reads --before, and --after with the before run as its baseline (not a run to compare with)', () => {
+    expect(resolveRunOptions({ kubeconfig, before: true }, {}).upgradeHalf).toEqual({ half: 'before' });
+    const o = resolveRunOptions({ kubeconfig, after: true, baseline: results(upgrade) }, {});
+    expect(o.upgradeHalf?.half === 'after' && o.upgradeHalf.baseline.results.upgrade).toEqual(upgrade);
+    expect(o.baseline).toBeUndefined();
+  });
+
+  it.each([
+    [{ before: true, after: true }, /--before and --after are two commands/],
+    [{ after: true }, /--after needs --baseline reports\/<run>\/results\.json/],
+    [{ from: 'v1.36.3', to: 'v1.37.2' }, /drop --from\/--to and run --before/],
+    [{ after: true, baseline: 'a run that was not --before' }, /is not the report of a pullcheck upgrade --before run/],
+  ])('refuses %j', (flags: RunFlags, message) => {
+    const f = { kubeconfig, ...flags, ...(flags.baseline ? { baseline: results() } : {}) };
+    expect(() => resolveRunOptions(f, {})).toThrow(UsageError);
+    expect(() => resolveRunOptions(f, {})).toThrow(message);
+  });
+
+  it('refuses --before without --kubeconfig', () => {
+    expect(() => resolveRunOptions({ before: true }, {})).toThrow(/add --kubeconfig PATH/);
+  });
+
+  const now = { uid: 'uid-a', server: 'https://127.0.0.1:6443', version: 'v1.37.2' };
+  const check = (n: Partial<typeof now>, registry = upgrade.registry) =>
+    afterHalfError({ file: 'b.json', upgrade }, { ...now, ...n }, registry);
+  it('takes the same cluster, upgraded, with the same registry', () => {
+    expect(check({})).toBeUndefined();
+    expect(check({ version: 'v1.36.4' })).toBeUndefined();
+  });
+  it.each([
+    [
+      { uid: 'uid-b' },
+      undefined,
+      /b\.json was written on another cluster .*kube-system UID uid-a; this one: .*uid-b\): pass the --kubeconfig/,
+    ],
+    [
+      {},
+      'https://other:5000',
+      /--registry https:\/\/other:5000 is not the registry the --before run pushed to: pass --registry https:\/\/reg:5000/,
+    ],
+    [{ version: 'v1.36.3' }, undefined, /the cluster still runs v1\.36\.3, as in the --before run: upgrade it/],
+    [{ version: 'v1.35.9' }, undefined, /older than the v1\.36\.3 of the --before run/],
+  ])('refuses %j with registry %s', (n, registry, message) => {
+    expect(check(n, registry)).toMatch(message);
   });
 });
 

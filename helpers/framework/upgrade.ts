@@ -1,11 +1,11 @@
 // What an upgrade/* scenario needs beyond a scenario context: which half it is in, a state file
 // the before half writes and the after half reads (one entry per scenario ID, in the run's report
 // directory), and a namespace that outlives the before half (a running pod, a Deployment).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { LABEL_OWNER_HOST, hostLabel } from '../cluster/leftovers.ts';
 import { waitForServiceAccount } from '../cluster/kube.ts';
 import { LABEL_OWNER_PID } from '../infra/sweep.ts';
-import type { UpgradeHalf } from '../run/context.ts';
+import { readUpgradeState as readAll, type UpgradeHalf } from '../run/context.ts';
 import type { ScenarioContext } from './scenario.ts';
 
 export interface UpgradeScenario<T> extends UpgradeHalf {
@@ -15,13 +15,10 @@ export interface UpgradeScenario<T> extends UpgradeHalf {
   load(): T;
   /**
    * A namespace for objects that must live across the upgrade, owned by the `pullcheck upgrade`
-   * process (so no sweep takes it meanwhile); the after half deletes it when it ends.
+   * process (so no sweep takes it meanwhile) or, in the --kubeconfig form, by none; the after half
+   * deletes it when it ends.
    */
   keptNamespace(): Promise<string>;
-}
-
-function readAll(file: string): Record<string, unknown> {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
 }
 
 /** The scenario's half; skips by declaration outside `pullcheck upgrade`. */
@@ -59,8 +56,7 @@ export function upgradeScenario<T>(s: ScenarioContext): UpgradeScenario<T> {
             labels: {
               'pullcheck.io/managed': 'true',
               'pullcheck.io/run': s.env.runId,
-              [LABEL_OWNER_HOST]: hostLabel(),
-              [LABEL_OWNER_PID]: String(u.ownerPid),
+              ...(u.ownerPid === undefined ? {} : { [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(u.ownerPid) }),
             },
           },
         },

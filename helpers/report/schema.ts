@@ -111,8 +111,25 @@ export interface RunResults {
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
   /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */
   baseline?: { file: string; runId: string; compared: number; changes: ScenarioChange[]; unmatchedTargets: string[] };
+  /**
+   * `pullcheck upgrade --kubeconfig K --before`: what its `--after` run needs: the cluster it ran on
+   * (kube-system's UID), its version and registry, and what each before half recorded (by scenario ID).
+   */
+  upgrade?: UpgradeBaseline;
   /** `pullcheck upgrade`: the upgrade/* halves, target `before` against `after` (diff.ts `compareHalves`). */
   halves?: { compared: number; changes: ScenarioChange[]; halfOnly: number };
+}
+
+export interface UpgradeBaseline {
+  half: 'before';
+  /** The API server's version when the before halves ran. */
+  from: string;
+  /** The UID of the cluster's kube-system namespace: which cluster the state is on. */
+  clusterUid: string;
+  server: string;
+  /** The registry the halves pushed to: the after halves pull those images again. */
+  registry: string;
+  state: Record<string, unknown>;
 }
 
 /** A scenario that differs between two runs or targets. */

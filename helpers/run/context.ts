@@ -64,8 +64,12 @@ export interface UpgradeHalf {
   to: string;
   /** JSON the before half writes (per scenario ID) and the after half reads, in the run's report directory. */
   stateFile: string;
-  /** The `pullcheck upgrade` process: owner of what the before half leaves in the cluster, so no sweep takes it meanwhile. */
-  ownerPid: number;
+  /**
+   * The `pullcheck upgrade` process: owner of what the before half leaves in the cluster, so no
+   * sweep takes it meanwhile. None in the --kubeconfig form: the after half is another command,
+   * so what the before half leaves carries no owner a sweep could find gone.
+   */
+  ownerPid?: number;
 }
 
 /** The context of a jest run started by hand (npm run test:e2e): the default profile, a report of its own. */
@@ -128,4 +132,9 @@ export function writeSecretFile(secret: string): { file: string; remove(): void 
   const file = resolve(dir, 'password');
   writeFileSync(file, secret, { mode: 0o600 });
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What the before halves recorded in `stateFile` (empty when they recorded nothing). */
+export function readUpgradeState(stateFile: string): Record<string, unknown> {
+  return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>) : {};
 }

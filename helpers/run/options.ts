@@ -60,6 +60,11 @@ export interface RunOptions {
   posture?: { declaration: PostureDeclaration; where: string };
   /** `pullcheck upgrade --from --to` (or `upgrade: {from, to}` in --config): the in-place upgrade to validate. */
   upgrade?: { from: KubernetesVersion; to: KubernetesVersion };
+  /**
+   * `pullcheck upgrade --kubeconfig K --before`, then the user's own upgrade, then `--after
+   * --baseline FILE` (the before run's results.json, with what its halves recorded).
+   */
+  upgradeHalf?: { half: 'before' } | { half: 'after'; baseline: { file: string; results: RunResults } };
   /** --baseline FILE: a results.json this run's observations and verdicts are compared with. */
   baseline?: { file: string; results: RunResults };
   /** --accept-changes: a difference from the baseline is reported, not failed. */
@@ -97,6 +102,9 @@ export interface RunFlags {
   archive?: boolean;
   from?: string;
   to?: string;
+  /** `pullcheck upgrade --kubeconfig`: which half this command runs. */
+  before?: boolean;
+  after?: boolean;
   baseline?: string;
   acceptChanges?: boolean;
 }
@@ -375,9 +383,16 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
   const skip = checkRegex('--skip', flags.skip ?? file.skip);
   const shard = flags.shard ?? file.shard;
   const upgrade = upgradeVersions(flags.from ?? file.upgrade?.from, flags.to ?? file.upgrade?.to);
-  if (upgrade && (kubeconfig || versions.length))
-    throw new UsageError('--from/--to make a kind cluster at --from and upgrade it: drop --kubeconfig and --k8s');
-  const baseline = flags.baseline ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') } : undefined;
+  if (upgrade && kubeconfig)
+    throw new UsageError(
+      '--from/--to make a kind cluster at --from and upgrade it; your own cluster (--kubeconfig) you upgrade yourself: drop --from/--to and run --before, your upgrade, then --after --baseline reports/<run>/results.json',
+    );
+  if (upgrade && versions.length) throw new UsageError('--from/--to name both versions of the upgrade: drop --k8s');
+  const upgradeHalf = upgradeHalfOf(flags, kubeconfig);
+  const baseline =
+    flags.baseline && upgradeHalf?.half !== 'after'
+      ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') }
+      : undefined;
   return {
     profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
     versions,
@@ -403,6 +418,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(shard ? { shard: parseShard(shard) } : {}),
     archive: flags.archive ?? file.archive ?? false,
     ...(upgrade ? { upgrade } : {}),
+    ...(upgradeHalf ? { upgradeHalf } : {}),
     ...(baseline ? { baseline } : {}),
     acceptChanges: flags.acceptChanges ?? false,
   };
@@ -420,4 +436,29 @@ function upgradeVersions(from: string | undefined, to: string | undefined): RunO
     }
   };
   return { from: parse('--from', from), to: parse('--to', to) };
+}
+
+/**
+ * `--before`/`--after --baseline FILE` of the --kubeconfig form; the baseline must be the report
+ * of a before run (it carries what the before halves recorded for the after halves).
+ */
+function upgradeHalfOf(flags: RunFlags, kubeconfig: string | undefined): RunOptions['upgradeHalf'] {
+  if (!flags.before && !flags.after) return undefined;
+  if (flags.before && flags.after)
+    throw new UsageError(
+      '--before and --after are two commands with your own upgrade between them: give --before first, then --after --baseline reports/<run>/results.json',
+    );
+  if (!kubeconfig)
+    throw new UsageError(
+      '--before/--after test an upgrade of your own cluster: add --kubeconfig PATH (or use --from vX --to vY for a kind cluster pullcheck upgrades)',
+    );
+  if (flags.before) return { half: 'before' };
+  if (!flags.baseline) throw new UsageError('--after needs --baseline reports/<run>/results.json, the report the --before run wrote');
+  const results = readResultsArgument(flags.baseline, '--baseline');
+  const u = results.upgrade;
+  if (u?.half !== 'before' || typeof u.clusterUid !== 'string' || typeof u.state !== 'object' || u.state === null)
+    throw new UsageError(
+      `--baseline ${flags.baseline} is not the report of a pullcheck upgrade --before run: pass the results.json that run wrote (reports/<run>/results.json)`,
+    );
+  return { half: 'after', baseline: { file: flags.baseline, results } };
 }

@@ -22,7 +22,7 @@ import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetr
 import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
 import { describeCause } from '../report/causes.ts';
 import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
-import type { TargetResult } from '../report/schema.ts';
+import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 import { checkPosture } from '../posture/check.ts';
@@ -332,12 +332,21 @@ export interface RunOutcome {
   runDir: string;
 }
 
-/** `targets`: `pullcheck upgrade` gives its own (the halves of the upgrade, then the default selection). */
-export async function runPullcheck(
-  o: RunOptions,
-  logger: Logger,
-  given?: { targets: TargetSpec[]; runId?: string; plan?: Plan },
-): Promise<RunOutcome> {
+/** What `pullcheck upgrade` gives a run instead of the options' targets. */
+export interface GivenTargets {
+  /** The halves of the upgrade, then the default selection. */
+  targets: TargetSpec[];
+  runId?: string;
+  plan?: Plan;
+  /** Results of targets run by an earlier command (the --kubeconfig form's before half), reported first. */
+  earlier?: TargetResult[];
+  /** Targets `before` and `after` are the upgrade/* halves: compared in the report. */
+  halves?: boolean;
+  /** What the report keeps for a later `--after` run, made once the targets ran. */
+  upgrade?: () => RunResults['upgrade'];
+}
+
+export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenTargets): Promise<RunOutcome> {
   if (o.registry?.password) registerSecret(o.registry.password);
   if (o.registry?.username && o.registry.password) registerCredentials(o.registry.username, o.registry.password);
   const plan =
@@ -372,7 +381,7 @@ export async function runPullcheck(
     await pendingDown?.();
     secret?.remove();
   });
-  const results: TargetResult[] = [];
+  const results: TargetResult[] = [...(given?.earlier ?? [])];
   const shared: RunShared = {
     o,
     plan,
@@ -410,10 +419,12 @@ export async function runPullcheck(
     targets: results,
     ...(o.registry ? { certification: certify(results) } : {}),
   });
+  const upgrade = given?.upgrade?.();
+  if (upgrade) run.upgrade = upgrade;
   const baseline = o.baseline ? compareRuns(o.baseline.results, run) : undefined;
   if (o.baseline && baseline) run.baseline = { file: resolve(o.baseline.file), runId: o.baseline.results.runId, ...baseline };
   // `pullcheck upgrade`: its targets are the halves and the selection after them, not versions side by side.
-  const halfTargets = o.upgrade
+  const halfTargets = given?.halves
     ? ([run.targets.find((t) => t.name === 'before'), run.targets.find((t) => t.name === 'after')] as const)
     : undefined;
   // An after half that did not run (the upgrade failed) has nothing to compare.
@@ -439,7 +450,7 @@ export async function runPullcheck(
     );
   logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
   // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
-  if (run.targets.length > 1 && !o.upgrade)
+  if (run.targets.length > 1 && !given?.halves)
     for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
   if (halves) {
     for (const line of describeComparison(halves)) logger.info(`upgrade/* before → after: ${line}`);

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { Cluster } from '../cluster/cluster.ts';
-import { loadProfile } from '../cluster/profile.ts';
+import { loadProfile, type Profile } from '../cluster/profile.ts';
 import { KindCluster } from '../cluster/provider.ts';
 import { upgradeCluster, upgradePathError, type UpgradeStep } from '../cluster/upgrade.ts';
 import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
@@ -16,7 +16,9 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
 import { registerCredentials } from '../infra/redact.ts';
-import type { KubernetesVersion } from '../infra/versions.ts';
+import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
+import { VersionApi } from '@kubernetes/client-node';
+import { clusterExists, connectKind, kindBinary } from '../cluster/cluster.ts';
 import { startStandalone, type StandaloneRegistry } from '../registry/standalone.ts';
 import { newRunId } from '../report/assemble.ts';
 import { loadCatalog, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
@@ -24,6 +26,7 @@ import { writeSecretFile, type ClusterTarget } from './context.ts';
 import { UsageError, type RunOptions } from './options.ts';
 import { planRun } from './plan.ts';
 import { runPullcheck, type RunOutcome, type TargetSpec } from './run.ts';
+import { runUpgradeHalf } from './upgradehalf.ts';
 
 /** The suite whose scenarios run in halves around the upgrade. */
 export const UPGRADE_SUITE = 'upgrade';
@@ -53,7 +56,12 @@ function versionProfile(o: RunOptions, v: KubernetesVersion, dir: string): strin
 }
 
 export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutcome> {
+  if (o.upgradeHalf) return runUpgradeHalf(o, logger);
   const u = o.upgrade;
+  if (o.kubeconfig)
+    throw new UsageError(
+      'pullcheck upgrade --kubeconfig runs one half around your own upgrade: --before first, then --after --baseline reports/<run>/results.json',
+    );
   if (!u) throw new UsageError('pullcheck upgrade needs --from vX --to vY (or upgrade: {from, to} in --config)');
   await upgradePreflight(u.from, u.to, logger);
   const catalog = await loadCatalog([SUITES_DIR], vendorSuitesDirs(o.suitesDirs));
@@ -149,7 +157,7 @@ export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutc
           ]
         : []),
     ];
-    const outcome = await runPullcheck({ ...o, suites: others }, logger, { targets, runId, plan: rest ?? halves });
+    const outcome = await runPullcheck({ ...o, suites: others }, logger, { targets, runId, plan: rest ?? halves, halves: true });
     writeFileSync(
       join(runDir, 'upgrade.json'),
       `${JSON.stringify({ from: u.from.raw, to: u.to.raw, cluster: provider.name, upgraded, timings, steps }, null, 2)}\n`,
@@ -161,4 +169,34 @@ export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutc
     forget();
     await cleanup();
   }
+}
+
+/**
+ * `pullcheck cluster upgrade --to vY`: the same in-place upgrade of an existing kind cluster, alone
+ * (the step a user's own tooling takes between `upgrade --kubeconfig --before` and `--after`).
+ */
+export async function upgradeKindCluster(o: { profile: Profile; to: string; logger: Logger }): Promise<UpgradeStep[]> {
+  const { profile, logger } = o;
+  let to: KubernetesVersion;
+  try {
+    to = parseKubernetesVersion(o.to);
+  } catch (error) {
+    throw new UsageError(`--to: ${(error as Error).message}`);
+  }
+  await checkDocker();
+  if (!(await clusterExists(await kindBinary(logger), profile.clusterName)))
+    throw new UsageError(
+      `no kind cluster ${profile.clusterName} to upgrade: start it with \`npx pullcheck cluster up --name ${profile.clusterName} --k8s vX\``,
+    );
+  const cluster = await connectKind(profile, logger);
+  const from = parseKubernetesVersion((await cluster.kube.config.makeApiClient(VersionApi).getCode()).gitVersion);
+  const why = upgradePathError(from, to);
+  if (why) throw new UsageError(`cluster ${profile.clusterName} runs ${from.raw}: ${why}`);
+  await checkBuildTools();
+  await checkKubernetesVersion(to, logger);
+  const { steps } = await logger.phase(`in-place upgrade of ${profile.clusterName} ${from.raw} → ${to.raw}`, () =>
+    upgradeCluster({ cluster, to, logger }),
+  );
+  for (const s of steps) logger.info(`upgrade step ${s.node ? `[${s.node}] ` : ''}${s.name}: ${s.seconds}s`);
+  return steps;
 }

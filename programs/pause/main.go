@@ -3,12 +3,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
+	// Upstream pause prints its version for -v and exits: kubeadm's upgrade health check runs it so
+	// as a Job and waits for that Job to complete.
+	if len(os.Args) > 1 && strings.EqualFold(os.Args[1], "-v") {
+		fmt.Println("pause (pullcheck)")
+		return
+	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
 	for s := range signals {

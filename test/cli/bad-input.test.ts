@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker, LABEL_MANAGED } from '../../helpers/infra/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
+import { RESULTS_SCHEMA } from '../../helpers/report/schema.ts';
 import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
 import { createCA, type CertificateAuthority } from '../../helpers/registry/tls.ts';
 import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/infra/sweep.ts';
@@ -245,6 +246,7 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
       '',
     ].join('\n'),
   );
+  const notBefore = file('results-not-before.json', JSON.stringify({ schema: RESULTS_SCHEMA, runId: 'r1', targets: [] }));
   const reportDir = join(work, 'reports');
   const run = (...args: string[]) => ['run', '--profile', profile, '--report-dir', reportDir, ...args];
   // The registry's address is known once it runs; these cases read it then.
@@ -416,6 +418,41 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /context "y" is not in .*kubeconfig\.yaml \(it has: x\): pass --context with one of them/,
       },
       {
+        name: 'upgrade --before with --after',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--before', '--after', '--report-dir', reportDir],
+        fix: /--before and --after are two commands with your own upgrade between them: give --before first/,
+      },
+      {
+        name: 'upgrade --after without --baseline',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--after', '--report-dir', reportDir],
+        fix: /--after needs --baseline reports\/<run>\/results\.json, the report the --before run wrote/,
+      },
+      {
+        name: 'upgrade --from/--to with --kubeconfig',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--from', 'v1.36.3', '--to', 'v1.37.2', '--report-dir', reportDir],
+        fix: /your own cluster \(--kubeconfig\) you upgrade yourself: drop --from\/--to and run --before/,
+      },
+      {
+        name: 'upgrade --after with a baseline not from a before run',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--after', '--baseline', notBefore, '--report-dir', reportDir],
+        fix: /--baseline .*results-not-before\.json is not the report of a pullcheck upgrade --before run: pass the results\.json that run wrote/,
+      },
+      {
+        name: 'upgrade --kubeconfig --before without a registry',
+        args: ['upgrade', '--kubeconfig', kubeconfig, '--before', '--report-dir', reportDir],
+        fix: /the --kubeconfig form needs a registry both commands reach .*: add --registry URL --registry-username U --registry-password-stdin/,
+      },
+      {
+        name: 'cluster upgrade without --to',
+        args: ['cluster', 'upgrade', '--profile', profile],
+        fix: /cluster upgrade needs --to vY, the version to upgrade the cluster to/,
+      },
+      {
+        name: 'cluster upgrade of a cluster that is not there',
+        args: ['cluster', 'upgrade', '--profile', profile, '--to', 'v1.37.2'],
+        fix: /no kind cluster pullcheck-bad-input to upgrade: start it with `npx pullcheck cluster up/,
+      },
+      {
         name: 'API server unreachable',
         args: run('--suite', 'smoke', '--kubeconfig', kubeconfig),
         fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
@@ -496,6 +533,13 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'kubeconfig missing',
     'context missing',
     'API server unreachable',
+    'upgrade --before with --after',
+    'upgrade --after without --baseline',
+    'upgrade --from/--to with --kubeconfig',
+    'upgrade --after with a baseline not from a before run',
+    'upgrade --kubeconfig --before without a registry',
+    'cluster upgrade without --to',
+    'cluster upgrade of a cluster that is not there',
   ];
   for (const name of names) {
     const skip = name === 'disk full during a build' && noTmpfs;
