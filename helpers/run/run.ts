@@ -101,8 +101,10 @@ let activeClusterUp: Promise<unknown> | undefined;
 
 /** The host programs this run needs, each with the reason a missing one is named with. */
 function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
-  // The runner image carries every program binary prebuilt: there, no Go.
-  const tools = new Map<string, string>(prebuiltProgramsPresent() ? [] : [['go', 'every test image is built on this host']]);
+  // In a pod, the runner image carries every program binary prebuilt: there, no Go. Elsewhere other
+  // builds (registry kinds, the credential provider) need Go whatever the cache holds.
+  const prebuilt = o.inCluster && prebuiltProgramsPresent();
+  const tools = new Map<string, string>(prebuilt ? [] : [['go', 'every test image is built on this host']]);
   for (const e of plan.scenarios) for (const t of e.tools ?? []) if (!tools.has(t)) tools.set(t, `${e.id} runs it`);
   if (o.archive) tools.set('tar', '--archive writes the report with it');
   return tools;
