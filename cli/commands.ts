@@ -30,6 +30,10 @@ export const FLAGS = {
   },
   kubeconfig: { type: 'string', arg: 'PATH', help: 'run against an existing cluster instead of creating one' },
   context: { type: 'string', arg: 'NAME', help: 'the kubeconfig context to use (default: its current context)' },
+  'in-cluster': {
+    type: 'boolean',
+    help: "from a pod: test the pod's own cluster with its ServiceAccount (the runner image, the Sonobuoy plugin); needs --registry",
+  },
   'no-pull': { type: 'boolean', help: 'do not try docker pull before building the node image' },
   force: { type: 'boolean', help: 'rebuild even when cached' },
   registry: { type: 'string', arg: 'URL', help: 'https://host[:port] to push test images to and pull them from' },
@@ -84,7 +88,7 @@ export const FLAGS = {
 export type FlagName = keyof typeof FLAGS;
 
 const SELECTION: FlagName[] = ['suite', 'suites-dir', 'focus', 'skip'];
-const CLUSTER: FlagName[] = ['profile', 'name', 'k8s', 'posture', 'kubeconfig', 'context', 'no-pull'];
+const CLUSTER: FlagName[] = ['profile', 'name', 'k8s', 'posture', 'kubeconfig', 'context', 'in-cluster', 'no-pull'];
 const REGISTRY: FlagName[] = [
   'registry',
   'registry-username',
@@ -203,6 +207,11 @@ export const COMMANDS: CommandSpec[] = [
     name: 'images build',
     summary: 'build (or pull) the node image alone, e.g. to warm a CI cache',
     groups: [{ title: 'image', flags: ['profile', 'k8s', 'no-pull', 'force'] }],
+  },
+  {
+    name: 'images runner',
+    summary: 'build the runner image (pullcheck in a pod: a Job, the Sonobuoy plugin in deploy/sonobuoy) and print its reference',
+    groups: [],
   },
   {
     name: 'registry serve',

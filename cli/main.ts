@@ -1,4 +1,6 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
+import { resolveRunnerImage, RUNNER_LATEST } from '../helpers/build/runnerimage/index.ts';
+import { docker } from '../helpers/infra/docker.ts';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.skip ? { skip: values.skip } : {}),
         ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
         ...(values.context ? { context: values.context } : {}),
+        ...(values['in-cluster'] ? { inCluster: true } : {}),
         ...(values.registry ? { registry: values.registry } : {}),
         ...(values['registry-username'] ? { registryUsername: values['registry-username'] } : {}),
         ...(values['registry-password-stdin'] ? { registryPassword: await readStdin() } : {}),
@@ -154,7 +157,7 @@ async function main(argv: string[]): Promise<number> {
       if (command === 'upgrade') return (await runUpgrade(options, logger)).exitCode;
       if (options.upgrade) throw new UsageError(`--from/--to (or upgrade: in --config) belong to pullcheck upgrade, not ${command}`);
       // Checks the profile (and --k8s) before anything starts.
-      if (!options.kubeconfig)
+      if (!options.kubeconfig && !options.inCluster)
         for (const v of options.versions.length ? options.versions : [undefined])
           profileForRun(options.profile, v?.raw, undefined, options.name);
       return (await runPullcheck(options, logger)).exitCode;
@@ -268,6 +271,16 @@ async function main(argv: string[]): Promise<number> {
         forceBuild: values.force ?? false,
       });
       logger.info(`node image ${image.ref} (${image.source})`);
+      return 0;
+    }
+    case 'images runner': {
+      await checkDocker();
+      await checkBuildTools();
+      const image = await resolveRunnerImage(logger);
+      // The plugin definition names :latest; the hash tag says which inputs made it.
+      await docker(['tag', image.ref, RUNNER_LATEST], { logger });
+      logger.info(`runner image ${image.ref} (${image.built ? 'built' : 'local'})`);
+      console.log(image.ref);
       return 0;
     }
     case 'registry serve': {

@@ -38,6 +38,14 @@ describe('catalog', () => {
     }
   });
 
+  it('--in-cluster leaves out the registry variants (their registry kinds are containers) and nothing else', () => {
+    const smoke = planRun(all, { suites: ['smoke'] }).scenarios;
+    const inCluster = planRun(all, { suites: ['smoke'], inCluster: true }).scenarios.map((e) => e.id);
+    expect(smoke.some((e) => e.variant)).toBe(true);
+    expect(inCluster).toEqual(smoke.filter((e) => !e.variant).map((e) => e.id));
+    expect(inCluster.length).toBeGreaterThan(0);
+  });
+
   it('splits a selection into shards that are disjoint, cover it, and do not move when the count stays', () => {
     const whole = planRun(all, { suites: [] }).scenarios.map((e) => e.id);
     const parts = [1, 2, 3].map((index) => planRun(all, { suites: [], shard: { index, count: 3 } }).scenarios.map((e) => e.id));

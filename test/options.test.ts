@@ -1,6 +1,7 @@
 // `pullcheck run`'s options without running anything: where each setting comes from (flags, then
 // PULLCHECK_* variables, then --config), every mistake a UsageError naming the fix, and what a
 // selection plans.
+import { inClusterProblem } from '../helpers/cluster/incluster.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,11 +44,34 @@ describe('resolveRunOptions', () => {
       parallel: 2,
       reportDir: 'reports',
       allowPull: true,
+      inCluster: false,
       selftest: false,
       certify: false,
       acceptChanges: false,
       archive: false,
     });
+  });
+
+  it('--in-cluster: inside a pod, with --registry, and without the flags that choose another cluster (exit 2)', () => {
+    const pod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    expect(() => resolve({ inCluster: true }, pod)).toThrow(
+      new UsageError(
+        "--in-cluster needs --registry URL: a pod has no Docker to start pullcheck's own registries (pass a registry the nodes can pull from)",
+      ),
+    );
+    for (const flags of [{ kubeconfig: file('kc', 'x') }, { k8s: 'v1.37.2' }, { name: 'x' }, { from: 'v1.36.3', to: 'v1.37.2' }])
+      expect(() => resolve({ inCluster: true, registry: 'https://r.example', ...flags }, pod)).toThrow(
+        /^--in-cluster tests the cluster the pod runs in: drop --kubeconfig/,
+      );
+    expect(() => resolve({ inCluster: true, registry: 'https://r.example' }, {})).toThrow(
+      /^--in-cluster runs inside a pod: KUBERNETES_SERVICE_HOST\/PORT are not set here/,
+    );
+    expect(inClusterProblem(pod, dir)).toBe(
+      `--in-cluster needs the pod's ServiceAccount token: ${join(dir, 'token')} is missing (set automountServiceAccountToken: true)`,
+    );
+    file('token', 't');
+    file('ca.crt', PEM);
+    expect(inClusterProblem(pod, dir)).toBeUndefined();
   });
 
   it('takes a vendor repository namespace and a public one, checked like repository paths', () => {

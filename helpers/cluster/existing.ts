@@ -14,6 +14,8 @@ import type { Cluster } from './cluster.ts';
 export interface ExistingClusterOptions {
   kubeconfig: string;
   context?: string;
+  /** From a pod: no Docker to tell kind nodes by or to exec into them with. */
+  inCluster?: boolean;
   logger: Logger;
 }
 
@@ -69,6 +71,7 @@ export async function connectExisting(o: ExistingClusterOptions): Promise<Cluste
     .filter(Boolean)
     .sort();
   const kind =
+    !o.inCluster &&
     nodes.length > 0 &&
     nodes.every(isKindNode) &&
     (await docker(['inspect', '--type', 'container', nodeNames[0] ?? ''], { allowFailure: true })).exitCode === 0;

@@ -117,6 +117,7 @@ export class ExistingCluster implements ClusterProvider {
     return connectExisting({
       kubeconfig: this.target.kubeconfig,
       ...(this.target.context ? { context: this.target.context } : {}),
+      ...(this.target.inCluster ? { inCluster: true } : {}),
       logger: o.logger,
     });
   }

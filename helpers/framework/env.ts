@@ -159,9 +159,11 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
     // Nodes that are not kind containers are reached through the node agent, pulled from the
-    // suite's first registry the nodes already trust.
+    // suite's first registry the nodes already trust: the vendor's with its credentials before the
+    // vendor standing in for an anonymous registry (it pushes outside the anonymous namespace).
     if (cluster.nodes instanceof PendingNodeAccess) {
-      const source = [...registries.values()].find((r) => !r.local) ?? [...registries.values()].find((r) => r.local && r.caPem);
+      const vendors = [...registries.values()].filter((r) => !r.local);
+      const source = vendors.find((r) => r.username) ?? vendors[0] ?? [...registries.values()].find((r) => r.local && r.caPem);
       if (source) {
         const agent = await logger.phase('install the node agent DaemonSet', () =>
           installNodeAgent({ kube: cluster.kube, registry: source, runId: `${runId}-${o.suite}`.slice(0, 40), logger }),

@@ -2,7 +2,7 @@
 // a layer naming the image's build id. One binary per platform serves every image; the build-id
 // layer gives every image its own digest.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
@@ -33,11 +33,10 @@ function goArch(p: Platform): Record<string, string> {
   return env;
 }
 
-/**
- * A program of this repository (programs/<name>/) built for `platform`, cached by the hash of its
- * Go files and the platform; `ldflags` are added to `-s -w`.
- */
-export async function programBinary(name: 'echo' | 'nodeagent', platform: Platform, logger: Logger, ldflags = ''): Promise<Buffer> {
+type ProgramName = 'echo' | 'nodeagent';
+
+/** Where programBinary caches `name` for `platform`: keyed by the hash of its Go files and `ldflags`. */
+function programCacheDir(name: ProgramName, platform: Platform, ldflags: string): string {
   const sourceDir = join(PROGRAMS_DIR, name);
   const hash = createHash('sha256').update(ldflags);
   for (const file of readdirSync(sourceDir)
@@ -46,20 +45,57 @@ export async function programBinary(name: 'echo' | 'nodeagent', platform: Platfo
     hash.update(file).update(readFileSync(join(sourceDir, file)));
   }
   const key = hash.digest('hex').slice(0, 12);
-  const { dir, hit } = await cachedDir(cachePath('bin', `${name}-${key}-${platformString(platform).replace(/\//g, '-')}`), async (out) => {
+  return cachePath('bin', `${name}-${key}-${platformString(platform).replace(/\//g, '-')}`);
+}
+
+async function buildProgram(name: ProgramName, platform: Platform, logger: Logger, ldflags: string): Promise<string> {
+  const { dir, hit } = await cachedDir(programCacheDir(name, platform, ldflags), async (out) => {
     await run(['go', 'build', '-trimpath', '-ldflags', `-s -w ${ldflags}`.trim(), '-o', join(out, name), `./${name}`], {
       cwd: PROGRAMS_DIR,
       env: goEnv(goArch(platform)),
       logger,
     });
   });
-  if (hit) logger.detail(`cached ${name} ${key} ${platformString(platform)}: ${dir}`);
-  return readFileSync(join(dir, name));
+  if (hit) logger.detail(`cached ${name} ${platformString(platform)}: ${dir}`);
+  return dir;
+}
+
+/**
+ * A program of this repository (programs/<name>/) built for `platform`, cached by the hash of its
+ * Go files and the platform; `ldflags` are added to `-s -w`.
+ */
+export async function programBinary(name: ProgramName, platform: Platform, logger: Logger, ldflags = ''): Promise<Buffer> {
+  return readFileSync(join(await buildProgram(name, platform, logger, ldflags), name));
+}
+
+const echoLdflags = (platform: Platform) => `-X main.platform=${platformString(platform)}`;
+
+/**
+ * Every program binary a run builds (echo for each platform of a test index, the node agent for
+ * the nodes' likely platforms): what the runner image carries so that it needs no Go.
+ */
+function prebuilt(): { name: ProgramName; platform: Platform; ldflags: string }[] {
+  return [
+    ...INDEX_PLATFORMS.map((platform) => ({ name: 'echo' as const, platform, ldflags: echoLdflags(platform) })),
+    ...INDEX_PLATFORMS.filter((p) => p.architecture !== 'arm').map((platform) => ({ name: 'nodeagent' as const, platform, ldflags: '' })),
+  ];
+}
+
+/** Builds (or finds) every prebuilt program; returns their cache directories. */
+export async function buildPrebuiltPrograms(logger: Logger): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const p of prebuilt()) dirs.push(await buildProgram(p.name, p.platform, logger, p.ldflags));
+  return dirs;
+}
+
+/** Whether every program a run builds is in the cache already (the runner image): then no Go is needed. */
+export function prebuiltProgramsPresent(): boolean {
+  return prebuilt().every((p) => existsSync(join(programCacheDir(p.name, p.platform, p.ldflags), '.complete')));
 }
 
 /** The echo binary for `platform`; it names its platform in its marker line. */
 export function echoBinary(platform: Platform, logger: Logger): Promise<Buffer> {
-  return programBinary('echo', platform, logger, `-X main.platform=${platformString(platform)}`);
+  return programBinary('echo', platform, logger, echoLdflags(platform));
 }
 
 export interface TestImage {

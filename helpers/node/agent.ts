@@ -24,7 +24,7 @@ import { platformString, programBinary } from '../images/testimages.ts';
 import { waitFor, waitForServiceAccount, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess, NodeExecOptions } from './access.ts';
-import type { StartedRegistry } from '../registry/registry.ts';
+import { underPrefix, type StartedRegistry, type TestRegistry } from '../registry/registry.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 
 export const AGENT_NAME = 'pullcheck-node-agent';
@@ -73,14 +73,17 @@ export async function nodeAgentImage(platform: Platform, logger: Logger): Promis
 }
 
 /** Where the agent image goes: the run's registry, which the nodes reach and trust. */
-export type AgentRegistry = Pick<StartedRegistry, 'client' | 'host' | 'ref' | 'username' | 'password'>;
+export type AgentRegistry = Pick<StartedRegistry, 'client' | 'host' | 'ref' | 'username' | 'password'> &
+  Partial<Pick<TestRegistry, 'repositoryPrefix'>>;
 
 /** Pushes one image per platform (an OCI index when there are several); returns the reference by digest. */
 async function pushAgentImage(registry: AgentRegistry, platforms: readonly Platform[], tag: string, logger: Logger): Promise<string> {
+  // A vendor's registry takes pushes only under its prefix (a project, or its anonymous namespace).
+  const repository = underPrefix(registry, AGENT_REPOSITORY);
   const images: Image[] = [];
   for (const p of platforms) images.push(await nodeAgentImage(p, logger));
   const [only] = images;
-  if (images.length === 1 && only) return registry.ref(AGENT_REPOSITORY, await registry.client.pushImage(AGENT_REPOSITORY, tag, only));
+  if (images.length === 1 && only) return registry.ref(repository, await registry.client.pushImage(repository, tag, only));
   const index = imageIndex(
     images.map((img, i) => ({
       mediaType: img.manifestMediaType,
@@ -89,8 +92,8 @@ async function pushAgentImage(registry: AgentRegistry, platforms: readonly Platf
       platform: platforms[i] as Platform,
     })),
   );
-  const digest = await registry.client.pushIndex(AGENT_REPOSITORY, tag, images, index, MediaType.ociIndex);
-  return registry.ref(AGENT_REPOSITORY, digest);
+  const digest = await registry.client.pushIndex(repository, tag, images, index, MediaType.ociIndex);
+  return registry.ref(repository, digest);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export const RUN_CONTEXT_SCHEMA = 'pullcheck.io/run-context/v1';
 /** Where the scenarios run: a kind cluster pullcheck makes from a profile, or one the user named. */
 export type ClusterTarget =
   | { provider: 'kind'; profile: string; k8s?: string /** --name: the cluster's name instead of the profile's */; name?: string }
-  | { provider: 'existing'; kubeconfig: string; context?: string };
+  | { provider: 'existing'; kubeconfig: string; context?: string /** --in-cluster: from a pod, without Docker */; inCluster?: boolean };
 
 export interface RegistryTarget {
   url: string;

@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
 import { parseShard, type Shard } from './shard.ts';
+import { inClusterProblem } from '../cluster/incluster.ts';
 import { readResults } from '../report/assemble.ts';
 import type { RunResults } from '../report/schema.ts';
 
@@ -40,6 +41,8 @@ export interface RunOptions {
   skip?: string;
   kubeconfig?: string;
   context?: string;
+  /** --in-cluster: the pod's own cluster, with its ServiceAccount's credentials. */
+  inCluster: boolean;
   registry?: VendorRegistryOptions;
   keep: boolean;
   parallel: number;
@@ -82,6 +85,7 @@ export interface RunFlags {
   skip?: string;
   kubeconfig?: string;
   context?: string;
+  inCluster?: boolean;
   registry?: string;
   registryUsername?: string;
   /** Read from stdin by the CLI when --registry-password-stdin was given. */
@@ -388,6 +392,16 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       '--from/--to make a kind cluster at --from and upgrade it; your own cluster (--kubeconfig) you upgrade yourself: drop --from/--to and run --before, your upgrade, then --after --baseline reports/<run>/results.json',
     );
   if (upgrade && versions.length) throw new UsageError('--from/--to name both versions of the upgrade: drop --k8s');
+  if (flags.inCluster) {
+    if (kubeconfig || versions.length || name || upgrade)
+      throw new UsageError('--in-cluster tests the cluster the pod runs in: drop --kubeconfig, --k8s, --name and --from/--to');
+    if (!registry)
+      throw new UsageError(
+        "--in-cluster needs --registry URL: a pod has no Docker to start pullcheck's own registries (pass a registry the nodes can pull from)",
+      );
+    const problem = inClusterProblem(env);
+    if (problem) throw new UsageError(problem);
+  }
   const upgradeHalf = upgradeHalfOf(flags, kubeconfig);
   const baseline =
     flags.baseline && upgradeHalf?.half !== 'after'
@@ -405,6 +419,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(skip ? { skip } : {}),
     ...(kubeconfig ? { kubeconfig } : {}),
     ...(context ? { context } : {}),
+    inCluster: flags.inCluster ?? false,
     ...(registry ? { registry } : {}),
     keep: flags.keep ?? file.keep ?? false,
     parallel,

@@ -26,7 +26,7 @@ export function isSelected(id: string, s: Selection): boolean {
 /** `--suite X` takes every scenario suite X declares and every scenario whose ID starts with `X/`. */
 export function planRun(
   catalog: readonly CatalogEntry[],
-  o: Pick<RunOptions, 'suites' | 'focus' | 'skip' | 'shard'> & { certify?: boolean; upgradeHalves?: boolean },
+  o: Pick<RunOptions, 'suites' | 'focus' | 'skip' | 'shard'> & { certify?: boolean; upgradeHalves?: boolean; inCluster?: boolean },
 ): Plan {
   const known = selectableNames(catalog.filter((e) => !e.selftest));
   const selftests = selectableNames(catalog.filter((e) => e.selftest));
@@ -48,7 +48,8 @@ export function planRun(
       : o.suites.length === 0
         ? !o.certify || (e.capabilities.length > 0 && !e.variant)
         : o.suites.includes(e.suite) || o.suites.includes(e.group);
-  const scenarios = catalog.filter((e) => wanted(e) && isSelected(e.id, selection));
+  // In a pod there is no Docker for a variant's own registry kind: --in-cluster leaves variants out.
+  const scenarios = catalog.filter((e) => wanted(e) && !(o.inCluster && e.variant) && isSelected(e.id, selection));
   if (scenarios.length === 0) {
     throw new UsageError(
       `the selection (${[o.suites.length ? `--suite ${o.suites.join(',')}` : '', o.focus ? `--focus ${o.focus}` : '', o.skip ? `--skip ${o.skip}` : ''].filter(Boolean).join(' ')}) matches no scenario: see pullcheck list`,

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { PendingNodeAccess } from '../cluster/existing.ts';
+import { writeInClusterKubeconfig } from '../cluster/incluster.ts';
 import { errorLine } from '../cluster/kube.ts';
 import { sweepClusterLeftovers } from '../cluster/leftovers.ts';
 import type { Cluster } from '../cluster/cluster.ts';
@@ -38,6 +39,7 @@ import type { RunOptions, VendorRegistryOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
+import { prebuiltProgramsPresent } from '../images/testimages.ts';
 
 export interface TargetSpec {
   name: string;
@@ -54,6 +56,8 @@ export interface TargetSpec {
 
 /** The one place a run's options become clusters: the existing one, or a kind cluster per version. */
 export function targetsOf(o: RunOptions): TargetSpec[] {
+  if (o.inCluster)
+    return [{ name: 'in-cluster', cluster: { provider: 'existing', kubeconfig: writeInClusterKubeconfig(), inCluster: true } }];
   if (o.kubeconfig)
     return [
       {
@@ -97,7 +101,10 @@ let activeClusterUp: Promise<unknown> | undefined;
 
 /** The host programs this run needs, each with the reason a missing one is named with. */
 function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
-  const tools = new Map<string, string>([['go', 'every test image is built on this host']]);
+  // In a pod, the runner image carries every program binary prebuilt: there, no Go. Elsewhere other
+  // builds (registry kinds, the credential provider) need Go whatever the cache holds.
+  const prebuilt = o.inCluster && prebuiltProgramsPresent();
+  const tools = new Map<string, string>(prebuilt ? [] : [['go', 'every test image is built on this host']]);
   for (const e of plan.scenarios) for (const t of e.tools ?? []) if (!tools.has(t)) tools.set(t, `${e.id} runs it`);
   if (o.archive) tools.set('tar', '--archive writes the report with it');
   return tools;
@@ -223,8 +230,9 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     });
     if (existed && provider.makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
     await target.prepare?.(cluster);
-    // What killed runs left, in every mode: containers and networks on this host, objects in the cluster.
-    await sweepOrphans(logger);
+    // What killed runs left, in every mode: containers and networks on this host (a pod has no
+    // Docker), objects in the cluster.
+    if (!(target.cluster.provider === 'existing' && target.cluster.inCluster)) await sweepOrphans(logger);
     await sweepClusterLeftovers({
       kube: cluster.kube,
       ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),

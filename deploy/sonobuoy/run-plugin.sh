@@ -1,0 +1,28 @@
+#!/bin/bash
+# The runner image's Sonobuoy entrypoint: pullcheck against the pod's own cluster, then its report
+# handed to Sonobuoy's worker by its contract (results in $SONOBUOY_RESULTS_DIR, a `done` file
+# naming the file to collect). Arguments go to `pullcheck run` after --in-cluster.
+set -u
+results="${SONOBUOY_RESULTS_DIR:-/tmp/sonobuoy/results}"
+reports=/tmp/pullcheck-reports
+mkdir -p "$results"
+pullcheck run --in-cluster --report-dir "$reports" "$@"
+code=$?
+if [ -f "$reports/latest/junit.xml" ]; then
+  tar -czf "$results/pullcheck.tar.gz" -C "$reports/latest/" .
+else
+  # No report (bad usage, an unreachable registry): one failed testcase says so, so that Sonobuoy
+  # shows a failure rather than waiting for results that never come.
+  mkdir -p /tmp/pullcheck-error
+  cat > /tmp/pullcheck-error/junit.xml <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="pullcheck" tests="1" failures="1">
+  <testsuite name="pullcheck" tests="1" failures="1">
+    <testcase classname="pullcheck" name="pullcheck run"><failure message="pullcheck run exited ${code} before writing a report; see the plugin's log"/></testcase>
+  </testsuite>
+</testsuites>
+XML
+  tar -czf "$results/pullcheck.tar.gz" -C /tmp/pullcheck-error .
+fi
+printf '%s' "$results/pullcheck.tar.gz" > "$results/done"
+exit "$code"
