@@ -1,6 +1,6 @@
 // The seam between the npm package and the runner image: `npm pack` of this repository, and that
 // tarball installed with its production dependencies into a directory that becomes /opt/pullcheck.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../infra/exec.ts';
 import type { Logger } from '../../infra/log.ts';
@@ -15,33 +15,15 @@ export async function packTool(root: string, outDir: string, logger: Logger): Pr
 }
 
 /**
- * What a package without compiled JavaScript (bin running TypeScript through tsx) still starts from
- * its devDependencies when it runs suites; a compiled package lists what it runs as dependencies.
- */
-const SOURCE_PACKAGE_RUNTIME = ['jest', 'ts-jest', 'esbuild-register', 'typescript'];
-
-/**
  * The tarball → `dest` (which becomes /opt/pullcheck): unpacked, then its production dependencies
- * installed beside it from the npm cache where it has them, the repository's lockfile pinning them
- * (npm install, not ci: a source package's manifest is edited first).
+ * installed beside it from the npm cache where it has them, the repository's lockfile pinning them.
  */
 export async function installTool(tarball: string, dest: string, lockfile: string | undefined, logger: Logger): Promise<void> {
   mkdirSync(dest, { recursive: true });
   await run(['tar', '-xzf', tarball, '-C', dest, '--strip-components=1'], { logger });
-  const manifest = join(dest, 'package.json');
-  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
-    dependencies?: Record<string, string>;
-    devDependencies?: Record<string, string>;
-  };
-  if (!existsSync(join(dest, 'dist'))) {
-    for (const name of SOURCE_PACKAGE_RUNTIME) {
-      const version = pkg.devDependencies?.[name];
-      if (version === undefined) continue;
-      pkg.dependencies = { ...pkg.dependencies, [name]: version };
-      delete pkg.devDependencies?.[name];
-    }
-    writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
-  }
+  // The package runs compiled JavaScript (npm pack builds dist/): its dependencies are all it needs.
+  if (!existsSync(join(dest, 'dist', 'cli', 'main.js')))
+    throw new Error(`${tarball} has no dist/cli/main.js: pack it with npm pack (its prepack builds it)`);
   if (lockfile) copyFileSync(lockfile, join(dest, 'package-lock.json'));
   await run(['npm', 'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], { cwd: dest, logger });
 }
