@@ -1,6 +1,6 @@
 // The matchers a negative scenario's cause is checked with, on containerd's own words as kubelet's
 // Failed events carry them (collected from pullcheck runs; REF stands for the image reference).
-import { NOT_FOUND, refusalKind, UNAUTHORIZED } from '../helpers/framework/pods.ts';
+import { NOT_FOUND, PULL_ATTEMPT_FAILED, refusalKind, UNAUTHORIZED, verdictOf } from '../helpers/framework/pods.ts';
 
 const REF = 'pullcheck-reg-4a1f2c-private:5000/pullcheck/smoke-private-4a1f2c-1:4a1f2c-smoke-1';
 const URL = 'https://pullcheck-reg-4a1f2c-private:5000/v2/pullcheck/smoke-private-4a1f2c-1/manifests/4a1f2c-smoke-1';
@@ -71,5 +71,21 @@ describe('UNAUTHORIZED', () => {
     const ref = 'reg:5000/team/not-found-unauthorized:v1';
     expect(UNAUTHORIZED.test(`Failed to pull image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`)).toBe(false);
     expect(NOT_FOUND.test(`Failed to pull image "${ref}": unexpected status from HEAD request: 401 Unauthorized`)).toBe(false);
+  });
+});
+
+describe("kubelet's own pull limiter", () => {
+  it('is not the answer a negative scenario judges, nor a verdict: the next attempt, which reached the registry, is', () => {
+    expect(PULL_ATTEMPT_FAILED.test(`Failed to pull image "${REF}": pull QPS exceeded`)).toBe(false);
+    expect(PULL_ATTEMPT_FAILED.test(failed('unexpected status from HEAD request to x: 401 Unauthorized'))).toBe(true);
+    expect(PULL_ATTEMPT_FAILED.test(`Error: ImagePullBackOff`)).toBe(false);
+    const waiting = (reason: string, message: string) =>
+      verdictOf({
+        spec: { containers: [{ name: 'main' }] },
+        status: { containerStatuses: [{ name: 'main', state: { waiting: { reason, message } } }] },
+      } as never);
+    expect(waiting('ErrImagePull', 'pull QPS exceeded')).toBeUndefined();
+    expect(waiting('ImagePullBackOff', `Back-off pulling image "${REF}": ErrImagePull: pull QPS exceeded`)).toBeUndefined();
+    expect(waiting('ErrImagePull', failed('401 Unauthorized'))?.kind).toBe('pull-failed');
   });
 });

@@ -14,6 +14,7 @@ import {
   podLog,
   waitForEvent,
   waitForFirstEvent,
+  PULL_ATTEMPT_FAILED,
   type PodVerdict,
 } from './pods.ts';
 
@@ -48,7 +49,7 @@ function imageOf(pod: V1Pod): string {
 async function pullCause(kube: Kube, verdict: Extract<PodVerdict, { kind: 'pull-failed' }>): Promise<string> {
   const { pod } = verdict;
   const events = await podEvents(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '').catch(() => []);
-  const failed = events.find((e) => e.reason === EventReason.Failed && /Failed to pull image/.test(e.message ?? ''));
+  const failed = events.find((e) => e.reason === EventReason.Failed && PULL_ATTEMPT_FAILED.test(e.message ?? ''));
   return failed?.message ?? (verdict.message || verdict.reason);
 }
 
@@ -90,13 +91,7 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
     throw new Error(
       `${at} should have failed its pull of ${imageOf(pod)} with ${PULL_FAILED_REASONS.join(' or ')}, but waits with ${verdict.reason}: ${verdict.message}`,
     );
-  const failed = await waitForEvent(
-    kube,
-    pod.metadata?.namespace ?? '',
-    pod.metadata?.name ?? '',
-    EventReason.Failed,
-    /Failed to pull image/,
-  );
+  const failed = await waitForEvent(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', EventReason.Failed, PULL_ATTEMPT_FAILED);
   // A registry that hides a private repository behind a 404 does not refuse the pull: say so, not "other cause".
   if (cause === UNAUTHORIZED && NOT_FOUND.test(failed.message ?? ''))
     throw new Error(

@@ -3,7 +3,7 @@
 // digests are named by role (the one the scenario pushed, or another), never literally.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { PodObservation } from '../report/schema.ts';
-import { EventReason, imageIdOf, WaitingReason, type PodVerdict } from './pods.ts';
+import { EventReason, imageIdOf, PULL_ATTEMPT_FAILED, WaitingReason, type PodVerdict } from './pods.ts';
 
 /** Every word an observation may hold; `exited:N` stands for any non-zero exit code. Order is the order recorded. */
 export const OBSERVATIONS = [
@@ -124,7 +124,7 @@ export function observePod(facts: PodFacts): Observation[] {
     } else if (v.reason === WaitingReason.ErrImageNeverPull) {
       out.add('never-pull');
     } else {
-      const failed = events.find((e) => e.reason === EventReason.Failed && /Failed to pull image/.test(e.message ?? ''));
+      const failed = events.find((e) => e.reason === EventReason.Failed && PULL_ATTEMPT_FAILED.test(e.message ?? ''));
       out.add(pullFailureCause(failed?.message ?? v.message));
     }
   }

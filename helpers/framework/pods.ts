@@ -25,6 +25,14 @@ const PULL_FAILURES: ReadonlySet<string> = new Set(Object.values(WaitingReason))
 export const PULL_FAILED_REASONS: readonly string[] = [WaitingReason.ErrImagePull, WaitingReason.ImagePullBackOff];
 
 /**
+ * kubelet's own pull limiter (registryPullQPS) fails a pull before any request leaves the node; the
+ * attempt after its back-off says what the registry answered. So it is no verdict, and not the
+ * `Failed` event a cause is read from.
+ */
+const KUBELET_THROTTLED = /pull QPS exceeded/;
+export const PULL_ATTEMPT_FAILED = /^Failed to pull image (?![\s\S]*pull QPS exceeded)/;
+
+/**
  * How containerd words a registry's 404 in the kubelet's Failed event: the resolver's
  * "<ref>: not found", or the registry's own code where containerd quotes it.
  */
@@ -117,7 +125,7 @@ export function verdictOf(p: V1Pod): PodVerdict | undefined {
   const statuses = p.status?.containerStatuses ?? [];
   for (const c of statuses) {
     const waiting = c.state?.waiting;
-    if (waiting?.reason && PULL_FAILURES.has(waiting.reason))
+    if (waiting?.reason && PULL_FAILURES.has(waiting.reason) && !KUBELET_THROTTLED.test(waiting.message ?? ''))
       return { kind: 'pull-failed', pod: p, reason: waiting.reason, message: waiting.message ?? '' };
   }
   const expected = p.spec?.containers.length ?? 1;

@@ -57,6 +57,7 @@ export async function resolveRunnerImage(logger: Logger, o: { tag?: string } = {
     copyFileSync(plugin, join(staging, SONOBUOY_ENTRYPOINT.slice(1)));
     chmodSync(join(staging, SONOBUOY_ENTRYPOINT.slice(1)), 0o755);
     await logger.phase(`assemble ${ref}`, () => assemble(rootfs, staging, ref, key, logger));
+    await pruneSuperseded(ref, logger);
     return { ref, built: true };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -95,6 +96,13 @@ async function assemble(rootfsTar: string, staging: string, ref: string, key: st
     await docker(['rm', '-f', name], { logger, allowFailure: true });
     await docker(['rmi', base], { logger, allowFailure: true });
   }
+}
+
+/** Runner images of earlier inputs are a cache this build replaces (as a node image's tag is): untag them. */
+async function pruneSuperseded(ref: string, logger: Logger): Promise<void> {
+  const { stdout } = await docker(['images', 'pullcheck/runner', '--format', '{{.Repository}}:{{.Tag}}'], { logger, allowFailure: true });
+  for (const old of stdout.split('\n').filter((r) => r && r !== ref && r !== RUNNER_LATEST))
+    await docker(['rmi', old], { logger, allowFailure: true });
 }
 
 function readBin(packageJson: string): string {
