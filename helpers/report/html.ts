@@ -3,7 +3,7 @@
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
 import { describeCause } from './causes.ts';
 import { compareMatrix } from './diff.ts';
-import { countStatuses, PAGE_URL, pageView, suiteSummary } from './page.ts';
+import { PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
   summarize,
   type CertificationItem,
@@ -30,11 +30,14 @@ function evidenceHref(target: TargetResult, path: string): string {
   return [target.name, ...path.split('/')].map(encodeURIComponent).join('/');
 }
 
-function duration(fromIso: string, toIso: string): string {
-  const ms = Date.parse(toIso) - Date.parse(fromIso);
-  if (!Number.isFinite(ms) || ms < 0) return '';
+function seconds(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+function duration(fromIso: string, toIso: string): string {
+  const ms = Date.parse(toIso) - Date.parse(fromIso);
+  return Number.isFinite(ms) && ms >= 0 ? seconds(ms) : '';
 }
 
 function countsLine(c: Record<ScenarioStatus, number>): string {
@@ -281,11 +284,6 @@ function skipped(results: RunResults): string {
     : '';
 }
 
-function seconds(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
-}
-
 /** Per suite and target: counts and the time its scenarios took (their sum; phases run suites side by side). */
 function suites(results: RunResults): string {
   const rows = suiteSummary(results.targets);
@@ -313,7 +311,7 @@ function page(results: RunResults): string {
   const multi = results.targets.length > 1;
   const sections = view.sections
     .map(({ section, rows }) => {
-      const counts = countStatuses(rows.flatMap((r) => r.verdicts.map((v) => v.status)));
+      const counts = summarize(rows.flatMap((r) => r.verdicts));
       const link = `<a href="${esc(PAGE_URL)}${section.anchor ? `#${esc(section.anchor)}` : ''}">${esc(section.heading)}</a>`;
       const list = rows.length
         ? `<ul>${rows.map((r) => `<li><code>${esc(r.id)}</code> ${verdictList(r.verdicts, multi)}</li>`).join('')}</ul>`

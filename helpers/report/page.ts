@@ -1,7 +1,7 @@
 // The documentation page pullcheck implements (kubernetes.io/id/docs/concepts/containers/images),
 // section by section: which scenarios test what each section says, and what no scenario tests.
 // A scenario may prove more than one section; one that proves none is listed as beyond the page.
-import type { ScenarioStatus, TargetResult } from './schema.ts';
+import { summarize, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
 
 export const PAGE_URL = 'https://kubernetes.io/id/docs/concepts/containers/images/';
 
@@ -140,25 +140,23 @@ export function pageView(targets: readonly TargetResult[]): { sections: SectionV
   };
 }
 
-export function countStatuses(statuses: readonly ScenarioStatus[]): Record<ScenarioStatus, number> {
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
-  for (const s of statuses) counts[s] += 1;
-  return counts;
-}
-
 /** Per suite: counts and the sum of its scenarios' durations, per target. */
 export function suiteSummary(
   targets: readonly TargetResult[],
 ): { target: string; suite: string; counts: Record<ScenarioStatus, number>; durationMs: number }[] {
-  const out = new Map<string, { target: string; suite: string; counts: Record<ScenarioStatus, number>; durationMs: number }>();
+  const bySuite = new Map<string, { target: string; suite: string; scenarios: ScenarioRecord[] }>();
   for (const t of targets)
     for (const s of t.scenarios) {
       if (s.selftest) continue;
       const key = `${t.name}\u0000${s.suite}`;
-      const row = out.get(key) ?? { target: t.name, suite: s.suite, counts: { passed: 0, failed: 0, skipped: 0 }, durationMs: 0 };
-      row.counts[s.status] += 1;
-      row.durationMs += s.durationMs;
-      out.set(key, row);
+      const row = bySuite.get(key) ?? { target: t.name, suite: s.suite, scenarios: [] };
+      row.scenarios.push(s);
+      bySuite.set(key, row);
     }
-  return [...out.values()];
+  return [...bySuite.values()].map((r) => ({
+    target: r.target,
+    suite: r.suite,
+    counts: summarize(r.scenarios),
+    durationMs: r.scenarios.reduce((sum, s) => sum + s.durationMs, 0),
+  }));
 }

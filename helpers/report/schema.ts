@@ -141,7 +141,7 @@ export interface ScenarioChange {
   parts: string[];
 }
 
-export function summarize(scenarios: readonly ScenarioRecord[]): Record<ScenarioStatus, number> {
+export function summarize(scenarios: readonly { status: ScenarioStatus }[]): Record<ScenarioStatus, number> {
   const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
   for (const s of scenarios) counts[s.status] += 1;
   return counts;
