@@ -1,21 +1,63 @@
 // Talking to a cluster: clients from a kubeconfig, and one way to wait — a watch with a deadline
 // that fails with the last state it saw. No polling loops, no sleeps.
-import { ApiException, CoreV1Api, KubeConfig, Watch, type KubernetesObject, type V1ServiceAccount } from '@kubernetes/client-node';
+import { Agent } from 'node:https';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  Watch,
+  type KubernetesObject,
+  type RequestContext,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
 
 export interface Kube {
   config: KubeConfig;
   core: CoreV1Api;
 }
 
+/**
+ * A KubeConfig whose requests share keep-alive connections, one pool per context. client-node makes
+ * a new agent for every request, so each API call was a new TLS handshake with client certificates
+ * on both sides: with hundreds of calls per suite, a large share of the API server's CPU in a run.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  readonly #agents = new Map<string, Agent>();
+
+  #pooled(fresh: unknown): unknown {
+    if (!(fresh instanceof Agent)) return fresh;
+    const key = this.getCurrentContext();
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      // An idle connection closes after 30 s, well before the API server drops it (a reused socket
+      // the server just closed would fail the request); idle sockets never hold the process open.
+      agent = new Agent({ ...fresh.options, keepAlive: true, timeout: 30_000 });
+      this.#agents.set(key, agent);
+    }
+    fresh.destroy();
+    return agent;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setAgent(this.#pooled(context.getAgent()) as Agent);
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    if ('agent' in opts) (opts as { agent?: unknown }).agent = this.#pooled(opts.agent);
+  }
+}
+
 export function kubeFromString(kubeconfig: string, context?: string): Kube {
-  const config = new KubeConfig();
+  const config = new PooledKubeConfig();
   config.loadFromString(kubeconfig);
   if (context) config.setCurrentContext(context);
   return { config, core: config.makeApiClient(CoreV1Api) };
 }
 
 export function kubeFromFile(path: string, context?: string): Kube {
-  const config = new KubeConfig();
+  const config = new PooledKubeConfig();
   config.loadFromFile(path);
   if (context) config.setCurrentContext(context);
   return { config, core: config.makeApiClient(CoreV1Api) };
