@@ -66,9 +66,9 @@ async function expectRanWithoutSecret(s: ScenarioContext, verdict: PodVerdict, i
  */
 async function providerNode(s: ScenarioContext): Promise<{ node: string; kubeletVersion: string }> {
   const { nodes, kube } = s.env.cluster;
-  const node = s.worker(0);
-  // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
-  await s.lockNode(node);
+  // Whichever worker nobody holds (the last first: node-credentials starts from the first), locked
+  // before anything is read: another suite may be restarting its kubelet or have a credential file there.
+  const node = await s.freeWorker('last');
   const kubeletVersion = await kubeletVersionOf(kube, node);
   const support = execProviderSupport(kubeletVersion, await kubeletHasProviderFlags(nodes, node));
   if (!support.supported) s.skip(support.rule);

@@ -130,7 +130,7 @@ suite.section('node-credentials: every place kubelet searches, in its order', ()
       `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`,
       { capabilities: entry.capabilities ?? [], needs: ['node-access'] },
       async (s) => {
-        const node = s.worker(0);
+        const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node);
         const target = paths.find((p) => p.format === entry.format && p.place === entry.place);
         if (!target) throw new Error(`no search path ${entry.format} in ${entry.place}`);
@@ -152,7 +152,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized',
     { needs: ['node-access'] },
     async (s) => {
-      const node = s.worker(0);
+      const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([s.env.registry('private').host]));
@@ -165,7 +165,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'credentials on one worker serve pods pinned there only: the pod on another node fails unauthorized',
     { needs: ['node-access'] },
     async (s) => {
-      const withCreds = s.worker(0);
+      const withCreds = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, withCreds);
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]));
@@ -189,7 +189,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts',
     { needs: ['node-access'] },
     async (s) => {
-      const node = s.worker(0);
+      const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       // Always: the failed pods below keep retrying in back-off, and once kubelet has the file one of
@@ -218,7 +218,7 @@ suite.section('node-credentials: what does not give credentials', () => {
       // The docs say config.json's HttpHeaders are honoured. Kubelet parses them, but the CRI's
       // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
       // see: the only way in is the header's own Authorization, and the pull stays unauthorized.
-      const node = s.worker(0);
+      const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
       const c = s.env.registry('private').credential();
       const img = await s.image(s.env.registry('private'));
@@ -289,7 +289,7 @@ suite.section("node-credentials: a pull Secret and the node's config.json for th
     },
   ]) {
     suite.scenario(c.id, c.title, { needs: ['node-access'] }, async (s) => {
-      const node = s.worker(0);
+      const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
       const registry = s.env.registry('private');
       const right = registry.credential();
@@ -349,7 +349,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME=${KUBELET_HOME} in kubelet's environment, a pod without imagePullSecrets pulls with credentials kubelet reads from ${entry.title}, a file distinct from the cwd and root-dir ones`,
       { needs: ['node-access'] },
       async (s) => {
-        const node = s.worker(0);
+        const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
         const target = searchPath(paths, entry.format, 'home');
         const same = sameFileAs(target, paths);
@@ -391,7 +391,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME set, ${r.template} holding the right password and ${w.template} a wrong one: kubelet reads only the first it finds, ${runs ? r.template : w.template}, so the pod ${runs ? 'runs' : 'fails unauthorized'}`,
       { needs: ['node-access'] },
       async (s) => {
-        const node = s.worker(0);
+        const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
         const right = searchPath(paths, pair.right.format, pair.right.place);
         const wrong = searchPath(paths, pair.wrong.format, pair.wrong.place);

@@ -1,4 +1,9 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../helpers/infra/exec.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
+import type { NodeAccess } from '../helpers/node/access.ts';
 import {
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
@@ -9,6 +14,7 @@ import {
   pageVerificationPod,
   rootDirOf,
   sameFileAs,
+  writeNewNodeFile,
 } from '../helpers/kubelet/nodecreds.ts';
 
 const CRED = { server: 'reg.example:5000', username: 'alice', password: 's3cret-pw' };
@@ -121,5 +127,39 @@ describe("the page's verification pod", () => {
       },
     });
     expect(() => pageVerificationPod('x; rm -rf /')).toThrow();
+  });
+});
+
+// The node commands run here, in a temporary directory: the same shell a node runs them with.
+describe('a new node file', () => {
+  const here: NodeAccess = {
+    exec: (_node, argv, o = {}) =>
+      run(argv, { ...(o.input !== undefined ? { input: o.input } : {}), ...(o.allowFailure ? { allowFailure: true } : {}) }),
+    writeFile: () => Promise.reject(new Error('not used')),
+  };
+  const tmp = () => mkdtempSync(join(tmpdir(), 'pullcheck-nodefile-'));
+
+  it('is written 0600 into a directory it makes, and its removal takes that directory too', async () => {
+    const root = tmp();
+    const path = join(root, 'made', 'config.json');
+    const remove = await writeNewNodeFile({ nodes: here, node: 'n', path, content: '{"auths":{}}\n' });
+    expect(readFileSync(path, 'utf8')).toBe('{"auths":{}}\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await remove();
+    expect(existsSync(join(root, 'made'))).toBe(false);
+    expect(existsSync(root)).toBe(true);
+  });
+
+  it('leaves a directory that was there, and refuses to replace a file that was there', async () => {
+    const root = tmp();
+    const path = join(root, 'config.json');
+    const remove = await writeNewNodeFile({ nodes: here, node: 'n', path, content: 'x' });
+    await expect(writeNewNodeFile({ nodes: here, node: 'n', path, content: 'y' })).rejects.toThrow(
+      /already exists; refusing to replace it/,
+    );
+    expect(readFileSync(path, 'utf8')).toBe('x');
+    await remove();
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(root)).toBe(true);
   });
 });

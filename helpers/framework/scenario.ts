@@ -103,6 +103,12 @@ export interface ScenarioContext {
    * the first) and returns it: for a scenario that needs *another* node, not a particular one.
    */
   lockFreeNode(candidates: readonly string[]): Promise<string>;
+  /**
+   * Locks a worker nobody holds, trying them from the first (or from the last), else waits for the
+   * first tried: for a scenario that changes a node and may use any worker, so that two suites
+   * changing nodes do not queue for one worker while another is free.
+   */
+  freeWorker(from?: 'first' | 'last'): Promise<string>;
   /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
   controlPlanes(): string[];
   /**
@@ -460,6 +466,10 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       if (node === undefined)
         throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
       return node;
+    },
+    freeWorker: (from = 'first') => {
+      s.worker(0);
+      return s.lockFreeNode(from === 'last' ? [...s.workers()].reverse() : s.workers());
     },
     controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
     homeNode: () =>

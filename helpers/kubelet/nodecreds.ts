@@ -218,27 +218,39 @@ export interface NodeFileOptions {
  */
 export async function writeNewNodeFile(o: NodeFileOptions): Promise<() => Promise<void>> {
   const dir = o.path.replace(/\/[^/]*$/, '') || '/';
-  const probe = await o.nodes.exec(o.node, [
-    'sh',
-    '-c',
-    'if [ -e "$1" ]; then echo file; elif [ -d "$2" ]; then echo dir; else echo none; fi',
-    'sh',
-    o.path,
-    dir,
-  ]);
-  if (probe.stdout.trim() === 'file') throw new Error(`${o.node}: ${o.path} already exists; refusing to replace it`);
-  const createdDir = probe.stdout.trim() === 'none';
-  const remove = async () => {
-    await o.nodes.exec(o.node, ['rm', '-f', o.path]);
-    if (createdDir) await o.nodes.exec(o.node, ['rmdir', '--ignore-fail-on-non-empty', dir]);
+  // One command on the node: refuse an existing file, note whether the directory had to be made, write.
+  const written = await o.nodes
+    .exec(
+      o.node,
+      [
+        'sh',
+        '-c',
+        'if [ -e "$1" ]; then echo file; exit 0; fi; made=no; [ -d "$2" ] || { mkdir -p "$2"; made=yes; }; cat > "$1" && chmod "$3" "$1" && echo "$made"',
+        'sh',
+        o.path,
+        dir,
+        '0600',
+      ],
+      { input: o.content },
+    )
+    // A write that failed part way: the file was not there before (that case exits 0), so it goes.
+    .catch(async (error: unknown) => {
+      await o.nodes.exec(o.node, ['rm', '-f', o.path], { allowFailure: true }).catch(() => undefined);
+      throw error;
+    });
+  const outcome = written.stdout.trim();
+  if (outcome === 'file') throw new Error(`${o.node}: ${o.path} already exists; refusing to replace it`);
+  const createdDir = outcome === 'yes';
+  return async () => {
+    await o.nodes.exec(o.node, [
+      'sh',
+      '-c',
+      'rm -f "$1" && if [ -n "$2" ]; then rmdir --ignore-fail-on-non-empty "$2"; fi',
+      'sh',
+      o.path,
+      createdDir ? dir : '',
+    ]);
   };
-  try {
-    await o.nodes.writeFile(o.node, o.path, o.content, '0600');
-  } catch (error) {
-    await remove().catch(() => undefined);
-    throw error;
-  }
-  return remove;
 }
 
 /** The credential files among kubelet's search paths that exist on the node now. */
