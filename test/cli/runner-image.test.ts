@@ -1,9 +1,10 @@
 // The runner image inside a cluster, as Sonobuoy runs it: the plugin definition's container
-// (deploy/sonobuoy/pullcheck-plugin.yaml) as a Job on a kind cluster, in a namespace enforcing restricted Pod Security, with a ServiceAccount for its
-// in-cluster credentials, against a registry the nodes trust (pullcheck's standalone token-auth
-// registry with its own CA, on a network the nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker:
-// it waits for the `done` file and hands over the file it names, whose JUnit is read here and
-// rendered again by `pullcheck report` from the results.json beside it. A wrong registry URL must turn the result red.
+// (deploy/sonobuoy/pullcheck-plugin.yaml) as a Job on a kind cluster, in a namespace enforcing
+// restricted Pod Security, with a ServiceAccount for its in-cluster credentials, against a registry
+// the nodes trust (pullcheck's standalone token-auth registry with its own CA, on a network the
+// nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker: it waits for the `done`
+// file and hands over the file it names, whose JUnit is read here and rendered again by
+// `pullcheck report` from the results.json beside it. A wrong registry URL must turn the result red.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
