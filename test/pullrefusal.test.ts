@@ -1,6 +1,15 @@
 // The matchers a negative scenario's cause is checked with, on containerd's own words as kubelet's
 // Failed events carry them (collected from pullcheck runs; REF stands for the image reference).
-import { NOT_FOUND, PULL_ATTEMPT_FAILED, refusalKind, UNAUTHORIZED, verdictOf } from '../helpers/framework/pods.ts';
+import {
+  NOT_FOUND,
+  PULL_ATTEMPT_FAILED,
+  pulledWithoutSecretsLine,
+  refusalKind,
+  SECRET_NOT_READ,
+  secretsNotRead,
+  UNAUTHORIZED,
+  verdictOf,
+} from '../helpers/framework/pods.ts';
 
 const REF = 'pullcheck-reg-4a1f2c-private:5000/pullcheck/smoke-private-4a1f2c-1:4a1f2c-smoke-1';
 const URL = 'https://pullcheck-reg-4a1f2c-private:5000/v2/pullcheck/smoke-private-4a1f2c-1/manifests/4a1f2c-smoke-1';
@@ -87,5 +96,37 @@ describe("kubelet's own pull limiter", () => {
     expect(waiting('ErrImagePull', 'pull QPS exceeded')).toBeUndefined();
     expect(waiting('ImagePullBackOff', `Back-off pulling image "${REF}": ErrImagePull: pull QPS exceeded`)).toBeUndefined();
     expect(waiting('ErrImagePull', failed('401 Unauthorized'))?.kind).toBe('pull-failed');
+  });
+});
+
+describe('a pull kubelet made without a pull Secret it could not read', () => {
+  const event = (reason: string, message: string) => ({ reason, message }) as never;
+
+  it('names the Secrets from kubelet FailedToRetrieveImagePullSecret events, once each', () => {
+    const events = [
+      event('Pulling', `Pulling image "${REF}"`),
+      event(
+        SECRET_NOT_READ,
+        'Unable to retrieve some image pull secrets (regcred-copy, other); attempting to pull the image may not succeed.',
+      ),
+      event(SECRET_NOT_READ, 'Unable to retrieve some image pull secrets (regcred-copy); attempting to pull the image may not succeed.'),
+    ];
+    expect(secretsNotRead(events)).toEqual(['regcred-copy', 'other']);
+    expect(secretsNotRead([event('Failed', failed('401 Unauthorized'))])).toEqual([]);
+  });
+
+  it('is one line naming the node, the pod, the Secret and kubelet lag, not the rule', () => {
+    const line = pulledWithoutSecretsLine(
+      {
+        kind: 'pull-failed',
+        reason: 'ErrImagePull',
+        message: 'authorization failed: no basic auth credentials',
+        pod: { metadata: { name: 'pod-b', namespace: 'ns' }, spec: { nodeName: 'w2', containers: [] } },
+      },
+      ['regcred-copy'],
+    );
+    expect(line).toMatch(/^kubelet on w2 could not read pod ns\/pod-b's pull Secret regcred-copy, which exists, and pulled without it/);
+    expect(line).toContain('FailedToRetrieveImagePullSecret');
+    expect(line).not.toContain('\n');
   });
 });

@@ -1,7 +1,7 @@
 // Pods as scenarios use them: create one, wait for its verdict (ran to the end, or the image could
 // not be had), read its log, events and the image it ran. Reasons are named constants.
 import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
-import { waitFor, type Kube } from '../cluster/kube.ts';
+import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
 
 export const WaitingReason = {
   ErrImagePull: 'ErrImagePull',
@@ -146,8 +146,9 @@ export async function waitForVerdict(
   timeoutMs = 180_000,
   extraContext?: () => Promise<string>,
 ): Promise<PodVerdict> {
+  let verdict: PodVerdict;
   try {
-    return await waitFor({
+    verdict = await waitFor({
       kube,
       what: `pod ${namespace}/${name} to finish or fail its pull`,
       path: `/api/v1/namespaces/${namespace}/pods`,
@@ -167,6 +168,50 @@ export async function waitForVerdict(
     }
     throw error;
   }
+  const withoutSecrets = await pulledWithoutItsSecrets(kube, namespace, verdict);
+  if (withoutSecrets) throw new Error(withoutSecrets);
+  return verdict;
+}
+
+/**
+ * kubelet's event when it cannot read a pod's pull Secret: its secret cache had not synced within
+ * the second it waits (pkg/kubelet/util/manager), or the node authorizer did not know the pod yet.
+ * kubelet then pulls without that Secret.
+ */
+export const SECRET_NOT_READ = 'FailedToRetrieveImagePullSecret';
+
+/** The Secret names kubelet's FailedToRetrieveImagePullSecret events say it could not read. */
+export function secretsNotRead(events: readonly CoreV1Event[]): string[] {
+  const names = events
+    .filter((e) => e.reason === SECRET_NOT_READ)
+    .flatMap((e) => (/\(([^)]*)\)/.exec(e.message ?? '')?.[1] ?? '').split(','))
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return [...new Set(names)];
+}
+
+/**
+ * A failed pull that kubelet made without a pull Secret that exists: no answer to what the scenario
+ * asks (the registry refused a pull that carried none of the pod's credentials), so the failure names
+ * kubelet's lag instead of a rule. A Secret that does not exist is the scenario's own doing, and
+ * kubelet's answer to it stands.
+ */
+async function pulledWithoutItsSecrets(kube: Kube, namespace: string, v: PodVerdict): Promise<string | undefined> {
+  if (v.kind !== 'pull-failed' || (v.pod.spec?.imagePullSecrets ?? []).length === 0) return undefined;
+  const name = v.pod.metadata?.name ?? '';
+  const unread = secretsNotRead(await podEvents(kube, namespace, name));
+  if (unread.length === 0) return undefined;
+  const exists = (secret: string) =>
+    kube.core.readNamespacedSecret({ name: secret, namespace }).then(
+      () => true,
+      (e: unknown) => (apiStatus(e) === 404 ? false : Promise.reject(e)),
+    );
+  if (!(await Promise.all(unread.map(exists))).every(Boolean)) return undefined;
+  return pulledWithoutSecretsLine(v, unread);
+}
+
+export function pulledWithoutSecretsLine(v: Extract<PodVerdict, { kind: 'pull-failed' }>, unread: readonly string[]): string {
+  return `kubelet on ${v.pod.spec?.nodeName ?? '(no node)'} could not read pod ${v.pod.metadata?.namespace}/${v.pod.metadata?.name}'s pull Secret ${unread.join(', ')}, which exists, and pulled without it (${SECRET_NOT_READ}: its secret cache or the node authorizer lagged behind the API server, as on a loaded node), so its ${v.reason} says nothing about the rule: ${v.message}`;
 }
 
 export async function podLog(kube: Kube, namespace: string, name: string, container?: string): Promise<string> {

@@ -1,9 +1,10 @@
 // The runner image inside a cluster, as Sonobuoy runs it: the plugin definition's container
-// (deploy/sonobuoy/pullcheck-plugin.yaml) as a Job on a kind cluster, with a ServiceAccount for its
-// in-cluster credentials, against a registry the nodes trust (pullcheck's standalone token-auth
-// registry with its own CA, on a network the nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker:
-// it waits for the `done` file and hands over the file it names, whose JUnit is read here and
-// rendered again by `pullcheck report` from the results.json beside it. A wrong registry URL must turn the result red.
+// (deploy/sonobuoy/pullcheck-plugin.yaml) as a Job on a kind cluster, in a namespace enforcing
+// restricted Pod Security, with a ServiceAccount for its in-cluster credentials, against a registry
+// the nodes trust (pullcheck's standalone token-auth registry with its own CA, on a network the
+// nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker: it waits for the `done`
+// file and hands over the file it names, whose JUnit is read here and rendered again by
+// `pullcheck report` from the results.json beside it. A wrong registry URL must turn the result red.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,16 @@ const NAMESPACE = 'pullcheck-runner-test';
 
 interface PluginDefinition {
   'sonobuoy-config': { driver: string; 'plugin-name': string; 'result-format': string };
-  spec: { name: string; image: string; command: string[]; args: string[]; env: { name: string }[]; volumeMounts: unknown[] };
+  'extra-volumes'?: unknown[];
+  spec: {
+    name: string;
+    image: string;
+    command: string[];
+    args: string[];
+    env: { name: string }[];
+    volumeMounts: unknown[];
+    securityContext?: Record<string, unknown>;
+  };
 }
 
 const plugin = YAML.parse(readFileSync(join(ROOT, 'deploy/sonobuoy/pullcheck-plugin.yaml'), 'utf8')) as PluginDefinition;
@@ -67,12 +77,14 @@ function pluginJob(name: string, image: string, registryUrl: string): string {
               image,
               imagePullPolicy: 'Never',
               command: ['/bin/bash', '-c', 'd=/tmp/sonobuoy/results; until [ -f $d/done ]; do sleep 1; done; base64 -w0 "$(cat $d/done)"'],
+              securityContext: plugin.spec.securityContext,
               volumeMounts: [{ name: 'results', mountPath: '/tmp/sonobuoy/results' }],
             },
           ],
           volumes: [
             { name: 'results', emptyDir: {} },
             { name: 'ca', configMap: { name: 'pullcheck-registry-ca' } },
+            ...(plugin['extra-volumes'] ?? []),
           ],
         },
       },
@@ -137,6 +149,10 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
       expect.objectContaining({ driver: 'Job', 'plugin-name': 'pullcheck', 'result-format': 'junit' }),
     );
     expect(plugin.spec.command).toEqual([SONOBUOY_ENTRYPOINT]);
+    // Restricted Pod Security: the Job below runs it so, and would fail where it needed root or wrote outside /tmp.
+    expect(plugin.spec.securityContext).toEqual(
+      expect.objectContaining({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }),
+    );
     const kind = await kindBinary(logger);
     const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', '--name', CLUSTER], { cwd: ROOT, reject: false });
     createdCluster = status.exitCode !== 0;
@@ -160,7 +176,12 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
 
     // What Sonobuoy sets up for a plugin: its namespace, a ServiceAccount bound to cluster-admin.
     const setup = [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } },
+      // Restricted Pod Security enforced: the API server refuses the Job's pod if the plugin needs more.
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: NAMESPACE, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+      },
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pullcheck', namespace: NAMESPACE } },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
