@@ -4,6 +4,14 @@
 # naming the file to collect). Arguments go to `pullcheck run` after --in-cluster.
 set -u
 results="${SONOBUOY_RESULTS_DIR:-/tmp/sonobuoy/results}"
+# On a read-only root filesystem (the plugin's securityContext) the cache (logs, test images) moves
+# to /tmp, with the image's prebuilt programs linked in so that they are still found there.
+seed="${PULLCHECK_CACHE_DIR:-/var/cache/pullcheck}"
+if [ ! -w "$seed" ]; then
+  export PULLCHECK_CACHE_DIR="${TMPDIR:-/tmp}/pullcheck-cache"
+  mkdir -p "$PULLCHECK_CACHE_DIR/bin"
+  for program in "$seed"/bin/*; do [ -e "$program" ] && ln -sfn "$program" "$PULLCHECK_CACHE_DIR/bin/"; done
+fi
 reports=/tmp/pullcheck-reports
 mkdir -p "$results"
 pullcheck run --in-cluster --report-dir "$reports" "$@"

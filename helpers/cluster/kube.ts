@@ -17,9 +17,12 @@ export interface Kube {
 }
 
 /**
- * A KubeConfig whose requests share keep-alive connections, one pool per context. client-node makes
- * a new agent for every request, so each API call was a new TLS handshake with client certificates
- * on both sides: with hundreds of calls per suite, a large share of the API server's CPU in a run.
+ * A KubeConfig whose requests share one agent per context, so that each new connection resumes the
+ * TLS session of the last instead of a full handshake (client-node makes a new agent for every
+ * request, and with it a handshake with client certificates on both sides: with hundreds of calls
+ * per suite, a share of the API server's CPU in a run). Not keep-alive: node-fetch 2, which
+ * client-node sends with, fails a response with "Premature close" when its socket is handed to the
+ * next request first (seen in a pod, through the cluster's service address).
  */
 export class PooledKubeConfig extends KubeConfig {
   readonly #agents = new Map<string, Agent>();
@@ -29,9 +32,7 @@ export class PooledKubeConfig extends KubeConfig {
     const key = this.getCurrentContext();
     let agent = this.#agents.get(key);
     if (!agent) {
-      // An idle connection closes after 30 s, well before the API server drops it (a reused socket
-      // the server just closed would fail the request); idle sockets never hold the process open.
-      agent = new Agent({ ...fresh.options, keepAlive: true, timeout: 30_000 });
+      agent = new Agent({ ...fresh.options, keepAlive: false });
       this.#agents.set(key, agent);
     }
     fresh.destroy();
