@@ -83,29 +83,50 @@ const GATEWAY = 1;
 const REGISTRY_HOST = 10;
 const BLOB_HOST = 11;
 
-interface OwnNetwork {
+export interface OwnNetwork {
   name: string;
   subnet: string;
   gateway: string;
 }
 
-/** Creates a network of pullcheck's own on a free candidate subnet; another creator may win a race, so each is tried. */
-async function createNetwork(name: string, runId: string, logger: Logger): Promise<OwnNetwork> {
-  const ids = (await docker(['network', 'ls', '-q'], { logger })).stdout.split('\n').filter(Boolean);
-  const inUse = ids.length ? subnetsOf((await docker(['network', 'inspect', ...ids], { logger, allowFailure: true })).stdout) : [];
-  for (const subnet of freeSubnets(inUse)) {
+/**
+ * Creates a network of pullcheck's own whose subnet is user-configured (so that a container can be
+ * given a fixed address in it, known before its certificate is made): a free candidate subnet, else
+ * one Docker's own pools give. Docker hands its pools out in turn, and on a daemon that has made many
+ * networks one of them is 172.31.0.0/16 for a while, over every candidate: then Docker picks a subnet
+ * no network uses, and the network is made again with that subnet named. Another creator may win a
+ * race for a subnet, so each is tried.
+ */
+export async function createOwnNetwork(name: string, labels: readonly string[], logger?: Logger): Promise<OwnNetwork> {
+  const opts = logger ? { logger } : {};
+  const ids = (await docker(['network', 'ls', '-q'], opts)).stdout.split('\n').filter(Boolean);
+  const inUse = ids.length ? subnetsOf((await docker(['network', 'inspect', ...ids], { ...opts, allowFailure: true })).stdout) : [];
+  const withSubnet = async (subnet: string): Promise<OwnNetwork | undefined> => {
     // The gateway named, not left to docker: recent docker leaves it out of the IPAM config otherwise.
-    const create = ['network', 'create', '--subnet', subnet, '--gateway', addressIn(subnet, GATEWAY), ...ownedLabelArgs()];
-    const r = await docker([...create, '--label', `${LABEL_RUN}=${runId}`, name], { logger, allowFailure: true });
-    if (r.exitCode !== 0) continue;
-    // Read back, not assumed: the token server listens there, and its certificate names it.
+    const create = ['network', 'create', '--subnet', subnet, '--gateway', addressIn(subnet, GATEWAY), ...labels, name];
+    if ((await docker(create, { ...opts, allowFailure: true })).exitCode !== 0) return undefined;
+    // Read back, not assumed: a token server listens there, and its certificate names it.
     const gateway = await networkGateway(name).catch(async (e: unknown) => {
-      await docker(['network', 'rm', name], { logger, allowFailure: true });
+      await docker(['network', 'rm', name], { ...opts, allowFailure: true });
       throw e;
     });
     return { name, subnet, gateway };
+  };
+  for (const subnet of freeSubnets(inUse)) {
+    const made = await withSubnet(subnet);
+    if (made) return made;
   }
-  throw new Error(`no free subnet among ${CANDIDATE_SUBNETS[0]} … ${CANDIDATE_SUBNETS.at(-1)} for the registry's network`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await docker(['network', 'create', ...labels, name], opts);
+    const { stdout } = await docker(['network', 'inspect', name], opts);
+    await docker(['network', 'rm', name], opts);
+    const subnet = subnetsOf(stdout).find((c) => cidrRange(c) !== undefined);
+    const made = subnet ? await withSubnet(subnet) : undefined;
+    if (made) return made;
+  }
+  throw new Error(
+    `no free subnet for network ${name}: none of ${CANDIDATE_SUBNETS[0]} … ${CANDIDATE_SUBNETS.at(-1)}, and none Docker's pools gave could be named`,
+  );
 }
 
 export interface StandaloneRegistry extends AsyncDisposable {
@@ -146,7 +167,11 @@ export async function startStandalone(o: { kind: StandaloneKind; nodes: readonly
   try {
     const ca = await createCA(`pullcheck ${kind} registry ${runId}`);
     undo.push(async () => rmSync(ca.dir, { recursive: true, force: true }));
-    const network = await createNetwork(`pullcheck-standalone-${runId}`, runId, logger);
+    const network = await createOwnNetwork(
+      `pullcheck-standalone-${runId}`,
+      [...ownedLabelArgs(), '--label', `${LABEL_RUN}=${runId}`],
+      logger,
+    );
     undo.push(() => docker(['network', 'rm', network.name], { logger, allowFailure: true }));
     // Nodes leave the network before it goes (docker refuses to remove a network in use).
     undo.push(async () => {

@@ -13,6 +13,7 @@ import { docker } from '../../helpers/infra/docker.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
+import { addressIn, createOwnNetwork } from '../../helpers/registry/standalone.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
@@ -45,19 +46,14 @@ function canaryForms(): string[] {
  * company network. The host reaches it through the bridge.
  */
 async function vendorNetwork(name: string): Promise<{ ip: string; nodes: string[] }> {
-  for (let third = 200; third < 250; third++) {
-    const r = await docker(['network', 'create', '--subnet', `172.31.${third}.0/24`, ...ownedLabelArgs(), name], { allowFailure: true });
-    if (r.exitCode === 0) {
-      const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
-      const nodes = stdout
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-      for (const n of nodes) await docker(['network', 'connect', name, n]);
-      return { ip: `172.31.${third}.10`, nodes };
-    }
-  }
-  throw new Error('no free 172.31.x.0/24 subnet for the vendor network');
+  const network = await createOwnNetwork(name, ownedLabelArgs());
+  const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
+  const nodes = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  for (const n of nodes) await docker(['network', 'connect', name, n]);
+  return { ip: addressIn(network.subnet, 10), nodes };
 }
 
 describe('pullcheck run --registry (a registry pullcheck did not start)', () => {
