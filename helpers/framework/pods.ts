@@ -30,7 +30,7 @@ export const PULL_FAILED_REASONS: readonly string[] = [WaitingReason.ErrImagePul
  * `Failed` event a cause is read from.
  */
 const KUBELET_THROTTLED = /pull QPS exceeded/;
-export const PULL_ATTEMPT_FAILED = /^Failed to pull image (?![\s\S]*pull QPS exceeded)/;
+export const PULL_ATTEMPT_FAILED = new RegExp(`^Failed to pull image (?![\\s\\S]*${KUBELET_THROTTLED.source})`);
 
 /**
  * How containerd words a registry's 404 in the kubelet's Failed event: the resolver's
