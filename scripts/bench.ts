@@ -34,6 +34,7 @@ import { UsageError } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import { LABEL_RUN } from '../helpers/infra/docker.ts';
 import { removeContainersSync } from '../helpers/infra/sweep.ts';
+import { summaryLine, type Tally, tally } from '../helpers/report/verdict.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_DIR = join(ROOT, 'reports', 'bench');
@@ -176,7 +177,7 @@ interface SuiteFigures {
   wallSeconds: number;
   jestSeconds?: number;
   scenarioSeconds: number;
-  counts: { passed: number; failed: number; skipped: number };
+  counts: Tally;
   verdicts: VerdictDelay[];
 }
 
@@ -192,8 +193,7 @@ function figures(
 ): Omit<SuiteFigures, 'verdicts'> {
   const target = results?.targets[0];
   const scenarios = target?.scenarios ?? [];
-  const counts = { passed: 0, failed: 0, skipped: 0 };
-  for (const s of scenarios) counts[s.status] += 1;
+  const counts = tally({ targets: target ? [target] : [] });
   return {
     suite,
     exitCode: wall.exitCode,
@@ -206,7 +206,7 @@ function figures(
 
 function countsText(f: Omit<SuiteFigures, 'verdicts'>): string {
   const c = f.counts;
-  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${f.exitCode === 0 ? '' : `; exit ${f.exitCode}`}`;
+  return `${summaryLine(c)}${f.exitCode === 0 ? '' : `; exit ${f.exitCode}`}`;
 }
 
 async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() => Promise<void>)[]): Promise<PhaseResult[]> {
@@ -366,7 +366,7 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
       name: `suite ${suite}: its scenarios (sum)`,
       samples: [f.scenarioSeconds],
       unit: 's',
-      note: `${f.counts.passed + f.counts.failed + f.counts.skipped} scenarios`,
+      note: `${f.counts.scenarios} scenarios`,
     });
   }
   const verdicts = perSuite.flatMap((s) => s.verdicts);

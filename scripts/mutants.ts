@@ -22,6 +22,7 @@ import { changeKubeletConfig, type KubeletConfigChange } from '../helpers/kubele
 import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
 import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../helpers/kubelet/nodecreds.ts';
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
+import { FAILING } from '../helpers/report/verdict.ts';
 import { startStandalone } from '../helpers/registry/standalone.ts';
 import { startAuthOnPingProxy } from '../helpers/registry/authproxy.ts';
 
@@ -408,6 +409,17 @@ interface Outcome {
   seconds: number;
 }
 
+/** Whether junit.xml has a `<failure>` (or `<error>`) for the scenario: what a CI view shows. */
+function junitFails(xml: string, id: string): boolean {
+  const at = xml.indexOf(` name="${id}"`);
+  if (at < 0) return false;
+  const end = xml.indexOf('</testcase>', at);
+  const closed = xml.indexOf('/>', at);
+  if (end < 0 || (closed >= 0 && closed < xml.indexOf('>', at) + 1)) return false;
+  const body = xml.slice(at, end);
+  return body.includes('<failure') || body.includes('<error');
+}
+
 function firstLine(r: ScenarioRecord | undefined): string {
   return (r?.reason ?? '').split('\n')[0] ?? '';
 }
@@ -422,6 +434,8 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
   const { undo, args, input } = typeof applied === 'function' ? { undo: applied, args: [] as string[], input: undefined } : applied;
   activeUndo = undo;
   let results: RunResults | undefined;
+  let exitCode: number | undefined;
+  let junit = '';
   try {
     const argv = [
       join(ROOT, 'bin/pullcheck.js'),
@@ -436,7 +450,7 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
       reportDir,
       ...args,
     ];
-    await c.logger.phase(`mutant ${m.name}: pullcheck run --suite ${m.suites.join(',')}`, () =>
+    const child = await c.logger.phase(`mutant ${m.name}: pullcheck run --suite ${m.suites.join(',')}`, () =>
       execa(process.execPath, argv, {
         cwd: ROOT,
         reject: false,
@@ -445,7 +459,9 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
         ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       }),
     );
+    exitCode = child.exitCode;
     results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
+    junit = readFileSync(join(reportDir, 'latest', 'junit.xml'), 'utf8');
   } finally {
     activeUndo = undefined;
     await c.logger.phase(`mutant ${m.name}: undo`, undo);
@@ -453,20 +469,27 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
   const scenarios = results?.targets.flatMap((t) => t.scenarios) ?? [];
   const lines = m.expect.map((e) => {
     const r = scenarios.find((s) => s.id === e.scenario);
-    const red = e.blocked ? r?.status === 'skipped' && r.skip === 'blocked' : r?.status === 'failed';
-    const ok = red && e.headline.test(firstLine(r));
-    return `${ok ? 'caught' : 'MISSED'} ${e.scenario}: ${r ? `${r.skip === 'blocked' ? 'blocked' : r.status}${r.reason ? ` — ${firstLine(r)}` : ''}` : 'did not run'}`;
+    // Blocked: the probe or posture check named the cause, and the scenario failed on its own too.
+    const own = r?.status === 'blocked' ? (firstLine(r).split('; then: ')[1] ?? '') : firstLine(r);
+    const red = e.blocked ? r?.status === 'blocked' && own !== '' : r?.status === 'failed';
+    const inJUnit = r !== undefined && junitFails(junit, r.id);
+    const ok = red && inJUnit && e.headline.test(firstLine(r));
+    return `${ok ? 'caught' : 'MISSED'} ${e.scenario}: ${r ? `${r.status}${inJUnit ? '' : ' (no <failure> in junit.xml)'}${r.reason ? ` — ${firstLine(r)}` : ''}` : 'did not run'}`;
   });
   const expected = new Set(m.expect.map((e) => e.scenario));
-  const others = scenarios.filter((s) => (s.status === 'failed' || s.skip === 'blocked') && !expected.has(s.id));
+  const red = scenarios.filter((s) => FAILING.includes(s.status));
+  const others = red.filter((s) => !expected.has(s.id));
   if (m.othersBlockedBy) {
-    const stray = others.filter((s) => !(s.skip === 'blocked' && m.othersBlockedBy?.test(firstLine(s))));
+    const stray = others.filter((s) => !(s.status === 'blocked' && m.othersBlockedBy?.test(firstLine(s))));
     lines.push(
       stray.length === 0
         ? `caught: ${others.length} other red scenario(s), each blocked by the same cause`
         : `MISSED: ${stray.length} other red scenario(s) not blocked by the cause: ${stray.map((s) => `${s.id} — ${firstLine(s)}`).join('; ')}`,
     );
   }
+  // A mutant no scenario turned red, or whose run still exited 0, was not caught, whatever else matched.
+  if (red.length === 0) lines.push('MISSED: no scenario of the selection is red');
+  lines.push(exitCode === 1 ? 'caught: pullcheck run exited 1' : `MISSED: pullcheck run exited ${exitCode ?? '(did not finish)'}, not 1`);
   return {
     mutant: m,
     caught: lines.every((l) => l.startsWith('caught')),

@@ -137,7 +137,8 @@ async function planFor(
   lock: (node: string) => Promise<void>,
 ): Promise<KubeletConfigPlan> {
   // Its scenarios skip by declaration under AlwaysPullImages: no kubelet change for them.
-  if (env.posture.admission.alwaysPullImages) return { skip: 'the cluster is declared with AlwaysPullImages', declared: true };
+  if (env.posture.admission.alwaysPullImages)
+    return { skip: 'the cluster is declared with AlwaysPullImages', declared: true, rests: ['admission'] };
   const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
   await lock(node);

@@ -46,9 +46,16 @@ describe('certification', () => {
     const items = certify([
       target([
         scenario('smoke/a', ['tls', 'auth-enforced'], {
-          status: 'skipped',
-          skip: 'blocked',
-          explainedBy: line,
+          status: 'blocked',
+          blockedBy: {
+            source: 'probe',
+            cause: 'serves-anyone',
+            capability: 'auth-enforced',
+            nodes: [],
+            registry: 'r.example:5000',
+            line,
+            fails: true,
+          },
           reason: `blocked: the pull probe found before the suites that ${line}; then: …`,
         }),
         scenario('smoke/b', ['tls']),
@@ -67,7 +74,18 @@ describe('certification', () => {
       "pc-worker, pc-worker2 pulled a private image from r.example:5000 with no pull Secret: a credential of the node's own covers r.example";
     const items = certify([
       target([
-        scenario('smoke/a', ['auth-enforced'], { status: 'skipped', skip: 'blocked', explainedBy: line, reason: `blocked: ${line}` }),
+        scenario('smoke/a', ['auth-enforced'], {
+          status: 'blocked',
+          blockedBy: {
+            source: 'probe',
+            cause: 'pulls-without-credentials',
+            nodes: ['pc-worker', 'pc-worker2'],
+            registry: 'r.example:5000',
+            line,
+            fails: true,
+          },
+          reason: `blocked: ${line}`,
+        }),
       ]),
     ]);
     expect(items.find((c) => c.key === 'auth-enforced')?.status).toBe('not tested');

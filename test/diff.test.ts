@@ -73,7 +73,7 @@ describe('compareRuns', () => {
           { pod: 'pod-1', observed: ['admitted:Always', 'pulled', 'ran', 'digest:pushed'] },
           { pod: 'pod-2', observed: ['admitted:Always', 'pulled', 'ran', 'digest:pushed'] },
         ]),
-        rec('pull-policy/never-absent-fails', 'skipped', [], { skip: 'declared' }),
+        rec('pull-policy/never-absent-fails', 'not-applicable', []),
         rec('smoke/new', 'passed', []),
       ]),
     );
@@ -82,7 +82,7 @@ describe('compareRuns', () => {
     // One target each: compared whatever their names (before/after an upgrade).
     expect(describeComparison(c)).toEqual([
       'pull-policy/ifnotpresent-keeps-cached: pod-1 admitted:IfNotPresent → admitted:Always; pod-2 admitted:IfNotPresent cached → admitted:Always pulled',
-      'pull-policy/never-absent-fails: verdict passed → skipped (by declaration); pod-1 admitted:Never never-pull → (no such pod)',
+      'pull-policy/never-absent-fails: verdict passed → not applicable; pod-1 admitted:Never never-pull → (no such pod)',
       'smoke/new: only in B (passed)',
       'smoke/old: only in A (passed)',
       '4 of 4 scenarios changed',

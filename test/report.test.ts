@@ -83,7 +83,7 @@ const twoVersions = () =>
     target('v1.36.3', [
       rec('pull-policy/always-pulls', 'passed', { rules: ['Always pulls on every start'] }),
       rec('pull-policy/never-absent-fails', 'passed'),
-      rec('node-credentials/kep2535', 'skipped', { reason: 'KubeletEnsureSecretPulledImages is off before v1.35' }),
+      rec('node-credentials/kep2535', 'not-applicable', { reason: 'KubeletEnsureSecretPulledImages is off before v1.35' }),
     ]),
     target('v1.37.2', [
       rec('pull-policy/always-pulls', 'passed'),
@@ -104,7 +104,7 @@ describe('JUnit writer', () => {
     expect(xml).toContain('<testsuite name="v1.37.2 pull-policy" tests="2" failures="1" errors="0" skipped="0" time="3.000"');
     expect(xml).toContain('<testsuite name="v1.36.3 node-credentials" tests="1" failures="0" errors="0" skipped="1"');
     expect(xml).toContain('<testcase classname="pull-policy" name="pull-policy/always-pulls" time="1.500"/>');
-    expect(xml).toContain('<skipped message="KubeletEnsureSecretPulledImages is off before v1.35"/>');
+    expect(xml).toContain('<skipped message="not applicable: KubeletEnsureSecretPulledImages is off before v1.35"/>');
     // message: the first line only; body: the whole reason and where the evidence is, from the run directory.
     expect(xml).toContain(
       '<failure message="expected ErrImageNeverPull, got &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;" type="failure">',
@@ -118,14 +118,14 @@ describe('JUnit writer', () => {
     const r = results([
       target('v1.37.2', [
         rec('registry/x', 'failed', { reason: '\u001b[31mred\u001b[0m <b>\u0000\nnext' }),
-        rec('registry/"q"\'s', 'skipped', { reason: 'a\tb\nc' }),
+        rec('registry/"q"\'s', 'not-applicable', { reason: 'a\tb\nc' }),
       ]),
     ]);
     const xml = renderJUnit(r);
     expectWellFormedXml(xml);
     expect(xml).toContain('\\u001b[31mred\\u001b[0m &lt;b&gt;\\u0000');
     expect(xml).toContain('name="registry/&quot;q&quot;&apos;s"');
-    expect(xml).toContain('<skipped message="a&#9;b&#10;c"/>');
+    expect(xml).toContain('<skipped message="not applicable: a&#9;b&#10;c"/>');
   });
 
   it('a target that could not run is an error, so CI does not read it as green', () => {
@@ -163,7 +163,7 @@ describe('HTML report', () => {
   it('sums each suite per target', () => {
     const suites = html.slice(html.indexOf('id="suites"'), html.indexOf('id="page"'));
     expect(suites).toMatch(
-      /<tr><td>pull-policy<\/td><td>v1\.37\.2<\/td><td><span class="passed">1 passed<\/span>, <span class="failed">1 failed<\/span>, <span class="skipped">0 skipped<\/span><\/td><td>3 s<\/td><\/tr>/,
+      /<tr><td>pull-policy<\/td><td>v1\.37\.2<\/td><td><span class="passed">1 passed<\/span>, <span class="failed">1 failed<\/span><\/td><td>3 s<\/td><\/tr>/,
     );
   });
 
@@ -188,7 +188,7 @@ describe('HTML report', () => {
   it('lists each failure with its rules and relative links to its evidence, and skipped ones with their reason', () => {
     expect(html).toContain('<li>Never: the kubelet must not pull (v1.37)</li>');
     expect(html).toContain('<a href="v1.37.2/evidence/pull-policy__never-absent-fails/events.txt">');
-    expect(html).toMatch(/id="skipped"[\s\S]*KubeletEnsureSecretPulledImages is off before v1\.35/);
+    expect(html).toMatch(/id="not-applicable"[\s\S]*KubeletEnsureSecretPulledImages is off before v1\.35/);
   });
 
   it('shows the certification summary when there is one, and says when nothing changed', () => {
@@ -226,7 +226,7 @@ describe('merging jest results with the scenario records', () => {
   };
 
   it('keeps records, takes skipped from them, fails what jest failed, leaves out what did not run', () => {
-    writeRecord(rec('pull-policy/kep', 'skipped', { reason: 'gate off' }));
+    writeRecord(rec('pull-policy/kep', 'not-applicable', { reason: 'gate off' }));
     writeRecord(rec('pull-policy/ok', 'passed', { rules: ['IfNotPresent keeps the cached image'] }));
     writeRecord(rec('pull-policy/late', 'passed'));
     writeRecord(rec('registry/orphan', 'failed', { reason: 'boom', evidence: ['evidence/registry__orphan/pods.txt'] }));
@@ -257,7 +257,7 @@ describe('merging jest results with the scenario records', () => {
     const t = targetFromJest(jest, { name: 'v1.37.2', targetDir: dir, environment: env, finishedAt: new Date('2026-11-27T03:10:00Z') });
     expect(t.scenarios.map((s) => [s.id, s.status])).toEqual([
       ['pull-policy/before-all', 'failed'],
-      ['pull-policy/kep', 'skipped'],
+      ['pull-policy/kep', 'not-applicable'],
       ['pull-policy/late', 'failed'],
       ['pull-policy/ok', 'passed'],
       ['registry/orphan', 'failed'],
@@ -335,7 +335,9 @@ describe('report files', () => {
   it('refuses a file of another schema, or no JSON, in one line', () => {
     const file = join(reports, 'results.json');
     writeFileSync(file, JSON.stringify({ ...twoVersions(), schema: 'pullcheck.io/results/v0' }));
-    expect(() => readResults(file)).toThrow(/schema is "pullcheck.io\/results\/v0", this pullcheck reads pullcheck.io\/results\/v1$/);
+    expect(() => readResults(file)).toThrow(
+      /schema is "pullcheck.io\/results\/v0", this pullcheck reads pullcheck.io\/results\/v2 and pullcheck.io\/results\/v1$/,
+    );
     writeFileSync(file, '<html>');
     expect(() => readResults(file)).toThrow(/cannot read results: [^\n]+$/);
   });

@@ -1,14 +1,14 @@
 // Whether repeated runs agree: each scenario's verdict in every run, and those that changed.
-import type { RunResults } from '../report/schema.ts';
+import type { RunResults, ScenarioStatus } from '../report/schema.ts';
+import { summaryLine, type Tally, tally } from '../report/verdict.ts';
 
-export type Verdict = 'passed' | 'failed' | 'skipped' | 'absent';
+export type Verdict = ScenarioStatus | 'absent';
 
 export interface RunSummary {
   runId: string;
   seconds: number;
-  passed: number;
-  failed: number;
-  skipped: number;
+  /** The run's tally, as its own summary line counts it. */
+  tally: Tally;
   /** A target that did not run completely (the run's own error line). */
   errors: string[];
 }
@@ -31,13 +31,10 @@ function keyed(r: RunResults): Map<string, Verdict> {
 }
 
 export function summarizeRun(r: RunResults): RunSummary {
-  const all = r.targets.flatMap((t) => t.scenarios);
   return {
     runId: r.runId,
     seconds: Math.round((new Date(r.finishedAt).getTime() - new Date(r.startedAt).getTime()) / 1000),
-    passed: all.filter((s) => s.status === 'passed').length,
-    failed: all.filter((s) => s.status === 'failed').length,
-    skipped: all.filter((s) => s.status === 'skipped').length,
+    tally: tally(r),
     errors: r.targets.flatMap((t) => (t.error ? [`${t.name}: ${t.error.split('\n')[0] ?? ''}`] : [])),
   };
 }
@@ -59,8 +56,7 @@ export function isStable(c: Comparison): boolean {
 
 export function describeComparison(c: Comparison): string[] {
   const lines = c.runs.map(
-    (r, i) =>
-      `run ${i + 1} ${r.runId}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped in ${r.seconds}s${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`,
+    (r, i) => `run ${i + 1} ${r.runId}: ${summaryLine(r.tally)} in ${r.seconds}s${r.errors.length ? `; ${r.errors.join('; ')}` : ''}`,
   );
   const n = Object.keys(c.verdicts).length;
   if (c.unstable.length === 0) lines.push(`${n} scenario(s): the same verdict in all ${c.runs.length} runs`);

@@ -139,5 +139,8 @@ export function observePod(facts: PodFacts): Observation[] {
 export function scenarioObservations(pods: ReadonlyMap<string, PodFacts>): PodObservation[] {
   return [...pods]
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
-    .map(([pod, facts]) => ({ pod, observed: observePod(facts) }));
+    .map(([pod, facts]) => {
+      const node = facts.verdict?.pod.spec?.nodeName ?? facts.created.spec?.nodeName;
+      return { pod, observed: observePod(facts), ...(node ? { node } : {}) };
+    });
 }

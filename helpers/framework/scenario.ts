@@ -23,7 +23,7 @@ import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
-import type { SkipKind } from '../report/schema.ts';
+import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import { type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
@@ -142,8 +142,11 @@ export interface ScenarioContext {
   accessLogIfReadable(registry: TestRegistry): Promise<AccessEntry[] | undefined>;
   /** Ends the scenario as skipped because it could not run here though it should: the run fails. */
   skip(reason: string): never;
-  /** Ends the scenario as not applicable: the declared posture or target says so (the reason names it). */
-  skipDeclared(reason: string): never;
+  /**
+   * Ends the scenario as not applicable: the declared posture or the cluster's shape says so (the
+   * reason names it). `rests`: the posture parts the reason rests on; a mismatch there blocks it instead.
+   */
+  skipDeclared(reason: string, rests?: readonly PosturePart[]): never;
   /**
    * Skips (by declaration) a scenario about what a node does with an IfNotPresent or Never pod when
    * the cluster is declared with AlwaysPullImages, which makes every such pod Always: `what` cannot
@@ -265,14 +268,30 @@ function trackPostureReads(p: Posture, read: Set<PosturePart>): Posture {
   });
 }
 
-/** The pull probe's finding that explains a failure: a registry the scenario used, on a node its pods were on. */
-async function probeExplanation(env: RunEnv, namespace: string, used: ReadonlyMap<string, TestRegistry>): Promise<string | undefined> {
+/** The pull probe's finding that explains a failure: a registry the scenario used, on a node its own pods showed the same cause on. */
+function probeExplanation(env: RunEnv, used: ReadonlyMap<string, TestRegistry>, pods: readonly PodObservation[]): Finding | undefined {
   const findings = env.context.probeFindings ?? [];
   if (findings.length === 0 || used.size === 0) return undefined;
-  const pods = await env.cluster.kube.core.listNamespacedPod({ namespace }).catch(() => undefined);
-  const nodes = (pods?.items ?? []).map((p) => p.spec?.nodeName ?? '').filter(Boolean);
-  return explainingFinding(findings, [...used.values()].map(probeKey), nodes)?.line;
+  return explainingFinding(findings, [...used.values()].map(probeKey), pods);
 }
+
+/** The posture mismatch in a part the scenario's expectations (or its reason not to apply) read. */
+function mismatchExplanation(env: RunEnv, decl: ScenarioDeclaration, read: ReadonlySet<string>): Finding | undefined {
+  // posture/* are the checks themselves.
+  if (decl.group === 'posture') return undefined;
+  const m = (env.context.postureMismatches ?? []).find((x) => read.has(x.part));
+  if (!m) return undefined;
+  const { part: _part, ...finding } = m;
+  return finding;
+}
+
+const STATUS_LOG: Record<ScenarioStatus, string> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  blocked: 'BLOCKED',
+  'could-not-run': 'COULD NOT RUN',
+  'not-applicable': 'NOT APPLICABLE',
+};
 
 /** Why the target cannot give what the scenario declares it needs, if it cannot. */
 function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
@@ -323,8 +342,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     return scenarioObservations(facts);
   };
   const record = async (
-    status: 'passed' | 'failed' | 'skipped',
-    extra: { reason?: string; evidence?: string[]; skip?: SkipKind; explainedBy?: string } = {},
+    status: ScenarioStatus,
+    extra: { reason?: string; evidence?: string[]; blockedBy?: Finding; observed?: PodObservation[] } = {},
   ) =>
     writeScenarioRecord({
       id,
@@ -338,10 +357,9 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       namespace,
       registries: [...usedRegistries.keys()],
       ...(extra.reason ? { reason: extra.reason } : {}),
-      ...(extra.skip ? { skip: extra.skip } : {}),
-      ...(extra.explainedBy ? { explainedBy: extra.explainedBy } : {}),
+      ...(extra.blockedBy ? { blockedBy: extra.blockedBy } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
-      observations: await observations(),
+      observations: extra.observed ?? (await observations()),
     });
   await kube.core.createNamespace({
     body: {
@@ -515,10 +533,10 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       env.logger.info(`[${id}] RULE ${text}`);
     },
     skip: (reason) => {
-      throw new ScenarioSkipped(reason, 'unavailable');
+      throw new ScenarioSkipped(reason, 'could-not-run');
     },
-    skipDeclared: (reason) => {
-      throw new ScenarioSkipped(reason, 'declared');
+    skipDeclared: (reason, rests = []) => {
+      throw new ScenarioSkipped(reason, 'not-applicable', rests);
     },
     skipIfAlwaysPullImages: (what) => {
       const p = env.posture;
@@ -540,7 +558,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       if (!entries)
         throw new ScenarioSkipped(
           `the registry ${registry.host} is not pullcheck's: its access log, which this scenario's claim rests on (needs: access-log), cannot be read`,
-          'declared',
+          'not-applicable',
         );
       return entries;
     },
@@ -554,8 +572,15 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     await record('passed');
   } catch (error) {
     if (error instanceof ScenarioSkipped) {
-      env.logger.info(`[${id}] SKIP (${error.kind === 'declared' ? 'by declaration' : 'could not run'}) ${error.message}`);
-      await record('skipped', { reason: error.message, skip: error.kind });
+      // Not applicable by a declared part the cluster does not match: that mismatch blocks it.
+      const blockedBy =
+        error.kind === 'not-applicable' ? mismatchExplanation(env, decl, new Set([...postureRead, ...error.rests])) : undefined;
+      const status: ScenarioStatus = blockedBy ? 'blocked' : error.kind;
+      const reason = blockedBy
+        ? `blocked: the cluster is not what its posture declares (${blockedBy.line}); the scenario was ruled out by that declaration: ${error.message}`
+        : error.message;
+      env.logger.info(`[${id}] ${STATUS_LOG[status]} ${reason}`);
+      await record(status, { reason, ...(blockedBy ? { blockedBy } : {}) });
       return;
     }
     const evidence: string[] = [];
@@ -568,26 +593,23 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     }
     env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     const message = error instanceof Error ? error.message : String(error);
-    // posture/* are the checks themselves; any other scenario whose expectations read a part of the
-    // posture the cluster does not match is blocked by that mismatch, named once for all of them.
-    // Likewise a failure on a node the pull probe found unable to pull from (or leaking) a registry
-    // the scenario used.
-    const mismatch =
-      decl.group === 'posture' ? undefined : (env.context.postureMismatches ?? []).find((m) => postureRead.has(m.part))?.line;
-    const probed = mismatch ? undefined : await probeExplanation(env, namespace, usedRegistries);
-    const explainedBy = mismatch ?? probed;
+    // A failure whose expectations read a part of the posture the cluster does not match is blocked
+    // by that mismatch; one whose own pods showed, on a node the pull probe flagged, the cause the
+    // probe found there is blocked by that finding. Blocked is a failure, with its cause named.
+    const observed = await observations();
+    const mismatch = mismatchExplanation(env, decl, postureRead);
+    const blockedBy = mismatch ?? probeExplanation(env, usedRegistries, observed);
     const reason = redact(
       mismatch
-        ? `blocked: the cluster is not what its posture declares (${mismatch}); then: ${message}`
-        : probed
-          ? `blocked: the pull probe found before the suites that ${probed}; then: ${message}`
+        ? `blocked: the cluster is not what its posture declares (${mismatch.line}); then: ${message}`
+        : blockedBy
+          ? `blocked: the pull probe found before the suites that ${blockedBy.line}; then: ${message}`
           : message,
     )
       .split('\n')
       .slice(0, 12)
       .join('\n');
-    if (explainedBy) await record('skipped', { reason, evidence: files, skip: 'blocked', explainedBy });
-    else await record('failed', { reason, evidence: files });
+    await record(blockedBy ? 'blocked' : 'failed', { reason, evidence: files, observed, ...(blockedBy ? { blockedBy } : {}) });
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {

@@ -13,6 +13,7 @@ import { isMap, parseDocument } from 'yaml';
 import type { RunEnv, ScenarioContext, Suite } from '../framework/harness.ts';
 import type { Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
+import type { PosturePart } from '../posture/check.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { lockNode } from '../node/lock.ts';
@@ -313,7 +314,7 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
 /** A change to make, or why the group cannot run: `declared` when the posture or version rules it out. */
 export type KubeletConfigPlan =
   | { node: string; patch: KubeletConfigPatch; argv?: readonly string[]; note?: string }
-  | { skip: string; declared?: boolean };
+  | { skip: string; declared?: boolean; rests?: readonly PosturePart[] };
 
 export interface KubeletConfigGroup {
   /**
@@ -326,7 +327,7 @@ export interface KubeletConfigGroup {
 type GroupState =
   | { kind: 'pending' }
   | { kind: 'ready'; node: string; change: KubeletConfigChange }
-  | { kind: 'skipped'; reason: string; declared: boolean }
+  | { kind: 'skipped'; reason: string; declared: boolean; rests: readonly PosturePart[] }
   | { kind: 'failed'; error: unknown };
 
 /**
@@ -354,7 +355,7 @@ export function useKubeletConfigChange(
       const p = await plan(env, lock);
       if ('skip' in p) {
         env.logger.info(`[${group}] SKIP ${p.skip}`);
-        state = { kind: 'skipped', reason: p.skip, declared: p.declared ?? false };
+        state = { kind: 'skipped', reason: p.skip, declared: p.declared ?? false, rests: p.rests ?? [] };
         return;
       }
       if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
@@ -387,7 +388,7 @@ export function useKubeletConfigChange(
         case 'ready':
           return { node: state.node, change: state.change };
         case 'skipped':
-          return state.declared ? s.skipDeclared(state.reason) : s.skip(state.reason);
+          return state.declared ? s.skipDeclared(state.reason, state.rests) : s.skip(state.reason);
         case 'failed': {
           const cause = state.error instanceof Error ? state.error.message : String(state.error);
           throw new Error(`${group}: the kubelet configuration this group needs could not be applied: ${cause}`, { cause: state.error });

@@ -6,14 +6,26 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { admittedPolicy } from '../cluster/apiserver.ts';
 import type { Kube } from '../cluster/kube.ts';
 import { gateExists, readKubeletPullSettings } from '../kubelet/kep2535.ts';
-import { kubeletPostureOf, type Posture } from './posture.ts';
+import { CredentialVerificationPolicy, EnsureSecretPulledImagesGate } from '../kubelet/kep2535.ts';
+import type { Finding } from '../report/schema.ts';
+import { kubeletPostureOf, type KubeletPosture, type Posture, upstreamDefaults } from './posture.ts';
 
 /** The parts of a posture a scenario's expectation can rest on. */
 export type PosturePart = 'admission' | 'kubelet' | 'credentialProviders' | 'runtime';
 
-export interface PostureMismatch {
+/** A part of the cluster that is not what the posture declares: a finding that fails the run. */
+export interface PostureMismatch extends Finding {
   part: PosturePart;
-  line: string;
+}
+
+/**
+ * The fix is the cluster's or the declaration's: pullcheck cannot tell which one is wrong, and
+ * declaring what a cluster runs can turn a leak into a pass, so it never advises that alone.
+ */
+const FIX = 'fix the cluster, or the declaration if it is the one that is wrong';
+
+function mismatch(part: PosturePart, nodes: string[], line: string): PostureMismatch {
+  return { part, source: 'posture', cause: `posture:${part}`, nodes, line: `${line}: ${FIX}`, fails: true };
 }
 
 /** AlwaysPullImages, by a server-side dry run on the cluster's own API server (admission runs, nothing is stored). */
@@ -22,17 +34,20 @@ export async function checkAdmission(kube: Kube, p: Posture, namespace = 'defaul
   const observed = admitted === 'Always';
   if (observed === p.admission.alwaysPullImages) return [];
   return [
-    {
-      part: 'admission',
-      line: `the cluster's API server ${observed ? 'runs' : 'does not run'} AlwaysPullImages (a dry-run IfNotPresent container was admitted as ${admitted}), but the posture declares it ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission}): declare admission.alwaysPullImages: ${observed} (--posture) or change the API server`,
-    },
+    mismatch(
+      'admission',
+      [],
+      `the cluster's API server ${observed ? 'runs' : 'does not run'} AlwaysPullImages (a dry-run IfNotPresent container was admitted as ${admitted}), and the posture declares it ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission})`,
+    ),
   ];
 }
 
 /** KEP-2535's gate, policy and allowlist on each node, from its /configz. */
 export async function checkKubelets(cluster: Pick<Cluster, 'kube' | 'nodeNames'>, p: Posture): Promise<PostureMismatch[]> {
   const problems: string[] = [];
+  const nodes = new Set<string>();
   for (const node of cluster.nodeNames) {
+    const before = problems.length;
     const want = kubeletPostureOf(p, node);
     const have = await readKubeletPullSettings(cluster.kube, node);
     if (gateExists(have.kubeletVersion) && have.gate.enabled !== want.ensureSecretPulledImages)
@@ -48,14 +63,44 @@ export async function checkKubelets(cluster: Pick<Cluster, 'kube' | 'nodeNames'>
       problems.push(
         `${node}: preloadedImagesVerificationAllowlist=[${have.allowlist.join(' ')}], declared [${want.preloadedImagesVerificationAllowlist.join(' ')}]`,
       );
+    if (problems.length > before) nodes.add(node);
   }
   if (problems.length === 0) return [];
-  return [
-    {
-      part: 'kubelet',
-      line: `kubelet does not run as declared (${p.sources.kubelet}) — ${problems.join('; ')}: declare what the nodes run (--posture, kubelet/nodes) or change them`,
-    },
+  return [mismatch('kubelet', [...nodes], `kubelet does not run as declared (${p.sources.kubelet}) — ${problems.join('; ')}`)];
+}
+
+const LEAK = 'a private image pulled on a node runs for any pod on it, without credentials';
+
+function weakerKubelet(k: KubeletPosture, upstream: KubeletPosture, where: string, version: string): string[] {
+  const out: string[] = [];
+  if (!k.ensureSecretPulledImages && upstream.ensureSecretPulledImages)
+    out.push(`${where}${EnsureSecretPulledImagesGate}=false where upstream's default for ${version} is true`);
+  else if (k.ensureSecretPulledImages && k.imagePullCredentialsVerificationPolicy === CredentialVerificationPolicy.NeverVerify)
+    out.push(
+      `${where}imagePullCredentialsVerificationPolicy=NeverVerify where upstream's default is ${upstream.imagePullCredentialsVerificationPolicy}`,
+    );
+  return out;
+}
+
+/**
+ * Declared fields weaker than upstream's default for the version: reported in the summary, junit.xml
+ * and the report, so that a declaration cannot quietly make a leak pass. They do not fail the run:
+ * the cluster runs as declared, and the owner chose it.
+ */
+export function weakerThanUpstream(p: Posture): Finding[] {
+  if (!p.sources.kubelet.startsWith('declared')) return [];
+  const upstream = upstreamDefaults(p.kubernetesVersion).kubelet;
+  const lines = [
+    ...weakerKubelet(p.kubelet, upstream, '', p.kubernetesVersion),
+    ...Object.entries(p.nodes).flatMap(([node, k]) => weakerKubelet(k, upstream, `${node}: `, p.kubernetesVersion)),
   ];
+  return lines.map((line) => ({
+    source: 'declaration' as const,
+    cause: 'weaker-than-upstream:kubelet',
+    nodes: [],
+    line: `declared weaker than upstream (${p.sources.kubelet}): ${line}${p.admission.alwaysPullImages ? '' : ', and AlwaysPullImages is off'}: ${LEAK}`,
+    fails: false,
+  }));
 }
 
 /** The checks that need no node access, as the run makes them before the suites. */

@@ -21,18 +21,17 @@ import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/regis
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 import { createCA } from '../registry/tls.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
+import type { Finding, PodObservation } from '../report/schema.ts';
+import { pullFailureCause } from '../framework/observe.ts';
 
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 
 /** Findings name a registry by this key: pullcheck's own (a new host per suite) or the vendor's host. */
 export const OWN_REGISTRIES = 'pullcheck';
 
-export interface ProbeFinding {
-  /** The nodes it was seen on (one line for every node with the same cause); none: the registry itself. */
-  nodes: string[];
-  /** OWN_REGISTRIES or the vendor registry's host. */
+/** A probe finding: `registry` is OWN_REGISTRIES or the vendor registry's host; no nodes: the registry itself. */
+export interface ProbeFinding extends Finding {
   registry: string;
-  line: string;
 }
 
 /** The registry key a scenario's registry is found under. */
@@ -40,13 +39,29 @@ export function probeKey(r: Pick<TestRegistry, 'local' | 'host'>): string {
   return r.local ? OWN_REGISTRIES : r.host;
 }
 
-/** The finding that explains a failed scenario: one about a registry it used, on a node its pods ran on. */
+/** What a pod must have done for a finding of this cause to explain its scenario's failure. */
+function showsCause(f: Finding, observed: readonly string[]): boolean {
+  if (f.observed) return observed.includes(f.observed);
+  // A node or registry that hands out private images: the pod got its image.
+  return observed.includes('pulled') || observed.includes('ran') || observed.includes('cached');
+}
+
+/**
+ * The finding that explains a failed scenario: one about a registry it pushed to, seen on a node
+ * one of its own pods ran on (any node, for the registry's own finding), where that pod did what the
+ * finding says (the same failed pull, or a pull that should not have worked). Anything less is the
+ * scenario's own failure.
+ */
 export function explainingFinding(
   findings: readonly ProbeFinding[],
   used: readonly string[],
-  podNodes: readonly string[],
+  pods: readonly PodObservation[],
 ): ProbeFinding | undefined {
-  return findings.find((f) => used.includes(f.registry) && (f.nodes.length === 0 || f.nodes.some((n) => podNodes.includes(n))));
+  return findings.find(
+    (f) =>
+      used.includes(f.registry) &&
+      pods.some((p) => (f.nodes.length === 0 || (p.node !== undefined && f.nodes.includes(p.node))) && showsCause(f, p.observed)),
+  );
 }
 
 /** The runtime's own cause in a Failed event: what follows the last request it made. */
@@ -109,21 +124,36 @@ async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, log
     }),
   );
   // One line per cause, naming every node it was seen on.
-  const byLine = new Map<string, string[]>();
-  const add = (node: string, what: string) => byLine.set(what, [...(byLine.get(what) ?? []), node]);
+  const byLine = new Map<string, { cause: string; observed?: string; what: string; nodes: string[] }>();
+  const add = (node: string, cause: string, what: string, observed?: string) => {
+    const g = byLine.get(what) ?? { cause, what, nodes: [], ...(observed ? { observed } : {}) };
+    g.nodes.push(node);
+    byLine.set(what, g);
+  };
   for (const r of results) {
-    if (!r.withSecret.ok) add(r.node, `cannot pull from ${p.label}: ${r.withSecret.cause}`);
+    if (!r.withSecret.ok)
+      add(r.node, 'cannot-pull', `cannot pull from ${p.label}: ${r.withSecret.cause}`, pullFailureCause(r.withSecret.cause));
     else if (r.anonymous?.ok)
       add(
         r.node,
+        'pulls-without-credentials',
         `pulled a private image from ${p.label} with no pull Secret: a credential of the node's own (config.json, a credential provider) covers ${p.registry.host}`,
       );
     else if (r.anonymous && !UNAUTHORIZED.test(r.anonymous.cause))
       logger.info(`probe: ${r.node} was refused ${p.label} without a Secret, not with a 401: ${r.anonymous.cause}`);
   }
-  for (const [what, nodes] of byLine) findings.push({ nodes, registry: key, line: `${nodes.join(', ')} ${what}` });
+  for (const g of byLine.values())
+    findings.push({
+      source: 'probe',
+      cause: g.cause,
+      nodes: g.nodes,
+      registry: key,
+      ...(g.observed ? { observed: g.observed } : {}),
+      line: `${g.nodes.join(', ')} ${g.what}`,
+      fails: true,
+    });
   // Every node pulling without credentials: the registry itself may serve anonymous clients.
-  const leaking = findings.find((f) => f.line.includes('with no pull Secret'));
+  const leaking = findings.find((f) => f.cause === 'pulls-without-credentials');
   if (leaking && leaking.nodes.length === cluster.nodeNames.length) {
     const { host, ca, insecure } = p.registry.client.options;
     const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) });
@@ -135,13 +165,49 @@ async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, log
     if (status === 200)
       return [
         {
+          source: 'probe',
+          cause: 'serves-anyone',
           nodes: [],
           registry: key,
+          capability: 'auth-enforced',
           line: `${p.label} serves its private images to anyone: every node pulled one with no pull Secret, and an anonymous HEAD ${path} answered 200`,
+          fails: true,
         },
       ];
   }
   return findings;
+}
+
+/** The registry capability a failed pull of every node disproves, when the registry is the one at fault. */
+function capabilityOf(observed: string | undefined): string | undefined {
+  if (observed === 'pull-failed:tls') return 'tls';
+  if (observed === 'pull-failed:unauthorized' || observed === 'pull-failed:forbidden') return 'credentials-accepted';
+  return undefined;
+}
+
+/**
+ * Every node failing one registry the same way while each pulls from another: the registry is at
+ * fault, not the nodes. Without a second registry that worked, the nodes stay named.
+ */
+export function blameRegistries(
+  findings: readonly ProbeFinding[],
+  nodeNames: readonly string[],
+  probed: readonly string[],
+): ProbeFinding[] {
+  const healthy = probed.filter((key) => !findings.some((f) => f.registry === key));
+  if (healthy.length === 0) return [...findings];
+  return findings.map((f) => {
+    if (f.cause !== 'cannot-pull' || f.nodes.length !== nodeNames.length) return f;
+    const capability = capabilityOf(f.observed);
+    const words = f.line.slice(f.line.indexOf(' cannot pull from ') + ' cannot pull from '.length);
+    return {
+      ...f,
+      cause: 'registry-refuses',
+      nodes: [],
+      ...(capability ? { capability } : {}),
+      line: `every node fails to pull from ${words}, and each pulls from ${healthy.join(', ')}: the registry is at fault, not the nodes`,
+    };
+  });
 }
 
 /**
@@ -199,7 +265,11 @@ export async function probePulls(o: {
     }
     const findings: ProbeFinding[] = [];
     for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger)));
-    return findings;
+    return blameRegistries(
+      findings,
+      cluster.nodeNames,
+      probed.map((p) => probeKey(p.registry)),
+    );
   } finally {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => logger.warn(`probe cleanup: ${String(e)}`));
     forget();

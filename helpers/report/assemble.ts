@@ -12,6 +12,8 @@ import { certificationVerdict, renderCertificationHtml, renderHtml } from './htm
 import { renderJUnit } from './junit.ts';
 import {
   RESULTS_SCHEMA,
+  RESULTS_SCHEMA_V1,
+  SCENARIO_STATUSES,
   type CertificationItem,
   type RunResults,
   type ScenarioRecord,
@@ -91,7 +93,8 @@ function isScenarioRecord(v: unknown): v is ScenarioRecord {
     typeof v['id'] === 'string' &&
     typeof v['suite'] === 'string' &&
     typeof v['title'] === 'string' &&
-    (v['status'] === 'passed' || v['status'] === 'failed' || v['status'] === 'skipped') &&
+    typeof v['status'] === 'string' &&
+    (SCENARIO_STATUSES as readonly string[]).includes(v['status']) &&
     typeof v['durationMs'] === 'number' &&
     Array.isArray(v['rules']) &&
     Array.isArray(v['evidence'])
@@ -180,7 +183,8 @@ function merge(test: JestTestCase, record: ScenarioRecord | undefined): Scenario
     if (test.status !== 'passed') return undefined;
     return { id, suite: id.split('/')[0] ?? id, title, status: 'passed', durationMs: test.duration ?? 0, rules: [], evidence: [] };
   }
-  if (record.status === 'skipped') return record;
+  // Blocked, could not run, not applicable: the harness's verdict (jest saw a pass or a failure).
+  if (record.status !== 'passed' && record.status !== 'failed') return record;
   // The record can say passed while jest says failed: jest's timeout fires while the body still
   // runs, and the body may finish and write its record afterwards. A timeout is never success.
   if (jestFailed && record.status !== 'failed') {
@@ -252,17 +256,6 @@ export function runResults(o: {
   };
 }
 
-export function runCounts(results: RunResults): Record<ScenarioStatus, number> & { unavailable: number } {
-  const counts = { passed: 0, failed: 0, skipped: 0, unavailable: 0 };
-  for (const t of results.targets) {
-    for (const s of t.scenarios) {
-      counts[s.status] += 1;
-      if (s.status === 'skipped' && s.skip !== 'declared') counts.unavailable += 1;
-    }
-  }
-  return counts;
-}
-
 /** `YYYYMMDD-HHMMSS-<4 hex>` in UTC: sorts by time on any machine, unique when two runs start in the same second. */
 export function newRunId(now: Date): string {
   const stamp = now
@@ -326,13 +319,35 @@ export function readResults(file: string): RunResults {
     throw new Error(`${file}: cannot read results: ${oneLine(error)}`, { cause: error });
   }
   if (!isRecord(raw)) throw new Error(`${file}: not a pullcheck results file (expected a JSON object)`);
-  if (raw['schema'] !== RESULTS_SCHEMA) {
-    throw new Error(`${file}: schema is ${JSON.stringify(raw['schema'] ?? null)}, this pullcheck reads ${RESULTS_SCHEMA}`);
+  if (raw['schema'] !== RESULTS_SCHEMA && raw['schema'] !== RESULTS_SCHEMA_V1) {
+    throw new Error(
+      `${file}: schema is ${JSON.stringify(raw['schema'] ?? null)}, this pullcheck reads ${RESULTS_SCHEMA} and ${RESULTS_SCHEMA_V1}`,
+    );
   }
   if (typeof raw['runId'] !== 'string' || !Array.isArray(raw['targets'])) {
     throw new Error(`${file}: not a pullcheck results file (runId or targets missing)`);
   }
-  return raw as unknown as RunResults;
+  return raw['schema'] === RESULTS_SCHEMA_V1 ? migrateV1(raw) : (raw as unknown as RunResults);
+}
+
+/** v1's `skipped` with a `skip` kind, as v2's verdicts: a baseline from an older run still compares. */
+const V1_SKIPS: Record<string, ScenarioStatus> = { declared: 'not-applicable', unavailable: 'could-not-run', blocked: 'blocked' };
+
+export function migrateV1(raw: Record<string, unknown>): RunResults {
+  const targets = (raw['targets'] as Record<string, unknown>[]).map((t) => ({
+    ...t,
+    scenarios: ((t['scenarios'] ?? []) as Record<string, unknown>[]).map((s) => {
+      const { skip, explainedBy, ...rest } = s;
+      if (rest['status'] !== 'skipped') return rest;
+      const status = V1_SKIPS[String(skip)] ?? 'could-not-run';
+      const blockedBy =
+        status === 'blocked' && typeof explainedBy === 'string'
+          ? { source: 'posture', cause: 'v1', nodes: [], line: explainedBy, fails: true }
+          : undefined;
+      return { ...rest, status, ...(blockedBy ? { blockedBy } : {}) };
+    }),
+  }));
+  return { ...raw, schema: RESULTS_SCHEMA, targets } as unknown as RunResults;
 }
 
 /** Renders junit.xml and index.html again from a results.json, next to it (the `report` command). */

@@ -1,62 +1,59 @@
-// One cause, one line: failures that share a node and a runtime cause (an x509 error on one worker,
-// a registry that refuses every credential) are named once, with how many scenarios they explain,
-// at the top of the console summary and of the report, instead of only dozens of times below.
+// One cause, one line: failures that share a cause are named once, with how many scenarios it
+// explains, at the top of the console summary and of the report. Built from structured fields only:
+// a blocked scenario's finding, and for plain failures the failed pulls their own pods observed on
+// one node (an x509 error on one worker). Nobody parses a message back.
 import type { ScenarioRecord, TargetResult } from './schema.ts';
 
 export interface SharedCause {
-  /** The node the failures happened on, or "" when their headlines name none. */
+  /** The nodes it was seen on, comma-separated, or "" for the cluster's or a registry's own cause. */
   node: string;
-  /** The runtime's own words, with run-specific names (registries, namespaces, digests) generalised. */
+  /** The finding's line, or the failed pull's observation (`pull-failed:tls`). */
   cause: string;
   scenarios: string[];
   suites: string[];
+  /** Whether the cause was named before the suites (a finding), or only seen in their failures. */
+  named?: boolean;
 }
 
-/** Scenario-specific parts of a message, so that the same cause reads the same in every scenario. */
-export function generalise(text: string): string {
-  return text
-    .replace(/pullcheck-reg-[0-9a-f]+-([a-z0-9-]+)/g, 'pullcheck-reg-*-$1')
-    .replace(/\bpc-[0-9a-f]{6}-[a-z0-9-]+/g, 'pc-*')
-    .replace(/sha256:[0-9a-f]{12,64}/g, 'sha256:…')
-    .replace(/"[^"]*"/g, '"…"')
-    .replace(/:[0-9a-f]{6}-[a-z0-9-]+-\d+\b/g, ':TAG');
+function add(groups: Map<string, SharedCause>, key: string, init: () => SharedCause, s: ScenarioRecord): void {
+  const g = groups.get(key) ?? init();
+  if (!g.scenarios.includes(s.id)) g.scenarios.push(s.id);
+  if (!g.suites.includes(s.suite)) g.suites.push(s.suite);
+  groups.set(key, g);
 }
 
-/** The node a failure headline names (`… on NODE should …`, `NODE: …`). */
-function nodeOf(line: string): string {
-  return /\bon ([a-z0-9][a-z0-9.-]*) (?:should|ran|failed)\b/.exec(line)?.[1] ?? '';
-}
-
-/** The innermost cause of a failure headline: the last two `: `-separated parts of kubelet's words. */
-export function causeOf(line: string): string {
-  const said = line.includes('kubelet says: ') ? line.slice(line.indexOf('kubelet says: ') + 14) : line;
-  const parts = said.split(': ');
-  return generalise(parts.slice(-2).join(': ').trim());
-}
-
-/** Causes shared by at least `min` failures (any number, for a posture mismatch), most first. */
+/**
+ * Each finding with the scenarios it blocks (a failing finding even with none), then failed pulls
+ * shared by at least `min` failed scenarios on one node; most scenarios first.
+ */
 export function sharedCauses(targets: readonly TargetResult[], min = 3): SharedCause[] {
-  const groups = new Map<string, SharedCause>();
+  const named = new Map<string, SharedCause>();
+  for (const t of targets)
+    for (const f of t.findings ?? [])
+      if (f.fails && !named.has(f.line))
+        named.set(f.line, { node: f.nodes.join(', '), cause: f.line, scenarios: [], suites: [], named: true });
+  const seen = new Map<string, SharedCause>();
   for (const t of targets) {
-    for (const s of t.scenarios.filter((x: ScenarioRecord) => x.status === 'failed' || x.skip === 'blocked')) {
-      const line = (s.reason ?? '').split('\n')[0] ?? '';
-      const node = s.explainedBy ? '' : nodeOf(line);
-      const cause = s.explainedBy ? `posture: ${s.explainedBy}` : causeOf(line);
-      if (!cause) continue;
-      const key = `${node}\u0000${cause}`;
-      const g = groups.get(key) ?? { node, cause, scenarios: [], suites: [] };
-      g.scenarios.push(s.id);
-      if (!g.suites.includes(s.suite)) g.suites.push(s.suite);
-      groups.set(key, g);
+    for (const s of t.scenarios) {
+      if (s.status === 'blocked' && s.blockedBy) {
+        const f = s.blockedBy;
+        add(named, f.line, () => ({ node: f.nodes.join(', '), cause: f.line, scenarios: [], suites: [], named: true }), s);
+      } else if (s.status === 'failed') {
+        for (const p of s.observations ?? []) {
+          const failedPull = p.observed.find((o) => o.startsWith('pull-failed:'));
+          if (!failedPull || !p.node) continue;
+          const node = p.node;
+          add(seen, `${node}\u0000${failedPull}`, () => ({ node, cause: failedPull, scenarios: [], suites: [] }), s);
+        }
+      }
     }
   }
-  return [...groups.values()]
-    .filter((g) => g.scenarios.length >= min || g.cause.startsWith('posture: '))
-    .sort((a, b) => b.scenarios.length - a.scenarios.length);
+  const byCount = (a: SharedCause, b: SharedCause) => b.scenarios.length - a.scenarios.length;
+  return [...[...named.values()].sort(byCount), ...[...seen.values()].filter((g) => g.scenarios.length >= min).sort(byCount)];
 }
 
 export function describeCause(c: SharedCause): string {
-  if (c.cause.startsWith('posture: '))
-    return `${c.scenarios.length} scenario(s) in ${c.suites.length} suite(s) blocked by one cause: ${c.cause}`;
-  return `${c.scenarios.length} failures in ${c.suites.length} suite(s) share one cause${c.node ? ` on ${c.node}` : ''}: ${c.cause}`;
+  if (c.named)
+    return `${c.scenarios.length} scenario(s) in ${c.suites.length} suite(s) blocked by one cause named before the suites: ${c.cause}`;
+  return `${c.scenarios.length} failures in ${c.suites.length} suite(s) share one cause on ${c.node}: ${c.cause}`;
 }

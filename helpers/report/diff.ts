@@ -2,6 +2,7 @@
 // (a version matrix): per scenario ID, the verdict and each pod's observations. Version-aware
 // expectations make every verdict read "passed"; observations still show what changed.
 import type { PodObservation, RunResults, ScenarioChange, ScenarioRecord, TargetResult } from './schema.ts';
+import { STATUS_WORDS } from './verdict.ts';
 
 export type { ScenarioChange };
 
@@ -27,7 +28,7 @@ function podChange(pod: string, a: readonly string[] | undefined, b: readonly st
 }
 
 function verdictOf(s: ScenarioRecord): string {
-  return s.status === 'skipped' && s.skip ? `skipped (${s.skip === 'declared' ? 'by declaration' : s.skip})` : s.status;
+  return STATUS_WORDS[s.status] ?? s.status;
 }
 
 /** The differences of one scenario, or none. Records from before observations compare verdicts only. */

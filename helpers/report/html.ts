@@ -5,6 +5,7 @@ import { describeCause } from './causes.ts';
 import { compareMatrix } from './diff.ts';
 import { PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
+  SCENARIO_STATUSES,
   summarize,
   type CertificationItem,
   type RunResults,
@@ -13,6 +14,7 @@ import {
   type ScenarioStatus,
   type TargetResult,
 } from './schema.ts';
+import { FAILING, nothingTested, nothingTestedLine, runFails, STATUS_WORDS, tally } from './verdict.ts';
 
 /** Control characters (terminal colours in a command's stderr) become visible `\uXXXX` text. */
 function esc(s: string): string {
@@ -40,8 +42,16 @@ function duration(fromIso: string, toIso: string): string {
   return Number.isFinite(ms) && ms >= 0 ? seconds(ms) : '';
 }
 
+/** The CSS class of a verdict: every failing verdict reads as a failure. */
+function cls(status: ScenarioStatus): string {
+  if (status === 'passed') return 'passed';
+  return status === 'not-applicable' ? 'skipped' : 'failed';
+}
+
 function countsLine(c: Record<ScenarioStatus, number>): string {
-  return `<span class="passed">${c.passed} passed</span>, <span class="failed">${c.failed} failed</span>, <span class="skipped">${c.skipped} skipped</span>`;
+  return SCENARIO_STATUSES.filter((s) => s === 'passed' || s === 'failed' || c[s] > 0)
+    .map((s) => `<span class="${cls(s)}">${c[s]} ${STATUS_WORDS[s]}</span>`)
+    .join(', ');
 }
 
 function targetLabel(t: TargetResult): string {
@@ -86,6 +96,7 @@ tr.changed th, tr.changed td:first-child { border-left: 4px solid #bf3989; }
 
 function header(results: RunResults): string {
   const all = summarize(results.targets.flatMap((t) => t.scenarios));
+  const t = tally(results);
   const sel = results.selection;
   const selection = [
     sel.suites.length ? `suites ${sel.suites.join(', ')}` : 'all suites',
@@ -108,7 +119,7 @@ function header(results: RunResults): string {
     .join('\n');
   return `<h1>pullcheck run ${esc(results.runId)}</h1>
 <p class="muted">${esc(results.tool.name)} ${esc(results.tool.version)} · started ${esc(results.startedAt)} · finished ${esc(results.finishedAt)}${duration(results.startedAt, results.finishedAt) ? ` · ${esc(duration(results.startedAt, results.finishedAt))}` : ''} · ${esc(selection)}</p>
-<p><strong>${countsLine(all)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}.</p>
+<p><strong>${countsLine(all)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}${t.failingFindings ? `; <span class="failed">${t.failingFindings} finding${t.failingFindings === 1 ? '' : 's'} before the suites</span>` : ''}. <strong class="${runFails(t) ? 'failed' : 'passed'}">${runFails(t) ? (nothingTested(t) ? esc(nothingTestedLine(t)) : 'The run fails.') : 'The run passes.'}</strong></p>
 ${errors}
 <table><tr><th>target</th><th>Kubernetes</th><th>cluster</th><th>registry</th><th>nodes</th><th>scenarios</th></tr>
 ${targets}
@@ -182,8 +193,8 @@ ${certificationTable(items)}
 
 function cell(r: ScenarioRecord | undefined, anchor: string | undefined): string {
   if (!r) return '<td class="none" title="not run on this target">—</td>';
-  const text = anchor ? `<a href="#${anchor}">${r.status}</a>` : r.status;
-  return `<td class="${r.status}"${r.reason ? ` title="${esc(r.reason.split('\n')[0] ?? '')}"` : ''}>${text}</td>`;
+  const text = anchor ? `<a href="#${anchor}">${STATUS_WORDS[r.status]}</a>` : STATUS_WORDS[r.status];
+  return `<td class="${cls(r.status)}"${r.reason ? ` title="${esc(r.reason.split('\n')[0] ?? '')}"` : ''}>${text}</td>`;
 }
 
 function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
@@ -255,13 +266,13 @@ ${rows.length ? `<table><tr><th>scenario</th>${head}</tr>\n${body}\n</table>` : 
 function failures(results: RunResults, anchors: Map<ScenarioRecord, string>): string {
   const items = results.targets.flatMap((t) =>
     t.scenarios
-      .filter((s) => s.status === 'failed')
+      .filter((s) => FAILING.includes(s.status))
       .map((s) => {
         const rules = s.rules.length ? `<p>Rules applied:</p><ul>${s.rules.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '';
         const evidence = s.evidence.length
           ? `<p>Evidence:</p><ul>${s.evidence.map((e) => `<li><a href="${esc(evidenceHref(t, e))}">${esc(`${t.name}/${e}`)}</a></li>`).join('')}</ul>`
           : '';
-        return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))}</h3>
+        return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))} <span class="failed">${esc(STATUS_WORDS[s.status])}</span></h3>
 <p>${esc(s.title)} <span class="muted">(${(s.durationMs / 1000).toFixed(1)} s${s.namespace ? `, namespace ${esc(s.namespace)}` : ''})</span></p>
 <pre>${esc(s.reason ?? '(no reason recorded)')}</pre>
 ${rules}${evidence}`;
@@ -270,17 +281,27 @@ ${rules}${evidence}`;
   return items.length ? `<h2 id="failures">Failures</h2>\n${items.join('\n')}` : '';
 }
 
-function skipped(results: RunResults): string {
+function notApplicable(results: RunResults): string {
   const rows = results.targets.flatMap((t) =>
     t.scenarios
-      .filter((s) => s.status === 'skipped')
-      .map(
-        (s) =>
-          `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${s.skip === 'declared' ? 'skipped by declaration' : s.skip === 'blocked' ? '<span class="failed">blocked by the posture</span>' : '<span class="failed">could not run</span>'}</td><td>${esc(s.reason ?? '')}</td></tr>`,
-      ),
+      .filter((s) => s.status === 'not-applicable')
+      .map((s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`),
   );
   return rows.length
-    ? `<h2 id="skipped">Skipped</h2>\n<p>"Skipped by declaration": the declared posture or target says the scenario does not apply. "Could not run": it should have, and the run fails. "Blocked by the posture": the cluster is not what its posture declares in a part this scenario's expectations rest on (named once under Shared causes); the run fails.</p>\n<table><tr><th>scenario</th><th>target</th><th>kind</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
+    ? `<h2 id="not-applicable">Not applicable</h2>\n<p>The declared posture or the cluster's shape rules these out: a reason, neither a pass nor a failure. (A scenario ruled out by a declared part the cluster does not match is blocked, under Failures.)</p>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
+    : '';
+}
+
+/** Every finding named before the suites (or after them: a quarantined node), each target's. */
+function findings(results: RunResults): string {
+  const rows = results.targets.flatMap((t) =>
+    (t.findings ?? []).map(
+      (f) =>
+        `<tr><td>${esc(targetLabel(t))}</td><td class="${f.fails ? 'failed' : 'skipped'}">${f.fails ? 'fails the run' : 'note'}</td><td>${esc(f.source)}: ${esc(f.cause)}</td><td>${esc(f.nodes.join(', ') || '—')}</td><td>${esc(f.registry ?? '—')}</td><td>${esc(f.line)}</td></tr>`,
+    ),
+  );
+  return rows.length
+    ? `<h2 id="findings">Findings</h2>\n<table><tr><th>target</th><th>verdict</th><th>cause</th><th>nodes</th><th>registry</th><th>what</th></tr>\n${rows.join('\n')}\n</table>`
     : '';
 }
 
@@ -302,7 +323,9 @@ ${body}
 }
 
 function verdictList(verdicts: readonly { target: string; status: ScenarioStatus }[], multi: boolean): string {
-  return verdicts.map((v) => `<span class="${v.status}">${esc(multi ? `${v.status} on ${v.target}` : v.status)}</span>`).join(', ');
+  return verdicts
+    .map((v) => `<span class="${cls(v.status)}">${esc(multi ? `${STATUS_WORDS[v.status]} on ${v.target}` : STATUS_WORDS[v.status])}</span>`)
+    .join(', ');
 }
 
 /** The documentation page, section by section: what this run proved of each, and what nothing tests. */
@@ -335,10 +358,11 @@ export function renderHtml(results: RunResults): string {
   const rows = matrixRows(results);
   const anchors = new Map<ScenarioRecord, string>();
   for (const [ti, t] of results.targets.entries()) {
-    for (const [si, s] of t.scenarios.entries()) if (s.status === 'failed') anchors.set(s, `failure-${ti}-${si}`);
+    for (const [si, s] of t.scenarios.entries()) if (FAILING.includes(s.status)) anchors.set(s, `failure-${ti}-${si}`);
   }
   const sections = [
     header(results),
+    findings(results),
     results.causes?.length
       ? `<h2 id="causes">Shared causes</h2>\n<ul>${results.causes.map((c) => `<li class="failed">${esc(describeCause(c))}<br><small>${c.scenarios.map(esc).join(', ')}</small></li>`).join('\n')}</ul>`
       : '',
@@ -349,7 +373,7 @@ export function renderHtml(results: RunResults): string {
     page(results),
     matrix(results, rows, anchors),
     failures(results, anchors),
-    skipped(results),
+    notApplicable(results),
   ].filter((s) => s !== '');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -5,11 +5,11 @@ import { cacheDir } from '../infra/cache.ts';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { describeTarget } from '../cluster/describe.ts';
 import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
+import { summaryLine, tally } from './verdict.ts';
 import {
   newRunId,
   ranScenarios,
   readEnvironment,
-  runCounts,
   runResults,
   targetFromJest,
   writeReport,
@@ -88,10 +88,7 @@ export default class PullcheckReporter {
         targets: [target],
       });
       writeReport(runDir, results);
-      const c = runCounts(results);
-      process.stderr.write(
-        `pullcheck report: ${relative(process.cwd(), join(runDir, 'index.html'))} (${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped)\n`,
-      );
+      process.stderr.write(`pullcheck report: ${relative(process.cwd(), join(runDir, 'index.html'))} (${summaryLine(tally(results))})\n`);
     } catch (error) {
       // Jest fails the run when a reporter reports an error; a run without its report is not a pass.
       this.lastError = new Error(

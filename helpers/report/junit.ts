@@ -1,6 +1,7 @@
 // JUnit XML for CI systems that draw test tabs from it. One <testsuite> per target and suite, so that
 // a scenario that fails on one Kubernetes version only is told apart by its suite name.
-import { summarize, type RunResults, type ScenarioRecord, type TargetResult } from './schema.ts';
+import { type Finding, type RunResults, type ScenarioRecord, summarize, type TargetResult } from './schema.ts';
+import { STATUS_WORDS } from './verdict.ts';
 
 /**
  * XML 1.0 cannot carry most control characters even as character references, and a reason may hold
@@ -46,10 +47,16 @@ function evidencePaths(target: TargetResult, record: ScenarioRecord): string[] {
   return record.evidence.map((e) => `${target.name}/${e}`);
 }
 
+/**
+ * Passed: a bare testcase. Failed and blocked: `<failure>` (blocked with its cause first: a failure
+ * whose cause was named before is still a failure). Could not run: `<error>`. Not applicable:
+ * `<skipped>` with the reason: the only verdict a CI view may show as skipped.
+ */
 function testcase(target: TargetResult, r: ScenarioRecord): string {
   const head = `    <testcase${attrs({ classname: r.suite, name: r.id, time: seconds(r.durationMs) })}`;
   if (r.status === 'passed') return `${head}/>`;
-  if (r.status === 'skipped') return `${head}>\n      <skipped${attrs({ message: r.reason ?? '' })}/>\n    </testcase>`;
+  if (r.status === 'not-applicable')
+    return `${head}>\n      <skipped${attrs({ message: `not applicable: ${r.reason ?? ''}` })}/>\n    </testcase>`;
   const reason = r.reason ?? '(no reason recorded)';
   const evidence = evidencePaths(target, r);
   const body = evidence.length ? `${reason}\n\nevidence:\n${evidence.join('\n')}` : reason;
@@ -57,7 +64,15 @@ function testcase(target: TargetResult, r: ScenarioRecord): string {
   const attachments = evidence.length
     ? `\n      <system-out>${xmlText(evidence.map((e) => `[[ATTACHMENT|${e}]]`).join('\n'))}</system-out>`
     : '';
-  return `${head}>\n      <failure${attrs({ message: firstLine(reason), type: 'failure' })}>${xmlText(body)}</failure>${attachments}\n    </testcase>`;
+  const element = r.status === 'could-not-run' ? 'error' : 'failure';
+  const message = r.status === 'blocked' && r.blockedBy ? `blocked by: ${r.blockedBy.line}` : firstLine(reason);
+  return `${head}>\n      <${element}${attrs({ message, type: r.status === 'failed' ? 'failure' : STATUS_WORDS[r.status] })}>${xmlText(body)}</${element}>${attachments}\n    </testcase>`;
+}
+
+/** A finding that fails the run is a failed testcase of its own, so that a CI view counts it. */
+function findingCase(f: Finding): string {
+  const name = `${f.source}: ${f.cause}${f.nodes.length ? ` on ${f.nodes.join(', ')}` : ''}${f.registry ? ` (${f.registry})` : ''}`;
+  return `    <testcase${attrs({ classname: 'pullcheck.findings', name, time: '0.000' })}>\n      <failure${attrs({ message: f.line, type: f.source })}>${xmlText(f.line)}</failure>\n    </testcase>`;
 }
 
 interface Suite {
@@ -77,29 +92,46 @@ function suitesOf(target: TargetResult): Suite[] {
     ['cluster', `${target.cluster.mode} ${target.cluster.name}`],
     ['registry', target.registry.mode],
   ];
+  // Findings that do not fail the run (a declaration weaker than upstream's) travel as properties.
+  for (const f of target.findings ?? []) if (!f.fails) properties.push(['finding', f.line]);
   const props = `    <properties>\n${properties.map(([name, value]) => `      <property${attrs({ name, value })}/>`).join('\n')}\n    </properties>`;
   const suites: Suite[] = [...bySuite.keys()].sort().map((suite) => {
     const records = bySuite.get(suite) ?? [];
     const counts = summarize(records);
     const ms = records.reduce((sum, r) => sum + r.durationMs, 0);
-    const head = attrs({
-      name: `${target.name} ${suite}`,
+    const tally = {
       tests: records.length,
-      failures: counts.failed,
-      errors: 0,
-      skipped: counts.skipped,
-      time: seconds(ms),
-      timestamp: target.startedAt,
-    });
+      failures: counts.failed + counts.blocked,
+      errors: counts['could-not-run'],
+      skipped: counts['not-applicable'],
+    };
+    const head = attrs({ name: `${target.name} ${suite}`, ...tally, time: seconds(ms), timestamp: target.startedAt });
     return {
       xml: `  <testsuite${head}>\n${props}\n${records.map((r) => testcase(target, r)).join('\n')}\n  </testsuite>`,
-      tests: records.length,
-      failures: counts.failed,
-      errors: 0,
-      skipped: counts.skipped,
+      ...tally,
       ms,
     };
   });
+  const failing = (target.findings ?? []).filter((f) => f.fails);
+  if (failing.length) {
+    const head = attrs({
+      name: `${target.name} (findings before the suites)`,
+      tests: failing.length,
+      failures: failing.length,
+      errors: 0,
+      skipped: 0,
+      time: '0.000',
+      timestamp: target.startedAt,
+    });
+    suites.unshift({
+      xml: `  <testsuite${head}>\n${props}\n${failing.map(findingCase).join('\n')}\n  </testsuite>`,
+      tests: failing.length,
+      failures: failing.length,
+      errors: 0,
+      skipped: 0,
+      ms: 0,
+    });
+  }
   // A target that could not run has no scenarios to fail; without an entry of its own, a CI system
   // reading only this file would see green.
   if (target.error !== undefined) {

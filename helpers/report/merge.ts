@@ -29,6 +29,10 @@ export function mergeResults(
         if (t.startedAt < into.startedAt) into.startedAt = t.startedAt;
         if (t.finishedAt > into.finishedAt) into.finishedAt = t.finishedAt;
         if (t.error) into.error = into.error ? `${into.error}; ${t.error}` : t.error;
+        // Each shard's run checked the same cluster: a finding both named counts once.
+        const findings = [...(into.findings ?? [])];
+        for (const f of t.findings ?? []) if (!findings.some((g) => g.line === f.line)) findings.push(f);
+        if (findings.length) into.findings = findings;
       }
       for (const s of t.scenarios) {
         const key = `${t.name} ${s.id}`;

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact } from '../infra/redact.ts';
 import { loadRunContext } from '../run/context.ts';
-import type { ScenarioRecord, SkipKind } from './schema.ts';
+import type { ScenarioRecord } from './schema.ts';
 
 /** A file-system-safe name for a scenario ID (`suite/name` → `suite__name`). */
 export function scenarioFileName(id: string): string {
@@ -37,16 +37,21 @@ export function writeEvidence(id: string, name: string, text: string, dir = targ
   return rel;
 }
 
+/** How a scenario ends without a verdict of its own: it could not run here (a failure), or does not apply. */
+export type NoVerdict = 'could-not-run' | 'not-applicable';
+
 /**
  * Thrown by `s.skip(reason)` (it should run here and cannot: the run fails) and by
- * `s.skipDeclared(reason)` (the declared posture or target says it does not apply).
+ * `s.skipDeclared(reason)` (the declared posture or the cluster's shape says it does not apply).
+ * `rests`: the parts of the posture the reason rests on (a mismatch there makes it blocked instead).
  */
 export class ScenarioSkipped extends Error {
   override name = 'ScenarioSkipped';
 
   constructor(
     message: string,
-    readonly kind: SkipKind = 'unavailable',
+    readonly kind: NoVerdict = 'could-not-run',
+    readonly rests: readonly string[] = [],
   ) {
     super(message);
   }

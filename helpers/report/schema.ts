@@ -2,11 +2,48 @@
 // writers each render. A "target" is one cluster at one Kubernetes version: `--k8s a,b` makes two.
 // docs/report-schema.md documents this schema; bump RESULTS_SCHEMA when a field changes meaning.
 
-export const RESULTS_SCHEMA = 'pullcheck.io/results/v1';
+export const RESULTS_SCHEMA = 'pullcheck.io/results/v2';
+/** The schema before verdicts had five values (`skipped` with a `skip` kind): still read, and migrated. */
+export const RESULTS_SCHEMA_V1 = 'pullcheck.io/results/v1';
 
-export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
+/**
+ * A scenario's verdict, the one every output renders (helpers/report/verdict.ts counts them).
+ * `blocked`: it failed, and a cause the run named before the suites (a posture mismatch, a pull
+ * probe finding) on the scenario's own nodes and registry explains it; a failure all the same.
+ * `could-not-run`: it should have run here and could not; a failure. `not-applicable`: the declared
+ * posture or the cluster's shape rules it out; a reason, neither a pass nor a failure.
+ */
+export type ScenarioStatus = 'passed' | 'failed' | 'blocked' | 'could-not-run' | 'not-applicable';
 
-export type SkipKind = 'declared' | 'unavailable' | 'blocked';
+export const SCENARIO_STATUSES: readonly ScenarioStatus[] = ['passed', 'failed', 'blocked', 'could-not-run', 'not-applicable'];
+
+/** Where a finding comes from: the posture check, the pull probe, the declaration itself, a failed cleanup. */
+export type FindingSource = 'posture' | 'probe' | 'declaration' | 'cleanup';
+
+/**
+ * A cause the run names once, as data: messages are rendered from these fields and nobody parses
+ * them back. Certification reads `capability`, the shared causes read `cause`, `nodes`, `registry`.
+ */
+export interface Finding {
+  source: FindingSource;
+  /**
+   * A short stable key: `posture:admission`, `posture:kubelet`, `cannot-pull`, `pulls-without-credentials`,
+   * `serves-anyone`, `registry-refuses`, `weaker-than-upstream:<field>`, `quarantined`.
+   */
+  cause: string;
+  /** The nodes it was seen on; empty: not a node's (the cluster's API server, or the registry itself). */
+  nodes: string[];
+  /** The registry it concerns (a probe key: `pullcheck` for pullcheck's own, else the host). */
+  registry?: string;
+  /** The registry capability it disproves, when the registry is the one at fault. */
+  capability?: string;
+  /** For a failed pull: the failure as a pod observation (`pull-failed:tls`), what a blocked pod must show too. */
+  observed?: string;
+  /** One sentence an operator acts on. */
+  line: string;
+  /** Whether it fails the run (a mismatch, a probe finding); a declaration weaker than upstream's default does not. */
+  fails: boolean;
+}
 
 /** What the harness writes per scenario while it runs (one JSON file per scenario). */
 export interface ScenarioRecord {
@@ -18,14 +55,6 @@ export interface ScenarioRecord {
   durationMs: number;
   /** Why it failed or was skipped: the first lines of the error, or the skip reason. */
   reason?: string;
-  /**
-   * For a skip: 'declared' — the declared posture or target says the scenario does not apply (a
-   * registry pullcheck cannot read the log of, no node access, AlwaysPullImages on); 'unavailable' —
-   * it should have run and could not, which fails the run; 'blocked' — the cluster is not what its
-   * posture declares in a part the scenario's expectations rest on, or the pull probe found a node or
-   * registry at fault where the scenario pulled (`explainedBy`), which fails the run.
-   */
-  skip?: SkipKind;
   /** The expectations' rules the scenario applied (version-aware ones say which version/setting). */
   rules: string[];
   /** Files under the target directory with what was collected on failure. */
@@ -37,8 +66,8 @@ export interface ScenarioRecord {
   capabilities?: string[];
   /** A framework self-test, reported apart from the conformance scenarios. */
   selftest?: boolean;
-  /** The posture mismatch that explains this failure: the scenario's expectation rests on that part. */
-  explainedBy?: string;
+  /** For `blocked`: the finding that explains it (a posture mismatch in a part its expectations read, a probe finding where it pulled). */
+  blockedBy?: Finding;
   /**
    * What each pod the scenario ran was seen to do, in a closed vocabulary (helpers/framework/observe.ts),
    * whatever the verdict; absent in reports from before observations (then only verdicts compare).
@@ -50,6 +79,8 @@ export interface ScenarioRecord {
 export interface PodObservation {
   pod: string;
   observed: string[];
+  /** The node it was scheduled to (attribution only: not compared between runs). */
+  node?: string;
 }
 
 export interface TargetResult {
@@ -66,6 +97,8 @@ export interface TargetResult {
   scenarios: ScenarioRecord[];
   /** Set when the target could not run at all (cluster did not come up, jest crashed). */
   error?: string;
+  /** Causes named once before or after the suites: posture mismatches, probe findings, weaker declarations, quarantined nodes. */
+  findings?: Finding[];
 }
 
 /**
@@ -107,7 +140,7 @@ export interface RunResults {
   targets: TargetResult[];
   /** Present when the run used a vendor registry. */
   certification?: CertificationItem[];
-  /** Failures that share a node and a runtime cause, named once (helpers/report/causes.ts). */
+  /** Causes shared by several failures, named once with the scenarios they explain (helpers/report/causes.ts). */
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
   /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */
   baseline?: { file: string; runId: string; compared: number; changes: ScenarioChange[]; unmatchedTargets: string[] };
@@ -141,8 +174,9 @@ export interface ScenarioChange {
   parts: string[];
 }
 
+/** The scenarios of each verdict; helpers/report/verdict.ts builds the run's whole tally on it. */
 export function summarize(scenarios: readonly { status: ScenarioStatus }[]): Record<ScenarioStatus, number> {
-  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
+  const counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, blocked: 0, 'could-not-run': 0, 'not-applicable': 0 };
   for (const s of scenarios) counts[s.status] += 1;
   return counts;
 }

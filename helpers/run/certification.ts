@@ -4,7 +4,7 @@
 // "not tested", never "passed"; a blocked scenario (its failure explained by a cause the run found
 // first) does not certify either, and fails only the capability its cause disproves.
 import { CAPABILITIES, type Capability } from '../framework/declaration.ts';
-import type { CertificationItem, CertificationStatus, ScenarioRecord, TargetResult } from '../report/schema.ts';
+import type { CertificationItem, CertificationStatus, Finding, ScenarioRecord, TargetResult } from '../report/schema.ts';
 
 /**
  * What every registry a cluster pulls from must do. The others (token auth, redirected blobs) are
@@ -41,26 +41,25 @@ function vendorScenarios(target: TargetResult): ScenarioRecord[] {
 }
 
 /**
- * The one capability a cause the run found first disproves, if it is the registry's: a registry that
- * serves private images to anyone fails auth, one no node can verify fails TLS. A cause of the
- * cluster's (a node credential, a posture mismatch) disproves no registry capability.
+ * A scenario's verdict on one capability. A blocked one fails only the capability its finding
+ * disproves (the registry's own cause: `capability` on the finding); for the others it proves nothing
+ * either way. A verdict proven on the node side alone does not count for the registry side.
  */
-export function capabilityBlamed(explainedBy: string | undefined): Capability | undefined {
-  if (!explainedBy) return undefined;
-  if (/serves its private images to anyone/.test(explainedBy)) return 'auth-enforced';
-  if (/cannot pull from/.test(explainedBy) && /x509|certificate|tls/i.test(explainedBy)) return 'tls';
+function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | undefined {
+  if (s.status === 'blocked') return s.blockedBy?.capability === key ? 'failed' : undefined;
+  if (s.status === 'failed' || s.status === 'could-not-run') return 'failed';
+  if (s.status === 'passed') return 'passed';
   return undefined;
 }
 
-/**
- * A scenario's verdict on one capability. A blocked one fails only the capability its cause
- * disproves (one cause, one capability); for the others it proves nothing either way.
- */
-function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | undefined {
-  if (s.skip === 'blocked') return capabilityBlamed(s.explainedBy) === key ? 'failed' : undefined;
-  if (s.status === 'failed') return 'failed';
-  if (s.status === 'passed') return 'passed';
-  return undefined;
+/** Findings that blame the vendor registry itself (no node named), with the capability they disprove. */
+function registryFindings(targets: readonly TargetResult[]): Finding[] {
+  return targets.flatMap((t) => {
+    const url = t.registry.url;
+    if (t.registry.mode !== 'vendor' || !url) return [];
+    const host = new URL(url).host;
+    return (t.findings ?? []).filter((f) => f.fails && f.capability && f.registry === host && f.nodes.length === 0);
+  });
 }
 
 export function certify(targets: readonly TargetResult[]): CertificationItem[] {
@@ -78,11 +77,18 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
         note: ANONYMOUS_NOTE,
       };
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
-    const verdicts = matching.map((s) => ({
-      id: s.id,
-      verdict: verdictOf(s, key) ?? 'not tested',
-      ...(s.reason ? { reason: s.reason.split('\n')[0] ?? '' } : {}),
-    }));
+    const verdicts = [
+      ...matching.map((s) => ({
+        id: s.id,
+        verdict: verdictOf(s, key) ?? 'not tested',
+        ...(s.reason ? { reason: s.reason.split('\n')[0] ?? '' } : {}),
+      })),
+      // The registry's own cause, found before the suites, disproves its capability whether or not a
+      // scenario of it was blocked.
+      ...registryFindings(targets)
+        .filter((f) => f.capability === key)
+        .map((f) => ({ id: `${f.source}: ${f.cause}`, verdict: 'failed' as const, reason: f.line })),
+    ];
     let status: CertificationStatus = 'not tested';
     if (verdicts.some((v) => v.verdict === 'failed')) status = 'failed';
     else if (verdicts.some((v) => v.verdict === 'passed')) status = 'passed';

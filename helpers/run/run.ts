@@ -20,13 +20,14 @@ import { sweepOrphans } from '../infra/sweep.ts';
 import { checkHostTools } from '../infra/preflight.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
-import { newRunId, runCounts, runResults, writeReport } from '../report/assemble.ts';
+import { newRunId, runResults, writeReport } from '../report/assemble.ts';
+import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
 import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
 import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
-import { checkPosture } from '../posture/check.ts';
+import { checkPosture, weakerThanUpstream } from '../posture/check.ts';
 import { probePulls } from '../posture/probe.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { certificationGaps, certify } from './certification.ts';
@@ -245,6 +246,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     // Named once here; the scenarios whose expectations rest on a mismatched part say so.
     const postureMismatches = await checkPosture(cluster, posture);
     for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
+    const weaker = weakerThanUpstream(posture);
+    for (const f of weaker) logger.warn(`posture of ${target.name}: ${f.line}`);
     // A vendor registry's CA goes on the nodes once for the run (every suite pulls from the same
     // host in parallel), and comes off once at its end.
     const vendor = vendorOf(o);
@@ -314,6 +317,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
     }
     const merged = mergeTargets(target.name, parts, fallback, started);
+    const findings = [...postureMismatches.map(({ part: _part, ...f }) => f), ...probeFindings, ...weaker];
+    if (findings.length) merged.findings = findings;
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
     return merged;
   } catch (error) {
@@ -440,14 +445,10 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   if (halves) run.halves = { compared: halves.compared, changes: halves.changes, halfOnly: halves.halfOnly };
   writeReport(runDir, run);
   if (o.archive) logger.info(`archive ${await archiveRun(runDir)}`);
-  const c = runCounts(run);
+  const counted = tally(run);
   const broken = results.filter((t) => t.error);
   for (const t of broken) logger.warn(`${t.name} did not run completely: ${t.error}`);
   for (const cause of run.causes ?? []) logger.warn(describeCause(cause));
-  const declared = c.skipped - c.unavailable;
-  const skips = c.skipped
-    ? ` (${[declared ? `${declared} by declaration` : '', c.unavailable ? `${c.unavailable} could not run or were blocked by the posture, which fails the run` : ''].filter(Boolean).join(', ')})`
-    : '';
   // A registry is certified by the whole catalog (or `pullcheck certify`), not by a selection of it.
   const certifying = o.certify || (o.registry !== undefined && o.suites.length === 0 && !o.focus && !o.skip);
   const gaps = certifying && run.certification ? certificationGaps(run.certification) : [];
@@ -456,7 +457,8 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
     logger.info(
       `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,
     );
-  logger.info(`pullcheck: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${skips}; report ${join(runDir, 'index.html')}`);
+  logger.info(`pullcheck: ${summaryLine(counted)}; report ${join(runDir, 'index.html')}`);
+  if (nothingTested(counted)) logger.warn(`pullcheck: ${nothingTestedLine(counted)}`);
   // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
   if (run.targets.length > 1 && !given?.halves)
     for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
@@ -472,6 +474,6 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
     for (const line of lines) logger.info(`compared with ${o.baseline.results.runId}: ${line}`);
     if (changed && o.acceptChanges) logger.info('the changes are accepted (--accept-changes): they do not fail the run');
   }
-  const failedRun = c.failed > 0 || c.unavailable > 0 || broken.length > 0 || gaps.length > 0;
+  const failedRun = runFails(counted) || gaps.length > 0;
   return { exitCode: failedRun || (changed && !o.acceptChanges) ? 1 : 0, runDir };
 }
