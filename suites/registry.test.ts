@@ -309,7 +309,7 @@ suite.section('registry: auth and TLS are enforced', () => {
 
   suite.scenario(
     'node-refuses-untrusted-ca',
-    'a node refuses a registry whose CA it was not given (no certs.d entry): ErrImagePull, x509: certificate signed by unknown authority',
+    'every node refuses a registry whose CA it was not given (no certs.d entry): ErrImagePull, x509: certificate signed by unknown authority',
     async (s) => {
       const registry = s.env.registry('untrusted');
       // The host pushes with the run CA; only the nodes lack it.
@@ -317,7 +317,10 @@ suite.section('registry: auth and TLS are enforced', () => {
       s.rule(
         `the nodes have no certs.d entry for ${registry.host}: containerd verifies its certificate against the system roots, which do not hold the run CA, and must refuse it`,
       );
-      await s.expectPullFailure(await s.runPod({ image: image.ref, pullPolicy: 'Always' }), UNTRUSTED_CERTIFICATE);
+      // A node property: every schedulable node is asked, not whichever one the scheduler picks.
+      s.rule(`asked of every worker: ${s.workers().join(', ')}`);
+      for (const node of s.workers())
+        await s.expectPullFailure(await s.runPod({ image: image.ref, pullPolicy: 'Always', nodeName: node }), UNTRUSTED_CERTIFICATE);
     },
   );
 

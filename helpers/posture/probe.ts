@@ -210,6 +210,29 @@ export function blameRegistries(
   });
 }
 
+/** Every node pulls from a registry whose CA it was not given: each one that gets the image is named. */
+async function probeUntrusted(cluster: Cluster, namespace: string, ref: string): Promise<ProbeFinding[]> {
+  const results = await Promise.all(
+    cluster.nodeNames.map(async (node, i) => {
+      const name = `pull-untrusted-${i}`;
+      await cluster.kube.core.createNamespacedPod({ namespace, body: probePod(namespace, name, node, ref, undefined) });
+      return { node, verdict: await verdictWithCause(cluster, namespace, name) };
+    }),
+  );
+  const accepting = results.filter((r) => r.verdict.ok).map((r) => r.node);
+  if (accepting.length === 0) return [];
+  return [
+    {
+      source: 'probe',
+      cause: 'accepts-untrusted-ca',
+      nodes: accepting,
+      registry: OWN_REGISTRIES,
+      line: `${accepting.join(', ')} pulled from a registry whose CA it was not given (no certs.d entry): its runtime does not verify the registry's certificate`,
+      fails: true,
+    },
+  ];
+}
+
 /**
  * Probes every node against pullcheck's own registry (kind clusters) and the vendor's (when given).
  * Returns one finding per broken node and registry, or one per registry when the registry is the cause.
@@ -252,6 +275,19 @@ export async function probePulls(o: {
         tag: 'probe',
       });
     }
+    const extra: ProbeFinding[] = [];
+    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+      // A node property no scenario can see from one node: every node must refuse a registry whose
+      // CA it was not given (a containerd that skips verification pulls from anyone who answers).
+      const strangerCa = await createCA(`pullcheck ${runId} (not given to the nodes)`);
+      const stranger = await new LocalRegistry(
+        { name: 'probe-untrusted', auth: 'none', ca: strangerCa, network: cluster.network, runId },
+        logger,
+      ).start();
+      cleanups.push(() => stranger.stop());
+      await stranger.client.pushImage(repository, 'probe', image);
+      extra.push(...(await probeUntrusted(cluster, namespace, stranger.ref(repository, 'probe'))));
+    }
     if (o.vendor) {
       const v = o.vendor;
       if (v.caPem && cluster.nodes instanceof PendingNodeAccess)
@@ -265,11 +301,14 @@ export async function probePulls(o: {
     }
     const findings: ProbeFinding[] = [];
     for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger)));
-    return blameRegistries(
-      findings,
-      cluster.nodeNames,
-      probed.map((p) => probeKey(p.registry)),
-    );
+    return [
+      ...blameRegistries(
+        findings,
+        cluster.nodeNames,
+        probed.map((p) => probeKey(p.registry)),
+      ),
+      ...extra,
+    ];
   } finally {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => logger.warn(`probe cleanup: ${String(e)}`));
     forget();
