@@ -22,7 +22,7 @@ import { changeKubeletConfig, type KubeletConfigChange } from '../helpers/kubele
 import { EnsureSecretPulledImagesGate } from '../helpers/kubelet/kep2535.ts';
 import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../helpers/kubelet/nodecreds.ts';
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
-import { FAILING } from '../helpers/report/verdict.ts';
+import { FAILING, summaryLine, tally } from '../helpers/report/verdict.ts';
 import { startStandalone } from '../helpers/registry/standalone.ts';
 import { startAuthOnPingProxy } from '../helpers/registry/authproxy.ts';
 
@@ -38,7 +38,7 @@ interface Ctx {
 
 interface Mutant {
   name: string;
-  layer: 'API server admission' | 'kubelet configuration' | 'node runtime' | 'node credentials' | 'registry';
+  layer: 'API server admission' | 'kubelet configuration' | 'node runtime' | 'node credentials' | 'registry' | 'declaration';
   /** The documented rule the broken cluster violates. */
   rule: string;
   /** Cheap enough for every CI run (no API server restart). */
@@ -140,7 +140,32 @@ const LEAK =
 const PROBE_X509 =
   /^blocked: the pull probe found before the suites that pullcheck-mutants-worker cannot pull from pullcheck's registries .*x509/;
 
+/** A posture file for `--posture`: the declaration is the mutant, the cluster is left alone. */
+function declaring(yaml: string): Applied {
+  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-posture-'));
+  const file = join(dir, 'posture.yaml');
+  writeFileSync(file, yaml);
+  return { args: ['--posture', file], undo: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 const MUTANTS: Mutant[] = [
+  {
+    name: 'posture-declared-wrong',
+    layer: 'declaration',
+    rule: 'expectations come from the declared posture, and the run checks the cluster against it: a declaration the cluster does not match fails the run, never passes it with nothing tested',
+    cheap: true,
+    suites: ['posture', 'pre-pulled'],
+    focus: '^(posture/always-pull-images|pre-pulled/ifnotpresent-runs-without-credentials)$',
+    expect: [
+      { scenario: 'posture/always-pull-images', headline: /does not run AlwaysPullImages.*declares it on/ },
+      {
+        scenario: 'pre-pulled/ifnotpresent-runs-without-credentials',
+        headline: /^blocked: the cluster is not what its posture declares \(the cluster's API server does not run AlwaysPullImages/,
+        blocked: true,
+      },
+    ],
+    apply: async () => declaring('admission:\n  alwaysPullImages: true\n'),
+  },
   {
     name: 'registry-auth-off',
     layer: 'registry',
@@ -470,7 +495,11 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
   const lines = m.expect.map((e) => {
     const r = scenarios.find((s) => s.id === e.scenario);
     // Blocked: the probe or posture check named the cause, and the scenario failed on its own too.
-    const own = r?.status === 'blocked' ? (firstLine(r).split('; then: ')[1] ?? '') : firstLine(r);
+    // (or the declaration ruled it out, and the cluster does not match that declaration).
+    const own =
+      r?.status === 'blocked'
+        ? (firstLine(r).split('; then: ')[1] ?? firstLine(r).split('ruled out by that declaration: ')[1] ?? '')
+        : firstLine(r);
     const red = e.blocked ? r?.status === 'blocked' && own !== '' : r?.status === 'failed';
     const inJUnit = r !== undefined && junitFails(junit, r.id);
     const ok = red && inJUnit && e.headline.test(firstLine(r));
@@ -497,6 +526,27 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
     otherFailures: others.length,
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** The union of the mutants' selections, run on the cluster before any mutant: it must exit 0 with every scenario passed. */
+async function runBaseline(chosen: readonly Mutant[], c: Ctx, kubeconfig: string, work: string): Promise<{ green: boolean; line: string }> {
+  const reportDir = join(work, 'baseline');
+  const suites = [...new Set(chosen.flatMap((m) => m.suites))];
+  const focus = chosen.map((m) => `(?:${m.focus})`).join('|');
+  const argv = [join(ROOT, 'bin/pullcheck.js'), 'run', '--kubeconfig', kubeconfig, '--suite', suites.join(','), '--focus', focus];
+  const child = await c.logger.phase(`baseline: pullcheck run --suite ${suites.join(',')} on the unmutated cluster`, () =>
+    execa(process.execPath, [...argv, '--report-dir', reportDir], {
+      cwd: ROOT,
+      reject: false,
+      stdout: 'inherit',
+      stderr: 'inherit',
+      stdin: 'ignore',
+    }),
+  );
+  const results = JSON.parse(readFileSync(join(reportDir, 'latest', 'results.json'), 'utf8')) as RunResults;
+  const counted = tally(results);
+  const line = `${summaryLine(counted)}; exit ${child.exitCode}`;
+  return { green: child.exitCode === 0 && counted.passed === counted.scenarios && counted.scenarios > 0, line };
 }
 
 async function main(): Promise<number> {
@@ -540,6 +590,11 @@ async function main(): Promise<number> {
       workers: cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
       controlPlane: cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '',
     };
+    // The kit proves itself first: the same selections on the unmutated cluster must be green, or
+    // a mutant "caught" would only show a cluster that was broken already.
+    const baseline = await runBaseline(chosen, ctx, kubeconfig, work);
+    process.stdout.write(`baseline: ${baseline.line}\n`);
+    if (!baseline.green) throw new Error(`the unmutated cluster is not green, so no mutant can be judged: ${baseline.line}`);
     for (const m of chosen) {
       if (interrupted()) break;
       outcomes.push(await runMutant(m, ctx, kubeconfig, work));
