@@ -579,7 +579,10 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       const reason = blockedBy
         ? `blocked: the cluster is not what its posture declares (${blockedBy.line}); the scenario was ruled out by that declaration: ${error.message}`
         : error.message;
-      env.logger.info(`[${id}] ${STATUS_LOG[status]} ${reason}`);
+      // The cause itself is named once, before the suites and in the summary.
+      env.logger.info(
+        `[${id}] ${STATUS_LOG[status]}${blockedBy ? ` by ${blockedBy.cause} (named before the suites)` : ''} ${error.message}`,
+      );
       await record(status, { reason, ...(blockedBy ? { blockedBy } : {}) });
       return;
     }
@@ -591,7 +594,6 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       const file = writeEvidence(id, c.name, text);
       if (file) files.push(file);
     }
-    env.logger.info(`[${id}] FAIL (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     const message = error instanceof Error ? error.message : String(error);
     // A failure whose expectations read a part of the posture the cluster does not match is blocked
     // by that mismatch; one whose own pods showed, on a node the pull probe flagged, the cause the
@@ -609,6 +611,9 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       .split('\n')
       .slice(0, 12)
       .join('\n');
+    env.logger.info(
+      `[${id}] ${blockedBy ? `BLOCKED by ${blockedBy.cause} (named before the suites)` : 'FAIL'} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+    );
     await record(blockedBy ? 'blocked' : 'failed', { reason, evidence: files, observed, ...(blockedBy ? { blockedBy } : {}) });
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
