@@ -84,7 +84,13 @@ async function sweepOrphanContainers(logger: Logger): Promise<string[]> {
   );
   const orphans = ownedByTheDead(stdout);
   if (orphans.length > 0) {
-    await docker(['rm', '-f', '-v', ...orphans], { logger });
+    // Another run's sweep may remove the same orphans at the same moment: what matters is that
+    // they are gone, not who removed them.
+    const rm = await docker(['rm', '-f', '-v', ...orphans], { logger, allowFailure: true });
+    if (rm.exitCode !== 0) {
+      const left = (await docker(['ps', '-a', '--format', '{{.Names}}'], { logger })).stdout.split('\n').filter((n) => orphans.includes(n));
+      if (left.length > 0) throw new Error(`could not remove containers left by a killed run (${left.join(', ')}): ${rm.stderr.trim()}`);
+    }
     logger.info(`removed ${orphans.length} container(s) left by a run that was killed: ${orphans.join(', ')}`);
   }
   return orphans;
