@@ -138,7 +138,7 @@ const LEAK =
 
 /** The pull probe's line for a worker whose containerd does not read certs.d (so not the run's CA). */
 const PROBE_X509 =
-  /^blocked: the pull probe found before the suites that pullcheck-mutants-worker cannot pull from pullcheck's registries .*x509/;
+  /^blocked: the pull probe found before the suites that \S+-worker cannot pull from pullcheck's registries .*x509/;
 
 /** A posture file for `--posture`: the declaration is the mutant, the cluster is left alone. */
 function declaring(yaml: string): Applied {
@@ -233,7 +233,7 @@ const MUTANTS: Mutant[] = [
       {
         scenario: 'smoke/private-image-without-credentials-fails',
         headline:
-          /^blocked: the pull probe found before the suites that pullcheck-mutants-worker, pullcheck-mutants-worker2 pulled a private image from the registry .* with no pull Secret: a credential of the node's own/,
+          /^blocked: the pull probe found before the suites that \S+-worker, \S+-worker2 pulled a private image from the registry .* with no pull Secret: a credential of the node's own/,
         blocked: true,
       },
     ],
