@@ -352,6 +352,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
 
   const expected = verificationExpectation(settings, { ref: pushed.ref, history: expectedHistory, podSecrets });
   s.rule(`[${node}] ${expected.rule}`);
+  const since = new Date();
   const verdict = await s.runPod({
     name: 'pod-b',
     image: pushed.ref,
@@ -360,6 +361,9 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
     imagePullSecrets: podSecrets.map((x) => x.name),
   });
   await expectOutcome(s, verdict, expected, ran);
+  // A refusal of the wrong Secret, not a pull that carried no credential: the registry saw it and refused it.
+  if (expected.outcome === 'pull-fails' && c.podB === 'wrong')
+    await s.expectCredentialRefused(registry, { repository: pushed.repository, since });
 }
 
 const POLICIES: readonly CredentialVerificationPolicy[] = [
