@@ -69,10 +69,14 @@ async function expectPreloadedUse(
   }
 }
 
-/** The declared rule for a preloaded image on `node`, recorded. */
-function preloadedRule(s: ScenarioContext, node: string, ref: string): VerificationExpectation {
+/** The declared rule for a preloaded image on `node`, recorded (for a Never pod: kubelet may not pull, it refuses). */
+function preloadedRule(s: ScenarioContext, node: string, ref: string, policy: 'IfNotPresent' | 'Never'): VerificationExpectation {
   const e = preloadedImageUse(s.env.posture, node, ref);
-  s.rule(`[${node}] ${e.rule}`);
+  const never =
+    policy === 'Never' && e.outcome === 'pull-fails'
+      ? '; with Never kubelet may not pull, so it refuses the pod with ErrImageNeverPull instead'
+      : '';
+  s.rule(`[${node}] ${e.rule}${never}`);
   return e;
 }
 
@@ -85,7 +89,7 @@ suite.section('pre-pulled: images a node already has', () => {
       s.skipIfAlwaysPullImages('an IfNotPresent pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
-      const expected = preloadedRule(s, node, img.ref);
+      const expected = preloadedRule(s, node, img.ref, 'IfNotPresent');
       const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
       await expectPreloadedUse(s, verdict, img, expected);
     },
@@ -99,7 +103,7 @@ suite.section('pre-pulled: images a node already has', () => {
       s.skipIfAlwaysPullImages('a Never pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
-      const expected = preloadedRule(s, node, img.ref);
+      const expected = preloadedRule(s, node, img.ref, 'Never');
       const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
       await expectPreloadedUse(s, verdict, img, expected);
     },
@@ -136,7 +140,7 @@ suite.section('pre-pulled: images a node already has', () => {
         !(await nodeHasImage(s.env.cluster.nodes, other, img.ref)),
         `test setup: ${img.ref}, imported on ${loaded} only, should not be on ${other}, but crictl inspecti finds it there`,
       );
-      const expected = preloadedRule(s, loaded, img.ref);
+      const expected = preloadedRule(s, loaded, img.ref, 'Never');
       await expectPreloadedUse(
         s,
         await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }),
