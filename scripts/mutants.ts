@@ -137,8 +137,7 @@ const LEAK =
   /^blocked: the cluster is not what its posture declares \(kubelet does not run as declared .*\); then: .*should have failed to pull .* but it ran to the end/;
 
 /** The pull probe's line for a worker whose containerd does not read certs.d (so not the run's CA). */
-const PROBE_X509 =
-  /^blocked: the pull probe found before the suites that \S+-worker cannot pull from pullcheck's registries .*x509/;
+const PROBE_X509 = /^blocked: the pull probe found before the suites that \S+-worker cannot pull from pullcheck's registries .*x509/;
 
 /** A posture file for `--posture`: the declaration is the mutant, the cluster is left alone. */
 function declaring(yaml: string): Applied {

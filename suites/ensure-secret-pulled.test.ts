@@ -28,6 +28,7 @@ import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import {
   CredentialVerificationPolicy,
   EnsureSecretPulledImagesGate,
+  gateExists,
   imageName,
   kubeletCredentialHash,
   policyKebab,
@@ -51,6 +52,7 @@ import {
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { rootDirOf } from '../helpers/kubelet/nodecreds.ts';
 import { preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
+import { kubeletVersionMismatch, kubeletVersionOf } from '../helpers/posture/posture.ts';
 
 const SUITE = 'ensure-secret-pulled';
 
@@ -141,9 +143,19 @@ async function planFor(
     return { skip: 'the cluster is declared with AlwaysPullImages', declared: true, rests: ['admission'] };
   const node = workersOf(env).at(-1);
   if (!node) return { skip: 'the cluster has no worker node to change' };
+  // The version the posture declares for the node decides whether KEP-2535 applies; what the node
+  // reports only checks it (a kubelet an upgrade left behind fails here, it does not skip).
+  const declared = kubeletVersionOf(env.posture, node);
+  if (!gateExists(declared))
+    return {
+      skip: `kubelet ${declared} is declared on ${node} (${env.posture.sources.kubelet}): KEP-2535 (${EnsureSecretPulledImagesGate}) came as alpha in v1.33, so there is no imagePullCredentialsVerificationPolicy`,
+      declared: true,
+    };
   await lock(node);
   const argv = await kubeletArgv(env.cluster.nodes, node);
   const current = await readKubeletPullSettings(env.cluster.kube, node);
+  const mismatch = kubeletVersionMismatch(env.posture, node, current.kubeletVersion);
+  if (mismatch) return { skip: `posture: ${mismatch}` };
   const plan = policyPlan(current, { policy, allowlist: allowlistFor(env, policy) }, commandLineFeatureGates(argv));
   return 'skip' in plan ? plan : { node, argv, patch: plan.patch, note: plan.note };
 }
@@ -256,9 +268,9 @@ async function expectOutcome(
 }
 
 /** The KEP-2535 settings this policy group set on its node (the gate on, the policy, its allowlist). */
-function groupSettings(s: ScenarioContext, policy: CredentialVerificationPolicy): KubeletPullSettings {
+function groupSettings(s: ScenarioContext, node: string, policy: CredentialVerificationPolicy): KubeletPullSettings {
   return {
-    kubeletVersion: s.env.posture.kubernetesVersion,
+    kubeletVersion: kubeletVersionOf(s.env.posture, node),
     gate: { enabled: true, source: 'declared' },
     policy: { value: policy, source: 'declared' },
     allowlist: allowlistFor(s.env, policy),
@@ -270,7 +282,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const { node } = group.ready(s);
   const { nodes, kube } = s.env.cluster;
   // The settings this group set are the expectation; the node's configz only checks they are in force.
-  const settings = groupSettings(s, policy);
+  const settings = groupSettings(s, node, policy);
   assertInForce(await readKubeletPullSettings(kube, node), policy, allowlistFor(s.env, policy), node);
 
   const registry = s.env.registry('private');
@@ -353,6 +365,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
 
   const expected = verificationExpectation(settings, { ref: pushed.ref, history: expectedHistory, podSecrets });
   s.rule(`[${node}] ${expected.rule}`);
+  const since = new Date();
   const verdict = await s.runPod({
     name: 'pod-b',
     image: pushed.ref,
@@ -361,6 +374,9 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
     imagePullSecrets: podSecrets.map((x) => x.name),
   });
   await expectOutcome(s, verdict, expected, ran);
+  // A refusal of the wrong Secret, not a pull that carried no credential: the registry saw it and refused it.
+  if (expected.outcome === 'pull-fails' && c.podB === 'wrong')
+    await s.expectCredentialRefused(registry, { repository: pushed.repository, since });
 }
 
 const POLICIES: readonly CredentialVerificationPolicy[] = [

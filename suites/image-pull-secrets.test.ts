@@ -152,13 +152,15 @@ suite.section('image-pull-secrets: Secrets that do not', () => {
 
   suite.scenario(
     'wrong-password-fails',
-    'a Secret with a wrong password fails to pull: unauthorized in the event message',
+    'a Secret with a wrong password fails to pull: unauthorized in the event message, and the registry saw that password and refused it',
     { capabilities: ['auth-enforced'] },
     async (s) => {
       const registry = s.env.registry('private');
       const image = await s.image(registry);
       const secret = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
+      const since = new Date();
       await s.expectPullFailure(await s.runPod({ name: 'wrong', image: image.ref, imagePullSecrets: [secret] }), UNAUTHORIZED);
+      await s.expectCredentialRefused(registry, { repository: image.repository, since });
     },
   );
 

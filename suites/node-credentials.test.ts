@@ -253,7 +253,7 @@ async function expectNodeAttempts(
   why: string,
 ): Promise<void> {
   if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
-    s.rule(
+    s.provenNodeSideOnly(
       `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
     );
     return;

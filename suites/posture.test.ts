@@ -5,6 +5,13 @@
 import { defineSuite } from '../helpers/framework/harness.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
 import { checkAdmission, checkKubelets } from '../helpers/posture/check.ts';
+import { AudienceRestrictionGate, apiServerFacts } from '../helpers/kubelet/credprovider.ts';
+import {
+  kubeletVersionMismatch,
+  kubeletVersionOf,
+  nodeAudienceRestrictionDefault,
+  nodeAudienceRestrictionMismatch,
+} from '../helpers/posture/posture.ts';
 
 export const suite = defineSuite({
   name: 'posture',
@@ -67,4 +74,39 @@ suite.scenario('runtime', 'every node runs the container runtime the posture dec
     throw new Error(
       `posture: the runtime is declared ${p.runtime} (${p.sources.runtime}), but ${other.map((n) => `${n.metadata?.name} runs ${n.status?.nodeInfo?.containerRuntimeVersion}`).join('; ')}`,
     );
+});
+
+suite.scenario(
+  'node-audience-restriction',
+  "the cluster's API server restricts node token audiences (ServiceAccountNodeAudienceRestriction) exactly when the posture declares it",
+  async (s) => {
+    const p = s.env.posture;
+    const api = await apiServerFacts(s.env.cluster.kube);
+    const explicit = api.gates[AudienceRestrictionGate];
+    const observed = {
+      // Unset, the API server runs its own version's default.
+      restricted: explicit ?? nodeAudienceRestrictionDefault(api.version),
+      source:
+        explicit === undefined
+          ? `no --feature-gates for it on the API server ${api.version}: its default`
+          : "the API server's --feature-gates",
+    };
+    s.rule(
+      `declared: ${AudienceRestrictionGate}=${p.admission.serviceAccountNodeAudienceRestriction} (${p.sources.nodeAudienceRestriction}); read from the kube-apiserver pods' --feature-gates`,
+    );
+    const mismatch = nodeAudienceRestrictionMismatch(p, observed);
+    if (mismatch) throw new Error(`posture: ${mismatch}`);
+  },
+);
+
+suite.scenario('kubelet-versions', "every node's kubelet runs the version the posture declares for it", async (s) => {
+  const p = s.env.posture;
+  const nodes = (await s.env.cluster.kube.core.listNode()).items;
+  s.rule(
+    `declared: ${nodes.map((n) => `${n.metadata?.name} ${kubeletVersionOf(p, n.metadata?.name ?? '')}`).join(', ')}; read from each node's status`,
+  );
+  const problems = nodes
+    .map((n) => kubeletVersionMismatch(p, n.metadata?.name ?? '', n.status?.nodeInfo?.kubeletVersion ?? '(none reported)'))
+    .filter((x): x is string => x !== undefined);
+  if (problems.length > 0) throw new Error(`posture: ${problems.join('; ')}`);
 });

@@ -1,10 +1,14 @@
 // Pre-pulled images: an image an admin placed in a node's containerd (ctr import, no kubelet) runs
-// for IfNotPresent and Never with no credentials at all, Always still goes to the registry, Never
-// fails on a node that lacks it, and an image kubelet pulled with a Secret is governed by KEP-2535.
+// for IfNotPresent and Never with no credentials at all where the node's declared KEP-2535 policy
+// does not re-verify it (upstream's default, NeverVerifyPreloadedImages), Always still goes to the
+// registry, Never fails on a node that lacks it, and an image kubelet pulled with a Secret is
+// governed by KEP-2535. Every expectation comes from the declared posture (preloadedImageUse).
 import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import type { Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
+import type { PodVerdict } from '../helpers/framework/harness.ts';
+import type { VerificationExpectation } from '../helpers/kubelet/kep2535.ts';
+import { kubeletPulledImageReuse, preloadedImageUse } from '../helpers/posture/posture.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
 
@@ -42,32 +46,66 @@ async function preloadedImage(s: ScenarioContext, node: string): Promise<{ ref: 
   return { ref: img.ref, buildId: img.buildId, platform: img.platform };
 }
 
+/**
+ * A pod without credentials asked for a preloaded image on its node: it ran it without a pull, or,
+ * where the declared policy re-verifies preloaded images, IfNotPresent pulled anonymously and was
+ * refused and Never was refused outright (kubelet's ErrImageNeverPull: it may not pull).
+ */
+async function expectPreloadedUse(
+  s: ScenarioContext,
+  verdict: PodVerdict,
+  img: { ref: string; buildId: string; platform: string },
+  e: VerificationExpectation,
+): Promise<void> {
+  const never = verdict.pod.spec?.containers[0]?.imagePullPolicy === 'Never';
+  if (e.outcome === 'runs-without-pull') {
+    await s.expectRan(verdict, img);
+    await s.expectNoPull(verdict);
+  } else if (never) {
+    await s.expectNeverPullRefused(verdict);
+  } else {
+    await s.expectPullFailure(verdict, UNAUTHORIZED);
+    await s.waitForEvent(verdict.pod.metadata?.name ?? '', EventReason.Pulling, /Pulling image/);
+  }
+}
+
+/** The declared rule for a preloaded image on `node`, recorded (for a Never pod: kubelet may not pull, it refuses). */
+function preloadedRule(s: ScenarioContext, node: string, ref: string, policy: 'IfNotPresent' | 'Never'): VerificationExpectation {
+  const e = preloadedImageUse(s.env.posture, node, ref);
+  const never =
+    policy === 'Never' && e.outcome === 'pull-fails'
+      ? '; with Never kubelet may not pull, so it refuses the pod with ErrImageNeverPull instead'
+      : '';
+  s.rule(`[${node}] ${e.rule}${never}`);
+  return e;
+}
+
 suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'ifnotpresent-runs-without-credentials',
-    "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull",
+    "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull, where the node's declared KEP-2535 policy does not re-verify preloaded images (else the anonymous pull is refused)",
     { needs: ['node-access'] },
     async (s) => {
       s.skipIfAlwaysPullImages('an IfNotPresent pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
+      const expected = preloadedRule(s, node, img.ref, 'IfNotPresent');
       const verdict = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
-      await s.expectRan(verdict, img);
-      await s.expectNoPull(verdict);
+      await expectPreloadedUse(s, verdict, img, expected);
     },
   );
 
   suite.scenario(
     'never-runs-without-credentials',
-    "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull",
+    "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull, where the node's declared KEP-2535 policy does not re-verify preloaded images (else ErrImageNeverPull)",
     { needs: ['node-access'] },
     async (s) => {
       s.skipIfAlwaysPullImages('a Never pod running a preloaded image');
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
+      const expected = preloadedRule(s, node, img.ref, 'Never');
       const verdict = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
-      await s.expectRan(verdict, img);
-      await s.expectNoPull(verdict);
+      await expectPreloadedUse(s, verdict, img, expected);
     },
   );
 
@@ -91,7 +129,7 @@ suite.section('pre-pulled: images a node already has', () => {
 
   suite.scenario(
     'only-on-some-nodes',
-    'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull',
+    "an image pre-loaded on one worker runs there with Never (as that node's declared KEP-2535 policy allows); a Never pod pinned to the other worker fails with ErrImageNeverPull",
     { needs: ['node-access'] },
     async (s) => {
       s.skipIfAlwaysPullImages('Never pods on a node with and without the image');
@@ -102,7 +140,13 @@ suite.section('pre-pulled: images a node already has', () => {
         !(await nodeHasImage(s.env.cluster.nodes, other, img.ref)),
         `test setup: ${img.ref}, imported on ${loaded} only, should not be on ${other}, but crictl inspecti finds it there`,
       );
-      await s.expectRan(await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }), img);
+      const expected = preloadedRule(s, loaded, img.ref, 'Never');
+      await expectPreloadedUse(
+        s,
+        await s.runPod({ name: 'on-loaded', image: img.ref, pullPolicy: 'Never', nodeName: loaded }),
+        img,
+        expected,
+      );
       await s.expectNeverPullRefused(await s.runPod({ name: 'on-other', image: img.ref, pullPolicy: 'Never', nodeName: other }));
     },
   );

@@ -18,7 +18,7 @@ import {
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
-import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { isNotFound, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 
 export const suite = defineSuite({
   name: 'registry',
@@ -118,9 +118,10 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
   await registry.client.deleteManifest(first.repository, first.tag);
   const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
     (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
+    // Gone is a 404: a 401, a 5xx or a dropped connection says nothing of the tag.
     (e: unknown) => ({
-      gone: e instanceof RegistryError,
-      seen: `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
+      gone: isNotFound(e),
+      seen: `reading it failed with ${e instanceof RegistryError && e.status !== undefined ? `HTTP ${e.status}` : 'no HTTP answer'}, not 404: ${e instanceof Error ? e.message : String(e)}`,
     }),
   );
   claim(

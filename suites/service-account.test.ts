@@ -59,7 +59,7 @@ suite.section('service-account: imagePullSecrets injection', () => {
 
   suite.scenario(
     'pod-own-secrets-win',
-    'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used and the pull fails unauthorized',
+    'a pod that lists its own imagePullSecrets gets none from the ServiceAccount: its wrong Secret alone is used, the registry refuses that password and the pull fails unauthorized',
     { capabilities: ['credentials-accepted'] },
     async (s) => {
       const registry = s.env.registry('private');
@@ -67,6 +67,7 @@ suite.section('service-account: imagePullSecrets injection', () => {
       const secret = await s.pullSecret(registry);
       const wrong = await s.pullSecret(registry.credential('wrong-password-123'), { name: 'wrong' });
       await setPullSecrets(s, 'default', [secret]);
+      const since = new Date();
       const verdict = await s.runPod({ name: 'own', image: image.ref, imagePullSecrets: [wrong] });
       const own = (verdict.pod.spec?.imagePullSecrets ?? []).map((r) => r.name);
       claim(
@@ -75,6 +76,8 @@ suite.section('service-account: imagePullSecrets injection', () => {
           `the ServiceAccount admission plugin must leave the imagePullSecrets of a pod that lists its own as they are (default's [${secret}] not added), but ${podWhere(verdict.pod)} was admitted with [${own.join(', ')}], not [wrong]`,
       );
       await s.expectPullFailure(verdict, UNAUTHORIZED);
+      // The wrong Secret was what kubelet sent: a pull with no credential at all fails the same way.
+      await s.expectCredentialRefused(registry, { repository: image.repository, since });
     },
   );
 
@@ -85,12 +88,9 @@ suite.section('service-account: imagePullSecrets injection', () => {
     async (s) => {
       const image = await s.image(s.env.registry('private'));
       const secret = await s.pullSecret(s.env.registry('private'));
+      // The default ServiceAccount has no imagePullSecrets yet: the pull goes without credentials and is refused.
       const before = await s.runPod({ name: 'before', image: image.ref });
-      claim(
-        before.kind === 'pull-failed',
-        () =>
-          `${podWhere(before.pod)} should have failed to pull ${image.ref} from the htpasswd registry, the default ServiceAccount having no imagePullSecrets yet, but it ran (exit ${before.kind === 'completed' ? before.exitCode : '?'})`,
-      );
+      await s.expectPullFailure(before, UNAUTHORIZED);
       await setPullSecrets(s, 'default', [secret]);
       const after = await s.runPod({ name: 'after', image: image.ref });
       await s.expectRan(after, image);

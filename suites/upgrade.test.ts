@@ -14,10 +14,10 @@ import { upgradeScenario } from '../helpers/framework/upgrade.ts';
 import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { assembleImage, hostPlatform, layerFromFiles } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { readPullHistory, verificationExpectation } from '../helpers/kubelet/kep2535.ts';
+import { pulledRecordPath, readPullHistory } from '../helpers/kubelet/kep2535.ts';
 import { DEFAULT_KUBELET_ROOT_DIR, renderCredentialFile, restartKubelet, writeNewNodeFile } from '../helpers/kubelet/nodecreds.ts';
 import { nodeHasImage, preloadImage } from '../helpers/node/preload.ts';
-import { declaredPullSettings, kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
+import { declaredPullSettings, kubeletPulledImageReuse, preloadedImageUse } from '../helpers/posture/posture.ts';
 
 export const suite = defineSuite({
   name: 'upgrade',
@@ -166,7 +166,12 @@ suite.scenario(
         preloadImage({ nodes, node, ref: pushed.ref, image: test.image }),
       );
       const img = { ref: pushed.ref, buildId: test.buildId, platform: platformString(hostPlatform()) };
-      await s.expectRan(await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node }), img);
+      // The before version's declared policy decides the Never pod too (AlwaysVerify re-verifies preloaded images).
+      const before = preloadedImageUse(s.env.posture, node, img.ref);
+      s.rule(`[${node}] before ${u.from} → ${u.to}: ${before.rule}`);
+      const never = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: node });
+      if (before.outcome === 'runs-without-pull') await s.expectRan(never, img);
+      else await s.expectNeverPullRefused(never);
       u.save({ node, ...img });
       return;
     }
@@ -176,18 +181,27 @@ suite.scenario(
       await nodeHasImage(nodes, img.node, img.ref),
       `an image in a node's containerd must survive an in-place upgrade: ${img.ref}, imported on ${img.node} before ${u.from} → ${u.to}, is gone (crictl inspecti does not find it)`,
     );
-    const { history } = await readPullHistory(nodes, img.node, DEFAULT_KUBELET_ROOT_DIR, img.ref);
-    const expected = verificationExpectation(declaredPullSettings(s.env.posture, img.node), { ref: img.ref, history, podSecrets: [] });
+    // The rule is applied to what the scenario did (an admin imported the image; kubelet never pulled
+    // it), not to kubelet's pull record, which is only checked against that.
+    const expected = preloadedImageUse(s.env.posture, img.node, img.ref);
     s.rule(`[${img.node}] after ${u.from} → ${u.to}: ${expected.rule}`);
+    const recorded = await readPullHistory(nodes, img.node, DEFAULT_KUBELET_ROOT_DIR, img.ref);
+    claim(
+      recorded.history.kind === 'no-record',
+      () =>
+        `${img.node}: kubelet ${u.to} has a pull record of ${img.ref} (${pulledRecordPath(DEFAULT_KUBELET_ROOT_DIR, recorded.imageRef)}), though kubelet never pulled it (an admin imported it before the upgrade): ${JSON.stringify(recorded.history)}`,
+    );
     const ifNotPresent = await s.runPod({ name: 'ifnotpresent', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: img.node });
+    const never = async () => s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: img.node });
     if (expected.outcome === 'runs-without-pull') {
       await s.expectRan(ifNotPresent, img);
       await s.expectNoPull(ifNotPresent);
-      const never = await s.runPod({ name: 'never', image: img.ref, pullPolicy: 'Never', nodeName: img.node });
-      await s.expectRan(never, img);
-      await s.expectNoPull(never);
+      const ran = await never();
+      await s.expectRan(ran, img);
+      await s.expectNoPull(ran);
     } else {
       await s.expectPullFailure(ifNotPresent, UNAUTHORIZED);
+      await s.expectNeverPullRefused(await never());
     }
   },
 );

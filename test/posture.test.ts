@@ -3,7 +3,12 @@ import {
   declaredPullSettings,
   kubeletPostureOf,
   kubeletPulledImageReuse,
+  kubeletVersionMismatch,
+  kubeletVersionOf,
+  nodeAudienceRestrictionDefault,
+  nodeAudienceRestrictionMismatch,
   parsePostureDeclaration,
+  preloadedImageUse,
   PostureError,
   resolvePosture,
   upstreamDefaults,
@@ -18,6 +23,62 @@ describe('upstream defaults', () => {
       kubelet: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: [] },
       credentialProviders: false,
     });
+  });
+});
+
+describe("the API server's node audience restriction", () => {
+  it("defaults as kubernetes' feature table says: absent before 1.32, beta off in 1.32, beta on from 1.33", () => {
+    expect(nodeAudienceRestrictionDefault('v1.31.4')).toBe(false);
+    expect(nodeAudienceRestrictionDefault('v1.32.9')).toBe(false);
+    expect(nodeAudienceRestrictionDefault('v1.33.0')).toBe(true);
+    expect(resolvePosture({}, 'v1.37.2', 'x').admission.serviceAccountNodeAudienceRestriction).toBe(true);
+  });
+
+  it('is declared, and the cluster only checked against it', () => {
+    const p = resolvePosture(
+      parsePostureDeclaration({ admission: { serviceAccountNodeAudienceRestriction: false } }, 'posture'),
+      'v1.37.2',
+      'f.yaml',
+    );
+    expect(p.admission).toEqual({ alwaysPullImages: false, serviceAccountNodeAudienceRestriction: false });
+    expect(p.sources.nodeAudienceRestriction).toBe('declared in f.yaml');
+    expect(nodeAudienceRestrictionMismatch(p, { restricted: false, source: 'default for v1.37.2' })).toBeUndefined();
+    expect(nodeAudienceRestrictionMismatch(p, { restricted: true, source: 'default for v1.37.2' })).toMatch(
+      /^the API server runs ServiceAccountNodeAudienceRestriction=true \(default for v1.37.2\), but the posture declares false \(declared in f.yaml\)/,
+    );
+  });
+});
+
+describe('kubelet versions declared per node', () => {
+  const p = resolvePosture(
+    parsePostureDeclaration({ nodes: { old: { kubeletVersion: 'v1.34' }, pinned: { kubeletVersion: 'v1.37.1' } } }, 'posture'),
+    'v1.37.2',
+    'up.yaml',
+  );
+
+  it("take that version's defaults and expectations; the others the cluster's", () => {
+    expect(kubeletVersionOf(p, 'old')).toBe('v1.34');
+    expect(kubeletVersionOf(p, 'new')).toBe('v1.37.2');
+    expect(kubeletPostureOf(p, 'old').ensureSecretPulledImages).toBe(false);
+    expect(kubeletPostureOf(p, 'new').ensureSecretPulledImages).toBe(true);
+    expect(declaredPullSettings(p, 'old')).toMatchObject({ kubeletVersion: 'v1.34', gate: { enabled: false } });
+  });
+
+  it('are checked against what each node reports, by minor (and by patch where one is declared)', () => {
+    expect(kubeletVersionMismatch(p, 'new', 'v1.37.0')).toBeUndefined();
+    expect(kubeletVersionMismatch(p, 'old', 'v1.34.4')).toBeUndefined();
+    expect(kubeletVersionMismatch(p, 'pinned', 'v1.37.1')).toBeUndefined();
+    expect(kubeletVersionMismatch(p, 'pinned', 'v1.37.2')).toMatch(/reports v1.37.2, but v1.37.1 is declared for pinned/);
+    // A kubelet an upgrade left behind: not the declared version, whatever the node says.
+    expect(kubeletVersionMismatch(p, 'new', 'v1.32.9')).toBe(
+      "kubelet on new reports v1.32.9, but v1.37.2 is the cluster's version, declared for every node (declared in up.yaml (the rest: upstream default for v1.37.2)): upgrade the node, or declare nodes.new.kubeletVersion: v1.32.9",
+    );
+  });
+
+  it('refuses a version it cannot read', () => {
+    expect(() => parsePostureDeclaration({ kubelet: { kubeletVersion: '1.36' } }, 'posture')).toThrow(
+      'posture.kubelet.kubeletVersion must be a version such as v1.36 or v1.36.3',
+    );
   });
 });
 
@@ -47,7 +108,10 @@ describe('parsePostureDeclaration', () => {
 
   it.each([
     [{ admision: {} }, 'posture: unknown field "admision" (admission, kubelet, nodes, credentialProviders, runtime)'],
-    [{ admission: { alwaysPullImages: 'yes' } }, 'posture.admission takes alwaysPullImages: true|false'],
+    [
+      { admission: { alwaysPullImages: 'yes' } },
+      'posture.admission takes alwaysPullImages: true|false, serviceAccountNodeAudienceRestriction: true|false',
+    ],
     [
       { kubelet: { imagePullCredentialsVerificationPolicy: 'Sometimes' } },
       'posture.kubelet.imagePullCredentialsVerificationPolicy must be one of NeverVerify, NeverVerifyPreloadedImages, NeverVerifyAllowlistedImages, AlwaysVerify',
@@ -97,5 +161,34 @@ describe('expectations from the declared posture', () => {
 
   it('before 1.33 there is no gate, so a present image is reused whatever is declared', () => {
     expect(kubeletPulledImageReuse(resolvePosture({}, 'v1.32.9', 'x'), 'w1', ref).needsCredentials).toBe(false);
+  });
+});
+
+describe('a preloaded image for a pod without credentials follows the declared policy', () => {
+  const ref = 'reg:5000/pullcheck/app:1';
+  const use = (decl: Parameters<typeof resolvePosture>[0], version = 'v1.37.2', node = 'w1') =>
+    preloadedImageUse(resolvePosture(decl, version, 'x'), node, ref).outcome;
+
+  it("is used as it is under upstream's default (NeverVerifyPreloadedImages) and where there is no gate", () => {
+    expect(use({})).toBe('runs-without-pull');
+    expect(use({ kubelet: { imagePullCredentialsVerificationPolicy: 'NeverVerify' } })).toBe('runs-without-pull');
+    expect(use({}, 'v1.32.9')).toBe('runs-without-pull');
+    expect(use({ kubelet: { ensureSecretPulledImages: false, imagePullCredentialsVerificationPolicy: 'AlwaysVerify' } })).toBe(
+      'runs-without-pull',
+    );
+  });
+
+  it('is re-verified, so refused without credentials, under AlwaysVerify or off the allowlist, node by node', () => {
+    expect(use({ kubelet: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' } })).toBe('pull-fails');
+    const allowlisted = {
+      kubelet: {
+        imagePullCredentialsVerificationPolicy: 'NeverVerifyAllowlistedImages' as const,
+        preloadedImagesVerificationAllowlist: ['reg:5000/other/*'],
+      },
+    };
+    expect(use(allowlisted)).toBe('pull-fails');
+    const strict = { nodes: { w2: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' as const } } };
+    expect(use(strict, 'v1.37.2', 'w2')).toBe('pull-fails');
+    expect(use(strict, 'v1.37.2', 'w1')).toBe('runs-without-pull');
   });
 });

@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from '../helpers/images/oci.ts';
-import { parseChallenges, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { isNotFound, parseChallenges, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
 
 interface Seen {
@@ -349,5 +349,15 @@ describe('redirects', () => {
     const client = new RegistryClient({ host: loop.host, insecure: true });
     await expect(client.getBlob('r', sha256('x'))).rejects.toThrow(/more than 5 redirects/);
     expect(loop.seen).toHaveLength(6);
+  });
+});
+
+describe('a deleted tag is gone', () => {
+  it('only when the registry answers 404: a refusal, a server error or no answer says nothing of the tag', () => {
+    expect(isNotFound(new RegistryError('get manifest x:t: HTTP 404', 404))).toBe(true);
+    expect(isNotFound(new RegistryError('get manifest x:t: HTTP 401', 401))).toBe(false);
+    expect(isNotFound(new RegistryError('GET /v2/x/manifests/t: HTTP 503', 503))).toBe(false);
+    expect(isNotFound(new RegistryError('registry stored x:t as sha256:1, expected sha256:2'))).toBe(false);
+    expect(isNotFound(new Error('ECONNRESET'))).toBe(false);
   });
 });

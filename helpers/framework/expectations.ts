@@ -4,6 +4,7 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../cluster/kube.ts';
 import {
   EventReason,
+  failedImageOf,
   imageIdOf,
   NOT_FOUND,
   PULL_FAILED_REASONS,
@@ -15,6 +16,8 @@ import {
   waitForEvent,
   waitForFirstEvent,
   PULL_ATTEMPT_FAILED,
+  pullFailedEventFor,
+  refusingRegistryHosts,
   type PodVerdict,
 } from './pods.ts';
 
@@ -91,17 +94,46 @@ export async function expectPullFailure(kube: Kube, verdict: PodVerdict, cause: 
     throw new Error(
       `${at} should have failed its pull of ${imageOf(pod)} with ${PULL_FAILED_REASONS.join(' or ')}, but waits with ${verdict.reason}: ${verdict.message}`,
     );
-  const failed = await waitForEvent(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', EventReason.Failed, PULL_ATTEMPT_FAILED);
+  const image = failedImageOf(verdict);
+  const failed = await failedEventNaming(kube, pod, image);
   // A registry that hides a private repository behind a 404 does not refuse the pull: say so, not "other cause".
   if (cause === UNAUTHORIZED && NOT_FOUND.test(failed.message ?? ''))
     throw new Error(
       `${at} failed to pull ${imageOf(pod)}, but the registry answered not found (404) where a pull without the right credentials must be refused with 401/403: kubelet says: ${failed.message}`,
     );
   if (!cause.test(failed.message ?? ''))
+    throw new Error(`${at} failed to pull ${image}, but not for the expected cause (${causeName(cause)}): kubelet says: ${failed.message}`);
+  // The refusal must be the image's own registry's: a mirror or proxy in front of it refusing is another hop.
+  const named = image.split('/')[0] ?? '';
+  // containerd's default host for docker.io (core/remotes/docker/config: DefaultHost).
+  const host = named === 'docker.io' ? 'registry-1.docker.io' : named;
+  const refusing = cause === UNAUTHORIZED ? refusingRegistryHosts(failed.message ?? '') : [];
+  if (refusing.length > 0 && !refusing.includes(host))
     throw new Error(
-      `${at} failed to pull ${imageOf(pod)}, but not for the expected cause (${causeName(cause)}): kubelet says: ${failed.message}`,
+      `${at} failed to pull ${image}, but the refusal came from ${refusing.join(', ')}, not from its registry ${host}: kubelet says: ${failed.message}`,
     );
   return failed;
+}
+
+/**
+ * kubelet's Failed event for `image` on the pod: the first pull failure it records must name the
+ * image the verdict is about (a second container's failure may come first: then its own, briefly).
+ */
+async function failedEventNaming(kube: Kube, pod: V1Pod, image: string): Promise<CoreV1Event> {
+  const namespace = pod.metadata?.namespace ?? '';
+  const name = pod.metadata?.name ?? '';
+  const own = pullFailedEventFor(image);
+  const first = await waitForFirstEvent(kube, namespace, name, [
+    { reason: EventReason.Failed, message: own },
+    { reason: EventReason.Failed, message: PULL_ATTEMPT_FAILED },
+  ]);
+  if (own.test(first.message ?? '')) return first;
+  return waitForEvent(kube, namespace, name, EventReason.Failed, own, 30_000).catch((error: unknown) => {
+    throw new Error(
+      `${podWhere(pod)}: kubelet's Failed event should name the image whose pull failed, ${image}, but it says: ${first.message}`,
+      { cause: error },
+    );
+  });
 }
 
 /**

@@ -38,14 +38,51 @@ export const PULL_ATTEMPT_FAILED = new RegExp(`^Failed to pull image (?![\\s\\S]
  */
 export const NOT_FOUND = /: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_UNKNOWN\b|manifest unknown/i;
 
+/** A 404 in any of containerd's wordings (NOT_FOUND's): such an answer is never a refusal (a registry hiding a repository). */
+const ANY_NOT_FOUND = NOT_FOUND.source;
+const REFUSED_STATUS = '(?:401 Unauthorized|403 Forbidden)';
+/** containerd's ErrUnexpectedStatus on the registry's own API (a `/v2/` URL): the registry answered it. */
+const REGISTRY_REFUSED = String.raw`unexpected status from (?:HEAD|GET) request to https?://[^/\s]+/v2/\S*: ${REFUSED_STATUS}`;
+/** The token realm the registry's challenge named refused to issue a token (POST, or GET after a POST 401). */
+const REALM_REFUSED = String.raw`failed to fetch (?:oauth|anonymous) token: unexpected status from (?:GET|POST) request to \S+: ${REFUSED_STATUS}`;
 /**
- * How containerd words a registry's refusal, 401 or 403, in the kubelet's Failed event: Basic with
- * no credentials ("authorization failed: no basic auth credentials"), a token without the scope
- * ("insufficient_scope"), a refused token request or request ("401 Unauthorized", "403 Forbidden").
- * Never a 404: a registry that answers "not found" to an unauthorized pull is not refusing it (NOT_FOUND).
+ * containerd's authorizer after the registry's 401 challenge: Basic and no credentials to send, or a
+ * Bearer challenge repeated with error="insufficient_scope" (a token without the repository's pull).
  */
-export const UNAUTHORIZED =
-  /^(?!.*(?:: not found\b|404 Not Found|\b(?:MANIFEST|NAME|BLOB)_UNKNOWN\b|manifest unknown)).*(?:\bunauthorized\b|\bforbidden\b|authorization failed|insufficient_scope|no basic auth credentials|\bdenied: )/is;
+const CHALLENGE_REFUSED = 'authorization failed: no basic auth credentials|server message: insufficient_scope: authorization failed';
+
+/**
+ * How containerd v2 words a refusal by the registry itself or by the token realm its challenge
+ * named, in the kubelet's Failed event (core/remotes/docker: resolver.go, authorizer.go, errcode.go):
+ * "authorization failed: no basic auth credentials", "server message: insufficient_scope: authorization
+ * failed", "unexpected status from HEAD request to https://<registry>/v2/…: 401 Unauthorized" (or 403
+ * Forbidden, then the registry's JSON errors such as "denied: …" on the lines after), "failed to fetch
+ * oauth token: unexpected status from GET request to <realm>: 401 Unauthorized". A "Forbidden" or
+ * "denied" from another hop does not count: a proxy's CONNECT answer ("failed to do request: Head …:
+ * Forbidden"), an image verifier, an API server's "forbidden". Never a 404 (NOT_FOUND).
+ */
+export const UNAUTHORIZED = new RegExp(
+  String.raw`^(?![\s\S]*(?:${ANY_NOT_FOUND}))[\s\S]*(?:${REGISTRY_REFUSED}|${REALM_REFUSED}|${CHALLENGE_REFUSED})`,
+  'i',
+);
+
+/**
+ * The `/v2/` hosts a Failed message says answered with a refusal: a refusal by a host other than the
+ * image's registry (a mirror, a proxy in front of another registry) is another hop's.
+ */
+export function refusingRegistryHosts(message: string): string[] {
+  const re = new RegExp(String.raw`unexpected status from (?:HEAD|GET) request to https?://([^/\s]+)/v2/\S*: ${REFUSED_STATUS}`, 'gi');
+  return [...new Set([...message.matchAll(re)].map((m) => m[1] ?? ''))];
+}
+
+/**
+ * kubelet's Failed event for a pull of exactly `image` (as the container names it, quoted by kubelet:
+ * `Failed to pull image "<image>": …`), not one of its pull limiter's.
+ */
+export function pullFailedEventFor(image: string): RegExp {
+  const quoted = image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^Failed to pull image "${quoted}": (?![\\s\\S]*${KUBELET_THROTTLED.source})`);
+}
 
 /** How containerd words a registry certificate the node does not trust (no CA for it in certs.d or the system roots). */
 export const UNTRUSTED_CERTIFICATE = /x509: certificate signed by unknown authority/;
@@ -133,6 +170,13 @@ export function verdictOf(p: V1Pod): PodVerdict | undefined {
     return { kind: 'completed', pod: p, exitCode: Math.max(...statuses.map((c) => c.state?.terminated?.exitCode ?? 0)) };
   }
   return undefined;
+}
+
+/** The image of the container whose pull failed (the one the verdict is about), from the pod's spec. */
+export function failedImageOf(v: Extract<PodVerdict, { kind: 'pull-failed' }>): string {
+  const failing = (v.pod.status?.containerStatuses ?? []).find((c) => c.state?.waiting?.reason === v.reason)?.name;
+  const containers = v.pod.spec?.containers ?? [];
+  return (containers.find((c) => c.name === failing) ?? containers[0])?.image ?? '?';
 }
 
 export async function createPod(kube: Kube, namespace: string, input: PodSpecInput): Promise<V1Pod> {

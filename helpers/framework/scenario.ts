@@ -14,6 +14,7 @@ import { redact } from '../infra/redact.ts';
 import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { credentialAttempts, refusalUnproven } from '../registry/credentialrecord.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
@@ -140,6 +141,17 @@ export interface ScenarioContext {
    * with a rule saying the claim rests on the node's side (events, the digest that ran) alone.
    */
   accessLogIfReadable(registry: TestRegistry): Promise<AccessEntry[] | undefined>;
+  /**
+   * Marks the record `proven: 'node side only'`, with a rule saying `why`: the registry's half of the
+   * claim cannot be read here (a vendor's registry), so the report and certification do not count it.
+   */
+  provenNodeSideOnly(why: string): void;
+  /**
+   * The credential of `username` (the registry's own user by default) reached the registry for
+   * `repository` since `since` and was refused, never accepted, as the registry records it: a pull
+   * that carried no credential fails the same way on the node. Node side only on a vendor's registry.
+   */
+  expectCredentialRefused(registry: TestRegistry, o: { repository: string; since: Date; username?: string }): Promise<void>;
   /** Ends the scenario as skipped because it could not run here though it should: the run fails. */
   skip(reason: string): never;
   /**
@@ -315,6 +327,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   const collectors: { name: string; fn: () => Promise<string> }[] = [];
   const usedRegistries = new Map<string, TestRegistry>();
   const rules: string[] = [];
+  // Set when the claim's registry half could not be read (s.provenNodeSideOnly).
+  let proven: 'node side only' | undefined;
   const started = Date.now();
   let counter = 0;
   const locked = new Set<string>();
@@ -359,6 +373,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.blockedBy ? { blockedBy: extra.blockedBy } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
+      ...(proven ? { proven } : {}),
       observations: extra.observed ?? (await observations()),
     });
   await kube.core.createNamespace({
@@ -548,10 +563,27 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     accessLogIfReadable: async (registry) => {
       const entries = await registry.accessLog();
       if (!entries)
-        s.rule(
+        s.provenNodeSideOnly(
           `the access log of ${registry.host} cannot be read (not pullcheck's registry): the node's side alone (kubelet's events, the digest that ran) proves the claim`,
         );
       return entries;
+    },
+    provenNodeSideOnly: (why) => {
+      proven = 'node side only';
+      s.rule(`node side only: ${why}`);
+    },
+    expectCredentialRefused: async (registry, o) => {
+      const username = o.username ?? registry.username ?? '';
+      const attempts = await credentialAttempts(registry, { repository: o.repository, username, since: o.since });
+      if (!attempts)
+        return s.provenNodeSideOnly(
+          `which credentials ${registry.host} was shown cannot be read (not pullcheck's registry): that ${username}'s credential was sent and refused rests on kubelet's event alone`,
+        );
+      env.logger.info(
+        `[${id}] REGISTRY ${registry.host} saw ${username}'s credential for ${o.repository}: ${attempts.map((a) => (a.accepted ? 'accepted' : 'refused')).join(', ') || 'never'}`,
+      );
+      const unproven = refusalUnproven(attempts, `${username}'s credential for ${o.repository} (since ${o.since.toISOString()})`);
+      if (unproven) throw new Error(`${registry.host}: ${unproven}`);
     },
     accessLog: async (registry) => {
       const entries = await registry.accessLog();

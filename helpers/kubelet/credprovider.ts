@@ -31,13 +31,14 @@ import type { NodeAccess } from '../node/access.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { ownerLabels } from '../cluster/leftovers.ts';
 import { registerCredentials } from '../infra/redact.ts';
+import { NodeAudienceRestrictionGate, nodeAudienceRestrictionDefault } from '../posture/posture.ts';
 
 /** The provider's name in the config, which kubelet runs as `{bin dir}/{name}`. */
 export const PLUGIN_NAME = 'pullcheck-credprovider';
 export const CREDENTIAL_PROVIDER_API = 'credentialprovider.kubelet.k8s.io/v1';
 export const KUBELET_ENV_FILE = '/etc/default/kubelet';
 export const TokenGate = 'KubeletServiceAccountTokenForCredentialProviders';
-export const AudienceRestrictionGate = 'ServiceAccountNodeAudienceRestriction';
+export const AudienceRestrictionGate = NodeAudienceRestrictionGate;
 /** The verb NodeRestriction asks the authorizer about, on a "resource" named like the audience. */
 export const AUDIENCE_VERB = 'request-serviceaccounts-token-audience';
 
@@ -245,7 +246,7 @@ export function audienceRestriction(
   gates: Readonly<Record<string, boolean>>,
 ): { restricted: boolean; rule: string } {
   const explicit = gates[AudienceRestrictionGate];
-  const restricted = explicit ?? atLeast(apiServerVersion, 1, 33);
+  const restricted = explicit ?? nodeAudienceRestrictionDefault(apiServerVersion);
   const source =
     explicit === undefined
       ? `default for API server ${apiServerVersion} (beta: off in 1.32, on since 1.33)`

@@ -6,8 +6,10 @@ import {
   CredentialVerificationPolicy,
   EnsureSecretPulledImagesGate,
   kubeletPulledImageExpectation,
+  verificationExpectation,
   type Kep2535Expectation,
   type KubeletPullSettings,
+  type VerificationExpectation,
 } from '../kubelet/kep2535.ts';
 import { isRecord } from '../infra/guards.ts';
 
@@ -18,13 +20,29 @@ export interface KubeletPosture {
   imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy;
   /** preloadedImagesVerificationAllowlist (only with NeverVerifyAllowlistedImages). */
   preloadedImagesVerificationAllowlist: string[];
+  /**
+   * The kubelet's version (`v1.36` or `v1.36.3`) where it is not the cluster's: nodes left behind or
+   * upgraded apart. Undeclared: the cluster's Kubernetes version. Version-dependent expectations and
+   * defaults for the node follow it; what the node reports only checks it.
+   */
+  kubeletVersion?: string;
+}
+
+/** What the API server's admission does with images and with nodes' token requests. */
+export interface AdmissionPosture {
+  alwaysPullImages: boolean;
+  /**
+   * The API server's ServiceAccountNodeAudienceRestriction gate: NodeRestriction lets a node request
+   * a service account token for an audience no pod on it projects only where RBAC grants it.
+   */
+  serviceAccountNodeAudienceRestriction: boolean;
 }
 
 export interface Posture {
   /** The Kubernetes version the defaults were taken for. */
   kubernetesVersion: string;
-  /** Admission plugins that touch images. */
-  admission: { alwaysPullImages: boolean };
+  /** Admission plugins that touch images, and the node audience restriction NodeRestriction enforces. */
+  admission: AdmissionPosture;
   /** Every node's kubelet, unless `nodes` names it. */
   kubelet: KubeletPosture;
   /** Node groups that differ, by node name. */
@@ -33,12 +51,12 @@ export interface Posture {
   credentialProviders: boolean;
   runtime: 'containerd' | 'cri-o';
   /** Where each part came from, for the report and the rules: "declared in …" or "upstream default for v1.37". */
-  sources: { admission: string; kubelet: string; credentialProviders: string; runtime: string };
+  sources: { admission: string; nodeAudienceRestriction: string; kubelet: string; credentialProviders: string; runtime: string };
 }
 
 /** The posture as a profile or a config file writes it: every field optional. */
 export interface PostureDeclaration {
-  admission?: { alwaysPullImages?: boolean };
+  admission?: Partial<AdmissionPosture>;
   kubelet?: Partial<KubeletPosture>;
   nodes?: Record<string, Partial<KubeletPosture>>;
   credentialProviders?: boolean;
@@ -55,6 +73,17 @@ function minorOf(version: string): number {
   return Number(m[1]);
 }
 
+/** The API server gate behind the node audience restriction (pkg/features/kube_features.go). */
+export const NodeAudienceRestrictionGate = 'ServiceAccountNodeAudienceRestriction';
+
+/**
+ * ServiceAccountNodeAudienceRestriction's default, from kubernetes' versioned feature table: absent
+ * before 1.32 (no restriction), beta and off in 1.32, beta and on from 1.33.
+ */
+export function nodeAudienceRestrictionDefault(kubernetesVersion: string): boolean {
+  return minorOf(kubernetesVersion) >= 33;
+}
+
 /**
  * Upstream's defaults for a version, with their sources:
  * - AlwaysPullImages is not among kube-apiserver's default admission plugins
@@ -65,12 +94,13 @@ function minorOf(version: string): number {
  *   to empty (kubelet-config.k8s.io/v1beta1 KubeletConfiguration reference).
  * - kubelet runs no credential provider plugin unless --image-credential-provider-config is given
  *   (kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider).
+ * - ServiceAccountNodeAudienceRestriction: nodeAudienceRestrictionDefault.
  */
 export function upstreamDefaults(kubernetesVersion: string): Omit<Posture, 'sources' | 'nodes' | 'runtime'> {
   const minor = minorOf(kubernetesVersion);
   return {
     kubernetesVersion,
-    admission: { alwaysPullImages: false },
+    admission: { alwaysPullImages: false, serviceAccountNodeAudienceRestriction: nodeAudienceRestrictionDefault(kubernetesVersion) },
     kubelet: {
       ensureSecretPulledImages: minor >= 35,
       imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy.NeverVerifyPreloadedImages,
@@ -81,13 +111,13 @@ export function upstreamDefaults(kubernetesVersion: string): Omit<Posture, 'sour
 }
 
 const POLICIES: ReadonlySet<string> = new Set(Object.values(CredentialVerificationPolicy));
+const KUBELET_FIELDS =
+  'ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist, kubeletVersion';
+const ADMISSION_FIELDS = ['alwaysPullImages', 'serviceAccountNodeAudienceRestriction'] as const;
 
 function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
   if (raw === undefined) return {};
-  if (!isRecord(raw))
-    throw new PostureError(
-      `${where} must be a mapping (ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist)`,
-    );
+  if (!isRecord(raw)) throw new PostureError(`${where} must be a mapping (${KUBELET_FIELDS})`);
   const out: Partial<KubeletPosture> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'ensureSecretPulledImages') {
@@ -101,10 +131,12 @@ function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
         throw new PostureError(`${where}.preloadedImagesVerificationAllowlist must be a list of image names`);
       out.preloadedImagesVerificationAllowlist = v as string[];
+    } else if (k === 'kubeletVersion') {
+      if (typeof v !== 'string' || !/^v1\.\d+(\.\d+)?$/.test(v))
+        throw new PostureError(`${where}.kubeletVersion must be a version such as v1.36 or v1.36.3`);
+      out.kubeletVersion = v;
     } else {
-      throw new PostureError(
-        `${where}: unknown field "${k}" (ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist)`,
-      );
+      throw new PostureError(`${where}: unknown field "${k}" (${KUBELET_FIELDS})`);
     }
   }
   return out;
@@ -120,11 +152,11 @@ export function parsePostureDeclaration(raw: unknown, where: string): PostureDec
       case 'admission':
         if (
           !isRecord(v) ||
-          Object.keys(v).some((x) => x !== 'alwaysPullImages') ||
-          (v['alwaysPullImages'] !== undefined && typeof v['alwaysPullImages'] !== 'boolean')
+          Object.keys(v).some((x) => !(ADMISSION_FIELDS as readonly string[]).includes(x)) ||
+          Object.values(v).some((x) => typeof x !== 'boolean')
         )
-          throw new PostureError(`${where}.admission takes alwaysPullImages: true|false`);
-        out.admission = v['alwaysPullImages'] === undefined ? {} : { alwaysPullImages: v['alwaysPullImages'] as boolean };
+          throw new PostureError(`${where}.admission takes ${ADMISSION_FIELDS.map((f) => `${f}: true|false`).join(', ')}`);
+        out.admission = v as Partial<AdmissionPosture>;
         break;
       case 'kubelet':
         out.kubelet = checkKubelet(`${where}.kubelet`, v);
@@ -162,16 +194,33 @@ export function parsePostureDeclaration(raw: unknown, where: string): PostureDec
 export function resolvePosture(decl: PostureDeclaration, kubernetesVersion: string, declaredIn: string): Posture {
   const d = upstreamDefaults(kubernetesVersion);
   const dflt = `upstream default for ${kubernetesVersion}`;
-  const kubelet = { ...d.kubelet, ...decl.kubelet };
+  // A kubelet declared at another version takes that version's default gate, unless the gate is declared.
+  const gateFor = (version: string | undefined, ...declared: (boolean | undefined)[]) =>
+    declared.find((x) => x !== undefined) ?? upstreamDefaults(version ?? kubernetesVersion).kubelet.ensureSecretPulledImages;
+  const kubelet: KubeletPosture = {
+    ...d.kubelet,
+    ...decl.kubelet,
+    ensureSecretPulledImages: gateFor(decl.kubelet?.kubeletVersion, decl.kubelet?.ensureSecretPulledImages),
+  };
+  const nodeKubelet = (k: Partial<KubeletPosture>): KubeletPosture => ({
+    ...kubelet,
+    ...k,
+    ensureSecretPulledImages: gateFor(
+      k.kubeletVersion ?? kubelet.kubeletVersion,
+      k.ensureSecretPulledImages,
+      decl.kubelet?.ensureSecretPulledImages,
+    ),
+  });
   return {
     kubernetesVersion,
-    admission: { alwaysPullImages: decl.admission?.alwaysPullImages ?? d.admission.alwaysPullImages },
+    admission: { ...d.admission, ...decl.admission },
     kubelet,
-    nodes: Object.fromEntries(Object.entries(decl.nodes ?? {}).map(([n, k]) => [n, { ...kubelet, ...k }])),
+    nodes: Object.fromEntries(Object.entries(decl.nodes ?? {}).map(([n, k]) => [n, nodeKubelet(k)])),
     credentialProviders: decl.credentialProviders ?? d.credentialProviders,
     runtime: decl.runtime ?? 'containerd',
     sources: {
       admission: decl.admission?.alwaysPullImages === undefined ? dflt : `declared in ${declaredIn}`,
+      nodeAudienceRestriction: decl.admission?.serviceAccountNodeAudienceRestriction === undefined ? dflt : `declared in ${declaredIn}`,
       kubelet: decl.kubelet || decl.nodes ? `declared in ${declaredIn} (the rest: ${dflt})` : dflt,
       credentialProviders: decl.credentialProviders === undefined ? dflt : `declared in ${declaredIn}`,
       runtime: decl.runtime === undefined ? 'default (containerd)' : `declared in ${declaredIn}`,
@@ -183,12 +232,44 @@ export function kubeletPostureOf(p: Posture, node: string): KubeletPosture {
   return p.nodes[node] ?? p.kubelet;
 }
 
+/** The kubelet version declared for `node`: its own, else the cluster's Kubernetes version. */
+export function kubeletVersionOf(p: Posture, node: string): string {
+  return kubeletPostureOf(p, node).kubeletVersion ?? p.kubernetesVersion;
+}
+
+/**
+ * A node whose kubelet reports another version than the one declared for it (by minor; by patch too
+ * where the declaration names one): one line saying both, or undefined. A kubelet an upgrade left
+ * behind must fail here, not silently run the old version's expectations.
+ */
+export function kubeletVersionMismatch(p: Posture, node: string, reported: string): string | undefined {
+  const declared = kubeletVersionOf(p, node);
+  const parts = (v: string) => /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(v)?.slice(1) ?? [];
+  const [dMajor, dMinor, dPatch] = parts(declared);
+  const [rMajor, rMinor, rPatch] = parts(reported);
+  const sameMinor = dMajor !== undefined && dMajor === rMajor && dMinor === rMinor;
+  // The cluster's version stands for a minor (kubelets may differ by patch); a node's own may name a patch.
+  const own = kubeletPostureOf(p, node).kubeletVersion;
+  const declaresPatch = own !== undefined && /^v?\d+\.\d+\.\d+$/.test(own);
+  if (sameMinor && (!declaresPatch || dPatch === rPatch)) return undefined;
+  const where = own ? `declared for ${node}` : `the cluster's version, declared for every node`;
+  return `kubelet on ${node} reports ${reported}, but ${declared} is ${where} (${p.sources.kubelet}): upgrade the node, or declare nodes.${node}.kubeletVersion: ${reported.replace(/[-+].*$/, '')}`;
+}
+
+/** The cluster's node audience restriction (the API server's gate) against the declared one; undefined when they agree. */
+export function nodeAudienceRestrictionMismatch(p: Posture, observed: { restricted: boolean; source: string }): string | undefined {
+  const declared = p.admission.serviceAccountNodeAudienceRestriction;
+  if (observed.restricted === declared) return undefined;
+  return `the API server runs ${NodeAudienceRestrictionGate}=${observed.restricted} (${observed.source}), but the posture declares ${declared} (${p.sources.nodeAudienceRestriction}): fix the API server's --feature-gates, or the declaration (admission.serviceAccountNodeAudienceRestriction)`;
+}
+
 /** The KEP-2535 settings a node is declared to run with, in the shape the expectation rules take. */
 export function declaredPullSettings(p: Posture, node: string): KubeletPullSettings {
   const k = kubeletPostureOf(p, node);
+  const version = kubeletVersionOf(p, node);
   return {
-    kubeletVersion: p.kubernetesVersion,
-    gate: { enabled: minorOf(p.kubernetesVersion) >= 33 && k.ensureSecretPulledImages, source: 'declared' },
+    kubeletVersion: version,
+    gate: { enabled: minorOf(version) >= 33 && k.ensureSecretPulledImages, source: 'declared' },
     policy: { value: k.imagePullCredentialsVerificationPolicy, source: 'declared' },
     allowlist: [...k.preloadedImagesVerificationAllowlist],
   };
@@ -199,9 +280,13 @@ export function describePosture(p: Posture): string {
   const k = p.kubelet;
   return [
     `AlwaysPullImages ${p.admission.alwaysPullImages ? 'on' : 'off'}`,
+    `${NodeAudienceRestrictionGate}=${p.admission.serviceAccountNodeAudienceRestriction}`,
     `${EnsureSecretPulledImagesGate}=${k.ensureSecretPulledImages}`,
     `imagePullCredentialsVerificationPolicy=${k.imagePullCredentialsVerificationPolicy}${k.preloadedImagesVerificationAllowlist.length ? ` [${k.preloadedImagesVerificationAllowlist.join(' ')}]` : ''}`,
-    ...Object.entries(p.nodes).map(([n, v]) => `${n}: ${v.imagePullCredentialsVerificationPolicy}, gate ${v.ensureSecretPulledImages}`),
+    ...Object.entries(p.nodes).map(
+      ([n, v]) =>
+        `${n}: ${v.kubeletVersion ? `kubelet ${v.kubeletVersion}, ` : ''}${v.imagePullCredentialsVerificationPolicy}, gate ${v.ensureSecretPulledImages}`,
+    ),
     `credential providers ${p.credentialProviders ? 'configured' : 'none'}`,
     p.runtime,
   ].join('; ');
@@ -219,5 +304,17 @@ export function kubeletPulledImageReuse(p: Posture, node: string, ref: string): 
       rule: `AlwaysPullImages (${p.sources.admission}): B's IfNotPresent becomes Always, so B must pull and fails without credentials`,
     };
   const e = kubeletPulledImageExpectation(declaredPullSettings(p, node), ref);
+  return { ...e, rule: `${e.rule} (${p.sources.kubelet})` };
+}
+
+/**
+ * An image an admin imported on `node` (kubelet never pulled it, so it has no pull record), asked for
+ * by a pod without credentials with IfNotPresent or Never: by the node's declared KEP-2535 settings,
+ * used as it is ('runs-without-pull') or re-verified, which without credentials is an anonymous pull
+ * that fails ('pull-fails'; with Never, kubelet refuses with ErrImageNeverPull instead of pulling).
+ * Callers skip under AlwaysPullImages, where no pod keeps IfNotPresent or Never.
+ */
+export function preloadedImageUse(p: Posture, node: string, ref: string): VerificationExpectation {
+  const e = verificationExpectation(declaredPullSettings(p, node), { ref, history: { kind: 'no-record' }, podSecrets: [] });
   return { ...e, rule: `${e.rule} (${p.sources.kubelet})` };
 }

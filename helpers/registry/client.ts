@@ -41,6 +41,11 @@ export class RegistryError extends Error {
   }
 }
 
+/** The registry answered 404: what "gone" means for a tag or manifest (a 401, a 5xx or no answer says nothing of it). */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof RegistryError && e.status === 404;
+}
+
 /** One challenge of a WWW-Authenticate header: its scheme (lower case) and parameters. */
 export interface AuthChallenge {
   scheme: string;

@@ -193,7 +193,8 @@ ${certificationTable(items)}
 
 function cell(r: ScenarioRecord | undefined, anchor: string | undefined): string {
   if (!r) return '<td class="none" title="not run on this target">—</td>';
-  const text = anchor ? `<a href="#${anchor}">${STATUS_WORDS[r.status]}</a>` : STATUS_WORDS[r.status];
+  const words = `${STATUS_WORDS[r.status]}${r.proven ? ` (${r.proven})` : ''}`;
+  const text = anchor ? `<a href="#${anchor}">${words}</a>` : words;
   return `<td class="${cls(r.status)}"${r.reason ? ` title="${esc(r.reason.split('\n')[0] ?? '')}"` : ''}>${text}</td>`;
 }
 

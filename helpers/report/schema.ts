@@ -73,6 +73,12 @@ export interface ScenarioRecord {
    * whatever the verdict; absent in reports from before observations (then only verdicts compare).
    */
   observations?: PodObservation[];
+  /**
+   * 'node side only': the claim's registry half (its access or auth log) could not be read, a vendor's
+   * registry, so the verdict rests on the node's side alone (kubelet's events, the digest that ran);
+   * the rules say which check was left out. Absent: both halves were proven, or the claim has one.
+   */
+  proven?: 'node side only';
 }
 
 /** One pod's observations, keyed by its name (stable per scenario), e.g. `{ pod: 'pod-1', observed: ['admitted:Always', 'pulled', 'ran', 'digest:pushed'] }`. */

@@ -48,7 +48,8 @@ function vendorScenarios(target: TargetResult): ScenarioRecord[] {
 function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | undefined {
   if (s.status === 'blocked') return s.blockedBy?.capability === key ? 'failed' : undefined;
   if (s.status === 'failed' || s.status === 'could-not-run') return 'failed';
-  if (s.status === 'passed') return 'passed';
+  // Proven on the node side alone (the registry's log cannot be read): not the registry's half.
+  if (s.status === 'passed') return s.proven === 'node side only' ? undefined : 'passed';
   return undefined;
 }
 
@@ -81,7 +82,11 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
       ...matching.map((s) => ({
         id: s.id,
         verdict: verdictOf(s, key) ?? 'not tested',
-        ...(s.reason ? { reason: s.reason.split('\n')[0] ?? '' } : {}),
+        ...(s.reason
+          ? { reason: s.reason.split('\n')[0] ?? '' }
+          : s.proven
+            ? { reason: `${s.proven}: the registry's side of the claim could not be read, so it does not certify` }
+            : {}),
       })),
       // The registry's own cause, found before the suites, disproves its capability whether or not a
       // scenario of it was blocked.
