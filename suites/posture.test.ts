@@ -4,14 +4,9 @@
 // settings to judge, and each mismatch is one line naming the setting, the node and both values.
 import { defineSuite } from '../helpers/framework/harness.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { checkAdmission, checkKubelets } from '../helpers/posture/check.ts';
-import { AudienceRestrictionGate, apiServerFacts } from '../helpers/kubelet/credprovider.ts';
-import {
-  kubeletVersionMismatch,
-  kubeletVersionOf,
-  nodeAudienceRestrictionDefault,
-  nodeAudienceRestrictionMismatch,
-} from '../helpers/posture/posture.ts';
+import { checkAdmission, checkKubelets, checkKubeletVersions, observedAudienceRestriction } from '../helpers/posture/check.ts';
+import { AudienceRestrictionGate } from '../helpers/kubelet/credprovider.ts';
+import { kubeletVersionOf, nodeAudienceRestrictionMismatch } from '../helpers/posture/posture.ts';
 
 export const suite = defineSuite({
   name: 'posture',
@@ -81,16 +76,8 @@ suite.scenario(
   "the cluster's API server restricts node token audiences (ServiceAccountNodeAudienceRestriction) exactly when the posture declares it",
   async (s) => {
     const p = s.env.posture;
-    const api = await apiServerFacts(s.env.cluster.kube);
-    const explicit = api.gates[AudienceRestrictionGate];
-    const observed = {
-      // Unset, the API server runs its own version's default.
-      restricted: explicit ?? nodeAudienceRestrictionDefault(api.version),
-      source:
-        explicit === undefined
-          ? `no --feature-gates for it on the API server ${api.version}: its default`
-          : "the API server's --feature-gates",
-    };
+    // Unset, the API server runs its own version's default.
+    const observed = await observedAudienceRestriction(s.env.cluster.kube);
     s.rule(
       `declared: ${AudienceRestrictionGate}=${p.admission.serviceAccountNodeAudienceRestriction} (${p.sources.nodeAudienceRestriction}); read from the kube-apiserver pods' --feature-gates`,
     );
@@ -105,8 +92,6 @@ suite.scenario('kubelet-versions', "every node's kubelet runs the version the po
   s.rule(
     `declared: ${nodes.map((n) => `${n.metadata?.name} ${kubeletVersionOf(p, n.metadata?.name ?? '')}`).join(', ')}; read from each node's status`,
   );
-  const problems = nodes
-    .map((n) => kubeletVersionMismatch(p, n.metadata?.name ?? '', n.status?.nodeInfo?.kubeletVersion ?? '(none reported)'))
-    .filter((x): x is string => x !== undefined);
+  const problems = (await checkKubeletVersions(s.env.cluster.kube, p)).map((m) => m.line);
   if (problems.length > 0) throw new Error(`posture: ${problems.join('; ')}`);
 });

@@ -8,7 +8,16 @@ import type { Kube } from '../cluster/kube.ts';
 import { gateExists, readKubeletPullSettings } from '../kubelet/kep2535.ts';
 import { CredentialVerificationPolicy, EnsureSecretPulledImagesGate } from '../kubelet/kep2535.ts';
 import type { Finding } from '../report/schema.ts';
-import { kubeletPostureOf, type KubeletPosture, type Posture, upstreamDefaults } from './posture.ts';
+import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
+import {
+  kubeletPostureOf,
+  type KubeletPosture,
+  kubeletVersionMismatch,
+  nodeAudienceRestrictionDefault,
+  nodeAudienceRestrictionMismatch,
+  type Posture,
+  upstreamDefaults,
+} from './posture.ts';
 
 /** The parts of a posture a scenario's expectation can rest on. */
 export type PosturePart = 'admission' | 'kubelet' | 'credentialProviders' | 'runtime';
@@ -103,7 +112,52 @@ export function weakerThanUpstream(p: Posture): Finding[] {
   }));
 }
 
+/** The API server's node audience restriction: its --feature-gates, else its version's default. */
+export async function observedAudienceRestriction(kube: Kube): Promise<{ restricted: boolean; source: string }> {
+  const api = await apiServerFacts(kube);
+  const explicit = api.gates[AudienceRestrictionGate];
+  return {
+    restricted: explicit ?? nodeAudienceRestrictionDefault(api.version),
+    source:
+      explicit === undefined
+        ? `no --feature-gates for it on the API server ${api.version}: its default`
+        : "the API server's --feature-gates",
+  };
+}
+
+/** The audience restriction the scenarios' expectations read (part admission). */
+export async function checkAudienceRestriction(kube: Kube, p: Posture): Promise<PostureMismatch[]> {
+  const line = nodeAudienceRestrictionMismatch(p, await observedAudienceRestriction(kube));
+  return line ? [{ part: 'admission', source: 'posture', cause: 'posture:node-audience-restriction', nodes: [], line, fails: true }] : [];
+}
+
+/** Each node's reported kubelet version against the declared one (part kubelet). */
+export async function checkKubeletVersions(kube: Kube, p: Posture): Promise<PostureMismatch[]> {
+  const nodes = (await kube.core.listNode()).items;
+  const problems = nodes.flatMap((n) => {
+    const name = n.metadata?.name ?? '';
+    const line = kubeletVersionMismatch(p, name, n.status?.nodeInfo?.kubeletVersion ?? '(none reported)');
+    return line ? [{ name, line }] : [];
+  });
+  if (problems.length === 0) return [];
+  return [
+    {
+      part: 'kubelet',
+      source: 'posture',
+      cause: 'posture:kubelet-version',
+      nodes: problems.map((x) => x.name),
+      line: problems.map((x) => x.line).join('; '),
+      fails: true,
+    },
+  ];
+}
+
 /** The checks that need no node access, as the run makes them before the suites. */
 export async function checkPosture(cluster: Pick<Cluster, 'kube' | 'nodeNames'>, p: Posture): Promise<PostureMismatch[]> {
-  return [...(await checkAdmission(cluster.kube, p)), ...(await checkKubelets(cluster, p))];
+  return [
+    ...(await checkAdmission(cluster.kube, p)),
+    ...(await checkAudienceRestriction(cluster.kube, p)),
+    ...(await checkKubeletVersions(cluster.kube, p)),
+    ...(await checkKubelets(cluster, p)),
+  ];
 }
