@@ -9,6 +9,7 @@ import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type 
 import { admittedPolicy, startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { KindNodeAccess } from '../helpers/node/access.ts';
+import { readClusterShape } from '../helpers/cluster/shape.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
 import { createPod, waitForVerdict } from '../helpers/framework/pods.ts';
 
@@ -84,7 +85,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   suite.setup(async () => {
     const env = suite.env();
     if (env.posture.admission.alwaysPullImages || !(env.cluster.nodes instanceof KindNodeAccess)) return;
-    const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
+    const controlPlane = (await readClusterShape(env.cluster.kube)).controlPlanes[0] ?? '';
     second = await startSecondApiServer({
       kube: env.cluster.kube,
       nodes: env.cluster.nodes,

@@ -42,6 +42,7 @@ import {
   type VerificationExpectation,
 } from '../helpers/kubelet/kep2535.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
+import { readClusterShape } from '../helpers/cluster/shape.ts';
 import {
   commandLineFeatureGates,
   useKubeletConfigChange,
@@ -117,10 +118,6 @@ function casesFor(policy: CredentialVerificationPolicy): readonly Case[] {
   return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [...CASES, ...ALLOWLIST_CASES] : CASES;
 }
 
-function workersOf(env: RunEnv): string[] {
-  return env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane'));
-}
-
 function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string[] {
   return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages
     ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`]
@@ -138,8 +135,9 @@ async function planFor(
 ): Promise<KubeletConfigPlan> {
   // Its scenarios skip by declaration under AlwaysPullImages: no kubelet change for them.
   if (env.posture.admission.alwaysPullImages) return { skip: 'the cluster is declared with AlwaysPullImages', declared: true };
-  const node = workersOf(env).at(-1);
-  if (!node) return { skip: 'the cluster has no worker node to change' };
+  const node = (await readClusterShape(env.cluster.kube)).workers.at(-1);
+  if (!node)
+    return { skip: 'the cluster has no worker to change (a node without a node-role.kubernetes.io/control-plane label)', declared: true };
   await lock(node);
   const argv = await kubeletArgv(env.cluster.nodes, node);
   const current = await readKubeletPullSettings(env.cluster.kube, node);

@@ -92,7 +92,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'only-on-some-nodes',
     'an image pre-loaded on one worker runs there with Never; a Never pod pinned to the other worker fails with ErrImageNeverPull',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'two-workers'] },
     async (s) => {
       s.skipIfAlwaysPullImages('Never pods on a node with and without the image');
       const loaded = s.worker(0);

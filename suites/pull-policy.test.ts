@@ -133,11 +133,16 @@ suite.section('pull-policy: Never and missing images', () => {
     );
   });
 
-  suite.scenario('never-missing-fails', 'Never with an image not on the node fails with ErrImageNeverPull', async (s) => {
-    s.skipIfAlwaysPullImages('a Never pod refused for a missing image');
-    const image = await s.image(s.env.registry('public'));
-    await s.expectNeverPullRefused(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: s.worker(1) }));
-  });
+  suite.scenario(
+    'never-missing-fails',
+    'Never with an image not on the node fails with ErrImageNeverPull',
+    { needs: ['two-workers'] },
+    async (s) => {
+      s.skipIfAlwaysPullImages('a Never pod refused for a missing image');
+      const image = await s.image(s.env.registry('public'));
+      await s.expectNeverPullRefused(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: s.worker(1) }));
+    },
+  );
 
   suite.scenario(
     'missing-tag-fails',

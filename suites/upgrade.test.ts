@@ -151,7 +151,7 @@ suite.scenario(
 suite.scenario(
   'pre-pulled-image-kept',
   'an image an admin imported into containerd before the upgrade is still on the node after it and runs with IfNotPresent and Never, no credentials, as the declared KEP-2535 policy allows',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'schedulable-control-plane'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; ref: string; buildId: string; platform: string }>(s);
     s.skipIfAlwaysPullImages('IfNotPresent and Never pods running a pre-pulled image');
@@ -195,7 +195,7 @@ suite.scenario(
 suite.scenario(
   'node-config-json-honoured',
   "a node's config.json written before the upgrade still gives the replaced kubelet its credentials: a pod without a Secret pulls from the private registry after it",
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'two-workers'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; image: PushedTestImage }>(s);
     const { nodes, kube } = s.env.cluster;
@@ -237,7 +237,7 @@ suite.scenario(
 suite.scenario(
   'running-pod-keeps-image-id',
   'a pod running on the control plane through the upgrade (drains leave it there) keeps its container, its image ID and a restart count of 0 when its kubelet is replaced',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'schedulable-control-plane'] },
   async (s) => {
     type Seen = { containerID: string; imageID: string; startedAt: string; restartCount: number };
     const u = upgradeScenario<{ namespace: string; pod: string; node: string } & Seen>(s);

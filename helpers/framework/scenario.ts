@@ -23,6 +23,7 @@ import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
+import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
 import type { SkipKind } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
@@ -89,9 +90,15 @@ export interface ScenarioContext {
   ): Promise<string>;
   /** Creates another namespace (a second tenant), labelled for the run and deleted with the scenario. */
   extraNamespace(suffix: string): Promise<string>;
-  /** Worker node names (pods pinned with nodeName). */
+  /**
+   * Worker node names (pods pinned with nodeName): nodes without a `node-role.kubernetes.io/control-plane`
+   * label, as the scenario started, less those a failed cleanup quarantined.
+   */
   workers(): string[];
-  /** The i-th worker (from 0); fails naming how many the cluster has when it has fewer. */
+  /**
+   * The i-th worker (from 0). Declare `needs: ['worker']` (or `'two-workers'` for i = 1), so that a
+   * cluster with fewer makes the scenario not applicable; undeclared, it fails naming how many the cluster has.
+   */
   worker(i: number): string;
   /**
    * Takes `node`'s lock (helpers/node/lock.ts) for the rest of the scenario; call it before the
@@ -109,7 +116,10 @@ export interface ScenarioContext {
    * changing nodes do not queue for one worker while another is free.
    */
   freeWorker(from?: 'first' | 'last'): Promise<string>;
-  /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
+  /**
+   * Control-plane nodes (the `node-role.kubernetes.io/control-plane` label) a pinned pod runs on (not
+   * cordoned, no NoExecute taint), less quarantined ones; `needs: ['schedulable-control-plane']` asks for one.
+   */
   controlPlanes(): string[];
   /**
    * Where this scenario's pods that name no node go (locked suites with home first-/last-worker),
@@ -274,13 +284,23 @@ async function probeExplanation(env: RunEnv, namespace: string, used: ReadonlyMa
   return explainingFinding(findings, [...used.values()].map(probeKey), nodes)?.line;
 }
 
-/** Why the target cannot give what the scenario declares it needs, if it cannot. */
-function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
+/**
+ * Why the target cannot give what the scenario declares it needs, if it cannot: not applicable, but
+ * for a node the run quarantined, which makes the scenario one that could not run.
+ */
+function unmetNeed(needs: readonly Need[], env: RunEnv, shape: ClusterShape): ScenarioSkipped | undefined {
   if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
-    return `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`;
+    return new ScenarioSkipped(
+      `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`,
+      'declared',
+    );
   if (needs.includes('node-access') && env.cluster.nodes instanceof PendingNodeAccess)
-    return `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`;
-  return undefined;
+    return new ScenarioSkipped(
+      `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`,
+      'declared',
+    );
+  const unmet = unmetShape(needs, shape, env.cluster.name);
+  return unmet && new ScenarioSkipped(unmet.reason, unmet.quarantine ? 'unavailable' : 'declared');
 }
 
 /** Runs one scenario body in its own namespace and writes its record; rethrows its failure with the evidence. */
@@ -380,6 +400,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     return s.homeNode();
   };
   let home: Promise<string> | undefined;
+  // The nodes' roles and quarantines, read as the scenario starts.
+  let shape: ClusterShape = clusterShape([]);
   const s: ScenarioContext = {
     id,
     env,
@@ -459,19 +481,25 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       await waitForServiceAccount(kube, name, 'default');
       return name;
     },
-    workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+    workers: () => [...shape.workers],
     worker: (i) => {
       const workers = s.workers();
       const node = workers[i];
       if (node === undefined)
-        throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
+        throw new Error(
+          `the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})${
+            workersNeeded(decl.needs) <= i
+              ? `: declare needs: ['${i === 0 ? 'worker' : 'two-workers'}'], so that such a cluster makes it not applicable`
+              : ''
+          }`,
+        );
       return node;
     },
     freeWorker: (from = 'first') => {
       s.worker(0);
       return s.lockFreeNode(from === 'last' ? [...s.workers()].reverse() : s.workers());
     },
-    controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
+    controlPlanes: () => [...shape.schedulableControlPlanes],
     homeNode: () =>
       (home ??= (() => {
         const workers = s.workers();
@@ -547,8 +575,9 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   };
   env.logger.info(`[${id}] START`);
   try {
-    const unmet = unmetNeed(decl.needs, env);
-    if (unmet) s.skipDeclared(unmet);
+    shape = clusterShape((await kube.core.listNode()).items);
+    const unmet = unmetNeed(decl.needs, env, shape);
+    if (unmet) throw unmet;
     await body(s);
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     await record('passed');
