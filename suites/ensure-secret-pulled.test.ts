@@ -274,7 +274,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
   // Registered before anything reaches the node, so that a half-done import or pull is undone too.
-  s.defer(() => removeNodeImage(nodes, node, pushed.ref));
+  s.defer(() => removeNodeImage(nodes, node, pushed.ref), { node });
   const good = registry.credential();
   const rootDir = rootDirOf(await kubeletArgv(nodes, node));
 

@@ -21,7 +21,7 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(s.env.registry('private'), test.image);
   // Registered before anything reaches a node, so that a half-done import or pull is undone too.
-  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref));
+  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref), { node });
   return { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()), image: test.image };
 }
 

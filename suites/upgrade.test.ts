@@ -223,10 +223,15 @@ suite.scenario(
     }
     const { node, image } = u.load();
     await s.lockNode(node);
-    s.defer(async () => {
-      await nodes.exec(node, ['rm', '-f', NODE_CONFIG_JSON]);
-      await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${NODE_CONFIG_JSON}`, () => restartKubelet(nodes, kube, node));
-    });
+    s.defer(
+      async () => {
+        await nodes.exec(node, ['rm', '-f', NODE_CONFIG_JSON]);
+        await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${NODE_CONFIG_JSON}`, () =>
+          restartKubelet(nodes, kube, node),
+        );
+      },
+      { node },
+    );
     // A new image: the node has never had it, so the pull is the replaced kubelet's, with the file's credentials.
     const fresh = await s.image(registry);
     await s.expectRan(await s.runPod({ name: 'new-image', image: fresh.ref, pullPolicy: 'Always', nodeName: node }), fresh);

@@ -24,6 +24,8 @@ import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
 import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
+import { isQuarantined } from '../node/quarantine.ts';
+import { cleanupFailureMessage, runCleanups, type Cleanup } from './cleanup.ts';
 import type { SkipKind } from '../report/schema.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
@@ -63,7 +65,11 @@ export interface ScenarioContext {
   uniqueTag(): string;
   /** A repository name no other test uses. */
   uniqueRepository(base?: string): string;
-  defer(fn: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs `fn` when the scenario ends, last registered first, whatever happened. One that throws fails
+   * the scenario ("cleanup: …"); with `node` (what it restores), that node is quarantined for the rest of the run.
+   */
+  defer(fn: () => Promise<unknown> | unknown, o?: { node?: string }): void;
   collect(name: string, fn: () => Promise<string>): void;
   /**
    * Builds the echo test image (a unique build id; the host's platform unless `platform`) and
@@ -284,6 +290,10 @@ async function probeExplanation(env: RunEnv, namespace: string, used: ReadonlyMa
   return explainingFinding(findings, [...used.values()].map(probeKey), nodes)?.line;
 }
 
+function quarantinedReason(node: string, how: string): string {
+  return `node ${node} is quarantined: a cleanup on it failed earlier in this run (${how})`;
+}
+
 /**
  * Why the target cannot give what the scenario declares it needs, if it cannot: not applicable, but
  * for a node the run quarantined, which makes the scenario one that could not run.
@@ -312,7 +322,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   const env: RunEnv = { ...suiteEnv, posture: trackPostureReads(suiteEnv.posture, postureRead) };
   const { kube } = env.cluster;
   const namespace = scenarioNamespace(env.runId, id);
-  const defers: (() => Promise<unknown> | unknown)[] = [];
+  const defers: Cleanup[] = [];
+  const cleanup = () => runCleanups(defers, { id, kube, runId: env.context.runId || env.runId, logger: env.logger });
   const collectors: { name: string; fn: () => Promise<string> }[] = [];
   const usedRegistries = new Map<string, TestRegistry>();
   const rules: string[] = [];
@@ -378,7 +389,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
-  defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })));
+  defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })) });
   await waitForServiceAccount(kube, namespace, 'default');
   collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
   collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
@@ -388,6 +399,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   // Beside other node-changing suites, a pod may only go to a node this scenario holds: another
   // suite's kubelet restart or policy change there would change its verdict.
   const pinned = async (pod: string, named: string | undefined): Promise<string | undefined> => {
+    if (named && shape.quarantined.includes(named)) s.skip(quarantinedReason(named, `pod ${pod} names it`));
     if (!env.home) return named;
     if (named) {
       await s.lockNode(named);
@@ -400,6 +412,10 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     return s.homeNode();
   };
   let home: Promise<string> | undefined;
+  // A node quarantined while this scenario waited for its lock: the scenario could not run (a failure).
+  const refuseQuarantined = async (node: string) => {
+    if (await isQuarantined(kube, node)) s.skip(quarantinedReason(node, 'the scenario waited for its lock meanwhile'));
+  };
   // The nodes' roles and quarantines, read as the scenario starts.
   let shape: ClusterShape = clusterShape([]);
   const s: ScenarioContext = {
@@ -408,7 +424,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     namespace,
     uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
     uniqueRepository: (base = 'pullcheck') => `${base}/${slug(id)}-${env.runId}-${++counter}`,
-    defer: (fn) => defers.push(fn),
+    defer: (fn, o) => defers.push({ fn, ...(o?.node ? { node: o.node } : {}) }),
     collect: (name, fn) => collectors.push({ name, fn }),
     image: async (registry, o = {}) => {
       const platform = o.platform ?? hostPlatform();
@@ -477,7 +493,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       await kube.core.createNamespace({
         body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } },
       });
-      defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })));
+      defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })) });
       await waitForServiceAccount(kube, name, 'default');
       return name;
     },
@@ -509,14 +525,16 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       if (locked.has(node)) return;
       locked.add(node);
       const release = await lockNode({ kube, node, holder: id, logger: env.logger, reentrant: true });
-      defers.push(release);
+      defers.push({ fn: release });
+      await refuseQuarantined(node);
     },
     lockFreeNode: async (candidates) => {
       const mine = candidates.find((n) => locked.has(n));
       if (mine) return mine;
       const { node, release } = await lockFreeNode({ kube, nodes: candidates, holder: id, logger: env.logger, reentrant: true });
       locked.add(node);
-      defers.push(release);
+      defers.push({ fn: release });
+      await refuseQuarantined(node);
       return node;
     },
     events: (podName) => podEvents(kube, namespace, podName),
@@ -579,6 +597,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     const unmet = unmetNeed(decl.needs, env, shape);
     if (unmet) throw unmet;
     await body(s);
+    const failed = await cleanup();
+    if (failed.length) throw new Error(cleanupFailureMessage(failed));
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     await record('passed');
   } catch (error) {
@@ -620,6 +640,6 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {
-    for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
+    await cleanup();
   }
 }
