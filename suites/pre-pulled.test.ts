@@ -46,7 +46,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'ifnotpresent-runs-without-credentials',
     "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages('an IfNotPresent pod running a preloaded image');
       const node = s.worker(0);
@@ -60,7 +60,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'never-runs-without-credentials',
     "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages('a Never pod running a preloaded image');
       const node = s.worker(0);
@@ -74,7 +74,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'always-needs-credentials',
     'with Always the node goes to the registry even though it has the image: no credentials, ErrImagePull, unauthorized',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
@@ -110,7 +110,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'kubelet-pulled-image-needs-credentials',
     "an image kubelet pulled with a Secret is reused by a pod without one only as KEP-2535's gate and policy on that node allow",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = s.worker(0);
       const img = await pushedImage(s, [node]);

@@ -67,7 +67,7 @@ async function longRunningImage(s: ScenarioContext): Promise<{ ref: string; dige
 suite.scenario(
   'secret-pulled-image-without-credentials',
   "an image kubelet pulled with a Secret before the upgrade is reused after it by a pod without one only as the new version's declared KEP-2535 policy allows",
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'worker'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; image: PushedTestImage }>(s);
     const registry = s.env.registry('private');
@@ -99,7 +99,7 @@ suite.scenario(
 suite.scenario(
   'kep2535-pull-records-kept',
   'the pull record kubelet wrote on the old version for an image pulled with a Secret is still there after the upgrade, with the same credential hashes',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'worker'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; ref: string; imageRef: string; hashes: string[] }>(s);
     const { nodes } = s.env.cluster;
