@@ -21,6 +21,7 @@ import { archiveRun } from '../helpers/report/archive.ts';
 import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
+import { NEEDS } from '../helpers/framework/declaration.ts';
 import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
@@ -209,6 +210,9 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`  ${e.id}  ${e.title}${tags.length ? `  [${tags.join(' ')}]` : ''}\n`);
       }
       process.stdout.write(`${plan.scenarios.length} scenarios\n`);
+      // What each need listed asks of the target: one lacking it makes the scenario not applicable.
+      const needs = [...new Set(plan.scenarios.flatMap((e) => e.needs))].sort();
+      if (needs.length) process.stdout.write(`needs: ${needs.map((n) => `${n} = ${NEEDS[n]}`).join('; ')}\n`);
       return 0;
     }
     case 'report': {

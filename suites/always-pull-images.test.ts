@@ -9,6 +9,7 @@ import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type 
 import { admittedPolicy, startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { KindNodeAccess } from '../helpers/node/access.ts';
+import { readClusterShape } from '../helpers/cluster/shape.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
 import { createPod, waitForVerdict } from '../helpers/framework/pods.ts';
 
@@ -52,6 +53,7 @@ suite.section('always-pull-images: without the plugin (first, before it is turne
   suite.scenario(
     'control-without-plugin',
     "without the plugin the node decides: before KEP-2535 tenant B runs A's cached image (the leak the docs warn of); with it B must pull and is refused",
+    { needs: ['worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages("what the node itself does without the plugin (the cluster's API server has it)");
       const node = s.worker(0);
@@ -84,7 +86,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   suite.setup(async () => {
     const env = suite.env();
     if (env.posture.admission.alwaysPullImages || !(env.cluster.nodes instanceof KindNodeAccess)) return;
-    const controlPlane = env.cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '';
+    const controlPlane = (await readClusterShape(env.cluster.kube)).controlPlanes[0] ?? '';
     second = await startSecondApiServer({
       kube: env.cluster.kube,
       nodes: env.cluster.nodes,
@@ -139,6 +141,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   suite.scenario(
     'tenant-cannot-reuse-cached-private-image',
     "tenant B, without a Secret, cannot run tenant A's private image from node N's cache: its IfNotPresent became Always and the pull fails unauthorized",
+    { needs: ['worker'] },
     async (s) => {
       const { b } = await twoTenants(s, admission(s));
       const admitted = b.pod.spec?.containers[0]?.imagePullPolicy;
@@ -151,7 +154,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   suite.scenario(
     'proprietary-always-pull-with-secrets',
     'proprietary images on a cluster with AlwaysPullImages: each namespace pulls with its own Secret, and only with it',
-    { group: 'use-cases' },
+    { group: 'use-cases', needs: ['worker'] },
     async (s) => {
       const { kube } = s.env.cluster;
       const { b, image, node } = await twoTenants(s, admission(s));

@@ -138,7 +138,7 @@ suite.section('credential-provider: an exec plugin on the node supplies registry
   suite.scenario(
     'exec-plugin-supplies-credentials',
     "kubelet runs the node's credential provider plugin for an image its matchImages cover, and a pod without any Secret pulls from the htpasswd registry with the credentials it returns",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const { node } = await providerNode(s);
       const registry = s.env.registry('private');
@@ -164,7 +164,7 @@ suite.section('credential-provider: an exec plugin on the node supplies registry
   suite.scenario(
     'non-matching-image-not-served',
     "an image from a registry the provider's matchImages do not cover gets nothing from it: kubelet does not run the plugin and the pull fails unauthorized, while a matching image on the same node runs",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const { node } = await providerNode(s);
       const served = s.env.registry('private');
@@ -202,7 +202,7 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
   suite.scenario(
     'service-account-token-mode',
     "with tokenAttributes kubelet hands the plugin a token of the pod's own service account for the configured audience; the plugin, which refuses requests without one, answers and the pod runs without any Secret",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const { node, kubeletVersion } = await providerNode(s);
       await tokenModeFacts(s, node, kubeletVersion);
@@ -262,7 +262,7 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
   suite.scenario(
     'service-account-token-audience-needs-rbac',
     "where the API server restricts node audiences, kubelet gets no token for the provider's audience until RBAC grants the node request-serviceaccounts-token-audience on it: before, the plugin is never run and the pull fails unauthorized; after, the pod runs",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const { node, kubeletVersion } = await providerNode(s);
       const { restricted } = await tokenModeFacts(s, node, kubeletVersion);

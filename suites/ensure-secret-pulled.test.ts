@@ -43,6 +43,7 @@ import {
   type VerificationExpectation,
 } from '../helpers/kubelet/kep2535.ts';
 import { kubeletArgv } from '../helpers/kubelet/process.ts';
+import { readClusterShape } from '../helpers/cluster/shape.ts';
 import {
   commandLineFeatureGates,
   useKubeletConfigChange,
@@ -119,10 +120,6 @@ function casesFor(policy: CredentialVerificationPolicy): readonly Case[] {
   return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages ? [...CASES, ...ALLOWLIST_CASES] : CASES;
 }
 
-function workersOf(env: RunEnv): string[] {
-  return env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane'));
-}
-
 function allowlistFor(env: RunEnv, policy: CredentialVerificationPolicy): string[] {
   return policy === CredentialVerificationPolicy.NeverVerifyAllowlistedImages
     ? [`${env.registry('private').host}/${ALLOWLISTED_BASE}/*`]
@@ -141,8 +138,9 @@ async function planFor(
   // Its scenarios skip by declaration under AlwaysPullImages: no kubelet change for them.
   if (env.posture.admission.alwaysPullImages)
     return { skip: 'the cluster is declared with AlwaysPullImages', declared: true, rests: ['admission'] };
-  const node = workersOf(env).at(-1);
-  if (!node) return { skip: 'the cluster has no worker node to change' };
+  const node = (await readClusterShape(env.cluster.kube)).workers.at(-1);
+  if (!node)
+    return { skip: 'the cluster has no worker to change (a node without a node-role.kubernetes.io/control-plane label)', declared: true };
   // The version the posture declares for the node decides whether KEP-2535 applies; what the node
   // reports only checks it (a kubelet an upgrade left behind fails here, it does not skip).
   const declared = kubeletVersionOf(env.posture, node);
@@ -150,6 +148,7 @@ async function planFor(
     return {
       skip: `kubelet ${declared} is declared on ${node} (${env.posture.sources.kubelet}): KEP-2535 (${EnsureSecretPulledImagesGate}) came as alpha in v1.33, so there is no imagePullCredentialsVerificationPolicy`,
       declared: true,
+      rests: ['kubelet'],
     };
   await lock(node);
   const argv = await kubeletArgv(env.cluster.nodes, node);
@@ -289,7 +288,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
   // Registered before anything reaches the node, so that a half-done import or pull is undone too.
-  s.defer(() => removeNodeImage(nodes, node, pushed.ref));
+  s.defer(() => removeNodeImage(nodes, node, pushed.ref), { node });
   const good = registry.credential();
   const rootDir = rootDirOf(await kubeletArgv(nodes, node));
 

@@ -31,7 +31,7 @@ suite.section('multi-arch: the node takes its own platform', () => {
     suite.scenario(
       `${id}-selects-node-platform`,
       `from ${what} over amd64, arm64 and arm/v7, the node runs its own platform's manifest`,
-      { capabilities: ['platform-selection', id] },
+      { capabilities: ['platform-selection', id], needs: ['worker'] },
       async (s) => {
         const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: format as ManifestFormat });
         const pushed = await s.pushIndex(s.env.registry('public'), idx);
@@ -49,7 +49,7 @@ suite.section('multi-arch: the node takes its own platform', () => {
   suite.scenario(
     'no-matching-platform-fails',
     "an index without the node's platform fails to pull with ErrImagePull and a no-match-for-platform event",
-    { capabilities: ['platform-selection'] },
+    { capabilities: ['platform-selection'], needs: ['worker'] },
     async (s) => {
       const node = s.worker(0);
       const platform = await platformOf(s, node);
@@ -67,7 +67,7 @@ suite.section('multi-arch: the node takes its own platform', () => {
   suite.scenario(
     'platform-manifest-by-digest',
     'a platform manifest referenced by its own digest runs, and is the imageID',
-    { capabilities: ['platform-selection'] },
+    { capabilities: ['platform-selection'], needs: ['worker'] },
     async (s) => {
       const node = s.worker(0);
       const platform = await platformOf(s, node);
@@ -87,7 +87,7 @@ suite.section('multi-arch: the node takes its own platform', () => {
   suite.scenario(
     'arch-suffixed-name',
     'the backward-compatible NAME-ARCH:TAG beside the multi-arch NAME:TAG: both run the same platform manifest',
-    { capabilities: ['platform-selection'], needs: ['node-access'] },
+    { capabilities: ['platform-selection'], needs: ['node-access', 'worker'] },
     async (s) => {
       const node = s.worker(0);
       const platform = await platformOf(s, node);

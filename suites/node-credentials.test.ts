@@ -128,7 +128,7 @@ suite.section('node-credentials: every place kubelet searches, in its order', ()
     suite.scenario(
       entry.id,
       `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`,
-      { capabilities: entry.capabilities ?? [], needs: ['node-access'] },
+      { capabilities: entry.capabilities ?? [], needs: ['node-access', 'worker'] },
       async (s) => {
         const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node);
@@ -150,7 +150,7 @@ suite.section('node-credentials: what does not give credentials', () => {
   suite.scenario(
     'creds-store-ignored',
     'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
@@ -163,7 +163,7 @@ suite.section('node-credentials: what does not give credentials', () => {
   suite.scenario(
     'missing-on-some-nodes',
     'credentials on one worker serve pods pinned there only: the pod on another node fails unauthorized',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const withCreds = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, withCreds);
@@ -187,7 +187,7 @@ suite.section('node-credentials: what does not give credentials', () => {
   suite.scenario(
     'new-file-unseen-until-restart',
     'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
@@ -213,7 +213,7 @@ suite.section('node-credentials: what does not give credentials', () => {
   suite.scenario(
     'http-headers',
     'HttpHeaders in a node config.json never reach the registry: an Authorization header there gives no access (a documented deviation from the Kubernetes docs)',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       // The docs say config.json's HttpHeaders are honoured. Kubelet parses them, but the CRI's
       // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
@@ -288,7 +288,7 @@ suite.section("node-credentials: a pull Secret and the node's config.json for th
         "a pull Secret with a wrong password and the node's config.json with the right one: kubelet tries the Secret, is refused, then pulls with the node's credential; the pod runs",
     },
   ]) {
-    suite.scenario(c.id, c.title, { needs: ['node-access'] }, async (s) => {
+    suite.scenario(c.id, c.title, { needs: ['node-access', 'worker'] }, async (s) => {
       const node = await s.freeWorker();
       const rootDir = await rootDirConfigJson(s, node);
       const registry = s.env.registry('private');
@@ -347,7 +347,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
     suite.scenario(
       entry.id,
       `with HOME=${KUBELET_HOME} in kubelet's environment, a pod without imagePullSecrets pulls with credentials kubelet reads from ${entry.title}, a file distinct from the cwd and root-dir ones`,
-      { needs: ['node-access'] },
+      { needs: ['node-access', 'worker'] },
       async (s) => {
         const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
@@ -389,7 +389,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
     suite.scenario(
       pair.id,
       `with HOME set, ${r.template} holding the right password and ${w.template} a wrong one: kubelet reads only the first it finds, ${runs ? r.template : w.template}, so the pod ${runs ? 'runs' : 'fails unauthorized'}`,
-      { needs: ['node-access'] },
+      { needs: ['node-access', 'worker'] },
       async (s) => {
         const node = await s.freeWorker();
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });

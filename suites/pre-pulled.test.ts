@@ -25,7 +25,7 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(s.env.registry('private'), test.image);
   // Registered before anything reaches a node, so that a half-done import or pull is undone too.
-  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref));
+  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref), { node });
   return { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()), image: test.image };
 }
 
@@ -84,7 +84,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'ifnotpresent-runs-without-credentials',
     "an image imported into the node's containerd runs with IfNotPresent and no imagePullSecrets, without a pull, where the node's declared KEP-2535 policy does not re-verify preloaded images (else the anonymous pull is refused)",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages('an IfNotPresent pod running a preloaded image');
       const node = s.worker(0);
@@ -98,7 +98,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'never-runs-without-credentials',
     "an image imported into the node's containerd runs with Never and no imagePullSecrets, without a pull, where the node's declared KEP-2535 policy does not re-verify preloaded images (else ErrImageNeverPull)",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages('a Never pod running a preloaded image');
       const node = s.worker(0);
@@ -112,7 +112,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'always-needs-credentials',
     'with Always the node goes to the registry even though it has the image: no credentials, ErrImagePull, unauthorized',
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = s.worker(0);
       const img = await preloadedImage(s, node);
@@ -130,7 +130,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'only-on-some-nodes',
     "an image pre-loaded on one worker runs there with Never (as that node's declared KEP-2535 policy allows); a Never pod pinned to the other worker fails with ErrImageNeverPull",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'two-workers'] },
     async (s) => {
       s.skipIfAlwaysPullImages('Never pods on a node with and without the image');
       const loaded = s.worker(0);
@@ -154,7 +154,7 @@ suite.section('pre-pulled: images a node already has', () => {
   suite.scenario(
     'kubelet-pulled-image-needs-credentials',
     "an image kubelet pulled with a Secret is reused by a pod without one only as KEP-2535's gate and policy on that node allow",
-    { needs: ['node-access'] },
+    { needs: ['node-access', 'worker'] },
     async (s) => {
       const node = s.worker(0);
       const img = await pushedImage(s, [node]);

@@ -83,7 +83,7 @@ suite.section('pull-policy: cached images and moving tags', () => {
   suite.scenario(
     'ifnotpresent-keeps-cached',
     'IfNotPresent runs the cached image after its tag moved: old digest, no Pulling event, no manifest request',
-    { capabilities: ['tag-moves'] },
+    { capabilities: ['tag-moves'], needs: ['worker'] },
     async (s) => {
       s.skipIfAlwaysPullImages('an IfNotPresent pod keeping the cached image');
       const r = await runMoveRun(s, 'IfNotPresent');
@@ -96,7 +96,7 @@ suite.section('pull-policy: cached images and moving tags', () => {
   suite.scenario(
     'always-repulls-moved-tag',
     'Always resolves the tag again after it moved: the new digest runs',
-    { capabilities: ['tag-moves'] },
+    { capabilities: ['tag-moves'], needs: ['worker'] },
     async (s) => {
       const r = await runMoveRun(s, 'Always');
       await s.expectRan(r.again, r.v2);
@@ -115,29 +115,39 @@ suite.section('pull-policy: cached images and moving tags', () => {
 });
 
 suite.section('pull-policy: Never and missing images', () => {
-  suite.scenario('never-uses-local', 'Never runs an image already on the node without contacting the registry', async (s) => {
-    s.skipIfAlwaysPullImages('a Never pod running the local image');
-    const registry = s.env.registry('public');
-    const node = s.worker(0);
-    const image = await s.image(registry);
-    await s.expectRan(await s.runPod({ name: 'warm', image: image.ref, pullPolicy: 'IfNotPresent', nodeName: node }), image);
-    const before = new Date();
-    const never = await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: node });
-    await s.expectRan(never, image);
-    await s.expectNoPull(never);
-    const log = await s.accessLogIfReadable(registry);
-    expectNoManifestRequests(
-      log ? manifestRequests(log, image.repository, before) : undefined,
-      image.ref,
-      'Never must not contact the registry',
-    );
-  });
+  suite.scenario(
+    'never-uses-local',
+    'Never runs an image already on the node without contacting the registry',
+    { needs: ['worker'] },
+    async (s) => {
+      s.skipIfAlwaysPullImages('a Never pod running the local image');
+      const registry = s.env.registry('public');
+      const node = s.worker(0);
+      const image = await s.image(registry);
+      await s.expectRan(await s.runPod({ name: 'warm', image: image.ref, pullPolicy: 'IfNotPresent', nodeName: node }), image);
+      const before = new Date();
+      const never = await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: node });
+      await s.expectRan(never, image);
+      await s.expectNoPull(never);
+      const log = await s.accessLogIfReadable(registry);
+      expectNoManifestRequests(
+        log ? manifestRequests(log, image.repository, before) : undefined,
+        image.ref,
+        'Never must not contact the registry',
+      );
+    },
+  );
 
-  suite.scenario('never-missing-fails', 'Never with an image not on the node fails with ErrImageNeverPull', async (s) => {
-    s.skipIfAlwaysPullImages('a Never pod refused for a missing image');
-    const image = await s.image(s.env.registry('public'));
-    await s.expectNeverPullRefused(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: s.worker(1) }));
-  });
+  suite.scenario(
+    'never-missing-fails',
+    'Never with an image not on the node fails with ErrImageNeverPull',
+    { needs: ['two-workers'] },
+    async (s) => {
+      s.skipIfAlwaysPullImages('a Never pod refused for a missing image');
+      const image = await s.image(s.env.registry('public'));
+      await s.expectNeverPullRefused(await s.runPod({ name: 'never', image: image.ref, pullPolicy: 'Never', nodeName: s.worker(1) }));
+    },
+  );
 
   suite.scenario(
     'missing-tag-fails',

@@ -429,7 +429,7 @@ suite.section('registry: each capability on either kind of registry', () => {
   suite.scenario(
     'private-index-selects-node-platform',
     "from an OCI index over amd64, arm64 and arm/v7 in the private registry, a pod with a pull Secret runs the node's own platform",
-    { capabilities: ['platform-selection', 'oci-index'] },
+    { capabilities: ['platform-selection', 'oci-index'], needs: ['worker'] },
     async (s) => {
       const registry = s.env.registry('private');
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);

@@ -67,7 +67,7 @@ async function longRunningImage(s: ScenarioContext): Promise<{ ref: string; dige
 suite.scenario(
   'secret-pulled-image-without-credentials',
   "an image kubelet pulled with a Secret before the upgrade is reused after it by a pod without one only as the new version's declared KEP-2535 policy allows",
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'worker'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; image: PushedTestImage }>(s);
     const registry = s.env.registry('private');
@@ -99,7 +99,7 @@ suite.scenario(
 suite.scenario(
   'kep2535-pull-records-kept',
   'the pull record kubelet wrote on the old version for an image pulled with a Secret is still there after the upgrade, with the same credential hashes',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'worker'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; ref: string; imageRef: string; hashes: string[] }>(s);
     const { nodes } = s.env.cluster;
@@ -151,7 +151,7 @@ suite.scenario(
 suite.scenario(
   'pre-pulled-image-kept',
   'an image an admin imported into containerd before the upgrade is still on the node after it and runs with IfNotPresent and Never, no credentials, as the declared KEP-2535 policy allows',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'schedulable-control-plane'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; ref: string; buildId: string; platform: string }>(s);
     s.skipIfAlwaysPullImages('IfNotPresent and Never pods running a pre-pulled image');
@@ -209,7 +209,7 @@ suite.scenario(
 suite.scenario(
   'node-config-json-honoured',
   "a node's config.json written before the upgrade still gives the replaced kubelet its credentials: a pod without a Secret pulls from the private registry after it",
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'two-workers'] },
   async (s) => {
     const u = upgradeScenario<{ node: string; image: PushedTestImage }>(s);
     const { nodes, kube } = s.env.cluster;
@@ -237,10 +237,15 @@ suite.scenario(
     }
     const { node, image } = u.load();
     await s.lockNode(node);
-    s.defer(async () => {
-      await nodes.exec(node, ['rm', '-f', NODE_CONFIG_JSON]);
-      await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${NODE_CONFIG_JSON}`, () => restartKubelet(nodes, kube, node));
-    });
+    s.defer(
+      async () => {
+        await nodes.exec(node, ['rm', '-f', NODE_CONFIG_JSON]);
+        await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${NODE_CONFIG_JSON}`, () =>
+          restartKubelet(nodes, kube, node),
+        );
+      },
+      { node },
+    );
     // A new image: the node has never had it, so the pull is the replaced kubelet's, with the file's credentials.
     const fresh = await s.image(registry);
     await s.expectRan(await s.runPod({ name: 'new-image', image: fresh.ref, pullPolicy: 'Always', nodeName: node }), fresh);
@@ -251,7 +256,7 @@ suite.scenario(
 suite.scenario(
   'running-pod-keeps-image-id',
   'a pod running on the control plane through the upgrade (drains leave it there) keeps its container, its image ID and a restart count of 0 when its kubelet is replaced',
-  { needs: ['node-access'] },
+  { needs: ['node-access', 'schedulable-control-plane'] },
   async (s) => {
     type Seen = { containerID: string; imageID: string; startedAt: string; restartCount: number };
     const u = upgradeScenario<{ namespace: string; pod: string; node: string } & Seen>(s);

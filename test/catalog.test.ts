@@ -26,7 +26,7 @@ describe('catalog', () => {
     const conformance = all.filter((e) => !e.selftest);
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
     expect(conformance.length).toBeGreaterThanOrEqual(94);
-    expect([...new Set(all.filter((e) => e.selftest).map((e) => e.suite))].sort()).toEqual(['node-agent', 'node-lock']);
+    expect([...new Set(all.filter((e) => e.selftest).map((e) => e.suite))].sort()).toEqual(['cleanup', 'node-agent', 'node-lock']);
     for (const e of all) expect(e.id.startsWith(`${e.group}/`)).toBe(true);
   });
 

@@ -19,6 +19,7 @@ import { admittedPolicy, changeApiServer, withAdmissionPlugin } from './apiserve
 import { kindConfigYaml, renderKindConfig } from './kindconfig.ts';
 import { setUpPodNetwork, waitForNodesReady } from './podnetwork.ts';
 import type { Profile } from './profile.ts';
+import { readClusterShape } from './shape.ts';
 
 /** kind puts its nodes on this docker network instead of "kind", so that `down` can remove it. */
 export const KIND_NETWORK = 'pullcheck';
@@ -127,7 +128,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
  */
 async function configureAdmission(cluster: Cluster, profile: Profile, logger: Logger): Promise<void> {
   if (!profile.posture.admission?.alwaysPullImages) return;
-  const controlPlane = cluster.nodeNames.find((n) => n.endsWith('-control-plane'));
+  const controlPlane = (await readClusterShape(cluster.kube)).controlPlanes[0];
   if (!controlPlane) throw new Error(`cluster ${cluster.name} has no control-plane node to turn AlwaysPullImages on`);
   await changeApiServer({
     nodes: cluster.nodes,

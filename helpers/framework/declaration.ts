@@ -1,5 +1,6 @@
 // What a suite and its scenarios declare about themselves, as data: read by the catalog (listing,
 // selection, the run's phases) and the certification, without running any scenario body.
+import type { ShapeNeed } from '../cluster/shape.ts';
 
 /** Registry capabilities a vendor's registry is certified for; a scenario names those it proves. */
 export const CAPABILITIES = {
@@ -18,9 +19,21 @@ export type Capability = keyof typeof CAPABILITIES;
 /**
  * What a scenario needs of the target beyond a cluster and a registry: `access-log` (the registry's
  * own request log: only pullcheck's registries), `node-access` (commands on nodes), `kind` (kind's
- * node containers or control plane, e.g. a second API server).
+ * node containers or control plane, e.g. a second API server), and the cluster's shape: `worker`
+ * (a node without a control-plane role), `two-workers`, `schedulable-control-plane` (a control-plane
+ * node a pinned pod runs on). A target that lacks one makes the scenario not applicable, with the reason.
  */
-export type Need = 'access-log' | 'node-access' | 'kind';
+export type Need = 'access-log' | 'node-access' | 'kind' | ShapeNeed;
+
+/** What each need means, for `pullcheck list` and the docs. */
+export const NEEDS: Readonly<Record<Need, string>> = {
+  'access-log': "the registry's own request log (pullcheck's registries only)",
+  'node-access': 'commands on nodes (docker exec on kind, else the node agent)',
+  kind: "kind's node containers or control plane",
+  worker: 'a worker: a node without a node-role.kubernetes.io/control-plane label',
+  'two-workers': 'two workers',
+  'schedulable-control-plane': 'a control-plane node a pinned pod runs on',
+};
 
 /** A program on the host (beside Go, which every run needs for its test images) that a scenario runs. */
 export type HostTool = 'skopeo';

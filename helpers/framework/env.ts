@@ -13,6 +13,7 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { installNodeAgent } from '../node/agent.ts';
+import { liftQuarantines } from '../node/quarantine.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../registry/kinds.ts';
@@ -123,6 +124,9 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
           );
     }
     for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
+    // Jest started by hand (no run): the suite's own quarantines, which no run lifts, end with it.
+    if (!ctx.runId)
+      await liftQuarantines({ kube: cluster.kube, runId, logger }).catch((e: unknown) => logger.warn(`lifting quarantines: ${String(e)}`));
     for (const r of registries.values())
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     rmSync(ca.dir, { recursive: true, force: true });

@@ -25,6 +25,9 @@ import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { KindNodeAccess } from '../node/access.ts';
 import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
+import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
+import { isQuarantined } from '../node/quarantine.ts';
+import { cleanupFailureMessage, runCleanups, type Cleanup } from './cleanup.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
 import { type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
@@ -63,7 +66,11 @@ export interface ScenarioContext {
   uniqueTag(): string;
   /** A repository name no other test uses. */
   uniqueRepository(base?: string): string;
-  defer(fn: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs `fn` when the scenario ends, last registered first, whatever happened. One that throws fails
+   * the scenario ("cleanup: …"); with `node` (what it restores), that node is quarantined for the rest of the run.
+   */
+  defer(fn: () => Promise<unknown> | unknown, o?: { node?: string }): void;
   collect(name: string, fn: () => Promise<string>): void;
   /**
    * Builds the echo test image (a unique build id; the host's platform unless `platform`) and
@@ -90,9 +97,15 @@ export interface ScenarioContext {
   ): Promise<string>;
   /** Creates another namespace (a second tenant), labelled for the run and deleted with the scenario. */
   extraNamespace(suffix: string): Promise<string>;
-  /** Worker node names (pods pinned with nodeName). */
+  /**
+   * Worker node names (pods pinned with nodeName): nodes without a `node-role.kubernetes.io/control-plane`
+   * label, as the scenario started, less those a failed cleanup quarantined.
+   */
   workers(): string[];
-  /** The i-th worker (from 0); fails naming how many the cluster has when it has fewer. */
+  /**
+   * The i-th worker (from 0). Declare `needs: ['worker']` (or `'two-workers'` for i = 1), so that a
+   * cluster with fewer makes the scenario not applicable; undeclared, it fails naming how many the cluster has.
+   */
   worker(i: number): string;
   /**
    * Takes `node`'s lock (helpers/node/lock.ts) for the rest of the scenario; call it before the
@@ -110,7 +123,10 @@ export interface ScenarioContext {
    * changing nodes do not queue for one worker while another is free.
    */
   freeWorker(from?: 'first' | 'last'): Promise<string>;
-  /** Control-plane node names (kind's `-control-plane` naming, like `workers()`). */
+  /**
+   * Control-plane nodes (the `node-role.kubernetes.io/control-plane` label) a pinned pod runs on (not
+   * cordoned, no NoExecute taint), less quarantined ones; `needs: ['schedulable-control-plane']` asks for one.
+   */
   controlPlanes(): string[];
   /**
    * Where this scenario's pods that name no node go (locked suites with home first-/last-worker),
@@ -305,13 +321,27 @@ const STATUS_LOG: Record<ScenarioStatus, string> = {
   'not-applicable': 'NOT APPLICABLE',
 };
 
-/** Why the target cannot give what the scenario declares it needs, if it cannot. */
-function unmetNeed(needs: readonly Need[], env: RunEnv): string | undefined {
+function quarantinedReason(node: string, how: string): string {
+  return `node ${node} is quarantined: a cleanup on it failed earlier in this run (${how})`;
+}
+
+/**
+ * Why the target cannot give what the scenario declares it needs, if it cannot: not applicable, but
+ * for a node the run quarantined, which makes the scenario one that could not run.
+ */
+function unmetNeed(needs: readonly Need[], env: RunEnv, shape: ClusterShape): ScenarioSkipped | undefined {
   if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
-    return `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`;
+    return new ScenarioSkipped(
+      `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`,
+      'not-applicable',
+    );
   if (needs.includes('node-access') && env.cluster.nodes instanceof PendingNodeAccess)
-    return `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`;
-  return undefined;
+    return new ScenarioSkipped(
+      `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`,
+      'not-applicable',
+    );
+  const unmet = unmetShape(needs, shape, env.cluster.name);
+  return unmet && new ScenarioSkipped(unmet.reason, unmet.quarantine ? 'could-not-run' : 'not-applicable');
 }
 
 /** Runs one scenario body in its own namespace and writes its record; rethrows its failure with the evidence. */
@@ -323,7 +353,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   const env: RunEnv = { ...suiteEnv, posture: trackPostureReads(suiteEnv.posture, postureRead) };
   const { kube } = env.cluster;
   const namespace = scenarioNamespace(env.runId, id);
-  const defers: (() => Promise<unknown> | unknown)[] = [];
+  const defers: Cleanup[] = [];
+  const cleanup = () => runCleanups(defers, { id, kube, runId: env.context.runId || env.runId, logger: env.logger });
   const collectors: { name: string; fn: () => Promise<string> }[] = [];
   const usedRegistries = new Map<string, TestRegistry>();
   const rules: string[] = [];
@@ -391,7 +422,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
-  defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })));
+  defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name: namespace })) });
   await waitForServiceAccount(kube, namespace, 'default');
   collectors.push({ name: 'pods', fn: async () => (await kube.core.listNamespacedPod({ namespace })).items.map(describePod).join('\n') });
   collectors.push({ name: 'events', fn: async () => describeEvents((await kube.core.listNamespacedEvent({ namespace })).items) });
@@ -401,6 +432,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   // Beside other node-changing suites, a pod may only go to a node this scenario holds: another
   // suite's kubelet restart or policy change there would change its verdict.
   const pinned = async (pod: string, named: string | undefined): Promise<string | undefined> => {
+    if (named && shape.quarantined.includes(named)) s.skip(quarantinedReason(named, `pod ${pod} names it`));
     if (!env.home) return named;
     if (named) {
       await s.lockNode(named);
@@ -413,13 +445,19 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     return s.homeNode();
   };
   let home: Promise<string> | undefined;
+  // A node quarantined while this scenario waited for its lock: the scenario could not run (a failure).
+  const refuseQuarantined = async (node: string) => {
+    if (await isQuarantined(kube, node)) s.skip(quarantinedReason(node, 'the scenario waited for its lock meanwhile'));
+  };
+  // The nodes' roles and quarantines, read as the scenario starts.
+  let shape: ClusterShape = clusterShape([]);
   const s: ScenarioContext = {
     id,
     env,
     namespace,
     uniqueTag: () => `${env.runId}-${slug(id).slice(-40)}-${++counter}`.slice(0, 128),
     uniqueRepository: (base = 'pullcheck') => `${base}/${slug(id)}-${env.runId}-${++counter}`,
-    defer: (fn) => defers.push(fn),
+    defer: (fn, o) => defers.push({ fn, ...(o?.node ? { node: o.node } : {}) }),
     collect: (name, fn) => collectors.push({ name, fn }),
     image: async (registry, o = {}) => {
       const platform = o.platform ?? hostPlatform();
@@ -488,23 +526,29 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       await kube.core.createNamespace({
         body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } },
       });
-      defers.push(() => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })));
+      defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })) });
       await waitForServiceAccount(kube, name, 'default');
       return name;
     },
-    workers: () => env.cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
+    workers: () => [...shape.workers],
     worker: (i) => {
       const workers = s.workers();
       const node = workers[i];
       if (node === undefined)
-        throw new Error(`the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})`);
+        throw new Error(
+          `the scenario needs worker ${i + 1}, and this cluster has ${workers.length} (${workers.join(', ') || 'none'})${
+            workersNeeded(decl.needs) <= i
+              ? `: declare needs: ['${i === 0 ? 'worker' : 'two-workers'}'], so that such a cluster makes it not applicable`
+              : ''
+          }`,
+        );
       return node;
     },
     freeWorker: (from = 'first') => {
       s.worker(0);
       return s.lockFreeNode(from === 'last' ? [...s.workers()].reverse() : s.workers());
     },
-    controlPlanes: () => env.cluster.nodeNames.filter((n) => n.endsWith('-control-plane')),
+    controlPlanes: () => [...shape.schedulableControlPlanes],
     homeNode: () =>
       (home ??= (() => {
         const workers = s.workers();
@@ -514,14 +558,16 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       if (locked.has(node)) return;
       locked.add(node);
       const release = await lockNode({ kube, node, holder: id, logger: env.logger, reentrant: true });
-      defers.push(release);
+      defers.push({ fn: release });
+      await refuseQuarantined(node);
     },
     lockFreeNode: async (candidates) => {
       const mine = candidates.find((n) => locked.has(n));
       if (mine) return mine;
       const { node, release } = await lockFreeNode({ kube, nodes: candidates, holder: id, logger: env.logger, reentrant: true });
       locked.add(node);
-      defers.push(release);
+      defers.push({ fn: release });
+      await refuseQuarantined(node);
       return node;
     },
     events: (podName) => podEvents(kube, namespace, podName),
@@ -597,9 +643,12 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   };
   env.logger.info(`[${id}] START`);
   try {
-    const unmet = unmetNeed(decl.needs, env);
-    if (unmet) s.skipDeclared(unmet);
+    shape = clusterShape((await kube.core.listNode()).items);
+    const unmet = unmetNeed(decl.needs, env, shape);
+    if (unmet) throw unmet;
     await body(s);
+    const failed = await cleanup();
+    if (failed.length) throw new Error(cleanupFailureMessage(failed));
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     await record('passed');
   } catch (error) {
@@ -626,7 +675,10 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       const file = writeEvidence(id, c.name, text);
       if (file) files.push(file);
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // Cleanups after the evidence (which sees the scenario's state) and before the record, so that a
+    // restore that failed too is in the failure it reports.
+    const failedCleanups = await cleanup();
+    const message = `${error instanceof Error ? error.message : String(error)}${failedCleanups.length ? `\n${cleanupFailureMessage(failedCleanups)}` : ''}`;
     // A failure whose expectations read a part of the posture the cluster does not match is blocked
     // by that mismatch; one whose own pods showed, on a node the pull probe flagged, the cause the
     // probe found there is blocked by that finding. Blocked is a failure, with its cause named.
@@ -650,6 +702,6 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     if (error instanceof Error) error.message = redact(`${error.message}\n\nevidence:\n${evidence.join('\n')}`);
     throw error;
   } finally {
-    for (const fn of defers.reverse()) await Promise.resolve(fn()).catch((e: unknown) => env.logger.warn(`[${id}] cleanup: ${String(e)}`));
+    await cleanup();
   }
 }

@@ -11,12 +11,13 @@
 import pRetry, { AbortError } from 'p-retry';
 import { isMap, parseDocument } from 'yaml';
 import type { RunEnv, ScenarioContext, Suite } from '../framework/harness.ts';
-import type { Kube } from '../cluster/kube.ts';
+import { errorLine, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { PosturePart } from '../posture/check.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { lockNode } from '../node/lock.ts';
+import { quarantineNode } from '../node/quarantine.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
 
@@ -377,6 +378,20 @@ export function useKubeletConfigChange(
   suite.teardown(async () => {
     try {
       if (state.kind === 'ready') await state.change.restore();
+    } catch (error) {
+      // The node keeps the group's kubelet configuration: no later scenario of the run goes there.
+      if (state.kind === 'ready') {
+        const env = suite.env();
+        const { node } = state;
+        await quarantineNode({
+          kube: env.cluster.kube,
+          node,
+          runId: env.context.runId || env.runId,
+          why: `${group}: restoring the kubelet configuration: ${errorLine(error)}`,
+          logger: env.logger,
+        }).catch((e: unknown) => env.logger.warn(`[${group}] quarantining ${node}: ${errorLine(e)}`));
+      }
+      throw error;
     } finally {
       for (const release of releases.values()) await release();
       releases.clear();

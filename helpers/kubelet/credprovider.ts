@@ -362,23 +362,26 @@ export async function installCredentialProvider(
   let envOriginal: { content: string | undefined } | undefined;
   let restartedAt: Date | undefined;
 
-  s.defer(async () => {
-    if (envOriginal) {
-      const { content } = envOriginal;
-      if (content === undefined) await nodes.exec(node, ['rm', '-f', KUBELET_ENV_FILE]);
-      else
-        await nodes.exec(node, ['sh', '-c', 'base64 -d > "$1" && chmod 0644 "$1"', 'sh', KUBELET_ENV_FILE], {
-          input: Buffer.from(content).toString('base64'),
-        });
-    }
-    if (createdDir) await nodes.exec(node, ['rm', '-rf', layout.dir]);
-    if (envOriginal) {
-      await s.env.logger.phase(`${tag} RESTORE kubelet without the credential provider`, () => restartKubelet(nodes, kube, node));
-      const argv = await kubeletArgv(nodes, node);
-      if (argv.some((a) => a.startsWith('--image-credential-provider-')))
-        throw new Error(`${node}: kubelet still runs with ${argv.filter((a) => a.startsWith('--image-credential-provider-')).join(' ')}`);
-    }
-  });
+  s.defer(
+    async () => {
+      if (envOriginal) {
+        const { content } = envOriginal;
+        if (content === undefined) await nodes.exec(node, ['rm', '-f', KUBELET_ENV_FILE]);
+        else
+          await nodes.exec(node, ['sh', '-c', 'base64 -d > "$1" && chmod 0644 "$1"', 'sh', KUBELET_ENV_FILE], {
+            input: Buffer.from(content).toString('base64'),
+          });
+      }
+      if (createdDir) await nodes.exec(node, ['rm', '-rf', layout.dir]);
+      if (envOriginal) {
+        await s.env.logger.phase(`${tag} RESTORE kubelet without the credential provider`, () => restartKubelet(nodes, kube, node));
+        const argv = await kubeletArgv(nodes, node);
+        if (argv.some((a) => a.startsWith('--image-credential-provider-')))
+          throw new Error(`${node}: kubelet still runs with ${argv.filter((a) => a.startsWith('--image-credential-provider-')).join(' ')}`);
+      }
+    },
+    { node },
+  );
   s.collect(
     `${node} credential provider requests`,
     async () => (await readOptionalFile(nodes, node, layout.log)) ?? '(no requests logged)',

@@ -283,10 +283,14 @@ export async function installNodeFile(
     restarted = true;
     await s.env.logger.phase(`[${s.id}] [${node}] RESTART kubelet`, () => restartKubelet(nodes, kube, node));
   };
-  s.defer(async () => {
-    if (remove) await remove();
-    if (restarted) await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
-  });
+  s.defer(
+    async () => {
+      if (remove) await remove();
+      if (restarted)
+        await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
+    },
+    { node },
+  );
   remove = await writeNewNodeFile({ nodes, node, path, content });
   s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
   if (o.restart) await restart();
@@ -324,19 +328,22 @@ export async function installNodeCredentials(s: ScenarioContext, node: string, s
   await s.lockNode(node);
   const before = await kubeletProcessFacts(nodes, node);
   const undo: (() => Promise<unknown>)[] = [];
-  s.defer(async () => {
-    if (undo.length === 0) return;
-    for (const fn of [...undo].reverse()) await fn();
-    await nodes.exec(node, ['systemctl', 'daemon-reload']);
-    await s.env.logger.phase(`${tag} RESTORE kubelet without the scenario's credential files and HOME`, () =>
-      restartKubelet(nodes, kube, node),
-    );
-    const after = await kubeletProcessFacts(nodes, node);
-    if (after.home !== before.home)
-      throw new Error(
-        `${node}: kubelet's HOME should be ${before.home ?? '(unset)'} again after the scenario, but it is ${after.home ?? '(unset)'}`,
+  s.defer(
+    async () => {
+      if (undo.length === 0) return;
+      for (const fn of [...undo].reverse()) await fn();
+      await nodes.exec(node, ['systemctl', 'daemon-reload']);
+      await s.env.logger.phase(`${tag} RESTORE kubelet without the scenario's credential files and HOME`, () =>
+        restartKubelet(nodes, kube, node),
       );
-  });
+      const after = await kubeletProcessFacts(nodes, node);
+      if (after.home !== before.home)
+        throw new Error(
+          `${node}: kubelet's HOME should be ${before.home ?? '(unset)'} again after the scenario, but it is ${after.home ?? '(unset)'}`,
+        );
+    },
+    { node },
+  );
   if (setup.home) {
     const home = setup.home;
     // mkdir without -p fails on an existing directory: never adopt (and later delete) one we did not make.

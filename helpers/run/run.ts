@@ -41,6 +41,7 @@ import { planRun, type Plan } from './plan.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
 import { prebuiltProgramsPresent } from '../images/testimages.ts';
+import { liftQuarantines } from '../node/quarantine.ts';
 
 export interface TargetSpec {
   name: string;
@@ -214,6 +215,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
   };
   let down: (() => Promise<void>) | undefined;
   let untrustVendor: (() => Promise<void>) | undefined;
+  let liftQuarantine: (() => Promise<unknown>) | undefined;
   try {
     // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
     // One deletion, however many ask for it (the signal handler and this target's finally).
@@ -230,6 +232,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       activeClusterUp = undefined;
     });
     if (existed && provider.makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
+    // Nodes a failed cleanup quarantined (helpers/node/quarantine.ts): named in one line, the taints lifted.
+    liftQuarantine = () => liftQuarantines({ kube: cluster.kube, runId: r.runId, logger });
     await target.prepare?.(cluster);
     // What killed runs left, in every mode: containers and networks on this host (a pod has no
     // Docker), objects in the cluster.
@@ -334,6 +338,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       error: message,
     };
   } finally {
+    await liftQuarantine?.().catch((e: unknown) => logger.warn(`lifting the run's node quarantines: ${String(e)}`));
     await untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
     if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
     r.onCluster(undefined);
