@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import type { Cluster } from '../helpers/cluster/cluster.ts';
 import { providerFor } from '../helpers/cluster/provider.ts';
+import { readClusterShape } from '../helpers/cluster/shape.ts';
 import { admittedPolicy, changeApiServer, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { interrupted, onInterrupt } from '../helpers/infra/lifecycle.ts';
@@ -583,11 +584,13 @@ async function main(): Promise<number> {
     const { cluster } = await logger.phase(`cluster ${clusterName}`, () => provider.up({ logger }));
     const kubeconfig = join(work, 'kubeconfig');
     writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+    // Roles from the node-role labels, not from kind's names.
+    const shape = await readClusterShape(cluster.kube);
     const ctx: Ctx = {
       cluster,
       logger,
-      workers: cluster.nodeNames.filter((n) => !n.endsWith('-control-plane')),
-      controlPlane: cluster.nodeNames.find((n) => n.endsWith('-control-plane')) ?? '',
+      workers: shape.workers,
+      controlPlane: shape.controlPlanes[0] ?? '',
     };
     // The kit proves itself first: the same selections on the unmutated cluster must be green, or
     // a mutant "caught" would only show a cluster that was broken already.
