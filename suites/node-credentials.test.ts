@@ -470,7 +470,8 @@ suite.section("node-credentials: the page's own verification pod", () => {
       }
       const body = pageVerificationPod(img.ref);
       const name = body.metadata?.name ?? '';
-      await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+      const created = await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+      s.trackPod(created);
       const pod = await waitForFirstRun(s, name);
       const at = podWhere(pod);
       const c = pod.status?.containerStatuses?.[0];
@@ -483,6 +484,8 @@ suite.section("node-credentials: the page's own verification pod", () => {
         );
       }
       const terminated = c?.state?.terminated ?? c?.lastState?.terminated;
+      // Its first run is its verdict (it restarts after): what the observations record.
+      if (terminated) s.trackPod(created, { kind: 'completed', pod, exitCode: terminated.exitCode });
       claim(
         terminated?.exitCode === 0,
         `the page's verification pod runs echo SUCCESS, so ${at} should exit 0, but it exited ${terminated?.exitCode}`,

@@ -71,7 +71,7 @@ suite.section('use-cases', () => {
       // And tenant B with its own Secret runs its own image (on the node tenant A's pods used, locked).
       const node = ownA.spec?.nodeName ?? '';
       await s.lockNode(node);
-      await kube.core.createNamespacedPod({
+      const bOwn = await kube.core.createNamespacedPod({
         namespace: nsB,
         body: {
           metadata: { name: 'b-own' },
@@ -83,7 +83,9 @@ suite.section('use-cases', () => {
           },
         },
       });
-      await s.expectRan(await waitForVerdict(kube, nsB, 'b-own'), b);
+      const bRan = await waitForVerdict(kube, nsB, 'b-own');
+      s.trackPod(bOwn, bRan);
+      await s.expectRan(bRan, b);
     },
   );
 
@@ -115,8 +117,11 @@ suite.section('use-cases', () => {
       );
       const node = await s.homeNode();
       const run = async (namespace: string, input: Omit<PodSpecInput, 'nodeName' | 'serviceAccountName'>): Promise<PodVerdict> => {
-        await createPod(kube, namespace, { ...input, nodeName: node, serviceAccountName: 'tenant' });
-        return waitForVerdict(kube, namespace, input.name);
+        const created = await createPod(kube, namespace, { ...input, nodeName: node, serviceAccountName: 'tenant' });
+        s.trackPod(created);
+        const verdict = await waitForVerdict(kube, namespace, input.name);
+        s.trackPod(created, verdict);
+        return verdict;
       };
       // B asks for A's image before the node has it: its token for A's repository grants nothing.
       await s.expectPullFailure(await run(nsB, { name: 'b-takes-a', image: a.ref, pullPolicy: 'Always' }), UNAUTHORIZED);

@@ -141,3 +141,31 @@ export function scenarioObservations(pods: ReadonlyMap<string, PodFacts>): PodOb
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
     .map(([pod, facts]) => ({ pod, observed: observePod(facts) }));
 }
+
+/**
+ * One answer a registry client was given, as a scenario records it (`GET manifest 401`, `GET token
+ * 200`): the route by its kind, never a repository, digest or host, so two runs compare. `origin`
+ * is the registry's; another host's answer is its token realm (asked with a scope or service) or
+ * the storage a redirect sent the client to.
+ */
+export function answerWord(answer: { method: string; url: URL; status: number }, origin: string): string {
+  const { method, url, status } = answer;
+  let route: string;
+  if (url.origin !== origin || !url.pathname.startsWith('/v2/'))
+    route = url.searchParams.has('scope') || url.searchParams.has('service') ? 'token' : 'storage';
+  else if (url.pathname === '/v2/') route = 'ping';
+  else if (/\/manifests\/[^/]+$/.test(url.pathname)) route = 'manifest';
+  else if (/\/blobs\/uploads\//.test(url.pathname)) route = 'upload';
+  else if (/\/blobs\/[^/]+$/.test(url.pathname)) route = 'blob';
+  else if (/\/tags\/list$/.test(url.pathname)) route = 'tags';
+  else route = 'other';
+  return `${method} ${route} ${status}`;
+}
+
+/**
+ * A node's name without its cluster's (`pc-page-worker2` → `worker2`), so that runs on clusters of
+ * other names compare; a name that does not start with the cluster's stays whole.
+ */
+export function nodeRole(node: string, cluster: string): string {
+  return node.startsWith(`${cluster}-`) ? node.slice(cluster.length + 1) : node;
+}
