@@ -55,6 +55,19 @@ suite.section('use-cases', () => {
   );
 
   suite.scenario(
+    'private-registry-node-config-control',
+    'the control of private-registry-node-config: the same company image, with no config.json on the node and no Secret, is refused (ErrImagePull, unauthorized): the node config is what makes the pod run',
+    async (s) => {
+      const registry = s.env.registry('company');
+      const image = await s.image(registry);
+      s.rule(
+        `no credential file on the node and no pull Secret: kubelet pulls anonymously, and the htpasswd registry ${registry.host} refuses it`,
+      );
+      await s.expectPullFailure(await s.runPod({ name: 'no-node-config', image: image.ref }), UNAUTHORIZED);
+    },
+  );
+
+  suite.scenario(
     'multi-tenant-per-namespace-registries',
     'each tenant its own registry and credentials in its namespace: own pulls run, cross-tenant pulls fail unauthorized',
     async (s) => {

@@ -337,7 +337,9 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     for (const [name, p] of pods)
       facts.set(name, {
         created: p.created,
-        expected: p.expected,
+        // Nothing was pushed for its image when the pod was made (an image pushed late, while it
+        // waits): what it can run is what was pushed since.
+        expected: p.expected.size ? p.expected : pushed.expectedFor(p.created.spec?.containers[0]?.image ?? ''),
         ...(p.verdict ? { verdict: p.verdict } : {}),
         events: [
           ...listed.filter(
