@@ -450,6 +450,6 @@ describe("HTML report: the English edition's sections", () => {
     expect(english).toMatch(
       />Serial and parallel image pulls<\/a><\/h3>\n<p>[^\n]*<\/p>\n<p class="skipped">No scenario tests it\.<\/p><p class="muted">Not covered: /,
     );
-    expect(english).toContain("Not covered: no cloud's plugin or registry is reached");
+    expect(english).toContain('Not covered: no cloud&#39;s plugin or registry is reached');
   });
 });
