@@ -26,6 +26,7 @@ import {
   presentCredentialFiles,
   renderCredentialFile,
 } from '../helpers/kubelet/nodecreds.ts';
+import { StartedRegistry } from '../helpers/registry/registry.ts';
 import type { RegistryCredential } from '../helpers/registry/secrets.ts';
 
 /** The parent domain both registries' names end in. */
@@ -46,6 +47,18 @@ export const suite = defineSuite({
 
 const MATCH_RULE =
   "kubelet v1.37 credentialprovider URLsMatch (keyring.go): an entry matches an image when both have the same number of domain parts and each part matches (filepath.Match: `*` within one part), the ports are equal (none in the entry matches none in the image only), and the entry's path is a prefix of the image's; Lookup returns every matching entry, the index sorted in reverse (a longer path first), and kubelet pulls with each in turn until one pulls";
+
+/** The suite's two registries, which must be pullcheck's own: only they have names under DOMAIN. */
+function registries(s: ScenarioContext): { one: TestRegistry; two: TestRegistry } {
+  const one = s.env.registry(ONE_LEVEL);
+  const two = s.env.registry(TWO_LEVELS);
+  for (const r of [one, two])
+    if (!(r instanceof StartedRegistry))
+      s.skipDeclared(
+        `${r.host} stands in for the suite's registry ${r.spec.name}: the matching rules need pullcheck's own registries, named under ${DOMAIN}`,
+      );
+  return { one, two };
+}
 
 /** The host part of `registry` (`pullcheck-reg-<run>-one.pullcheck.test`) and its port. */
 function hostAndPort(registry: TestRegistry): { name: string; port: string } {
@@ -104,8 +117,7 @@ suite.section('config-json: how an entry matches an image', () => {
     `an entry *.${DOMAIN}:5000 gives its credentials to a registry one domain part under ${DOMAIN}, and none to one two parts under it: that pull is refused unauthorized with no credentials presented`,
     { needs: ['node-access', 'access-log'] },
     async (s) => {
-      const one = s.env.registry(ONE_LEVEL);
-      const two = s.env.registry(TWO_LEVELS);
+      const { one, two } = registries(s);
       const glob = `*.${DOMAIN}:${hostAndPort(one).port}`;
       s.rule(MATCH_RULE);
       s.rule(
@@ -126,8 +138,7 @@ suite.section('config-json: how an entry matches an image', () => {
     "entries for the registry's name without a port and with another port give it no credentials: the pull is refused unauthorized with none presented, while an entry with the image's port beside them pulls",
     { needs: ['node-access', 'access-log'] },
     async (s) => {
-      const one = s.env.registry(ONE_LEVEL);
-      const two = s.env.registry(TWO_LEVELS);
+      const { one, two } = registries(s);
       const { name, port } = hostAndPort(one);
       const other = String(Number(port) + 1);
       s.rule(MATCH_RULE);
@@ -153,7 +164,7 @@ suite.section('config-json: how an entry matches an image', () => {
     'an entry registry:port/team-a gives its credentials to images under team-a/ only: one under team-b/ is refused unauthorized with no credentials presented',
     { needs: ['node-access', 'access-log'] },
     async (s) => {
-      const one = s.env.registry(ONE_LEVEL);
+      const { one } = registries(s);
       s.rule(MATCH_RULE);
       const inside = await s.image(one, { repository: s.uniqueRepository('team-a') });
       const outside = await s.image(one, { repository: s.uniqueRepository('team-b') });
@@ -171,7 +182,7 @@ suite.section('config-json: how an entry matches an image', () => {
     'two entries match the image, the longer (registry:port/team, a wrong password) and registry:port (the right one): kubelet tries the first, is refused, pulls with the second; the pod runs with no Failed event',
     { needs: ['node-access', 'access-log'] },
     async (s) => {
-      const one = s.env.registry(ONE_LEVEL);
+      const { one } = registries(s);
       s.rule(MATCH_RULE);
       const image = await s.image(one, { repository: s.uniqueRepository('team') });
       const longer = `${one.host}/team`;
