@@ -49,7 +49,8 @@ suite.section('use-cases', () => {
         await installNodeFile(s, node, path.path, content);
       }
       for (const node of s.env.cluster.nodeNames) {
-        await s.expectRan(await s.runPod({ name: `on-${node}`, image: image.ref, nodeName: node }), image);
+        // Named by the node's role, not its name: observations compare across clusters.
+        await s.expectRan(await s.runPod({ name: `on-${s.nodeRole(node)}`, image: image.ref, nodeName: node }), image);
       }
     },
   );

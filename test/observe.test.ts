@@ -109,6 +109,8 @@ describe('observePod', () => {
     expect(ran(`${HOST}/pullcheck/x-1:latest`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/x-1@${D1}`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/x-1@${D2}`, D2)).toBe(false);
+    // A tag and a digest: the digest is the one expected, whatever the tag.
+    expect(ran(`${HOST}/pullcheck/x-1:t-1@${D1}`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/other:t`, D1)).toBe(false);
     // The tag moves after the first pod was created: that pod still expects the first digest.
     const first = p.expectedFor(REF);

@@ -83,12 +83,12 @@ export function ranExpectedDigest(imageId: string, expected: ReadonlySet<string>
   return ran !== undefined && expected.has(ran);
 }
 
-/** `host:port/repo:tag` → `host:port/repo` (the colon of a port is before the last slash). */
+/** `host:port/repo:tag` (or `…:tag@sha256:…`, `…@sha256:…`) → `host:port/repo` (the colon of a port is before the last slash). */
 function repositoryOf(ref: string): string {
   const at = ref.indexOf('@');
-  if (at >= 0) return ref.slice(0, at);
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+  const named = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = named.lastIndexOf(':');
+  return colon > named.lastIndexOf('/') ? named.slice(0, colon) : named;
 }
 
 /** What is known of a pod when its observations are gathered. */

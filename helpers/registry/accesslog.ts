@@ -29,7 +29,11 @@ export function parseAccessLog(log: string): AccessEntry[] {
     const method = record['http.request.method'];
     const uri = record['http.request.uri'];
     const status = record['http.response.status'];
-    if (record['msg'] !== 'response completed' || typeof method !== 'string' || typeof uri !== 'string') continue;
+    // distribution logs a 2xx/3xx as "response completed" and an error it answered (a 404, a 400) as
+    // "response completed with error", each with the status.
+    const msg = record['msg'];
+    if ((msg !== 'response completed' && msg !== 'response completed with error') || typeof method !== 'string' || typeof uri !== 'string')
+      continue;
     entries.push({
       time: new Date(String(record['time'])),
       method,
