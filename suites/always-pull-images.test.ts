@@ -30,23 +30,30 @@ async function twoTenants(
   const node = s.worker(0);
   const image = await s.image(s.env.registry('private'));
   const secret = await s.pullSecret(s.env.registry('private'), { name: 'tenant-a' });
-  await createPod(admission, s.namespace, {
+  // Created through `admission`: tracked, so that the admitted policy and whether the node pulled are recorded.
+  const a = await createPod(admission, s.namespace, {
     name: 'tenant-a',
     image: image.ref,
     imagePullSecrets: [secret],
     nodeName: node,
     pullPolicy: 'IfNotPresent',
   });
-  await s.expectRan(await waitForVerdict(kube, s.namespace, 'tenant-a'), image);
+  s.trackPod(a);
+  const aVerdict = await waitForVerdict(kube, s.namespace, 'tenant-a');
+  s.trackPod(a, aVerdict);
+  await s.expectRan(aVerdict, image);
   const nsB = await s.extraNamespace('b');
-  await admission.core.createNamespacedPod({
+  const created = await admission.core.createNamespacedPod({
     namespace: nsB,
     body: {
       metadata: { name: 'tenant-b' },
       spec: { restartPolicy: 'Never', nodeName: node, containers: [{ name: 'main', image: image.ref, imagePullPolicy: 'IfNotPresent' }] },
     },
   });
-  return { b: await waitForVerdict(kube, nsB, 'tenant-b'), image, node };
+  s.trackPod(created);
+  const b = await waitForVerdict(kube, nsB, 'tenant-b');
+  s.trackPod(created, b);
+  return { b, image, node };
 }
 
 suite.section('always-pull-images: without the plugin (first, before it is turned on)', () => {
@@ -118,6 +125,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
     const policies = [...(created.spec?.initContainers ?? []), ...(created.spec?.containers ?? [])].map(
       (c) => `${c.name}=${c.imagePullPolicy}`,
     );
+    s.observe('mutated', policies);
     const expected = ['init=Always', 'if-not-present=Always', 'never=Always'];
     if (JSON.stringify(policies) !== JSON.stringify(expected))
       throw new Error(
@@ -132,6 +140,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
       body: { ...body, metadata: { name: 'unmutated' } },
     });
     const kept = plain.spec?.containers.map((c) => c.imagePullPolicy) ?? [];
+    s.observe('unmutated', plain.spec?.containers.map((c) => `${c.name}=${c.imagePullPolicy}`) ?? []);
     if (JSON.stringify(kept) !== JSON.stringify(['IfNotPresent', 'Never']))
       throw new Error(
         `the cluster's own API server admitted IfNotPresent and Never as ${kept.join(' and ')}, though the posture declares AlwaysPullImages off (${s.env.posture.sources.admission})`,
@@ -162,7 +171,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
       await s.expectPullFailure(b, UNAUTHORIZED);
       // The same image, in B's namespace with B's own Secret, runs.
       const secret = await s.pullSecret(s.env.registry('private'), { name: 'tenant-b', namespace: nsB });
-      await admission(s).core.createNamespacedPod({
+      const own = await admission(s).core.createNamespacedPod({
         namespace: nsB,
         body: {
           metadata: { name: 'tenant-b-own-secret' },
@@ -174,7 +183,10 @@ suite.section('always-pull-images: with the admission plugin', () => {
           },
         },
       });
-      await s.expectRan(await waitForVerdict(kube, nsB, 'tenant-b-own-secret'), image);
+      s.trackPod(own);
+      const ran = await waitForVerdict(kube, nsB, 'tenant-b-own-secret');
+      s.trackPod(own, ran);
+      await s.expectRan(ran, image);
     },
   );
 });

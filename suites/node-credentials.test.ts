@@ -27,6 +27,7 @@ import { waitFor } from '../helpers/cluster/kube.ts';
 import {
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
+  expectNodeAttempts,
   fileKubeletReads,
   httpHeadersOnlyConfigJson,
   installNodeCredentials,
@@ -40,8 +41,6 @@ import {
   type CredentialSearchPath,
   type SearchPlace,
 } from '../helpers/kubelet/nodecreds.ts';
-import { nodeAttemptsOn, parseAuthAttempts } from '../helpers/registry/authlog.ts';
-import { StartedRegistry, type TestRegistry } from '../helpers/registry/registry.ts';
 
 export const suite = defineSuite({
   name: 'node-credentials',
@@ -236,39 +235,6 @@ suite.section('node-credentials: what does not give credentials', () => {
 
 /** A password the registry refuses for its own user, so that its log names whose credential was tried. */
 const WRONG_PASSWORD = 'pullcheck-wrong-password';
-
-type AuthOutcome = 'accepted' | 'refused';
-
-/**
- * The credentials the node's runtime presented for `image` since `since`, as the registry's log
- * records them (repeats collapsed), must be `expected`. On a registry whose log pullcheck cannot
- * read, a rule says that the pod's outcome alone proves the claim.
- */
-async function expectNodeAttempts(
-  s: ScenarioContext,
-  registry: TestRegistry,
-  image: PushedTestImage,
-  since: Date,
-  expected: readonly AuthOutcome[],
-  why: string,
-): Promise<void> {
-  if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
-    s.provenNodeSideOnly(
-      `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
-    );
-    return;
-  }
-  const attempts = nodeAttemptsOn(parseAuthAttempts(await registry.logs()), image.repository, since);
-  const seen = attempts.map((a): AuthOutcome => (a.accepted ? 'accepted' : 'refused')).filter((o, i, all) => i === 0 || o !== all[i - 1]);
-  s.env.logger.info(
-    `[${s.id}] REGISTRY ${registry.host} saw the node's credentials for ${image.repository}: ${seen.join(' then ') || 'none'}`,
-  );
-  claim(
-    seen.join(',') === expected.join(','),
-    () =>
-      `${why}, so ${registry.host} should have seen credentials for ${image.repository} ${expected.join(' then ')} from the node's runtime, but it saw ${seen.join(' then ') || 'none'}: ${attempts.map((a) => `${a.time.toISOString()} ${a.username} ${a.accepted ? 'accepted' : 'refused'} ${a.uri}`).join('; ')}`,
-  );
-}
 
 const KEYRING_RULE =
   "kubelet v1.37 (images/image_manager.go): MakeDockerKeyring(the pod's Secrets, UnionDockerKeyring{the node's files, credential plugins}) lists the Secrets' credentials first; PullImage (kuberuntime_image.go) tries each in turn and stops at the first that pulls";
@@ -470,7 +436,8 @@ suite.section("node-credentials: the page's own verification pod", () => {
       }
       const body = pageVerificationPod(img.ref);
       const name = body.metadata?.name ?? '';
-      await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+      const created = await s.env.cluster.kube.core.createNamespacedPod({ namespace: s.namespace, body });
+      s.trackPod(created);
       const pod = await waitForFirstRun(s, name);
       const at = podWhere(pod);
       const c = pod.status?.containerStatuses?.[0];
@@ -483,6 +450,8 @@ suite.section("node-credentials: the page's own verification pod", () => {
         );
       }
       const terminated = c?.state?.terminated ?? c?.lastState?.terminated;
+      // Its first run is its verdict (it restarts after): what the observations record.
+      if (terminated) s.trackPod(created, { kind: 'completed', pod, exitCode: terminated.exitCode });
       claim(
         terminated?.exitCode === 0,
         `the page's verification pod runs echo SUCCESS, so ${at} should exit 0, but it exited ${terminated?.exitCode}`,

@@ -22,7 +22,9 @@ suite.scenario(
     s.rule(
       `declared: AlwaysPullImages ${p.admission.alwaysPullImages ? 'on' : 'off'} (${p.sources.admission}); checked by a dry run on the cluster's API server`,
     );
-    const [mismatch] = await checkAdmission(s.env.cluster.kube, p, s.namespace);
+    const [mismatch] = await checkAdmission(s.env.cluster.kube, p, s.namespace, (admitted) =>
+      s.observe('api-server', [`IfNotPresent admitted as ${admitted ?? '(none)'}`]),
+    );
     if (mismatch) throw new Error(`posture: ${mismatch.line}`);
   },
 );
@@ -32,7 +34,12 @@ suite.scenario(
   "every node's kubelet runs the KEP-2535 gate, policy and allowlist the posture declares for it",
   async (s) => {
     s.rule(`declared (${s.env.posture.sources.kubelet}); read from each node's /configz`);
-    const [mismatch] = await checkKubelets(s.env.cluster, s.env.posture);
+    const [mismatch] = await checkKubelets(s.env.cluster, s.env.posture, (node, have) =>
+      s.observe(s.nodeRole(node), [
+        `gate ${have.gate.enabled}`,
+        ...(have.gate.enabled ? [`policy ${have.policy.value}`, `allowlist ${have.allowlist.length}`] : []),
+      ]),
+    );
     if (mismatch) throw new Error(`posture: ${mismatch.line}`);
   },
 );
@@ -47,6 +54,7 @@ suite.scenario(
     for (const node of s.env.cluster.nodeNames) {
       const argv = await kubeletArgv(s.env.cluster.nodes, node);
       const flag = argv.find((a) => a.startsWith('--image-credential-provider-config'));
+      s.observe(s.nodeRole(node), [`credential providers ${flag ? 'configured' : 'none'}`]);
       if (Boolean(flag) !== p.credentialProviders)
         problems.push(`${node}: ${flag ? `kubelet runs with ${flag}` : 'kubelet has no --image-credential-provider-config'}`);
     }
@@ -63,6 +71,10 @@ suite.scenario(
 suite.scenario('runtime', 'every node runs the container runtime the posture declares', async (s) => {
   const p = s.env.posture;
   const nodes = (await s.env.cluster.kube.core.listNode()).items;
+  for (const n of nodes)
+    s.observe(s.nodeRole(n.metadata?.name ?? ''), [
+      `runtime ${(n.status?.nodeInfo?.containerRuntimeVersion ?? '').split('://')[0] || '(none)'}`,
+    ]);
   const other = nodes.filter((n) => !(n.status?.nodeInfo?.containerRuntimeVersion ?? '').startsWith(`${p.runtime}://`));
   s.rule(`declared: ${p.runtime} (${p.sources.runtime}); read from each node's status`);
   if (other.length > 0)

@@ -18,7 +18,7 @@ import {
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
-import { isNotFound, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { isNotFound, type RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 
 export const suite = defineSuite({
   name: 'registry',
@@ -73,12 +73,13 @@ async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Pr
   );
   // Through s.push: under the vendor's repository prefix, and recorded as this registry's scenario (certification).
   const { repository, tag, digest } = await s.push(registry, test.image, { chunkSize });
+  const reader = s.observedClient('read-back', registry.client.options);
   for (const layer of test.image.layers)
     claim(
-      await registry.client.blobExists(repository, layer.digest),
+      await reader.blobExists(repository, layer.digest),
       `the registry ${registry.host} must have blob ${layer.digest} (${layer.size} bytes) of ${repository} after its upload in PATCH chunks (OCI distribution: chunked upload, closed by a PUT with the digest), but HEAD /v2/${repository}/blobs/${layer.digest} did not answer 200`,
     );
-  const stored = (await registry.client.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest;
+  const stored = (await reader.getManifest(repository, tag, ALL_MANIFEST_TYPES)).digest;
   claim(
     stored === digest,
     `the registry ${registry.host} must serve ${repository}:${tag}, pushed in chunks, as the pushed manifest ${digest}, but it served ${stored}`,
@@ -99,11 +100,13 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
   const registry = s.env.registry(name);
   const first = await s.image(registry);
   const second = await s.image(registry, { repository: first.repository, tag: first.tag });
+  // Reads and the delete through a client of their own, whose answers the scenario records.
+  const client = s.observedClient('reads-and-delete', registry.client.options);
   claim(
     second.digest !== first.digest,
     `test setup: the image pushed again to ${first.repository}:${first.tag} must differ from the first (a new build id), but both are ${first.digest}`,
   );
-  const tagged = (await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
+  const tagged = (await client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES)).digest;
   claim(
     tagged === second.digest,
     `a tag pushed again must point at the new manifest (OCI distribution: a PUT to /v2/<name>/manifests/<tag> moves the tag), but ${registry.host} serves ${first.repository}:${first.tag} as ${tagged}${tagged === first.digest ? ' (still the first push)' : ''}, not ${second.digest}`,
@@ -115,8 +118,8 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
       second,
     );
   }
-  await registry.client.deleteManifest(first.repository, first.tag);
-  const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
+  await client.deleteManifest(first.repository, first.tag);
+  const deleted = await client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
     (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
     // Gone is a 404: a 401, a 5xx or a dropped connection says nothing of the tag.
     (e: unknown) => ({
@@ -128,7 +131,7 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
     deleted.gone,
     `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
   );
-  const kept = (await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
+  const kept = (await client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
   claim(
     kept === second.digest,
     `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
@@ -145,13 +148,14 @@ suite.section('registry: what is pushed reads back', () => {
       const docker = await s.image(registry, { format: 'docker' });
       const ociIndex = await s.pushIndex(registry, await echoIndex(INDEX_PLATFORMS, s.env.logger));
       const dockerList = await s.pushIndex(registry, await echoIndex(INDEX_PLATFORMS, s.env.logger, { format: 'docker' }));
+      const reader = s.observedClient('read-back', registry.client.options);
       for (const [pushed, mediaType] of [
         [oci, MediaType.ociManifest],
         [docker, MediaType.dockerManifest],
         [ociIndex, MediaType.ociIndex],
         [dockerList, MediaType.dockerManifestList],
       ] as const) {
-        const got = await registry.client.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES);
+        const got = await reader.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES);
         claim(
           got.digest === pushed.digest && got.mediaType === mediaType,
           () =>
@@ -182,6 +186,7 @@ suite.section('registry: what is pushed reads back', () => {
       const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
       const raw = await run([...base, '--raw', url], { logger: s.env.logger });
       const rawDigest = sha256(raw.stdout);
+      s.observe('skopeo', [`index ${rawDigest === pushed.digest ? 'as-pushed' : 'other'}`]);
       claim(
         rawDigest === pushed.digest,
         `skopeo inspect --raw must read the index ${pushed.repository}:${pushed.tag} from ${registry.host} byte for byte (digest ${pushed.digest}), but what it read hashes to ${rawDigest}`,
@@ -198,6 +203,7 @@ suite.section('registry: what is pushed reads back', () => {
         // skopeo resolves the index to this platform: the config it returns is this child's, byte for byte.
         const config = await run([...base, ...platformArgs, '--config', '--raw', url], { logger: s.env.logger });
         const configDigest = sha256(config.stdout);
+        s.observe('skopeo', [`${platformString(o)} config ${configDigest === child.image.config.digest ? 'as-pushed' : 'other'}`]);
         claim(
           configDigest === child.image.config.digest,
           `skopeo inspect --config with --override-os/--override-arch ${platformString(o)} must resolve the index ${pushed.repository}:${pushed.tag} on ${registry.host} to that platform's manifest and return its config ${child.image.config.digest}, but the config it returned hashes to ${configDigest}`,
@@ -207,6 +213,7 @@ suite.section('registry: what is pushed reads back', () => {
           { logger: s.env.logger },
         );
         const byDigestDigest = sha256(byDigest.stdout);
+        s.observe('skopeo', [`${platformString(o)} manifest ${byDigestDigest === child.image.manifest.digest ? 'as-pushed' : 'other'}`]);
         claim(
           byDigestDigest === child.image.manifest.digest,
           `skopeo inspect --raw must read the ${platformString(o)} manifest ${pushed.repository}@${child.image.manifest.digest} from ${registry.host} byte for byte, but what it read hashes to ${byDigestDigest}`,
@@ -225,7 +232,7 @@ suite.section('registry: auth and TLS are enforced', () => {
       const registry = s.env.registry('private');
       const { host, ca } = registry.client.options;
       const pushed = await s.image(registry);
-      const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}) });
+      const anonymous = s.observedClient('anonymous', { host, ...(ca ? { ca } : {}) });
       // A private repository's manifest, not GET /v2/: a token registry (Harbor, GHCR) gives anyone
       // an anonymous token, with which /v2/ answers 200; what it refuses is that token's pull.
       const anonymousRead = await anonymous.getManifest(pushed.repository, pushed.tag, ALL_MANIFEST_TYPES).then(
@@ -243,7 +250,7 @@ suite.section('registry: auth and TLS are enforced', () => {
         `the private registry ${registry.host} must refuse a read without credentials with 401 or 403 (distribution's auth), but ${anonymousRead.seen}`,
       );
       const { username, password } = registry.credential('wrong-password');
-      const wrong = new RegistryClient({ host, ...(ca ? { ca } : {}), username, password });
+      const wrong = s.observedClient('wrong-password', { host, ...(ca ? { ca } : {}), username, password });
       // Basic auth answers the retried request 401; a token registry refuses at its token endpoint.
       const wrongStatus = await wrong.ping().then(
         (res) => res.status,
@@ -253,12 +260,12 @@ suite.section('registry: auth and TLS are enforced', () => {
         wrongStatus === 401,
         `the htpasswd registry ${registry.host} must refuse a wrong password with 401 (distribution's auth), but GET /v2/ answered ${wrongStatus}`,
       );
-      const rightStatus = (await registry.client.ping()).status;
+      const rightStatus = (await s.observedClient('right-password', registry.client.options).ping()).status;
       claim(
         rightStatus === 200,
         `the htpasswd registry ${registry.host} must accept the right credentials with 200, but GET /v2/ answered ${rightStatus}`,
       );
-      const publicStatus = (await s.env.registry('public').client.ping()).status;
+      const publicStatus = (await s.observedClient('public', s.env.registry('public').client.options).ping()).status;
       claim(
         publicStatus === 200,
         `the anonymous registry ${s.env.registry('public').host} must answer 200 without credentials, but GET /v2/ answered ${publicStatus}`,
@@ -279,7 +286,7 @@ suite.section('registry: auth and TLS are enforced', () => {
       claim(layer !== undefined, `test setup: the manifest of ${pushed.ref} read with credentials must name a layer, but it names none`);
       // Every route of a private repository, not GET /v2/ alone: a gate on /v2/ proves nothing about
       // the others. The client answers a Bearer challenge with an anonymous token, a Basic one not at all.
-      const anonymous = new RegistryClient({ host, ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) });
+      const anonymous = s.observedClient('anonymous', { host, ...(ca ? { ca } : {}), ...(insecure ? { insecure } : {}) });
       const accept = { accept: ALL_MANIFEST_TYPES.join(', ') };
       const requests: [method: string, path: string, headers: Record<string, string>][] = [
         ['GET', `/v2/${pushed.repository}/manifests/${pushed.tag}`, accept],
@@ -329,31 +336,33 @@ suite.section('registry: auth and TLS are enforced', () => {
     const registry = s.env.registry('public');
     const { host, ca } = registry.client.options;
     // What a ping came to: an HTTP answer (the handshake verified) or the error it failed with.
-    const answer = (client: RegistryClient) =>
+    // Recorded under `subject`: the answers, or `GET ping tls-refused` for a handshake that failed.
+    const answer = (subject: string, client: RegistryClient) =>
       client.ping().then(
         (res) => ({ status: res.status as number | undefined, seen: `GET /v2/ answered ${res.status}` }),
         (e: unknown) => {
           const status = (e as { status?: number } | null | undefined)?.status;
           const message = e instanceof Error ? e.message : String(e);
+          if (!status) s.observe(subject, [`GET ping ${/certificate|self[- ]signed|verify/i.test(message) ? 'tls-refused' : 'failed'}`]);
           return { status, seen: status ? `GET /v2/ answered ${status}` : `GET /v2/ failed: ${message}` };
         },
       );
     if (!ca) {
       // A vendor's registry with a publicly trusted certificate: the system's roots must verify it.
       s.rule(`${registry.host} was given no CA (--registry-ca): its certificate must verify against the system's roots`);
-      const system = await answer(new RegistryClient({ host }));
+      const system = await answer('system-roots', s.observedClient('system-roots', { host }));
       claim(
         system.status !== undefined,
         `the registry ${registry.host} must present a certificate the system's roots verify, but ${system.seen}`,
       );
       return;
     }
-    const withoutCa = await answer(new RegistryClient({ host }));
+    const withoutCa = await answer('without-ca', s.observedClient('without-ca', { host }));
     claim(
       withoutCa.status === undefined && /self[- ]signed|unable to verify|certificate/i.test(withoutCa.seen),
       `a client without the CA that issued its certificate must fail to verify the registry ${registry.host} at ${host}, but ${withoutCa.seen}`,
     );
-    const withCa = await answer(new RegistryClient({ host, ca }));
+    const withCa = await answer('with-ca', s.observedClient('with-ca', { host, ca }));
     // pullcheck's anonymous registry answers 200; a vendor's may answer 401 to an anonymous ping.
     claim(
       registry.local ? withCa.status === 200 : withCa.status !== undefined,

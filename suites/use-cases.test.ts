@@ -49,8 +49,22 @@ suite.section('use-cases', () => {
         await installNodeFile(s, node, path.path, content);
       }
       for (const node of s.env.cluster.nodeNames) {
-        await s.expectRan(await s.runPod({ name: `on-${node}`, image: image.ref, nodeName: node }), image);
+        // Named by the node's role, not its name: observations compare across clusters.
+        await s.expectRan(await s.runPod({ name: `on-${s.nodeRole(node)}`, image: image.ref, nodeName: node }), image);
       }
+    },
+  );
+
+  suite.scenario(
+    'private-registry-node-config-control',
+    'the control of private-registry-node-config: the same company image, with no config.json on the node and no Secret, is refused (ErrImagePull, unauthorized): the node config is what makes the pod run',
+    async (s) => {
+      const registry = s.env.registry('company');
+      const image = await s.image(registry);
+      s.rule(
+        `no credential file on the node and no pull Secret: kubelet pulls anonymously, and the htpasswd registry ${registry.host} refuses it`,
+      );
+      await s.expectPullFailure(await s.runPod({ name: 'no-node-config', image: image.ref }), UNAUTHORIZED);
     },
   );
 
@@ -71,7 +85,7 @@ suite.section('use-cases', () => {
       // And tenant B with its own Secret runs its own image (on the node tenant A's pods used, locked).
       const node = ownA.spec?.nodeName ?? '';
       await s.lockNode(node);
-      await kube.core.createNamespacedPod({
+      const bOwn = await kube.core.createNamespacedPod({
         namespace: nsB,
         body: {
           metadata: { name: 'b-own' },
@@ -83,7 +97,9 @@ suite.section('use-cases', () => {
           },
         },
       });
-      await s.expectRan(await waitForVerdict(kube, nsB, 'b-own'), b);
+      const bRan = await waitForVerdict(kube, nsB, 'b-own');
+      s.trackPod(bOwn, bRan);
+      await s.expectRan(bRan, b);
     },
   );
 
@@ -115,8 +131,11 @@ suite.section('use-cases', () => {
       );
       const node = await s.homeNode();
       const run = async (namespace: string, input: Omit<PodSpecInput, 'nodeName' | 'serviceAccountName'>): Promise<PodVerdict> => {
-        await createPod(kube, namespace, { ...input, nodeName: node, serviceAccountName: 'tenant' });
-        return waitForVerdict(kube, namespace, input.name);
+        const created = await createPod(kube, namespace, { ...input, nodeName: node, serviceAccountName: 'tenant' });
+        s.trackPod(created);
+        const verdict = await waitForVerdict(kube, namespace, input.name);
+        s.trackPod(created, verdict);
+        return verdict;
       };
       // B asks for A's image before the node has it: its token for A's repository grants nothing.
       await s.expectPullFailure(await run(nsB, { name: 'b-takes-a', image: a.ref, pullPolicy: 'Always' }), UNAUTHORIZED);

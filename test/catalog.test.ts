@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPABILITIES } from '../helpers/framework/declaration.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { PAGE_SECTIONS, sectionsOf } from '../helpers/report/page.ts';
+import { ENGLISH_PAGE_SECTIONS, PAGE_SECTIONS, sectionsOf } from '../helpers/report/page.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -86,6 +86,7 @@ describe('catalog', () => {
   it('runs the suites that change nodes under locks', () => {
     const locked = [...new Set(all.filter((e) => e.nodes === 'locked').map((e) => e.suite))].sort();
     expect(locked).toEqual([
+      'config-json',
       'credential-provider',
       'ensure-secret-pulled',
       'image-pull-secrets',
@@ -105,8 +106,23 @@ describe('catalog', () => {
   it('maps every ID the documentation page view names to a scenario, and every scenario to a section or to what the page takes for granted', () => {
     const ids = all.filter((e) => !e.selftest).map((e) => e.id);
     for (const section of PAGE_SECTIONS)
-      for (const p of section.scenarios) expect([p, ids.some((id) => (p.endsWith('/') ? id.startsWith(p) : id === p))]).toEqual([p, true]);
+      for (const p of section.scenarios)
+        expect([p, ids.some((id) => (p.endsWith('/') || p.endsWith('-') ? id.startsWith(p) : id === p))]).toEqual([p, true]);
     const beyond = new Set(ids.filter((id) => sectionsOf(id).length === 0).map((id) => id.split('/')[0]));
     expect([...beyond].sort()).toEqual(['posture', 'registry', 'registry-independent', 'registry-redirect', 'upgrade']);
+  });
+
+  it("maps the English edition's sections the same way: each ID names a scenario; what it documents beyond the seed is placed", () => {
+    const ids = all.filter((e) => !e.selftest).map((e) => e.id);
+    const named = (p: string) => ids.some((id) => (p.endsWith('/') || p.endsWith('-') ? id.startsWith(p) : id === p));
+    for (const section of ENGLISH_PAGE_SECTIONS) {
+      for (const p of section.scenarios) expect([p, named(p)]).toEqual([p, true]);
+      // A section no scenario tests says why.
+      if (section.scenarios.length === 0) expect([section.heading, Boolean(section.notCovered)]).toEqual([section.heading, true]);
+    }
+    const beyondSeed = ids.filter(
+      (id) => sectionsOf(id).length === 0 && !id.startsWith('registry') && !id.startsWith('posture/') && !id.startsWith('upgrade/'),
+    );
+    expect(beyondSeed.filter((id) => sectionsOf(id, ENGLISH_PAGE_SECTIONS).length === 0)).toEqual([]);
   });
 });

@@ -62,7 +62,11 @@ describe('compareRuns', () => {
   it('a run against itself: no change, with the count compared', () => {
     const c = compareRuns(before, before);
     expect(hasChanges(c)).toBe(false);
-    expect(describeComparison(c)).toEqual(['no change (3 scenarios compared)']);
+    // smoke/old ran and recorded nothing: named, though it is no change.
+    expect(describeComparison(c)).toEqual([
+      'no change (3 scenarios compared)',
+      '1 scenarios recorded no observation, only their verdicts compare: smoke/old',
+    ]);
   });
 
   it('names each changed scenario with both observations, verdict changes and scenarios only on one side', () => {
@@ -166,5 +170,36 @@ describe('compareHalves (pullcheck upgrade)', () => {
     expect(renderHtml({ ...run('r', before, after), halves: { ...compareHalves(before, after) } })).toContain(
       'upgrade/* before → after the upgrade',
     );
+  });
+});
+
+describe('observations that are sequences, and scenarios without one', () => {
+  it('a registry answered in another order (same words) is a change', () => {
+    const a = rec('registry/private-requires-auth', 'passed', [
+      { pod: 'anonymous', observed: ['GET manifest 401', 'GET token 200', 'GET manifest 401'] },
+    ]);
+    const b = rec('registry/private-requires-auth', 'passed', [{ pod: 'anonymous', observed: ['GET manifest 401', 'GET token 200'] }]);
+    const c = rec('registry/private-requires-auth', 'passed', [{ pod: 'anonymous', observed: ['GET token 200', 'GET manifest 401'] }]);
+    expect(compareRuns(run('a', target('v', [a])), run('b', target('v', [b]))).changes[0]?.parts).toEqual([
+      'anonymous GET manifest 401 GET token 200 GET manifest 401 → GET manifest 401 GET token 200',
+    ]);
+    expect(compareRuns(run('b', target('v', [b])), run('c', target('v', [c]))).changes[0]?.parts).toEqual([
+      'anonymous GET manifest 401 GET token 200 → GET token 200 GET manifest 401',
+    ]);
+    expect(hasChanges(compareRuns(run('a', target('v', [a])), run('a', target('v', [a]))))).toBe(false);
+  });
+
+  it('names the scenarios that ran and recorded nothing, which compare by verdict alone; skips and self-tests are not named', () => {
+    const seen = rec('smoke/x', 'passed', [{ pod: 'pod-1', observed: ['ran'] }]);
+    const blind = rec('registry/y', 'passed', []);
+    const skipped = rec('posture/z', 'not-applicable', []);
+    const self = rec('node-lock/w', 'passed', [], { selftest: true });
+    const c = compareRuns(run('a', target('v', [seen, blind, skipped, self])), run('b', target('v', [seen, blind, skipped, self])));
+    expect(c.unobserved).toEqual(['registry/y']);
+    expect(hasChanges(c)).toBe(false);
+    expect(describeComparison(c)).toEqual([
+      'no change (4 scenarios compared)',
+      '1 scenarios recorded no observation, only their verdicts compare: registry/y',
+    ]);
   });
 });

@@ -33,6 +33,22 @@ describe('registry access log', () => {
     ]);
   });
 
+  it('keeps an error the registry answered (a 404), which distribution logs as "response completed with error"', () => {
+    const error = JSON.stringify({
+      'http.request.method': 'HEAD',
+      'http.request.uri': '/v2/a/b/manifests/missing',
+      'http.response.status': 404,
+      'err.code': 'manifest unknown',
+      msg: 'response completed with error',
+      time: '2026-11-27T04:00:04Z',
+    });
+    expect(
+      parseAccessLog(`${log}\n${error}`)
+        .map((e) => `${e.method} ${e.uri} ${e.status}`)
+        .at(-1),
+    ).toBe('HEAD /v2/a/b/manifests/missing 404');
+  });
+
   it('finds manifest requests of one repository since a moment', () => {
     const entries = parseAccessLog(log);
     expect(manifestRequests(entries, 'a/b').length).toBe(2);

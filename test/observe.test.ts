@@ -1,6 +1,8 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import {
+  answerWord,
   isObservation,
+  nodeRole,
   OBSERVATIONS,
   observePod,
   PushedDigests,
@@ -107,6 +109,8 @@ describe('observePod', () => {
     expect(ran(`${HOST}/pullcheck/x-1:latest`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/x-1@${D1}`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/x-1@${D2}`, D2)).toBe(false);
+    // A tag and a digest: the digest is the one expected, whatever the tag.
+    expect(ran(`${HOST}/pullcheck/x-1:t-1@${D1}`, D1)).toBe(true);
     expect(ran(`${HOST}/pullcheck/other:t`, D1)).toBe(false);
     // The tag moves after the first pod was created: that pod still expects the first digest.
     const first = p.expectedFor(REF);
@@ -155,5 +159,29 @@ describe('observePod', () => {
       ['anonymous', facts],
     ]);
     expect(scenarioObservations(pods).map((o) => o.pod)).toEqual(['anonymous', 'pod-2', 'pod-10']);
+  });
+});
+
+describe('what is not a pod', () => {
+  const origin = 'https://reg:5000';
+  const word = (method: string, url: string, status: number) => answerWord({ method, url: new URL(url), status }, origin);
+
+  it('names a registry answer by method, route and status, never the repository, digest or host', () => {
+    expect(word('GET', `${origin}/v2/`, 401)).toBe('GET ping 401');
+    expect(word('GET', `${origin}/v2/pullcheck/x-1/manifests/t-1`, 200)).toBe('GET manifest 200');
+    expect(word('HEAD', `${origin}/v2/a/b/c/manifests/${D1}`, 404)).toBe('HEAD manifest 404');
+    expect(word('GET', `${origin}/v2/pullcheck/x-1/blobs/${D1}`, 307)).toBe('GET blob 307');
+    expect(word('POST', `${origin}/v2/pullcheck/x-1/blobs/uploads/`, 202)).toBe('POST upload 202');
+    expect(word('PATCH', `${origin}/v2/pullcheck/x-1/blobs/uploads/abc-123`, 202)).toBe('PATCH upload 202');
+    expect(word('GET', `${origin}/v2/pullcheck/x-1/tags/list`, 200)).toBe('GET tags 200');
+    expect(word('GET', 'https://auth:5001/token?service=reg&scope=repository:x:pull', 200)).toBe('GET token 200');
+    expect(word('GET', `${origin}/auth?scope=repository:x:pull`, 200)).toBe('GET token 200');
+    expect(word('GET', 'https://storage:9000/bucket/blob?sig=1', 200)).toBe('GET storage 200');
+  });
+
+  it("a node's role is its name without the cluster's", () => {
+    expect(nodeRole('pc-page-worker2', 'pc-page')).toBe('worker2');
+    expect(nodeRole('pullcheck-control-plane', 'pullcheck')).toBe('control-plane');
+    expect(nodeRole('gke-node-1', 'staging')).toBe('gke-node-1');
   });
 });

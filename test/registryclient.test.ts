@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from '../helpers/images/oci.ts';
+import { answerWord } from '../helpers/framework/observe.ts';
 import { isNotFound, parseChallenges, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
 
@@ -359,5 +360,22 @@ describe('a deleted tag is gone', () => {
     expect(isNotFound(new RegistryError('GET /v2/x/manifests/t: HTTP 503', 503))).toBe(false);
     expect(isNotFound(new RegistryError('registry stored x:t as sha256:1, expected sha256:2'))).toBe(false);
     expect(isNotFound(new Error('ECONNRESET'))).toBe(false);
+  });
+});
+
+describe('what a scenario records of the exchange', () => {
+  it("every answer, the token realm's included, in order: GET manifest 401 → GET token 200 → GET manifest 200", async () => {
+    const auth = await tokenServer(undefined, { token: 'anon-token' });
+    const registry = await bearerRegistry(`${auth.url}/token`, 'anon-token');
+    const words: string[] = [];
+    const origin = `http://${registry.host}`;
+    const client = new RegistryClient({
+      host: registry.host,
+      insecure: true,
+      onAnswer: (a) => words.push(answerWord(a, origin)),
+    });
+    await client.getManifest('library/pub', 'v1', ['*/*']);
+    await client.getManifest('library/pub', 'v2', ['*/*']);
+    expect(words).toEqual(['GET manifest 401', 'GET token 200', 'GET manifest 200', 'GET manifest 200']);
   });
 });

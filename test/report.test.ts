@@ -143,7 +143,7 @@ describe('HTML report', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('<style>');
     // Links to the documentation page it follows are the one thing pointing out: followed, never loaded.
-    expect(html.replace(/<a href="https:\/\/kubernetes\.io\/id\/docs\/concepts\/containers\/images\/[^"]*">/g, '')).not.toMatch(
+    expect(html.replace(/<a href="https:\/\/kubernetes\.io\/(?:id\/)?docs\/concepts\/containers\/images\/[^"]*">/g, '')).not.toMatch(
       /<script|<link|src=|url\(|@import|http/i,
     );
   });
@@ -439,5 +439,19 @@ describe('jest reporter', () => {
       secret.remove();
     }
     expect(existsSync(secret.file)).toBe(false);
+  });
+});
+
+describe("HTML report: the English edition's sections", () => {
+  it("lists each section of today's English page, with what no scenario tests and why", () => {
+    const html = renderHtml(twoVersions());
+    const english = html.slice(html.indexOf('<h2 id="page-en">'));
+    expect(english).toContain('By the English edition of the page');
+    expect(english).toContain('>Interpretation of config.json</a>');
+    expect(english).toContain('>ImagePullBackOff</a>');
+    expect(english).toMatch(
+      />Serial and parallel image pulls<\/a><\/h3>\n<p>[^\n]*<\/p>\n<p class="skipped">No scenario tests it\.<\/p><p class="muted">Not covered: /,
+    );
+    expect(english).toContain('Not covered: no cloud&#39;s plugin or registry is reached');
   });
 });

@@ -83,12 +83,12 @@ export function ranExpectedDigest(imageId: string, expected: ReadonlySet<string>
   return ran !== undefined && expected.has(ran);
 }
 
-/** `host:port/repo:tag` → `host:port/repo` (the colon of a port is before the last slash). */
+/** `host:port/repo:tag` (or `…:tag@sha256:…`, `…@sha256:…`) → `host:port/repo` (the colon of a port is before the last slash). */
 function repositoryOf(ref: string): string {
   const at = ref.indexOf('@');
-  if (at >= 0) return ref.slice(0, at);
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+  const named = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = named.lastIndexOf(':');
+  return colon > named.lastIndexOf('/') ? named.slice(0, colon) : named;
 }
 
 /** What is known of a pod when its observations are gathered. */
@@ -143,4 +143,32 @@ export function scenarioObservations(pods: ReadonlyMap<string, PodFacts>): PodOb
       const node = facts.verdict?.pod.spec?.nodeName ?? facts.created.spec?.nodeName;
       return { pod, observed: observePod(facts), ...(node ? { node } : {}) };
     });
+}
+
+/**
+ * One answer a registry client was given, as a scenario records it (`GET manifest 401`, `GET token
+ * 200`): the route by its kind, never a repository, digest or host, so two runs compare. `origin`
+ * is the registry's; another host's answer is its token realm (asked with a scope or service) or
+ * the storage a redirect sent the client to.
+ */
+export function answerWord(answer: { method: string; url: URL; status: number }, origin: string): string {
+  const { method, url, status } = answer;
+  let route: string;
+  if (url.origin !== origin || !url.pathname.startsWith('/v2/'))
+    route = url.searchParams.has('scope') || url.searchParams.has('service') ? 'token' : 'storage';
+  else if (url.pathname === '/v2/') route = 'ping';
+  else if (/\/manifests\/[^/]+$/.test(url.pathname)) route = 'manifest';
+  else if (/\/blobs\/uploads\//.test(url.pathname)) route = 'upload';
+  else if (/\/blobs\/[^/]+$/.test(url.pathname)) route = 'blob';
+  else if (/\/tags\/list$/.test(url.pathname)) route = 'tags';
+  else route = 'other';
+  return `${method} ${route} ${status}`;
+}
+
+/**
+ * A node's name without its cluster's (`pc-page-worker2` → `worker2`), so that runs on clusters of
+ * other names compare; a name that does not start with the cluster's stays whole.
+ */
+export function nodeRole(node: string, cluster: string): string {
+  return node.startsWith(`${cluster}-`) ? node.slice(cluster.length + 1) : node;
 }

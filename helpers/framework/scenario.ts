@@ -13,7 +13,7 @@ import type { Image } from '../images/oci.ts';
 import { redact } from '../infra/redact.ts';
 import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
-import { RegistryClient } from '../registry/client.ts';
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
 import { credentialAttempts, refusalUnproven } from '../registry/credentialrecord.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
@@ -30,7 +30,7 @@ import { isQuarantined } from '../node/quarantine.ts';
 import { cleanupFailureMessage, runCleanups, type Cleanup } from './cleanup.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
-import { type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
+import { answerWord, nodeRole, type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
 import {
   createPod,
   describeEvents,
@@ -85,6 +85,23 @@ export interface ScenarioContext {
   /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
   pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
+  /**
+   * Records a pod the scenario made by other means (another namespace, another API server, a
+   * controller), and its verdict once known, so that its observations are gathered like runPod's.
+   */
+  trackPod(created: V1Pod, verdict?: PodVerdict): void;
+  /**
+   * Records what the scenario saw of something that is not a pod (a registry's answers, a node's
+   * setting), under `subject`, in order; words name roles, never hosts, digests or node names.
+   */
+  observe(subject: string, observed: readonly string[]): void;
+  /**
+   * A client of `registry` (or with these options) whose every answer is recorded under `subject`
+   * (`GET manifest 401`, `GET token 200`, `GET manifest 200`), with no token or login of another's.
+   */
+  observedClient(subject: string, options: RegistryClientOptions): RegistryClient;
+  /** A node's name without the cluster's (`worker2`): what an observation may name. */
+  nodeRole(node: string): string;
   /** Creates a pod and returns it as the API server stored it (defaulted, admitted), without waiting. */
   createPod(input: Omit<PodSpecInput, 'name'> & { name?: string }): Promise<V1Pod>;
   /**
@@ -364,27 +381,42 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   let counter = 0;
   const locked = new Set<string>();
   // What each pod was seen to do (helpers/framework/observe.ts), gathered once the scenario ends.
-  const pods = new Map<string, Omit<PodFacts, 'events'> & { learned: CoreV1Event[] }>();
+  const pods = new Map<string, Omit<PodFacts, 'events'> & { learned: CoreV1Event[]; namespace?: string }>();
+  // What the scenario saw of things that are not pods (s.observe, s.observedClient), by subject.
+  const subjects = new Map<string, string[]>();
   const pushed = new PushedDigests();
   const learn = (event: CoreV1Event) => pods.get(event.involvedObject?.name ?? '')?.learned.push(event);
   const observations = async () => {
     // One events list for the namespace, read once every verdict is known; the events the expect*
     // helpers waited for are added, in case the list lags behind them.
-    const listed = pods.size
-      ? await kube.core
-          .listNamespacedEvent({ namespace })
+    const listed: CoreV1Event[] = [];
+    for (const ns of new Set([...pods.values()].map((p) => p.namespace ?? namespace)))
+      listed.push(
+        ...(await kube.core
+          .listNamespacedEvent({ namespace: ns })
           .then((l) => l.items)
-          .catch(() => [])
-      : [];
+          .catch(() => [])),
+      );
     const facts = new Map<string, PodFacts>();
     for (const [name, p] of pods)
       facts.set(name, {
         created: p.created,
-        expected: p.expected,
+        // Nothing was pushed for its image when the pod was made (an image pushed late, while it
+        // waits): what it can run is what was pushed since.
+        expected: p.expected.size ? p.expected : pushed.expectedFor(p.created.spec?.containers[0]?.image ?? ''),
         ...(p.verdict ? { verdict: p.verdict } : {}),
-        events: [...listed.filter((e) => e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name), ...p.learned],
+        events: [
+          ...listed.filter(
+            (e) =>
+              e.involvedObject?.kind === 'Pod' &&
+              e.involvedObject.name === name &&
+              (e.involvedObject.namespace ?? namespace) === (p.namespace ?? namespace),
+          ),
+          ...p.learned,
+        ],
       });
-    return scenarioObservations(facts);
+    const seen = [...subjects].map(([pod, observed]) => ({ pod, observed }));
+    return [...scenarioObservations(facts), ...seen];
   };
   const record = async (
     status: ScenarioStatus,
@@ -505,6 +537,27 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       pods.set(name, { ...facts, verdict });
       return verdict;
     },
+    trackPod: (created, verdict) => {
+      const name = created.metadata?.name ?? '';
+      const known = pods.get(name);
+      const image = created.spec?.containers[0]?.image ?? '';
+      pods.set(name, {
+        created: known?.created ?? created,
+        expected: known?.expected ?? pushed.expectedFor(image),
+        learned: known?.learned ?? [],
+        ...(created.metadata?.namespace && created.metadata.namespace !== namespace ? { namespace: created.metadata.namespace } : {}),
+        ...(verdict ? { verdict } : {}),
+      });
+    },
+    observe: (subject, observed) => {
+      subjects.set(subject, [...(subjects.get(subject) ?? []), ...observed]);
+    },
+    observedClient: (subject, options) => {
+      subjects.set(subject, subjects.get(subject) ?? []);
+      const origin = new URL(`${options.insecure ? 'http' : 'https'}://${options.host}`).origin;
+      return new RegistryClient({ ...options, onAnswer: (a) => s.observe(subject, [answerWord(a, origin)]) });
+    },
+    nodeRole: (node) => nodeRole(node, env.cluster.name),
     createPod: async (input) => {
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);

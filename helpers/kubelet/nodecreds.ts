@@ -24,6 +24,10 @@ import { KUBELET_PID_SHELL } from './process.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
+import { nodeAttemptsOn, parseAuthAttempts } from '../registry/authlog.ts';
+import { StartedRegistry, type TestRegistry } from '../registry/registry.ts';
+import { claim } from '../framework/expectations.ts';
+import type { PushedTestImage } from '../framework/scenario.ts';
 
 export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
 
@@ -386,4 +390,38 @@ spec:
 export function pageVerificationPod(image: string): V1Pod {
   if (!/^[A-Za-z0-9._:/@-]+$/.test(image)) throw new Error(`not an image reference: ${JSON.stringify(image)}`);
   return YAML.parse(PAGE_VERIFICATION_POD.replace('$PRIVATE_IMAGE_NAME', image)) as V1Pod;
+}
+
+export type AuthOutcome = 'accepted' | 'refused';
+
+/**
+ * The credentials the node's runtime presented for `image` since `since`, as the registry's log
+ * records them (repeats collapsed), must be `expected`. On a registry whose log pullcheck cannot
+ * read, a rule says that the pod's outcome alone proves the claim.
+ */
+export async function expectNodeAttempts(
+  s: ScenarioContext,
+  registry: TestRegistry,
+  image: Pick<PushedTestImage, 'repository'>,
+  since: Date,
+  expected: readonly AuthOutcome[],
+  why: string,
+): Promise<void> {
+  if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
+    s.provenNodeSideOnly(
+      `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
+    );
+    return;
+  }
+  const attempts = nodeAttemptsOn(parseAuthAttempts(await registry.logs()), image.repository, since);
+  const seen = attempts.map((a): AuthOutcome => (a.accepted ? 'accepted' : 'refused')).filter((o, i, all) => i === 0 || o !== all[i - 1]);
+  s.env.logger.info(
+    `[${s.id}] REGISTRY ${registry.host} saw the node's credentials for ${image.repository}: ${seen.join(' then ') || 'none'}`,
+  );
+  s.observe(`credentials at ${registry.spec.name}`, [seen.join(' then ') || 'none']);
+  claim(
+    seen.join(',') === expected.join(','),
+    () =>
+      `${why}, so ${registry.host} should have seen ${expected.length ? `credentials for ${image.repository} ${expected.join(' then ')}` : `no credentials for ${image.repository}`} from the node's runtime, but it saw ${seen.join(' then ') || 'none'}: ${attempts.map((a) => `${a.time.toISOString()} ${a.username} ${a.accepted ? 'accepted' : 'refused'} ${a.uri}`).join('; ')}`,
+  );
 }

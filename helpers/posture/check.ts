@@ -5,7 +5,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { admittedPolicy } from '../cluster/apiserver.ts';
 import type { Kube } from '../cluster/kube.ts';
-import { gateExists, readKubeletPullSettings } from '../kubelet/kep2535.ts';
+import { gateExists, readKubeletPullSettings, type KubeletPullSettings } from '../kubelet/kep2535.ts';
 import { CredentialVerificationPolicy, EnsureSecretPulledImagesGate } from '../kubelet/kep2535.ts';
 import type { Finding } from '../report/schema.ts';
 import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
@@ -38,8 +38,14 @@ function mismatch(part: PosturePart, nodes: string[], line: string): PostureMism
 }
 
 /** AlwaysPullImages, by a server-side dry run on the cluster's own API server (admission runs, nothing is stored). */
-export async function checkAdmission(kube: Kube, p: Posture, namespace = 'default'): Promise<PostureMismatch[]> {
+export async function checkAdmission(
+  kube: Kube,
+  p: Posture,
+  namespace = 'default',
+  seen?: (admitted: string | undefined) => void,
+): Promise<PostureMismatch[]> {
   const admitted = await admittedPolicy(kube, namespace);
+  seen?.(admitted);
   const observed = admitted === 'Always';
   if (observed === p.admission.alwaysPullImages) return [];
   return [
@@ -52,13 +58,18 @@ export async function checkAdmission(kube: Kube, p: Posture, namespace = 'defaul
 }
 
 /** KEP-2535's gate, policy and allowlist on each node, from its /configz. */
-export async function checkKubelets(cluster: Pick<Cluster, 'kube' | 'nodeNames'>, p: Posture): Promise<PostureMismatch[]> {
+export async function checkKubelets(
+  cluster: Pick<Cluster, 'kube' | 'nodeNames'>,
+  p: Posture,
+  seen?: (node: string, have: KubeletPullSettings) => void,
+): Promise<PostureMismatch[]> {
   const problems: string[] = [];
   const nodes = new Set<string>();
   for (const node of cluster.nodeNames) {
     const before = problems.length;
     const want = kubeletPostureOf(p, node);
     const have = await readKubeletPullSettings(cluster.kube, node);
+    seen?.(node, have);
     if (gateExists(have.kubeletVersion) && have.gate.enabled !== want.ensureSecretPulledImages)
       problems.push(
         `${node}: KubeletEnsureSecretPulledImages=${have.gate.enabled} (${have.gate.source}), declared ${want.ensureSecretPulledImages}`,

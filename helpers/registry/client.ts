@@ -22,6 +22,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** Upload blobs larger than this in PATCH chunks (default 4 MiB). */
   chunkSize?: number;
+  /** Told of every answer (each redirect hop and token request too): what a scenario records of the exchange. */
+  onAnswer?: (answer: { method: string; url: URL; status: number }) => void;
 }
 
 export interface HttpResponse {
@@ -349,6 +351,7 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       const headers = { ...(init.headers ?? {}), ...(authorization && current.origin === authOrigin ? { authorization } : {}) };
       const res = await this.send(method, current, headers, init.body);
+      this.options.onAnswer?.({ method, url: current, status: res.status });
       const location = res.headers.location;
       if ((method !== 'GET' && method !== 'HEAD') || init.redirect === 'manual' || !REDIRECTS.has(res.status) || !location)
         return { ...res, fromRegistry: current.origin === this.origin };

@@ -12,6 +12,24 @@ export interface Comparison {
   changes: ScenarioChange[];
   /** Targets of one side no target of the other matched. */
   unmatchedTargets: string[];
+  /** Scenarios that ran on either side and recorded no observation: only their verdicts compare. */
+  unobserved?: string[];
+}
+
+/**
+ * The conformance scenarios of a target that ran (passed or failed) and recorded no observation: a
+ * diff compares their verdicts alone. A record from before observations (no field) is not one.
+ */
+export function unobservedScenarios(t: TargetResult): string[] {
+  return t.scenarios
+    .filter(
+      (s) =>
+        (s.status === 'passed' || s.status === 'failed' || s.status === 'blocked') &&
+        !s.selftest &&
+        s.observations !== undefined &&
+        !s.observations.some((o) => o.observed.length > 0),
+    )
+    .map((s) => s.id);
 }
 
 function podMap(observations: readonly PodObservation[]): Map<string, string[]> {
@@ -23,7 +41,8 @@ function podChange(pod: string, a: readonly string[] | undefined, b: readonly st
   if (!a || !b) return `${pod} ${a ? a.join(' ') || '(nothing)' : '(no such pod)'} → ${b ? b.join(' ') || '(nothing)' : '(no such pod)'}`;
   const gone = a.filter((o) => !b.includes(o));
   const came = b.filter((o) => !a.includes(o));
-  if (!gone.length && !came.length) return undefined;
+  // A sequence (a registry's answers) can change by order or repeats alone.
+  if (!gone.length && !came.length) return a.join('\n') === b.join('\n') ? undefined : `${pod} ${a.join(' ')} → ${b.join(' ')}`;
   return `${pod} ${gone.join(' ') || '(nothing)'} → ${came.join(' ') || '(nothing)'}`;
 }
 
@@ -62,7 +81,8 @@ export function compareTargets(a: TargetResult, b: TargetResult, label = a.name 
     } else if (sa) changes.push({ target: label, id, parts: [`only in A (${verdictOf(sa)})`] });
     else if (sb) changes.push({ target: label, id, parts: [`only in B (${verdictOf(sb)})`] });
   }
-  return { compared, changes, unmatchedTargets: [] };
+  const unobserved = [...new Set([...unobservedScenarios(a), ...unobservedScenarios(b)])].filter((id) => inA.has(id) && inB.has(id)).sort();
+  return { compared, changes, unmatchedTargets: [], ...(unobserved.length ? { unobserved } : {}) };
 }
 
 /**
@@ -83,10 +103,12 @@ export function compareRuns(a: RunResults, b: RunResults): Comparison {
   }
   while (restA.length && restB.length) pairs.push([restA.shift() as TargetResult, restB.shift() as TargetResult]);
   const all = pairs.map(([ta, tb]) => compareTargets(ta, tb));
+  const unobserved = [...new Set(all.flatMap((c) => c.unobserved ?? []))].sort();
   return {
     compared: all.reduce((n, c) => n + c.compared, 0),
     changes: all.flatMap((c) => c.changes),
     unmatchedTargets: [...restA.map((t) => `target ${t.name} only in A`), ...restB.map((t) => `target ${t.name} only in B`)],
+    ...(unobserved.length ? { unobserved } : {}),
   };
 }
 
@@ -106,12 +128,16 @@ export function hasChanges(c: Comparison): boolean {
 
 /** One line per changed scenario (`[target] ` when several pairs), or `no change (N scenarios compared)`. */
 export function describeComparison(c: Comparison): string[] {
-  if (!hasChanges(c)) return [`no change (${c.compared} scenarios compared)`];
+  const unobserved = c.unobserved?.length
+    ? [`${c.unobserved.length} scenarios recorded no observation, only their verdicts compare: ${c.unobserved.join(', ')}`]
+    : [];
+  if (!hasChanges(c)) return [`no change (${c.compared} scenarios compared)`, ...unobserved];
   const several = new Set(c.changes.map((x) => x.target)).size > 1;
   return [
     ...c.unmatchedTargets,
     ...c.changes.map((x) => `${several ? `[${x.target}] ` : ''}${x.id}: ${x.parts.join('; ')}`),
     `${c.changes.length} of ${c.compared + c.changes.filter((x) => x.parts[0]?.startsWith('only in ')).length} scenarios changed`,
+    ...unobserved,
   ];
 }
 
@@ -136,5 +162,8 @@ export function compareHalves(before: TargetResult, after: TargetResult): Compar
       return { ...s, observations: kept };
     }),
   });
-  return { ...compareTargets(narrow(before, inAfter), narrow(after, inBefore), 'before → after'), halfOnly };
+  // A pod one half ran alone is no missing observation: whether a scenario recorded any is read before narrowing.
+  const unobserved = compareTargets(before, after).unobserved;
+  const { unobserved: _narrowed, ...compared } = compareTargets(narrow(before, inAfter), narrow(after, inBefore), 'before → after');
+  return { ...compared, ...(unobserved ? { unobserved } : {}), halfOnly };
 }

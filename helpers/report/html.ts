@@ -3,7 +3,7 @@
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
 import { describeCause } from './causes.ts';
 import { compareMatrix } from './diff.ts';
-import { PAGE_URL, pageView, suiteSummary } from './page.ts';
+import { ENGLISH_PAGE_SECTIONS, ENGLISH_PAGE_URL, PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
   SCENARIO_STATUSES,
   summarize,
@@ -355,6 +355,27 @@ ${sections}
 ${beyond}`;
 }
 
+/** Today's English edition of the page, section by section, as `page` renders the seed's. */
+function englishPage(results: RunResults): string {
+  const view = pageView(results.targets, ENGLISH_PAGE_SECTIONS);
+  const multi = results.targets.length > 1;
+  const sections = view.sections
+    .map(({ section, rows }) => {
+      const link = `<a href="${esc(ENGLISH_PAGE_URL)}#${esc(section.anchor)}">${esc(section.heading)}</a>`;
+      const list = rows.length
+        ? `<ul>${rows.map((r) => `<li><code>${esc(r.id)}</code> ${verdictList(r.verdicts, multi)}</li>`).join('')}</ul>`
+        : `<p class="skipped">${section.scenarios.length ? 'No scenario of this run tests it (not selected).' : 'No scenario tests it.'}</p>`;
+      const gap = section.notCovered ? `<p class="muted">Not covered: ${esc(section.notCovered)}.</p>` : '';
+      return `<h3>${link}</h3>
+<p>${esc(section.gloss)}${rows.length ? ` — ${countsLine(summarize(rows.flatMap((r) => r.verdicts)))}` : ''}</p>
+${list}${gap}`;
+    })
+    .join('\n');
+  return `<h2 id="page-en">By the English edition of the page</h2>
+<p class="muted">Sections of <a href="${esc(ENGLISH_PAGE_URL)}">today's English page on images</a>, which documents more than the edition above, and the scenarios that test what each says.</p>
+${sections}`;
+}
+
 export function renderHtml(results: RunResults): string {
   const rows = matrixRows(results);
   const anchors = new Map<ScenarioRecord, string>();
@@ -372,6 +393,7 @@ export function renderHtml(results: RunResults): string {
     results.halves ? halvesSection(results.halves) : changedSection(results, rows, anchors),
     suites(results),
     page(results),
+    englishPage(results),
     matrix(results, rows, anchors),
     failures(results, anchors),
     notApplicable(results),

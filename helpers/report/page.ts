@@ -1,6 +1,8 @@
 // The documentation page pullcheck implements (kubernetes.io/id/docs/concepts/containers/images),
 // section by section: which scenarios test what each section says, and what no scenario tests.
 // A scenario may prove more than one section; one that proves none is listed as beyond the page.
+// Today's English edition (ENGLISH_PAGE_SECTIONS) documents more (back-off, parallel pulls, how
+// config.json entries match): it is mapped the same way. A pattern ending in `/` or `-` is a prefix.
 import { summarize, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
 
 export const PAGE_URL = 'https://kubernetes.io/id/docs/concepts/containers/images/';
@@ -75,7 +77,7 @@ export const PAGE_SECTIONS: readonly PageSection[] = [
     anchor: 'konfigurasi-node-untuk-otentikasi-ke-sebuah-registri-privat',
     heading: 'Konfigurasi Node untuk Otentikasi ke sebuah Registri Privat',
     gloss: "kubelet reads docker's config.json or .dockercfg from its search paths; every pod may then use the registry",
-    scenarios: ['node-credentials/', 'use-cases/private-registry-node-config', 'upgrade/node-config-json-honoured'],
+    scenarios: ['node-credentials/', 'use-cases/private-registry-node-config', 'upgrade/node-config-json-honoured', 'config-json/'],
     notCovered: "the page's GCE/GKE node configuration and docker login on the node are not run: the files they write are",
   },
   {
@@ -106,12 +108,159 @@ export const PAGE_SECTIONS: readonly PageSection[] = [
   },
 ];
 
+/** Today's English edition of the same page, which platform teams read: it documents more than the seed. */
+export const ENGLISH_PAGE_URL = 'https://kubernetes.io/docs/concepts/containers/images/';
+
+export const ENGLISH_PAGE_SECTIONS: readonly PageSection[] = [
+  {
+    anchor: 'image-names',
+    heading: 'Image names',
+    gloss: 'a name, with a registry host and port, then a tag or a digest; a digest is fixed where a tag moves',
+    scenarios: ['smoke/', 'pull-policy/tag-and-digest-', 'registry/tag-moves-and-deletes', 'registry/private-tag-moves-and-deletes'],
+    notCovered: "the default registry (Docker Hub, or the runtime's configured default) is never reached: pullcheck runs without network",
+  },
+  {
+    anchor: 'image-pull-policy',
+    heading: 'Image pull policy',
+    gloss:
+      'IfNotPresent, Always, Never; the default from the tag (:latest or none → Always, else IfNotPresent, a digest IfNotPresent), set when the object is created and not changed when its image is',
+    scenarios: [
+      'pull-policy/default-',
+      'pull-policy/ifnotpresent-keeps-cached',
+      'pull-policy/always-repulls-moved-tag',
+      'pull-policy/never-',
+      'pull-policy/missing-tag-fails',
+      'pull-policy/tag-and-digest-',
+      'pull-policy/policy-fixed-at-creation',
+      'upgrade/deployment-pull-policy-defaulting',
+    ],
+  },
+  {
+    anchor: 'required-image-pull',
+    heading: 'Required image pull',
+    gloss: 'to always pull: imagePullPolicy Always, :latest or no tag with no policy, or the AlwaysPullImages admission controller',
+    scenarios: [
+      'pull-policy/default-latest-always',
+      'pull-policy/default-no-tag-always',
+      'pull-policy/always-repulls-moved-tag',
+      'always-pull-images/',
+    ],
+  },
+  {
+    anchor: 'imagepullbackoff',
+    heading: 'ImagePullBackOff',
+    gloss: 'a pull that failed is retried with a growing delay, up to five minutes, the container waiting in ImagePullBackOff',
+    scenarios: ['pull-policy/back-off-'],
+    notCovered:
+      "the five-minute cap: reaching it takes five doublings (about ten minutes of failed pulls), too long for a default run; the first doubling is observed, the cap is kubelet's constant",
+  },
+  {
+    anchor: 'image-pull-per-runtime-class',
+    heading: 'Image pull per runtime class',
+    gloss: "with RuntimeClassInImageCriApi, images are pulled and kept per the pod's runtime handler",
+    scenarios: [],
+    notCovered: 'an alpha feature gate, off by default; kind nodes run one runtime handler',
+  },
+  {
+    anchor: 'serial-and-parallel-image-pulls',
+    heading: 'Serial and parallel image pulls',
+    gloss: 'serializeImagePulls (default true: one pull at a time per node); false with maxParallelImagePulls to bound how many at once',
+    scenarios: [],
+    notCovered:
+      "not yet tested: it needs the declared kubelet posture to set serializeImagePulls and a slow blob host to make overlapping pulls measurable in the registry's log (issue 26)",
+  },
+  {
+    anchor: 'multi-architecture-images-with-image-indexes',
+    heading: 'Multi-architecture images with image indexes',
+    gloss: "an image index or manifest list: the node pulls its own platform's image",
+    scenarios: PAGE_SECTIONS.find((x) => x.anchor === 'membuat-image-multi-arsitektur-dengan-manifest')?.scenarios ?? [],
+  },
+  {
+    anchor: 'using-a-private-registry',
+    heading: 'Using a private registry',
+    gloss: 'reading a private registry needs credentials; the ways to give them',
+    scenarios: PAGE_SECTIONS.find((x) => x.anchor === 'menggunakan-registri-privat')?.scenarios ?? [],
+  },
+  {
+    anchor: 'configuring-nodes-to-authenticate-to-a-private-registry',
+    heading: 'Configuring nodes to authenticate to a private registry',
+    gloss: 'credentials on the node (a config.json kubelet reads, or a credential provider): every pod on it may use the registry',
+    scenarios: ['node-credentials/', 'use-cases/private-registry-node-config', 'upgrade/node-config-json-honoured'],
+  },
+  {
+    anchor: 'kubelet-credential-provider',
+    heading: 'Kubelet credential provider for authenticated image pulls',
+    gloss:
+      "kubelet runs exec plugins for images their matchImages cover (ECR's, ACR's and GCR's plugins among them), optionally with the pod's ServiceAccount token",
+    scenarios: ['credential-provider/'],
+    notCovered:
+      "no cloud's plugin or registry is reached (pullcheck runs without network): pullcheck's own exec plugin (programs/credprovider) stands in for ECR's, ACR's and GCR's, through the same CredentialProviderRequest",
+  },
+  {
+    anchor: 'config-json',
+    heading: 'Interpretation of config.json',
+    gloss:
+      "an entry matches an image when each domain part matches (a * glob within one part), the port is the same and the entry's path is a prefix; every matching entry is tried in turn",
+    scenarios: ['config-json/'],
+    notCovered: "the page's examples on real domains (*.kubernetes.io, …): the same rules are shown on names under pullcheck.test",
+  },
+  {
+    anchor: 'pre-pulled-images',
+    heading: 'Pre-pulled images',
+    gloss: 'images already on a node are used with IfNotPresent or Never',
+    scenarios: ['pre-pulled/', 'upgrade/pre-pulled-image-kept'],
+  },
+  {
+    anchor: 'ensureimagepullcredentialverification',
+    heading: 'Ensure image pull credential verification',
+    gloss:
+      "KEP-2535: with the gate, a pod must prove access to an image pulled with credentials, by the node's imagePullCredentialsVerificationPolicy",
+    scenarios: [
+      'ensure-secret-pulled/',
+      'pre-pulled/kubelet-pulled-image-needs-credentials',
+      'upgrade/secret-pulled-image-without-credentials',
+      'upgrade/kep2535-pull-records-kept',
+    ],
+  },
+  {
+    anchor: 'creating-a-secret-with-a-docker-config',
+    heading: 'Creating a Secret with a Docker config',
+    gloss: 'a kubernetes.io/dockerconfigjson Secret, from flags or from an existing config file',
+    scenarios: [
+      'image-pull-secrets/dockerconfigjson-secret-pulls',
+      'image-pull-secrets/from-existing-config-file',
+      'image-pull-secrets/legacy-dockercfg-secret',
+      'image-pull-secrets/token-auth/',
+    ],
+  },
+  {
+    anchor: 'referring-to-an-imagepullsecrets-on-a-pod',
+    heading: 'Referring to imagePullSecrets on a Pod',
+    gloss: "a pod names Secrets of its own namespace, or its ServiceAccount adds them; merged with the node's credentials",
+    scenarios: ['image-pull-secrets/', 'service-account/'],
+  },
+  {
+    anchor: 'use-cases',
+    heading: 'Use cases',
+    gloss: 'public images only; proprietary images with node config or Secrets; AlwaysPullImages; multi-tenant registries',
+    scenarios: ['use-cases/', 'always-pull-images/'],
+    notCovered: "a cloud's automatic local mirror for public images",
+  },
+  {
+    anchor: 'legacy-built-in-kubelet-credentials-provider',
+    heading: 'Legacy built-in kubelet credential provider',
+    gloss: "the in-tree cloud providers' credential code, removed: kubelet's exec plugins replace it",
+    scenarios: [],
+    notCovered: 'removed from kubelet (v1.26 and later): nothing left to test; its replacement is credential-provider/*',
+  },
+];
+
 function matches(id: string, pattern: string): boolean {
-  return pattern.endsWith('/') ? id.startsWith(pattern) : id === pattern;
+  return pattern.endsWith('/') || pattern.endsWith('-') ? id.startsWith(pattern) : id === pattern;
 }
 
-export function sectionsOf(id: string): PageSection[] {
-  return PAGE_SECTIONS.filter((s) => s.scenarios.some((p) => matches(id, p)));
+export function sectionsOf(id: string, sections: readonly PageSection[] = PAGE_SECTIONS): PageSection[] {
+  return sections.filter((s) => s.scenarios.some((p) => matches(id, p)));
 }
 
 export interface SectionView {
@@ -132,11 +281,14 @@ function rowsOf(targets: readonly TargetResult[], keep: (id: string) => boolean)
   return [...rows.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Each section with the run's scenarios that test it, then the scenarios no section names. */
-export function pageView(targets: readonly TargetResult[]): { sections: SectionView[]; beyond: SectionView['rows'] } {
+/** Each section with the run's scenarios that test it, then the scenarios no section names (the seed page's, or `sections`). */
+export function pageView(
+  targets: readonly TargetResult[],
+  sections: readonly PageSection[] = PAGE_SECTIONS,
+): { sections: SectionView[]; beyond: SectionView['rows'] } {
   return {
-    sections: PAGE_SECTIONS.map((section) => ({ section, rows: rowsOf(targets, (id) => sectionsOf(id).includes(section)) })),
-    beyond: rowsOf(targets, (id) => sectionsOf(id).length === 0),
+    sections: sections.map((section) => ({ section, rows: rowsOf(targets, (id) => sectionsOf(id, sections).includes(section)) })),
+    beyond: rowsOf(targets, (id) => sectionsOf(id, sections).length === 0),
   };
 }
 

@@ -23,7 +23,7 @@ import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetr
 import { newRunId, runResults, writeReport } from '../report/assemble.ts';
 import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
-import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges } from '../report/diff.ts';
+import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges, unobservedScenarios } from '../report/diff.ts';
 import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -479,6 +479,11 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
     for (const line of lines) logger.info(`compared with ${o.baseline.results.runId}: ${line}`);
     if (changed && o.acceptChanges) logger.info('the changes are accepted (--accept-changes): they do not fail the run');
   }
-  const failedRun = runFails(counted) || gaps.length > 0;
+  // Every scenario that ran records what it saw, so that a diff compares its behaviour, not only its
+  // verdict; pullcheck's own tests (--selftest) fail on one that does not.
+  const unobserved = [...new Set(run.targets.flatMap(unobservedScenarios))];
+  if (unobserved.length)
+    logger.warn(`${unobserved.length} scenario(s) recorded no observation (a diff compares only their verdicts): ${unobserved.join(', ')}`);
+  const failedRun = runFails(counted) || gaps.length > 0 || (o.selftest === true && unobserved.length > 0);
   return { exitCode: failedRun || (changed && !o.acceptChanges) ? 1 : 0, runDir };
 }
