@@ -1,6 +1,7 @@
 // The registries and images every other suite relies on: what pullcheck pushes reads back byte for
-// byte (through its own client and through skopeo), auth and TLS are enforced, tags move and go,
-// and a kind node pulls each kind of image from each kind of registry.
+// byte (through its own client and through skopeo), auth and TLS are enforced, tags move, deletion
+// works or is refused as the spec allows, and a kind node pulls each kind of image from each kind
+// of registry.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +46,8 @@ export const suite = defineSuite({
       registries: { public: { implementation: 'ggcr' } },
       scenarios: [
         'tls-verifies-with-run-ca',
-        'tag-moves-and-deletes',
+        'tag-moves',
+        'deletion',
         'node-pulls-oci-manifest-from-public',
         'node-pulls-docker-manifest-list-from-public',
       ],
@@ -93,9 +95,9 @@ async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Pr
 
 /**
  * A tag pushed again points at the new manifest (and, with `nodePulls`, a node pulling the tag with
- * Always runs the new one); a deleted tag is gone while its manifest stays readable by digest.
+ * Always runs the new one). Deletion is proven apart (`deletion`): a registry may disable it.
  */
-async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private', o: { nodePulls: boolean }): Promise<void> {
+async function tagMoves(s: ScenarioContext, name: 'public' | 'private', o: { nodePulls: boolean }): Promise<void> {
   const registry = s.env.registry(name);
   const first = await s.image(registry);
   const second = await s.image(registry, { repository: first.repository, tag: first.tag });
@@ -115,23 +117,74 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
       second,
     );
   }
-  await registry.client.deleteManifest(first.repository, first.tag);
-  const deleted = await registry.client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
-    (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
-    (e: unknown) => ({
-      gone: e instanceof RegistryError,
-      seen: `reading it failed otherwise: ${e instanceof Error ? e.message : String(e)}`,
-    }),
-  );
+}
+
+/** What a DELETE was answered: `202`, `405 UNSUPPORTED`. */
+function answered(r: { status: number; code?: string }): string {
+  return `${r.status}${r.code ? ` ${r.code}` : ''}`;
+}
+
+/** The OCI distribution spec's answer of a registry that disabled deletion (Content Management). */
+function refused(r: { status: number }): boolean {
+  return r.status === 400 || r.status === 405;
+}
+
+/**
+ * Deletion, which the spec leaves optional ("Registries MAY implement deletion or they MAY disable
+ * it"): a deleted tag is gone while its manifest stays readable by digest, then the manifest deleted
+ * by digest is gone. A registry that deletes by manifest only passes too; one that answers 400 or
+ * 405 to both makes deletion "not supported" (a declared skip), never a failure.
+ */
+async function deletion(s: ScenarioContext, name: 'public' | 'private'): Promise<void> {
+  const registry = s.env.registry(name);
+  const { repository, tag, digest } = await s.image(registry);
+  const status = async (reference: string) =>
+    (await registry.client.fetch('GET', `/v2/${repository}/manifests/${reference}`, { headers: { accept: ALL_MANIFEST_TYPES.join(', ') } }))
+      .status;
+  const byTag = await registry.client.tryDelete(repository, tag);
+  if (byTag.status === 202) {
+    const tagNow = await status(tag);
+    claim(
+      tagNow === 404,
+      `a deleted tag must be gone (OCI distribution: once deleted, a GET to /v2/<name>/manifests/<tag> will return a 404), but after DELETE ${repository}:${tag} on ${registry.host} answered 202, GET answered ${tagNow}`,
+    );
+    const digestNow = await status(digest);
+    claim(
+      digestNow === 200,
+      `deleting a tag must leave its manifest readable by digest, but after deleting ${repository}:${tag}, ${registry.host} answered GET ${repository}@${digest} with ${digestNow}`,
+    );
+  } else {
+    claim(
+      refused(byTag),
+      `DELETE /v2/${repository}/manifests/${tag} must answer 202, or 400/405 where the registry disabled tag deletion (OCI distribution: Deleting tags), but ${registry.host} answered ${answered(byTag)}`,
+    );
+    s.rule(
+      `${registry.host} refused deleting the tag ${tag} (${answered(byTag)}): the spec lets a registry allow deletion only by manifest`,
+    );
+  }
+  const byDigest = await registry.client.tryDelete(repository, digest);
+  if (refused(byDigest) && byTag.status !== 202)
+    s.notSupported(
+      'deletion',
+      answered(byDigest),
+      `${registry.host} does not support deletion: DELETE of the tag answered ${answered(byTag)} and of the manifest ${digest} ${answered(byDigest)}, as the OCI distribution spec lets a registry that disabled deletion answer (400 or 405)`,
+    );
+  if (refused(byDigest)) {
+    s.rule(`${registry.host} deletes tags but refused deleting the manifest ${digest} (${answered(byDigest)})`);
+    return;
+  }
   claim(
-    deleted.gone,
-    `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
+    byDigest.status === 202,
+    `DELETE /v2/${repository}/manifests/${digest} must answer 202, or 400/405 where the registry disabled deletion (OCI distribution: Deleting manifests), but ${registry.host} answered ${answered(byDigest)}`,
   );
-  const kept = (await registry.client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
-  claim(
-    kept === second.digest,
-    `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
-  );
+  const gone = [digest, ...(byTag.status === 202 ? [] : [tag])];
+  for (const reference of gone) {
+    const now = await status(reference);
+    claim(
+      now === 404,
+      `a deleted manifest must be gone, and every tag pointing at it (OCI distribution: once deleted, a GET to /v2/<name>/manifests/<digest> and any tag pointing to that digest will return a 404), but after DELETE ${repository}@${digest} answered 202, ${registry.host} answered GET ${repository}:${reference} with ${now}`,
+    );
+  }
 }
 
 suite.section('registry: what is pushed reads back', () => {
@@ -375,11 +428,15 @@ suite.section('registry: plain HTTP, only where asked', () => {
 });
 
 suite.section('registry: tags move and go', () => {
+  suite.scenario('tag-moves', 'a tag pushed again points at the new digest', { capabilities: ['tag-moves'] }, (s) =>
+    tagMoves(s, 'public', { nodePulls: false }),
+  );
+
   suite.scenario(
-    'tag-moves-and-deletes',
-    'a tag pushed again points at the new digest; a deleted tag is gone while its manifest stays',
-    { capabilities: ['tag-moves'] },
-    (s) => tagMovesAndDeletes(s, 'public', { nodePulls: false }),
+    'deletion',
+    'a deleted tag is gone while its manifest stays, and a deleted manifest is gone (optional: a registry answering 400/405 does not support deletion)',
+    { capabilities: ['deletion'] },
+    (s) => deletion(s, 'public'),
   );
 });
 
@@ -443,10 +500,17 @@ suite.section('registry: each capability on either kind of registry', () => {
   );
 
   suite.scenario(
-    'private-tag-moves-and-deletes',
-    'in the private registry, a tag pushed again points at the new digest and a node pulls the new one; a deleted tag is gone',
+    'private-tag-moves',
+    'in the private registry, a tag pushed again points at the new digest and a node pulls the new one',
     { capabilities: ['tag-moves'] },
-    (s) => tagMovesAndDeletes(s, 'private', { nodePulls: true }),
+    (s) => tagMoves(s, 'private', { nodePulls: true }),
+  );
+
+  suite.scenario(
+    'private-deletion',
+    'in the private registry, a deleted tag is gone while its manifest stays, and a deleted manifest is gone (optional)',
+    { capabilities: ['deletion'] },
+    (s) => deletion(s, 'private'),
   );
 
   suite.scenario(

@@ -17,7 +17,7 @@ import { RegistryClient } from '../registry/client.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
-import type { Need, ScenarioDeclaration } from './declaration.ts';
+import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
 import type { PosturePart } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
@@ -144,6 +144,12 @@ export interface ScenarioContext {
   skip(reason: string): never;
   /** Ends the scenario as not applicable: the declared posture or target says so (the reason names it). */
   skipDeclared(reason: string): never;
+  /**
+   * Ends the scenario as skipped by declaration because the registry refused an optional capability
+   * the way the spec lets it (`detail`: what it answered, e.g. "405 UNSUPPORTED"); the certification
+   * reads that capability as "not supported". Only for a capability the scenario declares.
+   */
+  notSupported(capability: Capability, detail: string, reason: string): never;
   /**
    * Skips (by declaration) a scenario about what a node does with an IfNotPresent or Never pod when
    * the cluster is declared with AlwaysPullImages, which makes every such pod Always: `what` cannot
@@ -324,7 +330,13 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   };
   const record = async (
     status: 'passed' | 'failed' | 'skipped',
-    extra: { reason?: string; evidence?: string[]; skip?: SkipKind; explainedBy?: string } = {},
+    extra: {
+      reason?: string;
+      evidence?: string[];
+      skip?: SkipKind;
+      explainedBy?: string;
+      notSupported?: { capability: string; detail: string };
+    } = {},
   ) =>
     writeScenarioRecord({
       id,
@@ -340,6 +352,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.skip ? { skip: extra.skip } : {}),
       ...(extra.explainedBy ? { explainedBy: extra.explainedBy } : {}),
+      ...(extra.notSupported ? { notSupported: extra.notSupported } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
       observations: await observations(),
     });
@@ -520,6 +533,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     skipDeclared: (reason) => {
       throw new ScenarioSkipped(reason, 'declared');
     },
+    notSupported: (capability, detail, reason) => {
+      if (!decl.capabilities.includes(capability))
+        throw new Error(`scenario ${id} reports ${capability} not supported but does not declare that capability`);
+      throw new ScenarioSkipped(reason, 'declared', { capability, detail });
+    },
     skipIfAlwaysPullImages: (what) => {
       const p = env.posture;
       if (p.admission.alwaysPullImages)
@@ -555,7 +573,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   } catch (error) {
     if (error instanceof ScenarioSkipped) {
       env.logger.info(`[${id}] SKIP (${error.kind === 'declared' ? 'by declaration' : 'could not run'}) ${error.message}`);
-      await record('skipped', { reason: error.message, skip: error.kind });
+      await record('skipped', {
+        reason: error.message,
+        skip: error.kind,
+        ...(error.notSupported ? { notSupported: error.notSupported } : {}),
+      });
       return;
     }
     const evidence: string[] = [];

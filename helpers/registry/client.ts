@@ -175,6 +175,16 @@ export class RegistryClient {
     return { digest: sha256(res.body), mediaType: String(res.headers['content-type'] ?? ''), bytes: res.body };
   }
 
+  /**
+   * DELETE a manifest by digest, or a tag alone, whatever the answer: its status and the first error
+   * code of its body (`UNSUPPORTED`), for callers that accept a registry refusing deletion (400/405).
+   */
+  async tryDelete(repo: string, reference: string): Promise<{ status: number; code?: string }> {
+    const res = await this.fetch('DELETE', `/v2/${repo}/manifests/${reference}`);
+    const code = errorCode(res.body);
+    return { status: res.status, ...(code ? { code } : {}) };
+  }
+
   /** Deletes a manifest by digest, or (distribution v3) a tag alone. */
   async deleteManifest(repo: string, reference: string): Promise<void> {
     this.expect(await this.fetch('DELETE', `/v2/${repo}/manifests/${reference}`), 202, `delete ${repo}:${reference}`);
@@ -379,6 +389,17 @@ export class RegistryClient {
       req.on('error', reject);
       req.end(body);
     });
+  }
+}
+
+/** The first `errors[].code` of a distribution error body, if it is one. */
+export function errorCode(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown }[] };
+    const code = parsed.errors?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
   }
 }
 

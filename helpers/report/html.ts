@@ -118,14 +118,19 @@ ${targets}
 function certificationTable(items: readonly CertificationItem[]): string {
   const rows = items
     .map((c) => {
-      const cls = c.status === 'not tested' || c.status === 'out of scope' ? 'skipped' : c.status;
+      const cls = c.status === 'not tested' || c.status === 'out of scope' || c.status === 'not supported' ? 'skipped' : c.status;
       const verdicts = (c.verdicts ?? c.scenarios.map((id) => ({ id, verdict: c.status, reason: undefined })))
         .map(
           (v) =>
             `<code>${esc(v.id)}</code> <span class="${v.verdict === 'not tested' ? 'skipped' : v.verdict}">${esc(v.verdict)}</span>${v.reason && v.verdict === 'failed' ? `<br><small>${esc(v.reason)}</small>` : ''}`,
         )
         .join('<br>');
-      const shown = c.note && !verdicts ? `<small>${esc(c.note)}</small>` : verdicts;
+      const shown =
+        c.status === 'not supported'
+          ? `<small>${esc(unsupportedCapabilities([c]).join(''))}</small><br>${verdicts}`
+          : c.note && !verdicts
+            ? `<small>${esc(c.note)}</small>`
+            : verdicts;
       return `<tr><td>${esc(c.capability)}${c.required === false ? ' <small class="muted">(optional)</small>' : ''}</td><td class="${cls}">${esc(c.status)}</td><td>${shown}</td></tr>`;
     })
     .join('\n');
@@ -134,13 +139,22 @@ ${rows}
 </table>`;
 }
 
+/** Optional capabilities the registry does not support, one phrase each: `deletion: not supported (405 UNSUPPORTED)`. */
+export function unsupportedCapabilities(items: readonly CertificationItem[]): string[] {
+  return items
+    .filter((c) => c.status === 'not supported')
+    .map((c) => `${c.key ?? c.capability}: not supported${c.note ? ` (${c.note})` : ''}`);
+}
+
 /** "certified", or the count of required capabilities that failed or were not tested. */
 export function certificationVerdict(items: readonly CertificationItem[]): string {
   const gaps = items.filter((c) => c.required !== false && c.status !== 'passed' && c.status !== 'out of scope');
   const notes = [...new Set(items.flatMap((c) => (c.status === 'out of scope' && c.note ? [c.note] : [])))];
+  const unsupported = unsupportedCapabilities(items);
+  const optional = unsupported.length ? `; optional ${unsupported.join('; ')}` : '';
   return gaps.length === 0
-    ? `certified: every required capability passed${notes.length ? ` (${notes.join('; ')})` : ''}`
-    : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested`;
+    ? `certified: every required capability passed${notes.length ? ` (${notes.join('; ')})` : ''}${optional}`
+    : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested${optional}`;
 }
 
 function certification(items: CertificationItem[]): string {

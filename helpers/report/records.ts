@@ -47,6 +47,8 @@ export class ScenarioSkipped extends Error {
   constructor(
     message: string,
     readonly kind: SkipKind = 'unavailable',
+    /** An optional capability the registry does not support (a declared skip): the certification reads it so. */
+    readonly notSupported?: { capability: string; detail: string },
   ) {
     super(message);
   }
