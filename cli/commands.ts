@@ -55,7 +55,7 @@ export const FLAGS = {
   kind: {
     type: 'string',
     arg: 'KIND',
-    help: 'distribution-htpasswd, distribution-anonymous, distribution-token, ggcr or redirect',
+    help: 'distribution-htpasswd, distribution-anonymous, distribution-token, distribution-no-delete, ggcr or redirect',
   },
   from: { type: 'string', arg: 'vX', help: 'upgrade: the Kubernetes version the cluster is created at' },
   to: { type: 'string', arg: 'vY', help: 'upgrade: the version it is upgraded to in place (the next minor, or a later patch)' },

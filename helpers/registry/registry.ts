@@ -74,6 +74,11 @@ export interface RegistrySpec {
    * (helpers/registry/standalone.ts). Default: the alias, which only containers on `network` resolve.
    */
   ip?: string;
+  /**
+   * `storage.delete.enabled` (default true). False stands a registry as most deployments leave
+   * distribution: DELETE answered `405 UNSUPPORTED`, which the spec allows (docs/capabilities.md).
+   */
+  deletion?: boolean;
 }
 
 /** Repositories under these prefixes are public on a token-auth registry: anonymous pull tokens. */
@@ -86,7 +91,7 @@ export interface TokenAuthConfig {
   issuer: string;
 }
 
-export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: TokenAuthConfig): string {
+export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: TokenAuthConfig, o: { deletion?: boolean } = {}): string {
   if (auth === 'token' && !token) throw new Error('a token-auth registry needs its realm, service and issuer');
   return [
     'version: 0.1',
@@ -99,7 +104,7 @@ export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: T
     '  filesystem:',
     '    rootdirectory: /var/lib/registry',
     '  delete:',
-    '    enabled: true',
+    `    enabled: ${o.deletion ?? true}`,
     'http:',
     `  addr: :${PORT}`,
     ...(tls ? ['  tls:', '    certificate: /certs/tls.crt', '    key: /certs/tls.key'] : []),
@@ -170,7 +175,11 @@ export class LocalRegistry {
         : undefined;
     if (token && username && password) token.server.addUser({ username, password, grants: [{ repository: '*', actions: ['*'] }] });
     const files = [
-      { content: registryConfig(spec.auth, tls, token) + (spec.extraConfig ?? ''), target: '/etc/distribution/config.yml' },
+      {
+        content:
+          registryConfig(spec.auth, tls, token, spec.deletion === undefined ? {} : { deletion: spec.deletion }) + (spec.extraConfig ?? ''),
+        target: '/etc/distribution/config.yml',
+      },
       ...(cert
         ? [
             { content: cert.certPem, target: '/certs/tls.crt' },
