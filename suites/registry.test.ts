@@ -2,9 +2,6 @@
 // byte (through its own client and through skopeo), auth and TLS are enforced, tags move, deletion
 // works or is refused as the spec allows, and a kind node pulls each kind of image from each kind
 // of registry.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { run } from '../helpers/infra/exec.ts';
 import {
   claim,
@@ -20,6 +17,7 @@ import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { toolAccess } from '../helpers/registry/toolaccess.ts';
 
 export const suite = defineSuite({
   name: 'registry',
@@ -56,12 +54,6 @@ export const suite = defineSuite({
 });
 
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
-
-function caDir(pem: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-skopeo-'));
-  writeFileSync(join(dir, 'ca.crt'), pem);
-  return dir;
-}
 
 /** Blobs pushed in 64 KiB PATCH chunks read back, and a node runs the image (with a Secret where the registry is private). */
 async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Promise<void> {
@@ -228,9 +220,12 @@ suite.section('registry: what is pushed reads back', () => {
       const registry = s.env.registry('private');
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
       const pushed = await s.pushIndex(registry, idx);
-      const certDir = caDir(s.env.ca.certPem);
-      const { username, password } = registry.credential();
-      const base = ['skopeo', '--command-timeout', '60s', 'inspect', '--cert-dir', certDir, '--creds', `${username}:${password}`];
+      // The registry's own CA (a vendor's --registry-ca, else the run CA) and credentials, in files
+      // removed when the scenario ends: what pullcheck's client is given, skopeo is given.
+      const { ca } = registry.client.options;
+      const access = toolAccess({ host: registry.client.options.host, ca, username: registry.username, password: registry.password });
+      s.defer(() => access.remove());
+      const base = ['skopeo', '--command-timeout', '60s', 'inspect', ...access.skopeoArgs];
       const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
       const raw = await run([...base, '--raw', url], { logger: s.env.logger });
       const rawDigest = sha256(raw.stdout);
