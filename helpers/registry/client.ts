@@ -22,6 +22,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** Upload blobs larger than this in PATCH chunks (default 4 MiB). */
   chunkSize?: number;
+  /** Told of every manifest PUT the registry accepted (a vendor registry's push journal: helpers/registry/cleanup.ts). */
+  onPushed?: (p: { repository: string; reference: string; digest: string }) => void;
 }
 
 export interface HttpResponse {
@@ -144,6 +146,7 @@ export class RegistryClient {
       `put manifest ${repo}:${reference}`,
     );
     const digest = String(res.headers['docker-content-digest'] ?? manifest.digest);
+    this.options.onPushed?.({ repository: repo, reference, digest });
     if (digest !== manifest.digest)
       throw new RegistryError(`registry stored ${repo}:${reference} as ${digest}, expected ${manifest.digest}`);
     return digest;

@@ -218,9 +218,18 @@ export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): strin
 }
 
 /** The repository as pushed to `registry`: under its namespace, if it has one (and it is not there already). */
-export function underPrefix(registry: Pick<TestRegistry, 'repositoryPrefix'>, repository: string): string {
+/**
+ * A repository as it goes to a vendor's registry: under its prefix, and with the flat layout
+ * (`--registry-repository-layout flat`, for registries that allow no deeper nesting) at depth 2,
+ * `prefix/name`, the rest of its path joined with dashes. Idempotent.
+ */
+export function underPrefix(registry: Partial<Pick<TestRegistry, 'repositoryPrefix' | 'repositoryLayout'>>, repository: string): string {
   const p = registry.repositoryPrefix;
-  return !p || repository.startsWith(`${p}/`) ? repository : `${p}/${repository}`;
+  if (p && repository.startsWith(`${p}/`)) return repository;
+  if (registry.repositoryLayout !== 'flat') return p ? `${p}/${repository}` : repository;
+  const segments = repository.split('/');
+  if (p) return `${p}/${segments.join('-')}`;
+  return segments.length > 2 ? `${segments[0]}/${segments.slice(1).join('-')}` : repository;
 }
 
 /** `host/repository:tag`, or `host/repository@sha256:…` for a digest. */
@@ -245,6 +254,8 @@ export interface TestRegistry {
   readonly local: boolean;
   /** A vendor's namespace every repository pushed there goes under (helpers/registry/registry.ts underPrefix). */
   readonly repositoryPrefix?: string | undefined;
+  /** `flat`: repositories at depth 2 under the prefix (underPrefix). */
+  readonly repositoryLayout?: 'nested' | 'flat' | undefined;
   ref(repository: string, tagOrDigest: string): string;
   /** Its credentials as a pull Secret or a node's config.json holds them (`password` to use another). */
   credential(password?: string): RegistryCredential;

@@ -163,6 +163,20 @@ function certification(items: CertificationItem[]): string {
 ${certificationTable(items)}`;
 }
 
+/** What the run left on the vendor's registry: nothing, or each repository with the registry's answer and how to retry. */
+function registryCleanupHtml(results: RunResults): string {
+  const c = results.registryCleanup;
+  if (!c) return '';
+  if (!c.left.length)
+    return `<p>Registry left as found: pullcheck deleted the ${c.deleted} manifest${c.deleted === 1 ? '' : 's'} it pushed to ${esc(c.registry)}.</p>`;
+  const url = results.targets.find((t) => t.registry.mode === 'vendor')?.registry.url ?? `https://${c.registry}`;
+  const rows = c.left.map((l) => `<li><code>${esc(l.repository)}</code> <small>${esc(l.answer)}</small></li>`).join('\n');
+  return `<p><strong>Left on ${esc(c.registry)}: ${c.left.length} repositor${c.left.length === 1 ? 'y' : 'ies'} of this run</strong> (${c.deleted} manifests deleted); <code>pullcheck registry clean --registry ${esc(url)} --run ${esc(results.runId)}</code> retries.</p>
+<ul>
+${rows}
+</ul>`;
+}
+
 /** The page a vendor hands on: registry, Kubernetes version, date, verdict, capabilities and their scenarios. */
 export function renderCertificationHtml(results: RunResults): string {
   const items = results.certification ?? [];
@@ -188,6 +202,7 @@ export function renderCertificationHtml(results: RunResults): string {
 <table>${facts}</table>
 <p><strong>${esc(certificationVerdict(items))}</strong></p>
 ${certificationTable(items)}
+${registryCleanupHtml(results)}
 <p class="muted">Each verdict rests on the scenarios listed, run against this registry; their evidence is in the run's <a href="index.html">full report</a>.</p>
 </body>
 </html>
@@ -357,6 +372,7 @@ export function renderHtml(results: RunResults): string {
       ? `<h2 id="causes">Shared causes</h2>\n<ul>${results.causes.map((c) => `<li class="failed">${esc(describeCause(c))}<br><small>${c.scenarios.map(esc).join(', ')}</small></li>`).join('\n')}</ul>`
       : '',
     results.certification ? certification(results.certification) : '',
+    registryCleanupHtml(results),
     results.baseline ? baselineSection(results.baseline) : '',
     results.halves ? halvesSection(results.halves) : changedSection(results, rows, anchors),
     suites(results),

@@ -113,6 +113,11 @@ export interface RunResults {
   targets: TargetResult[];
   /** Present when the run used a vendor registry. */
   certification?: CertificationItem[];
+  /**
+   * What the run left on the vendor's registry after deleting what it pushed (helpers/registry/cleanup.ts):
+   * the manifests deleted, and each repository left with the registry's answer (`405 UNSUPPORTED`, `kept (--keep)`).
+   */
+  registryCleanup?: { registry: string; deleted: number; left: { repository: string; answer: string }[] };
   /** Failures that share a node and a runtime cause, named once (helpers/report/causes.ts). */
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
   /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */
