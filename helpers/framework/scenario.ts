@@ -14,6 +14,7 @@ import { redact } from '../infra/redact.ts';
 import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
 import { RegistryClient } from '../registry/client.ts';
+import { formatTranscript } from '../registry/transcript.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
@@ -250,6 +251,20 @@ function collectEvidence(
       );
     }
     return out.join('\n') || '(the scenario pushed nothing)';
+  });
+  // A vendor's registry has no access log pullcheck can read: what pullcheck's client asked and was answered instead.
+  add('registry-http', async () => {
+    const out: string[] = [];
+    for (const [host, registry] of registries) {
+      const transcript = registry.client.options.transcript;
+      if (!transcript || registry.local) continue;
+      const exchanges = transcript.since(since.getTime());
+      out.push(
+        `=== ${host}: ${exchanges.length} HTTP exchanges of pullcheck's client since the scenario started (credentials redacted)`,
+        formatTranscript(exchanges),
+      );
+    }
+    return out.join('\n') || "(no vendor registry: pullcheck's own registries' access log is registry-access-log)";
   });
 }
 

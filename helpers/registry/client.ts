@@ -11,6 +11,7 @@ import { rootCertificates } from 'node:tls';
 import pRetry from 'p-retry';
 import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
+import type { HttpTranscript } from './transcript.ts';
 
 export interface RegistryClientOptions {
   /** host[:port] as it appears in image references. */
@@ -24,6 +25,8 @@ export interface RegistryClientOptions {
   chunkSize?: number;
   /** Told of every manifest PUT the registry accepted (a vendor registry's push journal: helpers/registry/cleanup.ts). */
   onPushed?: (p: { repository: string; reference: string; digest: string }) => void;
+  /** Records every HTTP exchange (a vendor registry's: the evidence of a scenario that failed there). */
+  transcript?: HttpTranscript;
 }
 
 export interface HttpResponse {
@@ -365,7 +368,20 @@ export class RegistryClient {
     }
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+  private async send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+    const transcript = this.options.transcript;
+    if (!transcript) return this.sendOnce(method, url, headers, body);
+    try {
+      const res = await this.sendOnce(method, url, headers, body);
+      transcript.record({ method, url, requestHeaders: headers, status: res.status, responseHeaders: res.headers, body: res.body });
+      return res;
+    } catch (error) {
+      transcript.record({ method, url, requestHeaders: headers, error });
+      throw error;
+    }
+  }
+
+  private sendOnce(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
     // The run CA alone for the registry (as before); for other hosts (a token realm, object
     // storage) the public roots as well, since a CDN is not signed by the run CA.
     const ca = this.options.ca && (url.origin === this.origin ? this.options.ca : [...rootCertificates, this.options.ca]);

@@ -8,6 +8,7 @@ import { imageRef, type TestRegistry } from './registry.ts';
 import { EnvironmentError } from '../infra/preflight.ts';
 import type { RegistryCredential } from './secrets.ts';
 import { journalPush } from './cleanup.ts';
+import { HttpTranscript } from './transcript.ts';
 
 function journalTo(file: string, host: string) {
   return (p: { repository: string; reference: string; digest: string }) => journalPush(file, { registry: host, ...p });
@@ -50,6 +51,7 @@ export class VendorRegistry implements TestRegistry {
       ...(vendor.caPem ? { ca: vendor.caPem } : {}),
       ...(vendor.username && vendor.password ? { username: vendor.username, password: vendor.password } : {}),
       ...(vendor.pushJournal ? { onPushed: journalTo(vendor.pushJournal, vendor.host) } : {}),
+      transcript: new HttpTranscript(),
     });
   }
 
