@@ -135,6 +135,9 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
         // A vendor's project: every repository pullcheck pushes goes under it.
         '--registry-repository-prefix',
         'certbot-project',
+        // For registries that allow no deeper nesting: every repository at depth 2.
+        '--registry-repository-layout',
+        'flat',
         '--report-dir',
         reportDir,
       ],
@@ -195,6 +198,8 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
       .map((e) => e.uri.slice('/v2/'.length));
     expect(pushed.length).toBeGreaterThan(0);
     expect(pushed.filter((repo) => !repo.startsWith('certbot-project/'))).toEqual([]);
+    // The flat layout: `certbot-project/<name>`, two segments before /manifests/.
+    expect(pushed.map((uri) => uri.split('/manifests/')[0] ?? '').filter((repo) => repo.split('/').length !== 2)).toEqual([]);
 
     const logs = join(cacheDir(), 'logs');
     const files = [...filesUnder(reportDir), ...filesUnder(logs).filter((f) => statSync(f).mtimeMs >= started)];
