@@ -341,20 +341,30 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
 
 /**
  * The vendor's registry left as found: what the run pushed there (its push journals) is deleted;
- * with --keep it stays, for debugging, and is listed like what the registry refused.
+ * with --keep, or for the `--after` run of `upgrade --before` (which pulls the same images again),
+ * it stays and is listed like what the registry refused.
  */
-async function cleanVendorRegistry(o: RunOptions, runDir: string, logger: Logger): Promise<RegistryCleanup | undefined> {
+async function cleanVendorRegistry(
+  o: RunOptions,
+  runDir: string,
+  logger: Logger,
+  keptFor: string | undefined,
+): Promise<RegistryCleanup | undefined> {
   const vendor = vendorOf(o);
   if (!vendor) return undefined;
   const entries = runJournals(runDir).flatMap(readJournal);
   if (!entries.length) return undefined;
-  const result = o.keep
-    ? {
-        registry: vendor.host,
-        deleted: 0,
-        left: [...new Set(entries.map((e) => e.repository))].map((repository) => ({ repository, answer: 'kept (--keep)' })),
-      }
-    : await logger.phase(`registry ${vendor.host}: deleting what this run pushed`, () => cleanPushed(vendor.client, entries));
+  const repositories = [...new Set(entries.map((e) => e.repository))];
+  const kept = o.keep ? 'kept (--keep)' : keptFor;
+  const result: RegistryCleanup = kept
+    ? { registry: vendor.host, deleted: 0, left: repositories.map((repository) => ({ repository, answer: kept })) }
+    : await logger
+        .phase(`registry ${vendor.host}: deleting what this run pushed`, () => cleanPushed(vendor.client, entries))
+        .catch((e: unknown) => ({
+          registry: vendor.host,
+          deleted: 0,
+          left: repositories.map((repository) => ({ repository, answer: `not deleted: ${e instanceof Error ? e.message : String(e)}` })),
+        }));
   if (result.left.length)
     logger.warn(
       `${cleanupLine(result)}: \`pullcheck registry clean --registry ${o.registry?.url} --run ${basename(runDir)}\` retries (the report lists them)`,
@@ -442,7 +452,9 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   }
   // The signal handler finishes the cleanup and exits; nothing more is written.
   if (interrupted()) await new Promise<never>(() => undefined);
-  const registryCleanup = o.registry ? await cleanVendorRegistry(o, runDir, logger) : undefined;
+  const registryCleanup = o.registry
+    ? await cleanVendorRegistry(o, runDir, logger, given?.upgrade ? 'kept for the upgrade --after run, which pulls them again' : undefined)
+    : undefined;
   const run = runResults({
     runId,
     startedAt: started.toISOString(),
