@@ -1,6 +1,7 @@
 // A registry as most deployments leave distribution — deletion disabled — through the CLI as a
-// vendor would meet it: `registry serve --kind distribution-no-delete` prints a certify line, the
-// line (narrowed to the tag-move and deletion scenarios) runs: deletion reads "not supported
+// vendor would meet it: `registry serve --kind distribution-no-delete` prints a certify line, its
+// options run (as `run`, narrowed to the tag-move and deletion scenarios: `certify` would judge a
+// selection by the whole certification, which needs the full catalog): deletion reads "not supported
 // (405 UNSUPPORTED)" in certification.json and .html, never a failure; the run lists the repositories
 // it could not delete, and `registry clean --run` retries them and says the registry still refuses.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -66,7 +67,7 @@ describe('registry serve --kind distribution-no-delete, then its certify line', 
       'node',
       [
         'bin/pullcheck.js',
-        'certify',
+        'run',
         ...args,
         '--suite',
         'registry',
