@@ -15,7 +15,8 @@ describe("a vendor registry's push journal and cleanup", () => {
   it('reads back what was journalled, skipping a torn last line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pullcheck-journal-'));
     try {
-      const file = join(dir, 'registry-pushes.jsonl');
+      // The target's directory need not exist yet (the probe pushes first).
+      const file = join(dir, 'v1', 'registry-pushes.jsonl');
       journalPush(file, { registry: 'r:5000', repository: 'p/a', reference: 't1', digest: D1 });
       writeFileSync(file, `${JSON.stringify({ registry: 'r:5000', repository: 'p/a', reference: 't1', digest: D2 })}\n{"registry":"r:5`, {
         flag: 'a',

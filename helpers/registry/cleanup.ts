@@ -4,8 +4,8 @@
 // digest, newest first (an index before its children). Where the registry does not allow deletion
 // (400/405, which the spec allows) the repositories stay and the report names them;
 // `pullcheck registry clean --run RUN` retries from the same journal.
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RegistryClient } from './client.ts';
 
 export const PUSH_JOURNAL = 'registry-pushes.jsonl';
@@ -30,6 +30,8 @@ export interface RegistryCleanup {
 
 /** Appends one push to the journal; workers and the main process append to the same file (lines well under PIPE_BUF). */
 export function journalPush(file: string, pushed: PushedManifest): void {
+  // The probe pushes before the target's directory holds anything else.
+  mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, `${JSON.stringify(pushed)}\n`, { mode: 0o600 });
 }
 
