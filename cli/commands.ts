@@ -46,6 +46,12 @@ export const FLAGS = {
     arg: 'Q',
     help: "a namespace anonymous clients may read: with a username, the registry also stands in for the suites' anonymous registries",
   },
+  'registry-repository-layout': {
+    type: 'string',
+    arg: 'flat|nested',
+    help: 'flat: every repository at depth 2, P/name (registries that allow no deeper nesting); default nested, P/pullcheck/name',
+  },
+  run: { type: 'string', arg: 'RUN', help: 'registry clean: the run ID (reports/RUN) whose pushes to delete' },
   config: { type: 'string', arg: 'FILE', help: 'YAML with any of the settings above (flags win over it)' },
   keep: { type: 'boolean', help: 'leave the cluster and the scenario namespaces for debugging' },
   parallel: { type: 'string', arg: 'N', help: 'suites that do not change nodes run N at a time (default 2)' },
@@ -55,7 +61,7 @@ export const FLAGS = {
   kind: {
     type: 'string',
     arg: 'KIND',
-    help: 'distribution-htpasswd, distribution-anonymous, distribution-token, ggcr or redirect',
+    help: 'distribution-htpasswd, distribution-anonymous, distribution-token, distribution-no-delete, ggcr or redirect',
   },
   from: { type: 'string', arg: 'vX', help: 'upgrade: the Kubernetes version the cluster is created at' },
   to: { type: 'string', arg: 'vY', help: 'upgrade: the version it is upgraded to in place (the next minor, or a later patch)' },
@@ -96,6 +102,7 @@ const REGISTRY: FlagName[] = [
   'registry-ca',
   'registry-repository-prefix',
   'registry-public-prefix',
+  'registry-repository-layout',
 ];
 const RUN: FlagName[] = [
   'config',
@@ -218,6 +225,18 @@ export const COMMANDS: CommandSpec[] = [
     summary:
       'start one registry of a kind pullcheck runs, beside the kind cluster (--name/--profile), print the certify command for it, serve until Ctrl-C',
     groups: [{ title: 'registry', flags: ['kind', 'profile', 'name'] }],
+  },
+  {
+    name: 'registry clean',
+    summary:
+      'delete the tags and manifests run --run RUN pushed to --registry (what its end could not delete, or a killed run left); exit 1 if the registry still refuses',
+    groups: [
+      {
+        title: 'registry (also PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA)',
+        flags: ['registry', 'registry-username', 'registry-password-stdin', 'registry-ca', 'run', 'report-dir'],
+      },
+    ],
+    notes: ['exit codes: 0 nothing of the run left, 1 the registry refused deleting some, 2 bad usage or environment'],
   },
   {
     name: 'version',

@@ -26,6 +26,7 @@ import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/r
 import { runPullcheck } from '../helpers/run/run.ts';
 import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
+import { cleanRegistryRun, runIdArg } from '../helpers/run/clean.ts';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)
@@ -138,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values['registry-ca'] ? { registryCa: values['registry-ca'] } : {}),
         ...(values['registry-repository-prefix'] ? { registryRepositoryPrefix: values['registry-repository-prefix'] } : {}),
         ...(values['registry-public-prefix'] ? { registryPublicPrefix: values['registry-public-prefix'] } : {}),
+        ...(values['registry-repository-layout'] ? { registryRepositoryLayout: values['registry-repository-layout'] } : {}),
         ...(values.keep !== undefined ? { keep: values.keep } : {}),
         ...(values.parallel ? { parallel: values.parallel } : {}),
         ...(values.timeout ? { timeout: values.timeout } : {}),
@@ -286,6 +288,18 @@ async function main(argv: string[]): Promise<number> {
       logger.info(`runner image ${image.ref} (${image.built ? 'built' : 'local'})`);
       console.log(image.ref);
       return 0;
+    }
+    case 'registry clean': {
+      const runId = runIdArg(values.run);
+      const options = resolveRunOptions({
+        ...(values.registry ? { registry: values.registry } : {}),
+        ...(values['registry-username'] ? { registryUsername: values['registry-username'] } : {}),
+        ...(values['registry-password-stdin'] ? { registryPassword: await readStdin() } : {}),
+        ...(values['registry-ca'] ? { registryCa: values['registry-ca'] } : {}),
+        ...(values['report-dir'] ? { reportDir: values['report-dir'] } : {}),
+      });
+      if (!options.registry) throw new UsageError('registry clean needs --registry URL: the registry the run pushed to');
+      return cleanRegistryRun({ registry: options.registry, runId, reportDir: options.reportDir, logger });
     }
     case 'registry serve': {
       const kind = standaloneKindArg(values.kind);

@@ -1,9 +1,7 @@
 // The registries and images every other suite relies on: what pullcheck pushes reads back byte for
-// byte (through its own client and through skopeo), auth and TLS are enforced, tags move and go,
-// and a kind node pulls each kind of image from each kind of registry.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// byte (through its own client and through skopeo), auth and TLS are enforced, tags move, deletion
+// works or is refused as the spec allows, and a kind node pulls each kind of image from each kind
+// of registry.
 import { run } from '../helpers/infra/exec.ts';
 import {
   claim,
@@ -18,7 +16,8 @@ import {
 import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
-import { isNotFound, type RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { type RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import { toolAccess } from '../helpers/registry/toolaccess.ts';
 
 export const suite = defineSuite({
   name: 'registry',
@@ -45,7 +44,8 @@ export const suite = defineSuite({
       registries: { public: { implementation: 'ggcr' } },
       scenarios: [
         'tls-verifies-with-run-ca',
-        'tag-moves-and-deletes',
+        'tag-moves',
+        'deletion',
         'node-pulls-oci-manifest-from-public',
         'node-pulls-docker-manifest-list-from-public',
       ],
@@ -54,12 +54,6 @@ export const suite = defineSuite({
 });
 
 const ALL_MANIFEST_TYPES = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList];
-
-function caDir(pem: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-skopeo-'));
-  writeFileSync(join(dir, 'ca.crt'), pem);
-  return dir;
-}
 
 /** Blobs pushed in 64 KiB PATCH chunks read back, and a node runs the image (with a Secret where the registry is private). */
 async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Promise<void> {
@@ -94,9 +88,9 @@ async function chunkedUpload(s: ScenarioContext, name: 'public' | 'private'): Pr
 
 /**
  * A tag pushed again points at the new manifest (and, with `nodePulls`, a node pulling the tag with
- * Always runs the new one); a deleted tag is gone while its manifest stays readable by digest.
+ * Always runs the new one). Deletion is proven apart (`deletion`): a registry may disable it.
  */
-async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private', o: { nodePulls: boolean }): Promise<void> {
+async function tagMoves(s: ScenarioContext, name: 'public' | 'private', o: { nodePulls: boolean }): Promise<void> {
   const registry = s.env.registry(name);
   const first = await s.image(registry);
   const second = await s.image(registry, { repository: first.repository, tag: first.tag });
@@ -118,24 +112,75 @@ async function tagMovesAndDeletes(s: ScenarioContext, name: 'public' | 'private'
       second,
     );
   }
-  await client.deleteManifest(first.repository, first.tag);
-  const deleted = await client.getManifest(first.repository, first.tag, ALL_MANIFEST_TYPES).then(
-    (m) => ({ gone: false, seen: `it still serves it as ${m.digest}` }),
-    // Gone is a 404: a 401, a 5xx or a dropped connection says nothing of the tag.
-    (e: unknown) => ({
-      gone: isNotFound(e),
-      seen: `reading it failed with ${e instanceof RegistryError && e.status !== undefined ? `HTTP ${e.status}` : 'no HTTP answer'}, not 404: ${e instanceof Error ? e.message : String(e)}`,
-    }),
-  );
+}
+
+/** What a DELETE was answered: `202`, `405 UNSUPPORTED`. */
+function answered(r: { status: number; code?: string }): string {
+  return `${r.status}${r.code ? ` ${r.code}` : ''}`;
+}
+
+/** The OCI distribution spec's answer of a registry that disabled deletion (Content Management). */
+function refused(r: { status: number }): boolean {
+  return r.status === 400 || r.status === 405;
+}
+
+/**
+ * Deletion, which the spec leaves optional ("Registries MAY implement deletion or they MAY disable
+ * it"): a deleted tag is gone while its manifest stays readable by digest, then the manifest deleted
+ * by digest is gone. A registry that deletes by manifest only passes too; one that answers 400 or
+ * 405 to both makes deletion "not supported" (a declared skip), never a failure.
+ */
+async function deletion(s: ScenarioContext, name: 'public' | 'private'): Promise<void> {
+  const registry = s.env.registry(name);
+  const { repository, tag, digest } = await s.image(registry);
+  // Deletes and reads through a client of their own, whose answers the scenario records.
+  const client = s.observedClient('delete', registry.client.options);
+  const status = async (reference: string) =>
+    (await client.fetch('GET', `/v2/${repository}/manifests/${reference}`, { headers: { accept: ALL_MANIFEST_TYPES.join(', ') } })).status;
+  const byTag = await client.tryDelete(repository, tag);
+  if (byTag.status === 202) {
+    const tagNow = await status(tag);
+    claim(
+      tagNow === 404,
+      `a deleted tag must be gone (OCI distribution: once deleted, a GET to /v2/<name>/manifests/<tag> will return a 404), but after DELETE ${repository}:${tag} on ${registry.host} answered 202, GET answered ${tagNow}`,
+    );
+    const digestNow = await status(digest);
+    claim(
+      digestNow === 200,
+      `deleting a tag must leave its manifest readable by digest, but after deleting ${repository}:${tag}, ${registry.host} answered GET ${repository}@${digest} with ${digestNow}`,
+    );
+  } else {
+    claim(
+      refused(byTag),
+      `DELETE /v2/${repository}/manifests/${tag} must answer 202, or 400/405 where the registry disabled tag deletion (OCI distribution: Deleting tags), but ${registry.host} answered ${answered(byTag)}`,
+    );
+    s.rule(
+      `${registry.host} refused deleting the tag ${tag} (${answered(byTag)}): the spec lets a registry allow deletion only by manifest`,
+    );
+  }
+  const byDigest = await client.tryDelete(repository, digest);
+  if (refused(byDigest) && byTag.status !== 202)
+    s.notSupported(
+      'deletion',
+      answered(byDigest),
+      `${registry.host} does not support deletion: DELETE of the tag answered ${answered(byTag)} and of the manifest ${digest} ${answered(byDigest)}, as the OCI distribution spec lets a registry that disabled deletion answer (400 or 405)`,
+    );
+  if (refused(byDigest)) {
+    s.rule(`${registry.host} deletes tags but refused deleting the manifest ${digest} (${answered(byDigest)})`);
+    return;
+  }
   claim(
-    deleted.gone,
-    `a deleted tag must be gone (OCI distribution: DELETE /v2/<name>/manifests/<tag>), but after deleting ${first.repository}:${first.tag} on ${registry.host} ${deleted.seen}`,
+    byDigest.status === 202,
+    `DELETE /v2/${repository}/manifests/${digest} must answer 202, or 400/405 where the registry disabled deletion (OCI distribution: Deleting manifests), but ${registry.host} answered ${answered(byDigest)}`,
   );
-  const kept = (await client.getManifest(first.repository, second.digest, ALL_MANIFEST_TYPES)).digest;
-  claim(
-    kept === second.digest,
-    `deleting a tag must leave its manifest readable by digest, but ${registry.host} serves ${first.repository}@${second.digest} as ${kept}`,
-  );
+  const gone = [digest, ...(byTag.status === 202 ? [] : [tag])];
+  for (const reference of gone) {
+    const now = await status(reference);
+    claim(
+      now === 404,
+      `a deleted manifest must be gone, and every tag pointing at it (OCI distribution: once deleted, a GET to /v2/<name>/manifests/<digest> and any tag pointing to that digest will return a 404), but after DELETE ${repository}@${digest} answered 202, ${registry.host} answered GET ${repository}:${reference} with ${now}`,
+    );
+  }
 }
 
 suite.section('registry: what is pushed reads back', () => {
@@ -180,9 +225,12 @@ suite.section('registry: what is pushed reads back', () => {
       const registry = s.env.registry('private');
       const idx = await echoIndex(INDEX_PLATFORMS, s.env.logger);
       const pushed = await s.pushIndex(registry, idx);
-      const certDir = caDir(s.env.ca.certPem);
-      const { username, password } = registry.credential();
-      const base = ['skopeo', '--command-timeout', '60s', 'inspect', '--cert-dir', certDir, '--creds', `${username}:${password}`];
+      // The registry's own CA (a vendor's --registry-ca, else the run CA) and credentials, in files
+      // removed when the scenario ends: what pullcheck's client is given, skopeo is given.
+      const { ca } = registry.client.options;
+      const access = toolAccess({ host: registry.client.options.host, ca, username: registry.username, password: registry.password });
+      s.defer(() => access.remove());
+      const base = ['skopeo', '--command-timeout', '60s', 'inspect', ...access.skopeoArgs];
       const url = `docker://${registry.client.options.host}/${pushed.repository}:${pushed.tag}`;
       const raw = await run([...base, '--raw', url], { logger: s.env.logger });
       const rawDigest = sha256(raw.stdout);
@@ -388,11 +436,15 @@ suite.section('registry: plain HTTP, only where asked', () => {
 });
 
 suite.section('registry: tags move and go', () => {
+  suite.scenario('tag-moves', 'a tag pushed again points at the new digest', { capabilities: ['tag-moves'] }, (s) =>
+    tagMoves(s, 'public', { nodePulls: false }),
+  );
+
   suite.scenario(
-    'tag-moves-and-deletes',
-    'a tag pushed again points at the new digest; a deleted tag is gone while its manifest stays',
-    { capabilities: ['tag-moves'] },
-    (s) => tagMovesAndDeletes(s, 'public', { nodePulls: false }),
+    'deletion',
+    'a deleted tag is gone while its manifest stays, and a deleted manifest is gone (optional: a registry answering 400/405 does not support deletion)',
+    { capabilities: ['deletion'] },
+    (s) => deletion(s, 'public'),
   );
 });
 
@@ -456,10 +508,17 @@ suite.section('registry: each capability on either kind of registry', () => {
   );
 
   suite.scenario(
-    'private-tag-moves-and-deletes',
-    'in the private registry, a tag pushed again points at the new digest and a node pulls the new one; a deleted tag is gone',
+    'private-tag-moves',
+    'in the private registry, a tag pushed again points at the new digest and a node pulls the new one',
     { capabilities: ['tag-moves'] },
-    (s) => tagMovesAndDeletes(s, 'private', { nodePulls: true }),
+    (s) => tagMoves(s, 'private', { nodePulls: true }),
+  );
+
+  suite.scenario(
+    'private-deletion',
+    'in the private registry, a deleted tag is gone while its manifest stays, and a deleted manifest is gone (optional)',
+    { capabilities: ['deletion'] },
+    (s) => deletion(s, 'private'),
   );
 
   suite.scenario(

@@ -94,8 +94,66 @@ describe('certification', () => {
   it('certifies only when every required capability passed', () => {
     const all = target(REQUIRED_CAPABILITIES.map((c) => scenario(`s/${c}`, [c])));
     expect(certificationGaps(certify([all]))).toEqual([]);
-    const missing = target(REQUIRED_CAPABILITIES.filter((c) => c !== 'chunked-upload').map((c) => scenario(`s/${c}`, [c])));
-    expect(certificationGaps(certify([missing]))).toEqual([expect.stringMatching(/^chunked blob uploads: not tested/)]);
+    const missing = target(REQUIRED_CAPABILITIES.filter((c) => c !== 'tag-moves').map((c) => scenario(`s/${c}`, [c])));
+    expect(certificationGaps(certify([missing]))).toEqual([expect.stringMatching(/^tag moves.*: not tested/)]);
+  });
+
+  it('never requires what the OCI distribution spec leaves optional: deletion, chunked uploads', () => {
+    expect(REQUIRED_CAPABILITIES).not.toContain('deletion');
+    expect(REQUIRED_CAPABILITIES).not.toContain('chunked-upload');
+    const items = certify([target(REQUIRED_CAPABILITIES.map((c) => scenario(`s/${c}`, [c])))]);
+    expect(items.find((c) => c.key === 'deletion')).toMatchObject({ required: false, status: 'not tested' });
+    expect(items.find((c) => c.key === 'chunked-upload')).toMatchObject({ required: false, status: 'not tested' });
+    expect(certificationVerdict(items)).toBe('certified: every required capability passed');
+  });
+
+  it('reads an optional capability the registry refused as the spec allows as "not supported", and still certifies', () => {
+    const refused = { capability: 'deletion', detail: '405 UNSUPPORTED' };
+    const items = certify([
+      target([
+        ...REQUIRED_CAPABILITIES.map((c) => scenario(`s/${c}`, [c])),
+        scenario('registry/deletion', ['deletion'], { status: 'not-applicable', notSupported: refused }),
+        scenario('registry/private-deletion', ['deletion'], { status: 'not-applicable', notSupported: refused }),
+      ]),
+    ]);
+    expect(items.find((c) => c.key === 'deletion')).toMatchObject({
+      required: false,
+      status: 'not supported',
+      note: '405 UNSUPPORTED',
+      verdicts: [
+        { id: 'registry/deletion', verdict: 'not supported' },
+        { id: 'registry/private-deletion', verdict: 'not supported' },
+      ],
+    });
+    expect(certificationGaps(items)).toEqual([]);
+    expect(certificationVerdict(items)).toBe(
+      'certified: every required capability passed; optional deletion: not supported (405 UNSUPPORTED)',
+    );
+  });
+
+  it('counts deletion passed when one scenario deleted, though another registry namespace refused it', () => {
+    const items = certify([
+      target([
+        scenario('registry/deletion', ['deletion'], {
+          status: 'not-applicable',
+          notSupported: { capability: 'deletion', detail: '400 UNSUPPORTED' },
+        }),
+        scenario('registry/private-deletion', ['deletion']),
+      ]),
+    ]);
+    expect(items.find((c) => c.key === 'deletion')?.status).toBe('passed');
+  });
+
+  it('does not let a required capability be "not supported": it is not proven', () => {
+    const items = certify([
+      target([
+        scenario('s/t', ['tag-moves'], {
+          status: 'not-applicable',
+          notSupported: { capability: 'tag-moves', detail: '405' },
+        }),
+      ]),
+    ]);
+    expect(items.find((c) => c.key === 'tag-moves')?.status).toBe('not tested');
   });
 
   it('declares auth out of scope for a registry certified without credentials, and certifies it on the rest', () => {

@@ -43,6 +43,12 @@ describe('registry and node configuration', () => {
     expect(YAML.parse(registryConfig('none'))).not.toHaveProperty('auth');
   });
 
+  it('registry config disables deletion only when asked (distribution then answers DELETE 405 UNSUPPORTED)', () => {
+    const storage = (yaml: string) => (YAML.parse(yaml) as Record<string, Record<string, unknown>>)['storage'];
+    expect(storage(registryConfig('htpasswd'))?.['delete']).toEqual({ enabled: true });
+    expect(storage(registryConfig('htpasswd', true, undefined, { deletion: false }))?.['delete']).toEqual({ enabled: false });
+  });
+
   it('hosts.toml points containerd at the registry over HTTPS with the CA', () => {
     const toml = hostsToml('reg:5000', '/etc/containerd/certs.d/reg:5000/ca.crt');
     expect(toml).toContain('server = "https://reg:5000"');

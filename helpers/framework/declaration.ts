@@ -2,7 +2,10 @@
 // selection, the run's phases) and the certification, without running any scenario body.
 import type { ShapeNeed } from '../cluster/shape.ts';
 
-/** Registry capabilities a vendor's registry is certified for; a scenario names those it proves. */
+/**
+ * Registry capabilities a vendor's registry is certified for; a scenario names those it proves.
+ * Which are required is helpers/run/certification.ts's; docs/capabilities.md gives the spec's words.
+ */
 export const CAPABILITIES = {
   tls: 'TLS: nodes pull over HTTPS',
   'auth-enforced': 'auth enforced: no or wrong credentials are refused',
@@ -10,7 +13,8 @@ export const CAPABILITIES = {
   'oci-index': 'OCI image index',
   'docker-manifest-list': 'Docker manifest list',
   'platform-selection': 'platform selection',
-  'tag-moves': 'tag moves and deletes',
+  'tag-moves': 'tag moves: a manifest pushed to a tag again replaces it',
+  deletion: 'deletion of tags and manifests',
   'chunked-upload': 'chunked blob uploads',
 } as const;
 

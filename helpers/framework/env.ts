@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PUSH_JOURNAL } from '../registry/cleanup.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { nodeFacts, PendingNodeAccess } from '../cluster/existing.ts';
 import { providerFor } from '../cluster/provider.ts';
@@ -94,6 +95,9 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
       ...(password ? { password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
       ...(prefix ? { repositoryPrefix: prefix } : {}),
+      ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
+      // Every manifest pushed there is journalled for the run's cleanup (helpers/registry/cleanup.ts).
+      ...(ctx.targetDir ? { pushJournal: join(ctx.targetDir, PUSH_JOURNAL) } : {}),
     },
     req.name,
     role,

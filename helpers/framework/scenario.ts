@@ -15,10 +15,11 @@ import { lockFreeNode, lockNode } from '../node/lock.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
 import { credentialAttempts, refusalUnproven } from '../registry/credentialrecord.ts';
+import { formatTranscript } from '../registry/transcript.ts';
 import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
-import type { Need, ScenarioDeclaration } from './declaration.ts';
+import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
 import type { PosturePart } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
@@ -193,6 +194,12 @@ export interface ScenarioContext {
    */
   skipDeclared(reason: string, rests?: readonly PosturePart[]): never;
   /**
+   * Ends the scenario as skipped by declaration because the registry refused an optional capability
+   * the way the spec lets it (`detail`: what it answered, e.g. "405 UNSUPPORTED"); the certification
+   * reads that capability as "not supported". Only for a capability the scenario declares.
+   */
+  notSupported(capability: Capability, detail: string, reason: string): never;
+  /**
    * Skips (by declaration) a scenario about what a node does with an IfNotPresent or Never pod when
    * the cluster is declared with AlwaysPullImages, which makes every such pod Always: `what` cannot
    * be observed there. The plugin's own behaviour is proven by always-pull-images/*.
@@ -292,6 +299,20 @@ function collectEvidence(
       );
     }
     return out.join('\n') || '(the scenario pushed nothing)';
+  });
+  // A vendor's registry has no access log pullcheck can read: what pullcheck's client asked and was answered instead.
+  add('registry-http', async () => {
+    const out: string[] = [];
+    for (const [host, registry] of registries) {
+      const transcript = registry.client.options.transcript;
+      if (!transcript || registry.local) continue;
+      const exchanges = transcript.since(since.getTime());
+      out.push(
+        `=== ${host}: ${exchanges.length} HTTP exchanges of pullcheck's client since the scenario started (credentials redacted)`,
+        formatTranscript(exchanges),
+      );
+    }
+    return out.join('\n') || "(no vendor registry: pullcheck's own registries' access log is registry-access-log)";
   });
 }
 
@@ -420,7 +441,13 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   };
   const record = async (
     status: ScenarioStatus,
-    extra: { reason?: string; evidence?: string[]; blockedBy?: Finding; observed?: PodObservation[] } = {},
+    extra: {
+      reason?: string;
+      evidence?: string[];
+      blockedBy?: Finding;
+      observed?: PodObservation[];
+      notSupported?: { capability: string; detail: string };
+    } = {},
   ) =>
     writeScenarioRecord({
       id,
@@ -435,6 +462,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       registries: [...usedRegistries.keys()],
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.blockedBy ? { blockedBy: extra.blockedBy } : {}),
+      ...(extra.notSupported ? { notSupported: extra.notSupported } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
       ...(proven ? { proven } : {}),
       observations: extra.observed ?? (await observations()),
@@ -652,6 +680,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     skipDeclared: (reason, rests = []) => {
       throw new ScenarioSkipped(reason, 'not-applicable', rests);
     },
+    notSupported: (capability, detail, reason) => {
+      if (!decl.capabilities.includes(capability))
+        throw new Error(`scenario ${id} reports ${capability} not supported but does not declare that capability`);
+      throw new ScenarioSkipped(reason, 'not-applicable', [], { capability, detail });
+    },
     skipIfAlwaysPullImages: (what) => {
       const p = env.posture;
       if (p.admission.alwaysPullImages)
@@ -717,7 +750,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       env.logger.info(
         `[${id}] ${STATUS_LOG[status]}${blockedBy ? ` by ${blockedBy.cause} (named before the suites)` : ''} ${error.message}`,
       );
-      await record(status, { reason, ...(blockedBy ? { blockedBy } : {}) });
+      await record(status, {
+        reason,
+        ...(blockedBy ? { blockedBy } : {}),
+        ...(error.notSupported && !blockedBy ? { notSupported: error.notSupported } : {}),
+      });
       return;
     }
     const evidence: string[] = [];

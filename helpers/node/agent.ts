@@ -74,7 +74,7 @@ export async function nodeAgentImage(platform: Platform, logger: Logger): Promis
 
 /** Where the agent image goes: the run's registry, which the nodes reach and trust. */
 export type AgentRegistry = Pick<StartedRegistry, 'client' | 'host' | 'ref' | 'username' | 'password'> &
-  Partial<Pick<TestRegistry, 'repositoryPrefix'>>;
+  Partial<Pick<TestRegistry, 'repositoryPrefix' | 'repositoryLayout'>>;
 
 /** Pushes one image per platform (an OCI index when there are several); returns the reference by digest. */
 async function pushAgentImage(registry: AgentRegistry, platforms: readonly Platform[], tag: string, logger: Logger): Promise<string> {

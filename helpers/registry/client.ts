@@ -11,6 +11,7 @@ import { rootCertificates } from 'node:tls';
 import pRetry from 'p-retry';
 import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
+import type { HttpTranscript } from './transcript.ts';
 
 export interface RegistryClientOptions {
   /** host[:port] as it appears in image references. */
@@ -24,6 +25,10 @@ export interface RegistryClientOptions {
   chunkSize?: number;
   /** Told of every answer (each redirect hop and token request too): what a scenario records of the exchange. */
   onAnswer?: (answer: { method: string; url: URL; status: number }) => void;
+  /** Told of every manifest PUT the registry accepted (a vendor registry's push journal: helpers/registry/cleanup.ts). */
+  onPushed?: (p: { repository: string; reference: string; digest: string }) => void;
+  /** Records every HTTP exchange (a vendor registry's: the evidence of a scenario that failed there). */
+  transcript?: HttpTranscript;
 }
 
 export interface HttpResponse {
@@ -151,6 +156,7 @@ export class RegistryClient {
       `put manifest ${repo}:${reference}`,
     );
     const digest = String(res.headers['docker-content-digest'] ?? manifest.digest);
+    this.options.onPushed?.({ repository: repo, reference, digest });
     if (digest !== manifest.digest)
       throw new RegistryError(`registry stored ${repo}:${reference} as ${digest}, expected ${manifest.digest}`);
     return digest;
@@ -180,6 +186,16 @@ export class RegistryClient {
     );
     if (reference.includes(':')) verifyDigest(res.body, reference, `manifest ${repo}@${reference}`);
     return { digest: sha256(res.body), mediaType: String(res.headers['content-type'] ?? ''), bytes: res.body };
+  }
+
+  /**
+   * DELETE a manifest by digest, or a tag alone, whatever the answer: its status and the first error
+   * code of its body (`UNSUPPORTED`), for callers that accept a registry refusing deletion (400/405).
+   */
+  async tryDelete(repo: string, reference: string): Promise<{ status: number; code?: string }> {
+    const res = await this.fetch('DELETE', `/v2/${repo}/manifests/${reference}`);
+    const code = errorCode(res.body);
+    return { status: res.status, ...(code ? { code } : {}) };
   }
 
   /** Deletes a manifest by digest, or (distribution v3) a tag alone. */
@@ -360,7 +376,20 @@ export class RegistryClient {
     }
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+  private async send(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
+    const transcript = this.options.transcript;
+    if (!transcript) return this.sendOnce(method, url, headers, body);
+    try {
+      const res = await this.sendOnce(method, url, headers, body);
+      transcript.record({ method, url, requestHeaders: headers, status: res.status, responseHeaders: res.headers, body: res.body });
+      return res;
+    } catch (error) {
+      transcript.record({ method, url, requestHeaders: headers, error });
+      throw error;
+    }
+  }
+
+  private sendOnce(method: string, url: URL, headers: Record<string, string>, body?: Buffer): Promise<HttpResponse> {
     // The run CA alone for the registry (as before); for other hosts (a token realm, object
     // storage) the public roots as well, since a CDN is not signed by the run CA.
     const ca = this.options.ca && (url.origin === this.origin ? this.options.ca : [...rootCertificates, this.options.ca]);
@@ -387,6 +416,17 @@ export class RegistryClient {
       req.on('error', reject);
       req.end(body);
     });
+  }
+}
+
+/** The first `errors[].code` of a distribution error body, if it is one. */
+export function errorCode(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown }[] };
+    const code = parsed.errors?.[0]?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -74,6 +74,11 @@ export interface RegistrySpec {
    * (helpers/registry/standalone.ts). Default: the alias, which only containers on `network` resolve.
    */
   ip?: string;
+  /**
+   * `storage.delete.enabled` (default true). False stands a registry as most deployments leave
+   * distribution: DELETE answered `405 UNSUPPORTED`, which the spec allows (docs/capabilities.md).
+   */
+  deletion?: boolean;
 }
 
 /** Repositories under these prefixes are public on a token-auth registry: anonymous pull tokens. */
@@ -86,7 +91,7 @@ export interface TokenAuthConfig {
   issuer: string;
 }
 
-export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: TokenAuthConfig): string {
+export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: TokenAuthConfig, o: { deletion?: boolean } = {}): string {
   if (auth === 'token' && !token) throw new Error('a token-auth registry needs its realm, service and issuer');
   return [
     'version: 0.1',
@@ -99,7 +104,7 @@ export function registryConfig(auth: RegistrySpec['auth'], tls = true, token?: T
     '  filesystem:',
     '    rootdirectory: /var/lib/registry',
     '  delete:',
-    '    enabled: true',
+    `    enabled: ${o.deletion ?? true}`,
     'http:',
     `  addr: :${PORT}`,
     ...(tls ? ['  tls:', '    certificate: /certs/tls.crt', '    key: /certs/tls.key'] : []),
@@ -170,7 +175,11 @@ export class LocalRegistry {
         : undefined;
     if (token && username && password) token.server.addUser({ username, password, grants: [{ repository: '*', actions: ['*'] }] });
     const files = [
-      { content: registryConfig(spec.auth, tls, token) + (spec.extraConfig ?? ''), target: '/etc/distribution/config.yml' },
+      {
+        content:
+          registryConfig(spec.auth, tls, token, spec.deletion === undefined ? {} : { deletion: spec.deletion }) + (spec.extraConfig ?? ''),
+        target: '/etc/distribution/config.yml',
+      },
       ...(cert
         ? [
             { content: cert.certPem, target: '/certs/tls.crt' },
@@ -209,9 +218,18 @@ export function registryAlias(spec: Pick<RegistrySpec, 'runId' | 'name'>): strin
 }
 
 /** The repository as pushed to `registry`: under its namespace, if it has one (and it is not there already). */
-export function underPrefix(registry: Pick<TestRegistry, 'repositoryPrefix'>, repository: string): string {
+/**
+ * A repository as it goes to a vendor's registry: under its prefix, and with the flat layout
+ * (`--registry-repository-layout flat`, for registries that allow no deeper nesting) at depth 2,
+ * `prefix/name`, the rest of its path joined with dashes. Idempotent.
+ */
+export function underPrefix(registry: Partial<Pick<TestRegistry, 'repositoryPrefix' | 'repositoryLayout'>>, repository: string): string {
   const p = registry.repositoryPrefix;
-  return !p || repository.startsWith(`${p}/`) ? repository : `${p}/${repository}`;
+  if (p && repository.startsWith(`${p}/`)) return repository;
+  if (registry.repositoryLayout !== 'flat') return p ? `${p}/${repository}` : repository;
+  const segments = repository.split('/');
+  if (p) return `${p}/${segments.join('-')}`;
+  return segments.length > 2 ? `${segments[0]}/${segments.slice(1).join('-')}` : repository;
 }
 
 /** `host/repository:tag`, or `host/repository@sha256:…` for a digest. */
@@ -236,6 +254,8 @@ export interface TestRegistry {
   readonly local: boolean;
   /** A vendor's namespace every repository pushed there goes under (helpers/registry/registry.ts underPrefix). */
   readonly repositoryPrefix?: string | undefined;
+  /** `flat`: repositories at depth 2 under the prefix (underPrefix). */
+  readonly repositoryLayout?: 'nested' | 'flat' | undefined;
   ref(repository: string, tagOrDigest: string): string;
   /** Its credentials as a pull Secret or a node's config.json holds them (`password` to use another). */
   credential(password?: string): RegistryCredential;

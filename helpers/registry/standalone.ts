@@ -15,14 +15,23 @@ import { TOKEN_PUBLIC_PREFIXES } from './registry.ts';
 import { createCA } from './tls.ts';
 import { networkGateway } from './tokenserver.ts';
 
-export const STANDALONE_KINDS = ['distribution-htpasswd', 'distribution-anonymous', 'distribution-token', 'ggcr', 'redirect'] as const;
+export const STANDALONE_KINDS = [
+  'distribution-htpasswd',
+  'distribution-anonymous',
+  'distribution-token',
+  'distribution-no-delete',
+  'ggcr',
+  'redirect',
+] as const;
 export type StandaloneKind = (typeof STANDALONE_KINDS)[number];
 
 /** What each kind is, as a suite would ask for it (helpers/framework/env.ts RegistryRequest). */
-const KINDS: Record<StandaloneKind, Pick<KindSpec, 'auth' | 'implementation' | 'redirectBlobs'>> = {
+const KINDS: Record<StandaloneKind, Pick<KindSpec, 'auth' | 'implementation' | 'redirectBlobs' | 'deletion'>> = {
   'distribution-htpasswd': { auth: 'htpasswd' },
   'distribution-anonymous': { auth: 'none' },
   'distribution-token': { auth: 'token' },
+  // As Debian's docker-registry and most deployments leave distribution: deletion disabled (405 UNSUPPORTED).
+  'distribution-no-delete': { auth: 'htpasswd', deletion: false },
   ggcr: { auth: 'none', implementation: 'ggcr' },
   redirect: { auth: 'htpasswd', redirectBlobs: true },
 };

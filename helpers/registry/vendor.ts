@@ -7,6 +7,12 @@ import { RegistryClient, RegistryError } from './client.ts';
 import { imageRef, type TestRegistry } from './registry.ts';
 import { EnvironmentError } from '../infra/preflight.ts';
 import type { RegistryCredential } from './secrets.ts';
+import { journalPush } from './cleanup.ts';
+import { HttpTranscript } from './transcript.ts';
+
+function journalTo(file: string, host: string) {
+  return (p: { repository: string; reference: string; digest: string }) => journalPush(file, { registry: host, ...p });
+}
 
 export interface VendorRegistrySpec {
   url: string;
@@ -16,6 +22,10 @@ export interface VendorRegistrySpec {
   caPem?: string;
   /** Every repository pushed here goes under it. */
   repositoryPrefix?: string;
+  /** `flat`: `prefix/name` (depth 2), for registries that allow no deeper nesting (see underPrefix). */
+  repositoryLayout?: 'nested' | 'flat';
+  /** The file every manifest pushed here is journalled in, for the run's cleanup (helpers/registry/cleanup.ts). */
+  pushJournal?: string;
 }
 
 export class VendorRegistry implements TestRegistry {
@@ -40,6 +50,8 @@ export class VendorRegistry implements TestRegistry {
       host: vendor.host,
       ...(vendor.caPem ? { ca: vendor.caPem } : {}),
       ...(vendor.username && vendor.password ? { username: vendor.username, password: vendor.password } : {}),
+      ...(vendor.pushJournal ? { onPushed: journalTo(vendor.pushJournal, vendor.host) } : {}),
+      transcript: new HttpTranscript(),
     });
   }
 
@@ -49,6 +61,10 @@ export class VendorRegistry implements TestRegistry {
 
   get repositoryPrefix(): string | undefined {
     return this.vendor.repositoryPrefix;
+  }
+
+  get repositoryLayout(): 'nested' | 'flat' | undefined {
+    return this.vendor.repositoryLayout;
   }
 
   get username(): string | undefined {

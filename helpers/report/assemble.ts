@@ -289,6 +289,8 @@ export function certificationDocument(results: RunResults) {
     verdict: certificationVerdict(items),
     certified: items.every((c) => c.required === false || c.status === 'passed' || c.status === 'out of scope'),
     capabilities: items,
+    // What the run left on the registry (repositories it could not delete), when it pushed there.
+    ...(results.registryCleanup ? { registryCleanup: results.registryCleanup } : {}),
   };
 }
 

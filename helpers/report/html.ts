@@ -129,14 +129,19 @@ ${targets}
 function certificationTable(items: readonly CertificationItem[]): string {
   const rows = items
     .map((c) => {
-      const cls = c.status === 'not tested' || c.status === 'out of scope' ? 'skipped' : c.status;
+      const cls = c.status === 'not tested' || c.status === 'out of scope' || c.status === 'not supported' ? 'skipped' : c.status;
       const verdicts = (c.verdicts ?? c.scenarios.map((id) => ({ id, verdict: c.status, reason: undefined })))
         .map(
           (v) =>
             `<code>${esc(v.id)}</code> <span class="${v.verdict === 'not tested' ? 'skipped' : v.verdict}">${esc(v.verdict)}</span>${v.reason && v.verdict === 'failed' ? `<br><small>${esc(v.reason)}</small>` : ''}`,
         )
         .join('<br>');
-      const shown = c.note && !verdicts ? `<small>${esc(c.note)}</small>` : verdicts;
+      const shown =
+        c.status === 'not supported'
+          ? `<small>${esc(unsupportedCapabilities([c]).join(''))}</small><br>${verdicts}`
+          : c.note && !verdicts
+            ? `<small>${esc(c.note)}</small>`
+            : verdicts;
       return `<tr><td>${esc(c.capability)}${c.required === false ? ' <small class="muted">(optional)</small>' : ''}</td><td class="${cls}">${esc(c.status)}</td><td>${shown}</td></tr>`;
     })
     .join('\n');
@@ -145,19 +150,42 @@ ${rows}
 </table>`;
 }
 
+/** Optional capabilities the registry does not support, one phrase each: `deletion: not supported (405 UNSUPPORTED)`. */
+export function unsupportedCapabilities(items: readonly CertificationItem[]): string[] {
+  return items
+    .filter((c) => c.status === 'not supported')
+    .map((c) => `${c.key ?? c.capability}: not supported${c.note ? ` (${c.note})` : ''}`);
+}
+
 /** "certified", or the count of required capabilities that failed or were not tested. */
 export function certificationVerdict(items: readonly CertificationItem[]): string {
   const gaps = items.filter((c) => c.required !== false && c.status !== 'passed' && c.status !== 'out of scope');
   const notes = [...new Set(items.flatMap((c) => (c.status === 'out of scope' && c.note ? [c.note] : [])))];
+  const unsupported = unsupportedCapabilities(items);
+  const optional = unsupported.length ? `; optional ${unsupported.join('; ')}` : '';
   return gaps.length === 0
-    ? `certified: every required capability passed${notes.length ? ` (${notes.join('; ')})` : ''}`
-    : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested`;
+    ? `certified: every required capability passed${notes.length ? ` (${notes.join('; ')})` : ''}${optional}`
+    : `not certified: ${gaps.length} required capabilit${gaps.length === 1 ? 'y' : 'ies'} failed or not tested${optional}`;
 }
 
 function certification(items: CertificationItem[]): string {
   return `<h2 id="certification">Certification</h2>
 <p><strong>${esc(certificationVerdict(items))}</strong> (<a href="certification.html">one-page summary</a>)</p>
 ${certificationTable(items)}`;
+}
+
+/** What the run left on the vendor's registry: nothing, or each repository with the registry's answer and how to retry. */
+function registryCleanupHtml(results: RunResults): string {
+  const c = results.registryCleanup;
+  if (!c) return '';
+  if (!c.left.length)
+    return `<p>Registry left as found: pullcheck deleted the ${c.deleted} manifest${c.deleted === 1 ? '' : 's'} it pushed to ${esc(c.registry)}.</p>`;
+  const url = results.targets.find((t) => t.registry.mode === 'vendor')?.registry.url ?? `https://${c.registry}`;
+  const rows = c.left.map((l) => `<li><code>${esc(l.repository)}</code> <small>${esc(l.answer)}</small></li>`).join('\n');
+  return `<p><strong>Left on ${esc(c.registry)}: ${c.left.length} repositor${c.left.length === 1 ? 'y' : 'ies'} of this run</strong> (${c.deleted} manifests deleted); <code>pullcheck registry clean --registry ${esc(url)} --run ${esc(results.runId)}</code> retries.</p>
+<ul>
+${rows}
+</ul>`;
 }
 
 /** The page a vendor hands on: registry, Kubernetes version, date, verdict, capabilities and their scenarios. */
@@ -185,6 +213,7 @@ export function renderCertificationHtml(results: RunResults): string {
 <table>${facts}</table>
 <p><strong>${esc(certificationVerdict(items))}</strong></p>
 ${certificationTable(items)}
+${registryCleanupHtml(results)}
 <p class="muted">Each verdict rests on the scenarios listed, run against this registry; their evidence is in the run's <a href="index.html">full report</a>.</p>
 </body>
 </html>
@@ -389,6 +418,7 @@ export function renderHtml(results: RunResults): string {
       ? `<h2 id="causes">Shared causes</h2>\n<ul>${results.causes.map((c) => `<li class="failed">${esc(describeCause(c))}<br><small>${c.scenarios.map(esc).join(', ')}</small></li>`).join('\n')}</ul>`
       : '',
     results.certification ? certification(results.certification) : '',
+    registryCleanupHtml(results),
     results.baseline ? baselineSection(results.baseline) : '',
     results.halves ? halvesSection(results.halves) : changedSection(results, rows, anchors),
     suites(results),

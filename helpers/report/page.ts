@@ -116,7 +116,7 @@ export const ENGLISH_PAGE_SECTIONS: readonly PageSection[] = [
     anchor: 'image-names',
     heading: 'Image names',
     gloss: 'a name, with a registry host and port, then a tag or a digest; a digest is fixed where a tag moves',
-    scenarios: ['smoke/', 'pull-policy/tag-and-digest-', 'registry/tag-moves-and-deletes', 'registry/private-tag-moves-and-deletes'],
+    scenarios: ['smoke/', 'pull-policy/tag-and-digest-', 'registry/tag-moves', 'registry/private-tag-moves'],
     notCovered: "the default registry (Docker Hub, or the runtime's configured default) is never reached: pullcheck runs without network",
   },
   {

@@ -52,6 +52,8 @@ export class ScenarioSkipped extends Error {
     message: string,
     readonly kind: NoVerdict = 'could-not-run',
     readonly rests: readonly string[] = [],
+    /** An optional capability the registry does not support (a declared skip): the certification reads it so. */
+    readonly notSupported?: { capability: string; detail: string },
   ) {
     super(message);
   }

@@ -64,6 +64,11 @@ export interface ScenarioRecord {
   registries?: string[];
   /** The registry capabilities the scenario declares it proves (certification). */
   capabilities?: string[];
+  /**
+   * An optional capability the registry answered it does not support, as the OCI distribution spec
+   * lets it (deletion: `405 UNSUPPORTED`): the scenario is skipped by declaration, the capability reads "not supported".
+   */
+  notSupported?: { capability: string; detail: string };
   /** A framework self-test, reported apart from the conformance scenarios. */
   selftest?: boolean;
   /** For `blocked`: the finding that explains it (a posture mismatch in a part its expectations read, a probe finding where it pulled). */
@@ -109,9 +114,10 @@ export interface TargetResult {
 
 /**
  * A capability no scenario exercised against the registry is "not tested", never passed; "out of
- * scope" is one the run declared inapplicable (auth, for a registry certified without credentials).
+ * scope" is one the run declared inapplicable (auth, for a registry certified without credentials);
+ * "not supported" is an optional one the registry refused as the spec lets it (deletion disabled).
  */
-export type CertificationStatus = 'passed' | 'failed' | 'not tested' | 'out of scope';
+export type CertificationStatus = 'passed' | 'failed' | 'not tested' | 'out of scope' | 'not supported';
 
 export interface CertificationItem {
   /** The capability's key as scenarios declare it (e.g. `oci-index`); absent in older reports. */
@@ -124,7 +130,7 @@ export interface CertificationItem {
   scenarios: string[];
   /** Each of those scenarios' verdicts, with the first line of its reason. */
   verdicts?: { id: string; verdict: CertificationStatus; reason?: string }[];
-  /** Why it is out of scope. */
+  /** Why it is out of scope, or what the registry answered for one it does not support ("405 UNSUPPORTED"). */
   note?: string;
 }
 
@@ -146,6 +152,11 @@ export interface RunResults {
   targets: TargetResult[];
   /** Present when the run used a vendor registry. */
   certification?: CertificationItem[];
+  /**
+   * What the run left on the vendor's registry after deleting what it pushed (helpers/registry/cleanup.ts):
+   * the manifests deleted, and each repository left with the registry's answer (`405 UNSUPPORTED`, `kept (--keep)`).
+   */
+  registryCleanup?: { registry: string; deleted: number; left: { repository: string; answer: string }[] };
   /** Causes shared by several failures, named once with the scenarios they explain (helpers/report/causes.ts). */
   causes?: { node: string; cause: string; scenarios: string[]; suites: string[] }[];
   /** `run --baseline FILE`: what behaves differently from that run (helpers/report/diff.ts). */

@@ -7,8 +7,10 @@ import { CAPABILITIES, type Capability } from '../framework/declaration.ts';
 import type { CertificationItem, CertificationStatus, Finding, ScenarioRecord, TargetResult } from '../report/schema.ts';
 
 /**
- * What every registry a cluster pulls from must do. The others (token auth, redirected blobs) are
- * shapes a registry may have: reported when exercised, never required.
+ * What every registry a cluster pulls from must do. The others are what the OCI distribution spec
+ * leaves optional (deletion; chunked uploads, where a client may push monolithically): reported as
+ * passed, or "not supported" when the registry refuses them as the spec allows, never required
+ * (docs/capabilities.md quotes the spec on each).
  */
 export const REQUIRED_CAPABILITIES: readonly Capability[] = [
   'tls',
@@ -18,7 +20,6 @@ export const REQUIRED_CAPABILITIES: readonly Capability[] = [
   'docker-manifest-list',
   'platform-selection',
   'tag-moves',
-  'chunked-upload',
 ];
 
 /**
@@ -46,6 +47,8 @@ function vendorScenarios(target: TargetResult): ScenarioRecord[] {
  * either way. A verdict proven on the node side alone does not count for the registry side.
  */
 function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | undefined {
+  // Only an optional capability can be "not supported"; a required one the registry refuses is not proven.
+  if (s.notSupported?.capability === key) return REQUIRED_CAPABILITIES.includes(key) ? undefined : 'not supported';
   if (s.status === 'blocked') return s.blockedBy?.capability === key ? 'failed' : undefined;
   if (s.status === 'failed' || s.status === 'could-not-run') return 'failed';
   // Proven on the node side alone (the registry's log cannot be read): not the registry's half.
@@ -97,6 +100,8 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
     let status: CertificationStatus = 'not tested';
     if (verdicts.some((v) => v.verdict === 'failed')) status = 'failed';
     else if (verdicts.some((v) => v.verdict === 'passed')) status = 'passed';
+    else if (verdicts.some((v) => v.verdict === 'not supported')) status = 'not supported';
+    const refused = status === 'not supported' ? matching.find((s) => s.notSupported?.capability === key)?.notSupported : undefined;
     return {
       key,
       capability: CAPABILITIES[key],
@@ -104,6 +109,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
       status,
       scenarios: [...new Set(matching.map((s) => s.id))].sort(),
       verdicts: verdicts.sort((a, b) => a.id.localeCompare(b.id)),
+      ...(refused ? { note: refused.detail } : {}),
     };
   });
 }

@@ -27,6 +27,8 @@ export interface RegistryTarget {
   repositoryPrefix?: string;
   /** A namespace anonymous clients may read (--registry-public-prefix). */
   publicPrefix?: string;
+  /** `flat`: repositories at depth 2 under the prefix (--registry-repository-layout). */
+  repositoryLayout?: 'nested' | 'flat';
   /** The run put the registry's CA on every node for its whole length: suites neither add nor remove it. */
   trustedByRun?: boolean;
 }

@@ -28,6 +28,8 @@ export interface VendorRegistryOptions {
   repositoryPrefix?: string;
   /** A namespace anonymous clients may read: the vendor stands in for the suites' anonymous registries too. */
   publicPrefix?: string;
+  /** `flat`: every repository at depth 2, `prefix/name` (--registry-repository-layout). */
+  repositoryLayout?: 'nested' | 'flat';
 }
 
 export interface RunOptions {
@@ -93,6 +95,7 @@ export interface RunFlags {
   registryCa?: string;
   registryRepositoryPrefix?: string;
   registryPublicPrefix?: string;
+  registryRepositoryLayout?: string;
   keep?: boolean;
   parallel?: string;
   timeout?: string;
@@ -138,7 +141,7 @@ const CONFIG_KEYS = [
   'archive',
   'upgrade',
 ] as const;
-const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix'] as const;
+const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix', 'repositoryLayout'] as const;
 
 interface ConfigFile {
   profile?: string;
@@ -151,7 +154,15 @@ interface ConfigFile {
   skip?: string;
   kubeconfig?: string;
   context?: string;
-  registry?: { url?: string; username?: string; passwordEnv?: string; ca?: string; repositoryPrefix?: string; publicPrefix?: string };
+  registry?: {
+    url?: string;
+    username?: string;
+    passwordEnv?: string;
+    ca?: string;
+    repositoryPrefix?: string;
+    publicPrefix?: string;
+    repositoryLayout?: string;
+  };
   keep?: boolean;
   parallel?: number;
   timeout?: string;
@@ -309,6 +320,15 @@ export function readResultsArgument(file: string, what: string): RunResults {
   return results;
 }
 
+/** `--registry-repository-layout`: nested (default, `prefix/pullcheck/name`) or flat (`prefix/name`). */
+export function repositoryLayoutArg(text: string | undefined): 'nested' | 'flat' | undefined {
+  if (text === undefined || text === 'nested') return undefined;
+  if (text === 'flat') return 'flat';
+  throw new UsageError(
+    `--registry-repository-layout "${text}": choose flat (every repository at depth 2, prefix/name, for registries that allow no deeper nesting) or nested (the default)`,
+  );
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -341,6 +361,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       throw new UsageError(
         '--registry-public-prefix names where pullcheck pushes images anonymous pods pull: it needs --registry-username (an anonymous registry stands in for the anonymous registries already)',
       );
+    const repositoryLayout = repositoryLayoutArg(flags.registryRepositoryLayout ?? file.registry?.repositoryLayout);
     registry = {
       ...parseRegistryUrl(registryUrl),
       ...(username ? { username } : {}),
@@ -349,15 +370,19 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       ...(caFile ? { caFile } : {}),
       ...(repositoryPrefix ? { repositoryPrefix } : {}),
       ...(publicPrefix ? { publicPrefix } : {}),
+      ...(repositoryLayout ? { repositoryLayout } : {}),
     };
   } else if (
     flags.registryUsername ||
     flags.registryPassword ||
     flags.registryCa ||
     flags.registryRepositoryPrefix ||
-    flags.registryPublicPrefix
+    flags.registryPublicPrefix ||
+    flags.registryRepositoryLayout
   ) {
-    throw new UsageError('--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix need --registry URL');
+    throw new UsageError(
+      '--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix/--registry-repository-layout need --registry URL',
+    );
   }
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
   if (kubeconfig && !existsSync(kubeconfig))

@@ -4,7 +4,7 @@
 // runs the suites that leave nodes alone and then those that change nodes under per-node locks,
 // each phase --parallel suites at a time, and deletes the cluster it made unless --keep.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { PendingNodeAccess } from '../cluster/existing.ts';
@@ -30,6 +30,7 @@ import { targetPosture } from '../posture/target.ts';
 import { checkPosture, weakerThanUpstream } from '../posture/check.ts';
 import { probePulls } from '../posture/probe.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
+import { cleanPushed, cleanupLine, PUSH_JOURNAL, readJournal, type RegistryCleanup, runJournals } from '../registry/cleanup.ts';
 import { certificationGaps, certify } from './certification.ts';
 import { certificationVerdict } from '../report/html.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
@@ -81,7 +82,7 @@ export function targetsOf(o: RunOptions): TargetSpec[] {
 }
 
 /** The vendor registry as the probe uses it (the suites make their own from the run context). */
-function vendorOf(o: RunOptions): VendorRegistry | undefined {
+function vendorOf(o: RunOptions, pushJournal?: string): VendorRegistry | undefined {
   const v = o.registry;
   if (!v) return undefined;
   return new VendorRegistry(
@@ -92,6 +93,8 @@ function vendorOf(o: RunOptions): VendorRegistry | undefined {
       ...(v.password ? { password: v.password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
       ...(v.repositoryPrefix ? { repositoryPrefix: v.repositoryPrefix } : {}),
+      ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
+      ...(pushJournal ? { pushJournal } : {}),
     },
     'vendor',
   );
@@ -268,7 +271,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     }
     const probeFindings = await logger.phase(
       `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
-      () => probePulls({ cluster, vendor: vendorOf(o), runId: r.runId, logger }),
+      () => probePulls({ cluster, vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)), runId: r.runId, logger }),
     );
     for (const f of probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
     const ctx: RunContext = {
@@ -288,6 +291,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
               ...(trustedByRun ? { trustedByRun } : {}),
               ...(o.registry.repositoryPrefix ? { repositoryPrefix: o.registry.repositoryPrefix } : {}),
               ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
+              ...(o.registry.repositoryLayout ? { repositoryLayout: o.registry.repositoryLayout } : {}),
             },
           }
         : {}),
@@ -343,6 +347,40 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
     r.onCluster(undefined);
   }
+}
+
+/**
+ * The vendor's registry left as found: what the run pushed there (its push journals) is deleted;
+ * with --keep, or for the `--after` run of `upgrade --before` (which pulls the same images again),
+ * it stays and is listed like what the registry refused.
+ */
+async function cleanVendorRegistry(
+  o: RunOptions,
+  runDir: string,
+  logger: Logger,
+  keptFor: string | undefined,
+): Promise<RegistryCleanup | undefined> {
+  const vendor = vendorOf(o);
+  if (!vendor) return undefined;
+  const entries = runJournals(runDir).flatMap(readJournal);
+  if (!entries.length) return undefined;
+  const repositories = [...new Set(entries.map((e) => e.repository))];
+  const kept = o.keep ? 'kept (--keep)' : keptFor;
+  const result: RegistryCleanup = kept
+    ? { registry: vendor.host, deleted: 0, left: repositories.map((repository) => ({ repository, answer: kept })) }
+    : await logger
+        .phase(`registry ${vendor.host}: deleting what this run pushed`, () => cleanPushed(vendor.client, entries))
+        .catch((e: unknown) => ({
+          registry: vendor.host,
+          deleted: 0,
+          left: repositories.map((repository) => ({ repository, answer: `not deleted: ${e instanceof Error ? e.message : String(e)}` })),
+        }));
+  if (result.left.length)
+    logger.warn(
+      `${cleanupLine(result)}: \`pullcheck registry clean --registry ${o.registry?.url} --run ${basename(runDir)}\` retries (the report lists them)`,
+    );
+  else logger.info(cleanupLine(result));
+  return result;
 }
 
 export interface RunOutcome {
@@ -424,6 +462,9 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   }
   // The signal handler finishes the cleanup and exits; nothing more is written.
   if (interrupted()) await new Promise<never>(() => undefined);
+  const registryCleanup = o.registry
+    ? await cleanVendorRegistry(o, runDir, logger, given?.upgrade ? 'kept for the upgrade --after run, which pulls them again' : undefined)
+    : undefined;
   const run = runResults({
     runId,
     startedAt: started.toISOString(),
@@ -437,6 +478,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
     targets: results,
     ...(o.registry ? { certification: certify(results) } : {}),
   });
+  if (registryCleanup) run.registryCleanup = registryCleanup;
   const upgrade = given?.upgrade?.();
   if (upgrade) run.upgrade = upgrade;
   const baseline = o.baseline ? compareRuns(o.baseline.results, run) : undefined;

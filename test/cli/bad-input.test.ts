@@ -248,6 +248,14 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
   );
   const notBefore = file('results-not-before.json', JSON.stringify({ schema: RESULTS_SCHEMA, runId: 'r1', targets: [] }));
   const reportDir = join(work, 'reports');
+  // A run's report directory with a push journal naming another registry (registry clean's cases).
+  const cleanReports = join(work, 'clean-reports');
+  const pushedElsewhere = '20260101-000000-else';
+  mkdirSync(join(cleanReports, pushedElsewhere, 'v1.37.2'), { recursive: true });
+  writeFileSync(
+    join(cleanReports, pushedElsewhere, 'v1.37.2', 'registry-pushes.jsonl'),
+    `${JSON.stringify({ registry: 'vendor.example:5000', repository: 'p/a', reference: 't', digest: `sha256:${'a'.repeat(64)}` })}\n`,
+  );
   const run = (...args: string[]) => ['run', '--profile', profile, '--report-dir', reportDir, ...args];
   // The registry's address is known once it runs; these cases read it then.
   const registryUrl = () => `https://${registry?.client.options.host ?? '127.0.0.1:1'}`;
@@ -453,6 +461,36 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /no kind cluster pullcheck-bad-input to upgrade: start it with `npx pullcheck cluster up/,
       },
       {
+        name: '--registry-repository-layout deep',
+        args: run('--suite', 'smoke', '--registry', registryUrl(), '--registry-repository-layout', 'deep'),
+        fix: /--registry-repository-layout "deep": choose flat \(every repository at depth 2, prefix\/name.*\) or nested \(the default\)/,
+      },
+      {
+        name: 'registry clean without --run',
+        args: ['registry', 'clean', '--registry', registryUrl()],
+        fix: /registry clean needs --run RUN: the run ID \(its directory under reports\/\) whose pushes to delete/,
+      },
+      {
+        name: 'registry clean --run with a path',
+        args: ['registry', 'clean', '--registry', registryUrl(), '--run', '../etc'],
+        fix: /--run "\.\.\/etc" is not a run ID: give the name of its directory under the report directory/,
+      },
+      {
+        name: 'registry clean of a run that is not there',
+        args: ['registry', 'clean', '--registry', registryUrl(), '--run', '20260101-000000-none', '--report-dir', cleanReports],
+        fix: /no run 20260101-000000-none in .*clean-reports: pass --report-dir where its report is/,
+      },
+      {
+        name: 'registry clean without --registry',
+        args: ['registry', 'clean', '--run', pushedElsewhere, '--report-dir', cleanReports],
+        fix: /registry clean needs --registry URL: the registry the run pushed to/,
+      },
+      {
+        name: 'registry clean of a run that pushed elsewhere',
+        args: ['registry', 'clean', '--registry', registryUrl(), '--run', pushedElsewhere, '--report-dir', cleanReports],
+        fix: /run 20260101-000000-else pushed nothing to 127\.0\.0\.1:\d+: it pushed to vendor\.example:5000/,
+      },
+      {
         name: 'API server unreachable',
         args: run('--suite', 'smoke', '--kubeconfig', kubeconfig),
         fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
@@ -540,6 +578,12 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'upgrade --kubeconfig --before without a registry',
     'cluster upgrade without --to',
     'cluster upgrade of a cluster that is not there',
+    '--registry-repository-layout deep',
+    'registry clean without --run',
+    'registry clean --run with a path',
+    'registry clean of a run that is not there',
+    'registry clean without --registry',
+    'registry clean of a run that pushed elsewhere',
   ];
   for (const name of names) {
     const skip = name === 'disk full during a build' && noTmpfs;

@@ -2,7 +2,9 @@
 // password: a registry pullcheck did not start (a plain container on the kind network, at a fixed
 // address its certificate names, like a vendor's registry with its own CA) certifies through the
 // CLI, and the password appears nowhere — not on the console, not in any file of the report, not
-// in the run's logs — in clear or in the base64 forms it travels in.
+// in the run's logs — in clear or in the base64 forms it travels in. Its CA is in no system store:
+// the registry suite (skopeo included) runs green with --registry-ca alone; and the run leaves the
+// registry as it found it (no tag of the run left, read through the catalog and tags list APIs).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +14,7 @@ import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker } from '../../helpers/infra/docker.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
+import { RegistryClient } from '../../helpers/registry/client.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
 import { addressIn, createOwnNetwork } from '../../helpers/registry/standalone.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
@@ -20,6 +23,9 @@ import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
+/** The kind cluster the test uses (default pullcheck, the e2e project's); a developer sharing a host names their own. */
+const CLUSTER = process.env['PULLCHECK_VENDOR_TEST_CLUSTER'] ?? 'pullcheck';
+const NAME_ARGS = CLUSTER === 'pullcheck' ? [] : ['--name', CLUSTER];
 const CANARY = `canary-${randomBytes(12).toString('hex')}`;
 const USER = 'vendor-user';
 
@@ -47,7 +53,7 @@ function canaryForms(): string[] {
  */
 async function vendorNetwork(name: string): Promise<{ ip: string; nodes: string[] }> {
   const network = await createOwnNetwork(name, ownedLabelArgs());
-  const { stdout } = await docker(['ps', '--filter', 'label=io.x-k8s.kind.cluster=pullcheck', '--format', '{{.Names}}']);
+  const { stdout } = await docker(['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}']);
   const nodes = stdout
     .split('\n')
     .map((l) => l.trim())
@@ -71,9 +77,9 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     work = mkdtempSync(join(tmpdir(), 'pullcheck-vendor-'));
     // The kind network must exist before the registry joins it: bring the default cluster up
     // (reused when the e2e project's global setup made it already).
-    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status'], { cwd: ROOT, reject: false });
+    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', ...NAME_ARGS], { cwd: ROOT, reject: false });
     createdCluster = !/: running/.test(status.stdout);
-    await execa('node', ['bin/pullcheck.js', 'cluster', 'up'], { cwd: ROOT });
+    await execa('node', ['bin/pullcheck.js', 'cluster', 'up', ...NAME_ARGS], { cwd: ROOT });
     ca = await createCA('vendor test CA');
     network = `pullcheck-vendor-net-${randomBytes(3).toString('hex')}`;
     ({ ip, nodes: attached } = await vendorNetwork(network));
@@ -103,7 +109,7 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     if (network) await docker(['network', 'rm', network], { allowFailure: true });
     if (ca) rmSync(ca.dir, { recursive: true, force: true });
     if (work) rmSync(work, { recursive: true, force: true });
-    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down'], { cwd: ROOT, reject: false });
+    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down', ...NAME_ARGS], { cwd: ROOT, reject: false });
   }, 300_000);
 
   it('certifies the registry through the CLI, and the canary password is in no output', async () => {
@@ -113,10 +119,12 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
       [
         'bin/pullcheck.js',
         'run',
+        ...NAME_ARGS,
         '--suite',
-        'smoke,image-pull-secrets',
+        'smoke,image-pull-secrets,registry',
+        // The registry suite without its variants (pullcheck's own kinds, not the vendor's).
         '--focus',
-        '^(smoke/|image-pull-secrets/(dockerconfigjson-secret-pulls|wrong-password-fails|no-secret-fails)$)',
+        '^(smoke/|registry/[^/]+$|image-pull-secrets/(dockerconfigjson-secret-pulls|wrong-password-fails|no-secret-fails)$)',
         '--registry',
         `https://${ip}:5000`,
         '--registry-username',
@@ -127,6 +135,9 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
         // A vendor's project: every repository pullcheck pushes goes under it.
         '--registry-repository-prefix',
         'certbot-project',
+        // For registries that allow no deeper nesting: every repository at depth 2.
+        '--registry-repository-layout',
+        'flat',
         '--report-dir',
         reportDir,
       ],
@@ -161,6 +172,11 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     );
     const auth = results.certification?.find((c) => c.capability.startsWith('auth enforced'));
     expect(auth?.status).toBe('passed');
+    // skopeo read the vendor's registry with its CA and credentials from files, not the system store.
+    const skopeo = target?.scenarios.find((s) => s.id === 'registry/skopeo-reads-what-pullcheck-pushed');
+    expect({ status: skopeo?.status, registries: skopeo?.registries }).toEqual({ status: 'passed', registries: [`${ip}:5000`] });
+    expect(results.certification?.find((c) => c.key === 'deletion')?.status).toBe('passed');
+
     // Every manifest pushed went under the project (the registry's own access log).
     const served = (await execa('docker', ['logs', container], { all: true, reject: false })).all ?? '';
     const pushed = parseAccessLog(served)
@@ -168,6 +184,26 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
       .map((e) => e.uri.slice('/v2/'.length));
     expect(pushed.length).toBeGreaterThan(0);
     expect(pushed.filter((repo) => !repo.startsWith('certbot-project/'))).toEqual([]);
+    // The flat layout: `certbot-project/<name>`, two segments before /manifests/.
+    expect(pushed.map((uri) => uri.split('/manifests/')[0] ?? '').filter((repo) => repo.split('/').length !== 2)).toEqual([]);
+
+    // Left as found: the run deleted what it pushed, and no repository of the project has a tag.
+    expect(results.registryCleanup).toEqual({ registry: `${ip}:5000`, deleted: expect.any(Number) as unknown, left: [] });
+    expect(results.registryCleanup?.deleted).toBeGreaterThan(5);
+    const client = new RegistryClient({ host: `${ip}:5000`, ca: ca.certPem, username: USER, password: CANARY });
+    // What the catalog still lists under the project (distribution drops a repository whose last
+    // manifest went), and every repository the access log shows a push to.
+    const catalog = JSON.parse((await client.fetch('GET', '/v2/_catalog?n=10000')).body.toString('utf8')) as { repositories?: string[] };
+    const pushedTo = pushed.map((uri) => uri.split('/manifests/')[0] ?? '');
+    const ours = [...new Set([...(catalog.repositories ?? []).filter((r) => r.startsWith('certbot-project/')), ...pushedTo])];
+    expect(ours.length).toBeGreaterThan(5);
+    const tagged: string[] = [];
+    for (const repository of ours) {
+      const res = await client.fetch('GET', `/v2/${repository}/tags/list`);
+      const tags = res.status === 200 ? ((JSON.parse(res.body.toString('utf8')) as { tags?: string[] | null }).tags ?? []) : [];
+      if (tags.length) tagged.push(`${repository}: ${tags.join(', ')}`);
+    }
+    expect(tagged).toEqual([]);
 
     const logs = join(cacheDir(), 'logs');
     const files = [...filesUnder(reportDir), ...filesUnder(logs).filter((f) => statSync(f).mtimeMs >= started)];
