@@ -32,7 +32,7 @@ export interface Restored {
   run: string;
 }
 
-type Liveness = (w: { host: string; pid: number; lease?: string }) => Promise<boolean>;
+type Liveness = (w: { run: string; host: string; pid: number; lease?: string }) => Promise<boolean>;
 
 /** Dead on this host: its process is gone. From elsewhere: its Lease expired or is gone (no Lease named: alive, left alone). */
 export function journalLiveness(kube: Kube | undefined, host = safeName(hostname())): Liveness {
@@ -102,14 +102,23 @@ export async function replayNode(o: {
   return restored;
 }
 
-/** Replays the journal on every node (in parallel: each node's own undo and restart). */
+/**
+ * Replays the journal on every node (in parallel: each node's own undo and restart). `keepRuns`:
+ * runs whose entries stay whatever their process (this run's, an upgrade's before half handing
+ * over to its after half); `onlyRuns`: look at these runs' entries alone (a run's own, at its end).
+ */
 export async function replayJournals(o: {
   kube: Kube;
   nodes: NodeAccess;
   nodeNames: readonly string[];
   logger: Logger;
+  keepRuns?: readonly string[];
+  onlyRuns?: readonly string[];
 }): Promise<Restored[]> {
-  const isAlive = journalLiveness(o.kube);
+  const liveness = journalLiveness(o.kube);
+  const keep = new Set((o.keepRuns ?? []).map(safeName));
+  const only = o.onlyRuns ? new Set(o.onlyRuns.map(safeName)) : undefined;
+  const isAlive: Liveness = async (w) => keep.has(w.run) || (only !== undefined && !only.has(w.run)) || liveness(w);
   const all = await Promise.all(o.nodeNames.map((node) => replayNode({ ...o, node, isAlive })));
   return all.flat();
 }

@@ -66,6 +66,8 @@ export interface TargetResult {
   scenarios: ScenarioRecord[];
   /** Set when the target could not run at all (cluster did not come up, jest crashed). */
   error?: string;
+  /** Node changes runs that were killed had left, undone by this run before its probe (the node-change journal). */
+  restored?: { node: string; what: string; run: string }[];
 }
 
 /**
