@@ -71,20 +71,26 @@ export async function replayNode(o: {
   lock?: boolean;
 }): Promise<Restored[]> {
   const root = o.root ?? JOURNAL_ROOT;
-  const { stdout } = await o.nodes.exec(o.node, ['sh', '-c', LIST_SHELL, 'sh', root]);
-  const { entries, partial } = parseListing(stdout);
-  const dead: JournalEntry[] = [];
-  for (const e of entries) if (!(await o.isAlive(e))) dead.push(e);
-  const deadPartial: string[] = [];
-  for (const p of partial) {
-    const w = writerOfDirectory(p.replace(/\/[^/]*$/, ''));
-    if (w && !(await o.isAlive(w))) deadPartial.push(p);
-  }
-  if (dead.length === 0 && deadPartial.length === 0) return [];
+  const listDead = async () => {
+    const { stdout } = await o.nodes.exec(o.node, ['sh', '-c', LIST_SHELL, 'sh', root]);
+    const { entries, partial } = parseListing(stdout);
+    const dead: JournalEntry[] = [];
+    for (const e of entries) if (!(await o.isAlive(e))) dead.push(e);
+    const deadPartial: string[] = [];
+    for (const p of partial) {
+      const w = writerOfDirectory(p.replace(/\/[^/]*$/, ''));
+      if (w && !(await o.isAlive(w))) deadPartial.push(p);
+    }
+    return { dead, deadPartial };
+  };
+  const first = await listDead();
+  if (first.dead.length === 0 && first.deadPartial.length === 0) return [];
   // Not while another run restarts this node's kubelet or holds it for a scenario.
   const release = o.lock === false ? undefined : await lockNode({ kube: o.kube, node: o.node, holder: 'journal replay', logger: o.logger });
   const restored: Restored[] = [];
   try {
+    // Listed again under the lock: another suite's replay may have undone them meanwhile.
+    const { dead, deadPartial } = o.lock === false ? first : await listDead();
     // A write killed before its entry was whole changed nothing: its partial entry just goes.
     for (const p of deadPartial) await o.nodes.exec(o.node, ['sh', '-c', UNDO_SHELL, 'sh', p.replace(/\.tmp$/, '')]);
     const restart = new Set<Restart>();
