@@ -241,6 +241,8 @@ async function main(argv: string[]): Promise<number> {
     case 'cluster up': {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
+      // A cluster that existed may hold what killed runs left: undone now, as a run would (each restore is logged).
+      await cleanCluster(cluster, { logger, docker: false });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
       return 0;
     }
