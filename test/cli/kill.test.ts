@@ -168,30 +168,24 @@ async function expectClean(canaries: readonly string[], certsBefore: Map<string,
   expect(found).toEqual([]);
 }
 
-/** The ordinary run after a kill: exit 0, its probe names no node, what it restored. */
-async function ordinaryRun(): Promise<RunResults> {
-  const r = await cli(['run', '--suite', 'smoke', '--focus', FOCUS_ORDINARY, '--report-dir', reports]);
-  const probeLines = r.all.split('\n').filter((l) => /posture of .*: /.test(l));
-  expect({ exitCode: r.exitCode, probeLines, tail: r.exitCode === 0 ? '' : r.all.slice(-3000) }).toEqual({
-    exitCode: 0,
-    probeLines: [],
-    tail: '',
-  });
-  return latestResults();
+/** Lines in which a run's pull probe or posture check names a cause. */
+function probeCauses(output: string): string[] {
+  return output.split('\n').filter((l) => /WARN posture of /.test(l));
 }
 
 describe('SIGKILL during pullcheck run leaves nothing the next run does not undo', () => {
   let created = false;
   const certsBefore = new Map<string, string>();
   const started = Date.now();
+  const canaries: string[] = [];
+  /** What the previous killed run left, which the next run (killed or not) must say it restored. */
+  let previous: RegExp | undefined;
 
   beforeAll(async () => {
     created = (await nodes()).length === 0;
     const up = await cli(['cluster', 'up']);
     if (up.exitCode !== 0) throw new Error(`cluster up failed:\n${up.all.slice(-3000)}`);
-    // The cluster as it is before any run: what each ordinary run must leave it as.
-    const first = await ordinaryRun();
-    expect(first.targets[0]?.restored).toBeUndefined();
+    // The nodes as they are before any run of this test: what the last run must leave them as.
     for (const node of await nodes()) certsBefore.set(node, await onNode(node, 'ls /etc/containerd/certs.d'));
   }, 1_800_000);
 
@@ -201,56 +195,72 @@ describe('SIGKILL during pullcheck run leaves nothing the next run does not undo
     rmSync(reports, { recursive: true, force: true });
   }, 600_000);
 
+  // Chained to keep the test cheap: each killed run is also the "next run" of the one before it
+  // (its start undoes what that one left, before its probe), and an ordinary run ends the chain.
   const cases: { when: string; args: string[]; killAt?: string; marker?: RegExp; left: RegExp; restored: RegExp }[] = [
     {
       when: 'in the shared phase (a scenario has started)',
       args: ['--suite', 'smoke', '--focus', FOCUS_ORDINARY],
       marker: /\[smoke\/public-image-runs\] START/,
       left: /:file:\/etc\/containerd\/certs\.d\//,
-      restored: /^removed \/etc\/containerd\/certs\.d\/.*\/hosts\.toml$/,
+      restored: /removed \/etc\/containerd\/certs\.d\/\S+\/hosts\.toml left by run/,
     },
     {
       when: 'right after a node credential file is written',
       args: ['--suite', 'node-credentials', '--focus', '^node-credentials/root-docker-config-json$'],
       killAt: 'node-file-written:/.docker/config.json',
       left: /:file:\/\.docker\/config\.json$/,
-      restored: /^removed \/\.docker\/config\.json$/,
+      restored: /removed \/\.docker\/config\.json left by run/,
     },
     {
       when: 'during a kubelet restart (HOME drop-in, its directory and a credential file in place)',
       args: ['--suite', 'node-credentials', '--focus', '^node-credentials/with-home-home-docker-config-json$'],
       killAt: 'kubelet-restart',
       left: /:file:\/etc\/systemd\/system\/kubelet\.service\.d\/90-pullcheck-home\.conf$/,
-      restored: /^removed \/etc\/systemd\/system\/kubelet\.service\.d\/90-pullcheck-home\.conf$/,
+      restored: /removed \/etc\/systemd\/system\/kubelet\.service\.d\/90-pullcheck-home\.conf left by run/,
     },
     {
       when: 'while the second API server runs',
       args: ['--suite', 'always-pull-images', '--focus', '^always-pull-images/mutates-policy$'],
       killAt: 'second-apiserver',
       left: /:file:\/etc\/kubernetes\/manifests\/pullcheck-apiserver-/,
-      restored: /^removed \/etc\/kubernetes\/manifests\/pullcheck-apiserver-/,
+      restored: /removed \/etc\/kubernetes\/manifests\/pullcheck-apiserver-\S+ left by run/,
     },
   ];
-  const canaries: string[] = [];
   for (const c of cases) {
-    it(c.when, async () => {
+    it(`SIGKILL ${c.when}`, async () => {
       const t0 = Date.now();
       const killed = await killedRun(c.args, c);
       expect({ signal: killed.signal, tail: killed.signal === 'SIGKILL' ? '' : killed.output.slice(-3000) }).toEqual({
         signal: 'SIGKILL',
         tail: '',
       });
+      // This run was the next one after the previous kill: it restored what that one left, and its probe named nothing.
+      if (previous) expect(killed.output.split('\n').filter((l) => previous?.test(l))).not.toEqual([]);
+      expect(probeCauses(killed.output)).toEqual([]);
       const left = await leftovers();
-      // What the kill left is there (else the case proves nothing), then undone by the next run.
+      // What the kill left is there (else the case proves nothing).
       expect(left.entries.filter((e) => c.left.test(e))).not.toEqual([]);
       canaries.push(...left.canaries);
       if (c.killAt?.startsWith('node-file-written') || c.killAt === 'kubelet-restart') expect(left.canaries).not.toEqual([]);
-      const results = await ordinaryRun();
-      const restored = results.targets[0]?.restored ?? [];
-      expect(restored.filter((r) => c.restored.test(r.what))).not.toEqual([]);
-      expect(restored.every((r) => r.run !== results.runId)).toBe(true);
-      await expectClean(canaries, certsBefore);
+      previous = c.restored;
       process.stdout.write(`kill ${c.when}: ${Math.round((Date.now() - t0) / 1000)}s\n`);
     }, 1_200_000);
   }
+
+  it('an ordinary run after them restores the last one, exits 0, names no cause and leaves nothing', async () => {
+    const t0 = Date.now();
+    const r = await cli(['run', '--suite', 'smoke', '--focus', FOCUS_ORDINARY, '--report-dir', reports]);
+    expect({ exitCode: r.exitCode, probe: probeCauses(r.all), tail: r.exitCode === 0 ? '' : r.all.slice(-3000) }).toEqual({
+      exitCode: 0,
+      probe: [],
+      tail: '',
+    });
+    const results = latestResults();
+    const restored = results.targets[0]?.restored ?? [];
+    expect(restored.filter((x) => previous?.test(`${x.what} left by run`))).not.toEqual([]);
+    expect(restored.every((x) => x.run !== results.runId)).toBe(true);
+    await expectClean(canaries, certsBefore);
+    process.stdout.write(`ordinary run after the kills: ${Math.round((Date.now() - t0) / 1000)}s\n`);
+  }, 1_200_000);
 });
