@@ -197,6 +197,8 @@ describe('SIGKILL during pullcheck run leaves nothing the next run does not undo
 
   // Chained to keep the test cheap: each killed run is also the "next run" of the one before it
   // (its start undoes what that one left, before its probe), and an ordinary run ends the chain.
+  // The kubelet-restart kill comes after a run that left nothing to restart kubelet for: else it
+  // would fire in that replay's restart, before the scenario's own.
   const cases: { when: string; args: string[]; killAt?: string; marker?: RegExp; left: RegExp; restored: RegExp }[] = [
     {
       when: 'in the shared phase (a scenario has started)',
@@ -206,18 +208,18 @@ describe('SIGKILL during pullcheck run leaves nothing the next run does not undo
       restored: /removed \/etc\/containerd\/certs\.d\/\S+\/hosts\.toml left by run/,
     },
     {
-      when: 'right after a node credential file is written',
-      args: ['--suite', 'node-credentials', '--focus', '^node-credentials/root-docker-config-json$'],
-      killAt: 'node-file-written:/.docker/config.json',
-      left: /:file:\/\.docker\/config\.json$/,
-      restored: /removed \/\.docker\/config\.json left by run/,
-    },
-    {
       when: 'during a kubelet restart (HOME drop-in, its directory and a credential file in place)',
       args: ['--suite', 'node-credentials', '--focus', '^node-credentials/with-home-home-docker-config-json$'],
       killAt: 'kubelet-restart',
       left: /:file:\/etc\/systemd\/system\/kubelet\.service\.d\/90-pullcheck-home\.conf$/,
       restored: /removed \/etc\/systemd\/system\/kubelet\.service\.d\/90-pullcheck-home\.conf left by run/,
+    },
+    {
+      when: 'right after a node credential file is written',
+      args: ['--suite', 'node-credentials', '--focus', '^node-credentials/root-docker-config-json$'],
+      killAt: 'node-file-written:/.docker/config.json',
+      left: /:file:\/\.docker\/config\.json$/,
+      restored: /removed \/\.docker\/config\.json left by run/,
     },
     {
       when: 'while the second API server runs',
