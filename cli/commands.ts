@@ -200,6 +200,12 @@ export const COMMANDS: CommandSpec[] = [
     groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s'] }],
   },
   {
+    name: 'cluster clean',
+    summary:
+      'undo what killed runs left: on the nodes (the node-change journal: credential files, drop-ins, kubelet config, static pods, images) and in the cluster (namespaces, RBAC, locks); prints each; the kind cluster of --name/--profile, or --kubeconfig',
+    groups: [{ title: 'cluster', flags: ['profile', 'name', 'k8s', 'kubeconfig', 'context'] }],
+  },
+  {
     name: 'cluster upgrade',
     summary:
       "upgrade the profile's kind cluster in place to --to, kubeadm's way (control plane, then each worker), from the same hermetic build; what you would do between upgrade --kubeconfig --before and --after",

@@ -8,7 +8,10 @@ import { commandHelp, commandOf, commandSpec, flagsOf, globalHelp, maxOperands, 
 import { DEFAULT_KUBERNETES_VERSION, KIND_VERSION } from '../helpers/infra/versions.ts';
 import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
-import { clusterDown, clusterStatus, clusterUp } from '../helpers/cluster/cluster.ts';
+import { resolve } from 'node:path';
+import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
+import { clusterDown, clusterExists, clusterStatus, clusterUp, connectKind, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
+import { connectExisting } from '../helpers/cluster/existing.ts';
 import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
@@ -244,6 +247,8 @@ async function main(argv: string[]): Promise<number> {
     case 'cluster up': {
       const profile = profileForRun(profileName, values.k8s, undefined, values.name);
       const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
+      // A cluster that existed may hold what killed runs left: undone now, as a run would (each restore is logged).
+      await cleanCluster(cluster, { logger, docker: false });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
       return 0;
     }
@@ -252,6 +257,28 @@ async function main(argv: string[]): Promise<number> {
       const profile = profileForRun(profileName, undefined, undefined, values.name);
       await upgradeKindCluster({ profile, to: values.to, logger });
       logger.info(`cluster ${profile.clusterName} upgraded to ${values.to}; kubectl --context kind-${profile.clusterName} get nodes`);
+      return 0;
+    }
+    case 'cluster clean': {
+      if (values.kubeconfig && (values.name || values.profile || values.k8s))
+        throw new UsageError('cluster clean takes the kind cluster (--name/--profile) or --kubeconfig, not both');
+      if (values.context && !values.kubeconfig) throw new UsageError('--context needs --kubeconfig: the kubeconfig it is a context of');
+      let cluster: Cluster;
+      if (values.kubeconfig)
+        cluster = await connectExisting({
+          kubeconfig: resolve(values.kubeconfig),
+          ...(values.context ? { context: values.context } : {}),
+          logger,
+        });
+      else {
+        const profile = profileForRun(profileName, values.k8s, undefined, values.name);
+        await checkDocker();
+        if (!(await clusterExists(await kindBinary(logger), profile.clusterName)))
+          throw new UsageError(`no kind cluster ${profile.clusterName} to clean (pullcheck cluster status --name ${profile.clusterName})`);
+        cluster = await connectKind(profile, logger);
+      }
+      const cleaned = await cleanCluster(cluster, { logger, docker: !values.kubeconfig || cluster.network !== '' });
+      for (const line of describeCleaned(cluster.name, cleaned)) process.stdout.write(`${line}\n`);
       return 0;
     }
     case 'cluster down':

@@ -13,6 +13,8 @@ import { kubeFromString, type Kube } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { ownerLabels } from './leftovers.ts';
+import { journaledWrite } from '../node/journal.ts';
+import { testKillPoint } from '../infra/killpoint.ts';
 
 const MANIFESTS = '/etc/kubernetes/manifests';
 const SOURCE = `${MANIFESTS}/kube-apiserver.yaml`;
@@ -130,17 +132,18 @@ export async function startSecondApiServer(o: SecondApiServerOptions): Promise<S
   const { stdout: original } = await o.nodes.exec(o.controlPlane, ['cat', SOURCE]);
   const server = `https://${await internalIp(o.kube, o.controlPlane)}:${port}`;
   const second = kubeFromString(kubeconfigForServer(o.kube, server));
-  // Written beside the directory, then moved in: kubelet would start a half-written file as a pod.
-  await o.nodes.writeFile(
+  // Journaled, and written to a hidden file moved in (kubelet skips dot files): kubelet would start a
+  // half-written file as a pod. A killed run's manifest is removed by the next run's replay.
+  const change = await journaledWrite(
+    o.nodes,
     o.controlPlane,
-    `/etc/kubernetes/${name}.yaml.pullcheck`,
+    path,
     secondApiServerManifest(original, { name, port, plugin: o.plugin, labels: ownerLabels() }),
-    '0600',
+    { mode: '0600' },
   );
-  await o.nodes.exec(o.controlPlane, ['mv', `/etc/kubernetes/${name}.yaml.pullcheck`, path]);
   const stop = () =>
     o.logger.phase(`stop the second API server ${server}`, async () => {
-      await o.nodes.exec(o.controlPlane, ['rm', '-f', path]);
+      await change.undo();
       await until(`the second API server ${server} to stop after its manifest was removed`, timeoutMs, async () => {
         try {
           await second.core.getAPIResources();
@@ -156,6 +159,7 @@ export async function startSecondApiServer(o: SecondApiServerOptions): Promise<S
     await o.logger.phase(`start a second API server with ${o.plugin} at ${server}`, () =>
       until(`a second API server with ${o.plugin} at ${server}`, timeoutMs, () => o.probe(second)),
     );
+    testKillPoint('second-apiserver', server);
   } catch (error) {
     await stop().catch((e: unknown) => o.logger.warn(`stopping the second API server: ${String(e)}`));
     throw error;

@@ -14,6 +14,7 @@ import { buildKind } from '../build/components.ts';
 import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
+import { markCreated, markCreating, removeHalfMade } from './creating.ts';
 import { KIND_VERSION } from '../infra/versions.ts';
 import { admittedPolicy, changeApiServer, withAdmissionPlugin } from './apiserver.ts';
 import { kindConfigYaml, renderKindConfig } from './kindconfig.ts';
@@ -84,6 +85,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     return d;
   });
   const kind = await logger.phase(`kind ${KIND_VERSION}`, () => kindBinary(logger));
+  await removeHalfMade(name, clusterDown, logger);
   if (await clusterExists(kind, name)) {
     logger.info(`cluster ${name} exists: reusing it (pullcheck cluster down --profile ${profile.name} removes it)`);
     return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
@@ -96,6 +98,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-kind-'));
   const configFile = join(dir, 'kind.yaml');
   writeFileSync(configFile, kindConfigYaml(renderKindConfig(profile, host)));
+  // Until the cluster is finished: a kill from here on leaves a half-made cluster the next up or run deletes.
+  markCreating(name);
   try {
     // Detached: killed by a Ctrl-C, kind would leave the node containers whose `docker run` it had
     // already issued, created after any deletion could look for them. It finishes instead, and
@@ -109,6 +113,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     );
     const cluster = await logger.phase('pod network, nodes Ready, CoreDNS Ready', () => connect(kind, name, profile, logger, false));
     await configureAdmission(cluster, profile, logger);
+    markCreated(name);
     return cluster;
   } catch (error) {
     const logs = cachePath('logs', `kind-${name}-${Date.now()}`);
@@ -188,6 +193,7 @@ export async function clusterDown(name: string, logger: Logger): Promise<void> {
   }
   await sweepOrphans(logger);
   await removeNetworkIfUnused(logger);
+  markCreated(name);
 }
 
 /** The network is shared by every pullcheck cluster: it goes when the last container on it does. */

@@ -1,8 +1,8 @@
 // Inside a pod (the runner image as a Job or a Sonobuoy plugin) there is no kubeconfig and no
 // Docker: the API server comes from the pod's environment and the credentials from its
 // ServiceAccount, written as a kubeconfig that names the token's file (the token is never copied).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { privateTempDir } from '../infra/tempfiles.ts';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -22,7 +22,8 @@ export function inClusterProblem(env: NodeJS.ProcessEnv = process.env, dir = SER
 export function writeInClusterKubeconfig(): string {
   const config = new KubeConfig();
   config.loadFromCluster();
-  const file = join(mkdtempSync(join(tmpdir(), 'pullcheck-in-cluster-')), 'kubeconfig');
+  // The ServiceAccount's token: in a private dir removed on any exit.
+  const file = join(privateTempDir('in-cluster'), 'kubeconfig');
   writeFileSync(file, config.exportConfig(), { mode: 0o600 });
   return file;
 }

@@ -2,13 +2,13 @@
 // cluster, or a kind cluster kept with --keep): scenario and node-agent namespaces, RBAC grants, a
 // second API server's static pod, node locks. Each carries the host and pid of the process that made
 // it; the next suite to start on the same host removes those whose process is gone. Objects made
-// from another host are left alone (their owner may be alive); node locks expire by themselves.
+// from another host are left alone (their owner may be alive); their node locks go once expired.
 import { hostname } from 'node:os';
 import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Kube } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
-import { LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../node/lock.ts';
+import { heldByDeadProcess, LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../node/lock.ts';
 import { alive, LABEL_OWNER_PID } from '../infra/sweep.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
@@ -67,7 +67,8 @@ export async function sweepClusterLeftovers(o: { kube: Kube; nodes?: NodeAccess;
   }
   const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
   for (const l of (await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE, labelSelector: MANAGED })).items) {
-    if (!leaseExpired(l, new Date())) continue;
+    // Expired, or held by a process of this host that is gone (released now, not waited out).
+    if (!leaseExpired(l, new Date()) && !heldByDeadProcess(l)) continue;
     await removeAbandonedLock(coordination, l).catch(() => undefined);
     removed.push(`lease ${LOCK_NAMESPACE}/${l.metadata?.name} (${l.spec?.holderIdentity ?? '?'})`);
   }

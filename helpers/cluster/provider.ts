@@ -8,6 +8,7 @@ import type { ClusterTarget } from '../run/context.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
 import { clusterDown, clusterExists, clusterUp, connectKind, kindBinary, type Cluster } from './cluster.ts';
+import { removeHalfMade } from './creating.ts';
 import { describeTarget } from './describe.ts';
 import { connectExisting } from './existing.ts';
 import { profileForRun, type Profile } from './profile.ts';
@@ -54,6 +55,8 @@ export class KindCluster implements ClusterProvider {
   }
 
   async exists(logger: Logger): Promise<boolean> {
+    // A cluster a killed run left half-made is no cluster: it goes, and this run makes (and removes) its own.
+    await removeHalfMade(this.name, clusterDown, logger);
     return clusterExists(await kindBinary(logger), this.name);
   }
 

@@ -15,6 +15,7 @@ import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
+import { holdJournalLease, replayJournals } from '../node/replay.ts';
 import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../registry/kinds.ts';
@@ -111,6 +112,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   const cluster = await providerFor(ctx.cluster).connect({ logger, ready: ctx.clusterReady, allowPull: ctx.allowPull });
   const posture = ctx.posture ?? (await targetPosture(ctx.cluster, cluster));
   writeEnvironment(ctx, cluster, nodeFacts((await cluster.kube.core.listNode()).items), posture);
+  // This process's node changes are journaled as the run's (its own id when started by hand).
+  const releaseJournal = await holdJournalLease(cluster.kube, ctx.runId || runId, logger);
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, TestRegistry>();
   // Ctrl-C: this suite's registries go before the process does; a SIGKILL leaves them to the sweep.
@@ -134,6 +137,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     for (const r of registries.values())
       await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
     rmSync(ca.dir, { recursive: true, force: true });
+    await releaseJournal().catch(() => undefined);
   };
   try {
     const vendorTaken = new Set<'as-given' | 'public'>();
@@ -178,6 +182,22 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         );
         disposables.push(() => agent.dispose());
         cluster.nodes = agent;
+        // The run had no node access before the suites: what killed runs left on the nodes is undone
+        // here. Not in an after half: the before half (another command) hands its changes over.
+        const restored =
+          ctx.upgrade?.half === 'after'
+            ? []
+            : await replayJournals({
+                kube: cluster.kube,
+                nodes: agent,
+                nodeNames: agent.nodeNames,
+                logger,
+                keepRuns: [ctx.runId || runId],
+              });
+        if (restored.length > 0 && ctx.targetDir) {
+          mkdirSync(ctx.targetDir, { recursive: true });
+          writeFileSync(join(ctx.targetDir, `restored-${o.suite}-${runId}.json`), `${JSON.stringify(restored, null, 2)}\n`);
+        }
       }
     }
   } catch (error) {

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { docker, LABEL_MANAGED } from './docker.ts';
 import type { Logger } from './log.ts';
+import { sweepDeadTempDirs } from './tempfiles.ts';
 
 export const LABEL_OWNER_PID = 'pullcheck.io/owner-pid';
 
@@ -26,10 +27,13 @@ export function ownedLabelArgs(pid = process.pid): string[] {
  * nothing uses any more; returns their names.
  */
 export async function sweepOrphans(logger: Logger): Promise<string[]> {
+  const temp = sweepDeadTempDirs(alive);
+  if (temp.length > 0) logger.info(`removed ${temp.length} private temp dir(s) a killed run left: ${temp.join(', ')}`);
   return [
     ...(await sweepOrphanContainers(logger)),
     ...(await sweepOrphanObjects('network', logger)),
     ...(await sweepOrphanObjects('volume', logger)),
+    ...temp,
   ];
 }
 

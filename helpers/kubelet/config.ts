@@ -16,6 +16,7 @@ import type { Logger } from '../infra/log.ts';
 import type { PosturePart } from '../posture/check.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
+import { journaledWrite, type JournaledChange } from '../node/journal.ts';
 import { lockNode } from '../node/lock.ts';
 import { quarantineNode } from '../node/quarantine.ts';
 import type { NodeAccess } from '../node/access.ts';
@@ -235,16 +236,14 @@ async function restartAndRead(o: KubeletConfigChangeOptions, what: string): Prom
   return readKubeletConfigzAfterRestart(o.kube, o.node);
 }
 
-/** Writes `content` back to `path`, drops the backup, restarts kubelet and checks `expect` in configz. */
+/** Puts the file back (`write`), restarts kubelet and checks `expect` in configz. */
 async function putBack(
   o: KubeletConfigChangeOptions,
-  path: string,
-  content: string,
+  write: () => Promise<unknown>,
   expect: KubeletConfigPatch,
   what: string,
 ): Promise<void> {
-  await o.nodes.writeFile(o.node, path, content, '0644');
-  await o.nodes.exec(o.node, ['rm', '-f', `${path}${BACKUP_SUFFIX}`]);
+  await write();
   const kc = await restartAndRead(o, what);
   const left = configzMismatches(kc, expect);
   if (left.length > 0)
@@ -266,6 +265,7 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
   const leftover = await readFile(o.nodes, o.node, backupPath);
   if (leftover !== undefined) {
     o.logger.warn(`[${o.who}] [${o.node}] ${backupPath} left by an interrupted run: putting it back first`);
+    // Backups are what runs before the node-change journal left; the journal's replay puts back the rest.
     await o.nodes.writeFile(o.node, path, leftover, '0644');
     await o.nodes.exec(o.node, ['rm', '-f', backupPath]);
     await restartAndRead(o, `putting back ${backupPath}`);
@@ -283,18 +283,19 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
   const rendered = applyKubeletConfigPatch(original, o.patch);
 
   let restored = false;
+  let change: JournaledChange | undefined;
   const restore = async () => {
     if (restored) return;
     restored = true;
     await o.logger.phase(`[${o.who}] [${o.node}] KUBELET-CONFIG RESTORE ${path}`, () =>
-      putBack(o, path, original, expectAfterRestore, `restoring ${path}`),
+      // The journal entry holds the original: its undo writes it back byte for byte.
+      putBack(o, async () => change?.undo(), expectAfterRestore, `restoring ${path}`),
     );
   };
-  // The backup first: a run killed from here on leaves what the next change puts back.
-  await o.nodes.writeFile(o.node, backupPath, original, '0600');
   try {
     const kubeletconfig = await o.logger.phase(`[${o.who}] [${o.node}] KUBELET-CONFIG SET ${describePatch(o.patch)}`, async () => {
-      await o.nodes.writeFile(o.node, path, rendered, '0644');
+      // Journaled: a run killed from here on leaves an entry the next run's replay puts back.
+      change = await journaledWrite(o.nodes, o.node, path, rendered, { mode: '0644', restart: ['kubelet'] });
       const kc = await restartAndRead(o, `writing ${path}`);
       const mismatches = configzMismatches(kc, o.patch);
       if (mismatches.length > 0) {

@@ -29,6 +29,7 @@ import { buildOwnProgram } from '../build/components.ts';
 import { kubeletArgv } from './process.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { restartKubelet } from './nodecreds.ts';
+import { journaledMkdir, journaledWrite, type JournaledChange } from '../node/journal.ts';
 import { ownerLabels } from '../cluster/leftovers.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { NodeAudienceRestrictionGate, nodeAudienceRestrictionDefault } from '../posture/posture.ts';
@@ -358,22 +359,16 @@ export async function installCredentialProvider(
   const flags = credentialProviderFlags(layout);
   const tag = `[${s.id}] [${node}]`;
   await s.lockNode(node);
-  let createdDir = false;
-  let envOriginal: { content: string | undefined } | undefined;
+  let createdDir: JournaledChange | undefined;
+  let envChange: JournaledChange | undefined;
   let restartedAt: Date | undefined;
 
   s.defer(
     async () => {
-      if (envOriginal) {
-        const { content } = envOriginal;
-        if (content === undefined) await nodes.exec(node, ['rm', '-f', KUBELET_ENV_FILE]);
-        else
-          await nodes.exec(node, ['sh', '-c', 'base64 -d > "$1" && chmod 0644 "$1"', 'sh', KUBELET_ENV_FILE], {
-            input: Buffer.from(content).toString('base64'),
-          });
-      }
-      if (createdDir) await nodes.exec(node, ['rm', '-rf', layout.dir]);
-      if (envOriginal) {
+      // Both journaled: the env file goes back byte for byte (or away), the directory goes.
+      await envChange?.undo();
+      await createdDir?.undo();
+      if (envChange) {
         await s.env.logger.phase(`${tag} RESTORE kubelet without the credential provider`, () => restartKubelet(nodes, kube, node));
         const argv = await kubeletArgv(nodes, node);
         if (argv.some((a) => a.startsWith('--image-credential-provider-')))
@@ -401,25 +396,15 @@ export async function installCredentialProvider(
     );
   });
 
-  const probe = await nodes.exec(node, ['sh', '-c', '[ -e "$1" ] && echo exists || echo absent', 'sh', layout.dir]);
-  if (probe.stdout.trim() !== 'absent')
-    throw new Error(`${node}: ${layout.dir} already exists (a leftover of an earlier run?); refusing to use it`);
   const original = await readOptionalFile(nodes, node, KUBELET_ENV_FILE);
   const envFile = withKubeletExtraArgs(original, flags);
 
   const binDir = await buildOwnProgram('credprovider', s.env.logger);
-  createdDir = true;
+  // Refused when it exists (a leftover of an earlier run?); everything below goes with it.
+  createdDir = await journaledMkdir(nodes, node, layout.dir, { mode: '0700', restart: ['kubelet'] });
   await nodes.exec(
     node,
-    [
-      'sh',
-      '-c',
-      'mkdir -p "$1" && chmod 0700 "$2" && cat > "$3" && chmod 0755 "$3"',
-      'sh',
-      layout.binDir,
-      layout.dir,
-      `${layout.binDir}/${PLUGIN_NAME}`,
-    ],
+    ['sh', '-c', 'mkdir -p "$1" && cat > "$2" && chmod 0755 "$2"', 'sh', layout.binDir, `${layout.binDir}/${PLUGIN_NAME}`],
     { inputFile: `${binDir}/credprovider` },
   );
   await nodes.writeFile(node, layout.credentials, renderPluginCredentials(credentials), '0600');
@@ -428,8 +413,7 @@ export async function installCredentialProvider(
   s.env.logger.info(`${tag} WRITE ${layout.config}, plugin ${layout.binDir}/${PLUGIN_NAME}, credentials for ${spec.registry} (0600)`);
   s.env.logger.detail(config);
 
-  envOriginal = { content: original };
-  await nodes.writeFile(node, KUBELET_ENV_FILE, envFile, '0644');
+  envChange = await journaledWrite(nodes, node, KUBELET_ENV_FILE, envFile, { mode: '0644', restart: ['kubelet'] });
   s.env.logger.info(`${tag} WRITE ${KUBELET_ENV_FILE}: ${envFile.trim()}`);
   restartedAt = new Date();
   await s.env.logger.phase(`${tag} RESTART kubelet with the credential provider`, () => restartKubelet(nodes, kube, node));

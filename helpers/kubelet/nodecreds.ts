@@ -22,6 +22,8 @@ import type { ScenarioContext } from '../framework/harness.ts';
 import { waitFor, type Kube } from '../cluster/kube.ts';
 import { KUBELET_PID_SHELL } from './process.ts';
 import type { NodeAccess } from '../node/access.ts';
+import { testKillPoint } from '../infra/killpoint.ts';
+import { journaledMkdir, journaledWrite, type Restart } from '../node/journal.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
 import { nodeAttemptsOn, parseAuthAttempts } from '../registry/authlog.ts';
@@ -176,6 +178,7 @@ export async function restartKubelet(nodes: NodeAccess, kube: Kube, node: string
   const before = new Date();
   // systemctl returns once the old process is gone and the new one is started.
   await nodes.exec(node, ['systemctl', 'restart', 'kubelet']);
+  testKillPoint('kubelet-restart', node);
   const coordination = kube.config.makeApiClient(CoordinationV1Api);
   const namespace = 'kube-node-lease';
   await waitFor({
@@ -214,47 +217,21 @@ export interface NodeFileOptions {
   node: string;
   path: string;
   content: string;
+  /** What a replay must restart after removing it (default: kubelet, which caches what it read). */
+  restart?: readonly Restart[];
 }
 
 /**
- * Writes a file that must not exist yet (an admin's own credentials are never overwritten) and
- * returns what removes it again, with any directory it had to create.
+ * Writes a file that must not exist yet (an admin's own credentials are never overwritten),
+ * journaled on the node, and returns what removes it again, with any directory it had to create.
  */
 export async function writeNewNodeFile(o: NodeFileOptions): Promise<() => Promise<void>> {
-  const dir = o.path.replace(/\/[^/]*$/, '') || '/';
-  // One command on the node: refuse an existing file, note whether the directory had to be made, write.
-  const written = await o.nodes
-    .exec(
-      o.node,
-      [
-        'sh',
-        '-c',
-        'if [ -e "$1" ]; then echo file; exit 0; fi; made=no; [ -d "$2" ] || { mkdir -p "$2"; made=yes; }; cat > "$1" && chmod "$3" "$1" && echo "$made"',
-        'sh',
-        o.path,
-        dir,
-        '0600',
-      ],
-      { input: o.content },
-    )
-    // A write that failed part way: the file was not there before (that case exits 0), so it goes.
-    .catch(async (error: unknown) => {
-      await o.nodes.exec(o.node, ['rm', '-f', o.path], { allowFailure: true }).catch(() => undefined);
-      throw error;
-    });
-  const outcome = written.stdout.trim();
-  if (outcome === 'file') throw new Error(`${o.node}: ${o.path} already exists; refusing to replace it`);
-  const createdDir = outcome === 'yes';
-  return async () => {
-    await o.nodes.exec(o.node, [
-      'sh',
-      '-c',
-      'rm -f "$1" && if [ -n "$2" ]; then rmdir --ignore-fail-on-non-empty "$2"; fi',
-      'sh',
-      o.path,
-      createdDir ? dir : '',
-    ]);
-  };
+  const change = await journaledWrite(o.nodes, o.node, o.path, o.content, {
+    mode: '0600',
+    exclusive: true,
+    restart: o.restart ?? ['kubelet'],
+  });
+  return () => change.undo();
 }
 
 /** The credential files among kubelet's search paths that exist on the node now. */
@@ -350,10 +327,18 @@ export async function installNodeCredentials(s: ScenarioContext, node: string, s
   );
   if (setup.home) {
     const home = setup.home;
-    // mkdir without -p fails on an existing directory: never adopt (and later delete) one we did not make.
-    await nodes.exec(node, ['mkdir', '-m', '0700', home]);
-    undo.push(() => nodes.exec(node, ['rm', '-rf', home]));
-    undo.push(await writeNewNodeFile({ nodes, node, path: KUBELET_HOME_DROP_IN, content: kubeletHomeDropIn(home) }));
+    // A directory that exists already is refused: never adopt (and later delete) one we did not make.
+    const made = await journaledMkdir(nodes, node, home, { mode: '0700', restart: ['kubelet'] });
+    undo.push(() => made.undo());
+    undo.push(
+      await writeNewNodeFile({
+        nodes,
+        node,
+        path: KUBELET_HOME_DROP_IN,
+        content: kubeletHomeDropIn(home),
+        restart: ['daemon-reload', 'kubelet'],
+      }),
+    );
     await nodes.exec(node, ['systemctl', 'daemon-reload']);
     s.env.logger.info(`${tag} HOME ${home} for kubelet (${KUBELET_HOME_DROP_IN})`);
   }

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
+import { alive } from '../infra/sweep.ts';
 
 export const LOCK_NAMESPACE = 'default';
 const DURATION_S = 60;
@@ -23,6 +24,17 @@ export function leaseExpired(lease: V1Lease, now: Date): boolean {
   const duration = lease.spec?.leaseDurationSeconds ?? DURATION_S;
   if (!renewed) return true;
   return new Date(renewed).getTime() + duration * 1000 < now.getTime();
+}
+
+/**
+ * Whether the lease's holder (its identity ends "(<host> pid <pid>)") is a process of this host
+ * that is gone: a run killed here; its lease is released at once rather than waited out.
+ */
+export function heldByDeadProcess(lease: V1Lease, host = hostname(), isAlive = alive): boolean {
+  const m = /\((\S+) pid (\d+)\)$/.exec(lease.spec?.holderIdentity ?? '');
+  if (!m || m[1] !== host) return false;
+  const pid = Number(m[2]);
+  return pid !== process.pid && !isAlive(pid);
 }
 
 function describeLease(l: V1Lease): string {
@@ -170,9 +182,10 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
       .readNamespacedLease({ name, namespace: LOCK_NAMESPACE })
       .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
     if (!current) continue;
-    if (leaseExpired(current, new Date())) {
+    const dead = heldByDeadProcess(current);
+    if (dead || leaseExpired(current, new Date())) {
       o.logger.warn(
-        `[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, not renewed for ${DURATION_S}s (its holder was killed?)`,
+        `[${o.holder}] [${o.node}] LOCK taken over: ${describeLease(current)}, ${dead ? 'its process is gone from this host' : `not renewed for ${DURATION_S}s (its holder was killed?)`}`,
       );
       await removeAbandonedLock(coordination, current);
       continue;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeOciArchive } from '../images/archive.ts';
 import type { Image } from '../images/oci.ts';
 import type { NodeAccess } from './access.ts';
+import { journalImage, undoImage } from './journal.ts';
 
 const CONTAINERD_NAMESPACE = 'k8s.io';
 
@@ -22,6 +23,8 @@ export interface PreloadOptions {
 export async function preloadImage(o: PreloadOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-preload-'));
   try {
+    // Journaled first: a run killed during the import leaves an entry whose undo removes the image.
+    await journalImage(o.nodes, o.node, o.ref);
     const archive = join(dir, 'image.tar');
     await writeOciArchive(archive, [{ ref: o.ref, image: o.image }]);
     await o.nodes.exec(o.node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'import', '--no-unpack=false', '-'], {
@@ -44,6 +47,7 @@ export async function nodeHasImage(nodes: NodeAccess, node: string, ref: string)
  * gave. Either may find nothing to remove.
  */
 export async function removeNodeImage(nodes: NodeAccess, node: string, ref: string): Promise<void> {
+  await undoImage(nodes, node, ref);
   await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
   await nodes.exec(node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'rm', ref], { allowFailure: true });
   if (await nodeHasImage(nodes, node, ref)) throw new Error(`${node}: image ${ref} is still present after crictl rmi and ctr images rm`);

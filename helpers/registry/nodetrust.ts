@@ -4,6 +4,7 @@
 import { CERTS_D } from '../cluster/kindconfig.ts';
 import { apiStatus, type Kube } from '../cluster/kube.ts';
 import type { NodeAccess } from '../node/access.ts';
+import { journaledWrite, undoUnder } from '../node/journal.ts';
 
 /** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
 export function hostsToml(host: string, caPath: string | undefined): string {
@@ -28,14 +29,23 @@ export async function trustRegistryOnNodes(
   const dir = `${CERTS_D}/${host}`;
   await Promise.all(
     nodeNames.map(async (node) => {
-      if (caPem) await nodes.writeFile(node, `${dir}/ca.crt`, caPem);
-      await nodes.writeFile(node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined));
+      // Journaled (a killed run's entries are undone by the next); `fresh`: pullcheck's own content,
+      // so its undo removes the file even when another suite of the run wrote it first.
+      if (caPem) await journaledWrite(nodes, node, `${dir}/ca.crt`, caPem, { fresh: true });
+      await journaledWrite(nodes, node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined), { fresh: true });
     }),
   );
 }
 
 export async function untrustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string): Promise<void> {
-  await Promise.all(nodeNames.map((node) => nodes.exec(node, ['rm', '-rf', `${CERTS_D}/${host}`], { allowFailure: true })));
+  const dir = `${CERTS_D}/${host}`;
+  await Promise.all(
+    nodeNames.map(async (node) => {
+      // What this process wrote goes through its journal entries; anything else there the old way.
+      await undoUnder(nodes, node, dir);
+      await nodes.exec(node, ['rm', '-rf', dir], { allowFailure: true });
+    }),
+  );
 }
 
 export function localRegistryHostingData(host: string): string {

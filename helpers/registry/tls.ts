@@ -1,7 +1,7 @@
 // A CA made per run and a server certificate for each registry it starts, with openssl (on every
 // Debian). Nodes trust the CA through containerd's certs.d; the host through the `ca` option.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { privateTempDir } from '../infra/tempfiles.ts';
 import { join } from 'node:path';
 import { run } from '../infra/exec.ts';
 
@@ -18,7 +18,8 @@ export interface ServerCertificate {
 }
 
 export async function createCA(commonName = 'pullcheck run CA'): Promise<CertificateAuthority> {
-  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-ca-'));
+  // Its key signs certificates nodes trust: a private dir, removed on any exit (a SIGKILL: by the next run).
+  const dir = privateTempDir('ca');
   const keyFile = join(dir, 'ca.key');
   const certFile = join(dir, 'ca.crt');
   await run([

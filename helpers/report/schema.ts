@@ -110,6 +110,8 @@ export interface TargetResult {
   error?: string;
   /** Causes named once before or after the suites: posture mismatches, probe findings, weaker declarations, quarantined nodes. */
   findings?: Finding[];
+  /** Node changes runs that were killed had left, undone by this run before its probe (the node-change journal). */
+  restored?: { node: string; what: string; run: string }[];
 }
 
 /**

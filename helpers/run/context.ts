@@ -1,8 +1,8 @@
 // The one thing `pullcheck run` hands its jest processes: a typed run context, written once per
 // target as <target>/run.json and named by one variable (RUN_CONTEXT_ENV). Secrets never go in it:
 // the registry password travels in a 0600 file of its own, removed when the run ends.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { privateTempDir, removePrivateTempDir } from '../infra/tempfiles.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { PostureMismatch } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
@@ -129,11 +129,10 @@ export function registryPassword(ctx: RunContext): string | undefined {
 
 /** A 0600 file in a private 0700 directory holding `secret`; `remove()` deletes both. */
 export function writeSecretFile(secret: string): { file: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'pullcheck-secret-'));
-  chmodSync(dir, 0o700);
+  const dir = privateTempDir('secret');
   const file = resolve(dir, 'password');
   writeFileSync(file, secret, { mode: 0o600 });
-  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { file, remove: () => removePrivateTempDir(dir) };
 }
 
 /** What the before halves recorded in `stateFile` (empty when they recorded nothing). */

@@ -3,7 +3,7 @@
 // cluster up through its provider, sweeps what killed runs left, writes the target's run context,
 // runs the suites that leave nodes alone and then those that change nodes under per-node locks,
 // each phase --parallel suites at a time, and deletes the cluster it made unless --keep.
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
@@ -17,6 +17,7 @@ import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
+import { holdJournalLease, replayJournals, type Restored } from '../node/replay.ts';
 import { checkHostTools } from '../infra/preflight.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
@@ -219,6 +220,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
   let down: (() => Promise<void>) | undefined;
   let untrustVendor: (() => Promise<void>) | undefined;
   let liftQuarantine: (() => Promise<unknown>) | undefined;
+  let journal: { cluster: Cluster; release: () => Promise<void> } | undefined;
+  let restored: Restored[] = [];
   try {
     // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
     // One deletion, however many ask for it (the signal handler and this target's finally).
@@ -246,6 +249,17 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
       logger,
     });
+    journal = { cluster, release: await holdJournalLease(cluster.kube, r.runId, logger) };
+    // What killed runs changed on the nodes, undone before the probe looks at them. Without node
+    // access yet (the node agent comes with the suites), each suite replays once its agent runs.
+    if (cluster.nodes instanceof PendingNodeAccess)
+      logger.info('node-change journal: replayed by each suite once its node agent runs (no node access before the suites)');
+    else {
+      const { nodes, nodeNames } = cluster;
+      restored = await logger.phase(`node-change journal: undo what killed runs left on ${nodeNames.length} node(s)`, () =>
+        replayJournals({ kube: cluster.kube, nodes, nodeNames, logger, keepRuns: journalRunsKept(r) }),
+      );
+    }
     const posture = await targetPosture(target.cluster, cluster, o.posture);
     logger.info(
       `posture of ${target.name}: ${describePosture(posture)} (admission: ${posture.sources.admission}; kubelet: ${posture.sources.kubelet})`,
@@ -328,6 +342,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     const findings = [...postureMismatches.map(({ part: _part, ...f }) => f), ...probeFindings, ...weaker];
     if (findings.length) merged.findings = findings;
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
+    restored.push(...restoredBySuites(targetDir));
+    if (restored.length > 0) merged.restored = restored;
     return merged;
   } catch (error) {
     const phase = logger.phases.find((p) => !p.ok)?.name;
@@ -340,10 +356,19 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       finishedAt: new Date().toISOString(),
       scenarios: [],
       error: message,
+      ...(restored.length > 0 ? { restored } : {}),
     };
   } finally {
     await liftQuarantine?.().catch((e: unknown) => logger.warn(`lifting the run's node quarantines: ${String(e)}`));
     await untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
+    // A suite's worker that died (a crash, an OOM kill) left entries of this run: they go now, except
+    // what an upgrade's before half hands over to its after half.
+    const c = journal?.cluster;
+    if (c && !down && !(c.nodes instanceof PendingNodeAccess) && target.upgrade?.half !== 'before' && !interrupted())
+      await replayJournals({ kube: c.kube, nodes: c.nodes, nodeNames: c.nodeNames, logger, onlyRuns: journalRunsKept(r) }).catch(
+        (e: unknown) => logger.warn(`node-change journal at the end of ${target.name}: ${String(e)}`),
+      );
+    await journal?.release().catch(() => undefined);
     if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
     r.onCluster(undefined);
   }
@@ -381,6 +406,19 @@ async function cleanVendorRegistry(
     );
   else logger.info(cleanupLine(result));
   return result;
+}
+
+/** The runs whose journal entries this target leaves to their owner: its own, and an upgrade's before half for its after half. */
+function journalRunsKept(r: RunShared): string[] {
+  return [r.runId, ...(r.o.upgradeHalf?.half === 'after' ? [r.o.upgradeHalf.baseline.results.runId] : [])];
+}
+
+/** What suites replayed through their node agent (journal entries of killed runs), from the files they wrote. */
+function restoredBySuites(targetDir: string): Restored[] {
+  if (!existsSync(targetDir)) return [];
+  return readdirSync(targetDir)
+    .filter((f) => /^restored-.*\.json$/.test(f))
+    .flatMap((f) => JSON.parse(readFileSync(join(targetDir, f), 'utf8')) as Restored[]);
 }
 
 export interface RunOutcome {

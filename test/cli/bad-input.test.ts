@@ -491,6 +491,33 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /run 20260101-000000-else pushed nothing to 127\.0\.0\.1:\d+: it pushed to vendor\.example:5000/,
       },
       {
+        name: 'cluster clean of a cluster that is not there',
+        args: ['cluster', 'clean', '--profile', profile],
+        // kind may be built into the cache first (progress lines before the error).
+        progressBefore: true,
+        fix: /no kind cluster pullcheck-bad-input to clean \(pullcheck cluster status --name pullcheck-bad-input\)/,
+      },
+      {
+        name: 'cluster clean with both a kind cluster and --kubeconfig',
+        args: ['cluster', 'clean', '--name', CLUSTER_NAME, '--kubeconfig', kubeconfig],
+        fix: /cluster clean takes the kind cluster \(--name\/--profile\) or --kubeconfig, not both/,
+      },
+      {
+        name: 'cluster clean --context without --kubeconfig',
+        args: ['cluster', 'clean', '--context', 'x'],
+        fix: /--context needs --kubeconfig: the kubeconfig it is a context of/,
+      },
+      {
+        name: 'cluster clean with a flag it does not take',
+        args: ['cluster', 'clean', '--suite', 'smoke'],
+        fix: /--suite does not apply to `pullcheck cluster clean`: see pullcheck help cluster clean/,
+      },
+      {
+        name: 'cluster clean with an unreachable API server',
+        args: ['cluster', 'clean', '--kubeconfig', kubeconfig],
+        fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
+      },
+      {
         name: 'API server unreachable',
         args: run('--suite', 'smoke', '--kubeconfig', kubeconfig),
         fix: /cannot list the nodes of https:\/\/127\.0\.0\.1:1 \(context x\): .*ECONNREFUSED.*; check that the cluster runs/,
@@ -584,6 +611,11 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'registry clean of a run that is not there',
     'registry clean without --registry',
     'registry clean of a run that pushed elsewhere',
+    'cluster clean of a cluster that is not there',
+    'cluster clean with both a kind cluster and --kubeconfig',
+    'cluster clean --context without --kubeconfig',
+    'cluster clean with a flag it does not take',
+    'cluster clean with an unreachable API server',
   ];
   for (const name of names) {
     const skip = name === 'disk full during a build' && noTmpfs;

@@ -10,6 +10,7 @@ import { cacheDir } from '../../infra/cache.ts';
 import { onInterrupt } from '../../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../../infra/log.ts';
 import { sweepOrphans } from '../../infra/sweep.ts';
+import { replayJournals } from '../../node/replay.ts';
 import { loadRunContext } from '../../run/context.ts';
 import { e2eStateFile } from './state.ts';
 
@@ -28,6 +29,9 @@ export async function setUpCluster(): Promise<void> {
     ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
     logger,
   });
+  // What killed runs changed on the nodes (the node-change journal); without node access, each suite does it.
+  if (!(cluster.nodes instanceof PendingNodeAccess))
+    await replayJournals({ kube: cluster.kube, nodes: cluster.nodes, nodeNames: cluster.nodeNames, logger });
   const file = e2eStateFile();
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ created, keep: ctx.keep }));
