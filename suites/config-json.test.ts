@@ -12,7 +12,6 @@ import {
   claim,
   defineSuite,
   EventReason,
-  podWhere,
   UNAUTHORIZED,
   type PushedTestImage,
   type ScenarioContext,
@@ -21,6 +20,7 @@ import {
 import {
   credentialSearchPaths,
   expectNodeAttempts,
+  expectNoFailedPullEvent,
   installNodeCredentials,
   kubeletProcessFacts,
   presentCredentialFiles,
@@ -191,12 +191,7 @@ suite.section('config-json: how an entry matches an image', () => {
       const verdict = await s.runPod({ name: 'two-entries', image: image.ref, nodeName: node });
       await s.expectRan(verdict, image);
       await s.waitForEvent('two-entries', EventReason.Pulled, /Successfully pulled image/);
-      const failed = (await s.events('two-entries')).filter((e) => e.reason === EventReason.Failed);
-      claim(
-        failed.length === 0,
-        () =>
-          `kubelet reports a pull that one of its credentials completed as a success, but ${podWhere(verdict.pod)} has Failed events: ${failed.map((e) => e.message).join('; ')}`,
-      );
+      await expectNoFailedPullEvent(s, verdict);
       await expectNodeAttempts(
         s,
         one,

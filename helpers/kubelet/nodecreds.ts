@@ -28,7 +28,8 @@ import { registerCredentials } from '../infra/redact.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
 import { nodeAttemptsOn, parseAuthAttempts } from '../registry/authlog.ts';
 import { StartedRegistry, type TestRegistry } from '../registry/registry.ts';
-import { claim } from '../framework/expectations.ts';
+import { claim, podWhere } from '../framework/expectations.ts';
+import { EventReason, type PodVerdict } from '../framework/pods.ts';
 import type { PushedTestImage } from '../framework/scenario.ts';
 
 export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
@@ -408,5 +409,15 @@ export async function expectNodeAttempts(
     seen.join(',') === expected.join(','),
     () =>
       `${why}, so ${registry.host} should have seen ${expected.length ? `credentials for ${image.repository} ${expected.join(' then ')}` : `no credentials for ${image.repository}`} from the node's runtime, but it saw ${seen.join(' then ') || 'none'}: ${attempts.map((a) => `${a.time.toISOString()} ${a.username} ${a.accepted ? 'accepted' : 'refused'} ${a.uri}`).join('; ')}`,
+  );
+}
+
+/** A pull that one of several credentials completed is one successful pull: kubelet reports no `Failed` event for it. */
+export async function expectNoFailedPullEvent(s: ScenarioContext, verdict: PodVerdict): Promise<void> {
+  const failed = (await s.events(verdict.pod.metadata?.name ?? '')).filter((e) => e.reason === EventReason.Failed);
+  claim(
+    failed.length === 0,
+    () =>
+      `kubelet reports a pull that one of its credentials completed as a success, but ${podWhere(verdict.pod)} has Failed events: ${failed.map((e) => e.message).join('; ')}`,
   );
 }
