@@ -78,7 +78,7 @@ describe('pullcheck diff', () => {
     [
       'not a results.json',
       ['diff', notResults, a],
-      /^pullcheck: diff: .*package\.json: schema is null, this pullcheck reads pullcheck\.io\/results\/v1: pass the results\.json/,
+      /^pullcheck: diff: .*package\.json: schema is null, this pullcheck reads pullcheck\.io\/results\/v2 and pullcheck\.io\/results\/v1: pass the results\.json/,
     ],
     [
       'one file only',
