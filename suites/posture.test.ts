@@ -90,6 +90,7 @@ suite.scenario(
     const p = s.env.posture;
     // Unset, the API server runs its own version's default.
     const observed = await observedAudienceRestriction(s.env.cluster.kube);
+    s.observe('api-server', [`node audience restriction ${observed.restricted}`]);
     s.rule(
       `declared: ${AudienceRestrictionGate}=${p.admission.serviceAccountNodeAudienceRestriction} (${p.sources.nodeAudienceRestriction}); read from the kube-apiserver pods' --feature-gates`,
     );
@@ -104,6 +105,11 @@ suite.scenario('kubelet-versions', "every node's kubelet runs the version the po
   s.rule(
     `declared: ${nodes.map((n) => `${n.metadata?.name} ${kubeletVersionOf(p, n.metadata?.name ?? '')}`).join(', ')}; read from each node's status`,
   );
+  // The minor, as a diff across an upgrade should see it; patches may differ node to node.
+  for (const n of nodes)
+    s.observe(s.nodeRole(n.metadata?.name ?? ''), [
+      `kubelet ${(/^v?\d+\.\d+/.exec(n.status?.nodeInfo?.kubeletVersion ?? '') ?? ['(none reported)'])[0]}`,
+    ]);
   const problems = (await checkKubeletVersions(s.env.cluster.kube, p)).map((m) => m.line);
   if (problems.length > 0) throw new Error(`posture: ${problems.join('; ')}`);
 });
