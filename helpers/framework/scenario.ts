@@ -31,9 +31,10 @@ import { isQuarantined } from '../node/quarantine.ts';
 import { cleanupFailureMessage, runCleanups, type Cleanup } from './cleanup.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
-import { answerWord, nodeRole, type PodFacts, PushedDigests, scenarioObservations } from './observe.ts';
+import { answerWord, nodeRole, type PodFacts, PushedDigests, pullFailureCause, scenarioObservations } from './observe.ts';
 import {
   createPod,
+  EventReason,
   describeEvents,
   describePod,
   podEvents,
@@ -341,6 +342,23 @@ function probeExplanation(env: RunEnv, used: ReadonlyMap<string, TestRegistry>, 
   return explainingFinding(findings, [...used.values()].map(probeKey), pods);
 }
 
+/**
+ * Every failed pull kubelet reported in the namespace, as observations of the pod on its node: the
+ * pods a scenario created without waiting for a verdict record no pull of their own, and a probe
+ * finding must still be able to explain their failure.
+ */
+async function failedPullsSeen(kube: RunEnv['cluster']['kube'], namespace: string): Promise<PodObservation[]> {
+  const [events, pods] = await Promise.all([kube.core.listNamespacedEvent({ namespace }), kube.core.listNamespacedPod({ namespace })]);
+  const nodeOf = new Map(pods.items.map((p) => [p.metadata?.name ?? '', p.spec?.nodeName ?? '']));
+  return events.items
+    .filter((e) => e.reason === EventReason.Failed && e.involvedObject?.kind === 'Pod')
+    .flatMap((e) => {
+      const pod = e.involvedObject?.name ?? '';
+      const node = nodeOf.get(pod);
+      return node ? [{ pod, node, observed: [pullFailureCause(e.message ?? '')] }] : [];
+    });
+}
+
 /** The posture mismatch in a part the scenario's expectations (or its reason not to apply) read. */
 function mismatchExplanation(env: RunEnv, decl: ScenarioDeclaration, read: ReadonlySet<string>): Finding | undefined {
   // posture/* are the checks themselves.
@@ -395,6 +413,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
   const cleanup = () => runCleanups(defers, { id, kube, runId: env.context.runId || env.runId, logger: env.logger });
   const collectors: { name: string; fn: () => Promise<string> }[] = [];
   const usedRegistries = new Map<string, TestRegistry>();
+  // Registries its pods pull from, pushed to yet or not (an image pushed late): for attribution only.
+  const pulledFrom = new Map<string, TestRegistry>();
+  const addressed = (image: string) => {
+    for (const r of env.registries.values()) if (image.startsWith(`${r.host}/`)) pulledFrom.set(r.host, r);
+  };
   const rules: string[] = [];
   // Set when the claim's registry half could not be read (s.provenNodeSideOnly).
   let proven: 'node side only' | undefined;
@@ -551,6 +574,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     runPod: async (input, podTimeout) => {
+      addressed(input.image);
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
       const facts = {
@@ -587,6 +611,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     },
     nodeRole: (node) => nodeRole(node, env.cluster.name),
     createPod: async (input) => {
+      addressed(input.image);
       const name = input.name ?? `pod-${++counter}`;
       const nodeName = await pinned(name, input.nodeName);
       const created = await createPod(kube, namespace, { ...input, name, ...(nodeName ? { nodeName } : {}) });
@@ -774,7 +799,12 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     // probe found there is blocked by that finding. Blocked is a failure, with its cause named.
     const observed = await observations();
     const mismatch = mismatchExplanation(env, decl, postureRead);
-    const blockedBy = mismatch ?? probeExplanation(env, usedRegistries, observed);
+    const blockedBy =
+      mismatch ??
+      probeExplanation(env, new Map([...usedRegistries, ...pulledFrom]), [
+        ...observed,
+        ...(await failedPullsSeen(kube, namespace).catch(() => [])),
+      ]);
     const reason = redact(
       mismatch
         ? `blocked: the cluster is not what its posture declares (${mismatch.line}); then: ${message}`
