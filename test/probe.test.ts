@@ -57,6 +57,7 @@ describe('the pull probe', () => {
       observed: 'pull-failed:unauthorized',
       nodes,
       registry: 'v.example',
+      pull: { label: 'the registry v.example', cause: '401 invalid_token' },
       line: 'cp, w1, w2 cannot pull from the registry v.example: 401 invalid_token',
       fails: true,
     };

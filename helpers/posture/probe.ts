@@ -32,6 +32,8 @@ export const OWN_REGISTRIES = 'pullcheck';
 /** A probe finding: `registry` is OWN_REGISTRIES or the vendor registry's host; no nodes: the registry itself. */
 export interface ProbeFinding extends Finding {
   registry: string;
+  /** For a failed pull: the registry's label and the runtime's cause, from which `line` is rendered. */
+  pull?: { label: string; cause: string };
 }
 
 /** The registry key a scenario's registry is found under. */
@@ -124,15 +126,21 @@ async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, log
     }),
   );
   // One line per cause, naming every node it was seen on.
-  const byLine = new Map<string, { cause: string; observed?: string; what: string; nodes: string[] }>();
-  const add = (node: string, cause: string, what: string, observed?: string) => {
-    const g = byLine.get(what) ?? { cause, what, nodes: [], ...(observed ? { observed } : {}) };
+  const byLine = new Map<
+    string,
+    { cause: string; observed?: string; what: string; nodes: string[]; pull?: { label: string; cause: string } }
+  >();
+  const add = (node: string, cause: string, what: string, observed?: string, pull?: { label: string; cause: string }) => {
+    const g = byLine.get(what) ?? { cause, what, nodes: [], ...(observed ? { observed } : {}), ...(pull ? { pull } : {}) };
     g.nodes.push(node);
     byLine.set(what, g);
   };
   for (const r of results) {
     if (!r.withSecret.ok)
-      add(r.node, 'cannot-pull', `cannot pull from ${p.label}: ${r.withSecret.cause}`, pullFailureCause(r.withSecret.cause));
+      add(r.node, 'cannot-pull', `cannot pull from ${p.label}: ${r.withSecret.cause}`, pullFailureCause(r.withSecret.cause), {
+        label: p.label,
+        cause: r.withSecret.cause,
+      });
     else if (r.anonymous?.ok)
       add(
         r.node,
@@ -149,6 +157,7 @@ async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, log
       nodes: g.nodes,
       registry: key,
       ...(g.observed ? { observed: g.observed } : {}),
+      ...(g.pull ? { pull: g.pull } : {}),
       line: `${g.nodes.join(', ')} ${g.what}`,
       fails: true,
     });
@@ -197,15 +206,14 @@ export function blameRegistries(
   const healthy = probed.filter((key) => !findings.some((f) => f.registry === key));
   if (healthy.length === 0) return [...findings];
   return findings.map((f) => {
-    if (f.cause !== 'cannot-pull' || f.nodes.length !== nodeNames.length) return f;
+    if (f.cause !== 'cannot-pull' || !f.pull || f.nodes.length !== nodeNames.length) return f;
     const capability = capabilityOf(f.observed);
-    const words = f.line.slice(f.line.indexOf(' cannot pull from ') + ' cannot pull from '.length);
     return {
       ...f,
       cause: 'registry-refuses',
       nodes: [],
       ...(capability ? { capability } : {}),
-      line: `every node fails to pull from ${words}, and each pulls from ${healthy.join(', ')}: the registry is at fault, not the nodes`,
+      line: `every node fails to pull from ${f.pull.label}: ${f.pull.cause}, and each pulls from ${healthy.join(', ')}: the registry is at fault, not the nodes`,
     };
   });
 }
