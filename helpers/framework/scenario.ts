@@ -20,7 +20,7 @@ import { type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/secrets.ts';
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
 import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
-import type { PosturePart } from '../posture/check.ts';
+import { asFinding, type PosturePart } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
@@ -364,9 +364,7 @@ function mismatchExplanation(env: RunEnv, decl: ScenarioDeclaration, read: Reado
   // posture/* are the checks themselves.
   if (decl.group === 'posture') return undefined;
   const m = (env.context.postureMismatches ?? []).find((x) => read.has(x.part));
-  if (!m) return undefined;
-  const { part: _part, ...finding } = m;
-  return finding;
+  return m && asFinding(m);
 }
 
 const STATUS_LOG: Record<ScenarioStatus, string> = {

@@ -5,8 +5,13 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { admittedPolicy } from '../cluster/apiserver.ts';
 import type { Kube } from '../cluster/kube.ts';
-import { gateExists, readKubeletPullSettings, type KubeletPullSettings } from '../kubelet/kep2535.ts';
-import { CredentialVerificationPolicy, EnsureSecretPulledImagesGate } from '../kubelet/kep2535.ts';
+import {
+  CredentialVerificationPolicy,
+  EnsureSecretPulledImagesGate,
+  gateExists,
+  type KubeletPullSettings,
+  readKubeletPullSettings,
+} from '../kubelet/kep2535.ts';
 import type { Finding } from '../report/schema.ts';
 import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
 import {
@@ -32,6 +37,11 @@ export interface PostureMismatch extends Finding {
  * declaring what a cluster runs can turn a leak into a pass, so it never advises that alone.
  */
 const FIX = 'fix the cluster, or the declaration if it is the one that is wrong';
+
+/** The finding a mismatch is, without the part only attribution needs. */
+export function asFinding({ part: _part, ...finding }: PostureMismatch): Finding {
+  return finding;
+}
 
 function mismatch(part: PosturePart, nodes: string[], line: string): PostureMismatch {
   return { part, source: 'posture', cause: `posture:${part}`, nodes, line: `${line}: ${FIX}`, fails: true };

@@ -95,7 +95,6 @@ tr.changed th, tr.changed td:first-child { border-left: 4px solid #bf3989; }
 `;
 
 function header(results: RunResults): string {
-  const all = summarize(results.targets.flatMap((t) => t.scenarios));
   const t = tally(results);
   const sel = results.selection;
   const selection = [
@@ -119,7 +118,7 @@ function header(results: RunResults): string {
     .join('\n');
   return `<h1>pullcheck run ${esc(results.runId)}</h1>
 <p class="muted">${esc(results.tool.name)} ${esc(results.tool.version)} · started ${esc(results.startedAt)} · finished ${esc(results.finishedAt)}${duration(results.startedAt, results.finishedAt) ? ` · ${esc(duration(results.startedAt, results.finishedAt))}` : ''} · ${esc(selection)}</p>
-<p><strong>${countsLine(all)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}${t.failingFindings ? `; <span class="failed">${t.failingFindings} finding${t.failingFindings === 1 ? '' : 's'} before the suites</span>` : ''}. <strong class="${runFails(t) ? 'failed' : 'passed'}">${runFails(t) ? (nothingTested(t) ? esc(nothingTestedLine(t)) : 'The run fails.') : 'The run passes.'}</strong></p>
+<p><strong>${countsLine(t)}</strong> across ${results.targets.length} target${results.targets.length === 1 ? '' : 's'}${t.failingFindings ? `; <span class="failed">${t.failingFindings} finding${t.failingFindings === 1 ? '' : 's'} before the suites</span>` : ''}. <strong class="${runFails(t) ? 'failed' : 'passed'}">${runFails(t) ? (nothingTested(t) ? esc(nothingTestedLine(t)) : 'The run fails.') : 'The run passes.'}</strong></p>
 ${errors}
 <table><tr><th>target</th><th>Kubernetes</th><th>cluster</th><th>registry</th><th>nodes</th><th>scenarios</th></tr>
 ${targets}

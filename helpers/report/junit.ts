@@ -84,6 +84,19 @@ interface Suite {
   ms: number;
 }
 
+/** A testsuite of pullcheck's own (not a scenario suite), every case of it failed or in error. */
+function ownSuite(
+  target: TargetResult,
+  props: string,
+  what: string,
+  cases: readonly string[],
+  counts: { failures: number; errors: number },
+): Suite {
+  const tally = { tests: cases.length, ...counts, skipped: 0 };
+  const head = attrs({ name: `${target.name} (${what})`, ...tally, time: '0.000', timestamp: target.startedAt });
+  return { xml: `  <testsuite${head}>\n${props}\n${cases.join('\n')}\n  </testsuite>`, ...tally, ms: 0 };
+}
+
 function suitesOf(target: TargetResult): Suite[] {
   const bySuite = new Map<string, ScenarioRecord[]>();
   for (const r of target.scenarios) bySuite.set(r.suite, [...(bySuite.get(r.suite) ?? []), r]);
@@ -113,39 +126,15 @@ function suitesOf(target: TargetResult): Suite[] {
     };
   });
   const failing = (target.findings ?? []).filter((f) => f.fails);
-  if (failing.length) {
-    const head = attrs({
-      name: `${target.name} (findings before the suites)`,
-      tests: failing.length,
-      failures: failing.length,
-      errors: 0,
-      skipped: 0,
-      time: '0.000',
-      timestamp: target.startedAt,
-    });
-    suites.unshift({
-      xml: `  <testsuite${head}>\n${props}\n${failing.map(findingCase).join('\n')}\n  </testsuite>`,
-      tests: failing.length,
-      failures: failing.length,
-      errors: 0,
-      skipped: 0,
-      ms: 0,
-    });
-  }
+  if (failing.length)
+    suites.unshift(
+      ownSuite(target, props, 'findings before the suites', failing.map(findingCase), { failures: failing.length, errors: 0 }),
+    );
   // A target that could not run has no scenarios to fail; without an entry of its own, a CI system
   // reading only this file would see green.
   if (target.error !== undefined) {
-    const head = attrs({
-      name: `${target.name} (target)`,
-      tests: 1,
-      failures: 0,
-      errors: 1,
-      skipped: 0,
-      time: '0.000',
-      timestamp: target.startedAt,
-    });
     const tc = `    <testcase${attrs({ classname: 'pullcheck', name: `${target.name}: target`, time: '0.000' })}>\n      <error${attrs({ message: firstLine(target.error), type: 'error' })}>${xmlText(target.error)}</error>\n    </testcase>`;
-    suites.push({ xml: `  <testsuite${head}>\n${props}\n${tc}\n  </testsuite>`, tests: 1, failures: 0, errors: 1, skipped: 0, ms: 0 });
+    suites.push(ownSuite(target, props, 'target', [tc], { failures: 0, errors: 1 }));
   }
   return suites;
 }

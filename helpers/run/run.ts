@@ -28,7 +28,7 @@ import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChang
 import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
-import { checkPosture, weakerThanUpstream } from '../posture/check.ts';
+import { asFinding, checkPosture, weakerThanUpstream } from '../posture/check.ts';
 import { probePulls } from '../posture/probe.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { cleanPushed, cleanupLine, PUSH_JOURNAL, readJournal, type RegistryCleanup, runJournals } from '../registry/cleanup.ts';
@@ -339,7 +339,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
     }
     const merged = mergeTargets(target.name, parts, fallback, started);
-    const findings = [...postureMismatches.map(({ part: _part, ...f }) => f), ...probeFindings, ...weaker];
+    const findings = [...postureMismatches.map(asFinding), ...probeFindings, ...weaker];
     if (findings.length) merged.findings = findings;
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
     restored.push(...restoredBySuites(targetDir));
