@@ -2,11 +2,17 @@
 // and policy on each node, credential provider plugins and the runtime. Every other suite takes its
 // expectations from the declaration; these scenarios are the only ones that read the cluster's own
 // settings to judge, and each mismatch is one line naming the setting, the node and both values.
-import { defineSuite } from '../helpers/framework/harness.ts';
-import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { checkAdmission, checkKubelets, checkKubeletVersions, observedAudienceRestriction } from '../helpers/posture/check.ts';
-import { AudienceRestrictionGate } from '../helpers/kubelet/credprovider.ts';
-import { kubeletVersionOf, nodeAudienceRestrictionMismatch } from '../helpers/posture/posture.ts';
+import {
+  AudienceRestrictionGate,
+  checkAdmission,
+  checkKubelets,
+  checkKubeletVersions,
+  defineSuite,
+  kubeletArgv,
+  kubeletVersionOf,
+  nodeAudienceRestrictionMismatch,
+  observedAudienceRestriction,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'posture',

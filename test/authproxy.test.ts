@@ -31,3 +31,10 @@ describe('the mutation kit’s faulty registry fronts', () => {
     expect(denied.forward === false && denied.body).toContain('DENIED');
   });
 });
+
+describe('hostSourceAddress', () => {
+  it('learns the address this host connects from', async () => {
+    const { hostSourceAddress } = await import('../helpers/registry/authproxy.ts');
+    expect(await hostSourceAddress('127.0.0.1')).toBe('127.0.0.1');
+  });
+});

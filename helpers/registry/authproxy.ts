@@ -8,7 +8,7 @@
 //   against it while pulling from pullcheck's own registries, so the fault is the registry's.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createTcpServer } from 'node:net';
 import { rmSync } from 'node:fs';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
@@ -49,7 +49,7 @@ const DENIED: Decision = {
   body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied: this address is not allowed"}]}',
 };
 
-/** The fault's rule for one request; `host` is the address the proxy listens on (the host's own). */
+/** The fault's rule for one request; `host` is the address this host's own connections come from. */
 export function decide(
   fault: ProxyFault,
   r: { path: string; authorization: string | undefined; remoteAddress: string; host: string },
@@ -58,14 +58,39 @@ export function decide(
     if (!isPing(r.path)) return { forward: true, addCredentials: true };
     return r.authorization ? { forward: true, addCredentials: false } : UNAUTHORIZED;
   }
-  // The host reaches its own bridge address from that address; nodes come from theirs.
   return r.remoteAddress.replace(/^::ffff:/, '') === r.host ? { forward: true, addCredentials: false } : DENIED;
 }
 
 const DESCRIPTION: Record<ProxyFault, string> = {
   'auth-on-ping-only': 'GET /v2/ wants credentials, nothing else does',
-  'refuses-the-nodes': 'the host is allowed, every other address is denied (403)',
+  'refuses-the-nodes': 'this host is allowed, every other address is denied (403)',
 };
+
+/**
+ * The address this host's connections to `listenHost` come from: not the bridge's own address but
+ * the one the kernel picks as source (on this machine its primary address), learned by connecting.
+ */
+export async function hostSourceAddress(listenHost: string): Promise<string> {
+  const server = createTcpServer();
+  const seen = new Promise<string>((resolve) =>
+    server.once('connection', (socket) => {
+      resolve(socket.remoteAddress ?? '');
+      socket.destroy();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, listenHost, () => resolve());
+  });
+  const client = connect((server.address() as AddressInfo).port, listenHost);
+  client.on('error', () => undefined);
+  try {
+    return (await seen).replace(/^::ffff:/, '');
+  } finally {
+    client.destroy();
+    server.close();
+  }
+}
 
 /**
  * Starts the proxy on `listenHost` (an address nodes and the host both reach: a docker network's
@@ -80,6 +105,7 @@ export async function startFaultyProxy(o: {
   const ca = await createCA(`pullcheck ${o.fault} proxy`);
   const cert = await issueServerCertificate(ca, [o.listenHost]);
   const [upstreamHost, upstreamPort] = o.upstream.host.split(':');
+  const hostAddress = await hostSourceAddress(o.listenHost);
   const basic = `Basic ${Buffer.from(`${o.upstream.username}:${o.upstream.password}`).toString('base64')}`;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
@@ -87,7 +113,7 @@ export async function startFaultyProxy(o: {
       path,
       authorization: req.headers.authorization,
       remoteAddress: req.socket.remoteAddress ?? '',
-      host: o.listenHost,
+      host: hostAddress,
     });
     if (!d.forward) {
       res.writeHead(d.status, d.headers);
