@@ -244,4 +244,59 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       );
     },
   );
+
+  suite.scenario(
+    'mirror-own-secret-not-used',
+    "a pull Secret holding the mirror's credentials beside the upstream's: kubelet hands the runtime only the entry matching the image's registry, so the mirror, which needs its own, accepts none and the node falls back to the upstream",
+    { capabilities: ['credentials-accepted'], needs: ['node-access', 'worker', 'kind'] },
+    async (s) => {
+      containerdOnly(s);
+      const upstream = await scenarioRegistry(s, 'mirror-d-upstream', { auth: 'htpasswd' });
+      // One user name, two passwords: the mirror's log tells the upstream's password (refused) from its own (accepted).
+      const mirror = await scenarioRegistry(s, 'mirror-d-mirror', {
+        auth: 'htpasswd',
+        ...(upstream.username ? { username: upstream.username } : {}),
+      });
+      const images = await distinctImages(s, upstream, mirror);
+      const node = await s.freeWorker();
+      await installMirror(s, node, { upstream: upstream.host, mirrors: [mirror.host], caPem: s.env.ca.certPem });
+      const secret = await s.pullSecret([upstream.credential(), mirror.credential()]);
+      s.rule(
+        `the page (Interpretation of config.json): credentials are matched against the image's name, here the upstream's host, so the mirror's entry is never handed to the runtime; ${HOSTS_MD}: hosts are tried first in order, server is the fallback`,
+      );
+      const since = new Date(Date.now() - 1000);
+      const ref = upstream.ref(images.upstream.repository, images.upstream.tag);
+      await s.expectRan(
+        await s.runPod({ name: 'mirror-own-secret', image: ref, nodeName: node, pullPolicy: 'Always', imagePullSecrets: [secret] }),
+        images.upstream,
+      );
+      const seen = await requestsSeen(
+        s,
+        [
+          { role: 'mirror', r: mirror },
+          { role: 'upstream', r: upstream },
+        ],
+        images.upstream.repository,
+        since,
+      );
+      const atMirror = seen['mirror'] ?? [];
+      claim(
+        atMirror.length > 0,
+        `${HOSTS_MD}: the mirror host is tried before the server, so it should have had a request for the repository, but its log has none`,
+      );
+      const served = atMirror.filter((e) => e.status === 200);
+      claim(
+        served.length === 0,
+        () =>
+          `kubelet hands the runtime only the credentials matching the image's registry, so the mirror should never have got its own and served nothing, but it answered ${describeRequests(served, {}).join(', ')}`,
+      );
+      const mirrorCreds = await credentialsSeen(s, 'mirror', mirror, images.upstream.repository, since);
+      claim(
+        !mirrorCreds.includes('accepted'),
+        `the mirror's own credentials should never have reached it (kubelet matches the image's registry only), but its log shows ${mirrorCreds}`,
+      );
+      const gaps = servedPullGaps(seen['upstream'] ?? [], images.upstream.repository, images.upstream.blobs);
+      claim(!gaps, () => `the upstream (the fallback) should have served the pull with the pod's Secret, but its log shows ${gaps}`);
+    },
+  );
 });
