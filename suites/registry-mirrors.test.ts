@@ -94,18 +94,30 @@ function expectNamespaceParameter(role: string, entries: readonly LoggedRequest[
   );
 }
 
-/** Which credentials the node's containerd presented to `r` for the repository since `since` (its htpasswd log). */
-async function credentialsSeen(s: ScenarioContext, role: string, r: StartedRegistry, repository: string, since: Date): Promise<string> {
+/**
+ * Which credentials the node's containerd presented to `r` for the repository since `since` (its
+ * htpasswd log), in `words` (the mirror knows the upstream's user name with another password, so
+ * a refusal there is the upstream's password and an acceptance its own).
+ */
+async function credentialsSeen(
+  s: ScenarioContext,
+  role: string,
+  r: StartedRegistry,
+  repository: string,
+  since: Date,
+  words: { accepted: string; refused: string },
+): Promise<string> {
   const attempts = nodeAttemptsOn(parseAuthAttempts(await r.logs()), repository, since);
-  const seen = attempts
-    // The pod's only credentials are the Secret's: any attempt is them (the mirror knows the same user name).
-    .map((a) => `the Secret's credentials ${a.accepted ? 'accepted' : 'refused'}`)
-    .filter((o, i, all) => i === 0 || o !== all[i - 1]);
-  const line = seen.join(' then ') || 'no credentials';
+  const seen = attempts.map((a) => (a.accepted ? words.accepted : words.refused)).filter((o, i, all) => i === 0 || o !== all[i - 1]);
+  const line = seen.join(' then ') || 'no credentials it knows';
   s.observe(`credentials at ${role}`, [line]);
   s.env.logger.info(`[${s.id}] CREDENTIALS ${role} ${r.host} for ${repository}: ${line}`);
   return line;
 }
+
+/** What a refusal and an acceptance at each registry mean in the credential scenarios. */
+const AT_MIRROR = { accepted: "the mirror's own password accepted", refused: "the upstream's password refused" } as const;
+const AT_UPSTREAM = { accepted: "the upstream's password accepted", refused: "the upstream's password refused" } as const;
 
 suite.section('registry-mirrors: a mirror in front of the upstream (containerd hosts.toml)', () => {
   suite.scenario(
@@ -236,10 +248,10 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       );
       const gaps = servedPullGaps(atUpstream, images.upstream.repository, images.upstream.blobs);
       claim(!gaps, () => `the upstream (the fallback) should have served the pull with the pod's Secret, but its log shows ${gaps}`);
-      await credentialsSeen(s, 'mirror', mirror, images.upstream.repository, since);
-      const atUpstreamCreds = await credentialsSeen(s, 'upstream', upstream, images.upstream.repository, since);
+      await credentialsSeen(s, 'mirror', mirror, images.upstream.repository, since, AT_MIRROR);
+      const atUpstreamCreds = await credentialsSeen(s, 'upstream', upstream, images.upstream.repository, since, AT_UPSTREAM);
       claim(
-        atUpstreamCreds.includes('accepted'),
+        atUpstreamCreds.includes(AT_UPSTREAM.accepted),
         `the upstream accepted the pull, so its log should show the Secret's credentials accepted, but it shows ${atUpstreamCreds}`,
       );
     },
@@ -290,9 +302,9 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
         () =>
           `kubelet hands the runtime only the credentials matching the image's registry, so the mirror should never have got its own and served nothing, but it answered ${describeRequests(served, {}).join(', ')}`,
       );
-      const mirrorCreds = await credentialsSeen(s, 'mirror', mirror, images.upstream.repository, since);
+      const mirrorCreds = await credentialsSeen(s, 'mirror', mirror, images.upstream.repository, since, AT_MIRROR);
       claim(
-        !mirrorCreds.includes('accepted'),
+        !mirrorCreds.includes(AT_MIRROR.accepted),
         `the mirror's own credentials should never have reached it (kubelet matches the image's registry only), but its log shows ${mirrorCreds}`,
       );
       const gaps = servedPullGaps(seen['upstream'] ?? [], images.upstream.repository, images.upstream.blobs);
