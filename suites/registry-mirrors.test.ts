@@ -7,6 +7,8 @@
 //
 // Every scenario starts its own upstream and mirror, writes the hosts.toml on one worker it holds
 // (journaled, under the node's lock) and puts the directory back when it ends, also on failure.
+// They prove nothing of a vendor's registry (both registries are pullcheck's), so they name no
+// capability and `pullcheck certify` never selects them.
 import { claim, defineSuite, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { hostPlatform, type Image } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
@@ -196,7 +198,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
   suite.scenario(
     'mirror-credentials-upstream-secret',
     "the mirror requires a password the pod has no Secret for; the pod's imagePullSecret is for the upstream host: the mirror is asked first and refuses, the node falls back to the upstream, which accepts the Secret",
-    { capabilities: ['credentials-accepted'], needs: ['node-access', 'worker', 'kind'] },
+    { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
       containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-c-upstream', { auth: 'htpasswd' });
@@ -260,7 +262,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
   suite.scenario(
     'mirror-own-secret-not-used',
     "a pull Secret holding the mirror's credentials beside the upstream's: kubelet hands the runtime only the entry matching the image's registry, so the mirror, which needs its own, accepts none and the node falls back to the upstream",
-    { capabilities: ['credentials-accepted'], needs: ['node-access', 'worker', 'kind'] },
+    { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
       containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-d-upstream', { auth: 'htpasswd' });
