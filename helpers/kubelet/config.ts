@@ -17,7 +17,7 @@ import type { PosturePart } from '../posture/check.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { journaledWrite, type JournaledChange } from '../node/journal.ts';
-import { lockNode } from '../node/lock.ts';
+import { lockFreeNode, lockNode } from '../node/lock.ts';
 import { quarantineNode } from '../node/quarantine.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
@@ -341,7 +341,12 @@ type GroupState =
 export function useKubeletConfigChange(
   suite: Pick<Suite, 'setup' | 'teardown' | 'env'>,
   group: string,
-  plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>,
+  plan: (
+    env: RunEnv,
+    lock: (node: string) => Promise<void>,
+    /** Locks the first of `candidates` nobody holds (else waits for the first) and returns it. */
+    lockFree: (candidates: readonly string[]) => Promise<string>,
+  ) => Promise<KubeletConfigPlan>,
 ): KubeletConfigGroup {
   let state: GroupState = { kind: 'pending' };
   const releases = new Map<string, () => Promise<void>>();
@@ -354,7 +359,20 @@ export function useKubeletConfigChange(
         if (!releases.has(node))
           releases.set(node, await lockNode({ kube: env.cluster.kube, node, holder: group, logger: env.logger, reentrant: true }));
       };
-      const p = await plan(env, lock);
+      const lockFree = async (candidates: readonly string[]) => {
+        const mine = candidates.find((n) => releases.has(n));
+        if (mine) return mine;
+        const { node, release } = await lockFreeNode({
+          kube: env.cluster.kube,
+          nodes: candidates,
+          holder: group,
+          logger: env.logger,
+          reentrant: true,
+        });
+        releases.set(node, release);
+        return node;
+      };
+      const p = await plan(env, lock, lockFree);
       if ('skip' in p) {
         env.logger.info(`[${group}] SKIP ${p.skip}`);
         state = { kind: 'skipped', reason: p.skip, declared: p.declared ?? false, rests: p.rests ?? [] };
