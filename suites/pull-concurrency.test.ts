@@ -66,7 +66,9 @@ async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullS
   const r = slowRegistry(s);
   const limit = pullConcurrencyLimit(settings);
   const expected = Math.min(limit ?? PODS, PODS);
-  s.rule(`[${s.nodeRole(node)}] ${imagePullRule(settings)}: of ${PODS} pulls started at once, ${expected} overlap at most and at least`);
+  s.rule(
+    `[${s.nodeRole(node)}] ${imagePullRule(settings)}: of ${PODS} pulls asked for at once, ${expected === 1 ? 'one runs at a time' : `${expected} run at the same time, never more`}`,
+  );
   // Each its own build: its config and build-id layer are blobs no node has.
   const images = await Promise.all(
     Array.from({ length: PODS }, async (_, i) => {
