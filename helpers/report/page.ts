@@ -165,7 +165,11 @@ export const ENGLISH_PAGE_SECTIONS: readonly PageSection[] = [
     anchor: 'serial-and-parallel-image-pulls',
     heading: 'Serial and parallel image pulls',
     gloss: 'serializeImagePulls (default true: one pull at a time per node); false with maxParallelImagePulls to bound how many at once',
-    scenarios: ['pull-concurrency/serial-pulls-one-at-a-time', 'pull-concurrency/parallel-pulls-overlap-up-to-max', 'posture/kubelet-image-pulls'],
+    scenarios: [
+      'pull-concurrency/serial-pulls-one-at-a-time',
+      'pull-concurrency/parallel-pulls-overlap-up-to-max',
+      'posture/kubelet-image-pulls',
+    ],
     notCovered:
       'serializeImagePulls false without maxParallelImagePulls (no limit) is not run: the limit of 2 with 3 pulls shows both that pulls overlap and that the limit holds',
   },
