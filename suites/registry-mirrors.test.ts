@@ -9,21 +9,27 @@
 // (journaled, under the node's lock) and puts the directory back when it ends, also on failure.
 // They prove nothing of a vendor's registry (both registries are pullcheck's), so they name no
 // capability and `pullcheck certify` never selects them.
-import { claim, defineSuite, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { hostPlatform, type Image } from '../helpers/images/oci.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { nodeAttemptsOn, parseAuthAttempts } from '../helpers/registry/authlog.ts';
 import {
+  claim,
+  defineSuite,
   describeRequests,
+  echoImage,
+  hostPlatform,
+  type Image,
   installMirror,
+  type LoggedRequest,
   loggedRequests,
+  nodeAttemptsOn,
   nsOf,
+  parseAuthAttempts,
+  platformString,
+  type PushedTestImage,
   repositoryRequests,
+  type ScenarioContext,
   scenarioRegistry,
   servedPullGaps,
-  type LoggedRequest,
-} from '../helpers/registry/mirror.ts';
-import type { StartedRegistry } from '../helpers/registry/registry.ts';
+  type StartedRegistry,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-mirrors',

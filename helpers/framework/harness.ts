@@ -56,6 +56,18 @@ export { upgradeScenario } from './upgrade.ts';
 export { expectNoPull } from './expectations.ts';
 
 // Nodes and kubelet: node files, kubelet restarts and configuration changes under the node lock, journaled (fixtures/ take the scenario and register their undo first), preloads, kubelet records.
+export {
+  describeImagePulls,
+  describeIntervals,
+  imagePullMismatch,
+  imagePullRule,
+  type ImagePullSettings,
+  maxOverlap,
+  parallelPullsPatch,
+  pullConcurrencyLimit,
+  pullIntervals,
+  readImagePullSettings,
+} from '../kubelet/imagepulls.ts';
 export { KindNodeAccess } from '../node/access.ts';
 export {
   type CredentialFileFormat,
@@ -137,6 +149,19 @@ export {
 export { buildOwnProgram } from '../build/components.ts';
 
 // Registries: pullcheck's own and their logs, Secrets, the registry client and host tools.
+export {
+  nodeAttemptsOn,
+  parseAuthAttempts,
+} from '../registry/authlog.ts';
+export {
+  describeRequests,
+  type LoggedRequest,
+  loggedRequests,
+  nsOf,
+  repositoryRequests,
+  servedPullGaps,
+} from '../registry/mirror.ts';
+export { installMirror, scenarioRegistry } from './fixtures/mirror.ts';
 export type { TokenRequestRecord, TokenServer } from '../registry/tokenserver.ts';
 export {
   StartedRegistry,
@@ -165,6 +190,7 @@ export {
 export { toolAccess } from '../registry/toolaccess.ts';
 
 // Posture and the cluster: what the run declares, how a cluster's shape and API server are read.
+export { declaredImagePulls } from '../posture/posture.ts';
 export {
   admittedPolicy,
   type SecondApiServer,
@@ -182,6 +208,7 @@ export {
 } from '../posture/posture.ts';
 export {
   checkAdmission,
+  checkImagePulls,
   checkKubelets,
   checkKubeletVersions,
   observedAudienceRestriction,

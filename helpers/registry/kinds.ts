@@ -49,6 +49,11 @@ export interface RegistryKind {
   blobHostCa?: 'suite' | 'separate';
   /** The blob host's fixed address on the network (with `ip`): redirects name it, so the host follows them too. */
   blobHostIp?: string;
+  /**
+   * The blob host answers every GET this many milliseconds late: a slow blob store, so that each
+   * download lasts long enough for overlapping pulls to be read from its log (programs/blobhost -delay).
+   */
+  blobDelayMs?: number;
 }
 
 export type KindSpec = RegistrySpec & RegistryKind;
@@ -103,13 +108,15 @@ export async function startRegistry(spec: KindSpec, logger: Logger): Promise<Tes
     if (spec.redirectBlobs) throw new Error(`registry ${spec.name}: blob redirects are distribution's storage middleware, not ggcr's`);
     return startGgcr(spec, logger);
   }
+  if (spec.blobDelayMs !== undefined && !spec.redirectBlobs)
+    throw new Error(`registry ${spec.name}: blobDelayMs slows the blob host, which only a registry redirecting blobs has`);
   if (spec.redirectBlobs) return startRedirecting(spec, logger);
   return new LocalRegistry(spec, logger).start();
 }
 
 /** What `pullcheck` logs as the registry's kind. */
 export function kindName(k: RegistryKind): string {
-  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'})` : ''}`;
+  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'}${k.blobDelayMs ? `, answering after ${k.blobDelayMs} ms` : ''})` : ''}`;
 }
 
 /** The ggcr program's arguments: TLS files as registry.ts copies them, or none for plain HTTP. */
@@ -167,6 +174,11 @@ export function redirectLocation(baseUrl: string, digest: string): string {
   const u = new URL(baseUrl);
   const path = u.pathname && u.pathname !== '/' ? posix.join(u.pathname, blobDataPath(digest)) : blobDataPath(digest);
   return `${u.protocol}//${u.host}${path}`;
+}
+
+/** The blob host program's arguments: its port, the storage it serves and, when slowed, its delay. */
+export function blobHostArgs(delayMs?: number): string[] {
+  return ['-addr', `:${BLOB_PORT}`, '-root', STORAGE_ROOT, ...(delayMs ? ['-delay', `${delayMs}ms`] : [])];
 }
 
 /** The blob host: a container serving the registry's storage volume read-only over TLS. */
@@ -278,7 +290,7 @@ async function startRedirecting(spec: KindSpec, logger: Logger): Promise<Redirec
       .withName(alias)
       .withExposedPorts(BLOB_PORT)
       .withLabels(labels(spec, 'blob-host'))
-      .withCommand(['-addr', `:${BLOB_PORT}`, '-root', STORAGE_ROOT])
+      .withCommand(blobHostArgs(spec.blobDelayMs))
       .withCopyContentToContainer([
         { content: cert.certPem, target: '/certs/tls.crt' },
         { content: cert.keyPem, target: '/certs/tls.key' },

@@ -6,10 +6,7 @@
 // reads hosts.toml at each pull (config_path): no restart. What the registries' own logs say
 // containerd did is what the scenarios record (suites/registry-mirrors.test.ts).
 import { CERTS_D } from '../cluster/kindconfig.ts';
-import type { ScenarioContext } from '../framework/scenario.ts';
-import { journaledWrite, type JournaledChange } from '../node/journal.ts';
 import { jsonLogRecords } from './accesslog.ts';
-import { LocalRegistry, type RegistrySpec, type StartedRegistry } from './registry.ts';
 
 export type MirrorCapability = 'pull' | 'resolve' | 'push';
 
@@ -32,58 +29,6 @@ export function mirrorHostsToml(o: {
 /** The directory containerd reads for images named `host/…` (with config_path = /etc/containerd/certs.d). */
 export function namespaceDir(host: string): string {
   return `${CERTS_D}/${host}`;
-}
-
-/**
- * Writes the mirror's hosts.toml (and the CA it names) into `upstream`'s certs.d directory on `node`,
- * journaled (a killed run's next run undoes it), under the node's lock. The cleanup, registered
- * before the first write, puts the directory back as it was, also when the scenario fails.
- */
-export async function installMirror(
-  s: ScenarioContext,
-  node: string,
-  o: { upstream: string; mirrors: readonly string[]; caPem: string; capabilities?: readonly MirrorCapability[] },
-): Promise<string> {
-  const { nodes } = s.env.cluster;
-  await s.lockNode(node);
-  const dir = namespaceDir(o.upstream);
-  const changes: JournaledChange[] = [];
-  s.defer(
-    async () => {
-      for (const c of [...changes].reverse()) await c.undo();
-      if (changes.length) s.env.logger.info(`[${s.id}] [${node}] RESTORE ${dir} as it was`);
-    },
-    { node },
-  );
-  const caPath = `${dir}/mirror-ca.crt`;
-  const toml = mirrorHostsToml({ ...o, caPath });
-  // exclusive: the upstream is the scenario's own registry, so nothing may be there yet.
-  changes.push(await journaledWrite(nodes, node, caPath, o.caPem, { exclusive: true }));
-  changes.push(await journaledWrite(nodes, node, `${dir}/hosts.toml`, toml, { exclusive: true }));
-  s.env.logger.info(`[${s.id}] [${node}] WRITE ${dir}/hosts.toml:\n${toml}`);
-  return toml;
-}
-
-/**
- * A registry of pullcheck's started for one scenario on the kind network with the suite's CA,
- * stopped when the scenario ends; its log goes into the evidence of a failed scenario.
- */
-export async function scenarioRegistry(
-  s: ScenarioContext,
-  name: string,
-  o: Pick<RegistrySpec, 'auth'> & Partial<Pick<RegistrySpec, 'username'>>,
-): Promise<StartedRegistry> {
-  const network = s.env.cluster.network;
-  if (!network) return s.skip("registry mirrors need pullcheck's own registries on the kind cluster's docker network");
-  const r = await s.env.logger.phase(`[${s.id}] start registry ${name} (${o.auth})`, () =>
-    new LocalRegistry({ name, ...o, ca: s.env.ca, network, runId: s.env.runId }, s.env.logger).start(),
-  );
-  s.defer(() => r.stop());
-  s.collect(
-    `registry-log-${name}`,
-    async () => `=== ${name} (${r.host}): its log (last 80 lines)\n${(await r.logs()).split('\n').slice(-80).join('\n')}`,
-  );
-  return r;
 }
 
 /** One request a registry logged: answered (access log) or refused before any handler ran (401). */
