@@ -1,4 +1,5 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
+import { pluginDefinition } from '../helpers/build/runnerimage/plugin.ts';
 import { resolveRunnerImage, RUNNER_LATEST } from '../helpers/build/runnerimage/index.ts';
 import { docker } from '../helpers/infra/docker.ts';
 import { readFileSync } from 'node:fs';
@@ -310,10 +311,12 @@ async function main(argv: string[]): Promise<number> {
       await checkDocker();
       await checkBuildTools();
       const image = await resolveRunnerImage(logger);
-      // The plugin definition names :latest; the hash tag says which inputs made it.
+      // :latest for a plain Job by hand; the plugin definition (-o yaml) names the content tag.
       await docker(['tag', image.ref, RUNNER_LATEST], { logger });
       logger.info(`runner image ${image.ref} (${image.built ? 'built' : 'local'})`);
-      console.log(image.ref);
+      if (output === 'yaml') process.stdout.write(pluginDefinition(image.ref));
+      else if (output === 'json') console.log(JSON.stringify({ image: image.ref, built: image.built }));
+      else console.log(image.ref);
       return 0;
     }
     case 'registry clean': {
