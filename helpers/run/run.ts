@@ -113,7 +113,6 @@ function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
   const prebuilt = o.inCluster && prebuiltProgramsPresent();
   const tools = new Map<string, string>(prebuilt ? [] : [['go', 'every test image is built on this host']]);
   for (const e of plan.scenarios) for (const t of e.tools ?? []) if (!tools.has(t)) tools.set(t, `${e.id} runs it`);
-  if (o.archive) tools.set('tar', '--archive writes the report with it');
   return tools;
 }
 
