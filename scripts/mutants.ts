@@ -177,7 +177,7 @@ async function faultyRegistry(c: Ctx, fault: ProxyFault): Promise<Applied> {
 
 /** The probe's line when every node fails one registry and pulls from pullcheck's own: the registry's fault. */
 const PROBE_REGISTRY_AT_FAULT =
-  /^blocked: the pull probe found before the suites that every node fails to pull from .*403.*the registry is at fault, not the nodes/;
+  /^blocked: the pull probe found before the suites that every node fails to pull from the registry \S+: .*denied.*, and each pulls from pullcheck: the registry is at fault, not the nodes; then: /;
 
 const MUTANTS: Mutant[] = [
   {
