@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Ryuk (testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here; pullcheck
-// labels what it starts and removes it itself (see helpers/cleanup).
+// labels what it starts and removes it itself (see helpers/infra/sweep.ts).
 process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
 
 export const REGISTRY_IMAGE = `pullcheck/registry:${DISTRIBUTION_VERSION}`;
