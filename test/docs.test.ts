@@ -15,7 +15,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** The files docs/design.md's "Source layout" names: per bullet `- \`DIR/\``, its backticked file names. */
-export function layoutFiles(design: string, isRootDir: (name: string) => boolean): string[] {
+function layoutFiles(design: string, isRootDir: (name: string) => boolean): string[] {
   const start = design.indexOf('## Source layout');
   const end = design.indexOf('\n## ', start + 1);
   const section = design.slice(start, end < 0 ? undefined : end);
