@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
 import { clusterDown, clusterExists, clusterStatus, clusterUp, connectKind, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
 import { connectExisting } from '../helpers/cluster/existing.ts';
-import { profileForRun, ProfileError } from '../helpers/cluster/profile.ts';
+import { profileFor, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
+  const commandProfile = () => profileFor({ profile: profileName, k8s: values.k8s, name: values.name });
   switch (command) {
     case 'run':
     case 'upgrade':
@@ -165,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
       // Checks the profile (and --k8s) before anything starts.
       if (!options.kubeconfig && !options.inCluster)
         for (const v of options.versions.length ? options.versions : [undefined])
-          profileForRun(options.profile, v?.raw, undefined, options.name);
+          profileFor({ profile: options.profile, k8s: v?.raw, name: options.name });
       return (await runPullcheck(options, logger)).exitCode;
     }
     case 'list': {
@@ -245,7 +246,7 @@ async function main(argv: string[]): Promise<number> {
       return hasChanges(comparison) && !values['accept-changes'] ? 1 : 0;
     }
     case 'cluster up': {
-      const profile = profileForRun(profileName, values.k8s, undefined, values.name);
+      const profile = commandProfile();
       const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
       // A cluster that existed may hold what killed runs left: undone now, as a run would (each restore is logged).
       await cleanCluster(cluster, { logger, docker: false });
@@ -254,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'cluster upgrade': {
       if (!values.to) throw new UsageError('cluster upgrade needs --to vY, the version to upgrade the cluster to');
-      const profile = profileForRun(profileName, undefined, undefined, values.name);
+      const profile = profileFor({ profile: profileName, name: values.name });
       await upgradeKindCluster({ profile, to: values.to, logger });
       logger.info(`cluster ${profile.clusterName} upgraded to ${values.to}; kubectl --context kind-${profile.clusterName} get nodes`);
       return 0;
@@ -271,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
           logger,
         });
       else {
-        const profile = profileForRun(profileName, values.k8s, undefined, values.name);
+        const profile = commandProfile();
         await checkDocker();
         if (!(await clusterExists(await kindBinary(logger), profile.clusterName)))
           throw new UsageError(`no kind cluster ${profile.clusterName} to clean (pullcheck cluster status --name ${profile.clusterName})`);
@@ -282,10 +283,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'cluster down':
-      await clusterDown(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger);
+      await clusterDown(commandProfile().clusterName, logger);
       return 0;
     case 'cluster status': {
-      const status = await clusterStatus(profileForRun(profileName, values.k8s, undefined, values.name).clusterName, logger);
+      const status = await clusterStatus(commandProfile().clusterName, logger);
       process.stdout.write(
         output
           ? formatted(status, output)
@@ -296,7 +297,7 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
       return printVersion(output);
     case 'images build': {
-      const profile = profileForRun(profileName, values.k8s, undefined, values.name);
+      const profile = commandProfile();
       await checkDocker();
       await checkBuildTools();
       const image = await resolveNodeImage(profile.kubernetesVersion, logger, {
@@ -330,7 +331,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'registry serve': {
       const kind = standaloneKindArg(values.kind);
-      const profile = profileForRun(profileName, undefined, undefined, values.name);
+      const profile = profileFor({ profile: profileName, name: values.name });
       return serveRegistry({
         kind,
         cluster: profile.clusterName,

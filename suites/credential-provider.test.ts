@@ -12,6 +12,7 @@ import {
   claim,
   defineSuite,
   EventReason,
+  managedLabels,
   podWhere,
   type PodVerdict,
   type PushedTestImage,
@@ -212,7 +213,7 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
       await allowNodeAudience(s, node, attributes.serviceAccountTokenAudience);
       await s.env.cluster.kube.core.createNamespacedServiceAccount({
         namespace: s.namespace,
-        body: { metadata: { name: 'puller', labels: { 'pullcheck.io/managed': 'true' } } },
+        body: { metadata: { name: 'puller', labels: managedLabels() } },
       });
       const img = await s.image(registry);
       const provider = await installCredentialProvider(

@@ -5,6 +5,7 @@ import {
   claim,
   defineSuite,
   EventReason,
+  managedLabels,
   NOT_FOUND,
   podWhere,
   WaitingReason,
@@ -235,7 +236,7 @@ suite.section('pull-policy: fixed when the object is created', () => {
       const created = await apps.createNamespacedDeployment({
         namespace: s.namespace,
         body: {
-          metadata: { name: 'fixed', labels: { 'pullcheck.io/managed': 'true' } },
+          metadata: { name: 'fixed', labels: managedLabels() },
           spec: {
             replicas: 0,
             selector: { matchLabels: { app: 'fixed' } },

@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { buildOwnProgram } from '../helpers/build/components.ts';
 import { waitFor } from '../helpers/cluster/kube.ts';
 import { upgradeScenario } from '../helpers/framework/upgrade.ts';
-import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
+import {
+  claim,
+  defineSuite,
+  EventReason,
+  managedLabels,
+  UNAUTHORIZED,
+  type PushedTestImage,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 import { assembleImage, hostPlatform, layerFromFiles } from '../helpers/images/oci.ts';
 import { echoImage, platformString } from '../helpers/images/testimages.ts';
 import { pulledRecordPath, readPullHistory } from '../helpers/kubelet/kep2535.ts';
@@ -280,7 +288,7 @@ suite.scenario(
       await kube.core.createNamespacedPod({
         namespace,
         body: {
-          metadata: { name: 'across', labels: { 'pullcheck.io/managed': 'true' } },
+          metadata: { name: 'across', labels: managedLabels() },
           spec: {
             nodeName: node,
             tolerations: [{ operator: 'Exists' }],
@@ -331,12 +339,12 @@ suite.scenario(
     // Documented defaulting (Kubernetes "Images"): :latest or no tag → Always, any other tag → IfNotPresent.
     const documented: Policies = { tagged: 'IfNotPresent', latest: 'Always' };
     const deployment = (name: string, image: string, secret: string): V1Deployment => ({
-      metadata: { name, labels: { 'pullcheck.io/managed': 'true' } },
+      metadata: { name, labels: managedLabels() },
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: name, 'pullcheck.io/managed': 'true' } },
+          metadata: { labels: managedLabels({ app: name }) },
           spec: { imagePullSecrets: [{ name: secret }], terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image }] },
         },
       },

@@ -11,7 +11,7 @@ import { clusterDown, clusterExists, clusterUp, connectKind, kindBinary, type Cl
 import { removeHalfMade } from './creating.ts';
 import { describeTarget } from './describe.ts';
 import { connectExisting } from './existing.ts';
-import { profileForRun, type Profile } from './profile.ts';
+import { profileFor, type Profile } from './profile.ts';
 
 export interface ClusterProvider {
   /** The cluster's name in logs. */
@@ -39,7 +39,7 @@ export class KindCluster implements ClusterProvider {
   readonly profile: Profile;
 
   constructor(private readonly target: Extract<ClusterTarget, { provider: 'kind' }>) {
-    this.profile = profileForRun(target.profile, target.k8s, undefined, target.name);
+    this.profile = profileFor(target);
   }
 
   get name(): string {

@@ -16,5 +16,6 @@ export {
   WaitingReason,
   type PodVerdict,
 } from './pods.ts';
+export { managedLabels } from '../infra/docker.ts';
 export type { TestRegistry } from '../registry/registry.ts';
 export type { RegistryCredential } from '../registry/secrets.ts';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { waitForServiceAccount } from '../cluster/kube.ts';
-import { ownerLabels } from '../cluster/leftovers.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { platformString, echoImage } from '../images/testimages.ts';
 import { hostPlatform, type ManifestFormat, type Platform } from '../images/oci.ts';
 import type { TestIndex } from '../images/testimages.ts';
@@ -488,18 +488,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(proven ? { proven } : {}),
       observations: extra.observed ?? (await observations()),
     });
-  await kube.core.createNamespace({
-    body: {
-      metadata: {
-        name: namespace,
-        labels: {
-          'pullcheck.io/managed': 'true',
-          'pullcheck.io/run': env.runId,
-          'pullcheck.io/scenario': slug(id).slice(0, 63),
-          ...ownerLabels(),
-        },
-      },
-    },
+  await createManagedNamespace(kube, {
+    name: namespace,
+    runId: env.runId,
+    labels: { 'pullcheck.io/scenario': slug(id).slice(0, 63) },
+    ready: false,
   });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
@@ -627,9 +620,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     },
     extraNamespace: async (suffix) => {
       const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
-      await kube.core.createNamespace({
-        body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } },
-      });
+      await createManagedNamespace(kube, { name, runId: env.runId, ready: false });
       defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })) });
       await waitForServiceAccount(kube, name, 'default');
       return name;

@@ -33,6 +33,7 @@ import { journaledMkdir, journaledWrite, type JournaledChange } from '../node/jo
 import { ownerLabels } from '../cluster/leftovers.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { NodeAudienceRestrictionGate, nodeAudienceRestrictionDefault } from '../posture/posture.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 /** The provider's name in the config, which kubelet runs as `{bin dir}/{name}`. */
 export const PLUGIN_NAME = 'pullcheck-credprovider';
@@ -439,7 +440,7 @@ export async function allowNodeAudience(s: ScenarioContext, node: string, audien
   const rbac = s.env.cluster.kube.config.makeApiClient(RbacAuthorizationV1Api);
   const name = `pullcheck-${s.env.runId}-audience-${node}`.slice(0, 253);
   const { role, binding } = audienceGrant(name, node, audience, {
-    'pullcheck.io/managed': 'true',
+    [LABEL_MANAGED]: 'true',
     'pullcheck.io/run': s.env.runId,
     ...ownerLabels(),
   });

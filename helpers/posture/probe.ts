@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { PendingNodeAccess } from '../cluster/existing.ts';
 import { waitForServiceAccount } from '../cluster/kube.ts';
-import { ownerLabels } from '../cluster/leftovers.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
 import { hostPlatform } from '../images/oci.ts';
 import { echoImage } from '../images/testimages.ts';
@@ -258,12 +258,10 @@ export async function probePulls(o: {
   const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    await cluster.kube.core.createNamespace({
-      body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': runId, ...ownerLabels() } } },
-    });
-    cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
     // Its pods are refused (403) until the controller manager has made the namespace's default
     // ServiceAccount, which takes a while after the API server was restarted (AlwaysPullImages on).
+    await createManagedNamespace(cluster.kube, { name: namespace, runId, ready: false });
+    cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
     await waitForServiceAccount(cluster.kube, namespace, 'default');
     const probed: Probed[] = [];
     const image = (await echoImage(hostPlatform(), logger)).image;

@@ -3,7 +3,7 @@
 // or the config file declares. The version of an existing cluster is the API server's.
 import { VersionApi } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
-import { profileForRun } from '../cluster/profile.ts';
+import { profileFor } from '../cluster/profile.ts';
 import type { ClusterTarget } from '../run/context.ts';
 import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
 
@@ -13,7 +13,7 @@ export async function targetPosture(
   declared?: { declaration: PostureDeclaration; where: string },
 ): Promise<Posture> {
   if (target.provider === 'kind') {
-    const profile = profileForRun(target.profile, target.k8s, undefined, target.name);
+    const profile = profileFor(target);
     return resolvePosture(
       declared?.declaration ?? profile.posture,
       profile.kubernetesVersion.raw,
