@@ -10,8 +10,7 @@ import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { resolve } from 'node:path';
 import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
-import { clusterDown, clusterExists, clusterStatus, clusterUp, connectKind, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
-import { connectExisting } from '../helpers/cluster/existing.ts';
+import { KindCluster, providerFor } from '../helpers/cluster/provider.ts';
 import { profileFor, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
@@ -121,6 +120,14 @@ async function main(argv: string[]): Promise<number> {
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   const commandProfile = () => profileFor({ profile: profileName, k8s: values.k8s, name: values.name });
+  // The kind cluster `cluster up|down|status|clean` act on, through its provider.
+  const kindCluster = () =>
+    new KindCluster({
+      provider: 'kind',
+      profile: profileName,
+      ...(values.k8s ? { k8s: values.k8s } : {}),
+      ...(values.name ? { name: values.name } : {}),
+    });
   switch (command) {
     case 'run':
     case 'upgrade':
@@ -246,8 +253,7 @@ async function main(argv: string[]): Promise<number> {
       return hasChanges(comparison) && !values['accept-changes'] ? 1 : 0;
     }
     case 'cluster up': {
-      const profile = commandProfile();
-      const cluster = await clusterUp({ profile, logger, allowPull: !values['no-pull'] });
+      const { cluster } = await kindCluster().up({ logger, allowPull: !values['no-pull'] });
       // A cluster that existed may hold what killed runs left: undone now, as a run would (each restore is logged).
       await cleanCluster(cluster, { logger, docker: false });
       logger.info(`cluster ${cluster.name} ready: ${cluster.nodeNames.length} nodes; kubectl --context ${cluster.context} get nodes`);
@@ -264,29 +270,28 @@ async function main(argv: string[]): Promise<number> {
       if (values.kubeconfig && (values.name || values.profile || values.k8s))
         throw new UsageError('cluster clean takes the kind cluster (--name/--profile) or --kubeconfig, not both');
       if (values.context && !values.kubeconfig) throw new UsageError('--context needs --kubeconfig: the kubeconfig it is a context of');
-      let cluster: Cluster;
-      if (values.kubeconfig)
-        cluster = await connectExisting({
-          kubeconfig: resolve(values.kubeconfig),
-          ...(values.context ? { context: values.context } : {}),
-          logger,
-        });
-      else {
-        const profile = commandProfile();
+      const provider = values.kubeconfig
+        ? providerFor({
+            provider: 'existing',
+            kubeconfig: resolve(values.kubeconfig),
+            ...(values.context ? { context: values.context } : {}),
+          })
+        : kindCluster();
+      if (provider.info().makesClusters) {
         await checkDocker();
-        if (!(await clusterExists(await kindBinary(logger), profile.clusterName)))
-          throw new UsageError(`no kind cluster ${profile.clusterName} to clean (pullcheck cluster status --name ${profile.clusterName})`);
-        cluster = await connectKind(profile, logger);
+        if (!(await provider.exists(logger)))
+          throw new UsageError(`no kind cluster ${provider.name} to clean (pullcheck cluster status --name ${provider.name})`);
       }
+      const cluster = await provider.connect({ logger, ready: true });
       const cleaned = await cleanCluster(cluster, { logger, docker: !values.kubeconfig || cluster.network !== '' });
       for (const line of describeCleaned(cluster.name, cleaned)) process.stdout.write(`${line}\n`);
       return 0;
     }
     case 'cluster down':
-      await clusterDown(commandProfile().clusterName, logger);
+      await kindCluster().down(logger);
       return 0;
     case 'cluster status': {
-      const status = await clusterStatus(commandProfile().clusterName, logger);
+      const status = await kindCluster().status(logger);
       process.stdout.write(
         output
           ? formatted(status, output)

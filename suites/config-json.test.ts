@@ -26,7 +26,6 @@ import {
   presentCredentialFiles,
   renderCredentialFile,
 } from '../helpers/kubelet/nodecreds.ts';
-import { StartedRegistry } from '../helpers/registry/registry.ts';
 import type { RegistryCredential } from '../helpers/registry/secrets.ts';
 
 /** The parent domain both registries' names end in. */
@@ -53,7 +52,7 @@ function registries(s: ScenarioContext): { one: TestRegistry; two: TestRegistry 
   const one = s.env.registry(ONE_LEVEL);
   const two = s.env.registry(TWO_LEVELS);
   for (const r of [one, two])
-    if (!(r instanceof StartedRegistry))
+    if (!r.local)
       s.skipDeclared(
         `${r.host} stands in for the suite's registry ${r.spec.name}: the matching rules need pullcheck's own registries, named under ${DOMAIN}`,
       );

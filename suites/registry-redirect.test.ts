@@ -7,7 +7,11 @@ import { CERTS_D } from '../helpers/cluster/kindconfig.ts';
 import { defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { hostPlatform, type Image } from '../helpers/images/oci.ts';
 import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { blobDataPath, RedirectingRegistry, redirectLocation } from '../helpers/registry/kinds.ts';
+import { blobDataPath, redirectLocation } from '../helpers/registry/kinds.ts';
+import type { BlobHostView, TestRegistry } from '../helpers/registry/registry.ts';
+
+/** A registry whose blob GETs pullcheck redirects to a blob host it runs. */
+type Redirecting = TestRegistry & { readonly blobHost: BlobHostView };
 
 export const suite = defineSuite({
   name: 'registry-redirect',
@@ -17,14 +21,15 @@ export const suite = defineSuite({
   ],
 });
 
-function redirecting(s: ScenarioContext, name: string): RedirectingRegistry {
+function redirecting(s: ScenarioContext, name: string): Redirecting {
   const r = s.env.registry(name);
-  if (!(r instanceof RedirectingRegistry)) return s.skip(`registry ${name} (${r.host}) is not pullcheck's redirecting registry`);
+  const blobHost = r.blobHost;
+  if (!blobHost) return s.skip(`registry ${name} (${r.host}) is not pullcheck's redirecting registry`);
   s.collect(
     `blob-host-log-${name}`,
-    async () => `=== ${r.blobHost.host}: its log (last 60 lines)\n${(await r.blobHost.logs()).split('\n').slice(-60).join('\n')}`,
+    async () => `=== ${blobHost.host}: its log (last 60 lines)\n${(await blobHost.logs()).split('\n').slice(-60).join('\n')}`,
   );
-  return r;
+  return r as Redirecting;
 }
 
 /**
@@ -43,7 +48,7 @@ function ownBlobs(image: Image): string[] {
  */
 async function expectRedirected(
   s: ScenarioContext,
-  r: RedirectingRegistry,
+  r: Redirecting,
   repository: string,
   digests: readonly string[],
   since: Date,

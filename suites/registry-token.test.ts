@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { defineSuite, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
 import { hostPlatform } from '../helpers/images/oci.ts';
 import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { StartedRegistry, TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
+import { TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
 import type { TokenRequestRecord, TokenServer } from '../helpers/registry/tokenserver.ts';
 
 export const suite = defineSuite({
@@ -17,7 +17,7 @@ export const suite = defineSuite({
 /** The registry's token server; its request record goes into the evidence when a scenario fails. */
 function tokenServer(s: ScenarioContext): TokenServer {
   const registry = s.env.registry('tokened');
-  const server = registry instanceof StartedRegistry ? registry.tokenServer : undefined;
+  const server = registry.tokenServer;
   if (!server) throw new Error(`registry tokened (${registry.host}) has no token server: the suite needs pullcheck's token-auth registry`);
   const since = new Date();
   s.collect(

@@ -7,7 +7,6 @@ import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCred
 import { createPod, waitForVerdict, type PodSpecInput } from '../helpers/framework/pods.ts';
 import { expectNoPull } from '../helpers/framework/expectations.ts';
 import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
-import { StartedRegistry } from '../helpers/registry/registry.ts';
 
 export const suite = defineSuite({
   name: 'use-cases',
@@ -108,7 +107,7 @@ suite.section('use-cases', () => {
     "two tenants on one token-auth registry and one node, each with its own repository grant, Secret and ServiceAccount: A's pod runs A's image; B's pod is refused it, before and after it is on the node (as AlwaysPullImages or KEP-2535 declare)",
     async (s) => {
       const registry = s.env.registry('tenants');
-      const server = registry instanceof StartedRegistry ? registry.tokenServer : undefined;
+      const server = registry.tokenServer;
       if (!server)
         throw new Error(`registry tenants (${registry.host}) has no token server: the scenario needs pullcheck's token-auth registry`);
       const { kube } = s.env.cluster;

@@ -4,6 +4,11 @@ import type { TargetResult } from '../report/schema.ts';
 import type { ClusterTarget } from '../run/context.ts';
 import { profileFor } from './profile.ts';
 
+/** The Kubernetes version the target asks for (`--k8s`), where pullcheck chooses it. */
+export function requestedVersion(target: ClusterTarget): string | undefined {
+  return target.provider === 'kind' ? target.k8s : undefined;
+}
+
 export function describeTarget(target: ClusterTarget): TargetResult['cluster'] {
   if (target.provider === 'existing')
     return { mode: 'existing', name: target.context ?? 'current-context', ...(target.context ? { context: target.context } : {}) };

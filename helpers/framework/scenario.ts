@@ -23,8 +23,6 @@ import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
 import { asFinding, type PosturePart } from '../posture/check.ts';
 import type { Posture } from '../posture/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
-import { PendingNodeAccess } from '../cluster/existing.ts';
-import { KindNodeAccess } from '../node/access.ts';
 import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
 import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
 import { isQuarantined } from '../node/quarantine.ts';
@@ -384,12 +382,12 @@ function quarantinedReason(node: string, how: string): string {
  * for a node the run quarantined, which makes the scenario one that could not run.
  */
 function unmetNeed(needs: readonly Need[], env: RunEnv, shape: ClusterShape): ScenarioSkipped | undefined {
-  if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
+  if (needs.includes('kind') && env.cluster.nodes.how !== 'docker-exec')
     return new ScenarioSkipped(
       `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`,
       'not-applicable',
     );
-  if (needs.includes('node-access') && env.cluster.nodes instanceof PendingNodeAccess)
+  if (needs.includes('node-access') && env.cluster.nodes.how === 'none')
     return new ScenarioSkipped(
       `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`,
       'not-applicable',

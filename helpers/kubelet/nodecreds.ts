@@ -27,7 +27,7 @@ import { journaledMkdir, journaledWrite, type Restart } from '../node/journal.ts
 import { registerCredentials } from '../infra/redact.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
 import { nodeAttemptsOn, parseAuthAttempts } from '../registry/authlog.ts';
-import { StartedRegistry, type TestRegistry } from '../registry/registry.ts';
+import type { TestRegistry } from '../registry/registry.ts';
 import { claim, podWhere } from '../framework/expectations.ts';
 import { EventReason, type PodVerdict } from '../framework/pods.ts';
 import type { PushedTestImage } from '../framework/scenario.ts';
@@ -393,7 +393,7 @@ export async function expectNodeAttempts(
   expected: readonly AuthOutcome[],
   why: string,
 ): Promise<void> {
-  if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
+  if (!registry.logs || registry.spec.auth !== 'htpasswd') {
     s.provenNodeSideOnly(
       `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
     );

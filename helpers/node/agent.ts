@@ -312,6 +312,7 @@ export async function execInPod(kube: Kube, o: PodExecOptions): Promise<PodExecR
 // NodeAccess through the agent.
 
 export class DaemonSetNodeAccess implements NodeAccess, AsyncDisposable {
+  readonly how = 'agent';
   private disposal: Promise<void> | undefined;
 
   constructor(

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
-import { PendingNodeAccess } from '../cluster/existing.ts';
 import { waitForServiceAccount } from '../cluster/kube.ts';
 import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
@@ -252,7 +251,7 @@ export async function probePulls(o: {
   logger: Logger;
 }): Promise<ProbeFinding[]> {
   const { cluster, logger } = o;
-  if (cluster.nodes instanceof PendingNodeAccess && !o.vendor) return [];
+  if (cluster.nodes.how === 'none' && !o.vendor) return [];
   const runId = `probe${randomBytes(2).toString('hex')}`;
   const namespace = `pullcheck-probe-${o.runId}`.slice(0, 63);
   const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
@@ -266,7 +265,7 @@ export async function probePulls(o: {
     const probed: Probed[] = [];
     const image = (await echoImage(hostPlatform(), logger)).image;
     const repository = `pullcheck-probe/echo-${runId}`;
-    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+    if (cluster.network && cluster.nodes.how !== 'none') {
       const ca = await createCA(`pullcheck ${runId}`);
       const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network: cluster.network, runId }, logger).start();
       cleanups.push(() => own.stop());
@@ -282,7 +281,7 @@ export async function probePulls(o: {
       });
     }
     const extra: ProbeFinding[] = [];
-    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+    if (cluster.network && cluster.nodes.how !== 'none') {
       // A node property no scenario can see from one node: every node must refuse a registry whose
       // CA it was not given (a containerd that skips verification pulls from anyone who answers).
       const strangerCa = await createCA(`pullcheck ${runId} (not given to the nodes)`);
@@ -296,7 +295,7 @@ export async function probePulls(o: {
     }
     if (o.vendor) {
       const v = o.vendor;
-      if (v.caPem && cluster.nodes instanceof PendingNodeAccess)
+      if (v.caPem && cluster.nodes.how === 'none')
         logger.info(`probe: ${v.host} needs its CA on the nodes, and no node access is set up before the suites: not probed`);
       else {
         // Its CA is on the nodes already: the run trusts a vendor registry once, for all suites.

@@ -3,7 +3,7 @@
 // or the config file declares. The version of an existing cluster is the API server's.
 import { VersionApi } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
-import { profileFor } from '../cluster/profile.ts';
+import { providerFor } from '../cluster/provider.ts';
 import type { ClusterTarget } from '../run/context.ts';
 import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
 
@@ -12,8 +12,9 @@ export async function targetPosture(
   cluster: Cluster,
   declared?: { declaration: PostureDeclaration; where: string },
 ): Promise<Posture> {
-  if (target.provider === 'kind') {
-    const profile = profileFor(target);
+  // A cluster pullcheck makes from a profile is what the profile declares; any other, upstream's default.
+  const { profile } = providerFor(target);
+  if (profile) {
     return resolvePosture(
       declared?.declaration ?? profile.posture,
       profile.kubernetesVersion.raw,
