@@ -6,7 +6,7 @@
 // is: it asks `info()`, or the connected cluster's node access (`cluster.nodes.how`).
 import type { Logger } from '../infra/log.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
-import type { ClusterTarget } from '../run/context.ts';
+import type { ClusterTarget } from '../model/context.ts';
 import type { TargetResult } from '../report/schema.ts';
 import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
 import {

@@ -22,7 +22,7 @@ import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../r
 import { createCA, type CertificateAuthority } from '../registry/tls.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
-import type { Posture } from '../posture/posture.ts';
+import type { Posture } from '../model/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 
 export interface RegistryRequest extends RegistryKind {

@@ -21,7 +21,7 @@ import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/sec
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
 import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
 import { asFinding, type PosturePart } from '../posture/check.ts';
-import type { Posture } from '../posture/posture.ts';
+import type { Posture } from '../model/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
 import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
 import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';

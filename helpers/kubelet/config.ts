@@ -13,7 +13,7 @@ import { isMap, parseDocument } from 'yaml';
 import type { RunEnv, ScenarioContext, Suite } from '../framework/harness.ts';
 import { errorLine, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
-import type { PosturePart } from '../posture/check.ts';
+import type { PosturePart } from '../model/posture.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { journaledWrite, type JournaledChange } from '../node/journal.ts';

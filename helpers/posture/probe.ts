@@ -22,6 +22,9 @@ import { createCA } from '../registry/tls.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
 import type { Finding, PodObservation } from '../report/schema.ts';
 import { pullFailureCause } from '../framework/observe.ts';
+import type { ProbeFinding } from '../model/posture.ts';
+
+export type { ProbeFinding } from '../model/posture.ts';
 
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 
@@ -29,11 +32,6 @@ const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'applicati
 export const OWN_REGISTRIES = 'pullcheck';
 
 /** A probe finding: `registry` is OWN_REGISTRIES or the vendor registry's host; no nodes: the registry itself. */
-export interface ProbeFinding extends Finding {
-  registry: string;
-  /** For a failed pull: the registry's label and the runtime's cause, from which `line` is rendered. */
-  pull?: { label: string; cause: string };
-}
 
 /** The registry key a scenario's registry is found under. */
 export function probeKey(r: Pick<TestRegistry, 'local' | 'host'>): string {

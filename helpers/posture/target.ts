@@ -4,7 +4,7 @@
 import { VersionApi } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { providerFor } from '../cluster/provider.ts';
-import type { ClusterTarget } from '../run/context.ts';
+import type { ClusterTarget } from '../model/context.ts';
 import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
 
 export async function targetPosture(
