@@ -20,7 +20,7 @@ import { readmeFigures } from '../helpers/bench/readme.ts';
 import { formatTable, round, summarize, type PhaseResult } from '../helpers/bench/stats.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { clusterDown, clusterExists, clusterUp, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
-import { profileForRun, ProfileError, type Profile } from '../helpers/cluster/profile.ts';
+import { profileFor, ProfileError, type Profile } from '../helpers/cluster/profile.ts';
 import { echoImage } from '../helpers/images/testimages.ts';
 import { kubeFromString } from '../helpers/cluster/kube.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
@@ -212,7 +212,7 @@ function countsText(f: Omit<SuiteFigures, 'verdicts'>): string {
 async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() => Promise<void>)[]): Promise<PhaseResult[]> {
   const phases: PhaseResult[] = [];
   const stated = readmeFigures(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-  const profile: Profile = profileForRun(o.profile, undefined, undefined, o.name);
+  const profile: Profile = profileFor({ profile: o.profile, name: o.name });
   const catalog = await loadCatalog();
   const plan = planRun(catalog, { suites: o.suites });
   // The default selection (upgrade/* runs only under pullcheck upgrade): what the targets are for.

@@ -9,7 +9,6 @@ import {
   admittedPolicy,
   createPod,
   defineSuite,
-  KindNodeAccess,
   type Kube,
   kubeletPulledImageReuse,
   type PodVerdict,
@@ -92,7 +91,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   /** The API server with the plugin: the cluster's own where it is declared with it, else the second one. */
   const admission = (s: ScenarioContext): Kube => {
     if (s.env.posture.admission.alwaysPullImages) return s.env.cluster.kube;
-    if (!(s.env.cluster.nodes instanceof KindNodeAccess))
+    if (s.env.cluster.nodes.how !== 'docker-exec')
       return s.skipDeclared(
         `${s.env.cluster.name} is declared without AlwaysPullImages and is not a kind cluster, where pullcheck would start a second API server with it`,
       );
@@ -101,7 +100,7 @@ suite.section('always-pull-images: with the admission plugin', () => {
   };
   suite.setup(async () => {
     const env = suite.env();
-    if (env.posture.admission.alwaysPullImages || !(env.cluster.nodes instanceof KindNodeAccess)) return;
+    if (env.posture.admission.alwaysPullImages || env.cluster.nodes.how !== 'docker-exec') return;
     const controlPlane = (await readClusterShape(env.cluster.kube)).controlPlanes[0] ?? '';
     second = await startSecondApiServer({
       kube: env.cluster.kube,

@@ -22,7 +22,6 @@ import {
   type RegistryCredential,
   renderCredentialFile,
   type ScenarioContext,
-  StartedRegistry,
   type TestRegistry,
   UNAUTHORIZED,
 } from '../helpers/framework/harness.ts';
@@ -51,7 +50,7 @@ function registries(s: ScenarioContext): { one: TestRegistry; two: TestRegistry 
   const one = s.env.registry(ONE_LEVEL);
   const two = s.env.registry(TWO_LEVELS);
   for (const r of [one, two])
-    if (!(r instanceof StartedRegistry))
+    if (!r.local)
       s.skipDeclared(
         `${r.host} stands in for the suite's registry ${r.spec.name}: the matching rules need pullcheck's own registries, named under ${DOMAIN}`,
       );

@@ -36,6 +36,7 @@ import {
   type TokenAttributes,
   tokenModeSupport,
   UNAUTHORIZED,
+  managedLabels,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -212,7 +213,7 @@ suite.section('credential-provider: service account token mode (KEP-4412)', () =
       await allowNodeAudience(s, node, attributes.serviceAccountTokenAudience);
       await s.env.cluster.kube.core.createNamespacedServiceAccount({
         namespace: s.namespace,
-        body: { metadata: { name: 'puller', labels: { 'pullcheck.io/managed': 'true' } } },
+        body: { metadata: { name: 'puller', labels: managedLabels() } },
       });
       const img = await s.image(registry);
       const provider = await installCredentialProvider(

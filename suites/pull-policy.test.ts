@@ -23,6 +23,7 @@ import {
   verdictOf,
   waitFor,
   WaitingReason,
+  managedLabels,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -241,7 +242,7 @@ suite.section('pull-policy: fixed when the object is created', () => {
       const created = await apps.createNamespacedDeployment({
         namespace: s.namespace,
         body: {
-          metadata: { name: 'fixed', labels: { 'pullcheck.io/managed': 'true' } },
+          metadata: { name: 'fixed', labels: managedLabels() },
           spec: {
             replicas: 0,
             selector: { matchLabels: { app: 'fixed' } },

@@ -13,10 +13,14 @@ import {
   type Image,
   INDEX_PLATFORMS,
   platformString,
-  RedirectingRegistry,
   redirectLocation,
   type ScenarioContext,
+  type BlobHostView,
+  type TestRegistry,
 } from '../helpers/framework/harness.ts';
+
+/** A registry whose blob GETs pullcheck redirects to a blob host it runs. */
+type Redirecting = TestRegistry & { readonly blobHost: BlobHostView };
 
 export const suite = defineSuite({
   name: 'registry-redirect',
@@ -26,14 +30,15 @@ export const suite = defineSuite({
   ],
 });
 
-function redirecting(s: ScenarioContext, name: string): RedirectingRegistry {
+function redirecting(s: ScenarioContext, name: string): Redirecting {
   const r = s.env.registry(name);
-  if (!(r instanceof RedirectingRegistry)) return s.skip(`registry ${name} (${r.host}) is not pullcheck's redirecting registry`);
+  const blobHost = r.blobHost;
+  if (!blobHost) return s.skip(`registry ${name} (${r.host}) is not pullcheck's redirecting registry`);
   s.collect(
     `blob-host-log-${name}`,
-    async () => `=== ${r.blobHost.host}: its log (last 60 lines)\n${(await r.blobHost.logs()).split('\n').slice(-60).join('\n')}`,
+    async () => `=== ${blobHost.host}: its log (last 60 lines)\n${(await blobHost.logs()).split('\n').slice(-60).join('\n')}`,
   );
-  return r;
+  return r as Redirecting;
 }
 
 /**
@@ -52,7 +57,7 @@ function ownBlobs(image: Image): string[] {
  */
 async function expectRedirected(
   s: ScenarioContext,
-  r: RedirectingRegistry,
+  r: Redirecting,
   repository: string,
   digests: readonly string[],
   since: Date,

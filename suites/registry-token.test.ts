@@ -12,7 +12,6 @@ import {
   type PodVerdict,
   type PushedTestImage,
   type ScenarioContext,
-  StartedRegistry,
   TOKEN_PUBLIC_PREFIXES,
   type TokenRequestRecord,
   type TokenServer,
@@ -26,7 +25,7 @@ export const suite = defineSuite({
 /** The registry's token server; its request record goes into the evidence when a scenario fails. */
 function tokenServer(s: ScenarioContext): TokenServer {
   const registry = s.env.registry('tokened');
-  const server = registry instanceof StartedRegistry ? registry.tokenServer : undefined;
+  const server = registry.tokenServer;
   if (!server) throw new Error(`registry tokened (${registry.host}) has no token server: the suite needs pullcheck's token-auth registry`);
   const since = new Date();
   s.collect(

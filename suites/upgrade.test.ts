@@ -34,6 +34,7 @@ import {
   upgradeScenario,
   waitFor,
   writeNewNodeFile,
+  managedLabels,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -297,7 +298,7 @@ suite.scenario(
       await kube.core.createNamespacedPod({
         namespace,
         body: {
-          metadata: { name: 'across', labels: { 'pullcheck.io/managed': 'true' } },
+          metadata: { name: 'across', labels: managedLabels() },
           spec: {
             nodeName: node,
             tolerations: [{ operator: 'Exists' }],
@@ -348,12 +349,12 @@ suite.scenario(
     // Documented defaulting (Kubernetes "Images"): :latest or no tag → Always, any other tag → IfNotPresent.
     const documented: Policies = { tagged: 'IfNotPresent', latest: 'Always' };
     const deployment = (name: string, image: string, secret: string): V1Deployment => ({
-      metadata: { name, labels: { 'pullcheck.io/managed': 'true' } },
+      metadata: { name, labels: managedLabels() },
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: name, 'pullcheck.io/managed': 'true' } },
+          metadata: { labels: managedLabels({ app: name }) },
           spec: { imagePullSecrets: [{ name: secret }], terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image }] },
         },
       },

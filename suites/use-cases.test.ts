@@ -13,7 +13,6 @@ import {
   type PodSpecInput,
   type PodVerdict,
   renderCredentialFile,
-  StartedRegistry,
   UNAUTHORIZED,
   waitForVerdict,
 } from '../helpers/framework/harness.ts';
@@ -117,7 +116,7 @@ suite.section('use-cases', () => {
     "two tenants on one token-auth registry and one node, each with its own repository grant, Secret and ServiceAccount: A's pod runs A's image; B's pod is refused it, before and after it is on the node (as AlwaysPullImages or KEP-2535 declare)",
     async (s) => {
       const registry = s.env.registry('tenants');
-      const server = registry instanceof StartedRegistry ? registry.tokenServer : undefined;
+      const server = registry.tokenServer;
       if (!server)
         throw new Error(`registry tenants (${registry.host}) has no token server: the scenario needs pullcheck's token-auth registry`);
       const { kube } = s.env.cluster;

@@ -1,5 +1,6 @@
 import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
 import { renderKubernetesWrapper, stagingReplacements, versionLdflags } from '../helpers/build/nodeimage/kubernetes.ts';
+import { containerdLdflags } from '../helpers/build/components.ts';
 import { criBaseSpec } from '../helpers/build/nodeimage/assemble.ts';
 import { moduleVersionOfTag, recipeFor, sandboxImageOf } from '../helpers/build/nodeimage/componentimages.ts';
 
@@ -66,5 +67,14 @@ describe('node image parts', () => {
     };
     expect(out.process).toEqual({ args: ['sh'] });
     expect(out.hooks.createContainer).toEqual([{ path: '/kind/bin/mount-product-files.sh' }]);
+  });
+});
+
+describe("containerd's version flags", () => {
+  it('set the version the node status reports (containerd://2.3.4, not 2.3.4+unknown), as its Makefile does', () => {
+    const flags = containerdLdflags('v2.3.4');
+    expect(flags).toContain('-X github.com/containerd/containerd/v2/version.Version=2.3.4');
+    expect(flags).toMatch(/-X github\.com\/containerd\/containerd\/v2\/version\.Revision=\S+/);
+    expect(flags).toContain('-X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2');
   });
 });

@@ -22,6 +22,7 @@ import { replayNode } from '../helpers/node/replay.ts';
 
 // The journal's node commands run here, in a temporary directory: the same sh a node runs them with.
 const here: NodeAccess = {
+  how: 'docker-exec',
   exec: (_node, argv, o = {}) =>
     run(argv, { ...(o.input !== undefined ? { input: o.input } : {}), ...(o.allowFailure ? { allowFailure: true } : {}) }),
   writeFile: () => Promise.reject(new Error('not used')),

@@ -133,6 +133,7 @@ describe("the page's verification pod", () => {
 // The node commands run here, in a temporary directory: the same shell a node runs them with.
 describe('a new node file', () => {
   const here: NodeAccess = {
+    how: 'docker-exec',
     exec: (_node, argv, o = {}) =>
       run(argv, { ...(o.input !== undefined ? { input: o.input } : {}), ...(o.allowFailure ? { allowFailure: true } : {}) }),
     writeFile: () => Promise.reject(new Error('not used')),

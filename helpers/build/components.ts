@@ -23,12 +23,31 @@ export function buildKind(logger: Logger): Promise<string> {
   return cachedBinaries('kind', KIND_VERSION, logger, (out) => goInstall(`sigs.k8s.io/kind@${KIND_VERSION}`, out, logger));
 }
 
+const CONTAINERD_MODULE = 'github.com/containerd/containerd/v2';
+
+/**
+ * The -X flags containerd's Makefile sets (`version.Version`, `version.Revision`,
+ * `version.Package`): without them the CRI reports `containerd://2.3.4+unknown` to the node status.
+ * The version without its `v`, as the node status shows it; the module proxy has no git revision,
+ * so the revision is zeros, as the Kubernetes binaries' gitCommit.
+ */
+export function containerdLdflags(version = CONTAINERD_VERSION): string {
+  const pkg = `${CONTAINERD_MODULE}/version`;
+  return [
+    '-s -w',
+    `-X ${pkg}.Version=${version.replace(/^v/, '')}`,
+    `-X ${pkg}.Revision=0000000000000000000000000000000000000000`,
+    `-X ${pkg}.Package=${CONTAINERD_MODULE}`,
+  ].join(' ');
+}
+
 /** containerd, ctr and the runc shim; static, without the storage drivers kind does not use. */
 export function buildContainerd(logger: Logger): Promise<string> {
   const tags = ['no_aufs', 'no_zfs', 'no_btrfs', 'no_devmapper'];
-  return cachedBinaries('containerd', CONTAINERD_VERSION, logger, async (out) => {
+  // The cache entry names the flags' revision: binaries built before them are not reused.
+  return cachedBinaries('containerd', `${CONTAINERD_VERSION}-versioned`, logger, async (out) => {
     for (const cmd of ['containerd', 'ctr', 'containerd-shim-runc-v2']) {
-      await goInstall(`github.com/containerd/containerd/v2/cmd/${cmd}@${CONTAINERD_VERSION}`, out, logger, { tags });
+      await goInstall(`${CONTAINERD_MODULE}/cmd/${cmd}@${CONTAINERD_VERSION}`, out, logger, { tags, ldflags: containerdLdflags() });
     }
   });
 }

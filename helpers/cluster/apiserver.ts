@@ -15,6 +15,7 @@ import type { NodeAccess } from '../node/access.ts';
 import { ownerLabels } from './leftovers.ts';
 import { journaledWrite } from '../node/journal.ts';
 import { testKillPoint } from '../infra/killpoint.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 const MANIFESTS = '/etc/kubernetes/manifests';
 const SOURCE = `${MANIFESTS}/kube-apiserver.yaml`;
@@ -52,7 +53,7 @@ export function secondApiServerManifest(
   if (!pod.metadata || !container?.command) throw new Error(`${SOURCE} has no kube-apiserver container command`);
   pod.metadata.name = o.name;
   // The file's name rides along, so that a sweep after a killed run can find the file from the mirror pod.
-  pod.metadata.labels = { ...o.labels, 'pullcheck.io/managed': 'true', 'pullcheck.io/manifest': `${o.name}.yaml`, component: o.name };
+  pod.metadata.labels = { ...o.labels, [LABEL_MANAGED]: 'true', 'pullcheck.io/manifest': `${o.name}.yaml`, component: o.name };
   delete pod.metadata.annotations;
   setFlag(container.command, '--secure-port', String(o.port));
   setFlag(container.command, '--endpoint-reconciler-type', 'none');

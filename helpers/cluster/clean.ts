@@ -5,7 +5,6 @@ import type { Logger } from '../infra/log.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import { replayJournals, type Restored } from '../node/replay.ts';
 import type { Cluster } from './cluster.ts';
-import { PendingNodeAccess } from './existing.ts';
 import { sweepClusterLeftovers } from './leftovers.ts';
 
 export interface Cleaned {
@@ -19,7 +18,7 @@ export interface Cleaned {
 export async function cleanCluster(cluster: Cluster, o: { logger: Logger; docker: boolean }): Promise<Cleaned> {
   const { logger } = o;
   const removed = o.docker ? await sweepOrphans(logger) : [];
-  const pending = cluster.nodes instanceof PendingNodeAccess;
+  const pending = cluster.nodes.how === 'none';
   removed.push(...(await sweepClusterLeftovers({ kube: cluster.kube, ...(pending ? {} : { nodes: cluster.nodes }), logger })));
   if (pending)
     return {

@@ -21,6 +21,7 @@ export interface ExistingClusterOptions {
 
 /** Node access that fails with the reason until the run installs the node agent (needs a registry). */
 export class PendingNodeAccess implements NodeAccess {
+  readonly how = 'none';
   constructor(private readonly why: string) {}
 
   exec(): never {

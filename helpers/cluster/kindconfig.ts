@@ -19,7 +19,7 @@ export const CONTAINERD_REGISTRY_PATCH = `[plugins."io.containerd.grpc.v1.cri".r
 
 /**
  * Kubelet 1.35+ refuses to start on cgroup v1 unless told otherwise (KEP-5573). The host here has
- * cgroup v1 and cannot change, so the kubelet is told, and the README says so.
+ * cgroup v1 and cannot change, so the kubelet is told, and docs/design.md says so.
  */
 export const KUBELET_CGROUP_V1_PATCH = `kind: KubeletConfiguration
 apiVersion: kubelet.config.k8s.io/v1beta1

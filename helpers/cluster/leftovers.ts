@@ -10,9 +10,10 @@ import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { heldByDeadProcess, LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../node/lock.ts';
 import { alive, LABEL_OWNER_PID } from '../infra/sweep.ts';
+import { MANAGED_SELECTOR } from '../infra/docker.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
-const MANAGED = 'pullcheck.io/managed=true';
+const MANAGED = MANAGED_SELECTOR;
 
 /** A label value (63 characters of [A-Za-z0-9._-], alphanumeric at both ends) naming this host. */
 export function hostLabel(name = hostname()): string {

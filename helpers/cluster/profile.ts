@@ -133,6 +133,11 @@ export function profileForRun(nameOrPath: string, k8s?: string, dir = PROFILES_D
   return withVersion(name ? { ...profile, clusterName: name } : profile, k8s);
 }
 
+/** A run target's or a command's profile (`--profile`, `--k8s`, `--name`), from `clusters/`. */
+export function profileFor(o: { profile: string; k8s?: string | undefined; name?: string | undefined }): Profile {
+  return profileForRun(o.profile, o.k8s, PROFILES_DIR, o.name);
+}
+
 function withVersion(profile: Profile, k8s: string | undefined): Profile {
   if (!k8s) return profile;
   let version: KubernetesVersion;

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { PUSH_JOURNAL } from '../registry/cleanup.ts';
 import type { Cluster } from '../cluster/cluster.ts';
-import { nodeFacts, PendingNodeAccess } from '../cluster/existing.ts';
+import { nodeFacts } from '../cluster/existing.ts';
 import { providerFor } from '../cluster/provider.ts';
 import { cacheDir } from '../infra/cache.ts';
 import { LABEL_RUN } from '../infra/docker.ts';
@@ -22,7 +22,7 @@ import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../r
 import { createCA, type CertificateAuthority } from '../registry/tls.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
-import type { Posture } from '../posture/posture.ts';
+import type { Posture } from '../model/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 
 export interface RegistryRequest extends RegistryKind {
@@ -173,7 +173,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // Nodes that are not kind containers are reached through the node agent, pulled from the
     // suite's first registry the nodes already trust: the vendor's with its credentials before the
     // vendor standing in for an anonymous registry (it pushes outside the anonymous namespace).
-    if (cluster.nodes instanceof PendingNodeAccess) {
+    if (cluster.nodes.how === 'none') {
       const vendors = [...registries.values()].filter((r) => !r.local);
       const source = vendors.find((r) => r.username) ?? vendors[0] ?? [...registries.values()].find((r) => r.local && r.caPem);
       if (source) {

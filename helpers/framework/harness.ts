@@ -18,7 +18,8 @@ export {
   WaitingReason,
   type PodVerdict,
 } from './pods.ts';
-export type { TestRegistry } from '../registry/registry.ts';
+export { managedLabels } from '../infra/docker.ts';
+export type { BlobHostView, TestRegistry } from '../registry/registry.ts';
 export type { RegistryCredential } from '../registry/secrets.ts';
 
 // Images: the test images and the OCI pieces they are made of.

@@ -2,6 +2,7 @@
 // not be had), read its log, events and the image it ran. Reasons are named constants.
 import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
 import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 export const WaitingReason = {
   ErrImagePull: 'ErrImagePull',
@@ -117,7 +118,7 @@ export function podManifest(namespace: string, i: PodSpecInput): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: i.name, namespace, labels: { 'pullcheck.io/managed': 'true', ...(i.labels ?? {}) } },
+    metadata: { name: i.name, namespace, labels: { [LABEL_MANAGED]: 'true', ...(i.labels ?? {}) } },
     spec: {
       restartPolicy: 'Never',
       containers: [

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { waitForServiceAccount } from '../cluster/kube.ts';
-import { ownerLabels } from '../cluster/leftovers.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { platformString, echoImage } from '../images/testimages.ts';
 import { hostPlatform, type ManifestFormat, type Platform } from '../images/oci.ts';
 import type { TestIndex } from '../images/testimages.ts';
@@ -21,10 +21,8 @@ import { dockerConfigJsonSecret, type RegistryCredential } from '../registry/sec
 import { ScenarioSkipped, writeEvidence, writeScenarioRecord } from '../report/records.ts';
 import type { Capability, Need, ScenarioDeclaration } from './declaration.ts';
 import { asFinding, type PosturePart } from '../posture/check.ts';
-import type { Posture } from '../posture/posture.ts';
+import type { Posture } from '../model/posture.ts';
 import { explainingFinding, probeKey } from '../posture/probe.ts';
-import { PendingNodeAccess } from '../cluster/existing.ts';
-import { KindNodeAccess } from '../node/access.ts';
 import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
 import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
 import { isQuarantined } from '../node/quarantine.ts';
@@ -384,12 +382,12 @@ function quarantinedReason(node: string, how: string): string {
  * for a node the run quarantined, which makes the scenario one that could not run.
  */
 function unmetNeed(needs: readonly Need[], env: RunEnv, shape: ClusterShape): ScenarioSkipped | undefined {
-  if (needs.includes('kind') && !(env.cluster.nodes instanceof KindNodeAccess))
+  if (needs.includes('kind') && env.cluster.nodes.how !== 'docker-exec')
     return new ScenarioSkipped(
       `the scenario needs kind's node containers (needs: kind), and ${env.cluster.name} is not a kind cluster`,
       'not-applicable',
     );
-  if (needs.includes('node-access') && env.cluster.nodes instanceof PendingNodeAccess)
+  if (needs.includes('node-access') && env.cluster.nodes.how === 'none')
     return new ScenarioSkipped(
       `the scenario needs commands on nodes (needs: node-access), and no node agent runs on ${env.cluster.name}: its suite has no registry the nodes can pull the agent from`,
       'not-applicable',
@@ -488,18 +486,11 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(proven ? { proven } : {}),
       observations: extra.observed ?? (await observations()),
     });
-  await kube.core.createNamespace({
-    body: {
-      metadata: {
-        name: namespace,
-        labels: {
-          'pullcheck.io/managed': 'true',
-          'pullcheck.io/run': env.runId,
-          'pullcheck.io/scenario': slug(id).slice(0, 63),
-          ...ownerLabels(),
-        },
-      },
-    },
+  await createManagedNamespace(kube, {
+    name: namespace,
+    runId: env.runId,
+    labels: { 'pullcheck.io/scenario': slug(id).slice(0, 63) },
+    ready: false,
   });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
@@ -627,9 +618,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     },
     extraNamespace: async (suffix) => {
       const name = `${namespace}-${slug(suffix).slice(0, 7)}`;
-      await kube.core.createNamespace({
-        body: { metadata: { name, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': env.runId, ...ownerLabels() } } },
-      });
+      await createManagedNamespace(kube, { name, runId: env.runId, ready: false });
       defers.push({ fn: () => (env.context.keep ? undefined : kube.core.deleteNamespace({ name })) });
       await waitForServiceAccount(kube, name, 'default');
       return name;

@@ -3,7 +3,7 @@
 // directory), and a namespace that outlives the before half (a running pod, a Deployment).
 import { writeFileSync } from 'node:fs';
 import { LABEL_OWNER_HOST, hostLabel } from '../cluster/leftovers.ts';
-import { waitForServiceAccount } from '../cluster/kube.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { LABEL_OWNER_PID } from '../infra/sweep.ts';
 import { readUpgradeState as readAll, type UpgradeHalf } from '../run/context.ts';
 import type { ScenarioContext } from './scenario.ts';
@@ -49,19 +49,11 @@ export function upgradeScenario<T>(s: ScenarioContext): UpgradeScenario<T> {
       }
       const kept = `${s.namespace}-kept`;
       writeFileSync(u.stateFile, `${JSON.stringify({ ...readAll(u.stateFile), [keptKey]: kept }, null, 2)}\n`);
-      await kube.core.createNamespace({
-        body: {
-          metadata: {
-            name: kept,
-            labels: {
-              'pullcheck.io/managed': 'true',
-              'pullcheck.io/run': s.env.runId,
-              ...(u.ownerPid === undefined ? {} : { [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(u.ownerPid) }),
-            },
-          },
-        },
+      await createManagedNamespace(kube, {
+        name: kept,
+        runId: s.env.runId,
+        owner: u.ownerPid === undefined ? {} : { [LABEL_OWNER_HOST]: hostLabel(), [LABEL_OWNER_PID]: String(u.ownerPid) },
       });
-      await waitForServiceAccount(kube, kept, 'default');
       return kept;
     },
   };

@@ -4,6 +4,13 @@ import { run, type RunOptions, type RunResult } from './exec.ts';
 
 export const LABEL_MANAGED = 'pullcheck.io/managed';
 export const LABEL_RUN = 'pullcheck.io/run';
+/** The selector of everything pullcheck made: containers, namespaces, RBAC objects, locks. */
+export const MANAGED_SELECTOR = `${LABEL_MANAGED}=true`;
+
+/** The labels of an object pullcheck makes: the managed label, then `more`. A fresh object each call. */
+export function managedLabels(more: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', ...more };
+}
 
 export function docker(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return run(['docker', ...args], options);

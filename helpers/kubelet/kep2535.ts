@@ -15,16 +15,11 @@ import type { Kube } from '../cluster/kube.ts';
 import { readKubeletConfigz, type KubeletConfigPatch } from './config.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
+import { CredentialVerificationPolicy } from '../model/posture.ts';
+
+export { CredentialVerificationPolicy } from '../model/posture.ts';
 
 export const EnsureSecretPulledImagesGate = 'KubeletEnsureSecretPulledImages';
-
-export const CredentialVerificationPolicy = {
-  NeverVerify: 'NeverVerify',
-  NeverVerifyPreloadedImages: 'NeverVerifyPreloadedImages',
-  NeverVerifyAllowlistedImages: 'NeverVerifyAllowlistedImages',
-  AlwaysVerify: 'AlwaysVerify',
-} as const;
-export type CredentialVerificationPolicy = (typeof CredentialVerificationPolicy)[keyof typeof CredentialVerificationPolicy];
 
 const POLICIES: ReadonlySet<string> = new Set(Object.values(CredentialVerificationPolicy));
 

@@ -10,7 +10,12 @@ export interface NodeExecOptions {
   allowFailure?: boolean;
 }
 
+/** How commands reach a node: `docker exec` into kind's node container, the node agent, or not at all (yet). */
+export type NodeAccessHow = 'docker-exec' | 'agent' | 'none';
+
 export interface NodeAccess {
+  /** How this access reaches the nodes: what callers ask instead of its class. */
+  readonly how: NodeAccessHow;
   /** Runs argv on the node (as root, in the node's namespaces); `inputFile` streams a (large, binary) file to stdin. */
   exec(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<RunResult>;
   /** Writes a file on the node, creating its directory. */
@@ -19,6 +24,7 @@ export interface NodeAccess {
 
 /** Kind node containers are named after their Kubernetes node. */
 export class KindNodeAccess implements NodeAccess {
+  readonly how = 'docker-exec';
   constructor(private readonly logger: Logger) {}
 
   exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {

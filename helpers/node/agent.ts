@@ -3,7 +3,7 @@
 // API into that node's agent pod, where `nodeagent run -- argv` enters the namespaces of the node's
 // PID 1 (what `nsenter -t 1 -m -u -i -n -C` does) and execs argv. The run installs the agent in a
 // namespace of its own and deletes that namespace when it is done: nothing outlives the run.
-import { ownerLabels } from '../cluster/leftovers.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { createReadStream } from 'node:fs';
 import { Readable, Writable, PassThrough } from 'node:stream';
 import {
@@ -17,7 +17,7 @@ import {
   type V1Secret,
   type V1Status,
 } from '@kubernetes/client-node';
-import { LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
+import { LABEL_RUN, managedLabels } from '../infra/docker.ts';
 import { CommandError, type RunResult } from '../infra/exec.ts';
 import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from '../images/oci.ts';
 import { platformString, programBinary } from '../images/testimages.ts';
@@ -115,7 +115,7 @@ export interface NodeAgentManifests {
 
 export function nodeAgentManifests(o: NodeAgentManifestOptions): NodeAgentManifests {
   const namespace = agentNamespace(o.runId);
-  const runLabels = { [LABEL_MANAGED]: 'true', [LABEL_RUN]: o.runId };
+  const runLabels = managedLabels({ [LABEL_RUN]: o.runId });
   const selector = { [LABEL_APP]: AGENT_NAME, [LABEL_RUN]: o.runId };
   const pullSecret = o.pullCredential ? dockerConfigJsonSecret(AGENT_PULL_SECRET, namespace, [o.pullCredential]) : undefined;
   if (pullSecret) pullSecret.metadata = { ...pullSecret.metadata, labels: { ...pullSecret.metadata?.labels, ...runLabels } };
@@ -312,6 +312,7 @@ export async function execInPod(kube: Kube, o: PodExecOptions): Promise<PodExecR
 // NodeAccess through the agent.
 
 export class DaemonSetNodeAccess implements NodeAccess, AsyncDisposable {
+  readonly how = 'agent';
   private disposal: Promise<void> | undefined;
 
   constructor(
@@ -496,12 +497,7 @@ export async function installNodeAgent(o: InstallNodeAgentOptions): Promise<Daem
   });
   const namespace = agentNamespace(runId);
   // Owner labels only here, where the namespace is created: a sweep after a killed run finds it.
-  await kube.core.createNamespace({
-    body: {
-      ...manifests.namespace,
-      metadata: { ...manifests.namespace.metadata, labels: { ...manifests.namespace.metadata?.labels, ...ownerLabels() } },
-    },
-  });
+  await createManagedNamespace(kube, { name: namespace, runId, labels: manifests.namespace.metadata?.labels ?? {}, ready: false });
   try {
     return await logger.phase(`node agent Ready on ${nodeNames.length} nodes (namespace ${namespace})`, async () => {
       // The API server refuses pods until the namespace's default ServiceAccount exists.

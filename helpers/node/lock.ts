@@ -9,6 +9,7 @@ import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client
 import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
 import { alive } from '../infra/sweep.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 export const LOCK_NAMESPACE = 'default';
 const DURATION_S = 60;
@@ -164,7 +165,7 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
       metadata: {
         name,
         namespace: LOCK_NAMESPACE,
-        labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) },
+        labels: { [LABEL_MANAGED]: 'true', 'pullcheck.io/node-lock': o.node.slice(0, 63) },
       },
       spec: { holderIdentity: identity, leaseDurationSeconds: DURATION_S, acquireTime: now, renewTime: now },
     };

@@ -22,6 +22,7 @@ import {
   writerOfDirectory,
 } from './journal.ts';
 import { LOCK_NAMESPACE, leaseExpired, lockNode } from './lock.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 /** One change a dead run left on a node and this run undid: a record of the report. */
 export interface Restored {
@@ -147,7 +148,7 @@ export async function holdJournalLease(kube: Kube, run: string, logger: Logger):
         ...l?.metadata,
         name,
         namespace: LOCK_NAMESPACE,
-        labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/journal': 'true' },
+        labels: { [LABEL_MANAGED]: 'true', 'pullcheck.io/journal': 'true' },
       },
       spec: { holderIdentity: `${run} (${hostname()} pid ${process.pid})`, leaseDurationSeconds: 60, renewTime: now, acquireTime: now },
     };

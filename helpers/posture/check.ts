@@ -25,14 +25,13 @@ import {
   type Posture,
   upstreamDefaults,
 } from './posture.ts';
+import type { PostureMismatch, PosturePart } from '../model/posture.ts';
+
+export type { PostureMismatch, PosturePart } from '../model/posture.ts';
 
 /** The parts of a posture a scenario's expectation can rest on. */
-export type PosturePart = 'admission' | 'kubelet' | 'credentialProviders' | 'runtime';
 
 /** A part of the cluster that is not what the posture declares: a finding that fails the run. */
-export interface PostureMismatch extends Finding {
-  part: PosturePart;
-}
 
 /**
  * The fix is the cluster's or the declaration's: pullcheck cannot tell which one is wrong, and

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
-import { PendingNodeAccess } from '../cluster/existing.ts';
 import { waitForServiceAccount } from '../cluster/kube.ts';
-import { ownerLabels } from '../cluster/leftovers.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
 import { hostPlatform } from '../images/oci.ts';
 import { echoImage } from '../images/testimages.ts';
@@ -23,6 +22,9 @@ import { createCA } from '../registry/tls.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
 import type { Finding, PodObservation } from '../report/schema.ts';
 import { pullFailureCause } from '../framework/observe.ts';
+import type { ProbeFinding } from '../model/posture.ts';
+
+export type { ProbeFinding } from '../model/posture.ts';
 
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 
@@ -30,11 +32,6 @@ const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'applicati
 export const OWN_REGISTRIES = 'pullcheck';
 
 /** A probe finding: `registry` is OWN_REGISTRIES or the vendor registry's host; no nodes: the registry itself. */
-export interface ProbeFinding extends Finding {
-  registry: string;
-  /** For a failed pull: the registry's label and the runtime's cause, from which `line` is rendered. */
-  pull?: { label: string; cause: string };
-}
 
 /** The registry key a scenario's registry is found under. */
 export function probeKey(r: Pick<TestRegistry, 'local' | 'host'>): string {
@@ -252,23 +249,21 @@ export async function probePulls(o: {
   logger: Logger;
 }): Promise<ProbeFinding[]> {
   const { cluster, logger } = o;
-  if (cluster.nodes instanceof PendingNodeAccess && !o.vendor) return [];
+  if (cluster.nodes.how === 'none' && !o.vendor) return [];
   const runId = `probe${randomBytes(2).toString('hex')}`;
   const namespace = `pullcheck-probe-${o.runId}`.slice(0, 63);
   const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    await cluster.kube.core.createNamespace({
-      body: { metadata: { name: namespace, labels: { 'pullcheck.io/managed': 'true', 'pullcheck.io/run': runId, ...ownerLabels() } } },
-    });
-    cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
     // Its pods are refused (403) until the controller manager has made the namespace's default
     // ServiceAccount, which takes a while after the API server was restarted (AlwaysPullImages on).
+    await createManagedNamespace(cluster.kube, { name: namespace, runId, ready: false });
+    cleanups.push(() => cluster.kube.core.deleteNamespace({ name: namespace }));
     await waitForServiceAccount(cluster.kube, namespace, 'default');
     const probed: Probed[] = [];
     const image = (await echoImage(hostPlatform(), logger)).image;
     const repository = `pullcheck-probe/echo-${runId}`;
-    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+    if (cluster.network && cluster.nodes.how !== 'none') {
       const ca = await createCA(`pullcheck ${runId}`);
       const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network: cluster.network, runId }, logger).start();
       cleanups.push(() => own.stop());
@@ -284,7 +279,7 @@ export async function probePulls(o: {
       });
     }
     const extra: ProbeFinding[] = [];
-    if (cluster.network && !(cluster.nodes instanceof PendingNodeAccess)) {
+    if (cluster.network && cluster.nodes.how !== 'none') {
       // A node property no scenario can see from one node: every node must refuse a registry whose
       // CA it was not given (a containerd that skips verification pulls from anyone who answers).
       const strangerCa = await createCA(`pullcheck ${runId} (not given to the nodes)`);
@@ -298,7 +293,7 @@ export async function probePulls(o: {
     }
     if (o.vendor) {
       const v = o.vendor;
-      if (v.caPem && cluster.nodes instanceof PendingNodeAccess)
+      if (v.caPem && cluster.nodes.how === 'none')
         logger.info(`probe: ${v.host} needs its CA on the nodes, and no node access is set up before the suites: not probed`);
       else {
         // Its CA is on the nodes already: the run trusts a vendor registry once, for all suites.

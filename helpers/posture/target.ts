@@ -3,8 +3,8 @@
 // or the config file declares. The version of an existing cluster is the API server's.
 import { VersionApi } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
-import { profileForRun } from '../cluster/profile.ts';
-import type { ClusterTarget } from '../run/context.ts';
+import { providerFor } from '../cluster/provider.ts';
+import type { ClusterTarget } from '../model/context.ts';
 import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
 
 export async function targetPosture(
@@ -12,8 +12,9 @@ export async function targetPosture(
   cluster: Cluster,
   declared?: { declaration: PostureDeclaration; where: string },
 ): Promise<Posture> {
-  if (target.provider === 'kind') {
-    const profile = profileForRun(target.profile, target.k8s, undefined, target.name);
+  // A cluster pullcheck makes from a profile is what the profile declares; any other, upstream's default.
+  const { profile } = providerFor(target);
+  if (profile) {
     return resolvePosture(
       declared?.declaration ?? profile.posture,
       profile.kubernetesVersion.raw,

@@ -3,7 +3,7 @@
 // negative check ("a wrong password is refused") is proven only when the credential was sent and
 // refused; a pull that carried no credential fails the same way on the node's side.
 import { nodeAttemptsOn, parseAuthAttempts } from './authlog.ts';
-import { StartedRegistry, type TestRegistry } from './registry.ts';
+import type { TestRegistry } from './registry.ts';
 
 export interface CredentialAttempt {
   time: Date;
@@ -21,7 +21,7 @@ export async function credentialAttempts(
   registry: TestRegistry,
   o: { repository: string; username: string; since: Date; nodeAddress?: string },
 ): Promise<CredentialAttempt[] | undefined> {
-  if (!(registry instanceof StartedRegistry)) return undefined;
+  if (!registry.logs) return undefined;
   const tokens = registry.tokenServer;
   if (tokens)
     return tokens.requests

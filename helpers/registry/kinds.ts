@@ -256,6 +256,12 @@ export class RedirectingRegistry implements TestRegistry, AsyncDisposable {
   accessLog(): Promise<AccessEntry[]> {
     return this.registry.accessLog();
   }
+  logs(): Promise<string> {
+    return this.registry.logs();
+  }
+  get tokenServer(): StartedRegistry['tokenServer'] {
+    return this.registry.tokenServer;
+  }
   /** The blob host's CA when it is not the suite's: nodes are given it in the blob host's own certs.d entry. */
   get blobHostCaPem(): string | undefined {
     return this.separateCa?.certPem;
@@ -319,5 +325,5 @@ async function startRedirecting(spec: KindSpec, logger: Logger): Promise<Redirec
  * CA), so this entry is what a scenario shows is not consulted; a suite-CA blob host needs none.
  */
 export function extraNodeTrust(r: TestRegistry): { host: string; caPem: string }[] {
-  return r instanceof RedirectingRegistry && r.blobHostCaPem ? [{ host: r.blobHost.host, caPem: r.blobHostCaPem }] : [];
+  return r.blobHost && r.blobHostCaPem ? [{ host: r.blobHost.host, caPem: r.blobHostCaPem }] : [];
 }

@@ -5,6 +5,7 @@ import { CERTS_D } from '../cluster/kindconfig.ts';
 import { apiStatus, type Kube } from '../cluster/kube.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { journaledWrite, undoUnder } from '../node/journal.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 /** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
 export function hostsToml(host: string, caPath: string | undefined): string {
@@ -54,7 +55,7 @@ export function localRegistryHostingData(host: string): string {
 
 export async function publishLocalRegistryHosting(kube: Kube, host: string): Promise<void> {
   const body = {
-    metadata: { name: 'local-registry-hosting', namespace: 'kube-public', labels: { 'pullcheck.io/managed': 'true' } },
+    metadata: { name: 'local-registry-hosting', namespace: 'kube-public', labels: { [LABEL_MANAGED]: 'true' } },
     data: { 'localRegistryHosting.v1': localRegistryHostingData(host) },
   };
   const replace = () => kube.core.replaceNamespacedConfigMap({ name: 'local-registry-hosting', namespace: 'kube-public', body });

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Ryuk (testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here; pullcheck
-// labels what it starts and removes it itself (see helpers/cleanup).
+// labels what it starts and removes it itself (see helpers/infra/sweep.ts).
 process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
 
 export const REGISTRY_IMAGE = `pullcheck/registry:${DISTRIBUTION_VERSION}`;
@@ -263,7 +263,24 @@ export interface TestRegistry {
   credential(password?: string): RegistryCredential;
   /** The registry's access log; undefined where pullcheck cannot read it (a vendor's registry). */
   accessLog(): Promise<AccessEntry[] | undefined>;
+  /** Its own log (distribution's auth lines), where pullcheck runs it: what callers ask instead of its class. */
+  logs?(): Promise<string>;
+  /** The token server of a token-auth registry pullcheck runs (users, grants, what it issued). */
+  readonly tokenServer?: TokenServer | undefined;
+  /** The blob host its blob GETs are redirected to, where it redirects them. */
+  readonly blobHost?: BlobHostView | undefined;
+  /** The blob host's CA when it is not the suite's (its own certs.d entry on the nodes). */
+  readonly blobHostCaPem?: string | undefined;
   stop(): Promise<void>;
+}
+
+/** What scenarios read of a redirecting registry's blob host. */
+export interface BlobHostView {
+  /** host:port as the redirect names it. */
+  readonly host: string;
+  readonly baseUrl: string;
+  logs(): Promise<string>;
+  accessLog(): Promise<AccessEntry[]>;
 }
 
 export class StartedRegistry implements TestRegistry, AsyncDisposable {

@@ -2,6 +2,7 @@
 // is registered for redaction.
 import type { V1Secret } from '@kubernetes/client-node';
 import { registerCredentials } from '../infra/redact.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 
 export interface RegistryCredential {
   server: string;
@@ -50,7 +51,7 @@ function registrySecret(
     apiVersion: 'v1',
     kind: 'Secret',
     type,
-    metadata: { name, namespace, labels: { 'pullcheck.io/managed': 'true' } },
+    metadata: { name, namespace, labels: { [LABEL_MANAGED]: 'true' } },
     data: { [key]: Buffer.from(content).toString('base64') },
   };
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cacheDir } from '../infra/cache.ts';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { describeTarget } from '../cluster/describe.ts';
+import { describeTarget, requestedVersion } from '../cluster/describe.ts';
 import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
 import { ScenarioProgress } from './progress.ts';
 import { summaryLine, tally } from './verdict.ts';
@@ -26,7 +26,7 @@ export interface ReporterGlobalConfig {
 /** What is known of the target before the harness writes environment.json (or if it never does). */
 function environmentDefaults(ctx: RunContext): TargetEnvironment {
   const cluster = describeTarget(ctx.cluster);
-  const kubernetesVersion = ctx.cluster.provider === 'kind' ? (ctx.cluster.k8s ?? 'unknown') : 'unknown';
+  const kubernetesVersion = requestedVersion(ctx.cluster) ?? 'unknown';
   return {
     kubernetesVersion,
     nodes: [],

@@ -7,7 +7,6 @@ import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
-import { PendingNodeAccess } from '../cluster/existing.ts';
 import { writeInClusterKubeconfig } from '../cluster/incluster.ts';
 import { errorLine } from '../cluster/kube.ts';
 import { sweepClusterLeftovers } from '../cluster/leftovers.ts';
@@ -227,7 +226,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     // One deletion, however many ask for it (the signal handler and this target's finally).
     const existed = await provider.exists(logger);
     let deleting: Promise<void> | undefined;
-    if (!existed && !o.keep && provider.makesClusters) down = () => (deleting ??= provider.down(logger));
+    if (!existed && !o.keep && provider.info().makesClusters) down = () => (deleting ??= provider.down(logger));
     r.onCluster(down);
     const up = logger.phase(
       `cluster ${provider.name}${provider.kubernetesVersion() ? ` (Kubernetes ${provider.kubernetesVersion()})` : ''}`,
@@ -237,22 +236,22 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     const { cluster } = await up.finally(() => {
       activeClusterUp = undefined;
     });
-    if (existed && provider.makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
+    if (existed && provider.info().makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
     // Nodes a failed cleanup quarantined (helpers/node/quarantine.ts): named in one line, the taints lifted.
     liftQuarantine = () => liftQuarantines({ kube: cluster.kube, runId: r.runId, logger });
     await target.prepare?.(cluster);
     // What killed runs left, in every mode: containers and networks on this host (a pod has no
     // Docker), objects in the cluster.
-    if (!(target.cluster.provider === 'existing' && target.cluster.inCluster)) await sweepOrphans(logger);
+    if (provider.info().sweepableHost) await sweepOrphans(logger);
     await sweepClusterLeftovers({
       kube: cluster.kube,
-      ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
+      ...(cluster.nodes.how === 'none' ? {} : { nodes: cluster.nodes }),
       logger,
     });
     journal = { cluster, release: await holdJournalLease(cluster.kube, r.runId, logger) };
     // What killed runs changed on the nodes, undone before the probe looks at them. Without node
     // access yet (the node agent comes with the suites), each suite replays once its agent runs.
-    if (cluster.nodes instanceof PendingNodeAccess)
+    if (cluster.nodes.how === 'none')
       logger.info('node-change journal: replayed by each suite once its node agent runs (no node access before the suites)');
     else {
       const { nodes, nodeNames } = cluster;
@@ -272,7 +271,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     // A vendor registry's CA goes on the nodes once for the run (every suite pulls from the same
     // host in parallel), and comes off once at its end.
     const vendor = vendorOf(o);
-    const trustedByRun = Boolean(vendor?.caPem) && !(cluster.nodes instanceof PendingNodeAccess);
+    const trustedByRun = Boolean(vendor?.caPem) && cluster.nodes.how !== 'none';
     if (vendor?.caPem && trustedByRun) {
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
       untrustVendor = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
@@ -364,7 +363,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     // A suite's worker that died (a crash, an OOM kill) left entries of this run: they go now, except
     // what an upgrade's before half hands over to its after half.
     const c = journal?.cluster;
-    if (c && !down && !(c.nodes instanceof PendingNodeAccess) && target.upgrade?.half !== 'before' && !interrupted())
+    if (c && !down && c.nodes.how !== 'none' && target.upgrade?.half !== 'before' && !interrupted())
       await replayJournals({ kube: c.kube, nodes: c.nodes, nodeNames: c.nodeNames, logger, onlyRuns: journalRunsKept(r) }).catch(
         (e: unknown) => logger.warn(`node-change journal at the end of ${target.name}: ${String(e)}`),
       );

@@ -1,4 +1,4 @@
-// The sweep of what killed runs left on this host (helpers/sweep.ts), against the real Docker
+// The sweep of what killed runs left on this host (helpers/infra/sweep.ts), against the real Docker
 // Engine: containers, networks and volumes labelled with an owner process that is gone are removed, those of
 // a live process stay.
 import { randomBytes } from 'node:crypto';

@@ -11,7 +11,7 @@ import { docker, imageExists, imageLabel } from '../../infra/docker.ts';
 import type { Logger } from '../../infra/log.ts';
 import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
 import { assembleNodeImage, LABEL_NODE_INPUTS, type NodeImageParts } from './assemble.ts';
-import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from '../components.ts';
+import { buildContainerd, containerdLdflags, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from '../components.ts';
 import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
 import { goEnv, goModDownload } from '../go.ts';
 import { run } from '../../infra/exec.ts';
@@ -48,6 +48,7 @@ export function nodeInputsKey(v: KubernetesVersion): string {
     KIND_VERSION,
     v.raw,
     CONTAINERD_VERSION,
+    containerdLdflags(),
     CRICTL_VERSION,
     RUNC_VERSION,
     rootfsKey(NODE_ROOTFS),

@@ -3,7 +3,6 @@
 // that teardown removes only what it created. Under `pullcheck run` the cluster is ready: nothing to do.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PendingNodeAccess } from '../../cluster/existing.ts';
 import { sweepClusterLeftovers } from '../../cluster/leftovers.ts';
 import { providerFor } from '../../cluster/provider.ts';
 import { cacheDir } from '../../infra/cache.ts';
@@ -26,11 +25,11 @@ export async function setUpCluster(): Promise<void> {
   const { cluster } = await provider.up({ logger, allowPull: ctx.allowPull });
   await sweepClusterLeftovers({
     kube: cluster.kube,
-    ...(cluster.nodes instanceof PendingNodeAccess ? {} : { nodes: cluster.nodes }),
+    ...(cluster.nodes.how === 'none' ? {} : { nodes: cluster.nodes }),
     logger,
   });
   // What killed runs changed on the nodes (the node-change journal); without node access, each suite does it.
-  if (!(cluster.nodes instanceof PendingNodeAccess))
+  if (cluster.nodes.how !== 'none')
     await replayJournals({ kube: cluster.kube, nodes: cluster.nodes, nodeNames: cluster.nodeNames, logger });
   const file = e2eStateFile();
   mkdirSync(dirname(file), { recursive: true });

@@ -1,0 +1,105 @@
+// The import graph of helpers/: the ground floor (helpers/model/) imports nothing of pullcheck's, and
+// no import circle spans more than two files — but one, which shrinks as the lower layers stop
+// importing the harness (issue 28, item 1) and may not grow meanwhile.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The known circle, file by file: a file joining it fails; one leaving it is removed from this list. */
+const KNOWN_CIRCLE = new Set([
+  'helpers/cluster/cluster.ts',
+  'helpers/cluster/describe.ts',
+  'helpers/cluster/existing.ts',
+  'helpers/cluster/kindconfig.ts',
+  'helpers/cluster/profile.ts',
+  'helpers/cluster/provider.ts',
+  'helpers/framework/env.ts',
+  'helpers/framework/harness.ts',
+  'helpers/framework/scenario.ts',
+  'helpers/framework/suite.ts',
+  'helpers/kubelet/config.ts',
+  'helpers/kubelet/credprovider.ts',
+  'helpers/kubelet/kep2535.ts',
+  'helpers/kubelet/nodecreds.ts',
+  'helpers/node/replay.ts',
+  'helpers/posture/check.ts',
+  'helpers/posture/posture.ts',
+  'helpers/posture/probe.ts',
+  'helpers/posture/target.ts',
+  'helpers/registry/nodetrust.ts',
+]);
+
+function importGraph(): Map<string, string[]> {
+  const files = readdirSync(join(ROOT, 'helpers'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join('helpers', f));
+  const known = new Set(files);
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const source = readFileSync(join(ROOT, f), 'utf8');
+    const deps = [...source.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
+      normalize(join(dirname(f), m[1] ?? '')),
+    );
+    graph.set(
+      f,
+      deps.filter((d) => known.has(d)),
+    );
+  }
+  return graph;
+}
+
+/** The strongly connected components of more than one file (Tarjan). */
+function circles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next);
+    next += 1;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) ?? 0, low.get(w) ?? 0));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) ?? 0, index.get(w) ?? 0));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    let w: string | undefined;
+    do {
+      w = stack.pop();
+      if (w === undefined) break;
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
+    if (component.length > 1) out.push(component.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+describe('the import graph of helpers/', () => {
+  const graph = importGraph();
+
+  it('helpers/model/ imports nothing of pullcheck outside itself', () => {
+    const out = [...graph]
+      .filter(([f]) => f.startsWith('helpers/model/'))
+      .flatMap(([f, deps]) => deps.filter((d) => !d.startsWith('helpers/model/')).map((d) => `${f} → ${d}`));
+    expect(out).toEqual([]);
+  });
+
+  it('has no import circle longer than two files but the known one, which does not grow', () => {
+    const found = circles(graph);
+    const long = found.filter((c) => c.length > 2);
+    expect(long.length).toBeLessThanOrEqual(1);
+    const joined = long.flat().filter((f) => !KNOWN_CIRCLE.has(f));
+    expect(joined).toEqual([]);
+  });
+});
