@@ -109,7 +109,15 @@ describe('catalog', () => {
       for (const p of section.scenarios)
         expect([p, ids.some((id) => (p.endsWith('/') || p.endsWith('-') ? id.startsWith(p) : id === p))]).toEqual([p, true]);
     const beyond = new Set(ids.filter((id) => sectionsOf(id).length === 0).map((id) => id.split('/')[0]));
-    expect([...beyond].sort()).toEqual(['posture', 'registry', 'registry-independent', 'registry-redirect', 'upgrade']);
+    expect([...beyond].sort()).toEqual([
+      'posture',
+      'registry',
+      'registry-independent',
+      'registry-proxy',
+      'registry-rate-limit',
+      'registry-redirect',
+      'upgrade',
+    ]);
   });
 
   it("maps the English edition's sections the same way: each ID names a scenario; what it documents beyond the seed is placed", () => {

@@ -81,7 +81,16 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as-given' | 'public'>): VendorRegistry | undefined {
   const v = ctx.registry;
   // A request naming a kind (ggcr, blob redirects, token auth) is about that server: the vendor's stands in for none.
-  if (!v || req.tls === false || req.trustedByNodes === false || req.implementation || req.redirectBlobs || req.auth === 'token')
+  if (
+    !v ||
+    req.tls === false ||
+    req.trustedByNodes === false ||
+    req.implementation ||
+    req.redirectBlobs ||
+    req.pullThrough ||
+    req.rateLimit ||
+    req.auth === 'token'
+  )
     return undefined;
   const role =
     (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && v.publicPrefix ? 'public' : undefined;
