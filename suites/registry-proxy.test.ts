@@ -42,8 +42,12 @@ async function ownBlobs(upstream: StartedRegistry, repository: string, digest: s
 
 /** The upstream's requests for `repository` since `since`, as `METHOD kind status` words (no digests or hosts). */
 function upstreamWords(log: readonly AccessEntry[], repository: string, since: Date, tag: string): string[] {
-  return log
-    .filter((e) => e.uri.startsWith(`/v2/${repository}/`) && e.time >= since)
+  const asked = log.filter((e) => e.uri.startsWith(`/v2/${repository}/`) && e.time >= since);
+  // What the cache asked: after pullcheck's own push (its last PUT), reads only.
+  const pushedAt = asked.map((e) => e.method).lastIndexOf('PUT');
+  return asked
+    .slice(pushedAt + 1)
+    .filter((e) => e.method === 'GET' || e.method === 'HEAD')
     .map((e) => {
       const what = e.uri.includes('/blobs/') ? 'blob' : e.uri.endsWith(`/manifests/${tag}`) ? 'manifest by tag' : 'manifest by digest';
       return `${e.method} ${what} ${e.status}`;

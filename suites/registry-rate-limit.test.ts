@@ -95,11 +95,13 @@ suite.section('registry-rate-limit: 429 with Retry-After', () => {
         () =>
           `after the limit lifted the node should have downloaded ${ref}'s blobs through the front, which answered ${answers(log, image.repository, lifted).join(', ') || 'nothing'}`,
       );
-      s.observe('kubelet', [
-        `Failed: ${TOO_MANY_REQUESTS.test(event.message ?? '') ? '429 Too Many Requests' : 'other'}`,
-        'ImagePullBackOff',
-        'ran after the limit lifted',
-      ]);
+      // kubelet's words, the image, registry and digests replaced by their roles.
+      const said = (event.message ?? '')
+        .replaceAll(ref, 'IMAGE')
+        .replaceAll(r.host, 'REGISTRY')
+        .replaceAll(image.repository, 'REPOSITORY')
+        .replace(/sha256:[0-9a-f]{64}/g, 'DIGEST');
+      s.observe('kubelet', [`Failed: ${said}`, 'ImagePullBackOff', 'ran after the limit lifted']);
       s.observe('registry', [
         ...refused.map((a, i) => `attempt ${i + 1} ${[...new Set(a.statuses)].join('/')} ×${a.statuses.length}`),
         ...pullAttempts(log, image.repository, lifted).map((a) => `after the lift ${a.statuses.at(-1)}`),

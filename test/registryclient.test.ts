@@ -12,6 +12,7 @@ import {
   MAX_RETRY_AFTER_MS,
   parseChallenges,
   RATE_LIMIT_RETRIES,
+  RateLimitedError,
   RegistryClient,
   RegistryError,
   retryAfterMs,
@@ -416,10 +417,18 @@ describe('rate limits (429 with Retry-After)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
   });
 
-  it('a registry that keeps answering 429 has its 429 returned after RATE_LIMIT_RETRIES waits', async () => {
+  it('a registry that keeps answering 429 is a RateLimitedError naming its code and Retry-After, after RATE_LIMIT_RETRIES waits', async () => {
     const fake = await serve((_req, res) => reply(res, 429, { 'retry-after': '0' }, '{"errors":[{"code":"TOOMANYREQUESTS"}]}'));
-    const res = await new RegistryClient({ host: fake.host, insecure: true }).fetch('HEAD', '/v2/a/manifests/t');
-    expect(res.status).toBe(429);
+    const error = await new RegistryClient({ host: fake.host, insecure: true })
+      .fetch('POST', '/v2/a/blobs/uploads/?x=1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({
+      status: 429,
+      registry: fake.host,
+      detail: '429 TOOMANYREQUESTS, Retry-After 0',
+      message: `${fake.host} rate-limited pullcheck: POST /v2/a/blobs/uploads/ answered 429 TOOMANYREQUESTS, Retry-After 0 after ${RATE_LIMIT_RETRIES} wait(s) as its Retry-After said`,
+    });
     expect(fake.seen).toHaveLength(RATE_LIMIT_RETRIES + 1);
   });
 });

@@ -50,6 +50,35 @@ export class RegistryError extends Error {
   }
 }
 
+/**
+ * The registry kept answering 429 after its Retry-After was waited out: it limits this client's rate.
+ * A scenario that meets it says so (`rate-limited`, helpers/framework/ratelimited.ts), never that
+ * the capability it was proving failed.
+ */
+export class RateLimitedError extends RegistryError {
+  override name = 'RateLimitedError';
+  /** The registry's own words: its error code and Retry-After (`429 TOOMANYREQUESTS, Retry-After 60`). */
+  readonly detail: string;
+
+  constructor(
+    readonly registry: string,
+    method: string,
+    path: string,
+    res: HttpResponse,
+    waits: number,
+  ) {
+    const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(res.body.toString('utf8'))?.[1];
+    const retryAfter = res.headers['retry-after'];
+    const detail = `429${code ? ` ${code}` : ''}${retryAfter ? `, Retry-After ${String(retryAfter)}` : ''}`;
+    const pathOnly = path.startsWith('http') ? new URL(path).pathname : path.split('?')[0];
+    super(
+      `${registry} rate-limited pullcheck: ${method} ${pathOnly} answered ${detail} after ${waits} wait(s) as its Retry-After said`,
+      429,
+    );
+    this.detail = detail;
+  }
+}
+
 /** The registry answered 404: what "gone" means for a tag or manifest (a 401, a 5xx or no answer says nothing of it). */
 export function isNotFound(e: unknown): boolean {
   return e instanceof RegistryError && e.status === 404;
@@ -125,7 +154,9 @@ export class RegistryClient {
         minTimeout: 200,
         shouldRetry: (error) => isTransient(error),
       });
-      if (res.status !== 429 || waited >= (this.options.rateLimitRetries ?? RATE_LIMIT_RETRIES)) return res;
+      if (res.status !== 429) return res;
+      if (waited >= (this.options.rateLimitRetries ?? RATE_LIMIT_RETRIES))
+        throw new RateLimitedError(this.options.host, method, path, res, waited);
       await sleep(retryAfterMs(res.headers['retry-after']));
     }
   }

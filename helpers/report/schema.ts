@@ -69,6 +69,11 @@ export interface ScenarioRecord {
    * lets it (deletion: `405 UNSUPPORTED`): the scenario is skipped by declaration, the capability reads "not supported".
    */
   notSupported?: { capability: string; detail: string };
+  /**
+   * The registry rate-limited pullcheck (429 after its Retry-After was waited out): the scenario
+   * could not run, and proves nothing of its capabilities either way (helpers/framework/ratelimited.ts).
+   */
+  rateLimited?: { registry: string; detail: string };
   /** A framework self-test, reported apart from the conformance scenarios. */
   selftest?: boolean;
   /** For `blocked`: the finding that explains it (a posture mismatch in a part its expectations read, a probe finding where it pulled). */

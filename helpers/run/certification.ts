@@ -50,6 +50,8 @@ function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | un
   // Only an optional capability can be "not supported"; a required one the registry refuses is not proven.
   if (s.notSupported?.capability === key) return REQUIRED_CAPABILITIES.includes(key) ? undefined : 'not supported';
   if (s.status === 'blocked') return s.blockedBy?.capability === key ? 'failed' : undefined;
+  // The registry limited pullcheck's rate: the capability was not exercised, neither failed nor passed.
+  if (s.rateLimited) return undefined;
   if (s.status === 'failed' || s.status === 'could-not-run') return 'failed';
   // Proven on the node side alone (the registry's log cannot be read): not the registry's half.
   if (s.status === 'passed') return s.proven === 'node side only' ? undefined : 'passed';
