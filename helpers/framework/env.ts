@@ -1,6 +1,7 @@
 // A suite's environment: the run's cluster (from the run context's provider), the suite's CA and
 // registries (pullcheck's own, or the vendor's in their place), the node agent where nodes are not
 // kind containers. Started once per suite file, disposed after its last scenario.
+import { upstreamSpec } from '../run/upstream.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +105,7 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
       ...(v.username ? { username: v.username } : {}),
       ...(password ? { password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+      ...upstreamSpec(v.upstream),
       ...(prefix ? { repositoryPrefix: prefix } : {}),
       ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
       // Every manifest pushed there is journalled for the run's cleanup (helpers/registry/cleanup.ts).

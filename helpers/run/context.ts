@@ -1,6 +1,7 @@
 // The one thing `pullcheck run` hands its jest processes: a typed run context, written once per
 // target as <target>/run.json and named by one variable (RUN_CONTEXT_ENV). Secrets never go in it:
 // the registry password travels in a 0600 file of its own, removed when the run ends.
+import type { UpstreamTarget } from './upstream.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { privateTempDir, removePrivateTempDir } from '../infra/tempfiles.ts';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +32,8 @@ export interface RegistryTarget {
   repositoryLayout?: 'nested' | 'flat';
   /** The run put the registry's CA on every node for its whole length: suites neither add nor remove it. */
   trustedByRun?: boolean;
+  /** `--registry-upstream`: the registry is a pull-through cache of this one, where pullcheck pushes (helpers/run/upstream.ts). */
+  upstream?: UpstreamTarget;
 }
 
 export interface RunContext {
