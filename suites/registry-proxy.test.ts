@@ -7,20 +7,39 @@ import { MediaType } from '../helpers/images/oci.ts';
 import type { AccessEntry } from '../helpers/registry/accesslog.ts';
 import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
 import { PullThroughRegistry } from '../helpers/registry/pullthrough.ts';
-import type { StartedRegistry } from '../helpers/registry/registry.ts';
+import type { StartedRegistry, TestRegistry } from '../helpers/registry/registry.ts';
+import { VendorRegistry } from '../helpers/registry/vendor.ts';
 
 export const suite = defineSuite({
   name: 'registry-proxy',
   registries: [
     // An anonymous cache of an anonymous upstream.
     { name: 'cache', auth: 'none', pullThrough: { upstreamAuth: 'none' } },
-    // An anonymous cache of a private upstream: the cache holds the upstream's credentials, nodes none.
-    { name: 'private-cache', auth: 'none', pullThrough: { upstreamAuth: 'htpasswd' } },
+    // A private cache of a private upstream: the cache holds the upstream's credentials, pods its own
+    // (a pull Secret). A vendor's cache certified with --registry-upstream stands in for it.
+    { name: 'private-cache', auth: 'htpasswd', pullThrough: { upstreamAuth: 'htpasswd' } },
   ],
 });
 
 const TAG_POLICY =
   "distribution v3.1.2's proxy (registry/proxy/proxytagservice.go Get) resolves a tag at the upstream on every request, a HEAD of the manifest by tag, and uses its own copy only when the upstream cannot be reached; its ttl (default 168h) is when cached blobs and manifests are removed, not how long a tag is trusted";
+
+/**
+ * A cache the scenario pushes to through its upstream: pullcheck's (PullThroughRegistry: pushes go to
+ * its upstream registry) or a vendor's certified with --registry-upstream (its client speaks to the
+ * upstream already). References name the cache either way.
+ */
+function anyCache(s: ScenarioContext, name: string): { cache: TestRegistry; pushTo: TestRegistry; own: PullThroughRegistry | undefined } {
+  const r = s.env.registry(name);
+  if (r instanceof PullThroughRegistry) return { cache: r, pushTo: r.upstream, own: cacheOf(s, name) };
+  if (r instanceof VendorRegistry && r.upstream) {
+    s.rule(
+      `the vendor's registry ${r.host} is certified as a pull-through cache of ${r.upstream.host}: images are pushed there, pods pull them through ${r.host}`,
+    );
+    return { cache: r, pushTo: r, own: undefined };
+  }
+  return s.skip(`registry ${name} (${r.host}) is not a pull-through cache (pullcheck's, or a vendor's with --registry-upstream)`);
+}
 
 function cacheOf(s: ScenarioContext, name: string): PullThroughRegistry {
   const r = s.env.registry(name);
@@ -78,7 +97,7 @@ suite.section('registry-proxy: nodes pull through a pull-through cache', () => {
   suite.scenario(
     'pull-through-first-pull-fills-cache',
     "a node pulls an image pushed to the upstream from the cache: the upstream's log shows the cache fetching each of its blobs once, and the cache then has them",
-    { capabilities: ['tls'], needs: ['access-log'] },
+    { capabilities: ['pull-through'], needs: ['access-log'] },
     async (s) => {
       const r = cacheOf(s, 'cache');
       const image = await s.image(r.upstream);
@@ -99,7 +118,7 @@ suite.section('registry-proxy: nodes pull through a pull-through cache', () => {
   suite.scenario(
     'pull-through-second-node-from-cache',
     'a second node pulls the image the first one pulled through the cache: the cache serves every blob itself, and asks the upstream for the tag alone (a HEAD)',
-    { capabilities: ['tls'], needs: ['access-log', 'two-workers'] },
+    { capabilities: ['pull-through'], needs: ['access-log', 'two-workers'] },
     async (s) => {
       const r = cacheOf(s, 'cache');
       s.rule(TAG_POLICY);
@@ -131,7 +150,7 @@ suite.section('registry-proxy: nodes pull through a pull-through cache', () => {
   suite.scenario(
     'pull-through-tag-moved-upstream',
     "a tag moved at the upstream is seen by the next pull through the cache (the cache's tag policy: asked at the upstream on every resolve), and the node runs the new build",
-    { capabilities: ['tls', 'tag-moves'], needs: ['access-log'] },
+    { capabilities: ['pull-through', 'tag-moves'], needs: ['access-log'] },
     async (s) => {
       const r = cacheOf(s, 'cache');
       s.rule(TAG_POLICY);
@@ -157,14 +176,18 @@ suite.section('registry-proxy: nodes pull through a pull-through cache', () => {
 
   suite.scenario(
     'pull-through-private-upstream',
-    "a cache configured with a private upstream's credentials serves its images to a node that has none; the upstream refuses the same manifest anonymously",
-    { capabilities: ['tls'], needs: ['access-log'] },
+    "a private cache configured with a private upstream's credentials: a pod with the cache's pull Secret runs an image pushed only to the upstream; pullcheck's cache's upstream refuses it anonymously, and logs the cache fetching each blob once",
+    { capabilities: ['pull-through', 'credentials-accepted'] },
     async (s) => {
-      const r = cacheOf(s, 'private-cache');
-      const image = await s.image(r.upstream);
-      const blobs = await ownBlobs(r.upstream, image.repository, image.digest);
-      // The control: the upstream refuses a client without credentials.
-      const anonymous = new RegistryClient({ host: r.upstream.client.options.host, ca: r.upstream.caPem ?? '' });
+      const { cache, pushTo, own } = anyCache(s, 'private-cache');
+      const pushed = await s.image(pushTo);
+      const image = { ...pushed, ref: cache.ref(pushed.repository, pushed.tag) };
+      const secret = await s.pullSecret(cache);
+      const since = new Date(Date.now() - 1000);
+      await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
+      if (!own) return;
+      // pullcheck's own cache: the upstream is private, and its log shows the cache's fetches.
+      const anonymous = new RegistryClient({ host: own.upstream.client.options.host, ca: own.upstream.caPem ?? '' });
       // The client answers a Basic challenge it has no credentials for with a RegistryError 401.
       const refused = await anonymous
         .fetch('HEAD', `/v2/${image.repository}/manifests/${image.tag}`)
@@ -172,14 +195,36 @@ suite.section('registry-proxy: nodes pull through a pull-through cache', () => {
         .catch((e: unknown) => (e instanceof RegistryError ? (e.status ?? 0) : 0));
       if (refused !== 401)
         throw new Error(
-          `the private upstream ${r.upstream.host} should refuse an anonymous HEAD of the manifest with 401, and answered ${refused}`,
+          `the private upstream ${own.upstream.host} should refuse an anonymous HEAD of the manifest with 401, and answered ${refused}`,
         );
-      const since = new Date(Date.now() - 1000);
-      await s.expectRan(await s.runPod({ image: r.ref(image.repository, image.tag) }), image);
-      const log = await r.upstream.accessLog();
-      expectFetchedOnce(log, r, image.repository, blobs, since);
+      const blobs = await ownBlobs(own.upstream, image.repository, image.digest);
+      const log = await own.upstream.accessLog();
+      expectFetchedOnce(log, own, image.repository, blobs, since);
       s.observe('upstream, anonymous', [`HEAD manifest by tag ${refused}`]);
       s.observe('upstream, from the cache', upstreamWords(log, image.repository, since, image.tag));
+    },
+  );
+
+  suite.scenario(
+    'pull-through-private-tag-moved-upstream',
+    "a tag moved at a private cache's upstream is seen by the next pull through the cache (Always): the node runs the new build",
+    { capabilities: ['pull-through', 'tag-moves'] },
+    async (s) => {
+      const { cache, pushTo, own } = anyCache(s, 'private-cache');
+      if (own) s.rule(TAG_POLICY);
+      const repository = s.uniqueRepository('moved');
+      const tag = s.uniqueTag();
+      const ref = cache.ref(repository, tag);
+      const secret = await s.pullSecret(cache);
+      const node = s.worker(0);
+      const before = await s.image(pushTo, { repository, tag });
+      await s.expectRan(await s.runPod({ name: 'before', image: ref, nodeName: node, imagePullSecrets: [secret] }), { ...before, ref });
+      const after = await s.image(pushTo, { repository, tag });
+      if (after.digest === before.digest) throw new Error("the second build has the first one's digest: the tag did not move");
+      await s.expectRan(await s.runPod({ name: 'after', image: ref, nodeName: node, pullPolicy: 'Always', imagePullSecrets: [secret] }), {
+        ...after,
+        ref,
+      });
     },
   );
 

@@ -20,7 +20,7 @@ export const suite = defineSuite({
  * a 429 a few times itself (core/remotes/docker resolver.go retryRequest), then fails the resolve
  * with the status it got ("unexpected status from HEAD request to …: 429 Too Many Requests").
  */
-export const TOO_MANY_REQUESTS = /429 Too Many Requests/;
+export const TOO_MANY_REQUESTS = /unexpected status from HEAD request to https:\/\/\S+\/manifests\/\S+: 429 Too Many Requests/;
 
 function limited(s: ScenarioContext): RateLimitedRegistry {
   const r = s.env.registry('limited');
@@ -100,6 +100,7 @@ suite.section('registry-rate-limit: 429 with Retry-After', () => {
         .replaceAll(ref, 'IMAGE')
         .replaceAll(r.host, 'REGISTRY')
         .replaceAll(image.repository, 'REPOSITORY')
+        .replaceAll(`manifests/${image.tag}`, 'manifests/TAG')
         .replace(/sha256:[0-9a-f]{64}/g, 'DIGEST');
       s.observe('kubelet', [`Failed: ${said}`, 'ImagePullBackOff', 'ran after the limit lifted']);
       s.observe('registry', [

@@ -65,7 +65,14 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
     kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
     nodes,
     cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
-    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url, credentials: Boolean(ctx.registry.username) } : { mode: 'local' },
+    registry: ctx.registry
+      ? {
+          mode: 'vendor',
+          url: ctx.registry.url,
+          credentials: Boolean(ctx.registry.username),
+          ...(ctx.registry.upstream ? { upstream: ctx.registry.upstream.url } : {}),
+        }
+      : { mode: 'local' },
     posture,
   };
   mkdirSync(dir, { recursive: true });
@@ -88,7 +95,8 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
     req.trustedByNodes === false ||
     req.implementation ||
     req.redirectBlobs ||
-    req.pullThrough ||
+    // A pull-through cache of the suite's: the vendor's stands in only when it is one (--registry-upstream).
+    (req.pullThrough && !v.upstream) ||
     req.rateLimit ||
     req.auth === 'token'
   )

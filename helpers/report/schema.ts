@@ -107,7 +107,8 @@ export interface TargetResult {
   nodes: { name: string; kubeletVersion: string; containerRuntime: string }[];
   cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
   /** `credentials`: whether certify was given any (false: an anonymous registry; absent in older reports). */
-  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean };
+  /** `upstream`: the URL of the upstream the vendor's registry is a pull-through cache of (`--registry-upstream`). */
+  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean; upstream?: string };
   startedAt: string;
   finishedAt: string;
   scenarios: ScenarioRecord[];

@@ -217,7 +217,14 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     kubernetesVersion: provider.kubernetesVersion() ?? target.name,
     nodes: [],
     cluster: provider.describe(),
-    registry: o.registry ? { mode: 'vendor', url: o.registry.url, credentials: Boolean(o.registry.username) } : { mode: 'local' },
+    registry: o.registry
+      ? {
+          mode: 'vendor',
+          url: o.registry.url,
+          credentials: Boolean(o.registry.username),
+          ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
+        }
+      : { mode: 'local' },
   };
   let down: (() => Promise<void>) | undefined;
   let untrustVendor: (() => Promise<void>) | undefined;
