@@ -25,7 +25,7 @@ import { DEFAULT_KUBELET_ROOT_DIR, nodeConfigJson, restartKubelet } from '../hel
 import type { RunResults, ScenarioRecord } from '../helpers/report/schema.ts';
 import { FAILING, summaryLine, tally } from '../helpers/report/verdict.ts';
 import { startStandalone } from '../helpers/registry/standalone.ts';
-import { startAuthOnPingProxy } from '../helpers/registry/authproxy.ts';
+import { type ProxyFault, startFaultyProxy } from '../helpers/registry/authproxy.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_CLUSTER = 'pullcheck-mutants';
@@ -148,6 +148,37 @@ function declaring(yaml: string): Applied {
   return { args: ['--posture', file], undo: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * htpasswd distribution on a network of its own, and in front of it (on that network's gateway,
+ * which nodes and the host both reach) a proxy with one fault (helpers/registry/authproxy.ts).
+ */
+async function faultyRegistry(c: Ctx, fault: ProxyFault): Promise<Applied> {
+  const registry = await startStandalone({ kind: 'distribution-htpasswd', nodes: c.cluster.nodeNames, logger: c.logger });
+  const username = registry.username ?? '';
+  const password = registry.password ?? '';
+  const proxy = await startFaultyProxy({
+    fault,
+    upstream: { host: registry.host, caPem: registry.caPem, username, password },
+    listenHost: registry.network.gateway,
+    logger: c.logger,
+  }).catch(async (e: unknown) => {
+    await registry.stop();
+    throw e;
+  });
+  return {
+    args: ['--registry', proxy.url, '--registry-username', username, '--registry-password-stdin', '--registry-ca', proxy.caFile],
+    input: password,
+    undo: async () => {
+      await proxy.stop();
+      await registry.stop();
+    },
+  };
+}
+
+/** The probe's line when every node fails one registry and pulls from pullcheck's own: the registry's fault. */
+const PROBE_REGISTRY_AT_FAULT =
+  /^blocked: the pull probe found before the suites that every node fails to pull from .*403.*the registry is at fault, not the nodes/;
+
 const MUTANTS: Mutant[] = [
   {
     name: 'posture-declared-wrong',
@@ -198,29 +229,21 @@ const MUTANTS: Mutant[] = [
         blocked: true,
       },
     ],
-    // htpasswd distribution on a network of its own, and in front of it (on that network's gateway,
-    // which nodes and the host both reach) a proxy that guards GET /v2/ alone.
-    apply: async (c) => {
-      const registry = await startStandalone({ kind: 'distribution-htpasswd', nodes: c.cluster.nodeNames, logger: c.logger });
-      const username = registry.username ?? '';
-      const password = registry.password ?? '';
-      const proxy = await startAuthOnPingProxy({
-        upstream: { host: registry.host, caPem: registry.caPem, username, password },
-        listenHost: registry.network.gateway,
-        logger: c.logger,
-      }).catch(async (e: unknown) => {
-        await registry.stop();
-        throw e;
-      });
-      return {
-        args: ['--registry', proxy.url, '--registry-username', username, '--registry-password-stdin', '--registry-ca', proxy.caFile],
-        input: password,
-        undo: async () => {
-          await proxy.stop();
-          await registry.stop();
-        },
-      };
-    },
+    apply: (c) => faultyRegistry(c, 'auth-on-ping-only'),
+  },
+  {
+    name: 'registry-refuses-the-nodes',
+    layer: 'registry',
+    rule: 'when every node fails against one registry and pulls from another, the cause is that registry, named once, not each node',
+    cheap: false,
+    suites: ['registry'],
+    focus: '^registry/node-pulls-(oci-manifest|docker-manifest)-from-private$',
+    expect: [
+      { scenario: 'registry/node-pulls-oci-manifest-from-private', headline: PROBE_REGISTRY_AT_FAULT, blocked: true },
+      { scenario: 'registry/node-pulls-docker-manifest-from-private', headline: PROBE_REGISTRY_AT_FAULT, blocked: true },
+    ],
+    othersBlockedBy: PROBE_REGISTRY_AT_FAULT,
+    apply: (c) => faultyRegistry(c, 'refuses-the-nodes'),
   },
   {
     name: 'node-config-json-covers-registry',

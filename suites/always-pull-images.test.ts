@@ -5,13 +5,22 @@
 // second API server with the plugin beside the cluster's own (helpers/cluster/apiserver.ts), which
 // is never changed.
 import type { V1Pod } from '@kubernetes/client-node';
-import { defineSuite, UNAUTHORIZED, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { admittedPolicy, startSecondApiServer, type SecondApiServer } from '../helpers/cluster/apiserver.ts';
-import type { Kube } from '../helpers/cluster/kube.ts';
-import { KindNodeAccess } from '../helpers/node/access.ts';
-import { readClusterShape } from '../helpers/cluster/shape.ts';
-import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
-import { createPod, waitForVerdict } from '../helpers/framework/pods.ts';
+import {
+  admittedPolicy,
+  createPod,
+  defineSuite,
+  KindNodeAccess,
+  type Kube,
+  kubeletPulledImageReuse,
+  type PodVerdict,
+  type PushedTestImage,
+  readClusterShape,
+  type ScenarioContext,
+  type SecondApiServer,
+  startSecondApiServer,
+  UNAUTHORIZED,
+  waitForVerdict,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'always-pull-images',

@@ -10,24 +10,22 @@
 // refusal beside it is about the entry, not a file kubelet did not read.
 import {
   claim,
+  credentialSearchPaths,
   defineSuite,
   EventReason,
-  UNAUTHORIZED,
-  type PushedTestImage,
-  type ScenarioContext,
-  type TestRegistry,
-} from '../helpers/framework/harness.ts';
-import {
-  credentialSearchPaths,
   expectNodeAttempts,
   expectNoFailedPullEvent,
   installNodeCredentials,
   kubeletProcessFacts,
   presentCredentialFiles,
+  type PushedTestImage,
+  type RegistryCredential,
   renderCredentialFile,
-} from '../helpers/kubelet/nodecreds.ts';
-import { StartedRegistry } from '../helpers/registry/registry.ts';
-import type { RegistryCredential } from '../helpers/registry/secrets.ts';
+  type ScenarioContext,
+  StartedRegistry,
+  type TestRegistry,
+  UNAUTHORIZED,
+} from '../helpers/framework/harness.ts';
 
 /** The parent domain both registries' names end in. */
 const DOMAIN = 'pullcheck.test';

@@ -9,34 +9,34 @@
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
 import {
-  claim,
-  defineSuite,
-  EventReason,
-  podWhere,
-  type PodVerdict,
-  type PushedTestImage,
-  type ScenarioContext,
-  UNAUTHORIZED,
-} from '../helpers/framework/harness.ts';
-import {
   allowNodeAudience,
   AUDIENCE_VERB,
+  claim,
+  credentialSearchPaths,
+  defineSuite,
   describePluginRequest,
+  EventReason,
   execProviderSupport,
   installCredentialProvider,
+  type InstalledProvider,
   kubeletFeatureGates,
   kubeletHasProviderFlags,
-  kubeletVersionOf,
+  kubeletProcessFacts,
+  manifestRequests,
+  NodeAudienceRestrictionGate,
   nodeMayRequestAudience,
-  requestedImage,
-  tokenModeSupport,
-  type InstalledProvider,
   type PluginRequest,
+  type PodVerdict,
+  podWhere,
+  presentCredentialFiles,
+  type PushedTestImage,
+  reportedKubeletVersion,
+  requestedImage,
+  type ScenarioContext,
   type TokenAttributes,
-} from '../helpers/kubelet/credprovider.ts';
-import { credentialSearchPaths, kubeletProcessFacts, presentCredentialFiles } from '../helpers/kubelet/nodecreds.ts';
-import { manifestRequests } from '../helpers/registry/accesslog.ts';
-import { NodeAudienceRestrictionGate } from '../helpers/posture/posture.ts';
+  tokenModeSupport,
+  UNAUTHORIZED,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'credential-provider',
@@ -69,7 +69,7 @@ async function providerNode(s: ScenarioContext): Promise<{ node: string; kubelet
   // Whichever worker nobody holds (the last first: node-credentials starts from the first), locked
   // before anything is read: another suite may be restarting its kubelet or have a credential file there.
   const node = await s.freeWorker('last');
-  const kubeletVersion = await kubeletVersionOf(kube, node);
+  const kubeletVersion = await reportedKubeletVersion(kube, node);
   const support = execProviderSupport(kubeletVersion, await kubeletHasProviderFlags(nodes, node));
   if (!support.supported) s.skip(support.rule);
   s.rule(support.rule);

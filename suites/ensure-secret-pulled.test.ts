@@ -16,44 +16,43 @@
 // in force; kubelet's pull record is checked against what the scenario did, never used to expect.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
 import {
+  commandLineFeatureGates,
+  CredentialVerificationPolicy,
   defineSuite,
+  echoImage,
+  EnsureSecretPulledImagesGate,
   EventReason,
+  gateExists,
+  hostPlatform,
+  imageName,
+  kubeletArgv,
+  type KubeletConfigGroup,
+  type KubeletConfigPlan,
+  kubeletCredentialHash,
+  type KubeletPullSettings,
+  kubeletVersionMismatch,
+  kubeletVersionOf,
+  platformString,
+  type PodSecret,
   type PodVerdict,
+  policyKebab,
+  policyPlan,
+  preloadImage,
+  pulledRecordPath,
+  type PullHistory,
+  readClusterShape,
+  readKubeletPullSettings,
+  readPullHistory,
   type RegistryCredential,
+  removeNodeImage,
+  rootDirOf,
   type RunEnv,
   type ScenarioContext,
   UNAUTHORIZED,
-} from '../helpers/framework/harness.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import {
-  CredentialVerificationPolicy,
-  EnsureSecretPulledImagesGate,
-  gateExists,
-  imageName,
-  kubeletCredentialHash,
-  policyKebab,
-  policyPlan,
-  pulledRecordPath,
-  readKubeletPullSettings,
-  readPullHistory,
-  verificationExpectation,
-  type KubeletPullSettings,
-  type PodSecret,
-  type PullHistory,
-  type VerificationExpectation,
-} from '../helpers/kubelet/kep2535.ts';
-import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { readClusterShape } from '../helpers/cluster/shape.ts';
-import {
-  commandLineFeatureGates,
   useKubeletConfigChange,
-  type KubeletConfigGroup,
-  type KubeletConfigPlan,
-} from '../helpers/kubelet/config.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { rootDirOf } from '../helpers/kubelet/nodecreds.ts';
-import { preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
-import { kubeletVersionMismatch, kubeletVersionOf } from '../helpers/posture/posture.ts';
+  verificationExpectation,
+  type VerificationExpectation,
+} from '../helpers/framework/harness.ts';
 
 const SUITE = 'ensure-secret-pulled';
 

@@ -1,9 +1,21 @@
 // Pod imagePullSecrets: every way the Kubernetes docs make one, how kubelet merges them, and how a
 // wrong, missing or out-of-namespace Secret fails.
 import type { V1Secret } from '@kubernetes/client-node';
-import { claim, defineSuite, EventReason, imageIdOf, podWhere, UNAUTHORIZED, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
-import { dockerCfgSecret, secretFromConfigFile } from '../helpers/registry/secrets.ts';
+import {
+  claim,
+  credentialSearchPaths,
+  defineSuite,
+  dockerCfgSecret,
+  EventReason,
+  imageIdOf,
+  installNodeFile,
+  kubeletProcessFacts,
+  podWhere,
+  renderCredentialFile,
+  type ScenarioContext,
+  secretFromConfigFile,
+  UNAUTHORIZED,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'image-pull-secrets',

@@ -1,9 +1,16 @@
 // Multi-platform images: a node takes the manifest of its own platform from an OCI image index or a
 // Docker manifest list, fails clearly when there is none, and the old arch-suffixed names still work.
 import type { V1Node } from '@kubernetes/client-node';
-import { claim, defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
-import type { ManifestFormat, Platform } from '../helpers/images/oci.ts';
-import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
+import {
+  claim,
+  defineSuite,
+  echoIndex,
+  INDEX_PLATFORMS,
+  type ManifestFormat,
+  type Platform,
+  platformString,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'multi-arch',

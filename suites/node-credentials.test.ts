@@ -11,22 +11,14 @@
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
 // which keeps node changes from overlapping.
 import {
-  claim,
-  defineSuite,
-  EventReason,
-  PULL_FAILED_REASONS,
-  podWhere,
-  UNAUTHORIZED,
   type Capability,
-  type PodVerdict,
-  type PushedTestImage,
-  type ScenarioContext,
-} from '../helpers/framework/harness.ts';
-import type { V1Pod } from '@kubernetes/client-node';
-import { waitFor } from '../helpers/cluster/kube.ts';
-import {
+  claim,
+  type CredentialFileFormat,
+  type CredentialSearchPath,
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
+  defineSuite,
+  EventReason,
   expectNodeAttempts,
   expectNoFailedPullEvent,
   fileKubeletReads,
@@ -35,13 +27,19 @@ import {
   installNodeFile,
   kubeletProcessFacts,
   pageVerificationPod,
+  type PodVerdict,
+  podWhere,
   presentCredentialFiles,
+  PULL_FAILED_REASONS,
+  type PushedTestImage,
   renderCredentialFile,
   sameFileAs,
-  type CredentialFileFormat,
-  type CredentialSearchPath,
+  type ScenarioContext,
   type SearchPlace,
-} from '../helpers/kubelet/nodecreds.ts';
+  UNAUTHORIZED,
+  waitFor,
+} from '../helpers/framework/harness.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 
 export const suite = defineSuite({
   name: 'node-credentials',

@@ -1,12 +1,21 @@
 // The cluster is what its posture declares: the admission plugins that touch images, KEP-2535's gate
-// and policy on each node, credential provider plugins and the runtime. Every other suite takes its
-// expectations from the declaration; these scenarios are the only ones that read the cluster's own
-// settings to judge, and each mismatch is one line naming the setting, the node and both values.
-import { defineSuite } from '../helpers/framework/harness.ts';
-import { kubeletArgv } from '../helpers/kubelet/process.ts';
-import { checkAdmission, checkKubelets, checkKubeletVersions, observedAudienceRestriction } from '../helpers/posture/check.ts';
-import { AudienceRestrictionGate } from '../helpers/kubelet/credprovider.ts';
-import { kubeletVersionOf, nodeAudienceRestrictionMismatch } from '../helpers/posture/posture.ts';
+// and policy and serial or parallel image pulls on each node, credential provider plugins and the
+// runtime. Every other suite takes its expectations from the declaration; these scenarios are the
+// only ones that read the cluster's own settings to judge, and each mismatch is one line naming
+// the setting, the node and both values.
+import {
+  AudienceRestrictionGate,
+  checkAdmission,
+  checkImagePulls,
+  checkKubelets,
+  checkKubeletVersions,
+  defineSuite,
+  describeImagePulls,
+  kubeletArgv,
+  kubeletVersionOf,
+  nodeAudienceRestrictionMismatch,
+  observedAudienceRestriction,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'posture',
@@ -39,6 +48,18 @@ suite.scenario(
         `gate ${have.gate.enabled}`,
         ...(have.gate.enabled ? [`policy ${have.policy.value}`, `allowlist ${have.allowlist.length}`] : []),
       ]),
+    );
+    if (mismatch) throw new Error(`posture: ${mismatch.line}`);
+  },
+);
+
+suite.scenario(
+  'kubelet-image-pulls',
+  "every node's kubelet sends image pulls to the runtime as the posture declares: serializeImagePulls, and maxParallelImagePulls where pulls are parallel",
+  async (s) => {
+    s.rule(`declared (${s.env.posture.sources.kubelet}); read from each node's /configz`);
+    const [mismatch] = await checkImagePulls(s.env.cluster, s.env.posture, (node, have) =>
+      s.observe(s.nodeRole(node), [describeImagePulls(have)]),
     );
     if (mismatch) throw new Error(`posture: ${mismatch.line}`);
   },

@@ -3,14 +3,25 @@
 // does not re-verify it (upstream's default, NeverVerifyPreloadedImages), Always still goes to the
 // registry, Never fails on a node that lacks it, and an image kubelet pulled with a Secret is
 // governed by KEP-2535. Every expectation comes from the declared posture (preloadedImageUse).
-import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import type { Image } from '../helpers/images/oci.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import type { PodVerdict } from '../helpers/framework/harness.ts';
-import type { VerificationExpectation } from '../helpers/kubelet/kep2535.ts';
-import { kubeletPulledImageReuse, preloadedImageUse } from '../helpers/posture/posture.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { nodeHasImage, preloadImage, removeNodeImage } from '../helpers/node/preload.ts';
+import {
+  claim,
+  defineSuite,
+  echoImage,
+  EventReason,
+  hostPlatform,
+  type Image,
+  kubeletPulledImageReuse,
+  nodeHasImage,
+  platformString,
+  type PodVerdict,
+  preloadedImageUse,
+  preloadImage,
+  type PushedTestImage,
+  removeNodeImage,
+  type ScenarioContext,
+  UNAUTHORIZED,
+  type VerificationExpectation,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'pre-pulled',

@@ -2,22 +2,28 @@
 // what each policy makes a node do when the image is, or is not, already there and when its tag moves.
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import {
+  type AccessEntry,
+  backOffDelay,
+  backOffProblems,
   claim,
   defineSuite,
+  describePod,
+  echoImage,
   EventReason,
+  hostPlatform,
+  IMAGE_BACK_OFF,
+  manifestRequests,
   NOT_FOUND,
+  platformString,
   podWhere,
-  WaitingReason,
+  pullAttempts,
   type PushedImage,
   type ScenarioContext,
+  underPrefix,
+  verdictOf,
+  waitFor,
+  WaitingReason,
 } from '../helpers/framework/harness.ts';
-import { waitFor } from '../helpers/cluster/kube.ts';
-import { describePod, verdictOf } from '../helpers/framework/pods.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { backOffDelay, backOffProblems, IMAGE_BACK_OFF } from '../helpers/kubelet/backoff.ts';
-import { manifestRequests, pullAttempts, type AccessEntry } from '../helpers/registry/accesslog.ts';
-import { underPrefix } from '../helpers/registry/registry.ts';
 
 export const suite = defineSuite({
   name: 'pull-policy',

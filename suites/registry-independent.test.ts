@@ -1,10 +1,18 @@
 // Nodes pull from a registry that is not CNCF distribution: go-containerregistry's registry
 // (programs/ggcr-registry), an independent implementation of the distribution API, over TLS with
 // the suite's CA. What the other suites prove against distribution holds against it too.
-import { defineSuite, imageIdOf, type ScenarioContext } from '../helpers/framework/harness.ts';
-import type { AccessEntry } from '../helpers/registry/accesslog.ts';
-import { hostPlatform, MediaType, type ManifestFormat } from '../helpers/images/oci.ts';
-import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
+import {
+  type AccessEntry,
+  defineSuite,
+  echoIndex,
+  hostPlatform,
+  imageIdOf,
+  INDEX_PLATFORMS,
+  type ManifestFormat,
+  MediaType,
+  platformString,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-independent',

@@ -2,13 +2,18 @@
 // zot sync): here CNCF distribution in its `proxy:` mode in front of another registry of the suite,
 // its upstream (helpers/registry/pullthrough.ts). pullcheck pushes to the upstream; nodes pull from
 // the cache, which the nodes trust, never the upstream. Both access logs show who fetched what.
-import { defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { MediaType } from '../helpers/images/oci.ts';
-import type { AccessEntry } from '../helpers/registry/accesslog.ts';
-import { RegistryClient, RegistryError } from '../helpers/registry/client.ts';
-import { PullThroughRegistry } from '../helpers/registry/pullthrough.ts';
-import type { StartedRegistry, TestRegistry } from '../helpers/registry/registry.ts';
-import { VendorRegistry } from '../helpers/registry/vendor.ts';
+import {
+  defineSuite,
+  MediaType,
+  PullThroughRegistry,
+  RegistryClient,
+  RegistryError,
+  VendorRegistry,
+  type AccessEntry,
+  type ScenarioContext,
+  type StartedRegistry,
+  type TestRegistry,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-proxy',

@@ -4,11 +4,19 @@
 // the 429 into ErrImagePull, then ImagePullBackOff, and pulls once the limit lifts, the pod untouched;
 // pullcheck's own client waits out a 429 as long as its Retry-After says.
 import type { V1Pod } from '@kubernetes/client-node';
-import { waitFor } from '../helpers/cluster/kube.ts';
-import { claim, defineSuite, EventReason, WaitingReason, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { describePod, verdictOf } from '../helpers/framework/pods.ts';
-import { pullAttempts, type AccessEntry } from '../helpers/registry/accesslog.ts';
-import { RateLimitedRegistry } from '../helpers/registry/ratelimit.ts';
+import {
+  claim,
+  defineSuite,
+  describePod,
+  EventReason,
+  pullAttempts,
+  RateLimitedRegistry,
+  verdictOf,
+  waitFor,
+  WaitingReason,
+  type AccessEntry,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-rate-limit',

@@ -3,11 +3,20 @@
 // serving the same storage read-only with a certificate of its own. The registry's log shows the
 // 307s, the blob host's log the downloads. containerd follows the redirect with the registry's own
 // client, so the blob host is verified with the CA of the registry's certs.d entry, never its own.
-import { CERTS_D } from '../helpers/cluster/kindconfig.ts';
-import { defineSuite, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { hostPlatform, type Image } from '../helpers/images/oci.ts';
-import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { blobDataPath, RedirectingRegistry, redirectLocation } from '../helpers/registry/kinds.ts';
+import {
+  blobDataPath,
+  CERTS_D,
+  defineSuite,
+  echoImage,
+  echoIndex,
+  hostPlatform,
+  type Image,
+  INDEX_PLATFORMS,
+  platformString,
+  RedirectingRegistry,
+  redirectLocation,
+  type ScenarioContext,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-redirect',

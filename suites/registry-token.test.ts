@@ -3,11 +3,20 @@
 // anonymously) and the registry verifies it. The realm is pullcheck's token server; its record of
 // what it issued, and to whom, shows that the node itself went through the flow.
 import { randomBytes } from 'node:crypto';
-import { defineSuite, type PodVerdict, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { StartedRegistry, TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
-import type { TokenRequestRecord, TokenServer } from '../helpers/registry/tokenserver.ts';
+import {
+  defineSuite,
+  echoIndex,
+  hostPlatform,
+  INDEX_PLATFORMS,
+  platformString,
+  type PodVerdict,
+  type PushedTestImage,
+  type ScenarioContext,
+  StartedRegistry,
+  TOKEN_PUBLIC_PREFIXES,
+  type TokenRequestRecord,
+  type TokenServer,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'registry-token',

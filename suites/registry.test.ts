@@ -2,22 +2,28 @@
 // byte (through its own client and through skopeo), auth and TLS are enforced, tags move, deletion
 // works or is refused as the spec allows, and a kind node pulls each kind of image from each kind
 // of registry.
-import { run } from '../helpers/infra/exec.ts';
 import {
+  type Capability,
   claim,
   defineSuite,
+  echoImage,
+  echoIndex,
+  hostPlatform,
   imageIdOf,
+  INDEX_PLATFORMS,
+  MediaType,
+  type Platform,
+  platformString,
   podWhere,
-  UNTRUSTED_CERTIFICATE,
-  type Capability,
   type PushedTestImage,
+  type RegistryClient,
+  RegistryError,
+  run,
   type ScenarioContext,
+  sha256,
+  toolAccess,
+  UNTRUSTED_CERTIFICATE,
 } from '../helpers/framework/harness.ts';
-import { MediaType, sha256, type Platform } from '../helpers/images/oci.ts';
-import { echoImage, echoIndex, INDEX_PLATFORMS, platformString } from '../helpers/images/testimages.ts';
-import { hostPlatform } from '../helpers/images/oci.ts';
-import { type RegistryClient, RegistryError } from '../helpers/registry/client.ts';
-import { toolAccess } from '../helpers/registry/toolaccess.ts';
 
 export const suite = defineSuite({
   name: 'registry',

@@ -8,16 +8,33 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildOwnProgram } from '../helpers/build/components.ts';
-import { waitFor } from '../helpers/cluster/kube.ts';
-import { upgradeScenario } from '../helpers/framework/upgrade.ts';
-import { claim, defineSuite, EventReason, UNAUTHORIZED, type PushedTestImage, type ScenarioContext } from '../helpers/framework/harness.ts';
-import { assembleImage, hostPlatform, layerFromFiles } from '../helpers/images/oci.ts';
-import { echoImage, platformString } from '../helpers/images/testimages.ts';
-import { pulledRecordPath, readPullHistory } from '../helpers/kubelet/kep2535.ts';
-import { DEFAULT_KUBELET_ROOT_DIR, renderCredentialFile, restartKubelet, writeNewNodeFile } from '../helpers/kubelet/nodecreds.ts';
-import { nodeHasImage, preloadImage } from '../helpers/node/preload.ts';
-import { declaredPullSettings, kubeletPulledImageReuse, preloadedImageUse } from '../helpers/posture/posture.ts';
+import {
+  assembleImage,
+  buildOwnProgram,
+  claim,
+  declaredPullSettings,
+  DEFAULT_KUBELET_ROOT_DIR,
+  defineSuite,
+  echoImage,
+  EventReason,
+  hostPlatform,
+  kubeletPulledImageReuse,
+  layerFromFiles,
+  nodeHasImage,
+  platformString,
+  preloadedImageUse,
+  preloadImage,
+  pulledRecordPath,
+  type PushedTestImage,
+  readPullHistory,
+  renderCredentialFile,
+  restartKubelet,
+  type ScenarioContext,
+  UNAUTHORIZED,
+  upgradeScenario,
+  waitFor,
+  writeNewNodeFile,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'upgrade',

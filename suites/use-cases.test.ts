@@ -2,12 +2,21 @@
 // (proprietary images with AlwaysPullImages) needs its own cluster and lives in
 // always-pull-images.test.ts as use-cases/proprietary-always-pull-with-secrets.
 import { randomBytes } from 'node:crypto';
-import { defineSuite, UNAUTHORIZED, type PodVerdict } from '../helpers/framework/harness.ts';
-import { credentialSearchPaths, installNodeFile, kubeletProcessFacts, renderCredentialFile } from '../helpers/kubelet/nodecreds.ts';
-import { createPod, waitForVerdict, type PodSpecInput } from '../helpers/framework/pods.ts';
-import { expectNoPull } from '../helpers/framework/expectations.ts';
-import { kubeletPulledImageReuse } from '../helpers/posture/posture.ts';
-import { StartedRegistry } from '../helpers/registry/registry.ts';
+import {
+  createPod,
+  credentialSearchPaths,
+  defineSuite,
+  expectNoPull,
+  installNodeFile,
+  kubeletProcessFacts,
+  kubeletPulledImageReuse,
+  type PodSpecInput,
+  type PodVerdict,
+  renderCredentialFile,
+  StartedRegistry,
+  UNAUTHORIZED,
+  waitForVerdict,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'use-cases',

@@ -91,6 +91,8 @@ describe('catalog', () => {
       'ensure-secret-pulled',
       'image-pull-secrets',
       'node-credentials',
+      'pull-concurrency',
+      'registry-mirrors',
       'upgrade',
       'use-cases',
     ]);
@@ -111,8 +113,10 @@ describe('catalog', () => {
     const beyond = new Set(ids.filter((id) => sectionsOf(id).length === 0).map((id) => id.split('/')[0]));
     expect([...beyond].sort()).toEqual([
       'posture',
+      'pull-concurrency',
       'registry',
       'registry-independent',
+      'registry-mirrors',
       'registry-proxy',
       'registry-rate-limit',
       'registry-redirect',

@@ -1,7 +1,15 @@
 // Registry kinds (helpers/registry/kinds.ts): the config distribution reads for blob redirects, the
 // Location its redirect middleware builds, and the ggcr program's arguments.
 import YAML from 'yaml';
-import { blobDataPath, blobHostAlias, ggcrArgs, kindName, redirectLocation, redirectMiddlewareConfig } from '../helpers/registry/kinds.ts';
+import {
+  blobDataPath,
+  blobHostAlias,
+  blobHostArgs,
+  ggcrArgs,
+  kindName,
+  redirectLocation,
+  redirectMiddlewareConfig,
+} from '../helpers/registry/kinds.ts';
 import { registryAlias, registryConfig } from '../helpers/registry/registry.ts';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -47,5 +55,15 @@ describe('ggcr registry', () => {
     expect(kindName({})).toBe('distribution');
     expect(kindName({ implementation: 'ggcr' })).toBe('ggcr');
     expect(kindName({ redirectBlobs: true })).toBe('distribution redirecting blobs (blob host CA: suite)');
+    expect(kindName({ redirectBlobs: true, blobDelayMs: 2500 })).toBe(
+      'distribution redirecting blobs (blob host CA: suite, answering after 2500 ms)',
+    );
+  });
+});
+
+describe('a slowed blob host', () => {
+  it('is given its delay as a Go duration, and none unless asked', () => {
+    expect(blobHostArgs()).toEqual(['-addr', ':8443', '-root', '/var/lib/registry']);
+    expect(blobHostArgs(2500)).toEqual(['-addr', ':8443', '-root', '/var/lib/registry', '-delay', '2500ms']);
   });
 });

@@ -1,5 +1,6 @@
 import { CredentialVerificationPolicy } from '../helpers/kubelet/kep2535.ts';
 import {
+  declaredImagePulls,
   declaredPullSettings,
   kubeletPostureOf,
   kubeletPulledImageReuse,
@@ -23,6 +24,41 @@ describe('upstream defaults', () => {
       kubelet: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages', preloadedImagesVerificationAllowlist: [] },
       credentialProviders: false,
     });
+  });
+
+  it('serialize image pulls, without a parallel limit, in every version', () => {
+    for (const v of ['v1.27.0', 'v1.37.2']) {
+      expect(upstreamDefaults(v).kubelet.serializeImagePulls).toBe(true);
+      expect(upstreamDefaults(v).kubelet.maxParallelImagePulls).toBeUndefined();
+    }
+  });
+});
+
+describe('serial and parallel image pulls declared', () => {
+  it('take a limit alone as parallel pulls (as kubelet defaults it), per node over the cluster-wide one', () => {
+    const p = resolvePosture(
+      parsePostureDeclaration(
+        { kubelet: { maxParallelImagePulls: 3 }, nodes: { serial: { serializeImagePulls: true }, two: { maxParallelImagePulls: 2 } } },
+        'posture',
+      ),
+      'v1.37.2',
+      'f.yaml',
+    );
+    expect(declaredImagePulls(p, 'any')).toEqual({ serializeImagePulls: false, maxParallelImagePulls: 3 });
+    expect(declaredImagePulls(p, 'serial')).toEqual({ serializeImagePulls: true });
+    expect(declaredImagePulls(p, 'two')).toEqual({ serializeImagePulls: false, maxParallelImagePulls: 2 });
+    expect(declaredImagePulls(resolvePosture({}, 'v1.37.2', 'x'), 'any')).toEqual({ serializeImagePulls: true });
+  });
+
+  it.each([
+    [{ kubelet: { serializeImagePulls: 'no' } }, 'posture.kubelet.serializeImagePulls must be true or false'],
+    [{ kubelet: { maxParallelImagePulls: 0 } }, 'posture.kubelet.maxParallelImagePulls must be a whole number of 1 or more'],
+    [
+      { nodes: { w: { serializeImagePulls: true, maxParallelImagePulls: 4 } } },
+      'posture.nodes.w: maxParallelImagePulls 4 goes only with serializeImagePulls: false',
+    ],
+  ])('refuse %j as kubelet would', (raw, message) => {
+    expect(() => parsePostureDeclaration(raw, 'posture')).toThrow(message);
   });
 });
 
@@ -101,6 +137,7 @@ describe('parsePostureDeclaration', () => {
       ensureSecretPulledImages: true,
       imagePullCredentialsVerificationPolicy: 'NeverVerify',
       preloadedImagesVerificationAllowlist: [],
+      serializeImagePulls: true,
     });
     expect(p.sources.admission).toBe('declared in profile x.yaml');
     expect(p.sources.credentialProviders).toBe('declared in profile x.yaml');

@@ -449,8 +449,9 @@ describe("HTML report: the English edition's sections", () => {
     expect(english).toContain('By the English edition of the page');
     expect(english).toContain('>Interpretation of config.json</a>');
     expect(english).toContain('>ImagePullBackOff</a>');
+    expect(english).toContain('>Serial and parallel image pulls</a>');
     expect(english).toMatch(
-      />Serial and parallel image pulls<\/a><\/h3>\n<p>[^\n]*<\/p>\n<p class="skipped">No scenario tests it\.<\/p><p class="muted">Not covered: /,
+      />Image pull per runtime class<\/a><\/h3>\n<p>[^\n]*<\/p>\n<p class="skipped">No scenario tests it\.<\/p><p class="muted">Not covered: /,
     );
     expect(english).toContain('Not covered: no cloud&#39;s plugin or registry is reached');
   });

@@ -1,5 +1,7 @@
-// What a suite file imports: `defineSuite` and the types and names its scenarios use. A suite is
-// one file: `export const suite = defineSuite({...})`, then `suite.scenario(name, title, body)`.
+// What a suite file imports, the built-in suites as a vendor's: `defineSuite` and the types and
+// names its scenarios use, and below them the fixtures and readings by concern (images, pods, nodes
+// and kubelet, registries, posture). A suite is one file: `export const suite = defineSuite({...})`,
+// then `suite.scenario(name, title, body)`. Nothing under helpers/ imports this file back.
 export { defineSuite, type ScenarioOptions, type Suite, type SuiteOptions } from './suite.ts';
 export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './declaration.ts';
 export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
@@ -18,3 +20,201 @@ export {
 } from './pods.ts';
 export type { TestRegistry } from '../registry/registry.ts';
 export type { RegistryCredential } from '../registry/secrets.ts';
+
+// Images: the test images and the OCI pieces they are made of.
+export {
+  echoImage,
+  echoIndex,
+  INDEX_PLATFORMS,
+  platformString,
+} from '../images/testimages.ts';
+export {
+  assembleImage,
+  hostPlatform,
+  type Image,
+  layerFromFiles,
+  type ManifestFormat,
+  MediaType,
+  type Platform,
+  sha256,
+} from '../images/oci.ts';
+
+// Pods, waits and expectations.
+export {
+  type Kube,
+  waitFor,
+  waitForServiceAccount,
+} from '../cluster/kube.ts';
+export {
+  createPod,
+  describePod,
+  type PodSpecInput,
+  verdictOf,
+  waitForVerdict,
+} from './pods.ts';
+export { upgradeScenario } from './upgrade.ts';
+export { expectNoPull } from './expectations.ts';
+
+// Nodes and kubelet: node files, kubelet restarts and configuration changes under the node lock, journaled (fixtures/ take the scenario and register their undo first), preloads, kubelet records.
+export {
+  describeImagePulls,
+  describeIntervals,
+  imagePullMismatch,
+  imagePullRule,
+  type ImagePullSettings,
+  maxOverlap,
+  parallelPullsPatch,
+  pullConcurrencyLimit,
+  pullIntervals,
+  readImagePullSettings,
+} from '../kubelet/imagepulls.ts';
+export { KindNodeAccess } from '../node/access.ts';
+export {
+  type CredentialFileFormat,
+  type CredentialSearchPath,
+  credentialSearchPaths,
+  credsStoreOnlyConfigJson,
+  DEFAULT_KUBELET_ROOT_DIR,
+  fileKubeletReads,
+  httpHeadersOnlyConfigJson,
+  kubeletProcessFacts,
+  pageVerificationPod,
+  presentCredentialFiles,
+  renderCredentialFile,
+  restartKubelet,
+  rootDirOf,
+  sameFileAs,
+  type SearchPlace,
+  writeNewNodeFile,
+} from '../kubelet/nodecreds.ts';
+export {
+  expectNodeAttempts,
+  expectNoFailedPullEvent,
+  installNodeCredentials,
+  installNodeFile,
+} from './fixtures/node-credentials.ts';
+export {
+  allowNodeAudience,
+  installCredentialProvider,
+} from './fixtures/credential-provider.ts';
+export {
+  AUDIENCE_VERB,
+  AudienceRestrictionGate,
+  describePluginRequest,
+  execProviderSupport,
+  type InstalledProvider,
+  kubeletFeatureGates,
+  kubeletHasProviderFlags,
+  nodeMayRequestAudience,
+  type PluginRequest,
+  reportedKubeletVersion,
+  requestedImage,
+  type TokenAttributes,
+  tokenModeSupport,
+} from '../kubelet/credprovider.ts';
+export {
+  CredentialVerificationPolicy,
+  EnsureSecretPulledImagesGate,
+  gateExists,
+  imageName,
+  kubeletCredentialHash,
+  type KubeletPullSettings,
+  type PodSecret,
+  policyKebab,
+  policyPlan,
+  pulledRecordPath,
+  type PullHistory,
+  readKubeletPullSettings,
+  readPullHistory,
+  verificationExpectation,
+  type VerificationExpectation,
+} from '../kubelet/kep2535.ts';
+export { kubeletArgv } from '../kubelet/process.ts';
+export { commandLineFeatureGates } from '../kubelet/config.ts';
+export {
+  type KubeletConfigGroup,
+  type KubeletConfigPlan,
+  useKubeletConfigChange,
+} from './fixtures/kubelet-config.ts';
+export {
+  nodeHasImage,
+  preloadImage,
+  removeNodeImage,
+} from '../node/preload.ts';
+export {
+  backOffDelay,
+  backOffProblems,
+  IMAGE_BACK_OFF,
+} from '../kubelet/backoff.ts';
+export { buildOwnProgram } from '../build/components.ts';
+
+// Registries: pullcheck's own and their logs, Secrets, the registry client and host tools.
+export {
+  nodeAttemptsOn,
+  parseAuthAttempts,
+} from '../registry/authlog.ts';
+export {
+  describeRequests,
+  type LoggedRequest,
+  loggedRequests,
+  nsOf,
+  repositoryRequests,
+  servedPullGaps,
+} from '../registry/mirror.ts';
+export { installMirror, scenarioRegistry } from './fixtures/mirror.ts';
+export type { TokenRequestRecord, TokenServer } from '../registry/tokenserver.ts';
+export {
+  StartedRegistry,
+  TOKEN_PUBLIC_PREFIXES,
+  underPrefix,
+} from '../registry/registry.ts';
+export {
+  type AccessEntry,
+  manifestRequests,
+  pullAttempts,
+} from '../registry/accesslog.ts';
+export {
+  dockerCfgSecret,
+  secretFromConfigFile,
+} from '../registry/secrets.ts';
+export {
+  blobDataPath,
+  RedirectingRegistry,
+  redirectLocation,
+} from '../registry/kinds.ts';
+export { run } from '../infra/exec.ts';
+export {
+  RegistryClient,
+  RegistryError,
+} from '../registry/client.ts';
+// Pull-through caches and rate limits (suites registry-proxy, registry-rate-limit).
+export { PullThroughRegistry } from '../registry/pullthrough.ts';
+export { RateLimitedRegistry } from '../registry/ratelimit.ts';
+export { VendorRegistry } from '../registry/vendor.ts';
+export { toolAccess } from '../registry/toolaccess.ts';
+
+// Posture and the cluster: what the run declares, how a cluster's shape and API server are read.
+export { declaredImagePulls } from '../posture/posture.ts';
+export {
+  admittedPolicy,
+  type SecondApiServer,
+  startSecondApiServer,
+} from '../cluster/apiserver.ts';
+export { readClusterShape } from '../cluster/shape.ts';
+export {
+  declaredPullSettings,
+  kubeletPulledImageReuse,
+  kubeletVersionMismatch,
+  kubeletVersionOf,
+  NodeAudienceRestrictionGate,
+  nodeAudienceRestrictionMismatch,
+  preloadedImageUse,
+} from '../posture/posture.ts';
+export {
+  checkAdmission,
+  checkImagePulls,
+  checkKubelets,
+  checkKubeletVersions,
+  observedAudienceRestriction,
+} from '../posture/check.ts';
+export { CERTS_D } from '../cluster/kindconfig.ts';

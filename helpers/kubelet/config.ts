@@ -10,15 +10,11 @@
 // (`<config>.pullcheck-orig`); the next change on that node puts it back first.
 import pRetry, { AbortError } from 'p-retry';
 import { isMap, parseDocument } from 'yaml';
-import type { RunEnv, ScenarioContext, Suite } from '../framework/harness.ts';
-import { errorLine, type Kube } from '../cluster/kube.ts';
+import type { Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
-import type { PosturePart } from '../posture/check.ts';
 import { kubeletArgv } from './process.ts';
 import { restartKubelet } from './nodecreds.ts';
 import { journaledWrite, type JournaledChange } from '../node/journal.ts';
-import { lockNode } from '../node/lock.ts';
-import { quarantineNode } from '../node/quarantine.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
 
@@ -310,108 +306,4 @@ export async function changeKubeletConfig(o: KubeletConfigChangeOptions): Promis
     await restore().catch((e: unknown) => o.logger.warn(`[${o.who}] [${o.node}] restoring ${path} after a failed change: ${String(e)}`));
     throw error;
   }
-}
-
-/** What a group of scenarios needs: change `patch` on `node`, or skip every scenario, saying why. */
-/** A change to make, or why the group cannot run: `declared` when the posture or version rules it out. */
-export type KubeletConfigPlan =
-  | { node: string; patch: KubeletConfigPatch; argv?: readonly string[]; note?: string }
-  | { skip: string; declared?: boolean; rests?: readonly PosturePart[] };
-
-export interface KubeletConfigGroup {
-  /**
-   * Inside a scenario of the group: the node and the change in force. Ends the scenario as skipped
-   * with the plan's reason, or fails it with the error the group's setup met.
-   */
-  ready(s: ScenarioContext): { node: string; change: KubeletConfigChange };
-}
-
-type GroupState =
-  | { kind: 'pending' }
-  | { kind: 'ready'; node: string; change: KubeletConfigChange }
-  | { kind: 'skipped'; reason: string; declared: boolean; rests: readonly PosturePart[] }
-  | { kind: 'failed'; error: unknown };
-
-/**
- * Registers, in the enclosing `suite.section`, a setup that makes one kubelet configuration change for
- * all its scenarios and a teardown that always undoes it (jest runs afterAll even when beforeAll or
- * a scenario failed). A setup error does not fail the hook: each scenario fails with it instead, so
- * that its record carries the cause. Jest runs neither hook when every scenario is left out.
- */
-export function useKubeletConfigChange(
-  suite: Pick<Suite, 'setup' | 'teardown' | 'env'>,
-  group: string,
-  plan: (env: RunEnv, lock: (node: string) => Promise<void>) => Promise<KubeletConfigPlan>,
-): KubeletConfigGroup {
-  let state: GroupState = { kind: 'pending' };
-  const releases = new Map<string, () => Promise<void>>();
-  suite.setup(async () => {
-    try {
-      const env = suite.env();
-      // The plan reads the node (kubelet's flags, configz): only under the node's lock, or it may
-      // read a kubelet another suite is restarting or has changed for a moment.
-      const lock = async (node: string) => {
-        if (!releases.has(node))
-          releases.set(node, await lockNode({ kube: env.cluster.kube, node, holder: group, logger: env.logger, reentrant: true }));
-      };
-      const p = await plan(env, lock);
-      if ('skip' in p) {
-        env.logger.info(`[${group}] SKIP ${p.skip}`);
-        state = { kind: 'skipped', reason: p.skip, declared: p.declared ?? false, rests: p.rests ?? [] };
-        return;
-      }
-      if (p.note) env.logger.info(`[${group}] [${p.node}] ${p.note}`);
-      await lock(p.node);
-      const change = await changeKubeletConfig({
-        nodes: env.cluster.nodes,
-        kube: env.cluster.kube,
-        node: p.node,
-        logger: env.logger,
-        patch: p.patch,
-        who: group,
-        ...(p.argv ? { argv: p.argv } : {}),
-      });
-      state = { kind: 'ready', node: p.node, change };
-    } catch (error) {
-      state = { kind: 'failed', error };
-    }
-  }, 600_000);
-  suite.teardown(async () => {
-    try {
-      if (state.kind === 'ready') await state.change.restore();
-    } catch (error) {
-      // The node keeps the group's kubelet configuration: no later scenario of the run goes there.
-      if (state.kind === 'ready') {
-        const env = suite.env();
-        const { node } = state;
-        await quarantineNode({
-          kube: env.cluster.kube,
-          node,
-          runId: env.context.runId || env.runId,
-          why: `${group}: restoring the kubelet configuration: ${errorLine(error)}`,
-          logger: env.logger,
-        }).catch((e: unknown) => env.logger.warn(`[${group}] quarantining ${node}: ${errorLine(e)}`));
-      }
-      throw error;
-    } finally {
-      for (const release of releases.values()) await release();
-      releases.clear();
-    }
-  }, 600_000);
-  return {
-    ready: (s) => {
-      switch (state.kind) {
-        case 'ready':
-          return { node: state.node, change: state.change };
-        case 'skipped':
-          return state.declared ? s.skipDeclared(state.reason, state.rests) : s.skip(state.reason);
-        case 'failed': {
-          const cause = state.error instanceof Error ? state.error.message : String(state.error);
-          throw new Error(`${group}: the kubelet configuration this group needs could not be applied: ${cause}`, { cause: state.error });
-        }
-        case 'pending':
-          throw new Error(`${group}: the group's beforeAll did not run`);
-      }
-    },
-  };
 }

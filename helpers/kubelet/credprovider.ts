@@ -20,17 +20,10 @@
 //   a node request that audience only when a pod on it projects a token for it, or when the node is
 //   authorized to `request-serviceaccounts-token-audience` on the resource named like the audience
 //   (API group ""), which pullcheck grants with a labelled ClusterRole and binding.
-import { AuthorizationV1Api, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
-import pRetry, { AbortError } from 'p-retry';
+import { AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import type { ScenarioContext } from '../framework/harness.ts';
-import { apiStatus, type Kube } from '../cluster/kube.ts';
-import { buildOwnProgram } from '../build/components.ts';
-import { kubeletArgv } from './process.ts';
+import type { Kube } from '../cluster/kube.ts';
 import type { NodeAccess } from '../node/access.ts';
-import { restartKubelet } from './nodecreds.ts';
-import { journaledMkdir, journaledWrite, type JournaledChange } from '../node/journal.ts';
-import { ownerLabels } from '../cluster/leftovers.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { NodeAudienceRestrictionGate, nodeAudienceRestrictionDefault } from '../posture/posture.ts';
 
@@ -301,7 +294,7 @@ export async function kubeletHasProviderFlags(nodes: NodeAccess, node: string): 
   return help.includes('--image-credential-provider-config') && help.includes('--image-credential-provider-bin-dir');
 }
 
-export async function kubeletVersionOf(kube: Kube, node: string): Promise<string> {
+export async function reportedKubeletVersion(kube: Kube, node: string): Promise<string> {
   const v = (await kube.core.readNode({ name: node })).status?.nodeInfo?.kubeletVersion;
   if (!v) throw new Error(`node ${node} reports no kubeletVersion`);
   return v;
@@ -335,138 +328,11 @@ export interface InstalledProvider {
   kubeletJournal(): Promise<string>;
 }
 
-async function readOptionalFile(nodes: NodeAccess, node: string, path: string): Promise<string | undefined> {
+export async function readOptionalFile(nodes: NodeAccess, node: string, path: string): Promise<string | undefined> {
   // base64, so that the file comes back byte for byte (the command runner trims output).
   const r = await nodes.exec(node, ['sh', '-c', 'if [ -e "$1" ]; then base64 -w0 "$1"; echo; else echo absent; fi', 'sh', path]);
   const out = r.stdout.trim();
   return out === 'absent' ? undefined : Buffer.from(out, 'base64').toString('utf8');
-}
-
-/**
- * Installs the plugin and its config on `node`, turns them on in KUBELET_EXTRA_ARGS and restarts
- * kubelet; checks that the new kubelet runs with both flags. The cleanup is registered before the
- * first change and undoes every change made (env file back byte for byte, the directory removed,
- * kubelet restarted and checked to run without the flags), even when the install failed midway.
- */
-export async function installCredentialProvider(
-  s: ScenarioContext,
-  node: string,
-  spec: ProviderSpec,
-  credentials: { username: string; password: string },
-): Promise<InstalledProvider> {
-  const { nodes, kube } = s.env.cluster;
-  const layout = nodeLayout();
-  const flags = credentialProviderFlags(layout);
-  const tag = `[${s.id}] [${node}]`;
-  await s.lockNode(node);
-  let createdDir: JournaledChange | undefined;
-  let envChange: JournaledChange | undefined;
-  let restartedAt: Date | undefined;
-
-  s.defer(
-    async () => {
-      // Both journaled: the env file goes back byte for byte (or away), the directory goes.
-      await envChange?.undo();
-      await createdDir?.undo();
-      if (envChange) {
-        await s.env.logger.phase(`${tag} RESTORE kubelet without the credential provider`, () => restartKubelet(nodes, kube, node));
-        const argv = await kubeletArgv(nodes, node);
-        if (argv.some((a) => a.startsWith('--image-credential-provider-')))
-          throw new Error(`${node}: kubelet still runs with ${argv.filter((a) => a.startsWith('--image-credential-provider-')).join(' ')}`);
-      }
-    },
-    { node },
-  );
-  s.collect(
-    `${node} credential provider requests`,
-    async () => (await readOptionalFile(nodes, node, layout.log)) ?? '(no requests logged)',
-  );
-  s.collect(`${node} kubelet journal (credential provider)`, async () => {
-    const since = restartedAt ? [`--since=@${Math.floor(restartedAt.getTime() / 1000)}`] : ['-n', '300'];
-    const r = await nodes.exec(node, ['journalctl', '-u', 'kubelet', '--no-pager', '-o', 'cat', ...since], { allowFailure: true });
-    // kubelet's credential provider code logs from plugin.go/plugins.go; image names here contain
-    // "credential-provider" too, so match on where and what kubelet logs, not on the word.
-    const about = /plugins?\.go|credential provider|Failed to provide credentials|image-credential-provider/i;
-    return (
-      r.stdout
-        .split('\n')
-        .filter((l) => about.test(l))
-        .slice(-60)
-        .join('\n') || '(kubelet logged nothing about credential providers)'
-    );
-  });
-
-  const original = await readOptionalFile(nodes, node, KUBELET_ENV_FILE);
-  const envFile = withKubeletExtraArgs(original, flags);
-
-  const binDir = await buildOwnProgram('credprovider', s.env.logger);
-  // Refused when it exists (a leftover of an earlier run?); everything below goes with it.
-  createdDir = await journaledMkdir(nodes, node, layout.dir, { mode: '0700', restart: ['kubelet'] });
-  await nodes.exec(
-    node,
-    ['sh', '-c', 'mkdir -p "$1" && cat > "$2" && chmod 0755 "$2"', 'sh', layout.binDir, `${layout.binDir}/${PLUGIN_NAME}`],
-    { inputFile: `${binDir}/credprovider` },
-  );
-  await nodes.writeFile(node, layout.credentials, renderPluginCredentials(credentials), '0600');
-  const config = renderCredentialProviderConfig(spec, layout);
-  await nodes.writeFile(node, layout.config, config, '0644');
-  s.env.logger.info(`${tag} WRITE ${layout.config}, plugin ${layout.binDir}/${PLUGIN_NAME}, credentials for ${spec.registry} (0600)`);
-  s.env.logger.detail(config);
-
-  envChange = await journaledWrite(nodes, node, KUBELET_ENV_FILE, envFile, { mode: '0644', restart: ['kubelet'] });
-  s.env.logger.info(`${tag} WRITE ${KUBELET_ENV_FILE}: ${envFile.trim()}`);
-  restartedAt = new Date();
-  await s.env.logger.phase(`${tag} RESTART kubelet with the credential provider`, () => restartKubelet(nodes, kube, node));
-  const argv = await kubeletArgv(nodes, node);
-  for (const f of flags) if (!argv.includes(f)) throw new Error(`${node}: the restarted kubelet runs without ${f}: ${argv.join(' ')}`);
-
-  return {
-    node,
-    layout,
-    requests: async () => parsePluginLog((await readOptionalFile(nodes, node, layout.log)) ?? ''),
-    kubeletJournal: async () => {
-      const since = `--since=@${Math.floor((restartedAt?.getTime() ?? Date.now()) / 1000)}`;
-      return (await nodes.exec(node, ['journalctl', '-u', 'kubelet', '--no-pager', '-o', 'cat', since])).stdout;
-    },
-  };
-}
-
-/**
- * Grants `node` the right to request tokens for `audience` (a labelled ClusterRole and binding,
- * deleted by the scenario's cleanup).
- */
-export async function allowNodeAudience(s: ScenarioContext, node: string, audience: string): Promise<void> {
-  const rbac = s.env.cluster.kube.config.makeApiClient(RbacAuthorizationV1Api);
-  const name = `pullcheck-${s.env.runId}-audience-${node}`.slice(0, 253);
-  const { role, binding } = audienceGrant(name, node, audience, {
-    'pullcheck.io/managed': 'true',
-    'pullcheck.io/run': s.env.runId,
-    ...ownerLabels(),
-  });
-  s.defer(async () => {
-    await rbac.deleteClusterRoleBinding({ name }).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
-    await rbac.deleteClusterRole({ name }).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
-  });
-  await rbac.createClusterRole({ body: role });
-  await rbac.createClusterRoleBinding({ body: binding });
-  s.env.logger.info(`[${s.id}] RBAC ClusterRole/ClusterRoleBinding ${name}: system:node:${node} may ${AUDIENCE_VERB} "${audience}"`);
-  // The API server's RBAC cache follows the new objects a moment later; ask it until it agrees.
-  const deadline = Date.now() + 30_000;
-  await pRetry(
-    async () => {
-      const review = await nodeMayRequestAudience(s.env.cluster.kube, node, audience, s.namespace);
-      if (review.allowed) return;
-      const last = `not yet allowed: ${review.reason || '(no reason)'}`;
-      if (Date.now() > deadline)
-        throw new AbortError(`RBAC for system:node:${node} to ${AUDIENCE_VERB} "${audience}" not effective after 30s; ${last}`);
-      throw new Error(last);
-    },
-    { retries: 100, minTimeout: 200, maxTimeout: 2000, factor: 1.5 },
-  );
 }
 
 /**
@@ -493,8 +359,4 @@ export async function nodeMayRequestAudience(
     },
   });
   return { allowed: review.status?.allowed ?? false, reason: review.status?.reason ?? '' };
-}
-
-function isNotFound(e: unknown): boolean {
-  return apiStatus(e) === 404;
 }

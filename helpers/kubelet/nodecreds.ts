@@ -18,19 +18,13 @@
 //   after writing and after removing a file (node-credentials/new-file-unseen-until-restart shows it).
 import { CoordinationV1Api, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import type { ScenarioContext } from '../framework/harness.ts';
 import { waitFor, type Kube } from '../cluster/kube.ts';
 import { KUBELET_PID_SHELL } from './process.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { testKillPoint } from '../infra/killpoint.ts';
-import { journaledMkdir, journaledWrite, type Restart } from '../node/journal.ts';
+import { journaledWrite, type Restart } from '../node/journal.ts';
 import { registerCredentials } from '../infra/redact.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
-import { nodeAttemptsOn, parseAuthAttempts } from '../registry/authlog.ts';
-import { StartedRegistry, type TestRegistry } from '../registry/registry.ts';
-import { claim, podWhere } from '../framework/expectations.ts';
-import { EventReason, type PodVerdict } from '../framework/pods.ts';
-import type { PushedTestImage } from '../framework/scenario.ts';
 
 export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
 
@@ -245,40 +239,6 @@ export async function presentCredentialFiles(nodes: NodeAccess, node: string, pa
     .filter(Boolean);
 }
 
-/**
- * Writes a credential file kubelet has never seen and restarts kubelet so that it reads it, holding
- * the node's lock. The cleanup, registered first, removes the file and restarts kubelet again, so
- * that the credentials it cached leave with it; the lock goes after it.
- */
-export async function installNodeFile(
-  s: ScenarioContext,
-  node: string,
-  path: string,
-  content: string,
-  o: { restart: boolean } = { restart: true },
-): Promise<{ restart: () => Promise<void> }> {
-  const { nodes, kube } = s.env.cluster;
-  await s.lockNode(node);
-  let remove: (() => Promise<void>) | undefined;
-  let restarted = false;
-  const restart = async () => {
-    restarted = true;
-    await s.env.logger.phase(`[${s.id}] [${node}] RESTART kubelet`, () => restartKubelet(nodes, kube, node));
-  };
-  s.defer(
-    async () => {
-      if (remove) await remove();
-      if (restarted)
-        await s.env.logger.phase(`[${s.id}] [${node}] RESTORE kubelet without ${path}`, () => restartKubelet(nodes, kube, node));
-    },
-    { node },
-  );
-  remove = await writeNewNodeFile({ nodes, node, path, content });
-  s.env.logger.info(`[${s.id}] [${node}] WRITE ${path}`);
-  if (o.restart) await restart();
-  return { restart };
-}
-
 /** pullcheck's drop-in giving kubelet a HOME: read after kubeadm's 10- and kind's 11- drop-ins. */
 export const KUBELET_HOME_DROP_IN = '/etc/systemd/system/kubelet.service.d/90-pullcheck-home.conf';
 
@@ -296,64 +256,6 @@ export interface NodeCredentialSetup {
   files: readonly { path: string; content: string }[];
   /** Gives kubelet this HOME (a directory that must not exist yet) through a systemd drop-in. */
   home?: string;
-}
-
-/**
- * Writes the files (and the HOME drop-in), restarts kubelet once and returns what the new process
- * runs with, checked to have that HOME. Holds the node's lock. The cleanup, registered before any
- * change, removes all of it, reloads systemd, restarts kubelet and checks its HOME is what it was,
- * also when the scenario failed.
- */
-export async function installNodeCredentials(s: ScenarioContext, node: string, setup: NodeCredentialSetup): Promise<KubeletProcessFacts> {
-  const { nodes, kube } = s.env.cluster;
-  const tag = `[${s.id}] [${node}]`;
-  await s.lockNode(node);
-  const before = await kubeletProcessFacts(nodes, node);
-  const undo: (() => Promise<unknown>)[] = [];
-  s.defer(
-    async () => {
-      if (undo.length === 0) return;
-      for (const fn of [...undo].reverse()) await fn();
-      await nodes.exec(node, ['systemctl', 'daemon-reload']);
-      await s.env.logger.phase(`${tag} RESTORE kubelet without the scenario's credential files and HOME`, () =>
-        restartKubelet(nodes, kube, node),
-      );
-      const after = await kubeletProcessFacts(nodes, node);
-      if (after.home !== before.home)
-        throw new Error(
-          `${node}: kubelet's HOME should be ${before.home ?? '(unset)'} again after the scenario, but it is ${after.home ?? '(unset)'}`,
-        );
-    },
-    { node },
-  );
-  if (setup.home) {
-    const home = setup.home;
-    // A directory that exists already is refused: never adopt (and later delete) one we did not make.
-    const made = await journaledMkdir(nodes, node, home, { mode: '0700', restart: ['kubelet'] });
-    undo.push(() => made.undo());
-    undo.push(
-      await writeNewNodeFile({
-        nodes,
-        node,
-        path: KUBELET_HOME_DROP_IN,
-        content: kubeletHomeDropIn(home),
-        restart: ['daemon-reload', 'kubelet'],
-      }),
-    );
-    await nodes.exec(node, ['systemctl', 'daemon-reload']);
-    s.env.logger.info(`${tag} HOME ${home} for kubelet (${KUBELET_HOME_DROP_IN})`);
-  }
-  for (const f of setup.files) {
-    undo.push(await writeNewNodeFile({ nodes, node, path: f.path, content: f.content }));
-    s.env.logger.info(`${tag} WRITE ${f.path}`);
-  }
-  await s.env.logger.phase(`${tag} RESTART kubelet`, () => restartKubelet(nodes, kube, node));
-  const facts = await kubeletProcessFacts(nodes, node);
-  if (setup.home && facts.home !== setup.home)
-    throw new Error(
-      `test setup: kubelet on ${node} should run with HOME=${setup.home} after the drop-in ${KUBELET_HOME_DROP_IN} and a restart, but its environment has HOME=${facts.home ?? '(unset)'}`,
-    );
-  return facts;
 }
 
 /**
@@ -379,45 +281,3 @@ export function pageVerificationPod(image: string): V1Pod {
 }
 
 export type AuthOutcome = 'accepted' | 'refused';
-
-/**
- * The credentials the node's runtime presented for `image` since `since`, as the registry's log
- * records them (repeats collapsed), must be `expected`. On a registry whose log pullcheck cannot
- * read, a rule says that the pod's outcome alone proves the claim.
- */
-export async function expectNodeAttempts(
-  s: ScenarioContext,
-  registry: TestRegistry,
-  image: Pick<PushedTestImage, 'repository'>,
-  since: Date,
-  expected: readonly AuthOutcome[],
-  why: string,
-): Promise<void> {
-  if (!(registry instanceof StartedRegistry) || registry.spec.auth !== 'htpasswd') {
-    s.provenNodeSideOnly(
-      `which credentials ${registry.host} was shown cannot be read (not pullcheck's htpasswd registry): the pod's outcome alone proves the claim`,
-    );
-    return;
-  }
-  const attempts = nodeAttemptsOn(parseAuthAttempts(await registry.logs()), image.repository, since);
-  const seen = attempts.map((a): AuthOutcome => (a.accepted ? 'accepted' : 'refused')).filter((o, i, all) => i === 0 || o !== all[i - 1]);
-  s.env.logger.info(
-    `[${s.id}] REGISTRY ${registry.host} saw the node's credentials for ${image.repository}: ${seen.join(' then ') || 'none'}`,
-  );
-  s.observe(`credentials at ${registry.spec.name}`, [seen.join(' then ') || 'none']);
-  claim(
-    seen.join(',') === expected.join(','),
-    () =>
-      `${why}, so ${registry.host} should have seen ${expected.length ? `credentials for ${image.repository} ${expected.join(' then ')}` : `no credentials for ${image.repository}`} from the node's runtime, but it saw ${seen.join(' then ') || 'none'}: ${attempts.map((a) => `${a.time.toISOString()} ${a.username} ${a.accepted ? 'accepted' : 'refused'} ${a.uri}`).join('; ')}`,
-  );
-}
-
-/** A pull that one of several credentials completed is one successful pull: kubelet reports no `Failed` event for it. */
-export async function expectNoFailedPullEvent(s: ScenarioContext, verdict: PodVerdict): Promise<void> {
-  const failed = (await s.events(verdict.pod.metadata?.name ?? '')).filter((e) => e.reason === EventReason.Failed);
-  claim(
-    failed.length === 0,
-    () =>
-      `kubelet reports a pull that one of its credentials completed as a success, but ${podWhere(verdict.pod)} has Failed events: ${failed.map((e) => e.message).join('; ')}`,
-  );
-}

@@ -14,7 +14,9 @@ import {
 } from '../kubelet/kep2535.ts';
 import type { Finding } from '../report/schema.ts';
 import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
+import { imagePullMismatch, readImagePullSettings, type ImagePullSettings } from '../kubelet/imagepulls.ts';
 import {
+  declaredImagePulls,
   kubeletPostureOf,
   type KubeletPosture,
   kubeletVersionMismatch,
@@ -99,6 +101,29 @@ export async function checkKubelets(
   return [mismatch('kubelet', [...nodes], `kubelet does not run as declared (${p.sources.kubelet}) — ${problems.join('; ')}`)];
 }
 
+/** serializeImagePulls and maxParallelImagePulls on each node, from its /configz. */
+export async function checkImagePulls(
+  cluster: Pick<Cluster, 'kube' | 'nodeNames'>,
+  p: Posture,
+  seen?: (node: string, have: ImagePullSettings) => void,
+): Promise<PostureMismatch[]> {
+  const problems: { node: string; line: string }[] = [];
+  for (const node of cluster.nodeNames) {
+    const have = await readImagePullSettings(cluster.kube, node);
+    seen?.(node, have);
+    const line = imagePullMismatch(have, declaredImagePulls(p, node));
+    if (line) problems.push({ node, line: `${node}: ${line}` });
+  }
+  if (problems.length === 0) return [];
+  return [
+    mismatch(
+      'kubelet',
+      problems.map((x) => x.node),
+      `kubelet does not pull images as declared (${p.sources.kubelet}) — ${problems.map((x) => x.line).join('; ')}`,
+    ),
+  ];
+}
+
 const LEAK = 'a private image pulled on a node runs for any pod on it, without credentials';
 
 function weakerKubelet(k: KubeletPosture, upstream: KubeletPosture, where: string, version: string): string[] {
@@ -180,5 +205,6 @@ export async function checkPosture(cluster: Pick<Cluster, 'kube' | 'nodeNames'>,
     ...(await checkAudienceRestriction(cluster.kube, p)),
     ...(await checkKubeletVersions(cluster.kube, p)),
     ...(await checkKubelets(cluster, p)),
+    ...(await checkImagePulls(cluster, p)),
   ];
 }

@@ -12,14 +12,25 @@ import {
   type VerificationExpectation,
 } from '../kubelet/kep2535.ts';
 import { isRecord } from '../infra/guards.ts';
+import {
+  describeImagePulls,
+  IMAGE_PULL_DEFAULTS,
+  imagePullSettingsError,
+  resolveImagePulls,
+  type ImagePullSettings,
+} from '../kubelet/imagepulls.ts';
 
-/** KEP-2535's kubelet settings, as declared for a node. */
+/** KEP-2535's kubelet settings and how it sends image pulls to the runtime, as declared for a node. */
 export interface KubeletPosture {
   /** The KubeletEnsureSecretPulledImages feature gate. */
   ensureSecretPulledImages: boolean;
   imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy;
   /** preloadedImagesVerificationAllowlist (only with NeverVerifyAllowlistedImages). */
   preloadedImagesVerificationAllowlist: string[];
+  /** One image pull at a time (true), or pulls for different pods at once (helpers/kubelet/imagepulls.ts). */
+  serializeImagePulls: boolean;
+  /** With serializeImagePulls false, how many pulls at once; unset: no limit. */
+  maxParallelImagePulls?: number;
   /**
    * The kubelet's version (`v1.36` or `v1.36.3`) where it is not the cluster's: nodes left behind or
    * upgraded apart. Undeclared: the cluster's Kubernetes version. Version-dependent expectations and
@@ -92,6 +103,8 @@ export function nodeAudienceRestrictionDefault(kubernetesVersion: string): boole
  *   1.33 (kubernetes.io/docs/reference/command-line-tools-reference/feature-gates; KEP-2535).
  * - imagePullCredentialsVerificationPolicy defaults to NeverVerifyPreloadedImages and the allowlist
  *   to empty (kubelet-config.k8s.io/v1beta1 KubeletConfiguration reference).
+ * - serializeImagePulls defaults to true and maxParallelImagePulls to unset (same reference; the
+ *   page's "Serial and parallel image pulls"), in every version that has them.
  * - kubelet runs no credential provider plugin unless --image-credential-provider-config is given
  *   (kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider).
  * - ServiceAccountNodeAudienceRestriction: nodeAudienceRestrictionDefault.
@@ -105,6 +118,7 @@ export function upstreamDefaults(kubernetesVersion: string): Omit<Posture, 'sour
       ensureSecretPulledImages: minor >= 35,
       imagePullCredentialsVerificationPolicy: CredentialVerificationPolicy.NeverVerifyPreloadedImages,
       preloadedImagesVerificationAllowlist: [],
+      ...IMAGE_PULL_DEFAULTS,
     },
     credentialProviders: false,
   };
@@ -112,7 +126,7 @@ export function upstreamDefaults(kubernetesVersion: string): Omit<Posture, 'sour
 
 const POLICIES: ReadonlySet<string> = new Set(Object.values(CredentialVerificationPolicy));
 const KUBELET_FIELDS =
-  'ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist, kubeletVersion';
+  'ensureSecretPulledImages, imagePullCredentialsVerificationPolicy, preloadedImagesVerificationAllowlist, serializeImagePulls, maxParallelImagePulls, kubeletVersion';
 const ADMISSION_FIELDS = ['alwaysPullImages', 'serviceAccountNodeAudienceRestriction'] as const;
 
 function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
@@ -131,6 +145,13 @@ function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
         throw new PostureError(`${where}.preloadedImagesVerificationAllowlist must be a list of image names`);
       out.preloadedImagesVerificationAllowlist = v as string[];
+    } else if (k === 'serializeImagePulls') {
+      if (typeof v !== 'boolean') throw new PostureError(`${where}.serializeImagePulls must be true or false`);
+      out.serializeImagePulls = v;
+    } else if (k === 'maxParallelImagePulls') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+        throw new PostureError(`${where}.maxParallelImagePulls must be a whole number of 1 or more`);
+      out.maxParallelImagePulls = v;
     } else if (k === 'kubeletVersion') {
       if (typeof v !== 'string' || !/^v1\.\d+(\.\d+)?$/.test(v))
         throw new PostureError(`${where}.kubeletVersion must be a version such as v1.36 or v1.36.3`);
@@ -139,6 +160,8 @@ function checkKubelet(where: string, raw: unknown): Partial<KubeletPosture> {
       throw new PostureError(`${where}: unknown field "${k}" (${KUBELET_FIELDS})`);
     }
   }
+  const pulls = imagePullSettingsError(out);
+  if (pulls) throw new PostureError(`${where}: ${pulls}`);
   return out;
 }
 
@@ -197,20 +220,34 @@ export function resolvePosture(decl: PostureDeclaration, kubernetesVersion: stri
   // A kubelet declared at another version takes that version's default gate, unless the gate is declared.
   const gateFor = (version: string | undefined, ...declared: (boolean | undefined)[]) =>
     declared.find((x) => x !== undefined) ?? upstreamDefaults(version ?? kubernetesVersion).kubelet.ensureSecretPulledImages;
-  const kubelet: KubeletPosture = {
-    ...d.kubelet,
-    ...decl.kubelet,
-    ensureSecretPulledImages: gateFor(decl.kubelet?.kubeletVersion, decl.kubelet?.ensureSecretPulledImages),
+  // Image pulls as kubelet defaults them: a limit of 2 or more alone means parallel pulls.
+  const withPulls = (k: KubeletPosture, base: ImagePullSettings, declared?: Partial<KubeletPosture>): KubeletPosture => {
+    const { serializeImagePulls: _s, maxParallelImagePulls: _m, ...rest } = k;
+    return { ...rest, ...resolveImagePulls(base, declared) };
   };
-  const nodeKubelet = (k: Partial<KubeletPosture>): KubeletPosture => ({
-    ...kubelet,
-    ...k,
-    ensureSecretPulledImages: gateFor(
-      k.kubeletVersion ?? kubelet.kubeletVersion,
-      k.ensureSecretPulledImages,
-      decl.kubelet?.ensureSecretPulledImages,
-    ),
-  });
+  const kubelet: KubeletPosture = withPulls(
+    {
+      ...d.kubelet,
+      ...decl.kubelet,
+      ensureSecretPulledImages: gateFor(decl.kubelet?.kubeletVersion, decl.kubelet?.ensureSecretPulledImages),
+    },
+    d.kubelet,
+    decl.kubelet,
+  );
+  const nodeKubelet = (k: Partial<KubeletPosture>): KubeletPosture =>
+    withPulls(
+      {
+        ...kubelet,
+        ...k,
+        ensureSecretPulledImages: gateFor(
+          k.kubeletVersion ?? kubelet.kubeletVersion,
+          k.ensureSecretPulledImages,
+          decl.kubelet?.ensureSecretPulledImages,
+        ),
+      },
+      kubelet,
+      k,
+    );
   return {
     kubernetesVersion,
     admission: { ...d.admission, ...decl.admission },
@@ -275,6 +312,12 @@ export function declaredPullSettings(p: Posture, node: string): KubeletPullSetti
   };
 }
 
+/** How the node's kubelet is declared to send image pulls to the runtime. */
+export function declaredImagePulls(p: Posture, node: string): ImagePullSettings {
+  const { serializeImagePulls, maxParallelImagePulls } = kubeletPostureOf(p, node);
+  return maxParallelImagePulls === undefined ? { serializeImagePulls } : { serializeImagePulls, maxParallelImagePulls };
+}
+
 /** One line naming the posture, for logs and the report. */
 export function describePosture(p: Posture): string {
   const k = p.kubelet;
@@ -283,9 +326,10 @@ export function describePosture(p: Posture): string {
     `${NodeAudienceRestrictionGate}=${p.admission.serviceAccountNodeAudienceRestriction}`,
     `${EnsureSecretPulledImagesGate}=${k.ensureSecretPulledImages}`,
     `imagePullCredentialsVerificationPolicy=${k.imagePullCredentialsVerificationPolicy}${k.preloadedImagesVerificationAllowlist.length ? ` [${k.preloadedImagesVerificationAllowlist.join(' ')}]` : ''}`,
+    describeImagePulls(k),
     ...Object.entries(p.nodes).map(
       ([n, v]) =>
-        `${n}: ${v.kubeletVersion ? `kubelet ${v.kubeletVersion}, ` : ''}${v.imagePullCredentialsVerificationPolicy}, gate ${v.ensureSecretPulledImages}`,
+        `${n}: ${v.kubeletVersion ? `kubelet ${v.kubeletVersion}, ` : ''}${v.imagePullCredentialsVerificationPolicy}, gate ${v.ensureSecretPulledImages}, ${describeImagePulls(v)}`,
     ),
     `credential providers ${p.credentialProviders ? 'configured' : 'none'}`,
     p.runtime,

@@ -7,6 +7,8 @@ export interface AccessEntry {
   uri: string;
   status: number;
   remoteAddr: string;
+  /** When the request came in, where the server logs it (pullcheck's blob host; `time` is when it was answered). */
+  start?: Date;
 }
 
 /** distribution's JSON log lines as records, in log order; other lines (a panic, plain text) left out. */
@@ -34,12 +36,14 @@ export function parseAccessLog(log: string): AccessEntry[] {
     const msg = record['msg'];
     if ((msg !== 'response completed' && msg !== 'response completed with error') || typeof method !== 'string' || typeof uri !== 'string')
       continue;
+    const start = record['http.request.start'];
     entries.push({
       time: new Date(String(record['time'])),
       method,
       uri,
       status: Number(status),
       remoteAddr: String(record['http.request.remoteaddr'] ?? ''),
+      ...(typeof start === 'string' ? { start: new Date(start) } : {}),
     });
   }
   return entries;

@@ -55,6 +55,11 @@ export interface RegistryKind {
   pullThrough?: PullThrough;
   /** distribution behind a front answering 429 with Retry-After for the repositories a scenario limits (helpers/registry/ratelimit.ts). */
   rateLimit?: RateLimit;
+  /**
+   * The blob host answers every GET this many milliseconds late: a slow blob store, so that each
+   * download lasts long enough for overlapping pulls to be read from its log (programs/blobhost -delay).
+   */
+  blobDelayMs?: number;
 }
 
 export type KindSpec = RegistrySpec & RegistryKind;
@@ -109,6 +114,8 @@ export async function startRegistry(spec: KindSpec, logger: Logger): Promise<Tes
     if (spec.redirectBlobs) throw new Error(`registry ${spec.name}: blob redirects are distribution's storage middleware, not ggcr's`);
     return startGgcr(spec, logger);
   }
+  if (spec.blobDelayMs !== undefined && !spec.redirectBlobs)
+    throw new Error(`registry ${spec.name}: blobDelayMs slows the blob host, which only a registry redirecting blobs has`);
   if (spec.redirectBlobs) return startRedirecting(spec, logger);
   if (spec.rateLimit) return startRateLimited({ ...spec, rateLimit: spec.rateLimit }, logger);
   if (spec.pullThrough) return startPullThrough({ ...spec, pullThrough: spec.pullThrough }, logger);
@@ -117,7 +124,7 @@ export async function startRegistry(spec: KindSpec, logger: Logger): Promise<Tes
 
 /** What `pullcheck` logs as the registry's kind. */
 export function kindName(k: RegistryKind): string {
-  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'})` : ''}${
+  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'}${k.blobDelayMs ? `, answering after ${k.blobDelayMs} ms` : ''})` : ''}${
     k.pullThrough ? ` pull-through cache (upstream ${k.pullThrough.upstreamAuth === 'none' ? 'anonymous' : 'with credentials'})` : ''
   }${k.rateLimit ? ' behind a rate-limiting front' : ''}`;
 }
@@ -177,6 +184,11 @@ export function redirectLocation(baseUrl: string, digest: string): string {
   const u = new URL(baseUrl);
   const path = u.pathname && u.pathname !== '/' ? posix.join(u.pathname, blobDataPath(digest)) : blobDataPath(digest);
   return `${u.protocol}//${u.host}${path}`;
+}
+
+/** The blob host program's arguments: its port, the storage it serves and, when slowed, its delay. */
+export function blobHostArgs(delayMs?: number): string[] {
+  return ['-addr', `:${BLOB_PORT}`, '-root', STORAGE_ROOT, ...(delayMs ? ['-delay', `${delayMs}ms`] : [])];
 }
 
 /** The blob host: a container serving the registry's storage volume read-only over TLS. */
@@ -288,7 +300,7 @@ async function startRedirecting(spec: KindSpec, logger: Logger): Promise<Redirec
       .withName(alias)
       .withExposedPorts(BLOB_PORT)
       .withLabels(labels(spec, 'blob-host'))
-      .withCommand(['-addr', `:${BLOB_PORT}`, '-root', STORAGE_ROOT])
+      .withCommand(blobHostArgs(spec.blobDelayMs))
       .withCopyContentToContainer([
         { content: cert.certPem, target: '/certs/tls.crt' },
         { content: cert.keyPem, target: '/certs/tls.key' },

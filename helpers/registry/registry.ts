@@ -83,6 +83,8 @@ export interface RegistrySpec {
   extraFiles?: readonly { content: string; target: string }[];
   /** The registry process's environment (SSL_CERT_FILE: the roots it verifies an upstream with). */
   env?: Readonly<Record<string, string>>;
+  /** htpasswd: the user name (default `user-<name>`); two registries may then know one user with different passwords. */
+  username?: string;
 }
 
 /** Repositories under these prefixes are public on a token-auth registry: anonymous pull tokens. */
@@ -159,7 +161,7 @@ export class LocalRegistry {
   async start(): Promise<StartedRegistry> {
     const { spec } = this;
     const image = await ensureRegistryImage(this.logger);
-    const username = spec.auth !== 'none' ? `user-${spec.name}` : undefined;
+    const username = spec.auth !== 'none' ? (spec.username ?? `user-${spec.name}`) : undefined;
     const password = spec.auth !== 'none' ? randomBytes(18).toString('base64url') : undefined;
     if (username && password) registerCredentials(username, password);
     const alias = registryAlias(spec);
