@@ -235,8 +235,9 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'images runner',
-    summary: 'build the runner image (pullcheck in a pod: a Job, the Sonobuoy plugin in deploy/sonobuoy) and print its reference',
-    groups: [],
+    summary:
+      'build the runner image (pullcheck in a pod: a Job, the Sonobuoy plugin in deploy/sonobuoy) and print its reference; -o yaml: the Sonobuoy plugin definition naming it by its content tag',
+    groups: [{ title: 'output', flags: ['output'] }],
   },
   {
     name: 'registry serve',

@@ -1,5 +1,7 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
 import { upstreamFlags } from '../helpers/run/upstream.ts';
+import { pluginDefinition } from '../helpers/build/runnerimage/plugin.ts';
+import { underGitHubActions } from '../helpers/report/github.ts';
 import { resolveRunnerImage, RUNNER_LATEST } from '../helpers/build/runnerimage/index.ts';
 import { docker } from '../helpers/infra/docker.ts';
 import { readFileSync } from 'node:fs';
@@ -118,7 +120,9 @@ async function main(argv: string[]): Promise<number> {
       `\`pullcheck ${command}\` takes ${spec.operands ? spec.operands : 'no operands'}, not "${operands.join(' ')}": see pullcheck help ${command}`,
     );
   const output = outputFormat(values.output);
-  const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')));
+  const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')), process.stderr, {
+    githubGroups: underGitHubActions(),
+  });
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
   switch (command) {
@@ -312,10 +316,12 @@ async function main(argv: string[]): Promise<number> {
       await checkDocker();
       await checkBuildTools();
       const image = await resolveRunnerImage(logger);
-      // The plugin definition names :latest; the hash tag says which inputs made it.
+      // :latest for a plain Job by hand; the plugin definition (-o yaml) names the content tag.
       await docker(['tag', image.ref, RUNNER_LATEST], { logger });
       logger.info(`runner image ${image.ref} (${image.built ? 'built' : 'local'})`);
-      console.log(image.ref);
+      if (output === 'yaml') process.stdout.write(pluginDefinition(image.ref));
+      else if (output === 'json') console.log(JSON.stringify({ image: image.ref, built: image.built }));
+      else console.log(image.ref);
       return 0;
     }
     case 'registry clean': {

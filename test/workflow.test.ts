@@ -8,6 +8,13 @@ import { cacheDir } from '../helpers/infra/cache.ts';
 import { run } from '../helpers/infra/exec.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { buildActionlint, compositeActionProblems } from '../helpers/build/actionlint.ts';
+import YAML from 'yaml';
+
+interface ActionYaml {
+  inputs: Record<string, { default?: string }>;
+  outputs: Record<string, { value: string }>;
+  runs: { steps: { id?: string; uses?: string; if?: string; run?: string; with?: Record<string, string> }[] };
+}
 
 const WORKFLOWS = fileURLToPath(new URL('../.github/workflows', import.meta.url));
 const ACTION = fileURLToPath(new URL('../action.yml', import.meta.url));
@@ -110,10 +117,86 @@ describe('GitHub workflows', () => {
       'registry: https://registry.example.com',
       'registry-username: ci',
       'registry-password: ${{ secrets.REGISTRY_PASSWORD }}',
-      'args: --timeout 5m',
+      'command: certify',
+      'args: |',
+      '  --timeout',
+      '  5m',
     ]);
     expect(await lintWithAction(binary, action, workflow)).toEqual({ exitCode: 0, output: '' });
     expect(await compositeActionProblems(action)).toEqual([]);
+  });
+
+  it("the action's inputs and outputs are the ones its users read, and the cache is split and keyed by pullcheck's own files", () => {
+    const parsed = YAML.parse(readFileSync(ACTION, 'utf8')) as ActionYaml;
+    expect(Object.keys(parsed.inputs)).toEqual(expect.arrayContaining(['command', 'args', 'k8s', 'suites', 'kubeconfig', 'registry']));
+    expect(parsed.inputs['command']?.default).toBe('run');
+    expect(Object.keys(parsed.outputs).sort()).toEqual(['certified', 'exit-code', 'failed', 'passed', 'report-dir']);
+    const steps = parsed.runs.steps;
+    const uses = steps.map((s) => s.uses ?? '');
+    // Restore and save split: the save runs whatever the verdict, so a failed nightly keeps what it built.
+    expect(uses).not.toContain('actions/cache@v4');
+    const restore = steps.find((s) => s.uses?.startsWith('actions/cache/restore@'));
+    const save = steps.find((s) => s.uses?.startsWith('actions/cache/save@'));
+    expect(save?.if).toMatch(/^always\(\)/);
+    expect(uses.indexOf(save?.uses ?? '')).toBeGreaterThan(steps.findIndex((s) => s.id === 'run'));
+    // The key comes from a step (hashFiles sees only the workspace), the same for restore and save.
+    expect(restore?.with?.['key']).toBe('${{ steps.cache-key.outputs.key }}');
+    expect(save?.with?.['key']).toBe(restore?.with?.['key']);
+    expect(JSON.stringify(steps)).not.toMatch(/hashFiles/);
+    const keyStep = steps.find((s) => s.id === 'cache-key');
+    expect(keyStep?.run).toMatch(/package-lock\.json/);
+    expect(keyStep?.run).toMatch(/helpers\/infra\/versions\.ts/);
+    // Only what is slow to build: never the Go build cache.
+    const paths = String(save?.with?.['path']).trim().split('\n');
+    expect(paths).toEqual(String(restore?.with?.['path']).trim().split('\n'));
+    expect(paths.some((p) => /go-build|\.cache\/pullcheck$/.test(p.trim()))).toBe(false);
+    expect(paths).toEqual(expect.arrayContaining(['~/.cache/pullcheck/bin', '~/.cache/pullcheck-docker-images']));
+  });
+
+  it('the run step passes args one per line as written, the command, and the exit code as an output', async () => {
+    const parsed = YAML.parse(readFileSync(ACTION, 'utf8')) as ActionYaml;
+    const step = parsed.runs.steps.find((s) => s.id === 'run');
+    const dir = mkdtempSync(join(tmpdir(), 'pullcheck-action-run-'));
+    try {
+      // pullcheck stands in as a script that records its arguments and exits 3.
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(
+        join(dir, 'bin', 'pullcheck.js'),
+        "require('node:fs').writeFileSync(process.env.ARGV_FILE, JSON.stringify(process.argv.slice(2))); process.exit(3);\n",
+      );
+      writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
+      const output = join(dir, 'output');
+      writeFileSync(output, '');
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        GITHUB_ACTION_PATH: dir,
+        GITHUB_OUTPUT: output,
+        RUNNER_TEMP: dir,
+        ARGV_FILE: join(dir, 'argv.json'),
+        PULLCHECK_COMMAND: 'certify',
+        PULLCHECK_REGISTRY_URL: 'https://registry.example.com',
+        PULLCHECK_ARGS: '--focus\npull-policy/.* "never" it\'s\n\n--timeout\r\n5m',
+      };
+      const r = await run(['bash', '-e', '-c', step?.run ?? ''], { env, allowFailure: true });
+      expect(r.exitCode).toBe(3);
+      expect(JSON.parse(readFileSync(join(dir, 'argv.json'), 'utf8'))).toEqual([
+        'certify',
+        '--report-dir',
+        join(dir, 'pullcheck-reports'),
+        '--registry',
+        'https://registry.example.com',
+        '--focus',
+        'pull-policy/.* "never" it\'s',
+        '--timeout',
+        '5m',
+      ]);
+      expect(readFileSync(output, 'utf8')).toContain('exit-code=3\n');
+      const wrong = await run(['bash', '-e', '-c', step?.run ?? ''], { env: { ...env, PULLCHECK_COMMAND: 'ran' }, allowFailure: true });
+      expect(wrong.exitCode).toBe(2);
+      expect(wrong.stdout).toMatch(/command must be run or certify, not "ran"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a misspelt input, a broken action and a broken step are caught', async () => {

@@ -2,6 +2,14 @@
 # The runner image's Sonobuoy entrypoint: pullcheck against the pod's own cluster, then its report
 # handed to Sonobuoy's worker by its contract (results in $SONOBUOY_RESULTS_DIR, a `done` file
 # naming the file to collect). Arguments go to `pullcheck run` after --in-cluster.
+#
+# The plugin's settings come from its environment, so that `sonobuoy run --plugin-env
+# pullcheck.NAME=VALUE` changes them without editing the plugin definition:
+#   PULLCHECK_SUITES   comma-separated suites (--suite)      PULLCHECK_FOCUS  regex of scenario IDs to run (--focus)
+#   PULLCHECK_SKIP     regex of scenario IDs to skip (--skip) PULLCHECK_TIMEOUT per-scenario deadline (--timeout)
+#   PULLCHECK_REGISTRY, _USERNAME, _PASSWORD, _CA, _REPOSITORY_PREFIX, _PUBLIC_PREFIX: read by pullcheck itself
+# A registry CA mounted from a Secret at /etc/pullcheck/registry-ca/ca.crt is used when PULLCHECK_REGISTRY_CA is unset.
+# Progress goes to the Sonobuoy worker (SONOBUOY_PROGRESS_PORT, set by Sonobuoy), which `sonobuoy status` shows.
 set -u
 results="${SONOBUOY_RESULTS_DIR:-/tmp/sonobuoy/results}"
 # On a read-only root filesystem (the plugin's securityContext) the cache (logs, test images) moves
@@ -14,7 +22,14 @@ if [ ! -w "$seed" ]; then
 fi
 reports=/tmp/pullcheck-reports
 mkdir -p "$results"
-pullcheck run --in-cluster --report-dir "$reports" "$@"
+selection=()
+if [ -n "${PULLCHECK_SUITES:-}" ]; then selection+=(--suite "$PULLCHECK_SUITES"); fi
+if [ -n "${PULLCHECK_FOCUS:-}" ]; then selection+=(--focus "$PULLCHECK_FOCUS"); fi
+if [ -n "${PULLCHECK_SKIP:-}" ]; then selection+=(--skip "$PULLCHECK_SKIP"); fi
+if [ -n "${PULLCHECK_TIMEOUT:-}" ]; then selection+=(--timeout "$PULLCHECK_TIMEOUT"); fi
+ca_secret=/etc/pullcheck/registry-ca/ca.crt
+if [ -z "${PULLCHECK_REGISTRY_CA:-}" ] && [ -f "$ca_secret" ]; then export PULLCHECK_REGISTRY_CA="$ca_secret"; fi
+pullcheck run --in-cluster --report-dir "$reports" "${selection[@]}" "$@"
 code=$?
 if [ -f "$reports/latest/junit.xml" ]; then
   tar -czf "$results/pullcheck.tar.gz" -C "$reports/latest/" .

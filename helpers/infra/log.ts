@@ -1,6 +1,9 @@
 // Progress output with a fixed vocabulary: every phase says when it starts, when it ends and how
-// long it took; long phases print a heartbeat with the last line their commands wrote. Full command
-// output goes to a log file whose path is printed when something fails.
+// long it took; long phases print a heartbeat naming the phase at work (the innermost one, not its
+// ancestors) with the last line its own commands wrote. Under GitHub Actions each outermost phase
+// is a collapsible `::group::`. Full command output goes to a log file whose path is printed when
+// something fails.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { redact } from './redact.ts';
@@ -13,12 +16,43 @@ export interface PhaseRecord {
 
 const HEARTBEAT_MS = 30_000;
 
+/** A phase while it runs: its parent (the phase it was started in), its running children, its own last output line. */
+interface ActivePhase {
+  name: string;
+  started: number;
+  parent: ActivePhase | undefined;
+  children: number;
+  lastLine: string;
+}
+
+export interface LoggerOptions {
+  /** Wrap each outermost phase in `::group::`/`::endgroup::` (GitHub Actions; the CLI's own logger only). */
+  githubGroups?: boolean;
+}
+
+/**
+ * The heartbeat's line: each running phase with no running phase inside it, its elapsed seconds and
+ * its own last output line (else the last line any command wrote).
+ */
+export function heartbeatLine(active: readonly Omit<ActivePhase, 'parent'>[], now: number, fallback = ''): string {
+  const parts = active
+    .filter((p) => p.children === 0)
+    .map((p) => {
+      const tail = p.lastLine || fallback;
+      return `${p.name} (${Math.round((now - p.started) / 1000)}s)${tail ? ` — ${tail}` : ''}`;
+    });
+  return `... running: ${parts.join('; ')}`;
+}
+
 export class Logger {
   readonly logFile: string;
   readonly phases: PhaseRecord[] = [];
   private lastOutputLine = '';
   private depth = 0;
-  private readonly active = new Map<string, number>();
+  private readonly active = new Set<ActivePhase>();
+  private readonly current = new AsyncLocalStorage<ActivePhase>();
+  /** The outermost phase whose `::group::` is open (GitHub Actions does not nest groups). */
+  private group: ActivePhase | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Set when the log file could not be written (a full disk): the console goes on without it. */
   private fileError: NodeJS.ErrnoException | undefined;
@@ -26,6 +60,7 @@ export class Logger {
   constructor(
     logFile: string,
     private readonly out: NodeJS.WritableStream = process.stderr,
+    private readonly options: LoggerOptions = {},
   ) {
     this.logFile = logFile;
     mkdirSync(dirname(logFile), { recursive: true });
@@ -44,22 +79,33 @@ export class Logger {
     const clean = redact(text);
     const lines = clean.split('\n').filter((l) => l.trim() !== '');
     const last = lines.at(-1);
-    if (last !== undefined) this.lastOutputLine = last.slice(0, 160);
+    if (last !== undefined) {
+      this.lastOutputLine = last.slice(0, 160);
+      const phase = this.current.getStore();
+      if (phase) phase.lastLine = this.lastOutputLine;
+    }
     this.append(clean.endsWith('\n') ? clean : `${clean}\n`);
   }
 
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
+    const parent = this.current.getStore();
+    const phase: ActivePhase = { name, started, parent: parent && this.active.has(parent) ? parent : undefined, children: 0, lastLine: '' };
+    if (phase.parent) phase.parent.children++;
+    if (this.options.githubGroups && !phase.parent && !this.group) {
+      this.group = phase;
+      this.out.write(`::group::${redact(name)}\n`);
+    }
     this.print(`START ${name}`);
     this.depth++;
-    this.active.set(name, started);
+    this.active.add(phase);
     this.startHeartbeat();
     try {
-      const result = await fn();
-      this.end(name, started, true);
+      const result = await this.current.run(phase, fn);
+      this.end(phase, true);
       return result;
     } catch (error) {
-      this.end(name, started, false);
+      this.end(phase, false);
       throw error;
     }
   }
@@ -71,16 +117,16 @@ export class Logger {
   private startHeartbeat(): void {
     if (this.heartbeat) return;
     this.heartbeat = setInterval(() => {
-      const running = [...this.active].map(([n, t]) => `${n} (${seconds(t)}s)`).join(', ');
-      const tail = this.lastOutputLine ? ` — ${this.lastOutputLine}` : '';
-      this.print(`... running: ${running}${tail}`);
+      this.print(heartbeatLine([...this.active], Date.now(), this.lastOutputLine));
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
-  private end(name: string, started: number, ok: boolean): void {
+  private end(phase: ActivePhase, ok: boolean): void {
+    const { name, started } = phase;
     this.depth--;
-    this.active.delete(name);
+    this.active.delete(phase);
+    if (phase.parent) phase.parent.children--;
     if (this.active.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = undefined;
@@ -88,6 +134,10 @@ export class Logger {
     const s = seconds(started);
     this.phases.push({ name, seconds: s, ok });
     this.print(`${ok ? 'DONE' : 'FAIL'} ${name} (${s}s)${ok ? '' : ` — full log: ${this.logFile}`}`);
+    if (this.group === phase) {
+      this.group = undefined;
+      this.out.write('::endgroup::\n');
+    }
   }
 
   private print(message: string): void {

@@ -5,6 +5,7 @@ import { cacheDir } from '../infra/cache.ts';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { describeTarget } from '../cluster/describe.ts';
 import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
+import { ScenarioProgress } from './progress.ts';
 import { summaryLine, tally } from './verdict.ts';
 import {
   newRunId,
@@ -40,6 +41,8 @@ export default class PullcheckReporter {
   private readonly ownFile: string | undefined;
   private readonly scenarioRoots: string[];
   private lastError: Error | undefined;
+  /** `[37/144] …` as scenarios finish, and Sonobuoy's progress endpoint when it runs as a plugin. */
+  private readonly progress: ScenarioProgress | undefined;
 
   /** `scenarioRoots`: the directories whose files are scenario suites (a run's config names a vendor's too). */
   constructor(globalConfig: ReporterGlobalConfig, options?: { scenarioRoots?: string[] }) {
@@ -55,9 +58,27 @@ export default class PullcheckReporter {
     this.scenarioRoots = (
       options?.scenarioRoots ?? [join(globalConfig.rootDir, 'suites'), join(globalConfig.rootDir, 'test', 'selftest')]
     ).map((root) => root + sep);
+    const total = this.ctx.scenarioIds?.length ?? 0;
+    if (total > 0)
+      this.progress = new ScenarioProgress({
+        targetDir: this.ctx.targetDir,
+        total,
+        write: (line) => process.stderr.write(`${line}\n`),
+        sonobuoyPort: process.env['SONOBUOY_PROGRESS_PORT'],
+      });
+  }
+
+  onTestCaseResult(): void {
+    this.progress?.update();
+  }
+
+  onTestResult(): void {
+    this.progress?.update();
   }
 
   async onRunComplete(_contexts: unknown, jest: JestRun): Promise<void> {
+    this.progress?.update();
+    await this.progress?.settled();
     if (this.ownFile) rmSync(this.ownFile, { force: true });
     const isScenarioFile = (p: string) => this.scenarioRoots.some((root) => p.startsWith(root));
     if (!ranScenarios(jest, isScenarioFile)) return;

@@ -43,6 +43,7 @@ import type { RunOptions, VendorRegistryOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
+import { publishToGitHub } from '../report/github.ts';
 import { prebuiltProgramsPresent } from '../images/testimages.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
 
@@ -114,7 +115,6 @@ function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
   const prebuilt = o.inCluster && prebuiltProgramsPresent();
   const tools = new Map<string, string>(prebuilt ? [] : [['go', 'every test image is built on this host']]);
   for (const e of plan.scenarios) for (const t of e.tools ?? []) if (!tools.has(t)) tools.set(t, `${e.id} runs it`);
-  if (o.archive) tools.set('tar', '--archive writes the report with it');
   return tools;
 }
 
@@ -549,6 +549,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   const certifying = o.certify || (o.registry !== undefined && o.suites.length === 0 && !o.focus && !o.skip);
   const gaps = certifying && run.certification ? certificationGaps(run.certification) : [];
   for (const gap of gaps) logger.warn(`certification of ${o.registry?.url}: ${gap}`);
+  publishToGitHub({ results: run, runDir, certifying });
   if (run.certification)
     logger.info(
       `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,

@@ -2,9 +2,11 @@
 // (deploy/sonobuoy/pullcheck-plugin.yaml) as a Job on a kind cluster, in a namespace enforcing
 // restricted Pod Security, with a ServiceAccount for its in-cluster credentials, against a registry
 // the nodes trust (pullcheck's standalone token-auth registry with its own CA, on a network the
-// nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker: it waits for the `done`
-// file and hands over the file it names, whose JUnit is read here and rendered again by
-// `pullcheck report` from the results.json beside it. A wrong registry URL must turn the result red.
+// nodes join, as a vendor's would be). A sidecar plays Sonobuoy's worker: it takes the plugin's
+// progress updates on localhost:8099/progress, waits for the `done` file and hands over the file it
+// names, whose JUnit is read here and rendered again by `pullcheck report` from the results.json
+// beside it. The selection and the registry reach the plugin through its environment, as
+// `sonobuoy run --plugin-env pullcheck.NAME=VALUE` sets it. A wrong registry URL must turn the result red.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import YAML from 'yaml';
 import { resolveRunnerImage, SONOBUOY_ENTRYPOINT } from '../../helpers/build/runnerimage/index.ts';
+import { pluginDefinition } from '../../helpers/build/runnerimage/plugin.ts';
 import { kindBinary } from '../../helpers/cluster/cluster.ts';
 import { kubeFromString, waitFor, type Kube } from '../../helpers/cluster/kube.ts';
 import { cacheDir } from '../../helpers/infra/cache.ts';
@@ -29,14 +32,14 @@ const CLUSTER = process.env['PULLCHECK_RUNNER_TEST_CLUSTER'] ?? 'pullcheck-runne
 const NAMESPACE = 'pullcheck-runner-test';
 
 interface PluginDefinition {
-  'sonobuoy-config': { driver: string; 'plugin-name': string; 'result-format': string };
+  'sonobuoy-config': { driver: string; 'plugin-name': string; 'result-format': string; 'result-files'?: string[] };
   'extra-volumes'?: unknown[];
   spec: {
     name: string;
     image: string;
     command: string[];
-    args: string[];
-    env: { name: string }[];
+    args?: string[];
+    env: { name: string; value?: string }[];
     volumeMounts: unknown[];
     securityContext?: Record<string, unknown>;
   };
@@ -44,9 +47,35 @@ interface PluginDefinition {
 
 const plugin = YAML.parse(readFileSync(join(ROOT, 'deploy/sonobuoy/pullcheck-plugin.yaml'), 'utf8')) as PluginDefinition;
 
-/** The plugin's pod as Sonobuoy makes it for driver Job: its container, the results volume, a worker beside it. */
-function pluginJob(name: string, image: string, registryUrl: string): string {
-  const env = plugin.spec.env.filter((e) => e.name !== 'PULLCHECK_REGISTRY');
+/** The port Sonobuoy's worker takes progress updates on, which Sonobuoy names to the plugin in SONOBUOY_PROGRESS_PORT. */
+const PROGRESS_PORT = '8099';
+
+/**
+ * The worker beside the plugin: a tiny HTTP listener for progress updates (each printed as a
+ * `PROGRESS` line), then, once `done` appears, the file it names printed as one base64 `RESULT` line.
+ */
+const WORKER = `
+const http = require('node:http');
+const fs = require('node:fs');
+http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => { console.log('PROGRESS ' + req.method + ' ' + req.url + ' ' + body.replace(/\\n/g, ' ')); res.end(); });
+}).listen(${PROGRESS_PORT});
+const d = '/tmp/sonobuoy/results';
+setInterval(() => {
+  if (!fs.existsSync(d + '/done')) return;
+  console.log('RESULT ' + fs.readFileSync(fs.readFileSync(d + '/done', 'utf8').trim()).toString('base64'));
+  process.exit(0);
+}, 1000);
+`;
+
+/**
+ * The plugin's pod as Sonobuoy makes it for driver Job: its container with the environment
+ * `--plugin-env` overrides (`env`, by name) and SONOBUOY_PROGRESS_PORT, the results volume, a worker beside it.
+ */
+function pluginJob(name: string, image: string, env: Record<string, string>): string {
+  const given = plugin.spec.env.filter((e) => !(e.name in env));
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -64,11 +93,12 @@ function pluginJob(name: string, image: string, registryUrl: string): string {
               image,
               imagePullPolicy: 'Never',
               env: [
-                { name: 'PULLCHECK_REGISTRY', value: registryUrl },
+                ...Object.entries(env).map(([n, value]) => ({ name: n, value })),
                 { name: 'PULLCHECK_REGISTRY_PUBLIC_PREFIX', value: 'public' },
                 // The registry's CA for pullcheck's own pushes; the nodes trust it already.
                 { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/pullcheck-ca/ca.crt' },
-                ...env,
+                { name: 'SONOBUOY_PROGRESS_PORT', value: PROGRESS_PORT },
+                ...given,
               ],
               volumeMounts: [...plugin.spec.volumeMounts, { name: 'ca', mountPath: '/etc/pullcheck-ca' }],
             },
@@ -76,7 +106,7 @@ function pluginJob(name: string, image: string, registryUrl: string): string {
               name: 'worker',
               image,
               imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', 'd=/tmp/sonobuoy/results; until [ -f $d/done ]; do sleep 1; done; base64 -w0 "$(cat $d/done)"'],
+              command: ['node', '-e', WORKER],
               securityContext: plugin.spec.securityContext,
               volumeMounts: [{ name: 'results', mountPath: '/tmp/sonobuoy/results' }],
             },
@@ -117,10 +147,31 @@ async function finishedJob(kube: Kube, name: string): Promise<{ phase: string; e
   return { phase: pod.status?.phase ?? '?', exitCode: plugged?.state?.terminated?.exitCode, worker };
 }
 
-/** The worker's output (the file `done` named, base64) unpacked into `dir`. */
+/** The worker's RESULT line (the file `done` named, base64) unpacked into `dir`. */
 async function unpack(worker: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await run(['tar', '-xzf', '-', '-C', dir], { input: Buffer.from(worker.trim(), 'base64') });
+  const result = worker.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!result) throw new Error(`the worker printed no RESULT line:\n${worker.slice(-2000)}`);
+  await run(['tar', '-xzf', '-', '-C', dir], { input: Buffer.from(result.slice('RESULT '.length).trim(), 'base64') });
+}
+
+interface ProgressSeen {
+  request: string;
+  msg: string;
+  total: number;
+  completed: number;
+  failures?: string[];
+}
+
+/** The progress updates the worker took, in order: the request line and Sonobuoy's ProgressUpdate body. */
+function progressUpdates(worker: string): ProgressSeen[] {
+  return worker
+    .split('\n')
+    .filter((l) => l.startsWith('PROGRESS '))
+    .map((l) => {
+      const [, method, url, ...body] = l.split(' ');
+      return { request: `${method} ${url}`, ...(JSON.parse(body.join(' ')) as Omit<ProgressSeen, 'request'>) };
+    });
 }
 
 function testcases(junit: string): { name: string; failed: boolean; skipped: boolean }[] {
@@ -149,6 +200,12 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
       expect.objectContaining({ driver: 'Job', 'plugin-name': 'pullcheck', 'result-format': 'junit' }),
     );
     expect(plugin.spec.command).toEqual([SONOBUOY_ENTRYPOINT]);
+    expect(plugin['sonobuoy-config']['result-files']).toEqual(['junit.xml']);
+    // Named by its content tag, filled in by `pullcheck images runner -o yaml`; never :latest.
+    expect(plugin.spec.image).not.toMatch(/:latest$/);
+    // Settings are environment variables (`--plugin-env`), not arguments to edit.
+    expect(plugin.spec.args ?? []).toEqual([]);
+    expect(plugin.spec.env.map((e) => e.name)).toEqual(expect.arrayContaining(['PULLCHECK_SUITES', 'PULLCHECK_FOCUS', 'PULLCHECK_SKIP']));
     // Restricted Pod Security: the Job below runs it so, and would fail where it needed root or wrote outside /tmp.
     expect(plugin.spec.securityContext).toEqual(
       expect.objectContaining({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false }),
@@ -159,6 +216,7 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
     await execa('node', ['bin/pullcheck.js', 'cluster', 'up', '--name', CLUSTER], { cwd: ROOT });
     kube = kubeFromString((await execa(kind, ['get', 'kubeconfig', '--name', CLUSTER])).stdout);
     ({ ref: image } = await resolveRunnerImage(logger));
+    expect((YAML.parse(pluginDefinition(image)) as PluginDefinition).spec.image).toBe(image);
     nodes = (await docker(['ps', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'])).stdout
       .split('\n')
       .map((l) => l.trim())
@@ -216,7 +274,10 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
   }, 300_000);
 
   it('a wrong registry URL: the plugin exits 2 and its JUnit holds one failure', async () => {
-    await kubectl(['apply', '-f', '-'], pluginJob('wrong-registry', image, `https://${host.replace(/:5000$/, ':5999')}`));
+    await kubectl(
+      ['apply', '-f', '-'],
+      pluginJob('wrong-registry', image, { PULLCHECK_REGISTRY: `https://${host.replace(/:5000$/, ':5999')}` }),
+    );
     const r = await finishedJob(kube, 'wrong-registry');
     expect({ phase: r.phase, exitCode: r.exitCode }).toEqual({ phase: 'Failed', exitCode: 2 });
     await unpack(r.worker, join(work, 'wrong'));
@@ -224,8 +285,12 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
     expect(cases).toEqual([{ name: 'pullcheck run', failed: true, skipped: false }]);
   }, 600_000);
 
-  it('runs the suites in-cluster: its JUnit names every scenario, none failed, and lands in a pullcheck report', async () => {
-    await kubectl(['apply', '-f', '-'], pluginJob('suites', image, `https://${host}`));
+  it('runs the suites in-cluster as its environment selects them and posts its progress to the worker; its JUnit names every scenario, none failed, and lands in a pullcheck report', async () => {
+    const skipped = 'pull-policy/policy-fixed-at-creation';
+    await kubectl(
+      ['apply', '-f', '-'],
+      pluginJob('suites', image, { PULLCHECK_REGISTRY: `https://${host}`, PULLCHECK_SUITES: 'pull-policy,smoke', PULLCHECK_SKIP: skipped }),
+    );
     const r = await finishedJob(kube, 'suites');
     expect({ phase: r.phase, exitCode: r.exitCode }).toEqual({ phase: 'Succeeded', exitCode: 0 });
     const out = join(work, 'suites');
@@ -239,6 +304,19 @@ describe('the runner image as a Sonobuoy plugin Job', () => {
     expect(cases.map((c) => c.name).sort()).toEqual(ids);
     expect(ids.filter((id) => id.startsWith('smoke/')).length).toBeGreaterThan(0);
     expect(ids.filter((id) => id.startsWith('pull-policy/')).length).toBeGreaterThan(0);
+    // The selection came from the environment.
+    expect(results.selection.skip).toBe(skipped);
+    expect(ids).not.toContain(skipped);
+    // Progress reached the worker as Sonobuoy's ProgressUpdate, counting up to every scenario.
+    const updates = progressUpdates(r.worker);
+    expect(updates.length).toBeGreaterThan(0);
+    expect(new Set(updates.map((u) => u.request))).toEqual(new Set(['POST /progress']));
+    expect(updates.map((u) => u.completed)).toEqual([...updates.map((u) => u.completed)].sort((a, b) => a - b));
+    const last = updates.at(-1);
+    expect(last?.total).toBe(ids.length);
+    expect(last?.completed).toBe(ids.length);
+    expect(last?.msg).toMatch(new RegExp(`^\\[${ids.length}/${ids.length}\\] \\S+ `));
+    expect(last?.failures ?? []).toEqual([]);
     expect(cases.filter((c) => c.failed)).toEqual([]);
     const passed = cases.filter((c) => !c.failed && !c.skipped);
     expect(passed.length).toBeGreaterThan(ids.length / 2);

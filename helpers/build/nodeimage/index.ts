@@ -2,7 +2,7 @@
 // Docker image store, then kind's published image (for users who can pull), then the hermetic build
 // from Debian packages and Go modules, which works everywhere.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../infra/paths.ts';
@@ -17,6 +17,7 @@ import { goEnv, goModDownload } from '../go.ts';
 import { run } from '../../infra/exec.ts';
 import { EnvironmentError } from '../../infra/preflight.ts';
 import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
+import { coldBuildLine, machineCores, nodeImageSeconds } from '../estimate.ts';
 import { buildRootfs, IPTABLES_ROOTFS, NODE_ROOTFS, rootfsKey } from './rootfs.ts';
 
 /** Bump when the way a node image is assembled changes, so that cached images are rebuilt. */
@@ -73,6 +74,17 @@ export async function resolveNodeImage(v: KubernetesVersion, logger: Logger, opt
       logger.info(`${upstream} cannot be pulled here: building ${tag} from Debian packages and Go modules`);
     }
   }
+  const kubernetesCached = existsSync(join(cachePath('bin', `kubernetes-${v.raw}`), '.complete'));
+  const cores = machineCores();
+  logger.info(
+    coldBuildLine({
+      what: `node image ${v.raw}`,
+      seconds: nodeImageSeconds({ cores, kubernetesCached }),
+      cores,
+      detail: kubernetesCached ? 'Kubernetes binaries cached' : 'Kubernetes from source, then the image',
+      hint: '`pullcheck images build` warms a CI cache',
+    }),
+  );
   await logger.phase(`build node image ${tag}`, () => buildNodeImage(v, tag, key, logger));
   return { ref: tag, source: 'built' };
 }
