@@ -51,6 +51,14 @@ export const FLAGS = {
     arg: 'flat|nested',
     help: 'flat: every repository at depth 2, P/name (registries that allow no deeper nesting); default nested, P/pullcheck/name',
   },
+  'registry-upstream': {
+    type: 'string',
+    arg: 'URL',
+    help: 'the registry is a pull-through cache of URL: test images are pushed there, pods pull them through the cache',
+  },
+  'upstream-username': { type: 'string', arg: 'U', help: "the upstream's user" },
+  'upstream-password-env': { type: 'string', arg: 'VAR', help: "the environment variable holding the upstream's password" },
+  'upstream-ca': { type: 'string', arg: 'FILE', help: "PEM of the CA that signed the upstream's certificate" },
   run: { type: 'string', arg: 'RUN', help: 'registry clean: the run ID (reports/RUN) whose pushes to delete' },
   config: { type: 'string', arg: 'FILE', help: 'YAML with any of the settings above (flags win over it)' },
   keep: { type: 'boolean', help: 'leave the cluster and the scenario namespaces for debugging' },
@@ -103,6 +111,10 @@ const REGISTRY: FlagName[] = [
   'registry-repository-prefix',
   'registry-public-prefix',
   'registry-repository-layout',
+  'registry-upstream',
+  'upstream-username',
+  'upstream-password-env',
+  'upstream-ca',
 ];
 const RUN: FlagName[] = [
   'config',

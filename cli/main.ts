@@ -1,4 +1,5 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
+import { upstreamFlags } from '../helpers/run/upstream.ts';
 import { pluginDefinition } from '../helpers/build/runnerimage/plugin.ts';
 import { underGitHubActions } from '../helpers/report/github.ts';
 import { resolveRunnerImage, RUNNER_LATEST } from '../helpers/build/runnerimage/index.ts';
@@ -176,6 +177,7 @@ async function runCommand(c: Call): Promise<number> {
     ...(values['registry-repository-prefix'] ? { registryRepositoryPrefix: values['registry-repository-prefix'] } : {}),
     ...(values['registry-public-prefix'] ? { registryPublicPrefix: values['registry-public-prefix'] } : {}),
     ...(values['registry-repository-layout'] ? { registryRepositoryLayout: values['registry-repository-layout'] } : {}),
+    ...upstreamFlags(values),
     ...(values.keep !== undefined ? { keep: values.keep } : {}),
     ...(values.parallel ? { parallel: values.parallel } : {}),
     ...(values.timeout ? { timeout: values.timeout } : {}),

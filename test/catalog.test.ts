@@ -117,6 +117,8 @@ describe('catalog', () => {
       'registry',
       'registry-independent',
       'registry-mirrors',
+      'registry-proxy',
+      'registry-rate-limit',
       'registry-redirect',
       'upgrade',
     ]);

@@ -35,6 +35,32 @@ function target(scenarios: ScenarioRecord[]): TargetResult {
 }
 
 describe('certification', () => {
+  it('has a pull-through line only for a cache (--registry-upstream), where it is required', () => {
+    const plain = certify([target([scenario('registry-proxy/pull-through-private-upstream', ['pull-through'])])]);
+    expect(plain.some((c) => c.key === 'pull-through')).toBe(false);
+    const cacheTarget = (scenarios: ScenarioRecord[]) => {
+      const t = target(scenarios);
+      return { ...t, registry: { ...t.registry, upstream: 'https://up.example' } };
+    };
+    const proven = certify([cacheTarget([scenario('registry-proxy/pull-through-private-upstream', ['pull-through'])])]);
+    expect(proven.find((c) => c.key === 'pull-through')).toMatchObject({ required: true, status: 'passed' });
+    const untested = certify([cacheTarget([])]);
+    expect(certificationGaps(untested)).toContain(
+      'pull-through cache: nodes pull through it what was pushed to its upstream, a tag as the upstream moves it: not tested (no scenario declaring it ran against the registry)',
+    );
+  });
+
+  it('a scenario the registry rate-limited neither fails nor passes its capability: not tested, with the reason', () => {
+    const limited = scenario('registry/tag-moves', ['tag-moves'], {
+      status: 'could-not-run',
+      reason: "rate-limited: the registry r.example:5000 limited pullcheck's requests (429 TOOMANYREQUESTS)",
+      rateLimited: { registry: HOST, detail: '429 TOOMANYREQUESTS' },
+    });
+    const item = certify([target([limited])]).find((c) => c.key === 'tag-moves');
+    expect(item).toMatchObject({ status: 'not tested', verdicts: [{ id: 'registry/tag-moves', verdict: 'not tested' }] });
+    expect(item?.verdicts?.[0]?.reason).toMatch(/^rate-limited/);
+  });
+
   it('reads "not tested" for a capability no scenario exercised on the registry, never passed', () => {
     const items = certify([target([scenario('smoke/a', ['tls']), scenario('x/b', ['oci-index'], { registries: ['own:5000'] })])]);
     expect(items.find((c) => c.key === 'tls')?.status).toBe('passed');

@@ -6,7 +6,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from '../helpers/images/oci.ts';
 import { answerWord } from '../helpers/framework/observe.ts';
-import { isNotFound, parseChallenges, RegistryClient, RegistryError } from '../helpers/registry/client.ts';
+import {
+  DEFAULT_RETRY_AFTER_MS,
+  isNotFound,
+  MAX_RETRY_AFTER_MS,
+  parseChallenges,
+  RATE_LIMIT_RETRIES,
+  RateLimitedError,
+  RegistryClient,
+  RegistryError,
+  retryAfterMs,
+} from '../helpers/registry/client.ts';
 import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
 
 interface Seen {
@@ -377,5 +387,48 @@ describe('what a scenario records of the exchange', () => {
     await client.getManifest('library/pub', 'v1', ['*/*']);
     await client.getManifest('library/pub', 'v2', ['*/*']);
     expect(words).toEqual(['GET manifest 401', 'GET token 200', 'GET manifest 200', 'GET manifest 200']);
+  });
+});
+
+describe('rate limits (429 with Retry-After)', () => {
+  it('reads Retry-After as seconds or an HTTP-date, capped, with a default when absent or unreadable', () => {
+    const now = Date.parse('2026-12-05T00:00:00Z');
+    expect(retryAfterMs('2', now)).toBe(2_000);
+    expect(retryAfterMs(['0'], now)).toBe(0);
+    expect(retryAfterMs('Sat, 05 Dec 2026 00:00:03 GMT', now)).toBe(3_000);
+    expect(retryAfterMs('Fri, 04 Dec 2026 23:59:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('86400', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs(undefined, now)).toBe(DEFAULT_RETRY_AFTER_MS);
+    expect(retryAfterMs('soon', now)).toBe(DEFAULT_RETRY_AFTER_MS);
+  });
+
+  it('waits out a 429 as long as its Retry-After says, then asks again and gets the answer', async () => {
+    let refused = 0;
+    const fake = await serve((_req, res) => {
+      if (refused++ < 2)
+        reply(res, 429, { 'retry-after': '1', 'content-type': 'application/json' }, '{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      else reply(res, 200, { 'content-type': 'application/json' }, '{}');
+    });
+    const client = new RegistryClient({ host: fake.host, insecure: true });
+    const started = Date.now();
+    const res = await client.fetch('GET', '/v2/');
+    expect(res.status).toBe(200);
+    expect(fake.seen).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it('a registry that keeps answering 429 is a RateLimitedError naming its code and Retry-After, after RATE_LIMIT_RETRIES waits', async () => {
+    const fake = await serve((_req, res) => reply(res, 429, { 'retry-after': '0' }, '{"errors":[{"code":"TOOMANYREQUESTS"}]}'));
+    const error = await new RegistryClient({ host: fake.host, insecure: true })
+      .fetch('POST', '/v2/a/blobs/uploads/?x=1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({
+      status: 429,
+      registry: fake.host,
+      detail: '429 TOOMANYREQUESTS, Retry-After 0',
+      message: `${fake.host} rate-limited pullcheck: POST /v2/a/blobs/uploads/ answered 429 TOOMANYREQUESTS, Retry-After 0 after ${RATE_LIMIT_RETRIES} wait(s) as its Retry-After said`,
+    });
+    expect(fake.seen).toHaveLength(RATE_LIMIT_RETRIES + 1);
   });
 });

@@ -16,6 +16,7 @@ export const CAPABILITIES = {
   'tag-moves': 'tag moves: a manifest pushed to a tag again replaces it',
   deletion: 'deletion of tags and manifests',
   'chunked-upload': 'chunked blob uploads',
+  'pull-through': 'pull-through cache: nodes pull through it what was pushed to its upstream, a tag as the upstream moves it',
 } as const;
 
 export type Capability = keyof typeof CAPABILITIES;

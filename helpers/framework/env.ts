@@ -1,6 +1,7 @@
 // A suite's environment: the run's cluster (from the run context's provider), the suite's CA and
 // registries (pullcheck's own, or the vendor's in their place), the node agent where nodes are not
 // kind containers. Started once per suite file, disposed after its last scenario.
+import { upstreamSpec } from '../run/upstream.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,7 +65,14 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
     kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
     nodes,
     cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
-    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url, credentials: Boolean(ctx.registry.username) } : { mode: 'local' },
+    registry: ctx.registry
+      ? {
+          mode: 'vendor',
+          url: ctx.registry.url,
+          credentials: Boolean(ctx.registry.username),
+          ...(ctx.registry.upstream ? { upstream: ctx.registry.upstream.url } : {}),
+        }
+      : { mode: 'local' },
     posture,
   };
   mkdirSync(dir, { recursive: true });
@@ -81,7 +89,17 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
 function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as-given' | 'public'>): VendorRegistry | undefined {
   const v = ctx.registry;
   // A request naming a kind (ggcr, blob redirects, token auth) is about that server: the vendor's stands in for none.
-  if (!v || req.tls === false || req.trustedByNodes === false || req.implementation || req.redirectBlobs || req.auth === 'token')
+  if (
+    !v ||
+    req.tls === false ||
+    req.trustedByNodes === false ||
+    req.implementation ||
+    req.redirectBlobs ||
+    // A pull-through cache of the suite's: the vendor's stands in only when it is one (--registry-upstream).
+    (req.pullThrough && !v.upstream) ||
+    req.rateLimit ||
+    req.auth === 'token'
+  )
     return undefined;
   const role =
     (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && v.publicPrefix ? 'public' : undefined;
@@ -95,6 +113,7 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
       ...(v.username ? { username: v.username } : {}),
       ...(password ? { password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
+      ...upstreamSpec(v.upstream),
       ...(prefix ? { repositoryPrefix: prefix } : {}),
       ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
       // Every manifest pushed there is journalled for the run's cleanup (helpers/registry/cleanup.ts).

@@ -185,9 +185,13 @@ export {
 } from '../registry/kinds.ts';
 export { run } from '../infra/exec.ts';
 export {
-  type RegistryClient,
+  RegistryClient,
   RegistryError,
 } from '../registry/client.ts';
+// Pull-through caches and rate limits (suites registry-proxy, registry-rate-limit).
+export { PullThroughRegistry } from '../registry/pullthrough.ts';
+export { RateLimitedRegistry } from '../registry/ratelimit.ts';
+export { VendorRegistry } from '../registry/vendor.ts';
 export { toolAccess } from '../registry/toolaccess.ts';
 
 // Posture and the cluster: what the run declares, how a cluster's shape and API server are read.

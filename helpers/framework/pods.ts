@@ -1,5 +1,6 @@
 // Pods as scenarios use them: create one, wait for its verdict (ran to the end, or the image could
 // not be had), read its log, events and the image it ran. Reasons are named constants.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
 import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
@@ -214,8 +215,42 @@ export async function waitForVerdict(
     throw error;
   }
   const withoutSecrets = await pulledWithoutItsSecrets(kube, namespace, verdict);
-  if (withoutSecrets) throw new Error(withoutSecrets);
+  if (withoutSecrets) {
+    // A pull made without the pod's Secret answers nothing; kubelet's retry after its back-off does.
+    const retried = await verdictAfterRetry(kube, namespace, name, Math.min(timeoutMs, RETRY_AFTER_LAG_MS));
+    if (retried) return retried;
+    throw new Error(withoutSecrets);
+  }
   return verdict;
+}
+
+/** How long to wait for kubelet's next pull after one it made without the pod's Secret (its first back-off is 10 s). */
+const RETRY_AFTER_LAG_MS = 90_000;
+
+/** How many times the pod's events report `reason` (kubelet aggregates repeats into one event's count). */
+export function eventCount(events: readonly CoreV1Event[], reason: string): number {
+  return events.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
+}
+
+/**
+ * After a pull kubelet made without a Secret that exists, the verdict of its next attempt: the pod
+ * completed, or a later pull failed with no new FailedToRetrieveImagePullSecret (the Secret was
+ * read); undefined when neither came before the deadline.
+ */
+async function verdictAfterRetry(kube: Kube, namespace: string, name: string, timeoutMs: number): Promise<PodVerdict | undefined> {
+  const before = await podEvents(kube, namespace, name);
+  const failed = eventCount(before, EventReason.Failed);
+  const unread = eventCount(before, SECRET_NOT_READ);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await sleep(2_000);
+    const v = verdictOf(await kube.core.readNamespacedPod({ name, namespace }));
+    if (v?.kind === 'completed') return v;
+    const events = await podEvents(kube, namespace, name);
+    if (v?.kind === 'pull-failed' && eventCount(events, EventReason.Failed) > failed && eventCount(events, SECRET_NOT_READ) === unread)
+      return v;
+  }
+  return undefined;
 }
 
 /**

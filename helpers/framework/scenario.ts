@@ -1,6 +1,7 @@
 // A scenario's context: its namespace, unique tags and repositories, deferred cleanups (run in
 // reverse, always), node locks, fixtures (images, pull Secrets, pods) and the evidence collectors
 // that run when its body throws. `runScenario` runs one body and writes its record.
+import { rateLimitedIn, rateLimitedReason } from './ratelimited.ts';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
@@ -466,6 +467,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       blockedBy?: Finding;
       observed?: PodObservation[];
       notSupported?: { capability: string; detail: string };
+      rateLimited?: { registry: string; detail: string };
     } = {},
   ) =>
     writeScenarioRecord({
@@ -482,6 +484,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       ...(extra.reason ? { reason: extra.reason } : {}),
       ...(extra.blockedBy ? { blockedBy: extra.blockedBy } : {}),
       ...(extra.notSupported ? { notSupported: extra.notSupported } : {}),
+      ...(extra.rateLimited ? { rateLimited: extra.rateLimited } : {}),
       ...(decl.selftest ? { selftest: true } : {}),
       ...(proven ? { proven } : {}),
       observations: extra.observed ?? (await observations()),
@@ -785,6 +788,19 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     // by that mismatch; one whose own pods showed, on a node the pull probe flagged, the cause the
     // probe found there is blocked by that finding. Blocked is a failure, with its cause named.
     const observed = await observations();
+    // A registry that rate-limited pullcheck: could not run, the registry's words as the cause.
+    const limited = rateLimitedIn(error);
+    if (limited) {
+      env.logger.info(`[${id}] COULD NOT RUN: rate-limited by ${limited.registry} (${limited.detail})`);
+      const { registry, detail } = limited;
+      await record('could-not-run', {
+        reason: redact(rateLimitedReason(limited)),
+        evidence: files,
+        observed,
+        rateLimited: { registry, detail },
+      });
+      return;
+    }
     const mismatch = mismatchExplanation(env, decl, postureRead);
     const blockedBy =
       mismatch ??

@@ -26,6 +26,17 @@ export interface RegistryTarget {
   repositoryLayout?: 'nested' | 'flat';
   /** The run put the registry's CA on every node for its whole length: suites neither add nor remove it. */
   trustedByRun?: boolean;
+  /** `--registry-upstream`: the registry is a pull-through cache of this one, where pullcheck pushes (helpers/run/upstream.ts). */
+  upstream?: UpstreamTarget;
+}
+
+/** The upstream of a pull-through cache under test: the password only by the variable's name. */
+export interface UpstreamTarget {
+  url: string;
+  host: string;
+  username?: string;
+  passwordEnv?: string;
+  caFile?: string;
 }
 
 export interface RunContext {

@@ -69,6 +69,11 @@ export interface ScenarioRecord {
    * lets it (deletion: `405 UNSUPPORTED`): the scenario is skipped by declaration, the capability reads "not supported".
    */
   notSupported?: { capability: string; detail: string };
+  /**
+   * The registry rate-limited pullcheck (429 after its Retry-After was waited out): the scenario
+   * could not run, and proves nothing of its capabilities either way (helpers/framework/ratelimited.ts).
+   */
+  rateLimited?: { registry: string; detail: string };
   /** A framework self-test, reported apart from the conformance scenarios. */
   selftest?: boolean;
   /** For `blocked`: the finding that explains it (a posture mismatch in a part its expectations read, a probe finding where it pulled). */
@@ -102,7 +107,8 @@ export interface TargetResult {
   nodes: { name: string; kubeletVersion: string; containerRuntime: string }[];
   cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
   /** `credentials`: whether certify was given any (false: an anonymous registry; absent in older reports). */
-  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean };
+  /** `upstream`: the URL of the upstream the vendor's registry is a pull-through cache of (`--registry-upstream`). */
+  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean; upstream?: string };
   startedAt: string;
   finishedAt: string;
   scenarios: ScenarioRecord[];

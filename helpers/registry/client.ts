@@ -29,6 +29,8 @@ export interface RegistryClientOptions {
   onPushed?: (p: { repository: string; reference: string; digest: string }) => void;
   /** Records every HTTP exchange (a vendor registry's: the evidence of a scenario that failed there). */
   transcript?: HttpTranscript;
+  /** How many 429 answers to one request are waited out before the 429 is the answer (default RATE_LIMIT_RETRIES). */
+  rateLimitRetries?: number;
 }
 
 export interface HttpResponse {
@@ -45,6 +47,35 @@ export class RegistryError extends Error {
   ) {
     super(message, options);
     this.name = 'RegistryError';
+  }
+}
+
+/**
+ * The registry kept answering 429 after its Retry-After was waited out: it limits this client's rate.
+ * A scenario that meets it says so (`rate-limited`, helpers/framework/ratelimited.ts), never that
+ * the capability it was proving failed.
+ */
+export class RateLimitedError extends RegistryError {
+  override name = 'RateLimitedError';
+  /** The registry's own words: its error code and Retry-After (`429 TOOMANYREQUESTS, Retry-After 60`). */
+  readonly detail: string;
+
+  constructor(
+    readonly registry: string,
+    method: string,
+    path: string,
+    res: HttpResponse,
+    waits: number,
+  ) {
+    const code = /"code"\s*:\s*"([A-Z_]+)"/.exec(res.body.toString('utf8'))?.[1];
+    const retryAfter = res.headers['retry-after'];
+    const detail = `429${code ? ` ${code}` : ''}${retryAfter ? `, Retry-After ${String(retryAfter)}` : ''}`;
+    const pathOnly = path.startsWith('http') ? new URL(path).pathname : path.split('?')[0];
+    super(
+      `${registry} rate-limited pullcheck: ${method} ${pathOnly} answered ${detail} after ${waits} wait(s) as its Retry-After said`,
+      429,
+    );
+    this.detail = detail;
   }
 }
 
@@ -71,6 +102,24 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 /** Consecutive failed PATCHes of one upload before giving up (each followed by a status query). */
 const MAX_RESUMES = 4;
+/** 429 answers to one request waited out (helpers/registry/client.ts fetch). */
+export const RATE_LIMIT_RETRIES = 3;
+/** The longest wait a Retry-After gets; without one (or an unreadable one), DEFAULT_RETRY_AFTER_MS. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/**
+ * How long to wait before asking again, from a 429's Retry-After (RFC 9110 10.2.3: delay-seconds or an
+ * HTTP-date), at most MAX_RETRY_AFTER_MS; DEFAULT_RETRY_AFTER_MS when it has none or none readable.
+ */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return DEFAULT_RETRY_AFTER_MS;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (Number.isNaN(ms)) return DEFAULT_RETRY_AFTER_MS;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
 /** The distribution spec's default lifetime of a token that names none. */
 const DEFAULT_TOKEN_SECONDS = 60;
 
@@ -97,11 +146,19 @@ export class RegistryClient {
    * registry or an absolute URL (an upload Location); GET and HEAD follow redirects.
    */
   async fetch(method: string, path: string, init: RequestInit = {}): Promise<HttpResponse> {
-    return pRetry(() => this.once(method, path, init), {
-      retries: 4,
-      minTimeout: 200,
-      shouldRetry: (error) => isTransient(error),
-    });
+    // A 429 is waited out as its Retry-After says (RATE_LIMIT_RETRIES times, each wait capped):
+    // what the registry asks of a client, and not a verdict on what was asked.
+    for (let waited = 0; ; waited++) {
+      const res = await pRetry(() => this.once(method, path, init), {
+        retries: 4,
+        minTimeout: 200,
+        shouldRetry: (error) => isTransient(error),
+      });
+      if (res.status !== 429) return res;
+      if (waited >= (this.options.rateLimitRetries ?? RATE_LIMIT_RETRIES))
+        throw new RateLimitedError(this.options.host, method, path, res, waited);
+      await sleep(retryAfterMs(res.headers['retry-after']));
+    }
   }
 
   async ping(): Promise<HttpResponse> {

@@ -27,6 +27,8 @@ import {
   type TestRegistry,
 } from './registry.ts';
 import { createCA, issueServerCertificate, type CertificateAuthority } from './tls.ts';
+import { startPullThrough, type PullThrough } from './pullthrough.ts';
+import { startRateLimited, type RateLimit } from './ratelimit.ts';
 
 const PROGRAMS_DIR = join(PACKAGE_ROOT, 'programs');
 const LABEL_IMAGE_INPUTS = 'pullcheck.io/image-inputs';
@@ -49,6 +51,10 @@ export interface RegistryKind {
   blobHostCa?: 'suite' | 'separate';
   /** The blob host's fixed address on the network (with `ip`): redirects name it, so the host follows them too. */
   blobHostIp?: string;
+  /** distribution in its `proxy:` mode, a pull-through cache of an upstream it starts (helpers/registry/pullthrough.ts). */
+  pullThrough?: PullThrough;
+  /** distribution behind a front answering 429 with Retry-After for the repositories a scenario limits (helpers/registry/ratelimit.ts). */
+  rateLimit?: RateLimit;
   /**
    * The blob host answers every GET this many milliseconds late: a slow blob store, so that each
    * download lasts long enough for overlapping pulls to be read from its log (programs/blobhost -delay).
@@ -111,12 +117,16 @@ export async function startRegistry(spec: KindSpec, logger: Logger): Promise<Tes
   if (spec.blobDelayMs !== undefined && !spec.redirectBlobs)
     throw new Error(`registry ${spec.name}: blobDelayMs slows the blob host, which only a registry redirecting blobs has`);
   if (spec.redirectBlobs) return startRedirecting(spec, logger);
+  if (spec.rateLimit) return startRateLimited({ ...spec, rateLimit: spec.rateLimit }, logger);
+  if (spec.pullThrough) return startPullThrough({ ...spec, pullThrough: spec.pullThrough }, logger);
   return new LocalRegistry(spec, logger).start();
 }
 
 /** What `pullcheck` logs as the registry's kind. */
 export function kindName(k: RegistryKind): string {
-  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'}${k.blobDelayMs ? `, answering after ${k.blobDelayMs} ms` : ''})` : ''}`;
+  return `${k.implementation ?? 'distribution'}${k.redirectBlobs ? ` redirecting blobs (blob host CA: ${k.blobHostCa ?? 'suite'}${k.blobDelayMs ? `, answering after ${k.blobDelayMs} ms` : ''})` : ''}${
+    k.pullThrough ? ` pull-through cache (upstream ${k.pullThrough.upstreamAuth === 'none' ? 'anonymous' : 'with credentials'})` : ''
+  }${k.rateLimit ? ' behind a rate-limiting front' : ''}`;
 }
 
 /** The ggcr program's arguments: TLS files as registry.ts copies them, or none for plain HTTP. */

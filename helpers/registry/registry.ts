@@ -79,6 +79,10 @@ export interface RegistrySpec {
    * distribution: DELETE answered `405 UNSUPPORTED`, which the spec allows (docs/capabilities.md).
    */
   deletion?: boolean;
+  /** More files copied into the container (a pull-through cache's upstream CA: helpers/registry/pullthrough.ts). */
+  extraFiles?: readonly { content: string; target: string }[];
+  /** The registry process's environment (SSL_CERT_FILE: the roots it verifies an upstream with). */
+  env?: Readonly<Record<string, string>>;
   /** htpasswd: the user name (default `user-<name>`); two registries may then know one user with different passwords. */
   username?: string;
 }
@@ -192,6 +196,7 @@ export class LocalRegistry {
         ? [{ content: `${htpasswdLine(username, password)}\n`, target: '/auth/htpasswd' }]
         : []),
       ...(token ? [{ content: token.rootCertBundle, target: '/auth/token-root.crt' }] : []),
+      ...(spec.extraFiles ?? []),
     ];
     const container = await containerOn(image, spec.network, alias, spec.ip)
       .withName(alias)
@@ -203,6 +208,7 @@ export class LocalRegistry {
         'pullcheck.io/registry': spec.name,
       })
       .withCopyContentToContainer(files)
+      .withEnvironment({ ...spec.env })
       .withBindMounts(spec.storageVolume ? [{ source: spec.storageVolume, target: '/var/lib/registry' }] : [])
       .withWaitStrategy(Wait.forLogMessage(/listening on/))
       .start()

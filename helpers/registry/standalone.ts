@@ -11,6 +11,7 @@ import type { Logger } from '../infra/log.ts';
 import { ownedLabelArgs } from '../infra/sweep.ts';
 import { RegistryClient, RegistryError } from './client.ts';
 import { startRegistry, type KindSpec } from './kinds.ts';
+import { PullThroughRegistry } from './pullthrough.ts';
 import { TOKEN_PUBLIC_PREFIXES } from './registry.ts';
 import { createCA } from './tls.ts';
 import { networkGateway } from './tokenserver.ts';
@@ -20,18 +21,21 @@ export const STANDALONE_KINDS = [
   'distribution-anonymous',
   'distribution-token',
   'distribution-no-delete',
+  'distribution-proxy',
   'ggcr',
   'redirect',
 ] as const;
 export type StandaloneKind = (typeof STANDALONE_KINDS)[number];
 
 /** What each kind is, as a suite would ask for it (helpers/framework/env.ts RegistryRequest). */
-const KINDS: Record<StandaloneKind, Pick<KindSpec, 'auth' | 'implementation' | 'redirectBlobs' | 'deletion'>> = {
+const KINDS: Record<StandaloneKind, Pick<KindSpec, 'auth' | 'implementation' | 'redirectBlobs' | 'deletion' | 'pullThrough'>> = {
   'distribution-htpasswd': { auth: 'htpasswd' },
   'distribution-anonymous': { auth: 'none' },
   'distribution-token': { auth: 'token' },
   // As Debian's docker-registry and most deployments leave distribution: deletion disabled (405 UNSUPPORTED).
   'distribution-no-delete': { auth: 'htpasswd', deletion: false },
+  // distribution's proxy mode with credentials of its own, in front of an htpasswd upstream it holds the credentials of.
+  'distribution-proxy': { auth: 'htpasswd', pullThrough: { upstreamAuth: 'htpasswd' } },
   ggcr: { auth: 'none', implementation: 'ggcr' },
   redirect: { auth: 'htpasswd', redirectBlobs: true },
 };
@@ -91,6 +95,7 @@ export function addressIn(subnet: string, n: number): string {
 const GATEWAY = 1;
 const REGISTRY_HOST = 10;
 const BLOB_HOST = 11;
+const UPSTREAM_HOST = 12;
 
 export interface OwnNetwork {
   name: string;
@@ -151,6 +156,8 @@ export interface StandaloneRegistry extends AsyncDisposable {
   caFile: string;
   caPem: string;
   network: OwnNetwork;
+  /** The upstream of a pull-through cache (distribution-proxy): where certify pushes (`--registry-upstream`). */
+  upstream?: { url: string; host: string; username: string | undefined; password: string | undefined };
   /** Removes the containers, disconnects the nodes, removes the network and the CA's files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -188,8 +195,18 @@ export async function startStandalone(o: { kind: StandaloneKind; nodes: readonly
     });
     for (const n of nodes) await docker(['network', 'connect', network.name, n], { logger });
     const ip = addressIn(network.subnet, REGISTRY_HOST);
+    const spec = KINDS[kind];
     const registry = await startRegistry(
-      { ...KINDS[kind], name: kind, ca, network: network.name, runId, ip, blobHostIp: addressIn(network.subnet, BLOB_HOST) },
+      {
+        ...spec,
+        ...(spec.pullThrough ? { pullThrough: { ...spec.pullThrough, upstreamIp: addressIn(network.subnet, UPSTREAM_HOST) } } : {}),
+        name: kind,
+        ca,
+        network: network.name,
+        runId,
+        ip,
+        blobHostIp: addressIn(network.subnet, BLOB_HOST),
+      },
       logger,
     );
     undo.push(() => registry.stop());
@@ -213,6 +230,16 @@ export async function startStandalone(o: { kind: StandaloneKind; nodes: readonly
       caFile: ca.certFile,
       caPem: ca.certPem,
       network,
+      ...(registry instanceof PullThroughRegistry
+        ? {
+            upstream: {
+              url: `https://${registry.upstream.host}`,
+              host: registry.upstream.host,
+              username: registry.upstream.username,
+              password: registry.upstream.password,
+            },
+          }
+        : {}),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -221,6 +248,9 @@ export async function startStandalone(o: { kind: StandaloneKind; nodes: readonly
     throw error;
   }
 }
+
+/** The variable the printed certify line passes a cache's upstream password in (`--upstream-password-env`). */
+export const UPSTREAM_PASSWORD_ENV = 'PULLCHECK_UPSTREAM_PASSWORD';
 
 /** A word safe to paste into a POSIX shell as it is, else single-quoted. */
 export function shellWord(word: string): string {
@@ -240,6 +270,8 @@ export function certifyCommand(o: {
   publicPrefix?: string | undefined;
   name?: string | undefined;
   profile?: string | undefined;
+  /** A pull-through cache's upstream: its password comes from a file through UPSTREAM_PASSWORD_ENV. */
+  upstream?: { url: string; username?: string | undefined; passwordFile?: string | undefined } | undefined;
 }): string {
   const words = [
     'npx',
@@ -253,7 +285,13 @@ export function certifyCommand(o: {
     ...(o.name ? ['--name', o.name] : []),
     ...(o.publicPrefix ? ['--registry-public-prefix', o.publicPrefix] : []),
     ...(o.username && o.passwordFile ? ['--registry-username', o.username, '--registry-password-stdin'] : []),
+    ...(o.upstream ? ['--registry-upstream', o.upstream.url, '--upstream-ca', o.caFile] : []),
+    ...(o.upstream?.username && o.upstream.passwordFile
+      ? ['--upstream-username', o.upstream.username, '--upstream-password-env', UPSTREAM_PASSWORD_ENV]
+      : []),
   ];
-  const command = words.map(shellWord).join(' ');
+  const upstreamPassword =
+    o.upstream?.username && o.upstream.passwordFile ? `${UPSTREAM_PASSWORD_ENV}="$(cat ${shellWord(o.upstream.passwordFile)})" ` : '';
+  const command = upstreamPassword + words.map(shellWord).join(' ');
   return o.username && o.passwordFile ? `${command} < ${shellWord(o.passwordFile)}` : command;
 }

@@ -26,6 +26,20 @@ export interface VendorRegistrySpec {
   repositoryLayout?: 'nested' | 'flat';
   /** The file every manifest pushed here is journalled in, for the run's cleanup (helpers/registry/cleanup.ts). */
   pushJournal?: string;
+  /**
+   * The registry is a pull-through cache of this one (`--registry-upstream`): pullcheck's client
+   * (pushes, reads back, deletes, the cleanup) speaks to the upstream; image references, pull
+   * credentials and node trust name the cache, so that every pod pulls through it.
+   */
+  upstream?: UpstreamSpec;
+}
+
+export interface UpstreamSpec {
+  url: string;
+  host: string;
+  username?: string;
+  password?: string;
+  caPem?: string;
 }
 
 export class VendorRegistry implements TestRegistry {
@@ -46,17 +60,23 @@ export class VendorRegistry implements TestRegistry {
   ) {
     this.anonymous = role === 'public' || !vendor.username;
     this.spec = { name, auth: this.anonymous ? 'none' : 'htpasswd', tls: true };
+    const to = vendor.upstream ?? vendor;
     this.client = new RegistryClient({
-      host: vendor.host,
-      ...(vendor.caPem ? { ca: vendor.caPem } : {}),
-      ...(vendor.username && vendor.password ? { username: vendor.username, password: vendor.password } : {}),
-      ...(vendor.pushJournal ? { onPushed: journalTo(vendor.pushJournal, vendor.host) } : {}),
+      host: to.host,
+      ...(to.caPem ? { ca: to.caPem } : {}),
+      ...(to.username && to.password ? { username: to.username, password: to.password } : {}),
+      ...(vendor.pushJournal ? { onPushed: journalTo(vendor.pushJournal, to.host) } : {}),
       transcript: new HttpTranscript(),
     });
   }
 
   get host(): string {
     return this.vendor.host;
+  }
+
+  /** The upstream pullcheck pushes to when the registry is a pull-through cache (`--registry-upstream`). */
+  get upstream(): UpstreamSpec | undefined {
+    return this.vendor.upstream;
   }
 
   get repositoryPrefix(): string | undefined {

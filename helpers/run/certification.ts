@@ -29,6 +29,12 @@ export const REQUIRED_CAPABILITIES: readonly Capability[] = [
 const AUTH_CAPABILITIES: readonly Capability[] = ['auth-enforced', 'credentials-accepted'];
 export const ANONYMOUS_NOTE = 'anonymous registry: auth-enforced and credentials-accepted not in scope';
 
+/** Certified as a pull-through cache (`--registry-upstream`): then pull-through is required. */
+function pullThroughCache(targets: readonly TargetResult[]): boolean {
+  const vendors = targets.filter((t) => t.registry.mode === 'vendor');
+  return vendors.length > 0 && vendors.every((t) => Boolean(t.registry.upstream));
+}
+
 function anonymousVendor(targets: readonly TargetResult[]): boolean {
   const vendors = targets.filter((t) => t.registry.mode === 'vendor');
   return vendors.length > 0 && vendors.every((t) => t.registry.credentials === false);
@@ -50,6 +56,8 @@ function verdictOf(s: ScenarioRecord, key: Capability): CertificationStatus | un
   // Only an optional capability can be "not supported"; a required one the registry refuses is not proven.
   if (s.notSupported?.capability === key) return REQUIRED_CAPABILITIES.includes(key) ? undefined : 'not supported';
   if (s.status === 'blocked') return s.blockedBy?.capability === key ? 'failed' : undefined;
+  // The registry limited pullcheck's rate: the capability was not exercised, neither failed nor passed.
+  if (s.rateLimited) return undefined;
   if (s.status === 'failed' || s.status === 'could-not-run') return 'failed';
   // Proven on the node side alone (the registry's log cannot be read): not the registry's half.
   if (s.status === 'passed') return s.proven === 'node side only' ? undefined : 'passed';
@@ -69,7 +77,10 @@ function registryFindings(targets: readonly TargetResult[]): Finding[] {
 export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   const ran = targets.flatMap(vendorScenarios);
   const anonymous = anonymousVendor(targets);
-  return (Object.keys(CAPABILITIES) as Capability[]).map((key) => {
+  const cache = pullThroughCache(targets);
+  // pull-through is a capability of a cache alone: a registry certified without --registry-upstream has no such line.
+  const keys = (Object.keys(CAPABILITIES) as Capability[]).filter((key) => key !== 'pull-through' || cache);
+  return keys.map((key) => {
     if (anonymous && AUTH_CAPABILITIES.includes(key))
       return {
         key,
@@ -105,7 +116,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
     return {
       key,
       capability: CAPABILITIES[key],
-      required: REQUIRED_CAPABILITIES.includes(key),
+      required: REQUIRED_CAPABILITIES.includes(key) || (key === 'pull-through' && cache),
       status,
       scenarios: [...new Set(matching.map((s) => s.id))].sort(),
       verdicts: verdicts.sort((a, b) => a.id.localeCompare(b.id)),

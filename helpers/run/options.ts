@@ -1,6 +1,7 @@
 // One typed options object for `pullcheck run`, resolved in one place from (in this order of
 // precedence) the command line, PULLCHECK_* environment variables and a YAML config file. Every
 // mistake is a UsageError whose one line names the fix.
+import { upstreamOption, type UpstreamOptions } from './upstream.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -11,9 +12,9 @@ import { inClusterProblem } from '../cluster/incluster.ts';
 import { readResults } from '../report/assemble.ts';
 import type { RunResults } from '../report/schema.ts';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { UsageError } from './usage.ts';
+
+export { UsageError };
 
 export interface VendorRegistryOptions {
   /** https://host[:port]; the host is what image references name. */
@@ -30,6 +31,8 @@ export interface VendorRegistryOptions {
   publicPrefix?: string;
   /** `flat`: every repository at depth 2, `prefix/name` (--registry-repository-layout). */
   repositoryLayout?: 'nested' | 'flat';
+  /** `--registry-upstream`: the registry is a pull-through cache of this one (helpers/run/upstream.ts). */
+  upstream?: UpstreamOptions;
 }
 
 export interface RunOptions {
@@ -96,6 +99,10 @@ export interface RunFlags {
   registryRepositoryPrefix?: string;
   registryPublicPrefix?: string;
   registryRepositoryLayout?: string;
+  registryUpstream?: string;
+  upstreamUsername?: string;
+  upstreamPasswordEnv?: string;
+  upstreamCa?: string;
   keep?: boolean;
   parallel?: string;
   timeout?: string;
@@ -371,6 +378,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       ...(repositoryPrefix ? { repositoryPrefix } : {}),
       ...(publicPrefix ? { publicPrefix } : {}),
       ...(repositoryLayout ? { repositoryLayout } : {}),
+      ...upstreamOption(flags, env),
     };
   } else if (
     flags.registryUsername ||
@@ -378,7 +386,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     flags.registryCa ||
     flags.registryRepositoryPrefix ||
     flags.registryPublicPrefix ||
-    flags.registryRepositoryLayout
+    flags.registryRepositoryLayout ||
+    flags.registryUpstream
   ) {
     throw new UsageError(
       '--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix/--registry-repository-layout need --registry URL',

@@ -3,6 +3,7 @@
 // cluster up through its provider, sweeps what killed runs left, writes the target's run context,
 // runs the suites that leave nodes alone and then those that change nodes under per-node locks,
 // each phase --parallel suites at a time, and deletes the cluster it made unless --keep.
+import { checkUpstream, upstreamSpec, upstreamTarget } from './upstream.ts';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
@@ -96,6 +97,7 @@ function vendorOf(o: RunOptions, pushJournal?: string): VendorRegistry | undefin
       ...(v.repositoryPrefix ? { repositoryPrefix: v.repositoryPrefix } : {}),
       ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
       ...(pushJournal ? { pushJournal } : {}),
+      ...upstreamSpec(v.upstream),
     },
     'vendor',
   );
@@ -214,7 +216,14 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     kubernetesVersion: provider.kubernetesVersion() ?? target.name,
     nodes: [],
     cluster: provider.describe(),
-    registry: o.registry ? { mode: 'vendor', url: o.registry.url, credentials: Boolean(o.registry.username) } : { mode: 'local' },
+    registry: o.registry
+      ? {
+          mode: 'vendor',
+          url: o.registry.url,
+          credentials: Boolean(o.registry.username),
+          ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
+        }
+      : { mode: 'local' },
   };
   let down: (() => Promise<void>) | undefined;
   let untrustVendor: (() => Promise<void>) | undefined;
@@ -305,6 +314,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
               ...(o.registry.repositoryPrefix ? { repositoryPrefix: o.registry.repositoryPrefix } : {}),
               ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
               ...(o.registry.repositoryLayout ? { repositoryLayout: o.registry.repositoryLayout } : {}),
+              ...upstreamTarget(o.registry.upstream, resolve),
             },
           }
         : {}),
@@ -451,6 +461,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   if (o.registry) {
     // Not a logged phase: a failure must print its one line, not START/FAIL lines around it.
     await checkVendorRegistry(o.registry);
+    await checkUpstream(o.registry.upstream, logger);
     logger.info(`registry ${o.registry.url} answers${o.registry.username ? ` and takes the credentials of ${o.registry.username}` : ''}`);
   }
   const started = new Date();

@@ -45,8 +45,12 @@ export async function serveRegistry(o: {
   const nodes = await kindNodeNames(kind, o.cluster);
   const registry = await startStandalone({ kind: o.kind, nodes, logger: o.logger });
   const secret = registry.password ? writeSecretFile(registry.password) : undefined;
+  const upstreamSecret = registry.upstream?.password ? writeSecretFile(registry.upstream.password) : undefined;
   // Registered after the registry's own: runs first, then the registry goes.
-  onInterrupt('the password file', () => secret?.remove());
+  onInterrupt('the password file', () => {
+    secret?.remove();
+    upstreamSecret?.remove();
+  });
   process.stdout.write(
     `${certifyCommand({
       url: registry.url,
@@ -54,6 +58,9 @@ export async function serveRegistry(o: {
       username: registry.username,
       passwordFile: secret?.file,
       publicPrefix: publicPrefixOf(o.kind),
+      ...(registry.upstream
+        ? { upstream: { url: registry.upstream.url, username: registry.upstream.username, passwordFile: upstreamSecret?.file } }
+        : {}),
       ...o.flags,
     })}\n`,
   );

@@ -1,7 +1,7 @@
 // `--shard I/N`: a CI matrix runs a selection in N parts. A scenario's part is fixed by its ID
 // alone, so adding a scenario moves no other between shards.
 import { createHash } from 'node:crypto';
-import { UsageError } from './options.ts';
+import { UsageError } from './usage.ts';
 
 export interface Shard {
   /** From 1. */
