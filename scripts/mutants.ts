@@ -54,6 +54,8 @@ interface Mutant {
   expect: { scenario: string; headline: RegExp; blocked?: boolean }[];
   /** When set, every other red scenario of the selection must be blocked, its first line matching this. */
   othersBlockedBy?: RegExp;
+  /** When set, the run must also report a failing finding before the suites whose line matches this. */
+  finding?: RegExp;
   /** Breaks the cluster (or stands up a broken registry); returns how to undo it, and `pullcheck run` arguments. */
   apply(c: Ctx): Promise<(() => Promise<void>) | Applied>;
 }
@@ -223,12 +225,13 @@ const MUTANTS: Mutant[] = [
     focus: '^registry/anonymous-manifest-and-blob-refused$',
     expect: [
       {
+        // Its own client saw the leak (it runs no pod): a failure of its own, beside the probe's finding.
         scenario: 'registry/anonymous-manifest-and-blob-refused',
         headline:
-          /^blocked: the pull probe found before the suites that the registry .* serves its private images to anyone: .*; then: the private registry \S+ must refuse every read .* but it served a client without credentials: GET \/v2\/\S+\/manifests\/\S+ answered 200/,
-        blocked: true,
+          /^the private registry \S+ must refuse every read .* but it served a client without credentials: GET \/v2\/\S+\/manifests\/\S+ answered 200/,
       },
     ],
+    finding: /^the registry \S+ serves its private images to anyone: every node pulled one with no pull Secret/,
     apply: (c) => faultyRegistry(c, 'auth-on-ping-only'),
   },
   {
@@ -537,6 +540,15 @@ async function runMutant(m: Mutant, c: Ctx, kubeconfig: string, work: string): P
       stray.length === 0
         ? `caught: ${others.length} other red scenario(s), each blocked by the same cause`
         : `MISSED: ${stray.length} other red scenario(s) not blocked by the cause: ${stray.map((s) => `${s.id} — ${firstLine(s)}`).join('; ')}`,
+    );
+  }
+  if (m.finding) {
+    const findings = results?.targets.flatMap((t) => t.findings ?? []) ?? [];
+    const named = findings.find((f) => f.fails && m.finding?.test(f.line));
+    lines.push(
+      named
+        ? `caught: the finding before the suites — ${named.line}`
+        : `MISSED: no failing finding matches ${m.finding}: ${findings.map((f) => f.line).join('; ') || '(none)'}`,
     );
   }
   // A mutant no scenario turned red, or whose run still exited 0, was not caught, whatever else matched.
