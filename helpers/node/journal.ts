@@ -250,6 +250,12 @@ export const LIST_SHELL = `for f in "$1"/*/*; do
   echo "==> $f"; cat "$f"; echo
 done; true`;
 
+/** The journal's entries on `node`, whoever wrote them (a write killed before its move is left out). */
+export async function listJournal(nodes: NodeAccess, node: string, root = JOURNAL_ROOT): Promise<JournalEntry[]> {
+  const { stdout } = await nodes.exec(node, ['sh', '-c', LIST_SHELL, 'sh', root]);
+  return parseListing(stdout).entries;
+}
+
 /** Splits LIST_SHELL's output into entries; a `.tmp` (a write killed before its move) comes back as `partial`. */
 export function parseListing(stdout: string): { entries: JournalEntry[]; partial: string[] } {
   const entries: JournalEntry[] = [];

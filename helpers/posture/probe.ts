@@ -102,7 +102,13 @@ function probePod(namespace: string, name: string, node: string, image: string, 
   return pod;
 }
 
-async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, logger: Logger): Promise<ProbeFinding[]> {
+async function probeRegistry(
+  cluster: Cluster,
+  namespace: string,
+  p: Probed,
+  logger: Logger,
+  ownCredentials: OwnNodeCredentials | undefined,
+): Promise<ProbeFinding[]> {
   const findings: ProbeFinding[] = [];
   const key = probeKey(p.registry);
   const secret = p.registry.username ? `probe-${randomBytes(3).toString('hex')}` : undefined;
@@ -117,6 +123,10 @@ async function probeRegistry(cluster: Cluster, namespace: string, p: Probed, log
       await cluster.kube.core.createNamespacedPod({ namespace, body: probePod(namespace, name, node, p.ref, secret) });
       const withSecret = await verdictWithCause(cluster, namespace, name);
       if (!secret || !withSecret.ok) return { node, withSecret, anonymous: undefined };
+      if (ownCredentials?.nodes.includes(node)) {
+        logger.info(`probe: ${node} holds ${ownCredentials.why}: its pull without a Secret from ${p.label} is not probed`);
+        return { node, withSecret, anonymous: undefined };
+      }
       // Without the Secret the pull must be refused: a node that pulls anyway holds a credential of its own.
       await cluster.kube.core.createNamespacedPod({ namespace, body: probePod(namespace, `${name}-anon`, node, p.ref, undefined) });
       return { node, withSecret, anonymous: await verdictWithCause(cluster, namespace, `${name}-anon`) };
@@ -242,7 +252,17 @@ async function probeUntrusted(cluster: Cluster, namespace: string, ref: string):
  * Probes every node against pullcheck's own registry (kind clusters) and the vendor's (when given).
  * Returns one finding per broken node and registry, or one per registry when the registry is the cause.
  */
+/**
+ * Nodes holding a node credential pullcheck itself wrote and keeps on purpose (an upgrade's before
+ * half, for its after half): a pull without a Secret there proves nothing about the cluster.
+ */
+export interface OwnNodeCredentials {
+  nodes: readonly string[];
+  why: string;
+}
+
 export async function probePulls(o: {
+  ownCredentials?: OwnNodeCredentials;
   cluster: Cluster;
   vendor: TestRegistry | undefined;
   runId: string;
@@ -303,7 +323,7 @@ export async function probePulls(o: {
       }
     }
     const findings: ProbeFinding[] = [];
-    for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger)));
+    for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger, o.ownCredentials)));
     return [
       ...blameRegistries(
         findings,

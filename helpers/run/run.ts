@@ -29,7 +29,8 @@ import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
 import { asFinding, checkPosture, weakerThanUpstream } from '../posture/check.ts';
-import { probePulls } from '../posture/probe.ts';
+import { type OwnNodeCredentials, probePulls } from '../posture/probe.ts';
+import { listJournal, safeName } from '../node/journal.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
 import { cleanPushed, cleanupLine, PUSH_JOURNAL, readJournal, type RegistryCleanup, runJournals } from '../registry/cleanup.ts';
 import { certificationGaps, certify } from './certification.ts';
@@ -293,7 +294,14 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     }
     const probeFindings = await logger.phase(
       `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
-      () => probePulls({ cluster, vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)), runId: r.runId, logger }),
+      async () =>
+        probePulls({
+          cluster,
+          vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
+          runId: r.runId,
+          logger,
+          ...(await keptNodeCredentials(r, cluster)),
+        }),
     );
     for (const f of probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
     const ctx: RunContext = {
@@ -418,6 +426,23 @@ async function cleanVendorRegistry(
 }
 
 /** The runs whose journal entries this target leaves to their owner: its own, and an upgrade's before half for its after half. */
+/**
+ * The after half of an upgrade keeps the node credentials its before half wrote (upgrade/* asks
+ * whether they still work): the nodes holding one, read from the node journals, for the probe.
+ */
+async function keptNodeCredentials(r: RunShared, cluster: Cluster): Promise<{ ownCredentials?: OwnNodeCredentials }> {
+  const before = r.o.upgradeHalf?.half === 'after' ? safeName(r.o.upgradeHalf.baseline.results.runId) : undefined;
+  if (!before || cluster.nodes.how === 'none') return {};
+  const holding: string[] = [];
+  for (const node of cluster.nodeNames) {
+    const entries = await listJournal(cluster.nodes, node);
+    if (entries.some((e) => e.run === before && e.kind === 'file' && e.restart.includes('kubelet'))) holding.push(node);
+  }
+  return holding.length
+    ? { ownCredentials: { nodes: holding, why: `a node credential the upgrade's before half (run ${before}) wrote for the after half` } }
+    : {};
+}
+
 function journalRunsKept(r: RunShared): string[] {
   return [r.runId, ...(r.o.upgradeHalf?.half === 'after' ? [r.o.upgradeHalf.baseline.results.runId] : [])];
 }
