@@ -300,7 +300,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
           vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
           runId: r.runId,
           logger,
-          ...(await keptNodeCredentials(r, cluster)),
+          ...(await keptNodeCredentials(r, target, cluster)),
         }),
     );
     for (const f of probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
@@ -430,9 +430,11 @@ async function cleanVendorRegistry(
  * The after half of an upgrade keeps the node credentials its before half wrote (upgrade/* asks
  * whether they still work): the nodes holding one, read from the node journals, for the probe.
  */
-async function keptNodeCredentials(r: RunShared, cluster: Cluster): Promise<{ ownCredentials?: OwnNodeCredentials }> {
-  const before = r.o.upgradeHalf?.half === 'after' ? safeName(r.o.upgradeHalf.baseline.results.runId) : undefined;
-  if (!before || cluster.nodes.how === 'none') return {};
+async function keptNodeCredentials(r: RunShared, target: TargetSpec, cluster: Cluster): Promise<{ ownCredentials?: OwnNodeCredentials }> {
+  // `pullcheck upgrade` runs both halves in one run; `upgrade --after` names the before run's report.
+  const afterHalf = target.upgrade?.half === 'after' || r.o.upgradeHalf?.half === 'after';
+  if (!afterHalf || cluster.nodes.how === 'none') return {};
+  const before = safeName(r.o.upgradeHalf?.half === 'after' ? r.o.upgradeHalf.baseline.results.runId : r.runId);
   const holding: string[] = [];
   for (const node of cluster.nodeNames) {
     const entries = await listJournal(cluster.nodes, node);
