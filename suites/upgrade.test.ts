@@ -147,11 +147,19 @@ suite.scenario(
         read.history.kind === 'record' && read.hashes.length > 0,
         `KEP-2535 (gate on for ${u.from}): kubelet on ${node} should record the Secret it pulled ${image.ref} with, but ${read.history.kind === 'record' ? 'its record names no Secret for the image' : 'there is no pull record'} (image ${read.imageRef})`,
       );
+      s.observe('pull record', [read.history.kind === 'record' ? `${read.hashes.length} credential hash(es)` : 'none']);
       u.save({ node, ref: image.ref, imageRef: read.imageRef, hashes: read.hashes });
       return;
     }
     const before = u.load();
     const after = await hashesOf(before.node, before.ref);
+    s.observe('pull record after the upgrade', [
+      after.history.kind !== 'record'
+        ? 'gone'
+        : after.imageRef === before.imageRef && JSON.stringify(after.hashes) === JSON.stringify(before.hashes)
+          ? 'kept, unchanged'
+          : 'kept, changed',
+    ]);
     claim(
       after.history.kind === 'record',
       `a pull record written by kubelet ${u.from} must be read by ${u.to}: on ${before.node} the record of ${before.ref} (${before.imageRef}) is gone after the upgrade`,
@@ -316,6 +324,7 @@ suite.scenario(
         now.imageID.endsWith(image.digest),
         `pod ${namespace}/across on ${node} should run ${image.ref} (${image.digest}), but its imageID is ${now.imageID}`,
       );
+      s.observe('pod across the upgrade', [`running, restarts ${now.restartCount}`]);
       u.save({ namespace, pod: 'across', node, ...now });
       return;
     }
@@ -323,6 +332,11 @@ suite.scenario(
     await s.lockNode(before.node);
     const pod = await kube.core.readNamespacedPod({ namespace, name: before.pod });
     const after = seen(pod);
+    s.observe('pod across the upgrade', [
+      after.containerID === before.containerID ? 'same container' : 'container replaced',
+      after.imageID === before.imageID ? 'same image ID' : 'image ID changed',
+      `restarts ${after.restartCount}`,
+    ]);
     claim(
       JSON.stringify(after) ===
         JSON.stringify({
@@ -376,6 +390,10 @@ suite.scenario(
           `imagePullPolicy defaulting (${name === 'latest' ? ':latest → Always' : 'a tag → IfNotPresent'}): Deployment ${namespace}/${name} (${ref}) was defaulted to ${template[name]} on ${u.from}`,
         );
       }
+      s.observe(
+        'defaulted imagePullPolicy',
+        Object.entries(template).map(([name, policy]) => `${name} ${policy}`),
+      );
       u.save({ namespace, template });
       return;
     }
@@ -395,6 +413,7 @@ suite.scenario(
         `app=${name}`,
       );
       const podPolicy = fresh.spec?.containers[0]?.imagePullPolicy ?? '(none)';
+      s.observe('new pod of an existing Deployment', [`${name} ${podPolicy}`]);
       claim(
         podPolicy === before.template[name],
         `an existing Deployment's new pods keep the defaulted imagePullPolicy across ${u.from} → ${u.to}: Deployment ${namespace}/${name} had ${before.template[name]}, its new pod ${fresh.metadata?.name} has ${podPolicy}`,
