@@ -198,7 +198,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // suite's first registry the nodes already trust: the vendor's with its credentials before the
     // vendor standing in for an anonymous registry (it pushes outside the anonymous namespace).
     if (cluster.nodes.how === 'none') {
-      const vendors = [...registries.values()].filter((r) => !r.local);
+      // Not a pull-only one (--registry-preseeded): the agent's image would have to be pushed there.
+      const vendors = [...registries.values()].filter((r) => !r.local && !r.preseeded);
       const source = vendors.find((r) => r.username) ?? vendors[0] ?? [...registries.values()].find((r) => r.local && r.caPem);
       if (source) {
         const agent = await logger.phase('install the node agent DaemonSet', () =>
