@@ -177,6 +177,7 @@ async function runCommand(c: Call): Promise<number> {
     ...(values['registry-repository-prefix'] ? { registryRepositoryPrefix: values['registry-repository-prefix'] } : {}),
     ...(values['registry-public-prefix'] ? { registryPublicPrefix: values['registry-public-prefix'] } : {}),
     ...(values['registry-repository-layout'] ? { registryRepositoryLayout: values['registry-repository-layout'] } : {}),
+    ...(values['registry-preseeded'] ? { registryPreseeded: values['registry-preseeded'] } : {}),
     ...upstreamFlags(values),
     ...(values.keep !== undefined ? { keep: values.keep } : {}),
     ...(values.parallel ? { parallel: values.parallel } : {}),

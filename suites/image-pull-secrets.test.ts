@@ -7,6 +7,7 @@ import {
   defineSuite,
   dockerCfgSecret,
   EventReason,
+  expectRanPreseeded,
   imageIdOf,
   installNodeFile,
   kubeletProcessFacts,
@@ -47,8 +48,14 @@ suite.section('image-pull-secrets: Secrets that work', () => {
     { capabilities: ['credentials-accepted'] },
     async (s) => {
       const registry = s.env.registry('private');
-      const image = await s.image(registry);
+      // Pull-only (--registry-preseeded): the vendor's private manifest, by the digest it names.
+      const seeded = s.preseeded(registry, 'oci-manifest');
       const secret = await s.pullSecret({ ...registry.credential(), email: 'pullcheck@example.invalid' });
+      if (seeded) {
+        expectRanPreseeded(await s.runPod({ image: seeded.ref, imagePullSecrets: [secret] }), seeded);
+        return;
+      }
+      const image = await s.image(registry);
       await s.expectRan(await s.runPod({ image: image.ref, imagePullSecrets: [secret] }), image);
     },
   );

@@ -242,7 +242,7 @@ describe('readConfigFile', () => {
     [
       'an unknown registry key',
       'registry: { url: https://r, user: u }\n',
-      /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca, repositoryPrefix, publicPrefix, repositoryLayout\)/,
+      /unknown key "registry\.user" \(allowed: url, username, passwordEnv, ca, repositoryPrefix, publicPrefix, repositoryLayout, preseeded\)/,
     ],
     ['registry as a string', 'registry: https://r\n', /registry must be a mapping/],
     ['suites as a string', 'suites: smoke\n', /suites must be a list of suite names/],

@@ -22,6 +22,7 @@ import type { TestRegistry } from '../registry/registry.ts';
 import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../registry/kinds.ts';
 import { createCA, type CertificateAuthority } from '../registry/tls.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
+import type { PreseededEntry } from '../registry/preseeded.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
 import type { Posture } from '../model/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -71,6 +72,7 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
           url: ctx.registry.url,
           credentials: Boolean(ctx.registry.username),
           ...(ctx.registry.upstream ? { upstream: ctx.registry.upstream.url } : {}),
+          ...(ctx.registry.preseeded ? { pullOnly: true } : {}),
         }
       : { mode: 'local' },
     posture,
@@ -101,8 +103,10 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
     req.auth === 'token'
   )
     return undefined;
+  // Pull-only: anonymous references in the pre-seeded file are read without the credentials.
+  const anonymousReads = Boolean(v.publicPrefix) || Boolean(v.preseeded?.some((e) => !e.name.startsWith('private-')));
   const role =
-    (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && v.publicPrefix ? 'public' : undefined;
+    (req.auth === 'htpasswd') === Boolean(v.username) ? 'as-given' : req.auth === 'none' && anonymousReads ? 'public' : undefined;
   if (!role || taken.has(role)) return undefined;
   const password = registryPassword(ctx);
   const prefix = role === 'public' ? v.publicPrefix : v.repositoryPrefix;
@@ -114,6 +118,7 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
       ...(password ? { password } : {}),
       ...(v.caFile ? { caPem: readFileSync(v.caFile, 'utf8') } : {}),
       ...upstreamSpec(v.upstream),
+      ...(v.preseeded ? { preseeded: v.preseeded as PreseededEntry[] } : {}),
       ...(prefix ? { repositoryPrefix: prefix } : {}),
       ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
       // Every manifest pushed there is journalled for the run's cleanup (helpers/registry/cleanup.ts).
@@ -193,7 +198,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // suite's first registry the nodes already trust: the vendor's with its credentials before the
     // vendor standing in for an anonymous registry (it pushes outside the anonymous namespace).
     if (cluster.nodes.how === 'none') {
-      const vendors = [...registries.values()].filter((r) => !r.local);
+      // Not a pull-only one (--registry-preseeded): the agent's image would have to be pushed there.
+      const vendors = [...registries.values()].filter((r) => !r.local && !r.preseeded);
       const source = vendors.find((r) => r.username) ?? vendors[0] ?? [...registries.values()].find((r) => r.local && r.caPem);
       if (source) {
         const agent = await logger.phase('install the node agent DaemonSet', () =>

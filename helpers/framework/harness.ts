@@ -55,6 +55,7 @@ export {
 } from './pods.ts';
 export { upgradeScenario } from './upgrade.ts';
 export { expectNoPull } from './expectations.ts';
+export { expectRanPreseeded, type PreseededImage } from './pullonly.ts';
 
 // Nodes and kubelet: node files, kubelet restarts and configuration changes under the node lock, journaled (fixtures/ take the scenario and register their undo first), preloads, kubelet records.
 export {

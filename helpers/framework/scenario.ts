@@ -2,6 +2,8 @@
 // reverse, always), node locks, fixtures (images, pull Secrets, pods) and the evidence collectors
 // that run when its body throws. `runScenario` runs one body and writes its record.
 import { rateLimitedIn, rateLimitedReason } from './ratelimited.ts';
+import { preseededFor, preseededRule, pullOnlySkip, refusePushToPullOnly, type PreseededImage } from './pullonly.ts';
+import type { PreseededFormat } from '../registry/preseeded.ts';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
@@ -85,6 +87,12 @@ export interface ScenarioContext {
   push(registry: TestRegistry, image: Image, o?: { repository?: string; tag?: string; chunkSize?: number }): Promise<PushedImage>;
   /** Pushes an index (or manifest list): its children by digest, the index under the tag. */
   pushIndex(registry: TestRegistry, idx: TestIndex, o?: { repository?: string; tag?: string }): Promise<PushedImage>;
+  /**
+   * Pull-only (`--registry-preseeded`): the reference of `format` the vendor seeded on `registry`
+   * (private-… when read with credentials), with the rule saying what is asserted of it;
+   * undefined where pullcheck pushes; not applicable when the file names none (helpers/framework/pullonly.ts).
+   */
+  preseeded(registry: TestRegistry, format: PreseededFormat): PreseededImage | undefined;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
   /**
    * Records a pod the scenario made by other means (another namespace, another API server, a
@@ -541,6 +549,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return { ...pushed, buildId: test.buildId, platform: platformString(platform) };
     },
     push: async (registry, image, o = {}) => {
+      refusePushToPullOnly(registry);
       const repository = underPrefix(registry, o.repository ?? s.uniqueRepository());
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
@@ -551,6 +560,7 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       return { ref: registry.ref(repository, tag), repository, tag, digest };
     },
     pushIndex: async (registry, idx, o = {}) => {
+      refusePushToPullOnly(registry);
       const repository = underPrefix(registry, o.repository ?? s.uniqueRepository());
       const tag = o.tag ?? s.uniqueTag();
       usedRegistries.set(registry.host, registry);
@@ -564,6 +574,15 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
       );
       pushed.add(registry.ref(repository, tag), digest);
       return { ref: registry.ref(repository, tag), repository, tag, digest };
+    },
+    preseeded: (registry, format) => {
+      const image = preseededFor(registry, format);
+      if (!image) return undefined;
+      usedRegistries.set(registry.host, registry);
+      usedRepositories.add(image.repository);
+      pushed.add(image.ref, image.digest);
+      s.rule(preseededRule(image));
+      return image;
     },
     runPod: async (input, podTimeout) => {
       addressed(input.image);
@@ -752,7 +771,9 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
     if (failed.length) throw new Error(cleanupFailureMessage(failed));
     env.logger.info(`[${id}] PASS (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     await record('passed');
-  } catch (error) {
+  } catch (thrown) {
+    // A write a pull-only registry's client refused: the scenario pushes, not applicable there.
+    const error = pullOnlySkip(thrown);
     if (error instanceof ScenarioSkipped) {
       // Not applicable by a declared part the cluster does not match: that mismatch blocks it.
       const blockedBy =

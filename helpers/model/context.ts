@@ -28,6 +28,16 @@ export interface RegistryTarget {
   trustedByRun?: boolean;
   /** `--registry-upstream`: the registry is a pull-through cache of this one, where pullcheck pushes (helpers/run/upstream.ts). */
   upstream?: UpstreamTarget;
+  /** `--registry-preseeded`: pull-only, the references the vendor seeded (helpers/registry/preseeded.ts). */
+  preseeded?: PreseededReference[];
+}
+
+/** One pre-seeded reference (helpers/registry/preseeded.ts PreseededEntry; `name` one of its kinds). */
+export interface PreseededReference {
+  name: string;
+  reference: string;
+  digest: string;
+  platforms?: string[];
 }
 
 /** The upstream of a pull-through cache under test: the password only by the variable's name. */

@@ -108,7 +108,8 @@ export interface TargetResult {
   cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
   /** `credentials`: whether certify was given any (false: an anonymous registry; absent in older reports). */
   /** `upstream`: the URL of the upstream the vendor's registry is a pull-through cache of (`--registry-upstream`). */
-  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean; upstream?: string };
+  /** `pullOnly`: certified with `--registry-preseeded`, pullcheck wrote nothing there. */
+  registry: { mode: 'local' | 'vendor'; url?: string; credentials?: boolean; upstream?: string; pullOnly?: boolean };
   startedAt: string;
   finishedAt: string;
   scenarios: ScenarioRecord[];
@@ -122,7 +123,8 @@ export interface TargetResult {
 
 /**
  * A capability no scenario exercised against the registry is "not tested", never passed; "out of
- * scope" is one the run declared inapplicable (auth, for a registry certified without credentials);
+ * scope" is one the run declared inapplicable (auth, for a registry certified without credentials;
+ * what needs a push, for one certified pull-only);
  * "not supported" is an optional one the registry refused as the spec lets it (deletion disabled).
  */
 export type CertificationStatus = 'passed' | 'failed' | 'not tested' | 'out of scope' | 'not supported';

@@ -17,6 +17,7 @@ import type { Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
+import { splitReference } from '../registry/preseeded.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 import { createCA } from '../registry/tls.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
@@ -68,6 +69,17 @@ export function pullCause(message: string): string {
   const parts = message.split(': ');
   const tls = parts.findIndex((p) => /^(tls|x509)\b/.test(p));
   return (tls >= 0 ? parts.slice(tls) : parts.slice(-2)).join(': ').trim();
+}
+
+/**
+ * Pull-only (`--registry-preseeded`): the probe pulls a reference the vendor seeded, read as the
+ * registry is (a private- one with credentials, else an anonymous one), a manifest before an index.
+ */
+export function probeReference(v: TestRegistry): { ref: string; repository: string; tag: string } | undefined {
+  const readable = (v.preseeded ?? []).filter((e) => e.name.startsWith('private-') === Boolean(v.username));
+  const e = readable.find((x) => x.name.endsWith('manifest')) ?? readable[0];
+  const parts = e ? splitReference(e.reference) : undefined;
+  return e && parts ? { ref: e.reference, repository: parts.repository, tag: parts.tagOrDigest } : undefined;
 }
 
 interface Probed {
@@ -317,9 +329,17 @@ export async function probePulls(o: {
         logger.info(`probe: ${v.host} needs its CA on the nodes, and no node access is set up before the suites: not probed`);
       else {
         // Its CA is on the nodes already: the run trusts a vendor registry once, for all suites.
-        const path = underPrefix(v, repository);
-        await v.client.pushImage(path, 'probe', image);
-        probed.push({ registry: v, label: `the registry ${v.host}`, ref: v.ref(path, 'probe'), repository: path, tag: 'probe' });
+        const seeded = probeReference(v);
+        if (seeded) probed.push({ registry: v, label: `the registry ${v.host}`, ...seeded });
+        else if (v.preseeded)
+          logger.info(
+            `probe: pull-only, and the pre-seeded file names no ${v.username ? 'private-' : 'anonymous '}reference: ${v.host} not probed`,
+          );
+        else {
+          const path = underPrefix(v, repository);
+          await v.client.pushImage(path, 'probe', image);
+          probed.push({ registry: v, label: `the registry ${v.host}`, ref: v.ref(path, 'probe'), repository: path, tag: 'probe' });
+        }
       }
     }
     const findings: ProbeFinding[] = [];

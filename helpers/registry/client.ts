@@ -31,6 +31,11 @@ export interface RegistryClientOptions {
   transcript?: HttpTranscript;
   /** How many 429 answers to one request are waited out before the 429 is the answer (default RATE_LIMIT_RETRIES). */
   rateLimitRetries?: number;
+  /**
+   * Pull-only (`--registry-preseeded`): the reason this client must not write. Every request but
+   * GET and HEAD is refused (ReadOnlyRegistryError) before it leaves this process.
+   */
+  readOnly?: string;
 }
 
 export interface HttpResponse {
@@ -118,6 +123,19 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
   if (Number.isNaN(ms)) return DEFAULT_RETRY_AFTER_MS;
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+/** A write a pull-only client refused to send: the registry never saw it. */
+export class ReadOnlyRegistryError extends RegistryError {
+  override name = 'ReadOnlyRegistryError';
+  constructor(
+    readonly registry: string,
+    readonly method: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${method} ${path} not sent to ${registry}: ${reason}`);
+  }
 }
 
 /** The distribution spec's default lifetime of a token that names none. */
@@ -325,6 +343,8 @@ export class RegistryClient {
 
   /** One exchange without retries: credentials the registry asks for, redirects on GET and HEAD. */
   private async once(method: string, path: string, init: RequestInit): Promise<HttpResponse> {
+    if (this.options.readOnly !== undefined && method !== 'GET' && method !== 'HEAD')
+      throw new ReadOnlyRegistryError(this.options.host, method, path, this.options.readOnly);
     const url = new URL(path, this.baseUrl);
     // Credentials and tokens go to the registry only, never to another host it sends us to.
     const own = url.origin === this.origin;

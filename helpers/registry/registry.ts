@@ -19,6 +19,7 @@ import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
 import { networkGateway, startTokenAuth, type TokenAuth, type TokenServer } from './tokenserver.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PreseededEntry } from './preseeded.ts';
 
 // Ryuk (testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here; pullcheck
 // labels what it starts and removes it itself (see helpers/infra/sweep.ts).
@@ -264,6 +265,8 @@ export interface TestRegistry {
   readonly repositoryPrefix?: string | undefined;
   /** `flat`: repositories at depth 2 under the prefix (underPrefix). */
   readonly repositoryLayout?: 'nested' | 'flat' | undefined;
+  /** Pull-only (`--registry-preseeded`): what the vendor seeded; pullcheck writes nothing there. */
+  readonly preseeded?: readonly PreseededEntry[] | undefined;
   ref(repository: string, tagOrDigest: string): string;
   /** Its credentials as a pull Secret or a node's config.json holds them (`password` to use another). */
   credential(password?: string): RegistryCredential;

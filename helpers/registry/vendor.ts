@@ -9,6 +9,7 @@ import { EnvironmentError } from '../infra/preflight.ts';
 import type { RegistryCredential } from './secrets.ts';
 import { journalPush } from './cleanup.ts';
 import { HttpTranscript } from './transcript.ts';
+import { PULL_ONLY_PUSH_REASON, type PreseededEntry } from './preseeded.ts';
 
 function journalTo(file: string, host: string) {
   return (p: { repository: string; reference: string; digest: string }) => journalPush(file, { registry: host, ...p });
@@ -32,6 +33,11 @@ export interface VendorRegistrySpec {
    * credentials and node trust name the cache, so that every pod pulls through it.
    */
   upstream?: UpstreamSpec;
+  /**
+   * Pull-only (`--registry-preseeded`): the references the vendor seeded, which scenarios read;
+   * the client refuses every write (helpers/registry/preseeded.ts).
+   */
+  preseeded?: readonly PreseededEntry[];
 }
 
 export interface UpstreamSpec {
@@ -67,7 +73,13 @@ export class VendorRegistry implements TestRegistry {
       ...(to.username && to.password ? { username: to.username, password: to.password } : {}),
       ...(vendor.pushJournal ? { onPushed: journalTo(vendor.pushJournal, to.host) } : {}),
       transcript: new HttpTranscript(),
+      ...(vendor.preseeded ? { readOnly: PULL_ONLY_PUSH_REASON } : {}),
     });
+  }
+
+  /** Pull-only: the references the vendor seeded (undefined: pullcheck pushes its own images). */
+  get preseeded(): readonly PreseededEntry[] | undefined {
+    return this.vendor.preseeded;
   }
 
   get host(): string {

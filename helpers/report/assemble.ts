@@ -288,6 +288,8 @@ export function certificationDocument(results: RunResults) {
     tool: results.tool,
     verdict: certificationVerdict(items),
     certified: items.every((c) => c.required === false || c.status === 'passed' || c.status === 'out of scope'),
+    // Certified with --registry-preseeded: every capability that passed was proven on the vendor's references.
+    ...(vendor?.registry.pullOnly ? { pullOnly: true } : {}),
     capabilities: items,
     // What the run left on the registry (repositories it could not delete), when it pushed there.
     ...(results.registryCleanup ? { registryCleanup: results.registryCleanup } : {}),

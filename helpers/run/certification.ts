@@ -29,6 +29,20 @@ export const REQUIRED_CAPABILITIES: readonly Capability[] = [
 const AUTH_CAPABILITIES: readonly Capability[] = ['auth-enforced', 'credentials-accepted'];
 export const ANONYMOUS_NOTE = 'anonymous registry: auth-enforced and credentials-accepted not in scope';
 
+/**
+ * Certified pull-only (`--registry-preseeded`): the vendor declares that pullcheck may not write
+ * there, so what only a push can prove (a tag moved, deletion, chunked uploads) is not in question;
+ * every other capability is proven on the references the vendor seeded.
+ */
+const PUSH_CAPABILITIES: readonly Capability[] = ['tag-moves', 'deletion', 'chunked-upload'];
+export const PULL_ONLY_NOTE = 'pull-only registry (--registry-preseeded): tag-moves, deletion and chunked-upload not in scope';
+export const PULL_ONLY_PROVEN = "proven in pull-only mode, on the vendor's pre-seeded references";
+
+export function pullOnlyVendor(targets: readonly TargetResult[]): boolean {
+  const vendors = targets.filter((t) => t.registry.mode === 'vendor');
+  return vendors.length > 0 && vendors.every((t) => t.registry.pullOnly === true);
+}
+
 /** Certified as a pull-through cache (`--registry-upstream`): then pull-through is required. */
 function pullThroughCache(targets: readonly TargetResult[]): boolean {
   const vendors = targets.filter((t) => t.registry.mode === 'vendor');
@@ -78,6 +92,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   const ran = targets.flatMap(vendorScenarios);
   const anonymous = anonymousVendor(targets);
   const cache = pullThroughCache(targets);
+  const pullOnly = pullOnlyVendor(targets);
   // pull-through is a capability of a cache alone: a registry certified without --registry-upstream has no such line.
   const keys = (Object.keys(CAPABILITIES) as Capability[]).filter((key) => key !== 'pull-through' || cache);
   return keys.map((key) => {
@@ -90,6 +105,16 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
         scenarios: [],
         verdicts: [],
         note: ANONYMOUS_NOTE,
+      };
+    if (pullOnly && PUSH_CAPABILITIES.includes(key))
+      return {
+        key,
+        capability: CAPABILITIES[key],
+        required: REQUIRED_CAPABILITIES.includes(key),
+        status: 'out of scope' as const,
+        scenarios: [],
+        verdicts: [],
+        note: PULL_ONLY_NOTE,
       };
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
     const verdicts = [
@@ -120,7 +145,7 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
       status,
       scenarios: [...new Set(matching.map((s) => s.id))].sort(),
       verdicts: verdicts.sort((a, b) => a.id.localeCompare(b.id)),
-      ...(refused ? { note: refused.detail } : {}),
+      ...(refused ? { note: refused.detail } : pullOnly && status === 'passed' ? { note: PULL_ONLY_PROVEN } : {}),
     };
   });
 }

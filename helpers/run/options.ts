@@ -2,6 +2,7 @@
 // precedence) the command line, PULLCHECK_* environment variables and a YAML config file. Every
 // mistake is a UsageError whose one line names the fix.
 import { upstreamOption, type UpstreamOptions } from './upstream.ts';
+import { readPreseededFile, type PreseededEntry } from '../registry/preseeded.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -33,6 +34,10 @@ export interface VendorRegistryOptions {
   repositoryLayout?: 'nested' | 'flat';
   /** `--registry-upstream`: the registry is a pull-through cache of this one (helpers/run/upstream.ts). */
   upstream?: UpstreamOptions;
+  /** `--registry-preseeded FILE`: pull-only, the references the vendor seeded (helpers/registry/preseeded.ts). */
+  preseeded?: PreseededEntry[];
+  /** The file they were read from, as given. */
+  preseededFile?: string;
 }
 
 export interface RunOptions {
@@ -103,6 +108,7 @@ export interface RunFlags {
   upstreamUsername?: string;
   upstreamPasswordEnv?: string;
   upstreamCa?: string;
+  registryPreseeded?: string;
   keep?: boolean;
   parallel?: string;
   timeout?: string;
@@ -148,7 +154,16 @@ const CONFIG_KEYS = [
   'archive',
   'upgrade',
 ] as const;
-const REGISTRY_KEYS = ['url', 'username', 'passwordEnv', 'ca', 'repositoryPrefix', 'publicPrefix', 'repositoryLayout'] as const;
+const REGISTRY_KEYS = [
+  'url',
+  'username',
+  'passwordEnv',
+  'ca',
+  'repositoryPrefix',
+  'publicPrefix',
+  'repositoryLayout',
+  'preseeded',
+] as const;
 
 interface ConfigFile {
   profile?: string;
@@ -169,6 +184,7 @@ interface ConfigFile {
     repositoryPrefix?: string;
     publicPrefix?: string;
     repositoryLayout?: string;
+    preseeded?: string;
   };
   keep?: boolean;
   parallel?: number;
@@ -218,6 +234,12 @@ export function readConfigFile(file: string): ConfigFile {
       throw new UsageError(`config file ${file}: suitesDirs must be a list of directories (relative to the config file)`);
     // Relative to the file, as a checked-in config is read from anywhere.
     r['suitesDirs'] = dirs.map((d: string) => resolve(dirname(file), d));
+  }
+  const preseeded = (reg as { preseeded?: unknown } | undefined)?.preseeded;
+  if (preseeded !== undefined) {
+    if (typeof preseeded !== 'string')
+      throw new UsageError(`config file ${file}: registry.preseeded must be the path of the pre-seeded references file`);
+    (reg as { preseeded: string }).preseeded = resolve(dirname(file), preseeded);
   }
   return r as ConfigFile;
 }
@@ -336,6 +358,16 @@ export function repositoryLayoutArg(text: string | undefined): 'nested' | 'flat'
   );
 }
 
+/** `--registry-preseeded FILE`: read and checked now, one line naming the fix. */
+function preseededOption(file: string | undefined, host: string): { preseeded: PreseededEntry[]; preseededFile: string } | undefined {
+  if (!file) return undefined;
+  try {
+    return { preseeded: readPreseededFile(file, host), preseededFile: file };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
@@ -369,8 +401,18 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
         '--registry-public-prefix names where pullcheck pushes images anonymous pods pull: it needs --registry-username (an anonymous registry stands in for the anonymous registries already)',
       );
     const repositoryLayout = repositoryLayoutArg(flags.registryRepositoryLayout ?? file.registry?.repositoryLayout);
+    const parsed = parseRegistryUrl(registryUrl);
+    const preseeded = preseededOption(flags.registryPreseeded ?? file.registry?.preseeded, parsed.host);
+    if (preseeded && flags.registryUpstream)
+      throw new UsageError(
+        '--registry-preseeded (pull-only) and --registry-upstream (pushes to the upstream) exclude each other: drop one of them',
+      );
+    if (preseeded && publicPrefix)
+      throw new UsageError(
+        '--registry-public-prefix names where pullcheck pushes images anonymous pods pull; pull-only pushes nothing: name anonymous references (oci-manifest …) in the --registry-preseeded file instead',
+      );
     registry = {
-      ...parseRegistryUrl(registryUrl),
+      ...parsed,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
       ...(caPem ? { caPem } : {}),
@@ -379,6 +421,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       ...(publicPrefix ? { publicPrefix } : {}),
       ...(repositoryLayout ? { repositoryLayout } : {}),
       ...upstreamOption(flags, env),
+      ...preseeded,
     };
   } else if (
     flags.registryUsername ||
@@ -387,7 +430,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     flags.registryRepositoryPrefix ||
     flags.registryPublicPrefix ||
     flags.registryRepositoryLayout ||
-    flags.registryUpstream
+    flags.registryUpstream ||
+    flags.registryPreseeded
   ) {
     throw new UsageError(
       '--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix/--registry-repository-layout need --registry URL',

@@ -99,6 +99,7 @@ function vendorOf(o: RunOptions, pushJournal?: string): VendorRegistry | undefin
       ...(v.repositoryLayout ? { repositoryLayout: v.repositoryLayout } : {}),
       ...(pushJournal ? { pushJournal } : {}),
       ...upstreamSpec(v.upstream),
+      ...(v.preseeded ? { preseeded: v.preseeded } : {}),
     },
     'vendor',
   );
@@ -223,6 +224,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
           url: o.registry.url,
           credentials: Boolean(o.registry.username),
           ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
+          ...(o.registry.preseeded ? { pullOnly: true } : {}),
         }
       : { mode: 'local' },
   };
@@ -323,6 +325,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
               ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
               ...(o.registry.repositoryLayout ? { repositoryLayout: o.registry.repositoryLayout } : {}),
               ...upstreamTarget(o.registry.upstream, resolve),
+              ...(o.registry.preseeded ? { preseeded: o.registry.preseeded } : {}),
             },
           }
         : {}),
