@@ -19,8 +19,8 @@ export const CRIO_BUILD_TAGS = [
 ] as const;
 /** Debian packages added to the node (conmon is CRI-O's container monitor; skopeo preloads images). */
 export const CRIO_DEBIAN_PACKAGES = ['conmon', 'crun', 'skopeo'] as const;
-/** runc as pullcheck builds it, behind the oom_score_adj clamp. */
-export const RUNC_WRAPPER_PATH = '/usr/local/bin/runc-oom-clamp';
+/** runc as pullcheck builds it, behind the oom_score_adj and capabilities clamp. */
+export const RUNC_WRAPPER_PATH = '/usr/local/bin/runc-pullcheck';
 
 /** Bump when the way the CRI-O image is made changes, so that cached images are rebuilt. */
 const CRIO_REVISION = '1';
@@ -66,13 +66,70 @@ runroot = "/run/containers/storage"
 graphroot = "/var/lib/containers/storage"
 `;
 
+/** Linux capabilities by bit number, as /proc/self/status's CapBnd counts them. */
+export const CAPABILITY_NAMES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
 /**
- * The wrapper CRI-O runs as runc: for `create` and `run`, it raises the bundle's
- * process.oomScoreAdj to this process's own value, which is what an unprivileged process may set
- * (kubelet asks -997 for static pods; without CAP_SYS_RESOURCE runc's write of it fails every pod).
+ * The jq program the runc wrapper applies to a bundle's config.json: process.oomScoreAdj raised to
+ * `$min` (what this node's processes may set) and each capability set cut to `$allowed` (the
+ * node's bounding set). Exported for the unit test, which runs it with jq.
  */
-export const RUNC_WRAPPER = `#!/bin/sh
-# pullcheck: runc with oom_score_adj clamped to what this node may set (no CAP_SYS_RESOURCE).
+export const CLAMP_JQ =
+  'if .process then .process |= ((if (.oomScoreAdj // null) != null and .oomScoreAdj < $min then .oomScoreAdj = $min else . end) | (if .capabilities then .capabilities |= with_entries(.value |= map(select(. as $c | $allowed | index($c)))) else . end)) else . end';
+
+/**
+ * The wrapper CRI-O runs as runc. The host here has no CAP_SYS_RESOURCE in its bounding set, so a
+ * node may neither lower oom_score_adj (kubelet asks -997 for static pods) nor grant that
+ * capability (CRI-O gives a privileged container, such as kube-proxy, every capability it knows):
+ * runc fails both. containerd copes by itself (restrict_oom_score_adj, and privileged means the
+ * capabilities it has); CRI-O has no such settings, so for `create` and `run` the wrapper edits the
+ * bundle's config.json the same way, then runs pullcheck's runc.
+ */
+export const RUNC_WRAPPER = `#!/bin/bash
+# pullcheck: runc with oom_score_adj and capabilities clamped to what this node has (helpers/build/nodeimage/crioconfig.ts).
+set -e
 bundle=""
 cmd=""
 prev=""
@@ -86,13 +143,19 @@ for a in "$@"; do
 done
 if [ -n "$cmd" ]; then
   [ -n "$bundle" ] || bundle="$PWD"
-  min=$(cat /proc/self/oom_score_adj)
   if [ -f "$bundle/config.json" ]; then
-    jq --argjson min "$min" 'if (.process.oomScoreAdj // null) != null and .process.oomScoreAdj < $min then .process.oomScoreAdj = $min else . end' \\
-      "$bundle/config.json" > "$bundle/config.json.pullcheck" && mv "$bundle/config.json.pullcheck" "$bundle/config.json"
+    names=(${CAPABILITY_NAMES.join(' ')})
+    bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
+    allowed=()
+    for i in "\${!names[@]}"; do
+      if (( (bnd >> i) & 1 )); then allowed+=("\${names[$i]}"); fi
+    done
+    jq --argjson min "$(cat /proc/self/oom_score_adj)" --argjson allowed "$(printf '%s\\n' "\${allowed[@]}" | jq -R . | jq -s .)" \\
+      '${CLAMP_JQ}' "$bundle/config.json" > "$bundle/config.json.pullcheck"
+    mv "$bundle/config.json.pullcheck" "$bundle/config.json"
   fi
 fi
-exec /usr/local/sbin/runc "$@"
+exec "\${PULLCHECK_RUNC:-/usr/local/sbin/runc}" "$@"
 `;
 
 /** crio.service, as CRI-O's contrib unit, less OOMScoreAdjust (the node may not lower it). */
