@@ -91,9 +91,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     logger.info(`cluster ${name} exists: reusing it (pullcheck cluster down --profile ${profile.name} removes it)`);
     return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
   }
-  const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, async () =>
+  const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, () =>
     profile.posture.runtime === 'cri-o'
-      ? { ref: await resolveCrioNodeImage(profile.kubernetesVersion, logger), source: 'built' }
+      ? resolveCrioNodeImage(profile.kubernetesVersion, logger)
       : resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
   );
   logger.info(`node image ${image.ref} (${image.source})`);

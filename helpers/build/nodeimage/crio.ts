@@ -30,7 +30,7 @@ import {
   crioNodeImageTag,
   PRELOAD_SCRIPT,
 } from './crioconfig.ts';
-import { nodeInputsKey, resolveNodeImage, upgradeComponents } from './index.ts';
+import { type NodeImage, nodeInputsKey, resolveNodeImage, upgradeComponents } from './index.ts';
 
 /** crio (cgo, for libseccomp) and pinns (static C), from the module source; cached under bin/. */
 export async function buildCrio(logger: Logger): Promise<string> {
@@ -56,12 +56,16 @@ function pinnsSources(src: string): string[] {
 }
 
 /** pullcheck/node-crio:<version>, built when its inputs changed; never pulled (no one publishes it). */
-export async function resolveCrioNodeImage(v: KubernetesVersion, logger: Logger, options: { forceBuild?: boolean } = {}): Promise<string> {
+export async function resolveCrioNodeImage(
+  v: KubernetesVersion,
+  logger: Logger,
+  options: { forceBuild?: boolean } = {},
+): Promise<NodeImage> {
   const tag = crioNodeImageTag(v);
   const kind = await goModDownload('sigs.k8s.io/kind', KIND_VERSION, logger);
   const pauseImage = sandboxImageOf(readFileSync(join(kind.dir, 'images/base/files/etc/containerd/config.toml'), 'utf8'));
   const key = crioInputsKey(nodeInputsKey(v), pauseImage);
-  if (!options.forceBuild && (await imageLabel(tag, LABEL_NODE_INPUTS, { logger })) === key) return tag;
+  if (!options.forceBuild && (await imageLabel(tag, LABEL_NODE_INPUTS, { logger })) === key) return { ref: tag, source: 'local' };
   await logger.phase(`build CRI-O node image ${tag}`, async () => {
     const base = await resolveNodeImage(v, logger, { allowPull: false });
     if (base.ref !== `pullcheck/node:${v.raw}`)
@@ -70,7 +74,7 @@ export async function resolveCrioNodeImage(v: KubernetesVersion, logger: Logger,
     const { componentArchive } = await upgradeComponents(v, logger);
     await assembleCrioImage({ base: base.ref, tag, key, crioBin, componentArchive, pauseImage }, logger);
   });
-  return tag;
+  return { ref: tag, source: 'built' };
 }
 
 async function assembleCrioImage(
