@@ -5,11 +5,12 @@
 //   neither gpgme nor btrfs headers, and its pinns helper compiled from the module's C source;
 // - conmon and skopeo (and crun, as a second runtime) from Debian's packages;
 // - a CRI-O drop-in config: systemd cgroups as kind's kubelet, the pause image kind names, runc
-//   behind a wrapper that clamps oom_score_adj (the host has no CAP_SYS_RESOURCE, the same cause as
-//   containerd's restrict_oom_score_adj), storage driver vfs (see PRELOAD_SCRIPT);
+//   behind a wrapper that clamps oom_score_adj and capabilities to what the node has (the host has
+//   no CAP_SYS_RESOURCE; containerd copes by itself), storage driver vfs (see docs/cri-o.md);
 // - the component images (control plane, etcd, CoreDNS, kube-proxy, pause) copied from the same OCI
 //   archive the containerd image imports into CRI-O's containers/storage with skopeo.
 // The kind config side (criSocket, containerRuntimeEndpoint) is crioKubeadmPatches().
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedDir, cachePath } from '../../infra/cache.ts';
@@ -34,7 +35,9 @@ import { type NodeImage, nodeInputsKey, resolveNodeImage, upgradeComponents } fr
 
 /** crio (cgo, for libseccomp) and pinns (static C), from the module source; cached under bin/. */
 export async function buildCrio(logger: Logger): Promise<string> {
-  const { dir, hit } = await cachedDir(cachePath('bin', `crio-${CRIO_VERSION}`), (out) =>
+  // The entry names the tags: binaries built with others are not reused.
+  const tagsKey = createHash('sha256').update(CRIO_BUILD_TAGS.join(' ')).digest('hex').slice(0, 8);
+  const { dir, hit } = await cachedDir(cachePath('bin', `crio-${CRIO_VERSION}-${tagsKey}`), (out) =>
     logger.phase(`build CRI-O ${CRIO_VERSION} (crio and pinns from ${CRIO_MODULE})`, async () => {
       const mod = await goModDownload(CRIO_MODULE, CRIO_VERSION, logger);
       // `go install pkg@version` asks the proxy for the version list, which it refuses: build in a writable copy instead.
