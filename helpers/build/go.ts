@@ -72,10 +72,10 @@ export async function goBuild(
   packages: string[],
   outDir: string,
   logger: Logger,
-  opts: { ldflags?: string; tags?: string[] } = {},
+  opts: { ldflags?: string; tags?: string[]; cgo?: boolean } = {},
 ): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const args = ['go', 'build', '-trimpath', '-ldflags', opts.ldflags ?? '-s -w', '-o', `${outDir}/`];
   if (opts.tags?.length) args.push('-tags', opts.tags.join(' '));
-  await run([...args, ...packages], { cwd: moduleDir, env: goEnv(), logger });
+  await run([...args, ...packages], { cwd: moduleDir, env: goEnv(opts.cgo ? { CGO_ENABLED: '1' } : {}), logger });
 }

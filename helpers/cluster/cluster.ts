@@ -10,6 +10,7 @@ import { run } from '../infra/exec.ts';
 import { kubeFromString, waitFor, type Kube } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
 import { resolveNodeImage, type NodeImage } from '../build/nodeimage/index.ts';
+import { resolveCrioNodeImage } from '../build/nodeimage/crio.ts';
 import { buildKind } from '../build/components.ts';
 import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
@@ -91,7 +92,9 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
   }
   const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, () =>
-    resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
+    profile.posture.runtime === 'cri-o'
+      ? resolveCrioNodeImage(profile.kubernetesVersion, logger)
+      : resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
   );
   logger.info(`node image ${image.ref} (${image.source})`);
 

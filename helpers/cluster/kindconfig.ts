@@ -1,6 +1,7 @@
 // The kind config pullcheck hands to `kind create cluster`: the profile's, plus what every pullcheck
 // cluster needs. Pure: same profile and host, same config.
 import YAML from 'yaml';
+import { crioKubeadmPatches } from '../build/nodeimage/crioconfig.ts';
 import type { KindClusterConfig, Profile } from './profile.ts';
 
 export interface HostFacts {
@@ -37,6 +38,8 @@ export const CONTAINERD_RESTRICT_OOM_PATCH = `[plugins."io.containerd.grpc.v1.cr
 
 export function renderKindConfig(profile: Profile, host: HostFacts): KindClusterConfig {
   const c = profile.cluster;
+  // A CRI-O node (posture runtime: cri-o) has no containerd to patch: kubeadm and kubelet get CRI-O's socket instead.
+  const crio = profile.posture.runtime === 'cri-o';
   return {
     ...c,
     name: profile.clusterName,
@@ -45,12 +48,14 @@ export function renderKindConfig(profile: Profile, host: HostFacts): KindCluster
       // pullcheck wires the pod network itself (helpers/cluster/podnetwork.ts): kindnetd's image cannot be built offline.
       disableDefaultCNI: true,
     },
-    containerdConfigPatches: [
-      ...(c.containerdConfigPatches ?? []),
-      CONTAINERD_REGISTRY_PATCH,
-      ...(host.capSysResource ? [] : [CONTAINERD_RESTRICT_OOM_PATCH]),
+    containerdConfigPatches: crio
+      ? [...(c.containerdConfigPatches ?? [])]
+      : [...(c.containerdConfigPatches ?? []), CONTAINERD_REGISTRY_PATCH, ...(host.capSysResource ? [] : [CONTAINERD_RESTRICT_OOM_PATCH])],
+    kubeadmConfigPatches: [
+      ...(c.kubeadmConfigPatches ?? []),
+      ...(host.cgroupVersion === 1 ? [KUBELET_CGROUP_V1_PATCH] : []),
+      ...(crio ? crioKubeadmPatches() : []),
     ],
-    kubeadmConfigPatches: [...(c.kubeadmConfigPatches ?? []), ...(host.cgroupVersion === 1 ? [KUBELET_CGROUP_V1_PATCH] : [])],
   };
 }
 
