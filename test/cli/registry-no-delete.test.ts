@@ -4,65 +4,20 @@
 // selection by the whole certification, which needs the full catalog): deletion reads "not supported
 // (405 UNSUPPORTED)" in certification.json and .html, never a failure; the run lists the repositories
 // it could not delete, and `registry clean --run` retries them and says the registry still refuses.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-/** The kind cluster the test uses (default pullcheck, the e2e project's); a developer sharing a host names their own. */
-const CLUSTER = process.env['PULLCHECK_VENDOR_TEST_CLUSTER'] ?? 'pullcheck';
-const NAME_ARGS = CLUSTER === 'pullcheck' ? [] : ['--name', CLUSTER];
-
-/** The words of the printed certify line and the password file it reads from (`… < FILE`). */
-function parseCertifyLine(line: string): { args: string[]; passwordFile: string } {
-  const [command, input] = line.split(' < ');
-  const words = (command ?? '').split(' ');
-  expect(words.slice(0, 3)).toEqual(['npx', 'pullcheck', 'certify']);
-  return { args: words.slice(3), passwordFile: (input ?? '').trim() };
-}
-
 describe('registry serve --kind distribution-no-delete, then its certify line', () => {
-  let work: string;
-  let serve: ChildProcess | undefined;
-  let createdCluster = false;
-
-  beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'pullcheck-no-delete-'));
-    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', ...NAME_ARGS], { cwd: ROOT, reject: false });
-    createdCluster = !/: running/.test(status.stdout);
-    await execa('node', ['bin/pullcheck.js', 'cluster', 'up', ...NAME_ARGS], { cwd: ROOT });
-  }, 1_800_000);
-
-  afterAll(async () => {
-    if (serve?.exitCode === null) {
-      const exited = new Promise((r) => serve?.once('exit', r));
-      serve.kill('SIGINT');
-      await exited;
-    }
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down', ...NAME_ARGS], { cwd: ROOT, reject: false });
-  }, 300_000);
+  const served = servedRegistry('no-delete');
 
   it('certifies deletion as not supported (405 UNSUPPORTED), lists what it left, and registry clean says the registry still refuses', async () => {
-    serve = spawn('node', ['bin/pullcheck.js', 'registry', 'serve', '--kind', 'distribution-no-delete', ...NAME_ARGS], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const stdout = serve.stdout;
-    if (!stdout) throw new Error('registry serve has no standard output');
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: stdout }).on('line', (l) => {
-        if (l.startsWith('npx pullcheck certify')) resolve(l);
-      });
-      serve?.once('exit', (code) => reject(new Error(`registry serve exited ${code} before printing the certify line`)));
-    });
+    const line = await served.serve('distribution-no-delete', (l) => l.startsWith('npx pullcheck certify'));
     const { args, passwordFile } = parseCertifyLine(line);
     const password = readFileSync(passwordFile, 'utf8');
-    const reportDir = join(work, 'reports');
+    const reportDir = join(served.work(), 'reports');
     const r = await execa(
       'node',
       [

@@ -5,18 +5,11 @@
 // `certify` judges a selection by the whole certification, which the full line proves by hand,
 // docs/measurements.md): images are pushed to the upstream, pods pull them through the cache,
 // certification.json has pull-through passed and required, and the cleanup deleted on the upstream.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import { ROOT, servedRegistry } from './served-registry.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-/** The kind cluster the test uses (default pullcheck, the e2e project's); a developer sharing a host names their own. */
-const CLUSTER = process.env['PULLCHECK_VENDOR_TEST_CLUSTER'] ?? 'pullcheck';
-const NAME_ARGS = CLUSTER === 'pullcheck' ? [] : ['--name', CLUSTER];
 
 /** The printed line: `VAR="$(cat UPSTREAM_FILE)" npx pullcheck certify ARGS < FILE`. */
 function parseCertifyLine(line: string): { args: string[]; passwordFile: string; upstreamEnv: string; upstreamFile: string } {
@@ -29,45 +22,15 @@ function parseCertifyLine(line: string): { args: string[]; passwordFile: string;
 }
 
 describe('registry serve --kind distribution-proxy, then its certify line', () => {
-  let work: string;
-  let serve: ChildProcess | undefined;
-  let createdCluster = false;
-
-  beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'pullcheck-proxy-'));
-    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', ...NAME_ARGS], { cwd: ROOT, reject: false });
-    createdCluster = !/: running/.test(status.stdout);
-    await execa('node', ['bin/pullcheck.js', 'cluster', 'up', ...NAME_ARGS], { cwd: ROOT });
-  }, 1_800_000);
-
-  afterAll(async () => {
-    if (serve?.exitCode === null) {
-      const exited = new Promise((r) => serve?.once('exit', r));
-      serve.kill('SIGINT');
-      await exited;
-    }
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down', ...NAME_ARGS], { cwd: ROOT, reject: false });
-  }, 300_000);
+  const served = servedRegistry('proxy');
 
   it('pushes to the upstream, pulls through the cache, certifies pull-through and cleans the upstream', async () => {
-    serve = spawn('node', ['bin/pullcheck.js', 'registry', 'serve', '--kind', 'distribution-proxy', ...NAME_ARGS], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const stdout = serve.stdout;
-    if (!stdout) throw new Error('registry serve has no standard output');
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: stdout }).on('line', (l) => {
-        if (l.includes('npx pullcheck certify')) resolve(l);
-      });
-      serve?.once('exit', (code) => reject(new Error(`registry serve exited ${code} before printing the certify line`)));
-    });
+    const line = await served.serve('distribution-proxy', (l) => l.includes('npx pullcheck certify'));
     const { args, passwordFile, upstreamEnv, upstreamFile } = parseCertifyLine(line);
     expect(args).toEqual(expect.arrayContaining(['--registry-upstream', '--upstream-username', '--upstream-password-env', upstreamEnv]));
     const password = readFileSync(passwordFile, 'utf8');
     const upstreamPassword = readFileSync(upstreamFile, 'utf8');
-    const reportDir = join(work, 'reports');
+    const reportDir = join(served.work(), 'reports');
     const r = await execa(
       'node',
       [

@@ -6,12 +6,10 @@
 // by reading and to two that push. The reading ones pass on the seeded digests, the pushing ones
 // are not applicable with the reason, the registry's access log shows no write from the run, and
 // certification.json says certified in pull-only mode.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 import YAML from 'yaml';
 import { echoImage, echoIndex, INDEX_PLATFORMS } from '../../helpers/images/testimages.ts';
 import { hostPlatform } from '../../helpers/images/oci.ts';
@@ -20,11 +18,6 @@ import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
 import { RegistryClient } from '../../helpers/registry/client.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
-/** The kind cluster the test uses (default pullcheck, the e2e project's); a developer sharing a host names their own. */
-const CLUSTER = process.env['PULLCHECK_VENDOR_TEST_CLUSTER'] ?? 'pullcheck';
-const NAME_ARGS = CLUSTER === 'pullcheck' ? [] : ['--name', CLUSTER];
 
 /** The scenarios that read (each required capability but tag moves) and two that push. */
 const READING = [
@@ -39,56 +32,19 @@ const READING = [
 ];
 const PUSHING = ['registry/private-tag-moves', 'registry/private-deletion'];
 
-function parseCertifyLine(line: string): { args: string[]; passwordFile: string } {
-  const [command, input] = line.split(' < ');
-  const words = (command ?? '').split(' ');
-  expect(words.slice(0, 3)).toEqual(['npx', 'pullcheck', 'certify']);
-  return { args: words.slice(3), passwordFile: (input ?? '').trim() };
-}
-
 const arg = (args: readonly string[], flag: string) => args[args.indexOf(flag) + 1] ?? '?';
 
 describe('certify --registry-preseeded: pull-only', () => {
-  let work: string;
-  let serve: ChildProcess | undefined;
-  let createdCluster = false;
-
-  beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'pullcheck-pull-only-'));
-    const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', ...NAME_ARGS], { cwd: ROOT, reject: false });
-    createdCluster = !/: running/.test(status.stdout);
-    await execa('node', ['bin/pullcheck.js', 'cluster', 'up', ...NAME_ARGS], { cwd: ROOT });
-  }, 1_800_000);
-
-  afterAll(async () => {
-    if (serve?.exitCode === null) {
-      const exited = new Promise((r) => serve?.once('exit', r));
-      serve.kill('SIGINT');
-      await exited;
-    }
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (createdCluster) await execa('node', ['bin/pullcheck.js', 'cluster', 'down', ...NAME_ARGS], { cwd: ROOT, reject: false });
-  }, 300_000);
+  const served = servedRegistry('pull-only');
 
   it('pulls the seeded digests, rules out what pushes with the reason, writes nothing, and certifies pull-only', async () => {
-    serve = spawn('node', ['bin/pullcheck.js', 'registry', 'serve', '--kind', 'distribution-htpasswd', ...NAME_ARGS], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const stdout = serve.stdout;
-    if (!stdout) throw new Error('registry serve has no standard output');
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: stdout }).on('line', (l) => {
-        if (l.startsWith('npx pullcheck certify')) resolve(l);
-      });
-      serve?.once('exit', (code) => reject(new Error(`registry serve exited ${code} before printing the certify line`)));
-    });
+    const line = await served.serve('distribution-htpasswd', (l) => l.startsWith('npx pullcheck certify'));
     const { args, passwordFile } = parseCertifyLine(line);
     const password = readFileSync(passwordFile, 'utf8');
     const host = arg(args, '--registry').replace('https://', '');
 
     // The vendor's part, done by the test: seed the registry and name what it seeded.
-    const logger = new Logger(join(work, 'seed.log'));
+    const logger = new Logger(join(served.work(), 'seed.log'));
     const seeder = new RegistryClient({
       host,
       ca: readFileSync(arg(args, '--registry-ca'), 'utf8'),
@@ -119,11 +75,11 @@ describe('certify --registry-preseeded: pull-only', () => {
         platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
       });
     }
-    const file = join(work, 'preseeded.yaml');
+    const file = join(served.work(), 'preseeded.yaml');
     writeFileSync(file, YAML.stringify(seeded));
     const seededAt = new Date();
 
-    const reportDir = join(work, 'reports');
+    const reportDir = join(served.work(), 'reports');
     const r = await execa(
       'node',
       [
@@ -175,7 +131,7 @@ describe('certify --registry-preseeded: pull-only', () => {
     });
 
     // The registry's own record: from the run, reads only.
-    const containers = (await execa('docker', ['ps', '-q', '--filter', `label=${LABEL_OWNER_PID}=${serve.pid}`], { cwd: ROOT })).stdout
+    const containers = (await execa('docker', ['ps', '-q', '--filter', `label=${LABEL_OWNER_PID}=${served.pid()}`], { cwd: ROOT })).stdout
       .split('\n')
       .filter(Boolean);
     expect(containers.length).toBeGreaterThan(0);
