@@ -95,27 +95,18 @@ export function certify(targets: readonly TargetResult[]): CertificationItem[] {
   const pullOnly = pullOnlyVendor(targets);
   // pull-through is a capability of a cache alone: a registry certified without --registry-upstream has no such line.
   const keys = (Object.keys(CAPABILITIES) as Capability[]).filter((key) => key !== 'pull-through' || cache);
+  const outOfScope = (key: Capability, note: string) => ({
+    key,
+    capability: CAPABILITIES[key],
+    required: REQUIRED_CAPABILITIES.includes(key),
+    status: 'out of scope' as const,
+    scenarios: [],
+    verdicts: [],
+    note,
+  });
   return keys.map((key) => {
-    if (anonymous && AUTH_CAPABILITIES.includes(key))
-      return {
-        key,
-        capability: CAPABILITIES[key],
-        required: REQUIRED_CAPABILITIES.includes(key),
-        status: 'out of scope' as const,
-        scenarios: [],
-        verdicts: [],
-        note: ANONYMOUS_NOTE,
-      };
-    if (pullOnly && PUSH_CAPABILITIES.includes(key))
-      return {
-        key,
-        capability: CAPABILITIES[key],
-        required: REQUIRED_CAPABILITIES.includes(key),
-        status: 'out of scope' as const,
-        scenarios: [],
-        verdicts: [],
-        note: PULL_ONLY_NOTE,
-      };
+    if (anonymous && AUTH_CAPABILITIES.includes(key)) return outOfScope(key, ANONYMOUS_NOTE);
+    if (pullOnly && PUSH_CAPABILITIES.includes(key)) return outOfScope(key, PULL_ONLY_NOTE);
     const matching = ran.filter((s) => (s.capabilities ?? []).includes(key));
     const verdicts = [
       ...matching.map((s) => ({
