@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { certificationDocument, migrateV1, readResults, runResults, writeReport } from '../helpers/report/assemble.ts';
 import { compareRuns, hasChanges } from '../helpers/report/diff.ts';
 import { renderHtml } from '../helpers/report/html.ts';
+import { actionOutputs, stepSummary } from '../helpers/report/github.ts';
 import { renderJUnit } from '../helpers/report/junit.ts';
 import { mergeResults } from '../helpers/report/merge.ts';
 import type { Finding, RunResults, ScenarioRecord, ScenarioStatus, TargetResult } from '../helpers/report/schema.ts';
@@ -137,6 +138,18 @@ describe('one verdict model', () => {
     expect(html).toContain('id="findings"');
     expect(html).toContain(serves.line);
     expect(html).toContain(weaker.line);
+  });
+
+  it("the GitHub step summary and the action's outputs give the same counts and say the run fails", () => {
+    const run = { results, runDir: 'reports/run', certifying: false };
+    expect(actionOutputs(run)).toMatchObject({
+      passed: String(t.passed),
+      failed: String(t.failed + t.blocked + t['could-not-run'] + t.failingFindings),
+    });
+    const summary = stepSummary(run);
+    expect(summary).toContain(summaryLine(t));
+    expect(summary).toContain('❌ failed');
+    expect(summary).toContain('finding `serves-anyone`');
   });
 
   it('results.json, report --merge and a v1 file read back to the same tally', () => {
