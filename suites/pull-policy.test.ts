@@ -24,6 +24,7 @@ import {
   waitFor,
   WaitingReason,
   managedLabels,
+  waitForPodWhere,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -308,20 +309,7 @@ suite.section('pull-policy: back-off after a failed pull', () => {
       );
       const since = new Date();
       const created = await s.createPod({ name: 'late', image: ref, pullPolicy: 'IfNotPresent', nodeName: s.worker(0) });
-      const pod = (what: string, until: (p: V1Pod) => boolean) =>
-        waitFor({
-          kube,
-          what: `pod ${s.namespace}/late ${what}`,
-          path: `/api/v1/namespaces/${s.namespace}/pods`,
-          fieldSelector: 'metadata.name=late',
-          timeoutMs: 120_000,
-          list: async () => {
-            const l = await kube.core.listNamespacedPod({ namespace: s.namespace, fieldSelector: 'metadata.name=late' });
-            return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
-          },
-          until: (pods: V1Pod[]) => pods.find(until),
-          describe: (p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
-        });
+      const pod = (what: string, until: (p: V1Pod) => boolean) => waitForPodWhere(kube, s.namespace, 'late', what, until);
       const backingOff = await pod(
         'to wait in ImagePullBackOff',
         (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === WaitingReason.ImagePullBackOff,

@@ -12,10 +12,10 @@ import {
   pullAttempts,
   RateLimitedRegistry,
   verdictOf,
-  waitFor,
   WaitingReason,
   type AccessEntry,
   type ScenarioContext,
+  waitForPodWhere,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -57,20 +57,7 @@ suite.section('registry-rate-limit: 429 with Retry-After', () => {
       s.defer(() => r.lift(image.repository));
       const since = new Date();
       const created = await s.createPod({ name: 'limited', image: ref, pullPolicy: 'IfNotPresent', nodeName: s.worker(0) });
-      const pod = (what: string, until: (p: V1Pod) => boolean) =>
-        waitFor({
-          kube,
-          what: `pod ${s.namespace}/limited ${what}`,
-          path: `/api/v1/namespaces/${s.namespace}/pods`,
-          fieldSelector: 'metadata.name=limited',
-          timeoutMs: 120_000,
-          list: async () => {
-            const l = await kube.core.listNamespacedPod({ namespace: s.namespace, fieldSelector: 'metadata.name=limited' });
-            return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
-          },
-          until: (pods: V1Pod[]) => pods.find(until),
-          describe: (p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
-        });
+      const pod = (what: string, until: (p: V1Pod) => boolean) => waitForPodWhere(kube, s.namespace, 'limited', what, until);
       const backingOff = await pod(
         'to wait in ImagePullBackOff',
         (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === WaitingReason.ImagePullBackOff,

@@ -51,6 +51,7 @@ export {
   describePod,
   type PodSpecInput,
   verdictOf,
+  waitForPodWhere,
   waitForVerdict,
 } from './pods.ts';
 export { upgradeScenario } from './upgrade.ts';

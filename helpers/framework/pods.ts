@@ -224,6 +224,33 @@ export async function waitForVerdict(
   return verdict;
 }
 
+/**
+ * Watches pod `name` of `namespace` until `until` holds (a waiting reason, a terminated container)
+ * and returns it; fails after `timeoutMs` with the container state it last saw.
+ */
+export function waitForPodWhere(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  what: string,
+  until: (p: V1Pod) => boolean,
+  timeoutMs = 120_000,
+): Promise<V1Pod> {
+  return waitFor({
+    kube,
+    what: `pod ${namespace}/${name} ${what}`,
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    fieldSelector: `metadata.name=${name}`,
+    timeoutMs,
+    list: async () => {
+      const l = await kube.core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` });
+      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (pods: V1Pod[]) => pods.find(until),
+    describe: (p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
+  });
+}
+
 /** How long to wait for kubelet's next pull after one it made without the pod's Secret (its first back-off is 10 s). */
 const RETRY_AFTER_LAG_MS = 90_000;
 
