@@ -16,7 +16,7 @@ import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
 import { KindCluster, providerFor } from '../helpers/cluster/provider.ts';
 import { profileFor, ProfileError } from '../helpers/cluster/profile.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
-import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
+import { resolveNodeImageFor } from '../helpers/build/nodeimage/byruntime.ts';
 import { CommandError } from '../helpers/infra/exec.ts';
 import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
 import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
@@ -365,7 +365,7 @@ async function imagesBuildCommand(c: Call): Promise<number> {
   const profile = commandProfile(c);
   await checkDocker();
   await checkBuildTools();
-  const image = await resolveNodeImage(profile.kubernetesVersion, logger, {
+  const image = await resolveNodeImageFor(profile.posture.runtime, profile.kubernetesVersion, logger, {
     allowPull: !values['no-pull'],
     forceBuild: values.force ?? false,
   });

@@ -9,8 +9,8 @@ import { docker } from '../infra/docker.ts';
 import { run } from '../infra/exec.ts';
 import { kubeFromString, waitFor, type Kube } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
-import { resolveNodeImage, type NodeImage } from '../build/nodeimage/index.ts';
-import { resolveCrioNodeImage } from '../build/nodeimage/crio.ts';
+import { resolveNodeImageFor } from '../build/nodeimage/byruntime.ts';
+import type { NodeImage } from '../build/nodeimage/index.ts';
 import { buildKind } from '../build/components.ts';
 import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
@@ -92,9 +92,12 @@ export async function clusterUp(o: ClusterUpOptions): Promise<Cluster> {
     return await logger.phase('check existing cluster', () => connect(kind, name, profile, logger, true));
   }
   const image: NodeImage = await logger.phase(`node image for Kubernetes ${profile.kubernetesVersion.raw}`, () =>
-    profile.posture.runtime === 'cri-o'
-      ? resolveCrioNodeImage(profile.kubernetesVersion, logger)
-      : resolveNodeImage(profile.kubernetesVersion, logger, o.allowPull === undefined ? {} : { allowPull: o.allowPull }),
+    resolveNodeImageFor(
+      profile.posture.runtime,
+      profile.kubernetesVersion,
+      logger,
+      o.allowPull === undefined ? {} : { allowPull: o.allowPull },
+    ),
   );
   logger.info(`node image ${image.ref} (${image.source})`);
 
