@@ -104,7 +104,7 @@ function header(results: RunResults): string {
   const targets = results.targets
     .map((t) => {
       const nodes = t.nodes.map((n) => esc(`${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntime}`)).join('<br>');
-      const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile ? ` (profile ${t.cluster.profile})` : ''}${t.runtime ? `, runtime ${t.runtime} declared` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
+      const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile || t.runtime ? ` (${[t.cluster.profile ? `profile ${t.cluster.profile}` : '', t.runtime ? `runtime ${t.runtime} declared` : ''].filter(Boolean).join(', ')})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
       const registry = `${t.registry.mode}${t.registry.url ? ` ${t.registry.url}` : ''}`;
       return `<tr><td>${esc(t.name)}</td><td>${esc(t.kubernetesVersion)}</td><td>${esc(cluster)}</td><td>${esc(registry)}</td><td>${nodes || '<span class="none">not reported</span>'}</td><td>${countsLine(summarize(t.scenarios))}</td></tr>`;
     })
