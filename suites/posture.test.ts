@@ -9,12 +9,14 @@ import {
   checkImagePulls,
   checkKubelets,
   checkKubeletVersions,
+  checkRuntime,
   defineSuite,
   describeImagePulls,
   kubeletArgv,
   kubeletVersionOf,
   nodeAudienceRestrictionMismatch,
   observedAudienceRestriction,
+  runtimeOf,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -91,17 +93,11 @@ suite.scenario(
 
 suite.scenario('runtime', 'every node runs the container runtime the posture declares', async (s) => {
   const p = s.env.posture;
-  const nodes = (await s.env.cluster.kube.core.listNode()).items;
-  for (const n of nodes)
-    s.observe(s.nodeRole(n.metadata?.name ?? ''), [
-      `runtime ${(n.status?.nodeInfo?.containerRuntimeVersion ?? '').split('://')[0] || '(none)'}`,
-    ]);
-  const other = nodes.filter((n) => !(n.status?.nodeInfo?.containerRuntimeVersion ?? '').startsWith(`${p.runtime}://`));
-  s.rule(`declared: ${p.runtime} (${p.sources.runtime}); read from each node's status`);
-  if (other.length > 0)
-    throw new Error(
-      `posture: the runtime is declared ${p.runtime} (${p.sources.runtime}), but ${other.map((n) => `${n.metadata?.name} runs ${n.status?.nodeInfo?.containerRuntimeVersion}`).join('; ')}`,
-    );
+  s.rule(`declared: ${p.runtime} (${p.sources.runtime}); read from each node's status.nodeInfo.containerRuntimeVersion`);
+  const [mismatch] = await checkRuntime(s.env.cluster.kube, p, (n) =>
+    s.observe(s.nodeRole(n.name), [`runtime ${runtimeOf(n.containerRuntimeVersion)}`]),
+  );
+  if (mismatch) throw new Error(`posture: ${mismatch.line}`);
 });
 
 suite.scenario(

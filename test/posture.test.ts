@@ -14,6 +14,7 @@ import {
   resolvePosture,
   upstreamDefaults,
 } from '../helpers/posture/posture.ts';
+import { runtimeMismatch, runtimeOf } from '../helpers/posture/runtime.ts';
 
 describe('upstream defaults', () => {
   it('turn the KEP-2535 gate on from 1.35 (beta), off before; never AlwaysPullImages; NeverVerifyPreloadedImages', () => {
@@ -227,5 +228,41 @@ describe('a preloaded image for a pod without credentials follows the declared p
     const strict = { nodes: { w2: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' as const } } };
     expect(use(strict, 'v1.37.2', 'w2')).toBe('pull-fails');
     expect(use(strict, 'v1.37.2', 'w1')).toBe('runs-without-pull');
+  });
+});
+
+describe('the declared runtime against what each node reports (posture/runtime)', () => {
+  const containerd = resolvePosture(parsePostureDeclaration({}, 'posture'), 'v1.37.2', 'clusters/default.yaml');
+  const crio = resolvePosture(parsePostureDeclaration({ runtime: 'cri-o' }, 'posture'), 'v1.37.2', 'clusters/cri-o.yaml');
+  const nodes = (v: string, ...names: string[]) => names.map((name) => ({ name, containerRuntimeVersion: v }));
+
+  it("reads the runtime from the version's prefix", () => {
+    expect(runtimeOf('cri-o://1.34.0')).toBe('cri-o');
+    expect(runtimeOf('containerd://2.1.4')).toBe('containerd');
+    expect(runtimeOf('')).toBe('(none reported)');
+  });
+
+  it('agrees when every node runs the declared runtime', () => {
+    expect(runtimeMismatch(containerd, nodes('containerd://2.1.4', 'cp', 'w1'))).toBeUndefined();
+    expect(runtimeMismatch(crio, nodes('cri-o://1.34.0', 'cp', 'w1'))).toBeUndefined();
+  });
+
+  it('names what the cluster runs and what is declared, and lets the declaration be the fix', () => {
+    expect(runtimeMismatch(containerd, nodes('cri-o://1.34.0', 'cp', 'w1'))).toBe(
+      "the cluster runs cri-o (cri-o://1.34.0 on cp, w1), the posture declares containerd (default (containerd)): declare runtime: cri-o (--posture FILE, or the profile's posture:), or run containerd on the nodes",
+    );
+    expect(runtimeMismatch(crio, nodes('containerd://2.1.4', 'cp'))).toMatch(
+      /^the cluster runs containerd \(containerd:\/\/2.1.4 on cp\), the posture declares cri-o \(declared in clusters\/cri-o.yaml\): declare runtime: containerd/,
+    );
+  });
+
+  it('names only the nodes that differ in a mixed cluster, and never advises declaring a runtime it does not know', () => {
+    const mixed = [...nodes('containerd://2.1.4', 'cp', 'w1'), ...nodes('cri-o://1.34.0', 'w2')];
+    expect(runtimeMismatch(containerd, mixed)).toBe(
+      'w2 runs cri-o (cri-o://1.34.0 on w2), the posture declares containerd (default (containerd)): run containerd on those nodes',
+    );
+    expect(runtimeMismatch(containerd, nodes('docker://27.0.1', 'cp'))).toBe(
+      'the cluster runs docker (docker://27.0.1 on cp), the posture declares containerd (default (containerd)): run containerd on the nodes',
+    );
   });
 });

@@ -13,6 +13,7 @@ import { mergeResults } from '../helpers/report/merge.ts';
 import type { Finding, RunResults, ScenarioRecord, ScenarioStatus, TargetResult } from '../helpers/report/schema.ts';
 import { nothingTested, runFails, summaryLine, tally } from '../helpers/report/verdict.ts';
 import { certificationGaps, certify } from '../helpers/run/certification.ts';
+import { matrixLines } from '../helpers/run/matrix.ts';
 
 const HOST = 'vendor.example:5000';
 
@@ -49,12 +50,17 @@ function rec(id: string, status: ScenarioStatus, o: Partial<ScenarioRecord> = {}
   };
 }
 
-function target(scenarios: ScenarioRecord[], findings: Finding[]): TargetResult {
+function target(
+  scenarios: ScenarioRecord[],
+  findings: Finding[],
+  runtime?: { name: string; runtime: 'containerd' | 'cri-o' },
+): TargetResult {
   return {
-    name: 'v1.37.2',
+    name: runtime?.name ?? 'v1.37.2',
     kubernetesVersion: 'v1.37.2',
     nodes: [],
     cluster: { mode: 'existing', name: 'c' },
+    ...(runtime ? { runtime: runtime.runtime } : {}),
     registry: { mode: 'vendor', url: `https://${HOST}`, credentials: true },
     startedAt: '2026-12-04T00:00:00.000Z',
     finishedAt: '2026-12-04T00:10:00.000Z',
@@ -63,24 +69,26 @@ function target(scenarios: ScenarioRecord[], findings: Finding[]): TargetResult 
   };
 }
 
+/** A runtime matrix (`--profile default,cri-o`): one scenario passes on containerd and is blocked on CRI-O. */
 function fixture(): RunResults {
-  const t = target(
+  const containerd = target(
     [
       rec('smoke/passes', 'passed'),
       rec('smoke/fails', 'failed'),
-      rec('smoke/blocked', 'blocked', { blockedBy: serves }),
       rec('registry/could-not-run', 'could-not-run'),
       rec('pull-policy/not-applicable', 'not-applicable'),
     ],
-    [serves, weaker],
+    [weaker],
+    { name: 'default', runtime: 'containerd' },
   );
+  const crio = target([rec('smoke/passes', 'blocked', { blockedBy: serves })], [serves], { name: 'cri-o', runtime: 'cri-o' });
   return runResults({
     runId: '20261204-000000-abcd',
-    startedAt: t.startedAt,
-    finishedAt: t.finishedAt,
+    startedAt: containerd.startedAt,
+    finishedAt: containerd.finishedAt,
     selection: { suites: [] },
-    targets: [t],
-    certification: certify([t]),
+    targets: [containerd, crio],
+    certification: certify([containerd, crio]),
   });
 }
 
@@ -138,6 +146,26 @@ describe('one verdict model', () => {
     expect(html).toContain('id="findings"');
     expect(html).toContain(serves.line);
     expect(html).toContain(weaker.line);
+    // The runtimes side by side: the scenario whose verdict differs leads, each column named by its runtime.
+    expect(html).toContain('Changed between runtimes: 4');
+    expect(html).toContain('<th>default (v1.37.2, containerd)</th><th>cri-o (v1.37.2, cri-o)</th>');
+  });
+
+  it('the matrix lines a run ends with give each runtime its own counts, which add up to the summary line', () => {
+    expect(matrixLines(results)).toEqual([
+      'default (v1.37.2, containerd): 1 passed, 1 failed, 1 could not run, 1 not applicable; 1 note on the declaration',
+      'cri-o (v1.37.2, cri-o): 0 passed, 0 failed, 1 blocked; 1 finding before the suites fails the run',
+      'between runtimes: pull-policy/not-applicable: only in A (not applicable)',
+      'between runtimes: registry/could-not-run: only in A (could not run)',
+      'between runtimes: smoke/fails: only in A (failed)',
+      'between runtimes: smoke/passes: verdict passed → blocked',
+      'between runtimes: 4 of 4 scenarios changed',
+    ]);
+    const xml = renderJUnit(results);
+    expect(xml).toContain('<testsuite name="default smoke"');
+    expect(xml).toMatch(
+      /<testsuite name="cri-o smoke"[^>]*>\s*<properties>\s*<property name="kubernetesVersion" value="v1.37.2"\/>\s*<property name="runtime" value="cri-o"\/>/,
+    );
   });
 
   it("the GitHub step summary and the action's outputs give the same counts and say the run fails", () => {
@@ -160,12 +188,15 @@ describe('one verdict model', () => {
     expect(tally(back)).toEqual(t);
     expect(readFileSync(join(dir, 'run', 'junit.xml'), 'utf8')).toBe(renderJUnit(results));
     // Two shards of the run, each having named the same findings.
-    const [first, second] = [back.targets[0]?.scenarios.slice(0, 2) ?? [], back.targets[0]?.scenarios.slice(2) ?? []];
-    const shard = (scenarios: ScenarioRecord[]) => ({ ...back, targets: back.targets.map((x) => ({ ...x, scenarios })) });
+    expect(back.targets.map((x) => x.runtime)).toEqual(['containerd', 'cri-o']);
+    const shard = (part: (scenarios: ScenarioRecord[]) => ScenarioRecord[]) => ({
+      ...back,
+      targets: back.targets.map((x) => ({ ...x, scenarios: part(x.scenarios) })),
+    });
     const merged = mergeResults(
       [
-        { file: 'a', results: shard(first) },
-        { file: 'b', results: shard(second) },
+        { file: 'a', results: shard((s) => s.slice(0, 2)) },
+        { file: 'b', results: shard((s) => s.slice(2)) },
       ],
       { runId: 'm', certify },
     );

@@ -220,4 +220,5 @@ export {
   checkKubeletVersions,
   observedAudienceRestriction,
 } from '../posture/check.ts';
+export { checkRuntime, runtimeOf } from '../posture/runtime.ts';
 export { CERTS_D } from '../cluster/kindconfig.ts';

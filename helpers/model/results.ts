@@ -106,6 +106,11 @@ export interface TargetResult {
   /** What the nodes reported (kubelet version, container runtime), when the cluster came up. */
   nodes: { name: string; kubeletVersion: string; containerRuntime: string }[];
   cluster: { mode: 'kind' | 'existing'; name: string; profile?: string; context?: string };
+  /**
+   * The container runtime the target's posture declares (`posture/runtime` checks each node against
+   * it; what the nodes report is in `nodes`). Absent in reports before the runtime matrix: containerd.
+   */
+  runtime?: 'containerd' | 'cri-o';
   /** `credentials`: whether certify was given any (false: an anonymous registry; absent in older reports). */
   /** `upstream`: the URL of the upstream the vendor's registry is a pull-through cache of (`--registry-upstream`). */
   /** `pullOnly`: certified with `--registry-preseeded`, pullcheck wrote nothing there. */

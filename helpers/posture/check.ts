@@ -26,6 +26,7 @@ import {
   upstreamDefaults,
 } from './posture.ts';
 import type { PostureMismatch, PosturePart } from '../model/posture.ts';
+import { checkRuntime } from './runtime.ts';
 
 export type { PostureMismatch, PosturePart } from '../model/posture.ts';
 
@@ -203,6 +204,7 @@ export async function checkPosture(cluster: Pick<Cluster, 'kube' | 'nodeNames'>,
     ...(await checkAdmission(cluster.kube, p)),
     ...(await checkAudienceRestriction(cluster.kube, p)),
     ...(await checkKubeletVersions(cluster.kube, p)),
+    ...(await checkRuntime(cluster.kube, p)),
     ...(await checkKubelets(cluster, p)),
     ...(await checkImagePulls(cluster, p)),
   ];

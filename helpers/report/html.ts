@@ -3,6 +3,7 @@
 // asks; then each failure with what was collected, linked by paths relative to the run directory.
 import { describeCause } from './causes.ts';
 import { compareMatrix } from './diff.ts';
+import { matrixKind, targetLabel } from './matrix.ts';
 import { ENGLISH_PAGE_SECTIONS, ENGLISH_PAGE_URL, PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
   SCENARIO_STATUSES,
@@ -54,10 +55,6 @@ function countsLine(c: Record<ScenarioStatus, number>): string {
     .join(', ');
 }
 
-function targetLabel(t: TargetResult): string {
-  return t.name === t.kubernetesVersion ? t.name : `${t.name} (${t.kubernetesVersion})`;
-}
-
 /** One row of the matrix: a scenario ID and its verdict on each target (undefined: not run there). */
 interface MatrixRow {
   id: string;
@@ -107,7 +104,7 @@ function header(results: RunResults): string {
   const targets = results.targets
     .map((t) => {
       const nodes = t.nodes.map((n) => esc(`${n.name}: kubelet ${n.kubeletVersion}, ${n.containerRuntime}`)).join('<br>');
-      const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile ? ` (profile ${t.cluster.profile})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
+      const cluster = `${t.cluster.mode} ${t.cluster.name}${t.cluster.profile || t.runtime ? ` (${[t.cluster.profile ? `profile ${t.cluster.profile}` : '', t.runtime ? `runtime ${t.runtime} declared` : ''].filter(Boolean).join(', ')})` : ''}${t.cluster.context ? ` (context ${t.cluster.context})` : ''}`;
       const registry = `${t.registry.mode}${t.registry.url ? ` ${t.registry.url}` : ''}`;
       return `<tr><td>${esc(t.name)}</td><td>${esc(t.kubernetesVersion)}</td><td>${esc(cluster)}</td><td>${esc(registry)}</td><td>${nodes || '<span class="none">not reported</span>'}</td><td>${countsLine(summarize(t.scenarios))}</td></tr>`;
     })
@@ -229,13 +226,13 @@ function cell(r: ScenarioRecord | undefined, anchor: string | undefined): string
 function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
   if (results.targets.length < 2) return '';
   const changed = rows.filter((r) => r.changed);
-  const names = results.targets.map((t) => esc(targetLabel(t))).join(', ');
+  const names = results.targets.map((t) => esc(targetLabel(t, results.targets))).join(', ');
   // Observations too: with version-aware expectations every verdict may read "passed".
   const comparison = compareMatrix(results);
   const ids = new Set([...changed.map((r) => r.id), ...comparison.changes.map((c) => c.id)]);
   if (!ids.size)
-    return `<h2 id="changed">Changed between versions</h2>\n<p>No scenario changed its verdict between ${names}.</p>\n${observationChanges(comparison.changes, comparison.compared)}`;
-  const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
+    return `<h2 id="changed">Changed between ${matrixKind(results)}</h2>\n<p>No scenario changed its verdict between ${names}.</p>\n${observationChanges(comparison.changes, comparison.compared)}`;
+  const head = results.targets.map((t) => `<th>${esc(targetLabel(t, results.targets))}</th>`).join('');
   const body = changed
     .map(
       (r) =>
@@ -245,7 +242,7 @@ function changedSection(results: RunResults, rows: MatrixRow[], anchors: Map<Sce
   const verdicts = changed.length
     ? `<table><tr><th>scenario</th>${head}</tr>\n${body}\n</table>`
     : `<p>No scenario changed its verdict between ${names}.</p>`;
-  return `<h2 id="changed" class="flag">Changed between versions: ${ids.size}</h2>
+  return `<h2 id="changed" class="flag">Changed between ${matrixKind(results)}: ${ids.size}</h2>
 ${verdicts}
 ${observationChanges(comparison.changes, comparison.compared)}`;
 }
@@ -281,7 +278,7 @@ ${observationChanges(h.changes, h.compared)}`;
 }
 
 function matrix(results: RunResults, rows: MatrixRow[], anchors: Map<ScenarioRecord, string>): string {
-  const head = results.targets.map((t) => `<th>${esc(targetLabel(t))}</th>`).join('');
+  const head = results.targets.map((t) => `<th>${esc(targetLabel(t, results.targets))}</th>`).join('');
   const body = rows
     .map((r) => {
       const flag = r.changed ? ' <span class="flag" title="the verdict differs between targets">changed</span>' : '';
@@ -301,7 +298,7 @@ function failures(results: RunResults, anchors: Map<ScenarioRecord, string>): st
         const evidence = s.evidence.length
           ? `<p>Evidence:</p><ul>${s.evidence.map((e) => `<li><a href="${esc(evidenceHref(t, e))}">${esc(`${t.name}/${e}`)}</a></li>`).join('')}</ul>`
           : '';
-        return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t))} <span class="failed">${esc(STATUS_WORDS[s.status])}</span></h3>
+        return `<h3 id="${anchors.get(s) ?? ''}"><code>${esc(s.id)}</code> on ${esc(targetLabel(t, results.targets))} <span class="failed">${esc(STATUS_WORDS[s.status])}</span></h3>
 <p>${esc(s.title)} <span class="muted">(${(s.durationMs / 1000).toFixed(1)} s${s.namespace ? `, namespace ${esc(s.namespace)}` : ''})</span></p>
 <pre>${esc(s.reason ?? '(no reason recorded)')}</pre>
 ${rules}${evidence}`;
@@ -314,7 +311,9 @@ function notApplicable(results: RunResults): string {
   const rows = results.targets.flatMap((t) =>
     t.scenarios
       .filter((s) => s.status === 'not-applicable')
-      .map((s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t))}</td><td>${esc(s.reason ?? '')}</td></tr>`),
+      .map(
+        (s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(targetLabel(t, results.targets))}</td><td>${esc(s.reason ?? '')}</td></tr>`,
+      ),
   );
   return rows.length
     ? `<h2 id="not-applicable">Not applicable</h2>\n<p>The declared posture or the cluster's shape rules these out: a reason, neither a pass nor a failure. (A scenario ruled out by a declared part the cluster does not match is blocked, under Failures.)</p>\n<table><tr><th>scenario</th><th>target</th><th>reason</th></tr>\n${rows.join('\n')}\n</table>`
@@ -326,7 +325,7 @@ function findings(results: RunResults): string {
   const rows = results.targets.flatMap((t) =>
     (t.findings ?? []).map(
       (f) =>
-        `<tr><td>${esc(targetLabel(t))}</td><td class="${f.fails ? 'failed' : 'skipped'}">${f.fails ? 'fails the run' : 'note'}</td><td>${esc(f.source)}: ${esc(f.cause)}</td><td>${esc(f.nodes.join(', ') || '—')}</td><td>${esc(f.registry ?? '—')}</td><td>${esc(f.line)}</td></tr>`,
+        `<tr><td>${esc(targetLabel(t, results.targets))}</td><td class="${f.fails ? 'failed' : 'skipped'}">${f.fails ? 'fails the run' : 'note'}</td><td>${esc(f.source)}: ${esc(f.cause)}</td><td>${esc(f.nodes.join(', ') || '—')}</td><td>${esc(f.registry ?? '—')}</td><td>${esc(f.line)}</td></tr>`,
     ),
   );
   return rows.length

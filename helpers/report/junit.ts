@@ -102,6 +102,7 @@ function suitesOf(target: TargetResult): Suite[] {
   for (const r of target.scenarios) bySuite.set(r.suite, [...(bySuite.get(r.suite) ?? []), r]);
   const properties: [string, string][] = [
     ['kubernetesVersion', target.kubernetesVersion],
+    ...(target.runtime ? [['runtime', target.runtime] as [string, string]] : []),
     ['cluster', `${target.cluster.mode} ${target.cluster.name}`],
     ['registry', target.registry.mode],
   ];

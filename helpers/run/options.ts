@@ -14,6 +14,7 @@ import { readResults } from '../report/assemble.ts';
 import type { RunResults } from '../report/schema.ts';
 
 import { UsageError } from './usage.ts';
+import { parseProfiles, profileListConflict } from './matrix.ts';
 
 export { UsageError };
 
@@ -41,7 +42,10 @@ export interface VendorRegistryOptions {
 }
 
 export interface RunOptions {
+  /** The profile, or the first of a list. */
   profile: string;
+  /** `--profile a,b`: a cluster per profile, side by side in the report (helpers/run/matrix.ts); absent for one profile. */
+  profiles?: string[];
   /** Empty: the profile's version. */
   versions: KubernetesVersion[];
   suites: string[];
@@ -480,13 +484,17 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     const problem = inClusterProblem(env);
     if (problem) throw new UsageError(problem);
   }
+  const profiles = parseProfiles(flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default');
+  const profileList = profiles.length > 1 ? profileListConflict({ versions, kubeconfig, inCluster: flags.inCluster, upgrade }) : undefined;
+  if (profileList) throw new UsageError(profileList);
   const upgradeHalf = upgradeHalfOf(flags, kubeconfig);
   const baseline =
     flags.baseline && upgradeHalf?.half !== 'after'
       ? { file: flags.baseline, results: readResultsArgument(flags.baseline, '--baseline') }
       : undefined;
   return {
-    profile: flags.profile ?? env['PULLCHECK_PROFILE'] ?? file.profile ?? 'default',
+    profile: profiles[0] ?? 'default',
+    ...(profiles.length > 1 ? { profiles } : {}),
     versions,
     suites: (flags.suite?.length ? flags.suite : (file.suites ?? []))
       .flatMap((s) => s.split(','))

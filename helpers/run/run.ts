@@ -24,7 +24,7 @@ import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetr
 import { newRunId, runResults, writeReport } from '../report/assemble.ts';
 import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
-import { compareHalves, compareMatrix, compareRuns, describeComparison, hasChanges, unobservedScenarios } from '../report/diff.ts';
+import { compareHalves, compareRuns, describeComparison, hasChanges, unobservedScenarios } from '../report/diff.ts';
 import type { RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
@@ -41,6 +41,7 @@ import { CODE_EXT, PACKAGE_ROOT } from '../infra/paths.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, writeRunContext, writeSecretFile, type ClusterTarget, type RunContext } from './context.ts';
 import type { RunOptions, VendorRegistryOptions } from './options.ts';
 import { planRun, type Plan } from './plan.ts';
+import { declaredRuntime, matrixLines, profileTargets } from './matrix.ts';
 import { shardName } from './shard.ts';
 import { archiveRun } from '../report/archive.ts';
 import { publishToGitHub } from '../report/github.ts';
@@ -77,6 +78,7 @@ export function targetsOf(o: RunOptions): TargetSpec[] {
     ...(k8s ? { k8s } : {}),
     ...(o.name ? { name: o.name } : {}),
   });
+  if (o.profiles) return profileTargets({ ...o, profiles: o.profiles });
   if (o.versions.length === 0) {
     const provider = providerFor(kind());
     return [{ name: provider.kubernetesVersion() ?? 'default', cluster: kind() }];
@@ -218,6 +220,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     kubernetesVersion: provider.kubernetesVersion() ?? target.name,
     nodes: [],
     cluster: provider.describe(),
+    runtime: declaredRuntime(target.cluster, o.posture),
     registry: o.registry
       ? {
           mode: 'vendor',
@@ -358,7 +361,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       parts.push(readTarget(file));
       if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
     }
-    const merged = mergeTargets(target.name, parts, fallback, started);
+    const merged = { ...mergeTargets(target.name, parts, fallback, started), runtime: posture.runtime };
     const findings = [...postureMismatches.map(asFinding), ...probeFindings, ...weaker];
     if (findings.length) merged.findings = findings;
     if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
@@ -585,9 +588,8 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
     );
   logger.info(`pullcheck: ${summaryLine(counted)}; report ${join(runDir, 'index.html')}`);
   if (nothingTested(counted)) logger.warn(`pullcheck: ${nothingTestedLine(counted)}`);
-  // Behaviour, not only verdicts: what differs between the versions, and from the baseline run.
-  if (run.targets.length > 1 && !given?.halves)
-    for (const line of describeComparison(compareMatrix(run))) logger.info(`between versions: ${line}`);
+  // Behaviour, not only verdicts: each target's counts, what differs between them, and from the baseline run.
+  if (!given?.halves) for (const line of matrixLines(run)) logger.info(line);
   if (halves) {
     for (const line of describeComparison(halves)) logger.info(`upgrade/* before → after: ${line}`);
     logger.info(

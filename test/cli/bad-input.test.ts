@@ -308,6 +308,16 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /--k8s: not a Kubernetes release version: "1\.2" \(expected vMAJOR\.MINOR\.PATCH/,
       },
       {
+        name: 'a profile list with a --k8s list (two matrices at once)',
+        args: ['run', '--profile', `${profile},cri-o`, '--k8s', 'v1.36.3,v1.37.2', '--report-dir', reportDir],
+        fix: /--profile a,b runs one cluster per profile and --k8s a,b one per version: give a list to one of them/,
+      },
+      {
+        name: 'a profile list with --kubeconfig',
+        args: ['run', '--profile', `${profile},cri-o`, '--kubeconfig', wrongField, '--report-dir', reportDir],
+        fix: /--profile a,b makes a kind cluster per profile; with --kubeconfig the cluster is yours: drop one of them/,
+      },
+      {
         name: '--suites-dir that does not exist',
         args: run('--suites-dir', join(work, 'nowhere')),
         fix: /--suites-dir .*nowhere is not a directory: pass the directory that holds your NAME\.test\.ts suite files/,
