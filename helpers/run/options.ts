@@ -368,10 +368,9 @@ function preseededOption(file: string | undefined, host: string): { preseeded: P
   }
 }
 
-export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
-  const file = flags.config ? readConfigFile(flags.config) : {};
+/** `--registry` and its companion flags (or the config file's `registry:`), checked: the vendor registry the run stands on. */
+function registryOptions(flags: RunFlags, env: NodeJS.ProcessEnv, file: ConfigFile): VendorRegistryOptions | undefined {
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
-  let registry: VendorRegistryOptions | undefined;
   if (flags.certify && !registryUrl)
     throw new UsageError('pullcheck certify needs the registry to certify: --registry https://host[:port] (or PULLCHECK_REGISTRY)');
   if (registryUrl) {
@@ -411,7 +410,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       throw new UsageError(
         '--registry-public-prefix names where pullcheck pushes images anonymous pods pull; pull-only pushes nothing: name anonymous references (oci-manifest …) in the --registry-preseeded file instead',
       );
-    registry = {
+    return {
       ...parsed,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
@@ -423,7 +422,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       ...upstreamOption(flags, env),
       ...preseeded,
     };
-  } else if (
+  }
+  if (
     flags.registryUsername ||
     flags.registryPassword ||
     flags.registryCa ||
@@ -437,6 +437,12 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       '--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix/--registry-repository-layout need --registry URL',
     );
   }
+  return undefined;
+}
+
+export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const registry = registryOptions(flags, env, file);
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
   if (kubeconfig && !existsSync(kubeconfig))
     throw new UsageError(`--kubeconfig ${kubeconfig} does not exist: pass the path of a kubeconfig file for the cluster to test`);
