@@ -82,6 +82,8 @@ export interface RunOptions {
   baseline?: { file: string; results: RunResults };
   /** --accept-changes: a difference from the baseline is reported, not failed. */
   acceptChanges: boolean;
+  /** GitHub Actions' variables (`GITHUB_*`) as the command line read them: the step summary and outputs (helpers/report/github.ts). */
+  github?: NodeJS.ProcessEnv;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -440,7 +442,7 @@ function registryOptions(flags: RunFlags, env: NodeJS.ProcessEnv, file: ConfigFi
   return undefined;
 }
 
-export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
+export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv): RunOptions {
   const file = flags.config ? readConfigFile(flags.config) : {};
   const registry = registryOptions(flags, env, file);
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
@@ -520,7 +522,14 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(upgradeHalf ? { upgradeHalf } : {}),
     ...(baseline ? { baseline } : {}),
     acceptChanges: flags.acceptChanges ?? false,
+    ...githubEnv(env),
   };
+}
+
+/** The `GITHUB_*` variables of `env`, when there are any. */
+function githubEnv(env: NodeJS.ProcessEnv): { github?: NodeJS.ProcessEnv } {
+  const github = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GITHUB_')));
+  return Object.keys(github).length ? { github } : {};
 }
 
 /** `--from`/`--to` (or `upgrade:` in --config): both or neither. */

@@ -711,7 +711,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   const certifying = o.certify || (o.registry !== undefined && o.suites.length === 0 && !o.focus && !o.skip);
   const gaps = certifying && run.certification ? certificationGaps(run.certification) : [];
   for (const gap of gaps) logger.warn(`certification of ${o.registry?.url}: ${gap}`);
-  publishToGitHub({ results: run, runDir, certifying });
+  publishToGitHub({ results: run, runDir, certifying }, o.github ?? {});
   if (run.certification)
     logger.info(
       `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,
