@@ -27,7 +27,7 @@ import { compareRuns, describeComparison, hasChanges } from '../helpers/report/d
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
 import { NEEDS } from '../helpers/framework/declaration.ts';
-import { readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { readResultsArgument, resolveRunOptions, type RunFlags, type RunOptions, UsageError } from '../helpers/run/options.ts';
 import { runPullcheck } from '../helpers/run/run.ts';
 import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
 import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     );
   const output = outputFormat(values.output);
   const logger = new Logger(defaultLogFile(cacheDir(), command.replace(/\s+/g, '-')), process.stderr, {
-    githubGroups: underGitHubActions(),
+    githubGroups: underGitHubActions(process.env),
   });
   current = { command, logger };
   const profileName = values.profile ?? process.env['PULLCHECK_PROFILE'] ?? 'default';
@@ -155,10 +155,13 @@ function kindCluster(c: Call): KindCluster {
   });
 }
 
+/** The run options from `flags` and the user's environment (read here, once, for helpers/). */
+const runOptions = (flags: RunFlags): RunOptions => resolveRunOptions(flags, process.env);
+
 /** `pullcheck run | upgrade | certify`. */
 async function runCommand(c: Call): Promise<number> {
   const { values, logger, command } = c;
-  const options = resolveRunOptions({
+  const options = runOptions({
     certify: command === 'certify',
     ...(values.config ? { config: values.config } : {}),
     ...(values.profile ? { profile: values.profile } : {}),
@@ -208,7 +211,7 @@ async function runCommand(c: Call): Promise<number> {
 /** `pullcheck list`. */
 async function listCommand(c: Call): Promise<number> {
   const { values, output } = c;
-  const options = resolveRunOptions({
+  const options = runOptions({
     ...(values.config ? { config: values.config } : {}),
     ...(values.suite ? { suite: values.suite } : {}),
     ...(values['suites-dir'] ? { suitesDir: values['suites-dir'] } : {}),
@@ -392,7 +395,7 @@ async function imagesRunnerCommand(c: Call): Promise<number> {
 async function registryCleanCommand(c: Call): Promise<number> {
   const { values, logger } = c;
   const runId = runIdArg(values.run);
-  const options = resolveRunOptions({
+  const options = runOptions({
     ...(values.registry ? { registry: values.registry } : {}),
     ...(values['registry-username'] ? { registryUsername: values['registry-username'] } : {}),
     ...(values['registry-password-stdin'] ? { registryPassword: await readStdin() } : {}),

@@ -32,7 +32,7 @@ import {
   type ScenarioContext,
   UNAUTHORIZED,
   upgradeScenario,
-  waitFor,
+  waitForPodIn,
   writeNewNodeFile,
   managedLabels,
 } from '../helpers/framework/harness.ts';
@@ -45,31 +45,6 @@ export const suite = defineSuite({
 });
 
 const NODE_CONFIG_JSON = `${DEFAULT_KUBELET_ROOT_DIR}/config.json`;
-
-/** A pod of a kept namespace once `until` holds for it (a watch with a deadline). */
-function waitForPod(
-  s: ScenarioContext,
-  namespace: string,
-  what: string,
-  until: (p: V1Pod) => boolean,
-  labelSelector?: string,
-): Promise<V1Pod> {
-  const { kube } = s.env.cluster;
-  return waitFor({
-    kube,
-    what,
-    path: `/api/v1/namespaces/${namespace}/pods`,
-    ...(labelSelector ? { labelSelector } : {}),
-    timeoutMs: 180_000,
-    list: async () => {
-      const l = await kube.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) });
-      return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
-    },
-    until: (pods: V1Pod[]) => pods.find(until),
-    describe: (p) =>
-      `${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.status?.phase} ${(p.status?.containerStatuses ?? []).map((c) => JSON.stringify(c.state)).join(' ')}`,
-  });
-}
 
 /** An image that runs until stopped (pullcheck's pause program) with a build id of its own, pushed to the private registry. */
 async function longRunningImage(s: ScenarioContext): Promise<{ ref: string; digest: string }> {
@@ -316,8 +291,12 @@ suite.scenario(
           },
         },
       });
-      const pod = await waitForPod(s, namespace, `pod ${namespace}/across running on ${node}`, (p) =>
-        Boolean(p.status?.containerStatuses?.[0]?.state?.running),
+      const pod = await waitForPodIn(
+        s.env.cluster.kube,
+        namespace,
+        `pod ${namespace}/across running on ${node}`,
+        (p) => Boolean(p.status?.containerStatuses?.[0]?.state?.running),
+        { timeoutMs: 180_000 },
       );
       const now = seen(pod);
       claim(
@@ -405,12 +384,12 @@ suite.scenario(
         (p) => p.metadata?.uid,
       );
       await s.env.cluster.kube.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `app=${name}` });
-      const fresh = await waitForPod(
-        s,
+      const fresh = await waitForPodIn(
+        s.env.cluster.kube,
         namespace,
         `a new pod of Deployment ${namespace}/${name}`,
         (p) => !old.includes(p.metadata?.uid),
-        `app=${name}`,
+        { labelSelector: `app=${name}`, timeoutMs: 180_000 },
       );
       const podPolicy = fresh.spec?.containers[0]?.imagePullPolicy ?? '(none)';
       s.observe('new pod of an existing Deployment', [`${name} ${podPolicy}`]);

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Why this process cannot use in-cluster credentials, or undefined when it can. */
-export function inClusterProblem(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): string | undefined {
+export function inClusterProblem(env: NodeJS.ProcessEnv, dir = SERVICE_ACCOUNT_DIR): string | undefined {
   if (!env['KUBERNETES_SERVICE_HOST'] || !env['KUBERNETES_SERVICE_PORT'])
     return '--in-cluster runs inside a pod: KUBERNETES_SERVICE_HOST/PORT are not set here (outside a cluster, pass --kubeconfig)';
   for (const file of ['token', 'ca.crt'])

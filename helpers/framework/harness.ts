@@ -51,6 +51,7 @@ export {
   describePod,
   type PodSpecInput,
   verdictOf,
+  waitForPodIn,
   waitForPodWhere,
   waitForVerdict,
 } from './pods.ts';

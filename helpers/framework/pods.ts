@@ -236,18 +236,38 @@ export function waitForPodWhere(
   until: (p: V1Pod) => boolean,
   timeoutMs = 120_000,
 ): Promise<V1Pod> {
+  return waitForPodIn(kube, namespace, `pod ${namespace}/${name} ${what}`, until, { fieldSelector: `metadata.name=${name}`, timeoutMs });
+}
+
+/**
+ * Watches the pods of `namespace` (those `labelSelector` or `fieldSelector` selects) until one
+ * satisfies `until` and returns it; fails after `timeoutMs` naming what it waited for and the pods'
+ * last states (name, node, phase, containers).
+ */
+export function waitForPodIn(
+  kube: Kube,
+  namespace: string,
+  what: string,
+  until: (p: V1Pod) => boolean,
+  o: { labelSelector?: string; fieldSelector?: string; timeoutMs?: number } = {},
+): Promise<V1Pod> {
+  const selectors = {
+    ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
+    ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
+  };
   return waitFor({
     kube,
-    what: `pod ${namespace}/${name} ${what}`,
+    what,
     path: `/api/v1/namespaces/${namespace}/pods`,
-    fieldSelector: `metadata.name=${name}`,
-    timeoutMs,
+    ...selectors,
+    timeoutMs: o.timeoutMs ?? 120_000,
     list: async () => {
-      const l = await kube.core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` });
+      const l = await kube.core.listNamespacedPod({ namespace, ...selectors });
       return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
     },
     until: (pods: V1Pod[]) => pods.find(until),
-    describe: (p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
+    describe: (p) =>
+      `${p.metadata?.name} on ${p.spec?.nodeName ?? '?'}: ${p.status?.phase} ${(p.status?.containerStatuses ?? []).map((c) => JSON.stringify(c.state ?? {})).join(' ')}`,
   });
 }
 

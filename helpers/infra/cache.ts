@@ -6,10 +6,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export function cacheDir(): string {
-  const explicit = process.env['PULLCHECK_CACHE_DIR'];
+  const { PULLCHECK_CACHE_DIR: explicit, XDG_CACHE_HOME: xdgHome } = process.env;
   if (explicit) return explicit;
-  const xdg = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(xdg, 'pullcheck');
+  return join(xdgHome || join(homedir(), '.cache'), 'pullcheck');
 }
 
 export function cachePath(...parts: string[]): string {

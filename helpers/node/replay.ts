@@ -135,12 +135,41 @@ export async function replayJournals(o: {
  * replay from another host. Returns its release (the Lease expires by itself after a kill).
  */
 export async function holdJournalLease(kube: Kube, run: string, logger: Logger): Promise<() => Promise<void>> {
-  const coordination = kube.config.makeApiClient(CoordinationV1Api);
   const name = `pullcheck-journal-${safeName(hostname())}-${process.pid}`
     .toLowerCase()
     .replace(/[^a-z0-9.-]/g, '-')
     .slice(0, 253);
   setJournalRun(run, name);
+  // One Lease per process, however many suites (a suite's registry variants) hold it at once: each
+  // taking and renewing it itself raced (409 Conflict on replace), and the first release deleted it.
+  let held = heldLeases.get(name);
+  if (!held) {
+    const taking = takeJournalLease(kube, name, run, logger);
+    held = { taking, holders: 0 };
+    heldLeases.set(name, held);
+    taking.catch(() => heldLeases.delete(name));
+  }
+  const entry = held;
+  entry.holders += 1;
+  const release = await entry.taking.catch((e: unknown) => {
+    entry.holders -= 1;
+    throw e;
+  });
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    entry.holders -= 1;
+    if (entry.holders > 0) return;
+    heldLeases.delete(name);
+    await release();
+  };
+}
+
+const heldLeases = new Map<string, { taking: Promise<() => Promise<void>>; holders: number }>();
+
+async function takeJournalLease(kube: Kube, name: string, run: string, logger: Logger): Promise<() => Promise<void>> {
+  const coordination = kube.config.makeApiClient(CoordinationV1Api);
   const body = (l?: V1Lease): V1Lease => {
     const now = new V1MicroTime();
     return {

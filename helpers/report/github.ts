@@ -17,7 +17,7 @@ export interface GitHubRun {
 }
 
 /** True when this process runs as a step of a GitHub Actions job. */
-export function underGitHubActions(env: NodeJS.ProcessEnv = process.env): boolean {
+export function underGitHubActions(env: NodeJS.ProcessEnv): boolean {
   return env['GITHUB_ACTIONS'] === 'true';
 }
 
@@ -83,7 +83,7 @@ export function outputLines(outputs: Record<string, string>): string {
 }
 
 /** Under GitHub Actions, writes the step summary and the step's outputs; elsewhere nothing. */
-export function publishToGitHub(r: GitHubRun, env: NodeJS.ProcessEnv = process.env): void {
+export function publishToGitHub(r: GitHubRun, env: NodeJS.ProcessEnv): void {
   if (!underGitHubActions(env)) return;
   const summary = env['GITHUB_STEP_SUMMARY'];
   if (summary) appendFileSync(summary, stepSummary(r));

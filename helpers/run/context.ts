@@ -40,12 +40,17 @@ let loaded: { file: string; ctx: RunContext } | undefined;
 
 /** Whether a run named this process's context (else it is a jest run started by hand). */
 export function hasRunContext(): boolean {
-  return Boolean(process.env[RUN_CONTEXT_ENV]);
+  return Boolean(runContextFile());
+}
+
+/** The file RUN_CONTEXT_ENV names: the one environment variable between pullcheck's own processes. */
+function runContextFile(): string | undefined {
+  return process.env[RUN_CONTEXT_ENV];
 }
 
 /** This process's run context: the file RUN_CONTEXT_ENV names (read once), else the default one. */
 export function loadRunContext(): RunContext {
-  const file = process.env[RUN_CONTEXT_ENV];
+  const file = runContextFile();
   if (!file) return defaultRunContext();
   if (loaded?.file === file) return loaded.ctx;
   if (!existsSync(file)) throw new Error(`${RUN_CONTEXT_ENV} names ${file}, which does not exist (the run that wrote it has ended)`);

@@ -86,6 +86,8 @@ export interface RunOptions {
   baseline?: { file: string; results: RunResults };
   /** --accept-changes: a difference from the baseline is reported, not failed. */
   acceptChanges: boolean;
+  /** GitHub Actions' variables (`GITHUB_*`) as the command line read them: the step summary and outputs (helpers/report/github.ts). */
+  github?: NodeJS.ProcessEnv;
 }
 
 /** What the command line gave, before defaults (undefined = not given). */
@@ -372,10 +374,9 @@ function preseededOption(file: string | undefined, host: string): { preseeded: P
   }
 }
 
-export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = process.env): RunOptions {
-  const file = flags.config ? readConfigFile(flags.config) : {};
+/** `--registry` and its companion flags (or the config file's `registry:`), checked: the vendor registry the run stands on. */
+function registryOptions(flags: RunFlags, env: NodeJS.ProcessEnv, file: ConfigFile): VendorRegistryOptions | undefined {
   const registryUrl = flags.registry ?? env['PULLCHECK_REGISTRY'] ?? file.registry?.url;
-  let registry: VendorRegistryOptions | undefined;
   if (flags.certify && !registryUrl)
     throw new UsageError('pullcheck certify needs the registry to certify: --registry https://host[:port] (or PULLCHECK_REGISTRY)');
   if (registryUrl) {
@@ -415,7 +416,7 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       throw new UsageError(
         '--registry-public-prefix names where pullcheck pushes images anonymous pods pull; pull-only pushes nothing: name anonymous references (oci-manifest …) in the --registry-preseeded file instead',
       );
-    registry = {
+    return {
       ...parsed,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
@@ -427,7 +428,8 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       ...upstreamOption(flags, env),
       ...preseeded,
     };
-  } else if (
+  }
+  if (
     flags.registryUsername ||
     flags.registryPassword ||
     flags.registryCa ||
@@ -441,6 +443,12 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
       '--registry-username/--registry-password-stdin/--registry-ca/--registry-*-prefix/--registry-repository-layout need --registry URL',
     );
   }
+  return undefined;
+}
+
+export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv): RunOptions {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const registry = registryOptions(flags, env, file);
   const kubeconfig = flags.kubeconfig ?? env['PULLCHECK_KUBECONFIG'] ?? file.kubeconfig;
   if (kubeconfig && !existsSync(kubeconfig))
     throw new UsageError(`--kubeconfig ${kubeconfig} does not exist: pass the path of a kubeconfig file for the cluster to test`);
@@ -522,7 +530,14 @@ export function resolveRunOptions(flags: RunFlags, env: NodeJS.ProcessEnv = proc
     ...(upgradeHalf ? { upgradeHalf } : {}),
     ...(baseline ? { baseline } : {}),
     acceptChanges: flags.acceptChanges ?? false,
+    ...githubEnv(env),
   };
+}
+
+/** The `GITHUB_*` variables of `env`, when there are any. */
+function githubEnv(env: NodeJS.ProcessEnv): { github?: NodeJS.ProcessEnv } {
+  const github = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GITHUB_')));
+  return Object.keys(github).length ? { github } : {};
 }
 
 /** `--from`/`--to` (or `upgrade:` in --config): both or neither. */

@@ -25,10 +25,11 @@ import { newRunId, runResults, writeReport } from '../report/assemble.ts';
 import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
 import { compareHalves, compareRuns, describeComparison, hasChanges, unobservedScenarios } from '../report/diff.ts';
-import type { RunResults, TargetResult } from '../report/schema.ts';
+import type { Finding, RunResults, TargetResult } from '../report/schema.ts';
 import { describePosture } from '../posture/posture.ts';
 import { targetPosture } from '../posture/target.ts';
-import { asFinding, checkPosture, weakerThanUpstream } from '../posture/check.ts';
+import { asFinding, checkPosture, type PostureMismatch, weakerThanUpstream } from '../posture/check.ts';
+import type { Posture, ProbeFinding } from '../model/posture.ts';
 import { type OwnNodeCredentials, probePulls } from '../posture/probe.ts';
 import { listJournal, safeName } from '../node/journal.ts';
 import { VendorRegistry } from '../registry/vendor.ts';
@@ -205,195 +206,328 @@ interface RunShared {
   onCluster(down: (() => Promise<void>) | undefined): void;
 }
 
-async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetResult> {
+/** What one target's steps share: set by a step, read by the later ones and by the teardown. */
+interface TargetRun {
+  r: RunShared;
+  target: TargetSpec;
+  provider: ClusterProvider;
+  targetDir: string;
+  started: Date;
+  fallback: Omit<TargetResult, 'scenarios' | 'startedAt' | 'finishedAt' | 'name'>;
+  down?: () => Promise<void>;
+  untrustVendor?: () => Promise<void>;
+  liftQuarantine?: () => Promise<unknown>;
+  journal?: { cluster: Cluster; release: () => Promise<void> };
+  restored: Restored[];
+  cluster?: Cluster;
+  posture?: Posture;
+  postureMismatches: PostureMismatch[];
+  weaker: Finding[];
+  probeFindings: ProbeFinding[];
+  trustedByRun: boolean;
+  contextFile?: string;
+  parts: (TargetResult | undefined)[];
+}
+
+/** One named step of a target, run in order (kind's create actions); a step that throws ends the target. */
+interface TargetStep {
+  name: string;
+  run(t: TargetRun): Promise<void>;
+}
+
+function clusterOf(t: TargetRun): Cluster {
+  if (!t.cluster) throw new Error(`${t.target.name}: no cluster yet`);
+  return t.cluster;
+}
+
+/** The cluster through its provider; Ctrl-C during creation removes the half-made cluster too. */
+async function clusterUp(t: TargetRun): Promise<void> {
+  const { provider } = t;
+  const { o, logger } = t.r;
+  // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
+  // One deletion, however many ask for it (the signal handler and this target's finally).
+  const existed = await provider.exists(logger);
+  let deleting: Promise<void> | undefined;
+  if (!existed && !o.keep && provider.info().makesClusters) t.down = () => (deleting ??= provider.down(logger));
+  t.r.onCluster(t.down);
+  const up = logger.phase(
+    `cluster ${provider.name}${provider.kubernetesVersion() ? ` (Kubernetes ${provider.kubernetesVersion()})` : ''}`,
+    () => provider.up({ logger, allowPull: o.allowPull }),
+  );
+  activeClusterUp = up;
+  const { cluster } = await up.finally(() => {
+    activeClusterUp = undefined;
+  });
+  t.cluster = cluster;
+  if (existed && provider.info().makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
+  // Nodes a failed cleanup quarantined (helpers/node/quarantine.ts): named in one line, the taints lifted.
+  t.liftQuarantine = () => liftQuarantines({ kube: cluster.kube, runId: t.r.runId, logger });
+}
+
+/** What killed runs left, in every mode: containers and networks on this host (a pod has no Docker), objects in the cluster. */
+async function sweepLeftovers(t: TargetRun): Promise<void> {
+  const cluster = clusterOf(t);
+  const { logger } = t.r;
+  if (t.provider.info().sweepableHost) await sweepOrphans(logger);
+  await sweepClusterLeftovers({
+    kube: cluster.kube,
+    ...(cluster.nodes.how === 'none' ? {} : { nodes: cluster.nodes }),
+    logger,
+  });
+}
+
+/**
+ * The run's journal lease, and what killed runs changed on the nodes undone before the probe looks at
+ * them. Without node access yet (the node agent comes with the suites), each suite replays once its agent runs.
+ */
+async function replayNodeJournal(t: TargetRun): Promise<void> {
+  const cluster = clusterOf(t);
+  const { logger } = t.r;
+  t.journal = { cluster, release: await holdJournalLease(cluster.kube, t.r.runId, logger) };
+  if (cluster.nodes.how === 'none')
+    logger.info('node-change journal: replayed by each suite once its node agent runs (no node access before the suites)');
+  else {
+    const { nodes, nodeNames } = cluster;
+    t.restored = await logger.phase(`node-change journal: undo what killed runs left on ${nodeNames.length} node(s)`, () =>
+      replayJournals({ kube: cluster.kube, nodes, nodeNames, logger, keepRuns: journalRunsKept(t.r) }),
+    );
+  }
+}
+
+/** The target's posture, its mismatches with the cluster and what is weaker than upstream: named once here. */
+async function readPosture(t: TargetRun): Promise<void> {
+  const cluster = clusterOf(t);
+  const { target } = t;
+  const { o, logger } = t.r;
+  const posture = await targetPosture(target.cluster, cluster, o.posture);
+  t.posture = posture;
+  logger.info(
+    `posture of ${target.name}: ${describePosture(posture)} (admission: ${posture.sources.admission}; kubelet: ${posture.sources.kubelet})`,
+  );
+  // Named once here; the scenarios whose expectations rest on a mismatched part say so.
+  t.postureMismatches = await checkPosture(cluster, posture);
+  for (const m of t.postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
+  t.weaker = weakerThanUpstream(posture);
+  for (const f of t.weaker) logger.warn(`posture of ${target.name}: ${f.line}`);
+}
+
+/**
+ * A vendor registry's CA goes on the nodes once for the run (every suite pulls from the same host in
+ * parallel), and comes off once at its end.
+ */
+async function trustVendorRegistry(t: TargetRun): Promise<void> {
+  const cluster = clusterOf(t);
+  const vendor = vendorOf(t.r.o);
+  t.trustedByRun = Boolean(vendor?.caPem) && cluster.nodes.how !== 'none';
+  if (vendor?.caPem && t.trustedByRun) {
+    await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+    const untrust = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
+    t.untrustVendor = untrust;
+    // Ctrl-C: the CA comes off the nodes before the cluster (if the run made it) goes.
+    const deleteCluster = t.down;
+    t.r.onCluster(async () => {
+      await untrust().catch(() => undefined);
+      await deleteCluster?.();
+    });
+  }
+}
+
+/** Each node pulls from each registry the run uses; what fails is a finding named before the suites. */
+async function probe(t: TargetRun): Promise<void> {
+  const cluster = clusterOf(t);
+  const { target, targetDir } = t;
+  const { o, logger } = t.r;
+  t.probeFindings = await logger.phase(
+    `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
+    async () =>
+      probePulls({
+        cluster,
+        vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
+        runId: t.r.runId,
+        logger,
+        ...(await keptNodeCredentials(t.r, target, cluster)),
+      }),
+  );
+  for (const f of t.probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
+}
+
+/** The target's run context (helpers/run/context.ts), which every suite process reads once. */
+async function writeTargetContext(t: TargetRun): Promise<void> {
+  const { target, targetDir, trustedByRun, postureMismatches, probeFindings, posture } = t;
+  const { o, plan } = t.r;
+  if (!posture) throw new Error(`${target.name}: no posture yet`);
+  const ctx: RunContext = {
+    schema: RUN_CONTEXT_SCHEMA,
+    runId: t.r.runId,
+    targetDir,
+    cluster: target.cluster,
+    clusterReady: true,
+    ...(o.registry
+      ? {
+          registry: {
+            url: o.registry.url,
+            host: o.registry.host,
+            ...(o.registry.username ? { username: o.registry.username } : {}),
+            ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}),
+            ...(t.r.passwordFile ? { passwordFile: t.r.passwordFile } : {}),
+            ...(trustedByRun ? { trustedByRun } : {}),
+            ...(o.registry.repositoryPrefix ? { repositoryPrefix: o.registry.repositoryPrefix } : {}),
+            ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
+            ...(o.registry.repositoryLayout ? { repositoryLayout: o.registry.repositoryLayout } : {}),
+            ...upstreamTarget(o.registry.upstream, resolve),
+            ...(o.registry.preseeded ? { preseeded: o.registry.preseeded } : {}),
+          },
+        }
+      : {}),
+    scenarioIds: plan.scenarios.map((e) => e.id),
+    keep: o.keep,
+    ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
+    reportManaged: true,
+    allowPull: o.allowPull,
+    posture,
+    ...(postureMismatches.length ? { postureMismatches } : {}),
+    ...(probeFindings.length ? { probeFindings } : {}),
+    ...(target.upgrade ? { upgrade: target.upgrade } : {}),
+  };
+  t.contextFile = writeRunContext(ctx);
+}
+
+/** The suites that leave nodes alone, then those that change nodes under per-node locks, each a jest process. */
+async function runSuites(t: TargetRun): Promise<void> {
+  const { target, targetDir, contextFile } = t;
+  const { o, plan, logger } = t.r;
+  if (!contextFile) throw new Error(`${target.name}: no run context yet`);
+  const phases = [
+    ['shared', plan.shared, 'that leave nodes alone'],
+    ['locked', plan.locked, 'that change nodes under per-node locks'],
+  ] as const;
+  for (const [phase, files, what] of phases) {
+    if (files.length === 0) continue;
+    await runJest(
+      files,
+      { maxWorkers: o.parallel, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
+      contextFile,
+      logger,
+      `${target.name}: ${files.length} suite(s) ${what} (${o.parallel} at a time)`,
+    );
+    const file = join(targetDir, 'target.json');
+    t.parts.push(readTarget(file));
+    if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
+  }
+}
+
+/** A target's steps, in order: each sets what the later ones read on the TargetRun. */
+const TARGET_STEPS: readonly TargetStep[] = [
+  { name: 'cluster up', run: clusterUp },
+  // `pullcheck upgrade`: the upgrade itself, before posture, probe and suites.
+  { name: 'prepare', run: async (t) => t.target.prepare?.(clusterOf(t)) },
+  { name: 'sweep leftovers', run: sweepLeftovers },
+  { name: 'node-change journal', run: replayNodeJournal },
+  { name: 'posture', run: readPosture },
+  { name: "vendor registry's CA on the nodes", run: trustVendorRegistry },
+  { name: 'pull probe', run: probe },
+  { name: 'run context', run: writeTargetContext },
+  { name: 'suites', run: runSuites },
+];
+
+/** The target's result: the jest phases' records merged, with the findings named before the suites and what was restored. */
+function targetResult(t: TargetRun): TargetResult {
+  const { target, targetDir, parts, restored } = t;
+  const merged = mergeTargets(target.name, parts, t.fallback, t.started);
+  if (t.posture) merged.runtime = t.posture.runtime;
+  const findings = [...t.postureMismatches.map(asFinding), ...t.probeFindings, ...t.weaker];
+  if (findings.length) merged.findings = findings;
+  if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
+  restored.push(...restoredBySuites(targetDir));
+  if (restored.length > 0) merged.restored = restored;
+  return merged;
+}
+
+/** A target whose step threw: no scenarios, the error named with the phase it happened in. */
+function failedTarget(t: TargetRun, error: unknown): TargetResult {
+  const { logger } = t.r;
+  const phase = logger.phases.find((p) => !p.ok)?.name;
+  const message = `${phase ? `${phase}: ` : ''}${errorLine(error)}`;
+  logger.warn(`${t.target.name}: ${message}`);
+  return {
+    ...t.fallback,
+    name: t.target.name,
+    startedAt: t.started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    scenarios: [],
+    error: message,
+    ...(t.restored.length > 0 ? { restored: t.restored } : {}),
+  };
+}
+
+/** Whatever happened: quarantines lifted, the vendor's CA off the nodes, this run's journal replayed, the cluster deleted if the run made it. */
+async function tearDownTarget(t: TargetRun): Promise<void> {
+  const { r, target, down } = t;
+  const { logger } = r;
+  await t.liftQuarantine?.().catch((e: unknown) => logger.warn(`lifting the run's node quarantines: ${String(e)}`));
+  await t.untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
+  // A suite's worker that died (a crash, an OOM kill) left entries of this run: they go now, except
+  // what an upgrade's before half hands over to its after half.
+  const c = t.journal?.cluster;
+  if (c && !down && c.nodes.how !== 'none' && target.upgrade?.half !== 'before' && !interrupted())
+    await replayJournals({ kube: c.kube, nodes: c.nodes, nodeNames: c.nodeNames, logger, onlyRuns: journalRunsKept(r) }).catch(
+      (e: unknown) => logger.warn(`node-change journal at the end of ${target.name}: ${String(e)}`),
+    );
+  await t.journal?.release().catch(() => undefined);
+  if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
+  r.onCluster(undefined);
+}
+
+/** What the target stands on before any step: its provider, directory, and the result it reports if no suite runs. */
+function targetRun(shared: RunShared, target: TargetSpec): TargetRun {
   const r: RunShared = {
     ...shared,
     o: target.registry ? { ...shared.o, registry: target.registry.options } : shared.o,
     plan: target.plan ?? shared.plan,
     passwordFile: target.registry ? target.registry.passwordFile : shared.passwordFile,
   };
-  const { o, plan, logger } = r;
+  const { o } = r;
   const provider: ClusterProvider = providerFor(target.cluster);
-  const targetDir = join(r.runDir, target.name);
-  const started = new Date();
-  const fallback: Omit<TargetResult, 'scenarios' | 'startedAt' | 'finishedAt' | 'name'> = {
-    kubernetesVersion: provider.kubernetesVersion() ?? target.name,
-    nodes: [],
-    cluster: provider.describe(),
-    runtime: declaredRuntime(target.cluster, o.posture),
-    registry: o.registry
-      ? {
-          mode: 'vendor',
-          url: o.registry.url,
-          credentials: Boolean(o.registry.username),
-          ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
-          ...(o.registry.preseeded ? { pullOnly: true } : {}),
-        }
-      : { mode: 'local' },
-  };
-  let down: (() => Promise<void>) | undefined;
-  let untrustVendor: (() => Promise<void>) | undefined;
-  let liftQuarantine: (() => Promise<unknown>) | undefined;
-  let journal: { cluster: Cluster; release: () => Promise<void> } | undefined;
-  let restored: Restored[] = [];
-  try {
-    // Known before kind starts, so that Ctrl-C during creation removes the half-made cluster too.
-    // One deletion, however many ask for it (the signal handler and this target's finally).
-    const existed = await provider.exists(logger);
-    let deleting: Promise<void> | undefined;
-    if (!existed && !o.keep && provider.info().makesClusters) down = () => (deleting ??= provider.down(logger));
-    r.onCluster(down);
-    const up = logger.phase(
-      `cluster ${provider.name}${provider.kubernetesVersion() ? ` (Kubernetes ${provider.kubernetesVersion()})` : ''}`,
-      () => provider.up({ logger, allowPull: o.allowPull }),
-    );
-    activeClusterUp = up;
-    const { cluster } = await up.finally(() => {
-      activeClusterUp = undefined;
-    });
-    if (existed && provider.info().makesClusters) logger.info(`cluster ${provider.name} existed before the run: it stays`);
-    // Nodes a failed cleanup quarantined (helpers/node/quarantine.ts): named in one line, the taints lifted.
-    liftQuarantine = () => liftQuarantines({ kube: cluster.kube, runId: r.runId, logger });
-    await target.prepare?.(cluster);
-    // What killed runs left, in every mode: containers and networks on this host (a pod has no
-    // Docker), objects in the cluster.
-    if (provider.info().sweepableHost) await sweepOrphans(logger);
-    await sweepClusterLeftovers({
-      kube: cluster.kube,
-      ...(cluster.nodes.how === 'none' ? {} : { nodes: cluster.nodes }),
-      logger,
-    });
-    journal = { cluster, release: await holdJournalLease(cluster.kube, r.runId, logger) };
-    // What killed runs changed on the nodes, undone before the probe looks at them. Without node
-    // access yet (the node agent comes with the suites), each suite replays once its agent runs.
-    if (cluster.nodes.how === 'none')
-      logger.info('node-change journal: replayed by each suite once its node agent runs (no node access before the suites)');
-    else {
-      const { nodes, nodeNames } = cluster;
-      restored = await logger.phase(`node-change journal: undo what killed runs left on ${nodeNames.length} node(s)`, () =>
-        replayJournals({ kube: cluster.kube, nodes, nodeNames, logger, keepRuns: journalRunsKept(r) }),
-      );
-    }
-    const posture = await targetPosture(target.cluster, cluster, o.posture);
-    logger.info(
-      `posture of ${target.name}: ${describePosture(posture)} (admission: ${posture.sources.admission}; kubelet: ${posture.sources.kubelet})`,
-    );
-    // Named once here; the scenarios whose expectations rest on a mismatched part say so.
-    const postureMismatches = await checkPosture(cluster, posture);
-    for (const m of postureMismatches) logger.warn(`posture of ${target.name}: ${m.line}`);
-    const weaker = weakerThanUpstream(posture);
-    for (const f of weaker) logger.warn(`posture of ${target.name}: ${f.line}`);
-    // A vendor registry's CA goes on the nodes once for the run (every suite pulls from the same
-    // host in parallel), and comes off once at its end.
-    const vendor = vendorOf(o);
-    const trustedByRun = Boolean(vendor?.caPem) && cluster.nodes.how !== 'none';
-    if (vendor?.caPem && trustedByRun) {
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
-      untrustVendor = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
-      // Ctrl-C: the CA comes off the nodes before the cluster (if the run made it) goes.
-      const deleteCluster = down;
-      r.onCluster(async () => {
-        await untrustVendor?.().catch(() => undefined);
-        await deleteCluster?.();
-      });
-    }
-    const probeFindings = await logger.phase(
-      `pull probe: each of ${cluster.nodeNames.length} node(s) pulls from each registry the run uses`,
-      async () =>
-        probePulls({
-          cluster,
-          vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
-          runId: r.runId,
-          logger,
-          ...(await keptNodeCredentials(r, target, cluster)),
-        }),
-    );
-    for (const f of probeFindings) logger.warn(`posture of ${target.name}: ${f.line}`);
-    const ctx: RunContext = {
-      schema: RUN_CONTEXT_SCHEMA,
-      runId: r.runId,
-      targetDir,
-      cluster: target.cluster,
-      clusterReady: true,
-      ...(o.registry
+  return {
+    r,
+    target,
+    provider,
+    targetDir: join(r.runDir, target.name),
+    started: new Date(),
+    fallback: {
+      kubernetesVersion: provider.kubernetesVersion() ?? target.name,
+      nodes: [],
+      cluster: provider.describe(),
+      runtime: declaredRuntime(target.cluster, o.posture),
+      registry: o.registry
         ? {
-            registry: {
-              url: o.registry.url,
-              host: o.registry.host,
-              ...(o.registry.username ? { username: o.registry.username } : {}),
-              ...(o.registry.caFile ? { caFile: resolve(o.registry.caFile) } : {}),
-              ...(r.passwordFile ? { passwordFile: r.passwordFile } : {}),
-              ...(trustedByRun ? { trustedByRun } : {}),
-              ...(o.registry.repositoryPrefix ? { repositoryPrefix: o.registry.repositoryPrefix } : {}),
-              ...(o.registry.publicPrefix ? { publicPrefix: o.registry.publicPrefix } : {}),
-              ...(o.registry.repositoryLayout ? { repositoryLayout: o.registry.repositoryLayout } : {}),
-              ...upstreamTarget(o.registry.upstream, resolve),
-              ...(o.registry.preseeded ? { preseeded: o.registry.preseeded } : {}),
-            },
+            mode: 'vendor',
+            url: o.registry.url,
+            credentials: Boolean(o.registry.username),
+            ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
+            ...(o.registry.preseeded ? { pullOnly: true } : {}),
           }
-        : {}),
-      scenarioIds: plan.scenarios.map((e) => e.id),
-      keep: o.keep,
-      ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
-      reportManaged: true,
-      allowPull: o.allowPull,
-      posture,
-      ...(postureMismatches.length ? { postureMismatches } : {}),
-      ...(probeFindings.length ? { probeFindings } : {}),
-      ...(target.upgrade ? { upgrade: target.upgrade } : {}),
-    };
-    const contextFile = writeRunContext(ctx);
-    const parts: (TargetResult | undefined)[] = [];
-    const phases = [
-      ['shared', plan.shared, 'that leave nodes alone'],
-      ['locked', plan.locked, 'that change nodes under per-node locks'],
-    ] as const;
-    for (const [phase, files, what] of phases) {
-      if (files.length === 0) continue;
-      await runJest(
-        files,
-        { maxWorkers: o.parallel, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
-        contextFile,
-        logger,
-        `${target.name}: ${files.length} suite(s) ${what} (${o.parallel} at a time)`,
-      );
-      const file = join(targetDir, 'target.json');
-      parts.push(readTarget(file));
-      if (existsSync(file)) renameSync(file, join(targetDir, `target-${phase}.json`));
-    }
-    const merged = { ...mergeTargets(target.name, parts, fallback, started), runtime: posture.runtime };
-    const findings = [...postureMismatches.map(asFinding), ...probeFindings, ...weaker];
-    if (findings.length) merged.findings = findings;
-    if (parts.every((p) => p === undefined)) merged.error = `jest wrote no results for ${target.name}; see the output above`;
-    restored.push(...restoredBySuites(targetDir));
-    if (restored.length > 0) merged.restored = restored;
-    return merged;
+        : { mode: 'local' },
+    },
+    restored: [],
+    postureMismatches: [],
+    weaker: [],
+    probeFindings: [],
+    trustedByRun: false,
+    parts: [],
+  };
+}
+
+/** One target: its steps in order (TARGET_STEPS), its result, and its teardown whatever happened. */
+async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetResult> {
+  const t = targetRun(shared, target);
+  try {
+    for (const step of TARGET_STEPS) await step.run(t);
+    return targetResult(t);
   } catch (error) {
-    const phase = logger.phases.find((p) => !p.ok)?.name;
-    const message = `${phase ? `${phase}: ` : ''}${errorLine(error)}`;
-    logger.warn(`${target.name}: ${message}`);
-    return {
-      ...fallback,
-      name: target.name,
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      scenarios: [],
-      error: message,
-      ...(restored.length > 0 ? { restored } : {}),
-    };
+    return failedTarget(t, error);
   } finally {
-    await liftQuarantine?.().catch((e: unknown) => logger.warn(`lifting the run's node quarantines: ${String(e)}`));
-    await untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
-    // A suite's worker that died (a crash, an OOM kill) left entries of this run: they go now, except
-    // what an upgrade's before half hands over to its after half.
-    const c = journal?.cluster;
-    if (c && !down && c.nodes.how !== 'none' && target.upgrade?.half !== 'before' && !interrupted())
-      await replayJournals({ kube: c.kube, nodes: c.nodes, nodeNames: c.nodeNames, logger, onlyRuns: journalRunsKept(r) }).catch(
-        (e: unknown) => logger.warn(`node-change journal at the end of ${target.name}: ${String(e)}`),
-      );
-    await journal?.release().catch(() => undefined);
-    if (down) await down().catch((e: unknown) => logger.warn(`deleting the cluster of ${target.name}: ${String(e)}`));
-    r.onCluster(undefined);
+    await tearDownTarget(t);
   }
 }
 
@@ -581,7 +715,7 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   const certifying = o.certify || (o.registry !== undefined && o.suites.length === 0 && !o.focus && !o.skip);
   const gaps = certifying && run.certification ? certificationGaps(run.certification) : [];
   for (const gap of gaps) logger.warn(`certification of ${o.registry?.url}: ${gap}`);
-  publishToGitHub({ results: run, runDir, certifying });
+  publishToGitHub({ results: run, runDir, certifying }, o.github ?? {});
   if (run.certification)
     logger.info(
       `certification of ${o.registry?.url}: ${certificationVerdict(run.certification)}${certifying ? '' : ' (a selection: the exit code does not rest on it)'}; ${join(runDir, 'certification.html')}`,
