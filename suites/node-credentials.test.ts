@@ -9,7 +9,10 @@
 //
 // Every scenario changes a node and restores it (file removed, kubelet restarted, node Ready) in a
 // deferred cleanup that runs even when it fails. jest runs the tests of a file one after another,
-// which keeps node changes from overlapping.
+// which keeps node changes from overlapping. The restore's restart is owed to the node until the
+// next scenario there restarts kubelet after writing its own files (one restart for both: kubelet
+// reads only the new files), or the suite ends (helpers/kubelet/owedrestart.ts); a scenario that
+// reads or uses the node before its own restart pays it first.
 import {
   type Capability,
   claim,
@@ -26,6 +29,7 @@ import {
   installNodeCredentials,
   installNodeFile,
   kubeletProcessFacts,
+  owedFirst,
   pageVerificationPod,
   type PodVerdict,
   podWhere,
@@ -36,6 +40,7 @@ import {
   sameFileAs,
   type ScenarioContext,
   type SearchPlace,
+  settleNode,
   UNAUTHORIZED,
   waitFor,
 } from '../helpers/framework/harness.ts';
@@ -48,20 +53,38 @@ export const suite = defineSuite({
   home: 'explicit', // every pod names the node whose credential files it tests
 });
 
+/**
+ * Every scenario here settles each node it uses first (searchPathsOn), so a restore's kubelet
+ * restart may be left owed to the node and merged with the next scenario's (helpers/kubelet/owedrestart.ts).
+ */
+const OWE = { owe: true } as const;
+
+/** A worker nobody else holds, one this suite owes a kubelet restart first (its next restart pays it). */
+function freeWorker(s: ScenarioContext): Promise<string> {
+  s.worker(0);
+  return s.lockFreeNode(owedFirst(s.workers()));
+}
+
 /** kubelet's {root-dir}/config.json on `node` (checked free of leftovers, under the node's lock). */
-async function rootDirConfigJson(s: ScenarioContext, node: string): Promise<CredentialSearchPath> {
-  const rootDir = (await searchPathsOn(s, node)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
+async function rootDirConfigJson(s: ScenarioContext, node: string, o: { merge?: boolean } = {}): Promise<CredentialSearchPath> {
+  const rootDir = (await searchPathsOn(s, node, o)).find((p) => p.format === 'config.json' && p.place === 'root-dir');
   if (!rootDir) throw new Error('no {root-dir}/config.json search path');
   return rootDir;
 }
 
 /**
  * kubelet's search paths on `node` (with `home`: once kubelet runs with that HOME), after checking
- * that none of them holds a file already.
+ * that none of them holds a file already. `merge`: the scenario's first use of the node is to write
+ * its files and restart kubelet, which pays a restart owed to the node; otherwise it is paid here.
  */
-async function searchPathsOn(s: ScenarioContext, node: string, o: { home?: string } = {}): Promise<CredentialSearchPath[]> {
+async function searchPathsOn(
+  s: ScenarioContext,
+  node: string,
+  o: { home?: string; merge?: boolean } = {},
+): Promise<CredentialSearchPath[]> {
   // Read only under the node's lock: another suite may be restarting its kubelet or have a credential file there for a moment.
   await s.lockNode(node);
+  await settleNode(s, node, { merge: o.merge ?? false, home: o.home !== undefined });
   const facts = await kubeletProcessFacts(s.env.cluster.nodes, node);
   s.env.logger.info(
     `[${s.id}] [${node}] KUBELET pid ${facts.pid}, root-dir ${facts.rootDir}, cwd ${facts.cwd}, HOME ${facts.home ?? '(unset)'}`,
@@ -128,8 +151,8 @@ suite.section('node-credentials: every place kubelet searches, in its order', ()
       `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`,
       { capabilities: entry.capabilities ?? [], needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await s.freeWorker();
-        const paths = await searchPathsOn(s, node);
+        const node = await freeWorker(s);
+        const paths = await searchPathsOn(s, node, { merge: true });
         const target = paths.find((p) => p.format === entry.format && p.place === entry.place);
         if (!target) throw new Error(`no search path ${entry.format} in ${entry.place}`);
         const same = sameFileAs(target, paths);
@@ -137,7 +160,7 @@ suite.section('node-credentials: every place kubelet searches, in its order', ()
           `[${s.id}] [${node}] PATH ${target.template} = ${target.path}${same.length ? ` (on this node the same file as ${same.map((p) => p.template).join(', ')})` : ''}`,
         );
         const img = await s.image(s.env.registry('private'));
-        await installNodeFile(s, node, target.path, renderCredentialFile(entry.format, [s.env.registry('private').credential()]));
+        await installNodeFile(s, node, target.path, renderCredentialFile(entry.format, [s.env.registry('private').credential()]), OWE);
         await expectPulledAndRan(s, await s.runPod({ name: 'node-creds', image: img.ref, nodeName: node }), img);
       },
     );
@@ -150,10 +173,10 @@ suite.section('node-credentials: what does not give credentials', () => {
     'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const node = await s.freeWorker();
-      const rootDir = await rootDirConfigJson(s, node);
+      const node = await freeWorker(s);
+      const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const img = await s.image(s.env.registry('private'));
-      await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([s.env.registry('private').host]));
+      await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([s.env.registry('private').host]), OWE);
       await s.expectPullFailure(await s.runPod({ name: 'creds-store', image: img.ref, nodeName: node }), UNAUTHORIZED);
     },
   );
@@ -163,10 +186,10 @@ suite.section('node-credentials: what does not give credentials', () => {
     'credentials on one worker serve pods pinned there only: the pod on another node fails unauthorized',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const withCreds = await s.freeWorker();
-      const rootDir = await rootDirConfigJson(s, withCreds);
+      const withCreds = await freeWorker(s);
+      const rootDir = await rootDirConfigJson(s, withCreds, { merge: true });
       const img = await s.image(s.env.registry('private'));
-      await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]));
+      await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]), OWE);
       await expectPulledAndRan(s, await s.runPod({ name: 'with-creds', image: img.ref, nodeName: withCreds }), img);
       // Any node without the file will do, so take one nobody holds (another worker, else a kind
       // control plane: a pod with nodeName passes its NoSchedule taint) rather than wait for another
@@ -187,7 +210,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const node = await s.freeWorker();
+      const node = await freeWorker(s);
       const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       // Always: the failed pods below keep retrying in back-off, and once kubelet has the file one of
@@ -200,7 +223,7 @@ suite.section('node-credentials: what does not give credentials', () => {
         node,
         rootDir.path,
         renderCredentialFile('config.json', [s.env.registry('private').credential()]),
-        { restart: false },
+        { restart: false, owe: true },
       );
       await s.expectPullFailure(await pod('file-no-restart'), UNAUTHORIZED);
       await file.restart();
@@ -216,8 +239,8 @@ suite.section('node-credentials: what does not give credentials', () => {
       // The docs say config.json's HttpHeaders are honoured. Kubelet parses them, but the CRI's
       // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
       // see: the only way in is the header's own Authorization, and the pull stays unauthorized.
-      const node = await s.freeWorker();
-      const rootDir = await rootDirConfigJson(s, node);
+      const node = await freeWorker(s);
+      const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const c = s.env.registry('private').credential();
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(
@@ -225,6 +248,7 @@ suite.section('node-credentials: what does not give credentials', () => {
         node,
         rootDir.path,
         httpHeadersOnlyConfigJson({ Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` }),
+        OWE,
       );
       await s.expectPullFailure(await s.runPod({ name: 'http-headers', image: img.ref, nodeName: node }), UNAUTHORIZED);
       s.env.logger.info(`[${s.id}] [${node}] DEVIATION HttpHeaders from config.json are not sent by the CRI runtime`);
@@ -254,15 +278,20 @@ suite.section("node-credentials: a pull Secret and the node's config.json for th
     },
   ]) {
     suite.scenario(c.id, c.title, { needs: ['node-access', 'worker'] }, async (s) => {
-      const node = await s.freeWorker();
-      const rootDir = await rootDirConfigJson(s, node);
+      const node = await freeWorker(s);
+      const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const registry = s.env.registry('private');
       const right = registry.credential();
       const wrong = registry.credential(WRONG_PASSWORD);
       const img = await s.image(registry);
-      await installNodeCredentials(s, node, {
-        files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [c.secretRight ? wrong : right]) }],
-      });
+      await installNodeCredentials(
+        s,
+        node,
+        {
+          files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [c.secretRight ? wrong : right]) }],
+        },
+        OWE,
+      );
       const secret = await s.pullSecret(c.secretRight ? right : wrong, { name: c.secretRight ? 'right' : 'wrong' });
       s.rule(KEYRING_RULE);
       // The expectation: kubelet's order, tried up to the first right credential.
@@ -309,8 +338,8 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME=${KUBELET_HOME} in kubelet's environment, a pod without imagePullSecrets pulls with credentials kubelet reads from ${entry.title}, a file distinct from the cwd and root-dir ones`,
       { needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await s.freeWorker();
-        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
+        const node = await freeWorker(s);
+        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME, merge: true });
         const target = searchPath(paths, entry.format, 'home');
         const same = sameFileAs(target, paths);
         claim(
@@ -321,10 +350,15 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
         s.env.logger.info(`[${s.id}] [${node}] PATH ${target.template} = ${target.path}`);
         const registry = s.env.registry('private');
         const img = await s.image(registry);
-        await installNodeCredentials(s, node, {
-          home: KUBELET_HOME,
-          files: [{ path: target.path, content: renderCredentialFile(entry.format, [registry.credential()]) }],
-        });
+        await installNodeCredentials(
+          s,
+          node,
+          {
+            home: KUBELET_HOME,
+            files: [{ path: target.path, content: renderCredentialFile(entry.format, [registry.credential()]) }],
+          },
+          OWE,
+        );
         await expectPulledAndRan(s, await s.runPod({ name: 'home-creds', image: img.ref, nodeName: node }), img);
       },
     );
@@ -351,8 +385,8 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME set, ${r.template} holding the right password and ${w.template} a wrong one: kubelet reads only the first it finds, ${runs ? r.template : w.template}, so the pod ${runs ? 'runs' : 'fails unauthorized'}`,
       { needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await s.freeWorker();
-        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME });
+        const node = await freeWorker(s);
+        const paths = await searchPathsOn(s, node, { home: KUBELET_HOME, merge: true });
         const right = searchPath(paths, pair.right.format, pair.right.place);
         const wrong = searchPath(paths, pair.wrong.format, pair.wrong.place);
         claim(
@@ -363,13 +397,18 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
         s.rule(`${SEARCH_RULE}: here ${winner?.template} (${winner?.path})`);
         const registry = s.env.registry('private');
         const img = await s.image(registry);
-        await installNodeCredentials(s, node, {
-          home: KUBELET_HOME,
-          files: [
-            { path: right.path, content: renderCredentialFile(right.format, [registry.credential()]) },
-            { path: wrong.path, content: renderCredentialFile(wrong.format, [registry.credential(WRONG_PASSWORD)]) },
-          ],
-        });
+        await installNodeCredentials(
+          s,
+          node,
+          {
+            home: KUBELET_HOME,
+            files: [
+              { path: right.path, content: renderCredentialFile(right.format, [registry.credential()]) },
+              { path: wrong.path, content: renderCredentialFile(wrong.format, [registry.credential(WRONG_PASSWORD)]) },
+            ],
+          },
+          OWE,
+        );
         const since = new Date();
         const verdict = await s.runPod({ name: 'two-files', image: img.ref, nodeName: node });
         const why = `kubelet reads only ${winner?.template} (${winner === right ? 'right' : 'wrong'} password) of ${right.path} and ${wrong.path} on ${node}`;
@@ -423,10 +462,15 @@ suite.section("node-credentials: the page's own verification pod", () => {
       // may pick gets it: the workers (kind's control planes are tainted NoSchedule).
       const nodes = s.workers().length > 0 ? s.workers() : s.controlPlanes();
       for (const node of nodes) {
-        const rootDir = await rootDirConfigJson(s, node);
-        await installNodeCredentials(s, node, {
-          files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [registry.credential()]) }],
-        });
+        const rootDir = await rootDirConfigJson(s, node, { merge: true });
+        await installNodeCredentials(
+          s,
+          node,
+          {
+            files: [{ path: rootDir.path, content: renderCredentialFile('config.json', [registry.credential()]) }],
+          },
+          OWE,
+        );
       }
       const body = pageVerificationPod(img.ref);
       const name = body.metadata?.name ?? '';

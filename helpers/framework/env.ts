@@ -14,6 +14,7 @@ import { LABEL_RUN } from '../infra/docker.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
+import { payAllOwedRestarts } from '../kubelet/owedrestart.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
 import { holdJournalLease, replayJournals } from '../node/replay.ts';
@@ -145,6 +146,10 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   const disposables: (() => Promise<void>)[] = [];
   const dispose = async () => {
     forget();
+    // Restarts owed to nodes by the suite's last scenarios (helpers/kubelet/owedrestart.ts), before the agent goes.
+    await payAllOwedRestarts('the suite ends', ctx.runId || runId).catch((e: unknown) =>
+      logger.warn(`kubelet restarts owed: ${String(e)}`),
+    );
     // Nodes forget the registries first (through the node agent, where there is one), then the
     // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {

@@ -96,7 +96,9 @@ export {
   expectNoFailedPullEvent,
   installNodeCredentials,
   installNodeFile,
+  settleNode,
 } from './fixtures/node-credentials.ts';
+export { owedFirst, owedMarkerPath } from '../kubelet/owedrestart.ts';
 export {
   allowNodeAudience,
   installCredentialProvider,
