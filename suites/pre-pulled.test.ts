@@ -21,6 +21,7 @@ import {
   type ScenarioContext,
   UNAUTHORIZED,
   type VerificationExpectation,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -36,7 +37,8 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(s.env.registry('private'), test.image);
   // Registered before anything reaches a node, so that a half-done import or pull is undone too.
-  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref), { node });
+  for (const node of cleanupNodes)
+    s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
   return { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()), image: test.image };
 }
 
@@ -48,7 +50,7 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
 async function preloadedImage(s: ScenarioContext, node: string): Promise<{ ref: string; buildId: string; platform: string }> {
   const img = await pushedImage(s, [node]);
   await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${img.ref}`, () =>
-    preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image }),
+    preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image, runtime: nodeRuntime(s.env.posture) }),
   );
   claim(
     await nodeHasImage(s.env.cluster.nodes, node, img.ref),

@@ -221,3 +221,4 @@ export {
   observedAudienceRestriction,
 } from '../posture/check.ts';
 export { CERTS_D } from '../cluster/kindconfig.ts';
+export { nodeRuntime, type NodeRuntime } from '../runtime/runtime.ts';

@@ -29,6 +29,7 @@ import { explainingFinding, probeKey } from '../posture/probe.ts';
 import type { Finding, PodObservation, ScenarioStatus } from '../report/schema.ts';
 import { clusterShape, unmetShape, workersNeeded, type ClusterShape } from '../cluster/shape.ts';
 import { isQuarantined } from '../node/quarantine.ts';
+import { nodeRuntime } from '../runtime/runtime.ts';
 import { cleanupFailureMessage, runCleanups, type Cleanup } from './cleanup.ts';
 import type { RunEnv } from './env.ts';
 import { expectNeverPullRefused, expectNoPull, expectPullFailure, expectRan, type RanExpectation } from './expectations.ts';
@@ -233,7 +234,7 @@ function slug(id: string): string {
 
 /**
  * What a failed scenario leaves for whoever reads the report: the pods as YAML, the kubelet and
- * containerd journal of the nodes its pods ran on for the scenario's window, `crictl images` there,
+ * runtime's journal of the nodes its pods ran on for the scenario's window, `crictl images` there,
  * and the registries' access-log lines for its repositories.
  */
 function collectEvidence(
@@ -269,7 +270,7 @@ function collectEvidence(
           '-u',
           'kubelet',
           '-u',
-          'containerd',
+          nodeRuntime(env.posture).unit,
           '--since',
           `@${Math.floor(since.getTime() / 1000) - 5}`,
           '--no-pager',
@@ -280,7 +281,9 @@ function collectEvidence(
         ],
         { allowFailure: true },
       );
-      out.push(`=== ${node}: journalctl -u kubelet -u containerd (last 400 lines since the scenario started)\n${r.stdout}${r.stderr}`);
+      out.push(
+        `=== ${node}: journalctl -u kubelet -u ${nodeRuntime(env.posture).unit} (last 400 lines since the scenario started)\n${r.stdout}${r.stderr}`,
+      );
     }
     return out.join('\n') || '(no pod was scheduled)';
   });

@@ -21,6 +21,7 @@ import { holdJournalLease, replayJournals, type Restored } from '../node/replay.
 import { checkHostTools } from '../infra/preflight.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import { nodeRuntime } from '../runtime/runtime.ts';
 import { newRunId, runResults, writeReport } from '../report/assemble.ts';
 import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
@@ -285,8 +286,8 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
     const vendor = vendorOf(o);
     const trustedByRun = Boolean(vendor?.caPem) && cluster.nodes.how !== 'none';
     if (vendor?.caPem && trustedByRun) {
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
-      untrustVendor = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem, nodeRuntime(posture));
+      untrustVendor = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, nodeRuntime(posture));
       // Ctrl-C: the CA comes off the nodes before the cluster (if the run made it) goes.
       const deleteCluster = down;
       r.onCluster(async () => {
@@ -302,6 +303,7 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
           vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
           runId: r.runId,
           logger,
+          runtime: nodeRuntime(posture),
           ...(await keptNodeCredentials(r, target, cluster)),
         }),
     );
