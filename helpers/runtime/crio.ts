@@ -10,7 +10,7 @@ import type { MirrorSpec, NodeFile, NodeRuntime } from './types.ts';
 export const CONTAINERS_CERTS_D = '/etc/containers/certs.d';
 export const REGISTRIES_CONF_D = '/etc/containers/registries.conf.d';
 /** What CRI-O logs once it has re-read registries.conf(.d) after a SIGHUP, and when that failed. */
-export const RELOAD_DONE = 'applied new registry configuration';
+export const RELOAD_DONE = 'Applied new registry configuration';
 export const RELOAD_FAILED = 'system registries reload failed';
 
 /** A host:port as one file name element. */
@@ -57,17 +57,16 @@ skopeo copy --quiet "oci-archive:$f" "containers-storage:$1"`;
 
 /** Sends CRI-O a SIGHUP and waits (deadline 20s) for its journal to say the registries were re-read. */
 export const RELOAD_SHELL = `set -e
-since=$(date +%s)
+cursor=$(journalctl -u crio -n 0 --show-cursor --no-pager 2>/dev/null | sed -n 's/^-- cursor: //p')
 systemctl kill --kill-whom=main --signal=HUP crio
 i=0
 while [ $i -lt 40 ]; do
-  out=$(journalctl -u crio --since "@$since" --no-pager -o cat 2>/dev/null || true)
-  case "$out" in *'${RELOAD_FAILED}'*) echo "$out" | grep -F '${RELOAD_FAILED}' >&2; exit 1;; esac
+  out=$(journalctl -u crio \${cursor:+--after-cursor="$cursor"} --no-pager -o cat 2>/dev/null | grep -iF -e '${RELOAD_DONE}' -e '${RELOAD_FAILED}' || true)
+  case "$out" in *'${RELOAD_FAILED}'*) echo "$out" >&2; exit 1;; esac
   case "$out" in *'${RELOAD_DONE}'*) exit 0;; esac
   sleep 0.5; i=$((i+1))
 done
-echo "crio did not log '${RELOAD_DONE}' within 20s of SIGHUP; its journal since then:" >&2
-echo "$out" | tail -n 20 >&2
+echo "crio did not log '${RELOAD_DONE}' within 20s of SIGHUP" >&2
 exit 1`;
 
 export const crioRuntime: NodeRuntime = {
