@@ -126,15 +126,28 @@ suite.section('multi-arch: the node takes its own platform', () => {
         buildId: idx.buildId,
         platform: platformString(platform),
       });
-      await s.expectRan(await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node }), {
-        buildId: idx.buildId,
-        digest: child.image.manifest.digest,
-        platform: platformString(platform),
-      });
-      // Same image underneath: on the node both names resolve to one image, whose ID is the platform config digest.
+      const verdict = await s.runPod({ name: 'suffixed', image: suffixed.ref, nodeName: node });
+      await s.expectRan(verdict, { buildId: idx.buildId, platform: platformString(platform) });
+      // Which digest the pod's imageID names is the runtime's: containerd the manifest pulled under
+      // this name; CRI-O keeps one image for both names and names a digest it holds for it, which
+      // can be the index pulled under the other name (a reference the suffixed repository never had).
+      const imageId = verdict.pod.status?.containerStatuses?.[0]?.imageID ?? '';
+      const names = imageId.includes(child.image.manifest.digest)
+        ? 'platform-manifest'
+        : imageId.includes(multi.digest)
+          ? 'index-of-the-other-name'
+          : '';
+      claim(
+        names !== '',
+        `pod on ${node} ran ${suffixed.ref} as ${imageId || '(no imageID)'}: neither its manifest ${child.image.manifest.digest} nor the index ${multi.digest}`,
+      );
+      s.observe(s.nodeRole(node), [`suffixed imageID:${names}-digest`]);
+      // Same image underneath: on the node both names resolve to one image, whose ID is the platform
+      // config digest (containerd writes it "sha256:…", CRI-O's containers-storage the hex alone).
       const imageIdOnNode = async (ref: string) => {
         const { stdout } = await s.env.cluster.nodes.exec(node, ['crictl', 'inspecti', '-o', 'json', ref]);
-        return (JSON.parse(stdout) as { status: { id: string } }).status.id;
+        const id = (JSON.parse(stdout) as { status: { id: string } }).status.id;
+        return id.includes(':') ? id : `sha256:${id}`;
       };
       const multiId = await imageIdOnNode(multi.ref);
       claim(

@@ -45,17 +45,29 @@ export async function nodeHasImage(nodes: NodeAccess, node: string, ref: string)
 /**
  * Removes `ref` from the node whichever way it got there: `crictl rmi` drops every name the CRI
  * gave a kubelet pull (tag, repo@digest, image id), the runtime's own tool (`ctr images rm`,
- * `skopeo delete`) the name an import gave. Either may find nothing to remove.
+ * `skopeo delete`) the name an import gave. Either may find nothing to remove. CRI-O refuses to
+ * remove an image a container still uses (a pod of the scenario still terminating), so the removal
+ * is tried again until the image is gone or `deadlineMs` passed, and then fails with what crictl said.
  */
 export async function removeNodeImage(
   nodes: NodeAccess,
   node: string,
   ref: string,
   runtime: NodeRuntime = containerdRuntime,
+  deadlineMs = 90_000,
 ): Promise<void> {
   await undoImage(nodes, node, ref);
-  await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
-  await runtime.removeImage(nodes, node, ref);
-  if (await nodeHasImage(nodes, node, ref))
-    throw new Error(`${node}: image ${ref} is still present after crictl rmi and the ${runtime.name} removal`);
+  const until = Date.now() + deadlineMs;
+  let said = '';
+  for (;;) {
+    const r = await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
+    said = `${r.stdout}${r.stderr}`.trim();
+    await runtime.removeImage(nodes, node, ref);
+    if (!(await nodeHasImage(nodes, node, ref))) return;
+    if (Date.now() > until) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  throw new Error(
+    `${node}: image ${ref} is still present after crictl rmi and the ${runtime.name} removal for ${deadlineMs / 1000}s; crictl rmi said: ${said}`,
+  );
 }
