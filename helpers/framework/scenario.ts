@@ -52,6 +52,8 @@ export interface PushedImage {
   repository: string;
   tag: string;
   digest: string;
+  /** An index: its platform manifests' digests (a runtime may name the one it chose as the imageID). */
+  platformDigests?: readonly string[];
 }
 
 /** A test image built for this scenario and pushed: what `s.expectRan` checks a pod ran. */
@@ -576,7 +578,8 @@ export async function runScenario(suiteEnv: RunEnv, decl: ScenarioDeclaration, b
         idx.mediaType,
       );
       pushed.add(registry.ref(repository, tag), digest);
-      return { ref: registry.ref(repository, tag), repository, tag, digest };
+      const platformDigests = idx.children.map((c) => c.image.manifest.digest);
+      return { ref: registry.ref(repository, tag), repository, tag, digest, platformDigests };
     },
     preseeded: (registry, format) => {
       const image = preseededFor(registry, format);

@@ -49,6 +49,7 @@ export const containerdRuntime: NodeRuntime = {
       inputFile: archive,
     });
   },
+  removalWaitsForContainers: false,
   async removeImage(nodes, node, ref) {
     await nodes.exec(node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'rm', ref], { allowFailure: true });
   },

@@ -94,6 +94,8 @@ export const crioRuntime: NodeRuntime = {
   async importImage(nodes, node, ref, archive) {
     await nodes.exec(node, ['sh', '-c', SKOPEO_IMPORT_SHELL, 'sh', ref], { inputFile: archive });
   },
+  // "image used by …: image is in use by a container" (CRI-O's RemoveImage) while a pod's container exists.
+  removalWaitsForContainers: true,
   async removeImage(nodes, node, ref) {
     // crictl rmi (the caller's) untags it in CRI-O's store; a name only skopeo gave goes here.
     await nodes.exec(node, ['skopeo', 'delete', `containers-storage:${ref}`], { allowFailure: true });

@@ -41,6 +41,8 @@ export interface NodeRuntime {
   reload(nodes: NodeAccess, node: string): Promise<void>;
   /** Imports the OCI archive `archive` (on this host) under `ref` into the node's CRI image store, unpacked. */
   importImage(nodes: NodeAccess, node: string, ref: string, archive: string): Promise<void>;
+  /** True when the runtime refuses to remove an image a container (of a pod not yet gone) still uses. */
+  readonly removalWaitsForContainers: boolean;
   /** Removes `ref` from the node's image store whichever name it has (after `crictl rmi`); may find nothing. */
   removeImage(nodes: NodeAccess, node: string, ref: string): Promise<void>;
 }
