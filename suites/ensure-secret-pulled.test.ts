@@ -52,6 +52,7 @@ import {
   useKubeletConfigChange,
   verificationExpectation,
   type VerificationExpectation,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 const SUITE = 'ensure-secret-pulled';
@@ -287,14 +288,14 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
   // Registered before anything reaches the node, so that a half-done import or pull is undone too.
-  s.defer(() => removeNodeImage(nodes, node, pushed.ref), { node });
+  s.defer(() => removeNodeImage(nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
   const good = registry.credential();
   const rootDir = rootDirOf(await kubeletArgv(nodes, node));
 
   let regcred: PodSecret | undefined;
   if (c.origin === 'preload') {
     await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${pushed.ref}`, () =>
-      preloadImage({ nodes, node, ref: pushed.ref, image: test.image }),
+      preloadImage({ nodes, node, ref: pushed.ref, image: test.image, runtime: nodeRuntime(s.env.posture) }),
     );
   } else {
     regcred = await createSecret(s, { name: 'regcred', credential: good, acceptedByRegistry: true });

@@ -21,6 +21,7 @@ import {
   type ScenarioContext,
   UNAUTHORIZED,
   type VerificationExpectation,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -36,7 +37,18 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(s.env.registry('private'), test.image);
   // Registered before anything reaches a node, so that a half-done import or pull is undone too.
-  for (const node of cleanupNodes) s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref), { node });
+  const runtime = nodeRuntime(s.env.posture);
+  for (const node of cleanupNodes)
+    s.defer(
+      async () => {
+        // CRI-O keeps an image while a container uses it: the scenario's pods go first (the namespace
+        // itself goes after every cleanup).
+        if (runtime.removalWaitsForContainers)
+          await s.env.cluster.kube.core.deleteCollectionNamespacedPod({ namespace: s.namespace, gracePeriodSeconds: 0 });
+        await removeNodeImage(s.env.cluster.nodes, node, pushed.ref, runtime);
+      },
+      { node },
+    );
   return { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()), image: test.image };
 }
 
@@ -48,11 +60,11 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
 async function preloadedImage(s: ScenarioContext, node: string): Promise<{ ref: string; buildId: string; platform: string }> {
   const img = await pushedImage(s, [node]);
   await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${img.ref}`, () =>
-    preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image }),
+    preloadImage({ nodes: s.env.cluster.nodes, node, ref: img.ref, image: img.image, runtime: nodeRuntime(s.env.posture) }),
   );
   claim(
     await nodeHasImage(s.env.cluster.nodes, node, img.ref),
-    `test setup: ${img.ref}, just imported into containerd on ${node}, should be visible to the CRI, but crictl inspecti does not find it`,
+    `test setup: ${img.ref}, just imported into the node's runtime on ${node}, should be visible to the CRI, but crictl inspecti does not find it`,
   );
   return { ref: img.ref, buildId: img.buildId, platform: img.platform };
 }

@@ -34,6 +34,7 @@ import {
   type RunEnv,
   type ScenarioContext,
   useKubeletConfigChange,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 const SUITE = 'pull-concurrency';
@@ -81,7 +82,7 @@ async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullS
     Array.from({ length: PODS }, async (_, i) => {
       const test = await echoImage(hostPlatform(), s.env.logger);
       const pushed = await s.push(r, test.image);
-      s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref), { node });
+      s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
       const buildIdLayer = test.image.layers.at(-1);
       if (!buildIdLayer) throw new Error('the test image has no layers');
       return { name: `pull-${i + 1}`, test, pushed, paths: [test.image.config.digest, buildIdLayer.digest].map(blobDataPath) };

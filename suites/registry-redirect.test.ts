@@ -5,7 +5,6 @@
 // client, so the blob host is verified with the CA of the registry's certs.d entry, never its own.
 import {
   blobDataPath,
-  CERTS_D,
   defineSuite,
   echoImage,
   echoIndex,
@@ -17,6 +16,7 @@ import {
   type ScenarioContext,
   type BlobHostView,
   type TestRegistry,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 /** A registry whose blob GETs pullcheck redirects to a blob host it runs. */
@@ -118,7 +118,7 @@ suite.section('registry-redirect: nodes follow blob redirects', () => {
       await expectRedirected(s, r, pushed.repository, ownBlobs(test.image), since);
       // Trust came from the registry's entry: the node has none for the blob host.
       const node = pod.spec?.nodeName ?? '';
-      const entry = `${CERTS_D}/${r.blobHost.host}`;
+      const [entry = ''] = nodeRuntime(s.env.posture).trustPaths(r.blobHost.host);
       const probe = await s.env.cluster.nodes.exec(node, ['test', '-e', entry], { allowFailure: true });
       if (probe.exitCode === 0)
         throw new Error(`node ${node} has ${entry}: this scenario shows the blob host is trusted through the registry's entry alone`);

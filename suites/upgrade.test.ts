@@ -35,6 +35,7 @@ import {
   waitForPodIn,
   writeNewNodeFile,
   managedLabels,
+  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -164,7 +165,7 @@ suite.scenario(
       const test = await echoImage(hostPlatform(), s.env.logger);
       const pushed = await s.push(s.env.registry('private'), test.image);
       await s.env.logger.phase(`[${s.id}] [${node}] PRELOAD ${pushed.ref}`, () =>
-        preloadImage({ nodes, node, ref: pushed.ref, image: test.image }),
+        preloadImage({ nodes, node, ref: pushed.ref, image: test.image, runtime: nodeRuntime(s.env.posture) }),
       );
       const img = { ref: pushed.ref, buildId: test.buildId, platform: platformString(hostPlatform()) };
       // The before version's declared policy decides the Never pod too (AlwaysVerify re-verifies preloaded images).

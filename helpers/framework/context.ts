@@ -20,6 +20,8 @@ export interface PushedImage {
   repository: string;
   tag: string;
   digest: string;
+  /** An index: its platform manifests' digests (a runtime may name the one it chose as the imageID). */
+  platformDigests?: readonly string[];
 }
 
 /** A test image built for this scenario and pushed: what `s.expectRan` checks a pod ran. */

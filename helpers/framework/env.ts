@@ -27,6 +27,7 @@ import type { PreseededEntry } from '../registry/preseeded.ts';
 import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
 import type { Posture } from '../model/posture.ts';
 import { targetPosture } from '../posture/target.ts';
+import { nodeRuntime } from '../runtime/runtime.ts';
 
 export interface RegistryRequest extends RegistryKind {
   name: string;
@@ -137,6 +138,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   const cluster = await providerFor(ctx.cluster).connect({ logger, ready: ctx.clusterReady, allowPull: ctx.allowPull });
   const posture = ctx.posture ?? (await targetPosture(ctx.cluster, cluster));
   writeEnvironment(ctx, cluster, nodeFacts((await cluster.kube.core.listNode()).items), posture);
+  // The declared runtime, never the one the nodes report: where node trust is written (helpers/runtime/).
+  const runtime = nodeRuntime(posture);
   // This process's node changes are journaled as the run's (its own id when started by hand).
   const releaseJournal = await holdJournalLease(cluster.kube, ctx.runId || runId, logger);
   const ca = await createCA(`pullcheck ${runId}`);
@@ -155,7 +158,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     for (const r of registries.values()) {
       if (r.local || (r.caPem && !ctx.registry?.trustedByRun))
         for (const host of [r.host, ...extraNodeTrust(r).map((t) => t.host)])
-          await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, host).catch((e: unknown) =>
+          await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, host, runtime).catch((e: unknown) =>
             logger.warn(`untrusting ${host} on the nodes: ${String(e)}`),
           );
     }
@@ -181,7 +184,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         registries.set(req.name, vendor);
         // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
         if (vendor.caPem && !ctx.registry?.trustedByRun)
-          await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
+          await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem, runtime);
         continue;
       }
       if (!cluster.network)
@@ -194,8 +197,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
       );
       registries.set(req.name, started);
       if (req.trustedByNodes === false) continue;
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem);
-      for (const t of extraNodeTrust(started)) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, t.host, t.caPem);
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem, runtime);
+      for (const t of extraNodeTrust(started)) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, t.host, t.caPem, runtime);
     }
     const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);

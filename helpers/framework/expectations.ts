@@ -37,6 +37,13 @@ export interface RanExpectation {
   digest?: string;
   /** The platform the marker must name, e.g. linux/amd64. */
   platform?: string;
+  /**
+   * For an index `digest`: its platform manifests' digests, any of which `imageID` may carry instead.
+   * The page leaves open which one a runtime reports: containerd names the index the tag resolved
+   * to, CRI-O (containers/image) one of the digests it holds for the image, the index's or the
+   * platform manifest's (docs/cri-o.md). The marker and platform above prove which manifest ran.
+   */
+  platformDigests?: readonly string[];
 }
 
 /** `pod ns/name on node`, as every failure sentence says where. */
@@ -70,8 +77,10 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
       `${at} ran ${imageOf(pod)}, but not the image pushed for this scenario (its log lacks "${marker}"${log.includes('SUCCESS') ? '' : ' and SUCCESS'}): ${tail}`,
     );
   const imageId = imageIdOf(pod);
-  if (e.digest && !imageId.includes(e.digest))
-    throw new Error(`${at} ran ${imageOf(pod)} as ${imageId || '(no imageID)'}, not the pushed digest ${e.digest}`);
+  if (e.digest && !imageId.includes(e.digest) && !(e.platformDigests ?? []).some((d) => imageId.includes(d)))
+    throw new Error(
+      `${at} ran ${imageOf(pod)} as ${imageId || '(no imageID)'}, not the pushed digest ${e.digest}${e.platformDigests?.length ? ` nor one of its platform manifests ${e.platformDigests.join(', ')}` : ''}`,
+    );
   return pod;
 }
 

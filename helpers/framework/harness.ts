@@ -225,3 +225,4 @@ export {
 } from '../posture/check.ts';
 export { checkRuntime, runtimeOf } from '../posture/runtime.ts';
 export { CERTS_D } from '../cluster/kindconfig.ts';
+export { nodeRuntime, type NodeRuntime } from '../runtime/runtime.ts';

@@ -38,7 +38,8 @@ export function isObservation(word: string): word is Observation {
  */
 export function pullFailureCause(message: string): Observation {
   if (/x509|certificate/i.test(message)) return 'pull-failed:tls';
-  if (/no match for platform|no matching manifest/i.test(message)) return 'pull-failed:no-match';
+  if (/no match for platform|no matching manifest|no image found in (?:image index|manifest list) for architecture/i.test(message))
+    return 'pull-failed:no-match';
   if (/\b401\b/.test(message)) return 'pull-failed:unauthorized';
   if (/\b403\b/.test(message)) return 'pull-failed:forbidden';
   if (/\b404\b/.test(message)) return 'pull-failed:not-found';

@@ -54,6 +54,16 @@ const REALM_REFUSED = String.raw`failed to fetch (?:oauth|anonymous) token: unex
 const CHALLENGE_REFUSED = 'authorization failed: no basic auth credentials|server message: insufficient_scope: authorization failed';
 
 /**
+ * How CRI-O (containers/image, docker/docker_client.go and errors.go) words the same refusals:
+ * the registry's own answer to a manifest or blob request, "reading manifest <tag> in <repo>:
+ * authentication required" (its 401's error message), "…: denied: …" or "requested access to the
+ * resource is denied" (a 403), "unauthorized: …"; a 401 from the token realm is
+ * ErrUnauthorizedForCredentials, "unable to retrieve auth token: invalid username/password".
+ */
+const CRIO_REGISTRY_REFUSED = String.raw`reading (?:manifest|blob) \S+ in \S+: (?:unauthorized: |denied: )?(?:authentication required|requested access to the resource is denied|access to the requested resource is not authorized|insufficient_scope)`;
+const CRIO_REALM_REFUSED = 'unable to retrieve auth token: invalid username/password';
+
+/**
  * How containerd v2 words a refusal by the registry itself or by the token realm its challenge
  * named, in the kubelet's Failed event (core/remotes/docker: resolver.go, authorizer.go, errcode.go):
  * "authorization failed: no basic auth credentials", "server message: insufficient_scope: authorization
@@ -64,7 +74,7 @@ const CHALLENGE_REFUSED = 'authorization failed: no basic auth credentials|serve
  * Forbidden"), an image verifier, an API server's "forbidden". Never a 404 (NOT_FOUND).
  */
 export const UNAUTHORIZED = new RegExp(
-  String.raw`^(?![\s\S]*(?:${ANY_NOT_FOUND}))[\s\S]*(?:${REGISTRY_REFUSED}|${REALM_REFUSED}|${CHALLENGE_REFUSED})`,
+  String.raw`^(?![\s\S]*(?:${ANY_NOT_FOUND}))[\s\S]*(?:${REGISTRY_REFUSED}|${REALM_REFUSED}|${CHALLENGE_REFUSED}|${CRIO_REGISTRY_REFUSED}|${CRIO_REALM_REFUSED})`,
   'i',
 );
 

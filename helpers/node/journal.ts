@@ -14,11 +14,12 @@ export const ENTRY_MAGIC = 'pullcheck-journal 1';
 export const TEMP_SUFFIX = '.pullcheck-tmp';
 
 /** What must run after the undo for the node to take the old state again. */
-export type Restart = 'daemon-reload' | 'kubelet' | 'containerd';
+/** `crio`: a SIGHUP, after which CRI-O re-reads containers-registries.conf(.d). */
+export type Restart = 'daemon-reload' | 'kubelet' | 'containerd' | 'crio';
 
 /**
  * `file`: a file written (its previous content or absence recorded); `dir`: a directory created
- * that did not exist (undo removes it and all in it); `image`: an image imported into containerd.
+ * that did not exist (undo removes it and all in it); `image`: an image imported into the runtime's store.
  */
 export type ChangeKind = 'file' | 'dir' | 'image';
 
@@ -139,7 +140,7 @@ export function parseEntry(entry: string, text: string): JournalEntry | undefine
     target,
     restart: (fields.get('restart') ?? '')
       .split(',')
-      .filter((r): r is Restart => r === 'daemon-reload' || r === 'kubelet' || r === 'containerd'),
+      .filter((r): r is Restart => r === 'daemon-reload' || r === 'kubelet' || r === 'containerd' || r === 'crio'),
   };
   const lease = fields.get('lease');
   if (lease) e.lease = lease;
@@ -237,7 +238,8 @@ case "$kind" in
   dir) rm -rf "$target";;
   image)
     crictl rmi "$target" >/dev/null 2>&1 || true
-    ctr --namespace=k8s.io images rm "$target" >/dev/null 2>&1 || true;;
+    ctr --namespace=k8s.io images rm "$target" >/dev/null 2>&1 || true
+    if command -v skopeo >/dev/null 2>&1; then skopeo delete "containers-storage:$target" >/dev/null 2>&1 || true; fi;;
   *) echo "unknown journal entry kind: $kind" >&2; exit 1;;
 esac
 rm -f "$e"
@@ -372,7 +374,7 @@ export async function journaledMkdir(
   return track(nodes, { node, entry, kind: 'dir', target: path, restart });
 }
 
-/** Journals an image import the caller makes next: undo removes the image from the node's containerd. */
+/** Journals an image import the caller makes next: undo removes the image from the node's runtime (containerd or CRI-O). */
 export async function journalImage(nodes: NodeAccess, node: string, ref: string, o: { root?: string } = {}): Promise<JournaledChange> {
   const header = entryHeader('image', ref, []);
   const entry = nextEntryPath(o.root ?? JOURNAL_ROOT);

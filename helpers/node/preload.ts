@@ -1,15 +1,16 @@
-// Images placed in a node's containerd without kubelet, as an admin pre-loading nodes would: an OCI
-// archive imported with `ctr` into the `k8s.io` namespace (the one the CRI plugin serves), unpacked
-// so that the CRI plugin can start containers from it straight away.
+// Images placed in a node's runtime without kubelet, as an admin pre-loading nodes would: an OCI
+// archive imported into the store the CRI serves, unpacked so that containers can start from it
+// straight away. How is the declared runtime's (helpers/runtime/): `ctr` into containerd's `k8s.io`
+// namespace, or `skopeo copy` into CRI-O's containers-storage.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeOciArchive } from '../images/archive.ts';
 import type { Image } from '../images/oci.ts';
+import { containerdRuntime } from '../runtime/containerd.ts';
+import type { NodeRuntime } from '../runtime/runtime.ts';
 import type { NodeAccess } from './access.ts';
 import { journalImage, undoImage } from './journal.ts';
-
-const CONTAINERD_NAMESPACE = 'k8s.io';
 
 export interface PreloadOptions {
   nodes: NodeAccess;
@@ -17,9 +18,11 @@ export interface PreloadOptions {
   /** Full reference the image is stored under, the same one pods name. */
   ref: string;
   image: Image;
+  /** The declared runtime (`nodeRuntime(posture)`); containerd when not given. */
+  runtime?: NodeRuntime;
 }
 
-/** Imports `image` under `ref` into the node's containerd, the archive streamed from a file. */
+/** Imports `image` under `ref` into the node's runtime, the archive streamed from a file. */
 export async function preloadImage(o: PreloadOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-preload-'));
   try {
@@ -27,9 +30,7 @@ export async function preloadImage(o: PreloadOptions): Promise<void> {
     await journalImage(o.nodes, o.node, o.ref);
     const archive = join(dir, 'image.tar');
     await writeOciArchive(archive, [{ ref: o.ref, image: o.image }]);
-    await o.nodes.exec(o.node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'import', '--no-unpack=false', '-'], {
-      inputFile: archive,
-    });
+    await (o.runtime ?? containerdRuntime).importImage(o.nodes, o.node, o.ref, archive);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -43,12 +44,30 @@ export async function nodeHasImage(nodes: NodeAccess, node: string, ref: string)
 
 /**
  * Removes `ref` from the node whichever way it got there: `crictl rmi` drops every name the CRI
- * plugin gave a kubelet pull (tag, repo@digest, image id), `ctr images rm` the name a `ctr import`
- * gave. Either may find nothing to remove.
+ * gave a kubelet pull (tag, repo@digest, image id), the runtime's own tool (`ctr images rm`,
+ * `skopeo delete`) the name an import gave. Either may find nothing to remove. CRI-O refuses to
+ * remove an image a container still uses (a pod of the scenario still terminating), so the removal
+ * is tried again until the image is gone or `deadlineMs` passed, and then fails with what crictl said.
  */
-export async function removeNodeImage(nodes: NodeAccess, node: string, ref: string): Promise<void> {
+export async function removeNodeImage(
+  nodes: NodeAccess,
+  node: string,
+  ref: string,
+  runtime: NodeRuntime = containerdRuntime,
+  deadlineMs = 90_000,
+): Promise<void> {
   await undoImage(nodes, node, ref);
-  await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
-  await nodes.exec(node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'rm', ref], { allowFailure: true });
-  if (await nodeHasImage(nodes, node, ref)) throw new Error(`${node}: image ${ref} is still present after crictl rmi and ctr images rm`);
+  const until = Date.now() + deadlineMs;
+  let said = '';
+  for (;;) {
+    const r = await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
+    said = `${r.stdout}${r.stderr}`.trim();
+    await runtime.removeImage(nodes, node, ref);
+    if (!(await nodeHasImage(nodes, node, ref))) return;
+    if (Date.now() > until) break;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  throw new Error(
+    `${node}: image ${ref} is still present after crictl rmi and the ${runtime.name} removal for ${deadlineMs / 1000}s; crictl rmi said: ${said}`,
+  );
 }

@@ -2,6 +2,7 @@
 // cluster clean`, the entries of runs that are dead are undone on each node, newest first, then
 // whatever they say must restart does. A run is dead when its process is gone from this host, or,
 // for a run from another host, when the Lease its process renewed has expired or is gone.
+import { crioRuntime } from '../runtime/crio.ts';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { apiStatus, type Kube } from '../cluster/kube.ts';
@@ -54,6 +55,7 @@ async function restartAll(
 ): Promise<void> {
   if (restart.has('daemon-reload')) await o.nodes.exec(o.node, ['systemctl', 'daemon-reload']);
   if (restart.has('containerd')) await o.nodes.exec(o.node, ['systemctl', 'restart', 'containerd']);
+  if (restart.has('crio')) await crioRuntime.reload(o.nodes, o.node);
   if (restart.has('kubelet') || restart.has('containerd'))
     await o.logger.phase(`[journal] [${o.node}] RESTART kubelet after undoing a dead run's changes`, () =>
       restartKubelet(o.nodes, o.kube, o.node),

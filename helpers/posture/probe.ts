@@ -16,6 +16,7 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import type { NodeRuntime } from '../runtime/runtime.ts';
 import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { splitReference } from '../registry/preseeded.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
@@ -279,6 +280,8 @@ export async function probePulls(o: {
   vendor: TestRegistry | undefined;
   runId: string;
   logger: Logger;
+  /** The declared runtime: where the probe registry's CA goes on the nodes. */
+  runtime?: NodeRuntime;
 }): Promise<ProbeFinding[]> {
   const { cluster, logger } = o;
   if (cluster.nodes.how === 'none' && !o.vendor) return [];
@@ -299,8 +302,8 @@ export async function probePulls(o: {
       const ca = await createCA(`pullcheck ${runId}`);
       const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network: cluster.network, runId }, logger).start();
       cleanups.push(() => own.stop());
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, own.caPem);
-      cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host));
+      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, own.caPem, o.runtime);
+      cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, o.runtime));
       await own.client.pushImage(repository, 'probe', image);
       probed.push({
         registry: own,

@@ -3,6 +3,7 @@
 // password, and `authorized request` (field `auth.user.name`) for every request it lets in. The
 // access log proper ("response completed") has no line for a refused request, hence this reader.
 
+import { ANY_NODE_RUNTIME_AGENT } from '../runtime/useragent.ts';
 import { jsonLogRecords } from './accesslog.ts';
 
 export interface AuthAttempt {
@@ -42,7 +43,7 @@ export function parseAuthAttempts(log: string): AuthAttempt[] {
   return attempts;
 }
 
-/** The attempts a node's runtime (containerd's user agent) made on `repository` since `since`. */
+/** The attempts a node's runtime (containerd's or CRI-O's user agent) made on `repository` since `since`. */
 export function nodeAttemptsOn(attempts: readonly AuthAttempt[], repository: string, since: Date): AuthAttempt[] {
-  return attempts.filter((a) => a.repository === repository && a.time >= since && /containerd/i.test(a.userAgent));
+  return attempts.filter((a) => a.repository === repository && a.time >= since && ANY_NODE_RUNTIME_AGENT.test(a.userAgent));
 }

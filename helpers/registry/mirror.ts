@@ -6,6 +6,7 @@
 // reads hosts.toml at each pull (config_path): no restart. What the registries' own logs say
 // containerd did is what the scenarios record (suites/registry-mirrors.test.ts).
 import { CERTS_D } from '../cluster/kindconfig.ts';
+import { ANY_NODE_RUNTIME_AGENT } from '../runtime/useragent.ts';
 import { jsonLogRecords } from './accesslog.ts';
 
 export type MirrorCapability = 'pull' | 'resolve' | 'push';
@@ -65,9 +66,9 @@ export function loggedRequests(log: string): LoggedRequest[] {
   return out.sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-/** The node runtime's requests (containerd's user agent) for `repository`, manifests and blobs, at or after `since`. */
+/** The node runtime's requests (containerd's or CRI-O's user agent) for `repository`, manifests and blobs, at or after `since`. */
 export function repositoryRequests(entries: readonly LoggedRequest[], repository: string, since: Date): LoggedRequest[] {
-  return entries.filter((e) => e.uri.startsWith(`/v2/${repository}/`) && e.time >= since && /containerd/i.test(e.userAgent));
+  return entries.filter((e) => e.uri.startsWith(`/v2/${repository}/`) && e.time >= since && ANY_NODE_RUNTIME_AGENT.test(e.userAgent));
 }
 
 /** The `ns` query parameter of a request URI (what containerd adds for a host other than the namespace). */

@@ -1,50 +1,51 @@
 // Makes every node of a cluster pull from a registry over TLS, as kind's local-registry guide does:
-// a hosts.toml and the CA under containerd's certs.d (read at each pull: no restart), and the
-// KEP-1755 ConfigMap that tells tools where the local registry is.
-import { CERTS_D } from '../cluster/kindconfig.ts';
+// the CA where the declared runtime reads it (helpers/runtime/: containerd's certs.d hosts.toml,
+// CRI-O's containers certs.d), and the KEP-1755 ConfigMap that tells tools where the local registry is.
 import { apiStatus, type Kube } from '../cluster/kube.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { journaledWrite, undoUnder } from '../node/journal.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
+import { containerdRuntime } from '../runtime/containerd.ts';
+import type { NodeRuntime } from '../runtime/runtime.ts';
 
-/** containerd's hosts.toml for one registry: HTTPS trusting `caPath`, or plain HTTP when there is none. */
-export function hostsToml(host: string, caPath: string | undefined): string {
-  const url = `${caPath ? 'https' : 'http'}://${host}`;
-  return [
-    `server = "${url}"`,
-    '',
-    `[host."${url}"]`,
-    '  capabilities = ["pull", "resolve"]',
-    ...(caPath ? [`  ca = "${caPath}"`] : []),
-    '',
-  ].join('\n');
-}
+export { hostsToml } from '../runtime/containerd.ts';
 
-/** Writes hosts.toml (and the CA, for TLS) on every node. `caPem` undefined: plain HTTP. */
+/** Writes what makes every node pull from `host` (the CA, for TLS) where `runtime` reads it. `caPem` undefined: plain HTTP. */
 export async function trustRegistryOnNodes(
   nodes: NodeAccess,
   nodeNames: readonly string[],
   host: string,
   caPem: string | undefined,
+  runtime: NodeRuntime = containerdRuntime,
 ): Promise<void> {
-  const dir = `${CERTS_D}/${host}`;
   await Promise.all(
     nodeNames.map(async (node) => {
       // Journaled (a killed run's entries are undone by the next); `fresh`: pullcheck's own content,
       // so its undo removes the file even when another suite of the run wrote it first.
-      if (caPem) await journaledWrite(nodes, node, `${dir}/ca.crt`, caPem, { fresh: true });
-      await journaledWrite(nodes, node, `${dir}/hosts.toml`, hostsToml(host, caPem ? `${dir}/ca.crt` : undefined), { fresh: true });
+      const reload = runtime.trustNeedsReload(caPem);
+      for (const f of runtime.trustFiles(host, caPem))
+        await journaledWrite(nodes, node, f.path, f.content, { fresh: true, restart: reload ? ['crio'] : [] });
+      if (reload) await runtime.reload(nodes, node);
     }),
   );
 }
 
-export async function untrustRegistryOnNodes(nodes: NodeAccess, nodeNames: readonly string[], host: string): Promise<void> {
-  const dir = `${CERTS_D}/${host}`;
+export async function untrustRegistryOnNodes(
+  nodes: NodeAccess,
+  nodeNames: readonly string[],
+  host: string,
+  runtime: NodeRuntime = containerdRuntime,
+): Promise<void> {
   await Promise.all(
     nodeNames.map(async (node) => {
-      // What this process wrote goes through its journal entries; anything else there the old way.
-      await undoUnder(nodes, node, dir);
-      await nodes.exec(node, ['rm', '-rf', dir], { allowFailure: true });
+      let removed = 0;
+      for (const path of runtime.trustPaths(host)) {
+        // What this process wrote goes through its journal entries; anything else there the old way.
+        removed += await undoUnder(nodes, node, path);
+        await nodes.exec(node, ['rm', '-rf', path], { allowFailure: true });
+      }
+      // A runtime that re-reads its registry configuration only when told (CRI-O) is told once the files are gone.
+      if (removed > 0 && runtime.trustNeedsReload(undefined)) await runtime.reload(nodes, node);
     }),
   );
 }

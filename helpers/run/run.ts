@@ -21,6 +21,7 @@ import { holdJournalLease, replayJournals, type Restored } from '../node/replay.
 import { checkHostTools } from '../infra/preflight.ts';
 import { checkVendorRegistry } from '../registry/vendor.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import { nodeRuntime } from '../runtime/runtime.ts';
 import { newRunId, runResults, writeReport } from '../report/assemble.ts';
 import { nothingTested, nothingTestedLine, runFails, summaryLine, tally } from '../report/verdict.ts';
 import { describeCause } from '../report/causes.ts';
@@ -240,6 +241,11 @@ function clusterOf(t: TargetRun): Cluster {
   return t.cluster;
 }
 
+function postureOf(t: TargetRun): Posture {
+  if (!t.posture) throw new Error(`${t.target.name}: no posture yet`);
+  return t.posture;
+}
+
 /** The cluster through its provider; Ctrl-C during creation removes the half-made cluster too. */
 async function clusterUp(t: TargetRun): Promise<void> {
   const { provider } = t;
@@ -320,8 +326,9 @@ async function trustVendorRegistry(t: TargetRun): Promise<void> {
   const vendor = vendorOf(t.r.o);
   t.trustedByRun = Boolean(vendor?.caPem) && cluster.nodes.how !== 'none';
   if (vendor?.caPem && t.trustedByRun) {
-    await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem);
-    const untrust = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host);
+    const runtime = nodeRuntime(postureOf(t));
+    await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem, runtime);
+    const untrust = () => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, runtime);
     t.untrustVendor = untrust;
     // Ctrl-C: the CA comes off the nodes before the cluster (if the run made it) goes.
     const deleteCluster = t.down;
@@ -345,6 +352,7 @@ async function probe(t: TargetRun): Promise<void> {
         vendor: vendorOf(o, join(targetDir, PUSH_JOURNAL)),
         runId: t.r.runId,
         logger,
+        runtime: nodeRuntime(postureOf(t)),
         ...(await keptNodeCredentials(t.r, target, cluster)),
       }),
   );
