@@ -1,37 +1,38 @@
 // pullcheck's command line. Exit codes: 0 done, 1 a run or scenario failed, 2 bad usage or environment.
-import { upstreamFlags } from '../helpers/run/upstream.ts';
-import { pluginDefinition } from '../helpers/build/runnerimage/plugin.ts';
-import { underGitHubActions } from '../helpers/report/github.ts';
-import { resolveRunnerImage, RUNNER_LATEST } from '../helpers/build/runnerimage/index.ts';
-import { docker } from '../helpers/infra/docker.ts';
+
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { commandHelp, commandOf, commandSpec, flagsOf, globalHelp, maxOperands, parseArgsOptions, type FlagName } from './commands.ts';
-import { DEFAULT_KUBERNETES_VERSION, KIND_VERSION } from '../helpers/infra/versions.ts';
-import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
-import { cacheDir } from '../helpers/infra/cache.ts';
-import { resolve } from 'node:path';
-import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
-import { KindCluster, providerFor } from '../helpers/cluster/provider.ts';
-import { profileFor, ProfileError } from '../helpers/cluster/profile.ts';
-import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { resolveNodeImageFor } from '../helpers/build/nodeimage/byruntime.ts';
-import { CommandError } from '../helpers/infra/exec.ts';
-import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
-import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
-import { mergeReports } from '../helpers/report/merge.ts';
-import { certify } from '../helpers/run/certification.ts';
-import { archiveRun } from '../helpers/report/archive.ts';
-import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
-import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../helpers/run/catalog.ts';
-import { planRun } from '../helpers/run/plan.ts';
+import { RUNNER_LATEST, resolveRunnerImage } from '../helpers/build/runnerimage/index.ts';
+import { pluginDefinition } from '../helpers/build/runnerimage/plugin.ts';
+import { cleanCluster, describeCleaned } from '../helpers/cluster/clean.ts';
+import { ProfileError, profileFor } from '../helpers/cluster/profile.ts';
+import { KindCluster, providerFor } from '../helpers/cluster/provider.ts';
 import { NEEDS } from '../helpers/framework/declaration.ts';
-import { readResultsArgument, resolveRunOptions, type RunFlags, type RunOptions, UsageError } from '../helpers/run/options.ts';
-import { runPullcheck } from '../helpers/run/run.ts';
-import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
-import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
+import { cacheDir } from '../helpers/infra/cache.ts';
+import { docker } from '../helpers/infra/docker.ts';
+import { CommandError } from '../helpers/infra/exec.ts';
+import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
+import { checkBuildTools, checkDocker, EnvironmentError, noSpaceError } from '../helpers/infra/preflight.ts';
+import { DEFAULT_KUBERNETES_VERSION, KIND_VERSION } from '../helpers/infra/versions.ts';
+import { archiveRun } from '../helpers/report/archive.ts';
+import { rerenderReport, toolVersion } from '../helpers/report/assemble.ts';
+import { compareRuns, describeComparison, hasChanges } from '../helpers/report/diff.ts';
+import { underGitHubActions } from '../helpers/report/github.ts';
+import { mergeReports } from '../helpers/report/merge.ts';
+import { RESULTS_SCHEMA } from '../helpers/report/schema.ts';
+import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from '../helpers/run/catalog.ts';
+import { certify } from '../helpers/run/certification.ts';
 import { cleanRegistryRun, runIdArg } from '../helpers/run/clean.ts';
+import { type RunFlags, type RunOptions, readResultsArgument, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { planRun } from '../helpers/run/plan.ts';
+import { runPullcheck } from '../helpers/run/run.ts';
+import { serveRegistry, standaloneKindArg } from '../helpers/run/serve.ts';
+import { runUpgrade, upgradeKindCluster } from '../helpers/run/upgrade.ts';
+import { upstreamFlags } from '../helpers/run/upstream.ts';
+import { commandHelp, commandOf, commandSpec, type FlagName, flagsOf, globalHelp, maxOperands, parseArgsOptions } from './commands.ts';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)

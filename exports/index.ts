@@ -1,7 +1,8 @@
 // `import … from 'pullcheck'`: a run from code, as `pullcheck run` does it (options → plan → run).
-export { loadCatalog, SUITES_DIR, type CatalogEntry } from '../helpers/run/catalog.ts';
-export { planRun, type Plan } from '../helpers/run/plan.ts';
-export { resolveRunOptions, UsageError, type RunFlags, type RunOptions } from '../helpers/run/options.ts';
-export { runPullcheck, type RunOutcome } from '../helpers/run/run.ts';
+
 export { Logger } from '../helpers/infra/log.ts';
 export type { RunResults } from '../helpers/report/schema.ts';
+export { type CatalogEntry, loadCatalog, SUITES_DIR } from '../helpers/run/catalog.ts';
+export { type RunFlags, type RunOptions, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+export { type Plan, planRun } from '../helpers/run/plan.ts';
+export { type RunOutcome, runPullcheck } from '../helpers/run/run.ts';

@@ -1,5 +1,5 @@
 // `pullcheck/registry`: the registries scenarios push to and pull from — pullcheck's own (started in
 // containers), a vendor's, and the standalone one `pullcheck registry serve` starts.
-export { imageRef, StartedRegistry, type RegistrySpec, type TestRegistry } from '../helpers/registry/registry.ts';
+export { imageRef, type RegistrySpec, StartedRegistry, type TestRegistry } from '../helpers/registry/registry.ts';
+export { STANDALONE_KINDS, type StandaloneKind, type StandaloneRegistry, startStandalone } from '../helpers/registry/standalone.ts';
 export { checkVendorRegistry, VendorRegistry, type VendorRegistrySpec } from '../helpers/registry/vendor.ts';
-export { STANDALONE_KINDS, startStandalone, type StandaloneKind, type StandaloneRegistry } from '../helpers/registry/standalone.ts';

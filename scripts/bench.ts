@@ -9,32 +9,33 @@
 // last measured figure is shown), node image resolve warm, cluster up and down, registry start and
 // stop, image push, each suite (`pullcheck run --kubeconfig` against the bench cluster), the whole
 // selection in one run, and with --full the whole `pullcheck run` including its own cluster up.
-import { execa, type ResultPromise } from 'execa';
+
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { collectVerdictDelays, type VerdictDelay } from '../helpers/bench/verdicts.ts';
+import { execa, type ResultPromise } from 'execa';
 import { readmeFigures } from '../helpers/bench/readme.ts';
-import { formatTable, round, summarize, type PhaseResult } from '../helpers/bench/stats.ts';
-import { cacheDir } from '../helpers/infra/cache.ts';
-import { clusterDown, clusterExists, clusterUp, kindBinary, type Cluster } from '../helpers/cluster/cluster.ts';
-import { profileFor, ProfileError, type Profile } from '../helpers/cluster/profile.ts';
-import { echoImage } from '../helpers/images/testimages.ts';
-import { kubeFromString } from '../helpers/cluster/kube.ts';
-import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
+import { formatTable, type PhaseResult, round, summarize } from '../helpers/bench/stats.ts';
+import { collectVerdictDelays, type VerdictDelay } from '../helpers/bench/verdicts.ts';
 import { resolveNodeImage } from '../helpers/build/nodeimage/index.ts';
+import { type Cluster, clusterDown, clusterExists, clusterUp, kindBinary } from '../helpers/cluster/cluster.ts';
+import { kubeFromString } from '../helpers/cluster/kube.ts';
+import { type Profile, ProfileError, profileFor } from '../helpers/cluster/profile.ts';
+import { echoImage } from '../helpers/images/testimages.ts';
+import { cacheDir } from '../helpers/infra/cache.ts';
+import { LABEL_RUN } from '../helpers/infra/docker.ts';
+import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
 import { checkDocker, EnvironmentError } from '../helpers/infra/preflight.ts';
+import { removeContainersSync } from '../helpers/infra/sweep.ts';
 import { LocalRegistry, type StartedRegistry } from '../helpers/registry/registry.ts';
 import { createCA } from '../helpers/registry/tls.ts';
 import type { RunResults } from '../helpers/report/schema.ts';
+import { summaryLine, type Tally, tally } from '../helpers/report/verdict.ts';
 import { loadCatalog } from '../helpers/run/catalog.ts';
 import { UsageError } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { LABEL_RUN } from '../helpers/infra/docker.ts';
-import { removeContainersSync } from '../helpers/infra/sweep.ts';
-import { summaryLine, type Tally, tally } from '../helpers/report/verdict.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_DIR = join(ROOT, 'reports', 'bench');

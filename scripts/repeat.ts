@@ -4,11 +4,12 @@
 // scenario's verdict across the runs (and across earlier runs' results.json given with --include).
 // Exit 0 only when every scenario had the same verdict every time and none failed. Writes
 // reports/repeat/<timestamp>.json. Ctrl-C goes to the run in progress, which cleans up, then stops.
-import { execa } from 'execa';
+
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { execa } from 'execa';
 import { compareRuns, describeComparison, isStable } from '../helpers/bench/compare.ts';
 import type { RunResults } from '../helpers/report/schema.ts';
 

@@ -9,34 +9,34 @@
 // in a deferred cleanup that runs even when it fails; node-credential files must be absent, so that
 // nothing but the provider can answer.
 import {
-  allowNodeAudience,
   AUDIENCE_VERB,
+  allowNodeAudience,
   claim,
   credentialSearchPaths,
   defineSuite,
   describePluginRequest,
   EventReason,
   execProviderSupport,
-  installCredentialProvider,
   type InstalledProvider,
+  installCredentialProvider,
   kubeletFeatureGates,
   kubeletHasProviderFlags,
   kubeletProcessFacts,
+  managedLabels,
   manifestRequests,
   NodeAudienceRestrictionGate,
   nodeMayRequestAudience,
   type PluginRequest,
   type PodVerdict,
+  type PushedTestImage,
   podWhere,
   presentCredentialFiles,
-  type PushedTestImage,
   reportedKubeletVersion,
   requestedImage,
   type ScenarioContext,
   type TokenAttributes,
   tokenModeSupport,
   UNAUTHORIZED,
-  managedLabels,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({

@@ -13,11 +13,13 @@
 // next scenario there restarts kubelet after writing its own files (one restart for both: kubelet
 // reads only the new files), or the suite ends (helpers/kubelet/owedrestart.ts); a scenario that
 // reads or uses the node before its own restart pays it first.
+
+import type { V1Pod } from '@kubernetes/client-node';
 import {
   type Capability,
-  claim,
   type CredentialFileFormat,
   type CredentialSearchPath,
+  claim,
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
   defineSuite,
@@ -30,21 +32,20 @@ import {
   installNodeFile,
   kubeletProcessFacts,
   owedFirst,
-  pageVerificationPod,
   type PodVerdict,
-  podWhere,
-  presentCredentialFiles,
   PULL_FAILED_REASONS,
   type PushedTestImage,
+  pageVerificationPod,
+  podWhere,
+  presentCredentialFiles,
   renderCredentialFile,
-  sameFileAs,
   type ScenarioContext,
   type SearchPlace,
+  sameFileAs,
   settleNode,
   UNAUTHORIZED,
   waitFor,
 } from '../helpers/framework/harness.ts';
-import type { V1Pod } from '@kubernetes/client-node';
 
 export const suite = defineSuite({
   name: 'node-credentials',

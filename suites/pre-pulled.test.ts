@@ -6,22 +6,22 @@
 import {
   claim,
   defineSuite,
-  echoImage,
   EventReason,
+  echoImage,
   hostPlatform,
   type Image,
   kubeletPulledImageReuse,
   nodeHasImage,
-  platformString,
+  nodeRuntime,
   type PodVerdict,
+  type PushedTestImage,
+  platformString,
   preloadedImageUse,
   preloadImage,
-  type PushedTestImage,
   removeNodeImage,
   type ScenarioContext,
   UNAUTHORIZED,
   type VerificationExpectation,
-  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({

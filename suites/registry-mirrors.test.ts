@@ -21,14 +21,14 @@ import {
   loggedRequests,
   nodeAttemptsOn,
   nsOf,
+  type PushedTestImage,
   parseAuthAttempts,
   platformString,
-  type PushedTestImage,
   repositoryRequests,
   type ScenarioContext,
+  type StartedRegistry,
   scenarioRegistry,
   servedPullGaps,
-  type StartedRegistry,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({

@@ -3,16 +3,16 @@
 // its upstream (helpers/registry/pullthrough.ts). pullcheck pushes to the upstream; nodes pull from
 // the cache, which the nodes trust, never the upstream. Both access logs show who fetched what.
 import {
+  type AccessEntry,
   defineSuite,
   MediaType,
   PullThroughRegistry,
   RegistryClient,
   RegistryError,
-  VendorRegistry,
-  type AccessEntry,
   type ScenarioContext,
   type StartedRegistry,
   type TestRegistry,
+  VendorRegistry,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({

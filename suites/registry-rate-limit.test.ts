@@ -5,16 +5,16 @@
 // pullcheck's own client waits out a 429 as long as its Retry-After says.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
+  type AccessEntry,
   claim,
   defineSuite,
   describePod,
   EventReason,
   pullAttempts,
   RateLimitedRegistry,
+  type ScenarioContext,
   verdictOf,
   WaitingReason,
-  type AccessEntry,
-  type ScenarioContext,
   waitForPodWhere,
 } from '../helpers/framework/harness.ts';
 

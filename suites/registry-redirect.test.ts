@@ -4,6 +4,7 @@
 // 307s, the blob host's log the downloads. containerd follows the redirect with the registry's own
 // client, so the blob host is verified with the CA of the registry's certs.d entry, never its own.
 import {
+  type BlobHostView,
   blobDataPath,
   defineSuite,
   echoImage,
@@ -11,12 +12,11 @@ import {
   hostPlatform,
   type Image,
   INDEX_PLATFORMS,
+  nodeRuntime,
   platformString,
   redirectLocation,
   type ScenarioContext,
-  type BlobHostView,
   type TestRegistry,
-  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 /** A registry whose blob GETs pullcheck redirects to a blob host it runs. */

@@ -1,7 +1,8 @@
 // ServiceAccount imagePullSecrets: the ServiceAccount admission plugin copies them into a new pod
 // that lists none of its own, and only then; pods that already exist are never changed.
-import { claim, defineSuite, podWhere, type ScenarioContext, UNAUTHORIZED, waitForServiceAccount } from '../helpers/framework/harness.ts';
+
 import type { V1Pod } from '@kubernetes/client-node';
+import { claim, defineSuite, podWhere, type ScenarioContext, UNAUTHORIZED, waitForServiceAccount } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'service-account',

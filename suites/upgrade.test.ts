@@ -4,28 +4,31 @@
 // Nodes: worker 0 holds images kubelet pulled with a Secret (and their KEP-2535 records), worker 1
 // a node config.json (on no node where a pod without a Secret must fail), the control plane a
 // pre-pulled image and the long-running pod (a drain would evict it from a worker).
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { AppsV1Api } from '@kubernetes/client-node';
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api } from '@kubernetes/client-node';
 import {
   assembleImage,
   buildOwnProgram,
   claim,
-  declaredPullSettings,
   DEFAULT_KUBELET_ROOT_DIR,
+  declaredPullSettings,
   defineSuite,
-  echoImage,
   EventReason,
+  echoImage,
   hostPlatform,
   kubeletPulledImageReuse,
   layerFromFiles,
+  managedLabels,
   nodeHasImage,
+  nodeRuntime,
+  type PushedTestImage,
   platformString,
   preloadedImageUse,
   preloadImage,
   pulledRecordPath,
-  type PushedTestImage,
   readPullHistory,
   renderCredentialFile,
   restartKubelet,
@@ -34,8 +37,6 @@ import {
   upgradeScenario,
   waitForPodIn,
   writeNewNodeFile,
-  managedLabels,
-  nodeRuntime,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({

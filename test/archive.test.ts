@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import tar from 'tar-stream';
-import { archiveRun } from '../helpers/report/archive.ts';
 import { run } from '../helpers/infra/exec.ts';
+import { archiveRun } from '../helpers/report/archive.ts';
 
 interface Read {
   name: string;

@@ -1,5 +1,5 @@
 import { backOffDelay, backOffProblems } from '../helpers/kubelet/backoff.ts';
-import { pullAttempts, type AccessEntry } from '../helpers/registry/accesslog.ts';
+import { type AccessEntry, pullAttempts } from '../helpers/registry/accesslog.ts';
 
 const T0 = Date.parse('2026-12-04T22:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);

@@ -1,8 +1,8 @@
-import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
-import { renderKubernetesWrapper, stagingReplacements, versionLdflags } from '../helpers/build/nodeimage/kubernetes.ts';
 import { containerdLdflags } from '../helpers/build/components.ts';
 import { criBaseSpec } from '../helpers/build/nodeimage/assemble.ts';
 import { moduleVersionOfTag, recipeFor, sandboxImageOf } from '../helpers/build/nodeimage/componentimages.ts';
+import { renderKubernetesWrapper, stagingReplacements, versionLdflags } from '../helpers/build/nodeimage/kubernetes.ts';
+import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
 
 const goMod = `module k8s.io/kubernetes
 

@@ -1,11 +1,12 @@
 // The catalog reads what suites declare, importing them as `pullcheck list` does: outside jest, in a
 // process of its own (here jest's globals would make the declarations register tests).
-import { execa } from 'execa';
+
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { CAPABILITIES } from '../helpers/framework/declaration.ts';
+import { ENGLISH_PAGE_SECTIONS, PAGE_SECTIONS, sectionsOf } from '../helpers/report/page.ts';
 import type { CatalogEntry } from '../helpers/run/catalog.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { ENGLISH_PAGE_SECTIONS, PAGE_SECTIONS, sectionsOf } from '../helpers/report/page.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
+import { certificationVerdict } from '../helpers/report/html.ts';
 import type { ScenarioRecord, TargetResult } from '../helpers/report/schema.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
 import { certificationGaps, certify, REQUIRED_CAPABILITIES } from '../helpers/run/certification.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import { certificationVerdict } from '../helpers/report/html.ts';
-import type { CatalogEntry } from '../helpers/run/catalog.ts';
 
 const HOST = 'r.example:5000';
 

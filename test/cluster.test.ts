@@ -2,9 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { hasCapSysResource } from '../helpers/infra/preflight.ts';
 import { secondApiServerManifest, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
-import { scenarioNamespace } from '../helpers/framework/scenario.ts';
 import {
   CONTAINERD_REGISTRY_PATCH,
   CONTAINERD_RESTRICT_OOM_PATCH,
@@ -12,8 +10,10 @@ import {
   kindConfigYaml,
   renderKindConfig,
 } from '../helpers/cluster/kindconfig.ts';
-import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
+import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
+import { scenarioNamespace } from '../helpers/framework/scenario.ts';
+import { hasCapSysResource } from '../helpers/infra/preflight.ts';
 
 const kindCluster = { kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{ role: 'control-plane' }, { role: 'worker' }] };
 

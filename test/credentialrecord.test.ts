@@ -1,5 +1,5 @@
-import { parseAuthAttempts, nodeAttemptsOn } from '../helpers/registry/authlog.ts';
-import { refusalUnproven, type CredentialAttempt } from '../helpers/registry/credentialrecord.ts';
+import { nodeAttemptsOn, parseAuthAttempts } from '../helpers/registry/authlog.ts';
+import { type CredentialAttempt, refusalUnproven } from '../helpers/registry/credentialrecord.ts';
 
 const at = (s: string) => new Date(`2026-12-04T22:00:0${s}Z`);
 const refused: CredentialAttempt = { time: at('1'), accepted: false, where: 'registry /v2/x/manifests/t' };

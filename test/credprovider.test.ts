@@ -1,4 +1,5 @@
 import YAML from 'yaml';
+import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 import {
   audienceGrant,
   audienceRestriction,
@@ -15,7 +16,6 @@ import {
   tokenModeSupport,
   withKubeletExtraArgs,
 } from '../helpers/kubelet/credprovider.ts';
-import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 
 const LAYOUT = nodeLayout('/var/lib/pc');
 const REGISTRY = 'reg.example:5000';

@@ -5,13 +5,13 @@ import {
   imagePullSettingsError,
   imagePullSettingsFromConfigz,
   maxOverlap,
+  type PullInterval,
   parallelPullsPatch,
   pullConcurrencyLimit,
   pullIntervals,
   resolveImagePulls,
-  type PullInterval,
 } from '../helpers/kubelet/imagepulls.ts';
-import { parseAccessLog, type AccessEntry } from '../helpers/registry/accesslog.ts';
+import { type AccessEntry, parseAccessLog } from '../helpers/registry/accesslog.ts';
 
 const iv = (image: string, start: number, end: number): PullInterval => ({ image, start, end });
 

@@ -1,9 +1,8 @@
-import { parseAccessLog, manifestRequests } from '../helpers/registry/accesslog.ts';
+import { layoutIndex, refTag } from '../helpers/images/archive.ts';
+import { assembleImage, layerFromFiles, MediaType } from '../helpers/images/oci.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
+import { manifestRequests, parseAccessLog } from '../helpers/registry/accesslog.ts';
 import { dockerCfgSecret, dockerConfigJson, dockerConfigJsonSecret, secretFromConfigFile } from '../helpers/registry/secrets.ts';
-import { MediaType } from '../helpers/images/oci.ts';
-import { refTag, layoutIndex } from '../helpers/images/archive.ts';
-import { assembleImage, layerFromFiles } from '../helpers/images/oci.ts';
 
 describe('registry access log', () => {
   const line = (method: string, uri: string, time: string) =>

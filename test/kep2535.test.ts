@@ -4,19 +4,19 @@ import {
   gateDefault,
   gateExists,
   imageName,
+  type KubeletPullSettings,
   kubeletCredentialHash,
   kubeletPulledImageExpectation,
   onAllowlist,
+  type PodSecret,
+  type PresentImageFacts,
+  type PullHistory,
   policyKebab,
   policyPlan,
   pulledRecordPath,
   pullHistoryFromRecord,
   pullSettingsFromConfigz,
   verificationExpectation,
-  type KubeletPullSettings,
-  type PodSecret,
-  type PresentImageFacts,
-  type PullHistory,
 } from '../helpers/kubelet/kep2535.ts';
 
 const REF = 'reg.example:5000/team/app:v1';

@@ -1,7 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { mainProcessShell } from '../helpers/kubelet/process.ts';
 

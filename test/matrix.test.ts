@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileError } from '../helpers/cluster/profile.ts';
+import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
 import { matrixKind, targetLabel } from '../helpers/report/matrix.ts';
 import type { TargetResult } from '../helpers/report/schema.ts';
 import { declaredRuntime, matrixClusterName, parseProfiles, profileTargets } from '../helpers/run/matrix.ts';
-import { resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
-import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
+import { type RunFlags, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
 
 describe('--profile a,b', () => {
   let dir: string;

@@ -1,4 +1,5 @@
 import type { V1Node, V1Pod, V1Status } from '@kubernetes/client-node';
+import { clearSecrets } from '../helpers/infra/redact.ts';
 import {
   AGENT_BINARY,
   AGENT_CONTAINER,
@@ -13,7 +14,6 @@ import {
   readyAgentPods,
   stripFinalNewline,
 } from '../helpers/node/agent.ts';
-import { clearSecrets } from '../helpers/infra/redact.ts';
 
 const IMAGE = 'pullcheck-reg-abc123-private:5000/pullcheck/node-agent@sha256:0123';
 const CRED = { server: 'pullcheck-reg-abc123-private:5000', username: 'user-private', password: 'pw-123456' };

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/infra/exec.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
-import type { NodeAccess } from '../helpers/node/access.ts';
 import {
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
@@ -16,6 +15,7 @@ import {
   sameFileAs,
   writeNewNodeFile,
 } from '../helpers/kubelet/nodecreds.ts';
+import type { NodeAccess } from '../helpers/node/access.ts';
 
 const CRED = { server: 'reg.example:5000', username: 'alice', password: 's3cret-pw' };
 const AUTH = Buffer.from('alice:s3cret-pw').toString('base64');

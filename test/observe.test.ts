@@ -5,11 +5,11 @@ import {
   nodeRole,
   OBSERVATIONS,
   observePod,
+  type PodFacts,
   PushedDigests,
   pullFailureCause,
   ranExpectedDigest,
   scenarioObservations,
-  type PodFacts,
 } from '../helpers/framework/observe.ts';
 import type { PodVerdict } from '../helpers/framework/pods.ts';
 

@@ -1,22 +1,23 @@
 // `pullcheck run`'s options without running anything: where each setting comes from (flags, then
 // PULLCHECK_* variables, then --config), every mistake a UsageError naming the fix, and what a
 // selection plans.
-import { inClusterProblem } from '../helpers/cluster/incluster.ts';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inClusterProblem } from '../helpers/cluster/incluster.ts';
 import { noSpaceError } from '../helpers/infra/preflight.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
 import {
   parseDuration,
   parseRegistryUrl,
   parseVersions,
+  type RunFlags,
   readConfigFile,
   resolveRunOptions,
   UsageError,
-  type RunFlags,
 } from '../helpers/run/options.ts';
 import { planRun } from '../helpers/run/plan.ts';
-import type { CatalogEntry } from '../helpers/run/catalog.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 

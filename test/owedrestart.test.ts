@@ -1,5 +1,5 @@
-import { entryHeader, parseEntry } from '../helpers/node/journal.ts';
 import { owedFirst, owedMarkerPath, owedNodes, owedRestart, takeOwedRestart } from '../helpers/kubelet/owedrestart.ts';
+import { entryHeader, parseEntry } from '../helpers/node/journal.ts';
 
 describe('a kubelet restart owed to a node', () => {
   it('is journaled under a path the journal takes, one per process, whose undo restarts kubelet', () => {

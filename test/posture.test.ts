@@ -8,9 +8,9 @@ import {
   kubeletVersionOf,
   nodeAudienceRestrictionDefault,
   nodeAudienceRestrictionMismatch,
+  PostureError,
   parsePostureDeclaration,
   preloadedImageUse,
-  PostureError,
   resolvePosture,
   upstreamDefaults,
 } from '../helpers/posture/posture.ts';

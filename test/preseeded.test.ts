@@ -1,22 +1,23 @@
 // Pull-only mode (`--registry-preseeded`, issue 25 item 3): the file and its checks, the client
 // that never writes, the options, the scenario fixtures and the certification it gives.
-import { afterEach, describe, expect, it } from '@jest/globals';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { PodVerdict } from '../helpers/framework/pods.ts';
 import { expectRanPreseeded, preseededFor, pullOnlySkip, refusePushToPullOnly } from '../helpers/framework/pullonly.ts';
 import { probeReference } from '../helpers/posture/probe.ts';
 import { ReadOnlyRegistryError, RegistryClient } from '../helpers/registry/client.ts';
-import { parsePreseeded, PULL_ONLY_PUSH_REASON, readPreseededFile, splitReference } from '../helpers/registry/preseeded.ts';
+import { PULL_ONLY_PUSH_REASON, parsePreseeded, readPreseededFile, splitReference } from '../helpers/registry/preseeded.ts';
 import { VendorRegistry } from '../helpers/registry/vendor.ts';
+import { certificationVerdict } from '../helpers/report/html.ts';
 import { ScenarioSkipped } from '../helpers/report/records.ts';
 import type { ScenarioRecord, TargetResult } from '../helpers/report/schema.ts';
-import { certificationVerdict } from '../helpers/report/html.ts';
 import { certify, PULL_ONLY_NOTE, PULL_ONLY_PROVEN } from '../helpers/run/certification.ts';
 import { resolveRunOptions, UsageError } from '../helpers/run/options.ts';
-import type { PodVerdict } from '../helpers/framework/pods.ts';
 
 const HOST = 'reg.example:5000';
 const D1 = `sha256:${'a'.repeat(64)}`;

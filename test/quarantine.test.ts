@@ -1,7 +1,7 @@
-import { QUARANTINE_TAINT } from '../helpers/cluster/shape.ts';
-import { cleanupFailureMessage, runCleanups, type Cleanup } from '../helpers/framework/cleanup.ts';
-import { quarantineLine, withoutQuarantine, withQuarantine } from '../helpers/node/quarantine.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
+import { QUARANTINE_TAINT } from '../helpers/cluster/shape.ts';
+import { type Cleanup, cleanupFailureMessage, runCleanups } from '../helpers/framework/cleanup.ts';
+import { quarantineLine, withoutQuarantine, withQuarantine } from '../helpers/node/quarantine.ts';
 
 describe('node quarantine', () => {
   const cp = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };

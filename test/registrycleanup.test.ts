@@ -1,11 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
 import { cleanupLine, deletionPlan, journalPush, readJournal } from '../helpers/registry/cleanup.ts';
 import { underPrefix } from '../helpers/registry/registry.ts';
-import { repositoryLayoutArg } from '../helpers/run/options.ts';
 import { runIdArg } from '../helpers/run/clean.ts';
+import { repositoryLayoutArg } from '../helpers/run/options.ts';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { sha256 } from '../helpers/images/oci.ts';
 import { answerWord } from '../helpers/framework/observe.ts';
+import { sha256 } from '../helpers/images/oci.ts';
 import {
   DEFAULT_RETRY_AFTER_MS,
   isNotFound,

@@ -2,30 +2,30 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type JestRun,
+  type JestTestCase,
   newRunId,
   readEnvironment,
   readResults,
   rerenderReport,
   runResults,
+  type TargetEnvironment,
   targetFromJest,
   writeReport,
-  type JestRun,
-  type JestTestCase,
-  type TargetEnvironment,
 } from '../helpers/report/assemble.ts';
 import { renderHtml } from '../helpers/report/html.ts';
 import PullcheckReporter from '../helpers/report/jest-reporter.ts';
 import { renderJUnit } from '../helpers/report/junit.ts';
 import { scenarioFileName } from '../helpers/report/records.ts';
+import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord, type TargetResult } from '../helpers/report/schema.ts';
 import {
   defaultRunContext,
   loadRunContext,
-  registryPassword,
   RUN_CONTEXT_ENV,
+  registryPassword,
   writeRunContext,
   writeSecretFile,
 } from '../helpers/run/context.ts';
-import { RESULTS_SCHEMA, type RunResults, type ScenarioRecord, type TargetResult } from '../helpers/report/schema.ts';
 
 function rec(id: string, status: ScenarioRecord['status'], extra: Partial<ScenarioRecord> = {}): ScenarioRecord {
   return { id, suite: id.split('/')[0] ?? id, title: `${id} behaves`, status, durationMs: 1500, rules: [], evidence: [], ...extra };

@@ -8,8 +8,8 @@ import {
   cidrRange,
   freeSubnets,
   publicPrefixOf,
-  shellWord,
   STANDALONE_KINDS,
+  shellWord,
   subnetsOf,
 } from '../helpers/registry/standalone.ts';
 import { UsageError } from '../helpers/run/options.ts';

@@ -1,13 +1,13 @@
 import { generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
-import { request } from 'node:https';
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { Logger } from '../helpers/infra/log.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 import { registryConfig, TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
-import { createCA, issueServerCertificate, type CertificateAuthority } from '../helpers/registry/tls.ts';
+import { type CertificateAuthority, createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
 import {
   grantedAccess,
   ipv4Gateway,
@@ -16,8 +16,8 @@ import {
   requestedScopes,
   signJwt,
   startTokenAuth,
-  TokenServer,
   type TokenAuth,
+  TokenServer,
   type TokenUser,
 } from '../helpers/registry/tokenserver.ts';
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
 import { toolAccess } from '../helpers/registry/toolaccess.ts';
 
 describe('host tool access to a registry (skopeo)', () => {

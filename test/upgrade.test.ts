@@ -1,15 +1,16 @@
 // `pullcheck upgrade` without a cluster: which upgrades kubeadm takes (one minor at a time, forwards
 // only), --from/--to as options, and that upgrade/* runs only in the upgrade's halves.
-import { upgradePathError } from '../helpers/cluster/upgrade.ts';
-import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
-import type { CatalogEntry } from '../helpers/run/catalog.ts';
-import { resolveRunOptions, UsageError, type RunFlags } from '../helpers/run/options.ts';
-import { planRun } from '../helpers/run/plan.ts';
-import { afterHalfError } from '../helpers/run/upgradehalf.ts';
-import { RESULTS_SCHEMA, type UpgradeBaseline } from '../helpers/report/schema.ts';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { upgradePathError } from '../helpers/cluster/upgrade.ts';
+import { parseKubernetesVersion } from '../helpers/infra/versions.ts';
+import { RESULTS_SCHEMA, type UpgradeBaseline } from '../helpers/report/schema.ts';
+import type { CatalogEntry } from '../helpers/run/catalog.ts';
+import { type RunFlags, resolveRunOptions, UsageError } from '../helpers/run/options.ts';
+import { planRun } from '../helpers/run/plan.ts';
+import { afterHalfError } from '../helpers/run/upgradehalf.ts';
 
 const v = parseKubernetesVersion;
 

@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { buildActionlint, compositeActionProblems } from '../helpers/build/actionlint.ts';
 import { cacheDir } from '../helpers/infra/cache.ts';
 import { run } from '../helpers/infra/exec.ts';
 import { defaultLogFile, Logger } from '../helpers/infra/log.ts';
-import { buildActionlint, compositeActionProblems } from '../helpers/build/actionlint.ts';
-import YAML from 'yaml';
 
 interface ActionYaml {
   inputs: Record<string, { default?: string }>;

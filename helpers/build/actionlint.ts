@@ -2,8 +2,8 @@
 // module, built once into pullcheck's cache: no prebuilt download, and CI's cache restore skips it.
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { run } from '../infra/exec.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
+import { run } from '../infra/exec.ts';
 import type { Logger } from '../infra/log.ts';
 import { goInstall } from './go.ts';
 

@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
 import type { Logger } from '../infra/log.ts';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { CONTAINERD_VERSION, CRICTL_VERSION, DISTRIBUTION_VERSION, KIND_VERSION, RUNC_VERSION } from '../infra/versions.ts';
 import { goBuild, goInstall, prepareWrapper } from './go.ts';
 

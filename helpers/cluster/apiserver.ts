@@ -9,13 +9,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
-import { kubeFromString, type Kube } from './kube.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
+import { testKillPoint } from '../infra/killpoint.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
-import { ownerLabels } from './leftovers.ts';
 import { journaledWrite } from '../node/journal.ts';
-import { testKillPoint } from '../infra/killpoint.ts';
-import { LABEL_MANAGED } from '../infra/docker.ts';
+import { type Kube, kubeFromString } from './kube.ts';
+import { ownerLabels } from './leftovers.ts';
 
 const MANIFESTS = '/etc/kubernetes/manifests';
 const SOURCE = `${MANIFESTS}/kube-apiserver.yaml`;

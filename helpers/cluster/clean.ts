@@ -3,7 +3,7 @@
 // the node-change journal (node files and images of dead runs put back). Nothing a live run uses.
 import type { Logger } from '../infra/log.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
-import { replayJournals, type Restored } from '../node/replay.ts';
+import { type Restored, replayJournals } from '../node/replay.ts';
 import type { Cluster } from './cluster.ts';
 import { sweepClusterLeftovers } from './leftovers.ts';
 

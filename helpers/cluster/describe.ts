@@ -1,7 +1,8 @@
 // What the report says of a target's cluster before (or without) reaching it: from the run context
 // alone, without loading the cluster code (jest's reporter uses it).
-import type { TargetResult } from '../report/schema.ts';
+
 import type { ClusterTarget } from '../model/context.ts';
+import type { TargetResult } from '../report/schema.ts';
 import { profileFor } from './profile.ts';
 
 /** The Kubernetes version the target asks for (`--k8s`), where pullcheck chooses it. */

@@ -5,11 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { docker } from '../infra/docker.ts';
-import { kubeFromString } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
-import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import { EnvironmentError } from '../infra/preflight.ts';
+import { KindNodeAccess, type NodeAccess } from '../node/access.ts';
 import type { Cluster } from './cluster.ts';
+import { kubeFromString } from './kube.ts';
 
 export interface ExistingClusterOptions {
   kubeconfig: string;

@@ -2,9 +2,9 @@
 // Docker: the API server comes from the pod's environment and the credentials from its
 // ServiceAccount, written as a kubeconfig that names the token's file (the token is never copied).
 import { existsSync, writeFileSync } from 'node:fs';
-import { privateTempDir } from '../infra/tempfiles.ts';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { privateTempDir } from '../infra/tempfiles.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 

@@ -5,10 +5,10 @@ import {
   ApiException,
   CoreV1Api,
   KubeConfig,
-  Watch,
   type KubernetesObject,
   type RequestContext,
   type V1ServiceAccount,
+  Watch,
 } from '@kubernetes/client-node';
 
 export interface Kube {

@@ -5,12 +5,12 @@
 // from another host are left alone (their owner may be alive); their node locks go once expired.
 import { hostname } from 'node:os';
 import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { Kube } from './kube.ts';
+import { MANAGED_SELECTOR } from '../infra/docker.ts';
 import type { Logger } from '../infra/log.ts';
+import { alive, LABEL_OWNER_PID } from '../infra/sweep.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { heldByDeadProcess, LOCK_NAMESPACE, leaseExpired, removeAbandonedLock } from '../node/lock.ts';
-import { alive, LABEL_OWNER_PID } from '../infra/sweep.ts';
-import { MANAGED_SELECTOR } from '../infra/docker.ts';
+import type { Kube } from './kube.ts';
 
 export const LABEL_OWNER_HOST = 'pullcheck.io/owner-host';
 const MANAGED = MANAGED_SELECTOR;

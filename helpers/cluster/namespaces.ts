@@ -2,7 +2,7 @@
 // process that owns it (so that the next run on this host removes it if that process was killed),
 // and ready for pods once its default ServiceAccount exists (pods are refused until then).
 import { LABEL_RUN, managedLabels } from '../infra/docker.ts';
-import { waitForServiceAccount, type Kube } from './kube.ts';
+import { type Kube, waitForServiceAccount } from './kube.ts';
 import { ownerLabels } from './leftovers.ts';
 
 export interface ManagedNamespace {

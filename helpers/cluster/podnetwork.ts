@@ -3,9 +3,9 @@
 // once, after the nodes join: a ptp + host-local CNI config with each node's podCIDR, a route on
 // every node to every other node's podCIDR, and masquerading for traffic that leaves the pod network.
 import type { V1Node } from '@kubernetes/client-node';
-import { waitFor, type Kube } from './kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
+import { type Kube, waitFor } from './kube.ts';
 
 export const CNI_CONFIG_PATH = '/etc/cni/net.d/10-pullcheck.conflist';
 

@@ -2,11 +2,11 @@
 // validated in one place; every error names the file and the fix.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { PACKAGE_ROOT } from '../infra/paths.ts';
 import YAML from 'yaml';
-import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
 import { isRecord } from '../infra/guards.ts';
-import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
+import { type KubernetesVersion, parseKubernetesVersion } from '../infra/versions.ts';
+import { type PostureDeclaration, parsePostureDeclaration } from '../posture/posture.ts';
 
 export const PROFILES_DIR = join(PACKAGE_ROOT, 'clusters');
 

@@ -4,25 +4,26 @@
 // can do in `info()` (kind's Provider.Info()): Docker, node access and how, registries beside it, the
 // host's sweep, where node roles come from. Nothing outside this file asks which kind of cluster it
 // is: it asks `info()`, or the connected cluster's node access (`cluster.nodes.how`).
+
+import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
 import type { Logger } from '../infra/log.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
 import type { ClusterTarget } from '../model/context.ts';
 import type { TargetResult } from '../report/schema.ts';
-import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
 import {
+  type Cluster,
+  type ClusterStatus,
   clusterDown,
   clusterExists,
   clusterStatus,
   clusterUp,
   connectKind,
   kindBinary,
-  type Cluster,
-  type ClusterStatus,
 } from './cluster.ts';
 import { removeHalfMade } from './creating.ts';
 import { describeTarget } from './describe.ts';
 import { connectExisting } from './existing.ts';
-import { profileFor, type Profile } from './profile.ts';
+import { type Profile, profileFor } from './profile.ts';
 
 /** What a kind of cluster can do, asked instead of its kind (kind's `Provider.Info()`). */
 export interface ProviderInfo {

@@ -3,8 +3,9 @@
 // kubelet), then each worker one at a time (drain, `kubeadm upgrade node`, new kubelet, Ready,
 // uncordon). Binaries and component images come from the same cached hermetic build as the target
 // version's node image and are imported into each node's containerd: nothing is pulled.
+
+import { type V1Node, VersionApi } from '@kubernetes/client-node';
 import { IMPORT_COMPONENT_IMAGES } from '../build/nodeimage/componentimages.ts';
-import { VersionApi, type V1Node } from '@kubernetes/client-node';
 import { upgradeComponents } from '../build/nodeimage/index.ts';
 import type { Logger } from '../infra/log.ts';
 import type { KubernetesVersion } from '../infra/versions.ts';

@@ -1,14 +1,14 @@
 // The scenario context a body receives (\`s\`): the interface only. helpers/framework/scenario.ts
 // assembles it from the fixture modules under helpers/framework/fixtures/, each its concern's part.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { ManifestFormat, Platform, Image } from '../images/oci.ts';
+import type { Image, ManifestFormat, Platform } from '../images/oci.ts';
 import type { TestIndex } from '../images/testimages.ts';
+import type { PosturePart } from '../posture/check.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
 import type { RegistryClient, RegistryClientOptions } from '../registry/client.ts';
 import type { PreseededFormat } from '../registry/preseeded.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import type { RegistryCredential } from '../registry/secrets.ts';
-import type { PosturePart } from '../posture/check.ts';
 import type { Capability } from './declaration.ts';
 import type { RunEnv } from './env.ts';
 import type { RanExpectation } from './expectations.ts';

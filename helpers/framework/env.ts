@@ -1,11 +1,10 @@
 // A suite's environment: the run's cluster (from the run context's provider), the suite's CA and
 // registries (pullcheck's own, or the vendor's in their place), the node agent where nodes are not
 // kind containers. Started once per suite file, disposed after its last scenario.
-import { upstreamSpec } from '../run/upstream.ts';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PUSH_JOURNAL } from '../registry/cleanup.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { nodeFacts } from '../cluster/existing.ts';
 import { providerFor } from '../cluster/provider.ts';
@@ -15,18 +14,20 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { payAllOwedRestarts } from '../kubelet/owedrestart.ts';
+import type { Posture } from '../model/posture.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
 import { holdJournalLease, replayJournals } from '../node/replay.ts';
-import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
-import type { TestRegistry } from '../registry/registry.ts';
-import { extraNodeTrust, kindName, startRegistry, type RegistryKind } from '../registry/kinds.ts';
-import { createCA, type CertificateAuthority } from '../registry/tls.ts';
-import { VendorRegistry } from '../registry/vendor.ts';
-import type { PreseededEntry } from '../registry/preseeded.ts';
-import { loadRunContext, registryPassword, type RunContext } from '../run/context.ts';
-import type { Posture } from '../model/posture.ts';
 import { targetPosture } from '../posture/target.ts';
+import { PUSH_JOURNAL } from '../registry/cleanup.ts';
+import { extraNodeTrust, kindName, type RegistryKind, startRegistry } from '../registry/kinds.ts';
+import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import type { PreseededEntry } from '../registry/preseeded.ts';
+import type { TestRegistry } from '../registry/registry.ts';
+import { type CertificateAuthority, createCA } from '../registry/tls.ts';
+import { VendorRegistry } from '../registry/vendor.ts';
+import { loadRunContext, type RunContext, registryPassword } from '../run/context.ts';
+import { upstreamSpec } from '../run/upstream.ts';
 import { nodeRuntime } from '../runtime/runtime.ts';
 
 export interface RegistryRequest extends RegistryKind {

@@ -2,33 +2,21 @@
 // names its scenarios use, and below them the fixtures and readings by concern (images, pods, nodes
 // and kubelet, registries, posture). A suite is one file: `export const suite = defineSuite({...})`,
 // then `suite.scenario(name, title, body)`. Nothing under helpers/ imports this file back.
-export { defineSuite, type ScenarioOptions, type Suite, type SuiteOptions } from './suite.ts';
-export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './declaration.ts';
-export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
-export type { PushedImage, PushedTestImage, ScenarioContext } from './scenario.ts';
-export { claim, podWhere } from './expectations.ts';
-export {
-  EventReason,
-  imageIdOf,
-  NOT_FOUND,
-  PULL_FAILED_REASONS,
-  ranToCompletion,
-  UNAUTHORIZED,
-  UNTRUSTED_CERTIFICATE,
-  WaitingReason,
-  type PodVerdict,
-} from './pods.ts';
-export { managedLabels } from '../infra/docker.ts';
-export type { BlobHostView, TestRegistry } from '../registry/registry.ts';
-export type { RegistryCredential } from '../registry/secrets.ts';
 
-// Images: the test images and the OCI pieces they are made of.
+export { buildOwnProgram } from '../build/components.ts';
 export {
-  echoImage,
-  echoIndex,
-  INDEX_PLATFORMS,
-  platformString,
-} from '../images/testimages.ts';
+  admittedPolicy,
+  type SecondApiServer,
+  startSecondApiServer,
+} from '../cluster/apiserver.ts';
+export { CERTS_D } from '../cluster/kindconfig.ts';
+// Pods, waits and expectations.
+export {
+  type Kube,
+  waitFor,
+  waitForServiceAccount,
+} from '../cluster/kube.ts';
+export { readClusterShape } from '../cluster/shape.ts';
 export {
   assembleImage,
   hostPlatform,
@@ -39,70 +27,21 @@ export {
   type Platform,
   sha256,
 } from '../images/oci.ts';
-
-// Pods, waits and expectations.
+// Images: the test images and the OCI pieces they are made of.
 export {
-  type Kube,
-  waitFor,
-  waitForServiceAccount,
-} from '../cluster/kube.ts';
+  echoImage,
+  echoIndex,
+  INDEX_PLATFORMS,
+  platformString,
+} from '../images/testimages.ts';
+export { managedLabels } from '../infra/docker.ts';
+export { run } from '../infra/exec.ts';
 export {
-  createPod,
-  describePod,
-  type PodSpecInput,
-  verdictOf,
-  waitForPodIn,
-  waitForPodWhere,
-  waitForVerdict,
-} from './pods.ts';
-export { upgradeScenario } from './upgrade.ts';
-export { expectNoPull } from './expectations.ts';
-export { expectRanPreseeded, type PreseededImage } from './pullonly.ts';
-
-// Nodes and kubelet: node files, kubelet restarts and configuration changes under the node lock, journaled (fixtures/ take the scenario and register their undo first), preloads, kubelet records.
-export {
-  describeImagePulls,
-  describeIntervals,
-  imagePullMismatch,
-  imagePullRule,
-  type ImagePullSettings,
-  maxOverlap,
-  parallelPullsPatch,
-  pullConcurrencyLimit,
-  pullIntervals,
-  readImagePullSettings,
-} from '../kubelet/imagepulls.ts';
-export { KindNodeAccess } from '../node/access.ts';
-export {
-  type CredentialFileFormat,
-  type CredentialSearchPath,
-  credentialSearchPaths,
-  credsStoreOnlyConfigJson,
-  DEFAULT_KUBELET_ROOT_DIR,
-  fileKubeletReads,
-  httpHeadersOnlyConfigJson,
-  kubeletProcessFacts,
-  pageVerificationPod,
-  presentCredentialFiles,
-  renderCredentialFile,
-  restartKubelet,
-  rootDirOf,
-  sameFileAs,
-  type SearchPlace,
-  writeNewNodeFile,
-} from '../kubelet/nodecreds.ts';
-export {
-  expectNodeAttempts,
-  expectNoFailedPullEvent,
-  installNodeCredentials,
-  installNodeFile,
-  settleNode,
-} from './fixtures/node-credentials.ts';
-export { owedFirst, owedMarkerPath } from '../kubelet/owedrestart.ts';
-export {
-  allowNodeAudience,
-  installCredentialProvider,
-} from './fixtures/credential-provider.ts';
+  backOffDelay,
+  backOffProblems,
+  IMAGE_BACK_OFF,
+} from '../kubelet/backoff.ts';
+export { commandLineFeatureGates } from '../kubelet/config.ts';
 export {
   AUDIENCE_VERB,
   AudienceRestrictionGate,
@@ -118,96 +57,72 @@ export {
   type TokenAttributes,
   tokenModeSupport,
 } from '../kubelet/credprovider.ts';
+// Nodes and kubelet: node files, kubelet restarts and configuration changes under the node lock, journaled (fixtures/ take the scenario and register their undo first), preloads, kubelet records.
+export {
+  describeImagePulls,
+  describeIntervals,
+  type ImagePullSettings,
+  imagePullMismatch,
+  imagePullRule,
+  maxOverlap,
+  parallelPullsPatch,
+  pullConcurrencyLimit,
+  pullIntervals,
+  readImagePullSettings,
+} from '../kubelet/imagepulls.ts';
 export {
   CredentialVerificationPolicy,
   EnsureSecretPulledImagesGate,
   gateExists,
   imageName,
-  kubeletCredentialHash,
   type KubeletPullSettings,
+  kubeletCredentialHash,
   type PodSecret,
+  type PullHistory,
   policyKebab,
   policyPlan,
   pulledRecordPath,
-  type PullHistory,
   readKubeletPullSettings,
   readPullHistory,
-  verificationExpectation,
   type VerificationExpectation,
+  verificationExpectation,
 } from '../kubelet/kep2535.ts';
-export { kubeletArgv } from '../kubelet/process.ts';
-export { commandLineFeatureGates } from '../kubelet/config.ts';
 export {
-  type KubeletConfigGroup,
-  type KubeletConfigPlan,
-  useKubeletConfigChange,
-} from './fixtures/kubelet-config.ts';
+  type CredentialFileFormat,
+  type CredentialSearchPath,
+  credentialSearchPaths,
+  credsStoreOnlyConfigJson,
+  DEFAULT_KUBELET_ROOT_DIR,
+  fileKubeletReads,
+  httpHeadersOnlyConfigJson,
+  kubeletProcessFacts,
+  pageVerificationPod,
+  presentCredentialFiles,
+  renderCredentialFile,
+  restartKubelet,
+  rootDirOf,
+  type SearchPlace,
+  sameFileAs,
+  writeNewNodeFile,
+} from '../kubelet/nodecreds.ts';
+export { owedFirst, owedMarkerPath } from '../kubelet/owedrestart.ts';
+export { kubeletArgv } from '../kubelet/process.ts';
+export { KindNodeAccess } from '../node/access.ts';
 export {
   nodeHasImage,
   preloadImage,
   removeNodeImage,
 } from '../node/preload.ts';
 export {
-  backOffDelay,
-  backOffProblems,
-  IMAGE_BACK_OFF,
-} from '../kubelet/backoff.ts';
-export { buildOwnProgram } from '../build/components.ts';
-
-// Registries: pullcheck's own and their logs, Secrets, the registry client and host tools.
-export {
-  nodeAttemptsOn,
-  parseAuthAttempts,
-} from '../registry/authlog.ts';
-export {
-  describeRequests,
-  type LoggedRequest,
-  loggedRequests,
-  nsOf,
-  repositoryRequests,
-  servedPullGaps,
-} from '../registry/mirror.ts';
-export { installMirror, scenarioRegistry } from './fixtures/mirror.ts';
-export type { TokenRequestRecord, TokenServer } from '../registry/tokenserver.ts';
-export {
-  StartedRegistry,
-  TOKEN_PUBLIC_PREFIXES,
-  underPrefix,
-} from '../registry/registry.ts';
-export {
-  type AccessEntry,
-  manifestRequests,
-  pullAttempts,
-} from '../registry/accesslog.ts';
-export {
-  dockerCfgSecret,
-  secretFromConfigFile,
-} from '../registry/secrets.ts';
-export {
-  blobDataPath,
-  RedirectingRegistry,
-  redirectLocation,
-} from '../registry/kinds.ts';
-export { run } from '../infra/exec.ts';
-export {
-  RegistryClient,
-  RegistryError,
-} from '../registry/client.ts';
-// Pull-through caches and rate limits (suites registry-proxy, registry-rate-limit).
-export { PullThroughRegistry } from '../registry/pullthrough.ts';
-export { RateLimitedRegistry } from '../registry/ratelimit.ts';
-export { VendorRegistry } from '../registry/vendor.ts';
-export { toolAccess } from '../registry/toolaccess.ts';
-
+  checkAdmission,
+  checkImagePulls,
+  checkKubelets,
+  checkKubeletVersions,
+  observedAudienceRestriction,
+} from '../posture/check.ts';
 // Posture and the cluster: what the run declares, how a cluster's shape and API server are read.
-export { declaredImagePulls } from '../posture/posture.ts';
 export {
-  admittedPolicy,
-  type SecondApiServer,
-  startSecondApiServer,
-} from '../cluster/apiserver.ts';
-export { readClusterShape } from '../cluster/shape.ts';
-export {
+  declaredImagePulls,
   declaredPullSettings,
   kubeletPulledImageReuse,
   kubeletVersionMismatch,
@@ -216,13 +131,91 @@ export {
   nodeAudienceRestrictionMismatch,
   preloadedImageUse,
 } from '../posture/posture.ts';
-export {
-  checkAdmission,
-  checkImagePulls,
-  checkKubelets,
-  checkKubeletVersions,
-  observedAudienceRestriction,
-} from '../posture/check.ts';
 export { checkRuntime, runtimeOf } from '../posture/runtime.ts';
-export { CERTS_D } from '../cluster/kindconfig.ts';
-export { nodeRuntime, type NodeRuntime } from '../runtime/runtime.ts';
+export {
+  type AccessEntry,
+  manifestRequests,
+  pullAttempts,
+} from '../registry/accesslog.ts';
+// Registries: pullcheck's own and their logs, Secrets, the registry client and host tools.
+export {
+  nodeAttemptsOn,
+  parseAuthAttempts,
+} from '../registry/authlog.ts';
+export {
+  RegistryClient,
+  RegistryError,
+} from '../registry/client.ts';
+export {
+  blobDataPath,
+  RedirectingRegistry,
+  redirectLocation,
+} from '../registry/kinds.ts';
+export {
+  describeRequests,
+  type LoggedRequest,
+  loggedRequests,
+  nsOf,
+  repositoryRequests,
+  servedPullGaps,
+} from '../registry/mirror.ts';
+// Pull-through caches and rate limits (suites registry-proxy, registry-rate-limit).
+export { PullThroughRegistry } from '../registry/pullthrough.ts';
+export { RateLimitedRegistry } from '../registry/ratelimit.ts';
+export type { BlobHostView, TestRegistry } from '../registry/registry.ts';
+export {
+  StartedRegistry,
+  TOKEN_PUBLIC_PREFIXES,
+  underPrefix,
+} from '../registry/registry.ts';
+export type { RegistryCredential } from '../registry/secrets.ts';
+export {
+  dockerCfgSecret,
+  secretFromConfigFile,
+} from '../registry/secrets.ts';
+export type { TokenRequestRecord, TokenServer } from '../registry/tokenserver.ts';
+export { toolAccess } from '../registry/toolaccess.ts';
+export { VendorRegistry } from '../registry/vendor.ts';
+export { type NodeRuntime, nodeRuntime } from '../runtime/runtime.ts';
+export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './declaration.ts';
+export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
+export { claim, expectNoPull, podWhere } from './expectations.ts';
+export {
+  allowNodeAudience,
+  installCredentialProvider,
+} from './fixtures/credential-provider.ts';
+export {
+  type KubeletConfigGroup,
+  type KubeletConfigPlan,
+  useKubeletConfigChange,
+} from './fixtures/kubelet-config.ts';
+export { installMirror, scenarioRegistry } from './fixtures/mirror.ts';
+export {
+  expectNodeAttempts,
+  expectNoFailedPullEvent,
+  installNodeCredentials,
+  installNodeFile,
+  settleNode,
+} from './fixtures/node-credentials.ts';
+export {
+  createPod,
+  describePod,
+  EventReason,
+  imageIdOf,
+  NOT_FOUND,
+  type PodSpecInput,
+  type PodVerdict,
+  PULL_FAILED_REASONS,
+  ranToCompletion,
+  UNAUTHORIZED,
+  UNTRUSTED_CERTIFICATE,
+  verdictOf,
+  WaitingReason,
+  waitForPodIn,
+  waitForPodWhere,
+  waitForVerdict,
+} from './pods.ts';
+export { expectRanPreseeded, type PreseededImage } from './pullonly.ts';
+export type { PushedImage, PushedTestImage, ScenarioContext } from './scenario.ts';
+export { defineSuite, type ScenarioOptions, type Suite, type SuiteOptions } from './suite.ts';
+export { upgradeScenario } from './upgrade.ts';

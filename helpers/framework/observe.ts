@@ -3,7 +3,7 @@
 // digests are named by role (the one the scenario pushed, or another), never literally.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { PodObservation } from '../report/schema.ts';
-import { EventReason, imageIdOf, PULL_ATTEMPT_FAILED, WaitingReason, type PodVerdict } from './pods.ts';
+import { EventReason, imageIdOf, type PodVerdict, PULL_ATTEMPT_FAILED, WaitingReason } from './pods.ts';
 
 /** Every word an observation may hold; `exited:N` stands for any non-zero exit code. Order is the order recorded. */
 export const OBSERVATIONS = [

@@ -2,7 +2,7 @@
 // not be had), read its log, events and the image it ran. Reasons are named constants.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreV1Event, V1Container, V1Pod } from '@kubernetes/client-node';
-import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
+import { apiStatus, type Kube, waitFor } from '../cluster/kube.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
 
 export const WaitingReason = {

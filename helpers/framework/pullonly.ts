@@ -1,20 +1,21 @@
 // Pull-only mode in a scenario (`--registry-preseeded`, helpers/registry/preseeded.ts): a registry
 // pullcheck may not write to hands out the references the vendor seeded; a scenario that pushes to
 // it is not applicable, with the reason, whether it asked through `s.push` or its client refused.
-import type { PodVerdict } from './pods.ts';
-import { imageIdOf } from './pods.ts';
-import { podWhere } from './expectations.ts';
+
 import { ReadOnlyRegistryError } from '../registry/client.ts';
 import {
-  preseededEntry,
-  PULL_ONLY_PUSH_REASON,
-  pullOnlyMissing,
-  splitReference,
   type PreseededFormat,
   type PreseededKind,
+  PULL_ONLY_PUSH_REASON,
+  preseededEntry,
+  pullOnlyMissing,
+  splitReference,
 } from '../registry/preseeded.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import { ScenarioSkipped } from '../report/records.ts';
+import { podWhere } from './expectations.ts';
+import type { PodVerdict } from './pods.ts';
+import { imageIdOf } from './pods.ts';
 
 /** A reference the vendor seeded, as a scenario pulls it (the digest it names: what the pod must run). */
 export interface PreseededImage {

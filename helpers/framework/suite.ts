@@ -1,10 +1,11 @@
 // `defineSuite` declares a suite as data (e2e-framework's features.New(...).WithLabel(...)): its
 // registries, how it treats nodes, and each scenario's ID, title, capabilities and needs. Under jest
 // the declarations also register the tests; imported elsewhere (the catalog) they only record.
-import type { Capability, HostTool, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
-import { startEnv, type HomeNode, type RegistryRequest, type RunEnv } from './env.ts';
-import { runScenario, type ScenarioContext } from './scenario.ts';
+
 import { loadRunContext } from '../run/context.ts';
+import type { Capability, HostTool, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
+import { type HomeNode, type RegistryRequest, type RunEnv, startEnv } from './env.ts';
+import { runScenario, type ScenarioContext } from './scenario.ts';
 
 export interface SuiteOptions {
   /** The suite's name: the prefix of its scenario IDs and what `--suite` selects. */

@@ -2,7 +2,7 @@
 // the before half writes and the after half reads (one entry per scenario ID, in the run's report
 // directory), and a namespace that outlives the before half (a running pod, a Deployment).
 import { writeFileSync } from 'node:fs';
-import { LABEL_OWNER_HOST, hostLabel } from '../cluster/leftovers.ts';
+import { hostLabel, LABEL_OWNER_HOST } from '../cluster/leftovers.ts';
 import { createManagedNamespace } from '../cluster/namespaces.ts';
 import { LABEL_OWNER_PID } from '../infra/sweep.ts';
 import { readUpgradeState as readAll, type UpgradeHalf } from '../run/context.ts';

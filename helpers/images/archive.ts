@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { jsonBlob, type Blob, type Image } from './oci.ts';
+import { type Blob, type Image, jsonBlob } from './oci.ts';
 
 export interface NamedImage {
   /** Full reference, e.g. registry.k8s.io/pause:3.10 */

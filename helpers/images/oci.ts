@@ -2,8 +2,8 @@
 // is addressed by the sha256 of its manifest bytes. No Dockerfile, no `docker build`, no base image.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 

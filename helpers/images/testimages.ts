@@ -4,20 +4,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../infra/paths.ts';
-import { cachedDir, cachePath } from '../infra/cache.ts';
-import type { Logger } from '../infra/log.ts';
-import { run } from '../infra/exec.ts';
 import { goEnv } from '../build/go.ts';
+import { cachedDir, cachePath } from '../infra/cache.ts';
+import { run } from '../infra/exec.ts';
+import type { Logger } from '../infra/log.ts';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import {
   assembleImage,
-  imageIndex,
-  layerFromFiles,
-  MediaType,
   type Blob,
   type Descriptor,
   type Image,
+  imageIndex,
+  layerFromFiles,
   type ManifestFormat,
+  MediaType,
   type Platform,
 } from './oci.ts';
 

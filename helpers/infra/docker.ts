@@ -1,6 +1,6 @@
 // The docker CLI, and the labels that mark everything pullcheck creates so that leftovers of a killed
 // run can be found and removed.
-import { run, type RunOptions, type RunResult } from './exec.ts';
+import { type RunOptions, type RunResult, run } from './exec.ts';
 
 export const LABEL_MANAGED = 'pullcheck.io/managed';
 export const LABEL_RUN = 'pullcheck.io/run';

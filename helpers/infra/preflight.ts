@@ -2,7 +2,7 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, relative } from 'node:path';
-import { run, type RunResult } from './exec.ts';
+import { type RunResult, run } from './exec.ts';
 import { MIN_DOCKER_MAJOR } from './versions.ts';
 
 export class EnvironmentError extends Error {

@@ -11,12 +11,12 @@
 import pRetry, { AbortError } from 'p-retry';
 import { isMap, parseDocument } from 'yaml';
 import type { Kube } from '../cluster/kube.ts';
-import type { Logger } from '../infra/log.ts';
-import { kubeletArgv } from './process.ts';
-import { restartKubelet } from './nodecreds.ts';
-import { journaledWrite, type JournaledChange } from '../node/journal.ts';
-import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
+import type { Logger } from '../infra/log.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { type JournaledChange, journaledWrite } from '../node/journal.ts';
+import { restartKubelet } from './nodecreds.ts';
+import { kubeletArgv } from './process.ts';
 
 export const DEFAULT_KUBELET_CONFIG_PATH = '/var/lib/kubelet/config.yaml';
 export const BACKUP_SUFFIX = '.pullcheck-orig';

@@ -23,8 +23,8 @@
 import { AuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import type { Kube } from '../cluster/kube.ts';
-import type { NodeAccess } from '../node/access.ts';
 import { registerCredentials } from '../infra/redact.ts';
+import type { NodeAccess } from '../node/access.ts';
 import { NodeAudienceRestrictionGate, nodeAudienceRestrictionDefault } from '../posture/posture.ts';
 
 /** The provider's name in the config, which kubelet runs as `{bin dir}/{name}`. */

@@ -12,10 +12,10 @@
 
 import { createHash } from 'node:crypto';
 import type { Kube } from '../cluster/kube.ts';
-import { readKubeletConfigz, type KubeletConfigPatch } from './config.ts';
-import type { NodeAccess } from '../node/access.ts';
 import { isRecord } from '../infra/guards.ts';
 import { CredentialVerificationPolicy } from '../model/posture.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { type KubeletConfigPatch, readKubeletConfigz } from './config.ts';
 
 export { CredentialVerificationPolicy } from '../model/posture.ts';
 

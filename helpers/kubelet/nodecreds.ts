@@ -18,13 +18,13 @@
 //   after writing and after removing a file (node-credentials/new-file-unseen-until-restart shows it).
 import { CoordinationV1Api, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { waitFor, type Kube } from '../cluster/kube.ts';
-import { KUBELET_PID_SHELL } from './process.ts';
-import type { NodeAccess } from '../node/access.ts';
+import { type Kube, waitFor } from '../cluster/kube.ts';
 import { testKillPoint } from '../infra/killpoint.ts';
-import { journaledWrite, type Restart } from '../node/journal.ts';
 import { registerCredentials } from '../infra/redact.ts';
+import type { NodeAccess } from '../node/access.ts';
+import { journaledWrite, type Restart } from '../node/journal.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
+import { KUBELET_PID_SHELL } from './process.ts';
 
 export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
 

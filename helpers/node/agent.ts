@@ -3,9 +3,9 @@
 // API into that node's agent pod, where `nodeagent run -- argv` enters the namespaces of the node's
 // PID 1 (what `nsenter -t 1 -m -u -i -n -C` does) and execs argv. The run installs the agent in a
 // namespace of its own and deletes that namespace when it is done: nothing outlives the run.
-import { createManagedNamespace } from '../cluster/namespaces.ts';
+
 import { createReadStream } from 'node:fs';
-import { Readable, Writable, PassThrough } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import {
   ApiException,
   AppsV1Api,
@@ -17,15 +17,16 @@ import {
   type V1Secret,
   type V1Status,
 } from '@kubernetes/client-node';
+import { type Kube, waitFor, waitForServiceAccount } from '../cluster/kube.ts';
+import { createManagedNamespace } from '../cluster/namespaces.ts';
+import { assembleImage, type Image, imageIndex, layerFromFiles, MediaType, type Platform } from '../images/oci.ts';
+import { platformString, programBinary } from '../images/testimages.ts';
 import { LABEL_RUN, managedLabels } from '../infra/docker.ts';
 import { CommandError, type RunResult } from '../infra/exec.ts';
-import { assembleImage, imageIndex, layerFromFiles, MediaType, type Image, type Platform } from '../images/oci.ts';
-import { platformString, programBinary } from '../images/testimages.ts';
-import { waitFor, waitForServiceAccount, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
-import type { NodeAccess, NodeExecOptions } from './access.ts';
-import { underPrefix, type StartedRegistry, type TestRegistry } from '../registry/registry.ts';
+import { type StartedRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
+import type { NodeAccess, NodeExecOptions } from './access.ts';
 
 export const AGENT_NAME = 'pullcheck-node-agent';
 export const AGENT_CONTAINER = 'agent';

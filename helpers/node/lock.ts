@@ -5,11 +5,11 @@
 // holder renews it; a holder killed with SIGKILL cannot release it, so a lease not renewed within
 // its duration is taken over (and logged).
 import { hostname } from 'node:os';
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { apiStatus, waitFor, type Kube } from '../cluster/kube.ts';
+import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { apiStatus, type Kube, waitFor } from '../cluster/kube.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 import type { Logger } from '../infra/log.ts';
 import { alive } from '../infra/sweep.ts';
-import { LABEL_MANAGED } from '../infra/docker.ts';
 
 export const LOCK_NAMESPACE = 'default';
 const DURATION_S = 60;

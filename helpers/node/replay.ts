@@ -2,13 +2,15 @@
 // cluster clean`, the entries of runs that are dead are undone on each node, newest first, then
 // whatever they say must restart does. A run is dead when its process is gone from this host, or,
 // for a run from another host, when the Lease its process renewed has expired or is gone.
-import { crioRuntime } from '../runtime/crio.ts';
+
 import { hostname } from 'node:os';
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { apiStatus, type Kube } from '../cluster/kube.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 import type { Logger } from '../infra/log.ts';
 import { alive } from '../infra/sweep.ts';
 import { restartKubelet } from '../kubelet/nodecreds.ts';
+import { crioRuntime } from '../runtime/crio.ts';
 import type { NodeAccess } from './access.ts';
 import {
   describeUndo,
@@ -23,7 +25,6 @@ import {
   writerOfDirectory,
 } from './journal.ts';
 import { LOCK_NAMESPACE, leaseExpired, lockNode } from './lock.ts';
-import { LABEL_MANAGED } from '../infra/docker.ts';
 
 /** One change a dead run left on a node and this run undid: a record of the report. */
 export interface Restored {

@@ -2,9 +2,12 @@
 // the posture suite are the only places that may) and returns one line per mismatch. The run calls
 // them once before the suites, so that a cluster-wide mismatch is named once and the scenarios whose
 // expectations rest on that part of the posture are marked as explained by it.
-import type { Cluster } from '../cluster/cluster.ts';
+
 import { admittedPolicy } from '../cluster/apiserver.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import type { Kube } from '../cluster/kube.ts';
+import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
+import { type ImagePullSettings, imagePullMismatch, readImagePullSettings } from '../kubelet/imagepulls.ts';
 import {
   CredentialVerificationPolicy,
   EnsureSecretPulledImagesGate,
@@ -12,20 +15,18 @@ import {
   type KubeletPullSettings,
   readKubeletPullSettings,
 } from '../kubelet/kep2535.ts';
+import type { PostureMismatch, PosturePart } from '../model/posture.ts';
 import type { Finding } from '../report/schema.ts';
-import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
-import { imagePullMismatch, readImagePullSettings, type ImagePullSettings } from '../kubelet/imagepulls.ts';
 import {
   declaredImagePulls,
-  kubeletPostureOf,
   type KubeletPosture,
+  kubeletPostureOf,
   kubeletVersionMismatch,
   nodeAudienceRestrictionDefault,
   nodeAudienceRestrictionMismatch,
   type Posture,
   upstreamDefaults,
 } from './posture.ts';
-import type { PostureMismatch, PosturePart } from '../model/posture.ts';
 import { checkRuntime } from './runtime.ts';
 
 export type { PostureMismatch, PosturePart } from '../model/posture.ts';

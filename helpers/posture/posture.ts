@@ -2,23 +2,24 @@
 // (and from the documentation's rules), never from what the cluster reports; `posture/*` scenarios
 // check that the cluster is what was declared. Undeclared fields take upstream's default for the
 // cluster's Kubernetes version, from the table below.
-import {
-  CredentialVerificationPolicy,
-  EnsureSecretPulledImagesGate,
-  kubeletPulledImageExpectation,
-  verificationExpectation,
-  type Kep2535Expectation,
-  type KubeletPullSettings,
-  type VerificationExpectation,
-} from '../kubelet/kep2535.ts';
+
 import { isRecord } from '../infra/guards.ts';
 import {
   describeImagePulls,
   IMAGE_PULL_DEFAULTS,
+  type ImagePullSettings,
   imagePullSettingsError,
   resolveImagePulls,
-  type ImagePullSettings,
 } from '../kubelet/imagepulls.ts';
+import {
+  CredentialVerificationPolicy,
+  EnsureSecretPulledImagesGate,
+  type Kep2535Expectation,
+  type KubeletPullSettings,
+  kubeletPulledImageExpectation,
+  type VerificationExpectation,
+  verificationExpectation,
+} from '../kubelet/kep2535.ts';
 
 import type { AdmissionPosture, KubeletPosture, Posture, PostureDeclaration } from '../model/posture.ts';
 

@@ -8,6 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { waitForServiceAccount } from '../cluster/kube.ts';
 import { createManagedNamespace } from '../cluster/namespaces.ts';
+import { pullFailureCause } from '../framework/observe.ts';
 import { EventReason, podEvents, podManifest, UNAUTHORIZED, waitForVerdict } from '../framework/pods.ts';
 import { hostPlatform } from '../images/oci.ts';
 import { echoImage } from '../images/testimages.ts';
@@ -15,16 +16,15 @@ import { LABEL_RUN } from '../infra/docker.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
+import type { ProbeFinding } from '../model/posture.ts';
+import { RegistryClient, RegistryError } from '../registry/client.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
-import type { NodeRuntime } from '../runtime/runtime.ts';
-import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { splitReference } from '../registry/preseeded.ts';
+import { LocalRegistry, type TestRegistry, underPrefix } from '../registry/registry.ts';
 import { dockerConfigJsonSecret } from '../registry/secrets.ts';
 import { createCA } from '../registry/tls.ts';
-import { RegistryClient, RegistryError } from '../registry/client.ts';
 import type { Finding, PodObservation } from '../report/schema.ts';
-import { pullFailureCause } from '../framework/observe.ts';
-import type { ProbeFinding } from '../model/posture.ts';
+import type { NodeRuntime } from '../runtime/runtime.ts';
 
 export type { ProbeFinding } from '../model/posture.ts';
 

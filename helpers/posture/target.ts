@@ -5,7 +5,7 @@ import { VersionApi } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { providerFor } from '../cluster/provider.ts';
 import type { ClusterTarget } from '../model/context.ts';
-import { resolvePosture, type Posture, type PostureDeclaration } from './posture.ts';
+import { type Posture, type PostureDeclaration, resolvePosture } from './posture.ts';
 
 export async function targetPosture(
   target: ClusterTarget,

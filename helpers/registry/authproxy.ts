@@ -6,10 +6,11 @@
 // - `refuses-the-nodes`: an address allowlist that admits the host pullcheck pushes from and no
 //   node (403 DENIED), as a registry whose firewall forgot the cluster's egress: every node fails
 //   against it while pulling from pullcheck's own registries, so the fault is the registry's.
+
+import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request, type Server } from 'node:https';
 import { type AddressInfo, connect, createServer as createTcpServer } from 'node:net';
-import { rmSync } from 'node:fs';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { createCA, issueServerCertificate } from './tls.ts';

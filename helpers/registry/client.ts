@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import pRetry from 'p-retry';
-import { sha256, type Blob, type Image, type Layer } from '../images/oci.ts';
+import { type Blob, type Image, type Layer, sha256 } from '../images/oci.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import type { HttpTranscript } from './transcript.ts';
 

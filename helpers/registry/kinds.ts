@@ -5,30 +5,30 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { PACKAGE_ROOT } from '../infra/paths.ts';
-import { Wait, type StartedTestContainer } from 'testcontainers';
+import { type StartedTestContainer, Wait } from 'testcontainers';
 import { goEnv } from '../build/go.ts';
 import { tarOf } from '../images/oci.ts';
 import { cachedDir, cachePath } from '../infra/cache.ts';
 import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
 import { run } from '../infra/exec.ts';
 import type { Logger } from '../infra/log.ts';
+import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { LABEL_OWNER_PID, ownedLabelArgs } from '../infra/sweep.ts';
-import { parseAccessLog, type AccessEntry } from './accesslog.ts';
+import { type AccessEntry, parseAccessLog } from './accesslog.ts';
 import type { RegistryClient } from './client.ts';
+import { type PullThrough, startPullThrough } from './pullthrough.ts';
+import { type RateLimit, startRateLimited } from './ratelimit.ts';
 import {
   certificateHosts,
   containerOn,
   ensureRegistryImage,
   LocalRegistry,
+  type RegistrySpec,
   registryAlias,
   StartedRegistry,
-  type RegistrySpec,
   type TestRegistry,
 } from './registry.ts';
-import { createCA, issueServerCertificate, type CertificateAuthority } from './tls.ts';
-import { startPullThrough, type PullThrough } from './pullthrough.ts';
-import { startRateLimited, type RateLimit } from './ratelimit.ts';
+import { type CertificateAuthority, createCA, issueServerCertificate } from './tls.ts';
 
 const PROGRAMS_DIR = join(PACKAGE_ROOT, 'programs');
 const LABEL_IMAGE_INPUTS = 'pullcheck.io/image-inputs';

@@ -2,9 +2,9 @@
 // the CA where the declared runtime reads it (helpers/runtime/: containerd's certs.d hosts.toml,
 // CRI-O's containers certs.d), and the KEP-1755 ConfigMap that tells tools where the local registry is.
 import { apiStatus, type Kube } from '../cluster/kube.ts';
+import { LABEL_MANAGED } from '../infra/docker.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { journaledWrite, undoUnder } from '../node/journal.ts';
-import { LABEL_MANAGED } from '../infra/docker.ts';
 import { containerdRuntime } from '../runtime/containerd.ts';
 import type { NodeRuntime } from '../runtime/runtime.ts';
 

@@ -3,23 +3,23 @@
 // references name a registry by its alias on that network (what nodes pull from); the host pushes
 // and reads through the published 127.0.0.1 port. Both are in the certificate.
 import { randomBytes } from 'node:crypto';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
-import { tarOf } from '../images/oci.ts';
-import type { Logger } from '../infra/log.ts';
-import { buildRegistry } from '../build/components.ts';
-import { registerCredentials } from '../infra/redact.ts';
-import { DISTRIBUTION_VERSION } from '../infra/versions.ts';
-import { parseAccessLog, type AccessEntry } from './accesslog.ts';
-import { RegistryClient } from './client.ts';
-import { LABEL_OWNER_PID } from '../infra/sweep.ts';
-import { htpasswdLine } from './htpasswd.ts';
-import type { RegistryCredential } from './secrets.ts';
-import { issueServerCertificate, type CertificateAuthority } from './tls.ts';
-import { networkGateway, startTokenAuth, type TokenAuth, type TokenServer } from './tokenserver.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { buildRegistry } from '../build/components.ts';
+import { tarOf } from '../images/oci.ts';
+import { docker, imageLabel, LABEL_MANAGED, LABEL_RUN } from '../infra/docker.ts';
+import type { Logger } from '../infra/log.ts';
+import { registerCredentials } from '../infra/redact.ts';
+import { LABEL_OWNER_PID } from '../infra/sweep.ts';
+import { DISTRIBUTION_VERSION } from '../infra/versions.ts';
+import { type AccessEntry, parseAccessLog } from './accesslog.ts';
+import { RegistryClient } from './client.ts';
+import { htpasswdLine } from './htpasswd.ts';
 import type { PreseededEntry } from './preseeded.ts';
+import type { RegistryCredential } from './secrets.ts';
+import { type CertificateAuthority, issueServerCertificate } from './tls.ts';
+import { networkGateway, startTokenAuth, type TokenAuth, type TokenServer } from './tokenserver.ts';
 
 // Ryuk (testcontainers' reaper) is an image from Docker Hub, which cannot be pulled here; pullcheck
 // labels what it starts and removes it itself (see helpers/infra/sweep.ts).

@@ -1,8 +1,8 @@
 // Registry credentials as Kubernetes and docker write them. Every password that passes through here
 // is registered for redaction.
 import type { V1Secret } from '@kubernetes/client-node';
-import { registerCredentials } from '../infra/redact.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
+import { registerCredentials } from '../infra/redact.ts';
 
 export interface RegistryCredential {
   server: string;

@@ -5,12 +5,12 @@
 // through the bridge). kind's own network has no user-configured IPv4 subnet, so no fixed address.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { LABEL_RUN, docker } from '../infra/docker.ts';
+import { docker, LABEL_RUN } from '../infra/docker.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { ownedLabelArgs } from '../infra/sweep.ts';
 import { RegistryClient, RegistryError } from './client.ts';
-import { startRegistry, type KindSpec } from './kinds.ts';
+import { type KindSpec, startRegistry } from './kinds.ts';
 import { PullThroughRegistry } from './pullthrough.ts';
 import { TOKEN_PUBLIC_PREFIXES } from './registry.ts';
 import { createCA } from './tls.ts';

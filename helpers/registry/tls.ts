@@ -1,9 +1,9 @@
 // A CA made per run and a server certificate for each registry it starts, with openssl (on every
 // Debian). Nodes trust the CA through containerd's certs.d; the host through the `ca` option.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { privateTempDir } from '../infra/tempfiles.ts';
 import { join } from 'node:path';
 import { run } from '../infra/exec.ts';
+import { privateTempDir } from '../infra/tempfiles.ts';
 
 export interface CertificateAuthority {
   certPem: string;

@@ -5,7 +5,7 @@
 // rootcertbundle; `iss` = issuer; `aud` = service; exp/nbf within 60s; `access` covers the request.
 // JWTs are signed with node:crypto alone (ES256 from openssl's P-256 keys, RS256 for RSA keys): a
 // JWS is two base64url JSON parts and one signature, not worth a dependency.
-import { createPrivateKey, randomBytes, sign, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, sign, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -14,7 +14,7 @@ import { docker } from '../infra/docker.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
-import { createCA, issueServerCertificate, type CertificateAuthority } from './tls.ts';
+import { type CertificateAuthority, createCA, issueServerCertificate } from './tls.ts';
 
 /** One entry of a token's `access` claim, as distribution's ClaimSet reads it. */
 export interface ResourceActions {

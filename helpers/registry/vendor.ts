@@ -2,14 +2,15 @@
 // images go there under per-scenario repositories; the nodes must reach it by the same name as
 // this host does. pullcheck cannot read its access log, so scenarios that prove "no request was
 // made" skip there with the reason.
-import type { AccessEntry } from './accesslog.ts';
-import { RegistryClient, RegistryError } from './client.ts';
-import { imageRef, type TestRegistry } from './registry.ts';
+
 import { EnvironmentError } from '../infra/preflight.ts';
-import type { RegistryCredential } from './secrets.ts';
+import type { AccessEntry } from './accesslog.ts';
 import { journalPush } from './cleanup.ts';
+import { RegistryClient, RegistryError } from './client.ts';
+import { type PreseededEntry, PULL_ONLY_PUSH_REASON } from './preseeded.ts';
+import { imageRef, type TestRegistry } from './registry.ts';
+import type { RegistryCredential } from './secrets.ts';
 import { HttpTranscript } from './transcript.ts';
-import { PULL_ONLY_PUSH_REASON, type PreseededEntry } from './preseeded.ts';
 
 function journalTo(file: string, host: string) {
   return (p: { repository: string; reference: string; digest: string }) => journalPush(file, { registry: host, ...p });

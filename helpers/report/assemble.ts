@@ -5,22 +5,22 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isRecord } from '../infra/guards.ts';
 import { PACKAGE_ROOT } from '../infra/paths.ts';
 import { redact } from '../infra/redact.ts';
 import { sharedCauses } from './causes.ts';
 import { certificationVerdict, renderCertificationHtml, renderHtml } from './html.ts';
 import { renderJUnit } from './junit.ts';
 import {
+  type CertificationItem,
   RESULTS_SCHEMA,
   RESULTS_SCHEMA_V1,
-  SCENARIO_STATUSES,
-  type CertificationItem,
   type RunResults,
+  SCENARIO_STATUSES,
   type ScenarioRecord,
   type ScenarioStatus,
   type TargetResult,
 } from './schema.ts';
-import { isRecord } from '../infra/guards.ts';
 
 /** The part of jest's per-test result the report reads; jest's AssertionResult has this shape. */
 export interface JestTestCase {

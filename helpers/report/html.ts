@@ -6,13 +6,13 @@ import { compareMatrix } from './diff.ts';
 import { matrixKind, targetLabel } from './matrix.ts';
 import { ENGLISH_PAGE_SECTIONS, ENGLISH_PAGE_URL, PAGE_URL, pageView, suiteSummary } from './page.ts';
 import {
-  SCENARIO_STATUSES,
-  summarize,
   type CertificationItem,
   type RunResults,
+  SCENARIO_STATUSES,
   type ScenarioChange,
   type ScenarioRecord,
   type ScenarioStatus,
+  summarize,
   type TargetResult,
 } from './schema.ts';
 import { FAILING, nothingTested, nothingTestedLine, runFails, STATUS_WORDS, tally } from './verdict.ts';

@@ -1,22 +1,22 @@
 // The report when jest is run directly (npm run test:e2e): jest's view and the harness's records
 // become one target, and, unless `pullcheck run` assembles several targets itself, one run report.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cacheDir } from '../infra/cache.ts';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { describeTarget, requestedVersion } from '../cluster/describe.ts';
-import { defaultRunContext, hasRunContext, loadRunContext, useRunContext, type RunContext } from '../run/context.ts';
-import { ScenarioProgress } from './progress.ts';
-import { summaryLine, tally } from './verdict.ts';
+import { cacheDir } from '../infra/cache.ts';
+import { defaultRunContext, hasRunContext, loadRunContext, type RunContext, useRunContext } from '../run/context.ts';
 import {
+  type JestRun,
   newRunId,
   ranScenarios,
   readEnvironment,
   runResults,
+  type TargetEnvironment,
   targetFromJest,
   writeReport,
-  type JestRun,
-  type TargetEnvironment,
 } from './assemble.ts';
+import { ScenarioProgress } from './progress.ts';
+import { summaryLine, tally } from './verdict.ts';
 
 /** What the reporter reads of jest's GlobalConfig. */
 export interface ReporterGlobalConfig {

@@ -3,7 +3,7 @@
 // A scenario may prove more than one section; one that proves none is listed as beyond the page.
 // Today's English edition (ENGLISH_PAGE_SECTIONS) documents more (back-off, parallel pulls, how
 // config.json entries match): it is mapped the same way. A pattern ending in `/` or `-` is a prefix.
-import { summarize, type ScenarioRecord, type ScenarioStatus, type TargetResult } from './schema.ts';
+import { type ScenarioRecord, type ScenarioStatus, summarize, type TargetResult } from './schema.ts';
 
 export const PAGE_URL = 'https://kubernetes.io/id/docs/concepts/containers/images/';
 

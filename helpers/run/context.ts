@@ -2,15 +2,15 @@
 // target as <target>/run.json and named by one variable (RUN_CONTEXT_ENV). Secrets never go in it:
 // the registry password travels in a 0600 file of its own, removed when the run ends.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { privateTempDir, removePrivateTempDir } from '../infra/tempfiles.ts';
 import { dirname, join, resolve } from 'node:path';
+import { privateTempDir, removePrivateTempDir } from '../infra/tempfiles.ts';
 import { RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, type RunContext } from '../model/context.ts';
 
 export {
-  RUN_CONTEXT_ENV,
-  RUN_CONTEXT_SCHEMA,
   type ClusterTarget,
   type RegistryTarget,
+  RUN_CONTEXT_ENV,
+  RUN_CONTEXT_SCHEMA,
   type RunContext,
   type UpgradeHalf,
 } from '../model/context.ts';

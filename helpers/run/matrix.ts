@@ -2,13 +2,13 @@
 // `--k8s a,b` runs one per version, and the report sets their verdicts and observations side by side.
 // A profile list is its own matrix: combined with a --k8s list, --kubeconfig, --in-cluster or an
 // upgrade it is bad input (exit 2), refused before anything is created.
-import { profileFor, ProfileError } from '../cluster/profile.ts';
+import { ProfileError, profileFor } from '../cluster/profile.ts';
 import type { ClusterTarget } from '../model/context.ts';
 import type { PostureDeclaration } from '../model/posture.ts';
-import type { RunResults, TargetResult } from '../report/schema.ts';
-import { summaryLine, tally } from '../report/verdict.ts';
 import { compareMatrix, describeComparison } from '../report/diff.ts';
 import { matrixKind, targetLabel } from '../report/matrix.ts';
+import type { RunResults, TargetResult } from '../report/schema.ts';
+import { summaryLine, tally } from '../report/verdict.ts';
 import { UsageError } from './usage.ts';
 
 /** `--profile a,b`: the profiles in order, blanks and repeats dropped (one name: no list). */

@@ -1,20 +1,20 @@
 // One typed options object for `pullcheck run`, resolved in one place from (in this order of
 // precedence) the command line, PULLCHECK_* environment variables and a YAML config file. Every
 // mistake is a UsageError whose one line names the fix.
-import { upstreamOption, type UpstreamOptions } from './upstream.ts';
-import { readPreseededFile, type PreseededEntry } from '../registry/preseeded.ts';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import YAML from 'yaml';
-import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
-import { parsePostureDeclaration, type PostureDeclaration } from '../posture/posture.ts';
-import { parseShard, type Shard } from './shard.ts';
 import { inClusterProblem } from '../cluster/incluster.ts';
+import { type KubernetesVersion, parseKubernetesVersion } from '../infra/versions.ts';
+import { type PostureDeclaration, parsePostureDeclaration } from '../posture/posture.ts';
+import { type PreseededEntry, readPreseededFile } from '../registry/preseeded.ts';
 import { readResults } from '../report/assemble.ts';
 import type { RunResults } from '../report/schema.ts';
-
-import { UsageError } from './usage.ts';
 import { parseProfiles, profileListConflict } from './matrix.ts';
+import { parseShard, type Shard } from './shard.ts';
+import { type UpstreamOptions, upstreamOption } from './upstream.ts';
+import { UsageError } from './usage.ts';
 
 export { UsageError };
 

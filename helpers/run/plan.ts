@@ -3,7 +3,7 @@
 // match nothing are usage errors: a typo must not make a green run of nothing.
 import type { CatalogEntry } from './catalog.ts';
 import { selectableNames } from './catalog.ts';
-import { UsageError, type RunOptions } from './options.ts';
+import { type RunOptions, UsageError } from './options.ts';
 import { shardName, shardOf } from './shard.ts';
 
 export interface Plan {

@@ -11,8 +11,8 @@ import {
   isStandaloneKind,
   publicPrefixOf,
   STANDALONE_KINDS,
-  startStandalone,
   type StandaloneKind,
+  startStandalone,
 } from '../registry/standalone.ts';
 import { writeSecretFile } from './context.ts';
 import { UsageError } from './options.ts';

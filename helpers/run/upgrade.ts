@@ -6,26 +6,26 @@
 // as a vendor registry for the upgrade suite only.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { VersionApi } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
+import { clusterExists, connectKind, kindBinary } from '../cluster/cluster.ts';
 import { loadProfile, type Profile } from '../cluster/profile.ts';
 import { KindCluster } from '../cluster/provider.ts';
-import { upgradeCluster, upgradePathError, type UpgradeStep } from '../cluster/upgrade.ts';
-import { checkKubernetesVersion } from '../build/nodeimage/index.ts';
+import { type UpgradeStep, upgradeCluster, upgradePathError } from '../cluster/upgrade.ts';
 import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { checkBuildTools, checkDocker } from '../infra/preflight.ts';
 import { registerCredentials } from '../infra/redact.ts';
-import { parseKubernetesVersion, type KubernetesVersion } from '../infra/versions.ts';
-import { VersionApi } from '@kubernetes/client-node';
-import { clusterExists, connectKind, kindBinary } from '../cluster/cluster.ts';
-import { startStandalone, type StandaloneRegistry } from '../registry/standalone.ts';
+import { type KubernetesVersion, parseKubernetesVersion } from '../infra/versions.ts';
+import { type StandaloneRegistry, startStandalone } from '../registry/standalone.ts';
 import { newRunId } from '../report/assemble.ts';
 import { loadCatalog, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
-import { writeSecretFile, type ClusterTarget } from './context.ts';
-import { UsageError, type RunOptions } from './options.ts';
+import { type ClusterTarget, writeSecretFile } from './context.ts';
+import { type RunOptions, UsageError } from './options.ts';
 import { planRun } from './plan.ts';
-import { runPullcheck, type RunOutcome, type TargetSpec } from './run.ts';
+import { type RunOutcome, runPullcheck, type TargetSpec } from './run.ts';
 import { runUpgradeHalf } from './upgradehalf.ts';
 
 /** The suite whose scenarios run in halves around the upgrade. */

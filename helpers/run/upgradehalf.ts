@@ -13,10 +13,10 @@ import { parseKubernetesVersion } from '../infra/versions.ts';
 import { newRunId } from '../report/assemble.ts';
 import type { UpgradeBaseline } from '../report/schema.ts';
 import { loadCatalog, SUITES_DIR } from './catalog.ts';
-import { readUpgradeState, type ClusterTarget, type UpgradeHalf } from './context.ts';
-import { UsageError, type RunOptions } from './options.ts';
+import { type ClusterTarget, readUpgradeState, type UpgradeHalf } from './context.ts';
+import { type RunOptions, UsageError } from './options.ts';
 import { planRun } from './plan.ts';
-import { runPullcheck, type RunOutcome, type TargetSpec } from './run.ts';
+import { type RunOutcome, runPullcheck, type TargetSpec } from './run.ts';
 import { UPGRADE_SUITE } from './upgrade.ts';
 
 /** Which cluster a kubeconfig names, and what it runs: read before anything is created. */

@@ -4,10 +4,11 @@
 // upstream and reads them back there (its client, the cleanup); image references, pull Secrets and
 // node trust name the cache, so that every pod pulls through it (helpers/registry/vendor.ts).
 // The password never travels in the run context: suites read the variable it names.
-import type { UpstreamTarget } from '../model/context.ts';
+
 import { existsSync, readFileSync } from 'node:fs';
-import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import type { Logger } from '../infra/log.ts';
+import { registerCredentials, registerSecret } from '../infra/redact.ts';
+import type { UpstreamTarget } from '../model/context.ts';
 import { checkVendorRegistry, type UpstreamSpec } from '../registry/vendor.ts';
 import { parseRegistryUrl } from './options.ts';
 import { UsageError } from './usage.ts';

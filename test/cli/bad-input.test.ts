@@ -4,7 +4,7 @@
 //
 // The CLI takes seconds to start (tsx), so the cases run a few at a time, started once the fixtures
 // (a registry with TLS and auth, a tiny tmpfs) are up; each test awaits and judges its own case.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +15,10 @@ import { execa } from 'execa';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker, LABEL_MANAGED } from '../../helpers/infra/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
-import { RESULTS_SCHEMA } from '../../helpers/report/schema.ts';
-import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
-import { createCA, type CertificateAuthority } from '../../helpers/registry/tls.ts';
 import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/infra/sweep.ts';
+import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
+import { type CertificateAuthority, createCA } from '../../helpers/registry/tls.ts';
+import { RESULTS_SCHEMA } from '../../helpers/report/schema.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'bin/pullcheck.js');

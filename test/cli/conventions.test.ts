@@ -1,8 +1,9 @@
 // The command line's conventions (kubectl's, kind's): --version, help per command, flags that do
 // not apply refused, -o json|yaml, cluster status's exit code. The real CLI, as users run it; none
 // of these cases creates anything (the cluster asked about does not exist).
-import { fileURLToPath } from 'node:url';
+
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import YAML from 'yaml';
 

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
+import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 
 describe('registry serve --kind distribution-no-delete, then its certify line', () => {
   const served = servedRegistry('no-delete');

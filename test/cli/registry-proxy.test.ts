@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ROOT, servedRegistry } from './served-registry.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
+import { ROOT, servedRegistry } from './served-registry.ts';
 
 /** The printed line: `VAR="$(cat UPSTREAM_FILE)" npx pullcheck certify ARGS < FILE`. */
 function parseCertifyLine(line: string): { args: string[]; passwordFile: string; upstreamEnv: string; upstreamFile: string } {

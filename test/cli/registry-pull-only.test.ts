@@ -9,15 +9,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 import YAML from 'yaml';
-import { echoImage, echoIndex, INDEX_PLATFORMS } from '../../helpers/images/testimages.ts';
 import { hostPlatform } from '../../helpers/images/oci.ts';
+import { echoImage, echoIndex, INDEX_PLATFORMS } from '../../helpers/images/testimages.ts';
 import { Logger } from '../../helpers/infra/log.ts';
 import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
 import { RegistryClient } from '../../helpers/registry/client.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
+import { parseCertifyLine, ROOT, servedRegistry } from './served-registry.ts';
 
 /** The scenarios that read (each required capability but tag moves) and two that push. */
 const READING = [

@@ -16,14 +16,14 @@ import YAML from 'yaml';
 import { resolveRunnerImage, SONOBUOY_ENTRYPOINT } from '../../helpers/build/runnerimage/index.ts';
 import { pluginDefinition } from '../../helpers/build/runnerimage/plugin.ts';
 import { kindBinary } from '../../helpers/cluster/cluster.ts';
-import { kubeFromString, waitFor, type Kube } from '../../helpers/cluster/kube.ts';
+import { type Kube, kubeFromString, waitFor } from '../../helpers/cluster/kube.ts';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker } from '../../helpers/infra/docker.ts';
 import { run } from '../../helpers/infra/exec.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import { KindNodeAccess } from '../../helpers/node/access.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../../helpers/registry/nodetrust.ts';
-import { startStandalone, type StandaloneRegistry } from '../../helpers/registry/standalone.ts';
+import { type StandaloneRegistry, startStandalone } from '../../helpers/registry/standalone.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

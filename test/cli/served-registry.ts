@@ -1,7 +1,7 @@
 // What the `registry serve` CLI tests share: the kind cluster they use (made if missing, deleted
 // again only then), a work directory, and one `pullcheck registry serve --kind KIND` kept running
 // until the tests end, whose printed certify line they read.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

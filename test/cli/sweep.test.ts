@@ -3,9 +3,9 @@
 // a live process stay.
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker } from '../../helpers/infra/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
-import { cacheDir } from '../../helpers/infra/cache.ts';
 import { ownedLabelArgs, sweepOrphans } from '../../helpers/infra/sweep.ts';
 
 const id = randomBytes(3).toString('hex');

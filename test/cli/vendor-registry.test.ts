@@ -5,21 +5,22 @@
 // in the run's logs — in clear or in the base64 forms it travels in. Its CA is in no system store:
 // the registry suite (skopeo included) runs green with --registry-ca alone; and the run leaves the
 // registry as it found it (no tag of the run left, read through the catalog and tags list APIs).
+
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { cacheDir } from '../../helpers/infra/cache.ts';
 import { docker } from '../../helpers/infra/docker.ts';
+import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 import { parseAccessLog } from '../../helpers/registry/accesslog.ts';
 import { RegistryClient } from '../../helpers/registry/client.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
-import { addressIn, createOwnNetwork } from '../../helpers/registry/standalone.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
-import { createCA, issueServerCertificate, type CertificateAuthority } from '../../helpers/registry/tls.ts';
-import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
+import { addressIn, createOwnNetwork } from '../../helpers/registry/standalone.ts';
+import { type CertificateAuthority, createCA, issueServerCertificate } from '../../helpers/registry/tls.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

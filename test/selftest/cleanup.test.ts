@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readClusterShape, QUARANTINE_TAINT } from '../../helpers/cluster/shape.ts';
+import { QUARANTINE_TAINT, readClusterShape } from '../../helpers/cluster/shape.ts';
+import type { ScenarioDeclaration } from '../../helpers/framework/declaration.ts';
 import { defineSuite, type RunEnv, type ScenarioContext } from '../../helpers/framework/harness.ts';
 import { runScenario } from '../../helpers/framework/scenario.ts';
-import type { ScenarioDeclaration } from '../../helpers/framework/declaration.ts';
 import { liftQuarantines } from '../../helpers/node/quarantine.ts';
 import { readScenarioRecords } from '../../helpers/report/assemble.ts';
 import { scenarioFileName } from '../../helpers/report/records.ts';

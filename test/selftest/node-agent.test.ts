@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
-import { CommandError } from '../../helpers/infra/exec.ts';
 import { defineSuite, type ScenarioContext } from '../../helpers/framework/harness.ts';
-import { echoImage } from '../../helpers/images/testimages.ts';
-import { AGENT_REPOSITORY, agentNamespace, installNodeAgent, NodeAgentError, type DaemonSetNodeAccess } from '../../helpers/node/agent.ts';
 import { hostPlatform } from '../../helpers/images/oci.ts';
+import { echoImage } from '../../helpers/images/testimages.ts';
+import { CommandError } from '../../helpers/infra/exec.ts';
 import { KindNodeAccess, type NodeAccess } from '../../helpers/node/access.ts';
+import { AGENT_REPOSITORY, agentNamespace, type DaemonSetNodeAccess, installNodeAgent, NodeAgentError } from '../../helpers/node/agent.ts';
 import { nodeHasImage, preloadImage, removeNodeImage } from '../../helpers/node/preload.ts';
 
 export const suite = defineSuite({ name: 'node-agent', registries: [{ name: 'private', auth: 'htpasswd' }], selftest: true });

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../../helpers/cluster/leftovers.ts';
-import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 import { defineSuite, type ScenarioContext } from '../../helpers/framework/harness.ts';
+import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../../helpers/node/lock.ts';
 
 export const suite = defineSuite({ name: 'node-lock', registries: [], selftest: true });

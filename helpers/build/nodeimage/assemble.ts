@@ -1,11 +1,12 @@
 // Puts a node image together the way kind's base image and `kind build node-image` do, from parts
 // built here: Debian root filesystem + kind's base-image files (read from the kind module) + the
 // binaries + the component images imported into the node's containerd, then `docker commit`.
-import { IMPORT_COMPONENT_IMAGES } from './componentimages.ts';
+
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker, LABEL_MANAGED } from '../../infra/docker.ts';
 import type { Logger } from '../../infra/log.ts';
+import { IMPORT_COMPONENT_IMAGES } from './componentimages.ts';
 
 export interface NodeImageParts {
   tag: string;

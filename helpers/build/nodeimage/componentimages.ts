@@ -3,8 +3,8 @@
 // `ctr images import`. Names and tags are exactly those `kubeadm config images list` prints.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeOciArchive, type NamedImage } from '../../images/archive.ts';
-import { assembleImage, hostPlatform, layerFromFiles, layerFromTarFile, type Layer } from '../../images/oci.ts';
+import { type NamedImage, writeOciArchive } from '../../images/archive.ts';
+import { assembleImage, hostPlatform, type Layer, layerFromFiles, layerFromTarFile } from '../../images/oci.ts';
 
 export interface ComponentInputs {
   kubeadmImages: string[];

@@ -5,19 +5,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../infra/paths.ts';
 import { cachedDir, cachePath } from '../../infra/cache.ts';
 import { docker, imageExists, imageLabel } from '../../infra/docker.ts';
-import type { Logger } from '../../infra/log.ts';
-import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, RUNC_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
-import { assembleNodeImage, LABEL_NODE_INPUTS, type NodeImageParts } from './assemble.ts';
-import { buildContainerd, containerdLdflags, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc } from '../components.ts';
-import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
-import { goEnv, goModDownload } from '../go.ts';
 import { run } from '../../infra/exec.ts';
+import type { Logger } from '../../infra/log.ts';
+import { PACKAGE_ROOT } from '../../infra/paths.ts';
 import { EnvironmentError } from '../../infra/preflight.ts';
-import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
+import { CONTAINERD_VERSION, CRICTL_VERSION, KIND_VERSION, type KubernetesVersion, RUNC_VERSION } from '../../infra/versions.ts';
+import { buildContainerd, buildCoreDNS, buildCrictl, buildEtcd, buildOwnProgram, buildRunc, containerdLdflags } from '../components.ts';
 import { coldBuildLine, machineCores, nodeImageSeconds } from '../estimate.ts';
+import { goEnv, goModDownload } from '../go.ts';
+import { assembleNodeImage, LABEL_NODE_INPUTS, type NodeImageParts } from './assemble.ts';
+import { moduleVersionOfTag, sandboxImageOf, writeComponentArchive } from './componentimages.ts';
+import { buildKubernetes, kubeadmImages } from './kubernetes.ts';
 import { buildRootfs, IPTABLES_ROOTFS, NODE_ROOTFS, rootfsKey } from './rootfs.ts';
 
 /** Bump when the way a node image is assembled changes, so that cached images are rebuilt. */

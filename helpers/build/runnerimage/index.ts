@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { buildPrebuiltPrograms } from '../../images/testimages.ts';
 import { docker, imageLabel, LABEL_MANAGED } from '../../infra/docker.ts';
 import type { Logger } from '../../infra/log.ts';
-import { buildRootfs, rootfsKey, type RootfsSpec } from '../nodeimage/rootfs.ts';
+import { buildRootfs, type RootfsSpec, rootfsKey } from '../nodeimage/rootfs.ts';
 import { installTool, packTool } from './tool.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
