@@ -10,6 +10,7 @@ import {
   echoImage,
   hostPlatform,
   type Image,
+  kubeletArgv,
   kubeletPulledImageReuse,
   nodeHasImage,
   nodeRuntime,
@@ -18,7 +19,9 @@ import {
   platformString,
   preloadedImageUse,
   preloadImage,
+  readPullHistory,
   removeNodeImage,
+  rootDirOf,
   type ScenarioContext,
   UNAUTHORIZED,
   type VerificationExpectation,
@@ -188,11 +191,19 @@ suite.section('pre-pulled: images a node already has', () => {
         img,
       );
       await s.waitForEvent('with-secret', EventReason.Pulled, /Successfully pulled image/);
+      // KEP-2535 looks its record up under the image's CRI ID: none there and the image counts as preloaded.
+      const { nodes } = s.env.cluster;
+      const { imageRef, history } = await readPullHistory(nodes, node, rootDirOf(await kubeletArgv(nodes, node)), img.ref);
+      s.observe('pull record under the image ID', [history.kind === 'record' ? 'present' : 'none']);
 
       const expected = kubeletPulledImageReuse(s.env.posture, node, img.ref);
       s.rule(`[${node}] ${expected.rule}`);
       const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
       if (expected.needsCredentials) {
+        if (history.kind === 'no-record' && verdict.kind === 'completed')
+          throw new Error(
+            `pod without-secret on ${node} ran ${img.ref}, pulled with a Secret by pod with-secret: kubelet has no pull record under the image's ID ${imageRef} (it recorded the ref the runtime's PullImage answered), so KEP-2535 took the image for preloaded and did not check credentials`,
+          );
         await s.expectPullFailure(verdict, UNAUTHORIZED);
       } else {
         // The leak the Kubernetes docs warn about: the image is used without any credential check.
