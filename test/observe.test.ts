@@ -65,6 +65,14 @@ describe('the observation vocabulary', () => {
       'unauthorized',
     ],
     ['requested access to the resource is denied', 'forbidden'],
+    // CRI-O 1.34 (containers/image): the registry's own message, or its token client's.
+    ['initializing source docker://r/x:t: reading manifest t in r/x: authentication required', 'unauthorized'],
+    ['initializing source docker://r/x:t: unable to retrieve auth token: invalid username/password: unauthorized', 'unauthorized'],
+    ['reading manifest t in r/x: manifest unknown', 'not-found'],
+    [
+      'choosing an image from manifest list docker://r/x:t: no image found in image index for architecture "amd64", variant "", OS "linux"',
+      'no-match',
+    ],
     ['failed to resolve reference "r/x:t": r/x:t: not found', 'not-found'],
     ['unexpected status code 404 Not Found', 'not-found'],
     ['MANIFEST_UNKNOWN: manifest unknown', 'not-found'],

@@ -45,7 +45,9 @@ export function pullFailureCause(message: string): Observation {
   if (/\b404\b/.test(message)) return 'pull-failed:not-found';
   // containerd says "pull access denied … authorization failed" for a 401 too: denied alone is a 403.
   if (/insufficient_scope/i.test(message)) return 'pull-failed:forbidden';
-  if (/unauthorized|authorization failed/i.test(message)) return 'pull-failed:unauthorized';
+  // CRI-O (containers/image) gives the registry's words: "authentication required", or its token client's.
+  if (/unauthorized|authorization failed|authentication required|unable to retrieve auth token|not authorized/i.test(message))
+    return 'pull-failed:unauthorized';
   if (/denied/i.test(message)) return 'pull-failed:forbidden';
   if (/not found|manifest unknown/i.test(message)) return 'pull-failed:not-found';
   return 'pull-failed:other';
