@@ -9,6 +9,7 @@
 // settings the node is declared with (serial), or that the parallel group sets on one worker (and
 // undoes): never from what the node does. The node's configz only checks the settings are in force.
 import {
+  type BlobHostView,
   blobDataPath,
   declaredImagePulls,
   defineSuite,
@@ -28,12 +29,12 @@ import {
   platformString,
   pullConcurrencyLimit,
   pullIntervals,
-  RedirectingRegistry,
   type RunEnv,
   readClusterShape,
   readImagePullSettings,
   removeNodeImage,
   type ScenarioContext,
+  type TestRegistry,
   useKubeletConfigChange,
 } from '../helpers/framework/harness.ts';
 
@@ -52,14 +53,16 @@ export const suite = defineSuite({
   home: 'explicit',
 });
 
-function slowRegistry(s: ScenarioContext): RedirectingRegistry {
-  const r = s.env.registry('slow');
-  if (!(r instanceof RedirectingRegistry)) return s.skip(`registry slow (${r.host}) is not pullcheck's redirecting registry`);
+/** The slow registry and its blob host: what the pulls' overlap is read from. */
+function slowRegistry(s: ScenarioContext): { registry: TestRegistry; blobHost: BlobHostView } {
+  const registry = s.env.registry('slow');
+  const blobHost = registry.blobHost;
+  if (!blobHost) return s.skip(`registry slow (${registry.host}) redirects no blob to a host of its own`);
   s.collect(
     'blob-host-log',
-    async () => `=== ${r.blobHost.host}: its log (last 40 lines)\n${(await r.blobHost.logs()).split('\n').slice(-40).join('\n')}`,
+    async () => `=== ${blobHost.host}: its log (last 40 lines)\n${(await blobHost.logs()).split('\n').slice(-40).join('\n')}`,
   );
-  return r;
+  return { registry, blobHost };
 }
 
 function minorOf(version: string): number {
@@ -71,7 +74,7 @@ function minorOf(version: string): number {
  * marker and digest). Their pulls' overlap, read from the blob host's log, must be what `settings` allow.
  */
 async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullSettings, observed: string): Promise<void> {
-  const r = slowRegistry(s);
+  const { registry, blobHost } = slowRegistry(s);
   const limit = pullConcurrencyLimit(settings);
   const expected = Math.min(limit ?? PODS, PODS);
   s.rule(
@@ -81,7 +84,7 @@ async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullS
   const images = await Promise.all(
     Array.from({ length: PODS }, async (_, i) => {
       const test = await echoImage(hostPlatform(), s.env.logger);
-      const pushed = await s.push(r, test.image);
+      const pushed = await s.push(registry, test.image);
       s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
       const buildIdLayer = test.image.layers.at(-1);
       if (!buildIdLayer) throw new Error('the test image has no layers');
@@ -99,13 +102,13 @@ async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullS
   }
 
   const { intervals, missing } = pullIntervals(
-    await r.blobHost.accessLog(),
+    await blobHost.accessLog(),
     images.map((im) => ({ image: im.name, paths: im.paths })),
     since,
   );
   if (missing.length > 0)
     throw new Error(
-      `the blob host ${r.blobHost.host} logged no download (with its start) of the own blobs of ${missing.join(', ')} since the pods were created, though each ran an image no node had`,
+      `the blob host ${blobHost.host} logged no download (with its start) of the own blobs of ${missing.join(', ')} since the pods were created, though each ran an image no node had`,
     );
   // The slow host is what makes overlap measurable: every pull must have waited for it.
   const short = intervals.filter((iv) => iv.end - iv.start < BLOB_DELAY_MS - 100);
