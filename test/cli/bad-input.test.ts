@@ -469,6 +469,8 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         name: 'cluster upgrade of a cluster that is not there',
         args: ['cluster', 'upgrade', '--profile', profile, '--to', 'v1.37.2'],
         fix: /no kind cluster pullcheck-bad-input to upgrade: start it with `npx pullcheck cluster up/,
+        // Finding the cluster needs kind: on a new machine it is built first, and says so.
+        progressBefore: true,
       },
       {
         name: '--registry-repository-layout deep',
@@ -592,6 +594,8 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'unknown flag',
     '--parallel 0',
     '--timeout abc',
+    'a profile list with a --k8s list (two matrices at once)',
+    'a profile list with --kubeconfig',
     '--suites-dir that does not exist',
     '--suites-dir with no suite',
     '--suites-dir suite named like a built-in one',
