@@ -119,28 +119,33 @@ export async function assembleNodeImage(p: NodeImageParts, logger: Logger): Prom
       ]);
       await exec(['rm', '-f', '/var/log/containerd-build.log']);
     });
-    await logger.phase(`commit ${p.tag}`, () =>
-      docker(
-        [
-          'commit',
-          '--change',
-          'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-          '--change',
-          'CMD []',
-          '--change',
-          'ENV container=docker',
-          '--change',
-          'STOPSIGNAL SIGRTMIN+3',
-          '--change',
-          `LABEL ${LABEL_NODE_INPUTS}=${p.inputsKey}`,
-          name,
-          p.tag,
-        ],
-        { logger },
-      ),
-    );
+    await commitNodeImage(name, p.tag, p.inputsKey, logger);
   } finally {
     await docker(['rm', '-f', name], { logger, allowFailure: true });
     await docker(['rmi', base], { logger, allowFailure: true });
   }
+}
+
+/** The build container `name` committed as node image `tag`: kind's entrypoint and stop signal, labelled with its inputs' key. */
+export function commitNodeImage(name: string, tag: string, inputsKey: string, logger: Logger): Promise<unknown> {
+  return logger.phase(`commit ${tag}`, () =>
+    docker(
+      [
+        'commit',
+        '--change',
+        'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
+        '--change',
+        'CMD []',
+        '--change',
+        'ENV container=docker',
+        '--change',
+        'STOPSIGNAL SIGRTMIN+3',
+        '--change',
+        `LABEL ${LABEL_NODE_INPUTS}=${inputsKey}`,
+        name,
+        tag,
+      ],
+      { logger },
+    ),
+  );
 }

@@ -19,7 +19,7 @@ import { run } from '../../infra/exec.ts';
 import type { Logger } from '../../infra/log.ts';
 import { KIND_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
 import { goBuild, goModDownload } from '../go.ts';
-import { LABEL_NODE_INPUTS } from './assemble.ts';
+import { commitNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
 import { sandboxImageOf } from './componentimages.ts';
 import {
   CRIO_BUILD_TAGS,
@@ -133,26 +133,7 @@ async function assembleCrioImage(
       );
       logger.detail(`images in the node's CRI-O storage:\n${listed.stdout}`);
     });
-    await logger.phase(`commit ${p.tag}`, () =>
-      docker(
-        [
-          'commit',
-          '--change',
-          'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]',
-          '--change',
-          'CMD []',
-          '--change',
-          'ENV container=docker',
-          '--change',
-          'STOPSIGNAL SIGRTMIN+3',
-          '--change',
-          `LABEL ${LABEL_NODE_INPUTS}=${p.key}`,
-          name,
-          p.tag,
-        ],
-        { logger },
-      ),
-    );
+    await commitNodeImage(name, p.tag, p.key, logger);
   } finally {
     await docker(['rm', '-f', name], { logger, allowFailure: true });
     await run(['rm', '-rf', staging], { logger, allowFailure: true });
