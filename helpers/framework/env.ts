@@ -15,6 +15,7 @@ import { defaultLogFile, Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import { payAllOwedRestarts } from '../kubelet/owedrestart.ts';
 import type { Posture } from '../model/posture.ts';
+import { targetRegistry } from '../model/results.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
 import { holdJournalLease, replayJournals } from '../node/replay.ts';
@@ -69,15 +70,7 @@ function writeEnvironment(ctx: RunContext, cluster: Cluster, nodes: ReturnType<t
     kubernetesVersion: nodes[0]?.kubeletVersion ?? '?',
     nodes,
     cluster: { ...providerFor(ctx.cluster).describe(), name: cluster.name, context: cluster.context },
-    registry: ctx.registry
-      ? {
-          mode: 'vendor',
-          url: ctx.registry.url,
-          credentials: Boolean(ctx.registry.username),
-          ...(ctx.registry.upstream ? { upstream: ctx.registry.upstream.url } : {}),
-          ...(ctx.registry.preseeded ? { pullOnly: true } : {}),
-        }
-      : { mode: 'local' },
+    registry: targetRegistry(ctx.registry),
     posture,
   };
   mkdirSync(dir, { recursive: true });

@@ -212,3 +212,17 @@ export function summarize(scenarios: readonly { status: ScenarioStatus }[]): Rec
   for (const s of scenarios) counts[s.status] += 1;
   return counts;
 }
+
+/** What a vendor registry's options say of it in a target's record; none given: pullcheck's own registries. */
+export function targetRegistry(
+  r: { url: string; username?: string | undefined; upstream?: { url: string } | undefined; preseeded?: unknown } | undefined,
+): TargetResult['registry'] {
+  if (!r) return { mode: 'local' };
+  return {
+    mode: 'vendor',
+    url: r.url,
+    credentials: Boolean(r.username),
+    ...(r.upstream ? { upstream: r.upstream.url } : {}),
+    ...(r.preseeded ? { pullOnly: true } : {}),
+  };
+}

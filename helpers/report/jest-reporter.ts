@@ -1,9 +1,11 @@
 // The report when jest is run directly (npm run test:e2e): jest's view and the harness's records
 // become one target, and, unless `pullcheck run` assembles several targets itself, one run report.
+
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { describeTarget, requestedVersion } from '../cluster/describe.ts';
 import { cacheDir } from '../infra/cache.ts';
+import { targetRegistry } from '../model/results.ts';
 import { defaultRunContext, hasRunContext, loadRunContext, type RunContext, useRunContext } from '../run/context.ts';
 import {
   type JestRun,
@@ -31,7 +33,7 @@ function environmentDefaults(ctx: RunContext): TargetEnvironment {
     kubernetesVersion,
     nodes: [],
     cluster,
-    registry: ctx.registry ? { mode: 'vendor', url: ctx.registry.url, credentials: Boolean(ctx.registry.username) } : { mode: 'local' },
+    registry: targetRegistry(ctx.registry),
   };
 }
 

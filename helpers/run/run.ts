@@ -21,6 +21,7 @@ import { checkHostTools } from '../infra/preflight.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import type { Posture, ProbeFinding } from '../model/posture.ts';
+import { targetRegistry } from '../model/results.ts';
 import { listJournal, safeName } from '../node/journal.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
 import { holdJournalLease, type Restored, replayJournals } from '../node/replay.ts';
@@ -507,15 +508,7 @@ function targetRun(shared: RunShared, target: TargetSpec): TargetRun {
       nodes: [],
       cluster: provider.describe(),
       runtime: declaredRuntime(target.cluster, o.posture),
-      registry: o.registry
-        ? {
-            mode: 'vendor',
-            url: o.registry.url,
-            credentials: Boolean(o.registry.username),
-            ...(o.registry.upstream ? { upstream: o.registry.upstream.url } : {}),
-            ...(o.registry.preseeded ? { pullOnly: true } : {}),
-          }
-        : { mode: 'local' },
+      registry: targetRegistry(o.registry),
     },
     restored: [],
     postureMismatches: [],
