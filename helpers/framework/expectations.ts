@@ -68,10 +68,11 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
   const at = podWhere(pod);
   if (verdict.kind === 'pull-failed')
     throw new Error(`${at} should have run ${imageOf(pod)}, but its pull failed (${verdict.reason}): ${await pullCause(kube, verdict)}`);
-  const log = await podLog(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'main');
+  const marker = e.platform ? `pullcheck-marker platform=${e.platform} build=${e.buildId}` : `build=${e.buildId}`;
+  const complete = (l: string) => verdict.exitCode !== 0 || (l.includes('SUCCESS') && l.includes(marker));
+  const log = await podLog(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'main', complete);
   const tail = log.trim().split('\n').slice(-3).join(' | ') || '(empty log)';
   if (verdict.exitCode !== 0) throw new Error(`${at} ran ${imageOf(pod)}, but it exited ${verdict.exitCode}: ${tail}`);
-  const marker = e.platform ? `pullcheck-marker platform=${e.platform} build=${e.buildId}` : `build=${e.buildId}`;
   if (!log.includes('SUCCESS') || !log.includes(marker))
     throw new Error(
       `${at} ran ${imageOf(pod)}, but not the image pushed for this scenario (its log lacks "${marker}"${log.includes('SUCCESS') ? '' : ' and SUCCESS'}): ${tail}`,

@@ -351,9 +351,29 @@ export function pulledWithoutSecretsLine(v: Extract<PodVerdict, { kind: 'pull-fa
   return `kubelet on ${v.pod.spec?.nodeName ?? '(no node)'} could not read pod ${v.pod.metadata?.namespace}/${v.pod.metadata?.name}'s pull Secret ${unread.join(', ')}, which exists, and pulled without it (${SECRET_NOT_READ}: its secret cache or the node authorizer lagged behind the API server, as on a loaded node), so its ${v.reason} says nothing about the rule: ${v.message}`;
 }
 
-export async function podLog(kube: Kube, namespace: string, name: string, container?: string): Promise<string> {
-  return kube.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) });
+/**
+ * A container's log, read again for a while until `complete` holds: the status can say terminated
+ * before the runtime has written the last lines to the node's log file (an empty log of a container
+ * that exited 0 was seen under load). Returns the last read, complete or not, for the caller to judge.
+ */
+export async function podLog(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  container?: string,
+  complete: (log: string) => boolean = (log) => log.trim() !== '',
+): Promise<string> {
+  const read = () => kube.core.readNamespacedPodLog({ name, namespace, ...(container ? { container } : {}) });
+  const deadline = Date.now() + LOG_SETTLE_MS;
+  let log = await read();
+  while (!complete(log) && Date.now() < deadline) {
+    await sleep(500);
+    log = await read();
+  }
+  return log;
 }
+
+const LOG_SETTLE_MS = 10_000;
 
 export async function podEvents(kube: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
   const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Pod` });
