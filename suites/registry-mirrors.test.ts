@@ -1,12 +1,16 @@
-// Registry mirrors on the node: containerd's hosts.toml (docs/hosts.md in containerd) puts a mirror
-// `[host]` with capabilities pull and resolve in front of an upstream registry: "the hosts will be
-// tried first in the order listed. If all host(s) are tried then server will be used as a
-// fallback". The mirror and the upstream hold different images under the same reference, so the
-// digest and build marker a pod runs say which host served it, and each registry's own log says
-// what containerd asked it. Helpers: helpers/registry/mirror.ts.
+// Registry mirrors on the node, as each runtime documents them. containerd's hosts.toml (docs/hosts.md)
+// puts a mirror `[host]` with capabilities pull and resolve in front of an upstream registry: "the
+// hosts will be tried first in the order listed. If all host(s) are tried then server will be used as
+// a fallback", and a host other than the namespace gets it as the query parameter `ns`. CRI-O reads
+// containers-registries.conf(5): a `[[registry.mirror]]` of the upstream's `[[registry]]` is tried in
+// order before the primary location; that page names no `ns` parameter, so on CRI-O its presence is
+// observed, not asserted. The mirror and the upstream hold different images under the same
+// reference, so the digest and build marker a pod runs say which host served it, and each
+// registry's own log says what the node's runtime asked it. Helpers: helpers/registry/mirror.ts and
+// the runtime seam's mirrorFiles (helpers/runtime/).
 //
-// Every scenario starts its own upstream and mirror, writes the hosts.toml on one worker it holds
-// (journaled, under the node's lock) and puts the directory back when it ends, also on failure.
+// Every scenario starts its own upstream and mirror, writes the mirror configuration on one worker it
+// holds (journaled, under the node's lock) and puts it back when it ends, also on failure.
 // They prove nothing of a vendor's registry (both registries are pullcheck's), so they name no
 // capability and `pullcheck certify` never selects them.
 import {
@@ -39,10 +43,18 @@ export const suite = defineSuite({
 });
 
 const HOSTS_MD = "containerd's docs/hosts.md";
+const REGISTRIES_CONF = 'containers-registries.conf(5)';
 
-function containerdOnly(s: ScenarioContext): void {
-  if (s.env.posture.runtime !== 'containerd')
-    s.skipDeclared(`hosts.toml mirrors are containerd's; the cluster is declared to run ${s.env.posture.runtime}`, ['runtime']);
+/** The declared runtime's own page for mirrors, which every rule of the suite cites. */
+function mirrorDoc(s: ScenarioContext): string {
+  return s.env.posture.runtime === 'cri-o' ? REGISTRIES_CONF : HOSTS_MD;
+}
+
+/** The order rule in the declared runtime's words. */
+function orderRule(s: ScenarioContext): string {
+  return s.env.posture.runtime === 'cri-o'
+    ? `${REGISTRIES_CONF}: the mirrors of a [[registry]] are tried in order before its primary location`
+    : `${HOSTS_MD}: hosts are tried first in the order listed; server is the fallback`;
 }
 
 /** The blobs only this image has (its config and build-id layer); the echo binary layer may be on the node already. */
@@ -92,9 +104,20 @@ async function requestsSeen(
   return out;
 }
 
-/** `role`'s requests all carry `ns=<upstream>`, as hosts.md says of a host other than the namespace. */
-function expectNamespaceParameter(role: string, entries: readonly LoggedRequest[], upstream: string): void {
+/**
+ * `role`'s requests all carry `ns=<upstream>`, as hosts.md says of a host other than the namespace.
+ * containers-registries.conf(5) says nothing of it: on CRI-O what the requests carry is observed.
+ */
+function expectNamespaceParameter(s: ScenarioContext, role: string, entries: readonly LoggedRequest[], upstream: string): void {
   const without = entries.filter((e) => nsOf(e.uri) !== upstream);
+  if (s.env.posture.runtime !== 'containerd') {
+    s.observe(`ns parameter at ${role}`, [
+      without.length === 0
+        ? `every request carries ns=${upstream}`
+        : `${without.length} of ${entries.length} requests without ns=${upstream}`,
+    ]);
+    return;
+  }
   claim(
     without.length === 0,
     () =>
@@ -127,20 +150,21 @@ async function credentialsSeen(
 const AT_MIRROR = { accepted: "the mirror's own password accepted", refused: "the upstream's password refused" } as const;
 const AT_UPSTREAM = { accepted: "the upstream's password accepted", refused: "the upstream's password refused" } as const;
 
-suite.section('registry-mirrors: a mirror in front of the upstream (containerd hosts.toml)', () => {
+suite.section("registry-mirrors: a mirror in front of the upstream (the runtime's mirror configuration)", () => {
   suite.scenario(
     'mirror-serves-pull',
     "with a mirror host (pull, resolve) in the upstream's hosts.toml, the node resolves and pulls through the mirror: the pod runs the mirror's image, the upstream is not asked",
     { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
-      containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-a-upstream', { auth: 'none' });
       const mirror = await scenarioRegistry(s, 'mirror-a-mirror', { auth: 'none' });
       const images = await distinctImages(s, upstream, mirror);
       const node = await s.freeWorker();
       await installMirror(s, node, { upstream: upstream.host, mirrors: [mirror.host], caPem: s.env.ca.certPem });
       s.rule(
-        `${HOSTS_MD}: hosts are tried first in the order listed; a private mirror may resolve (capabilities pull, resolve); server is the fallback`,
+        s.env.posture.runtime === 'cri-o'
+          ? `${orderRule(s)}; a mirror serves pulls by tag and by digest (pull-from-mirror defaults to all)`
+          : `${HOSTS_MD}: hosts are tried first in the order listed; a private mirror may resolve (capabilities pull, resolve); server is the fallback`,
       );
       const since = new Date(Date.now() - 1000);
       const ref = upstream.ref(images.upstream.repository, images.upstream.tag);
@@ -160,11 +184,11 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
         () =>
           `the mirror, tried first and able to resolve, should have served the pull (manifest and the image's own blobs), but its log shows ${gaps}`,
       );
-      expectNamespaceParameter('mirror', seen['mirror'] ?? [], upstream.host);
+      expectNamespaceParameter(s, 'mirror', seen['mirror'] ?? [], upstream.host);
       claim(
         (seen['upstream'] ?? []).length === 0,
         () =>
-          `${HOSTS_MD}: the server is used only once all hosts were tried, and the mirror served the pull, so the upstream should have had no request for the repository, but it logged ${describeRequests(seen['upstream'] ?? [], {}).join(', ')}`,
+          `${mirrorDoc(s)}: the upstream is used only once all mirrors were tried, and the mirror served the pull, so the upstream should have had no request for the repository, but it logged ${describeRequests(seen['upstream'] ?? [], {}).join(', ')}`,
       );
     },
   );
@@ -174,7 +198,6 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
     "with the mirror stopped, the node falls back to the upstream (the hosts.toml server): the pod runs the upstream's image and the upstream's log shows the pull",
     { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
-      containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-b-upstream', { auth: 'none' });
       const mirror = await scenarioRegistry(s, 'mirror-b-mirror', { auth: 'none' });
       const images = await distinctImages(s, upstream, mirror);
@@ -184,7 +207,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       const mirrorLog = await mirror.logs();
       await mirror.stop();
       s.env.logger.info(`[${s.id}] MIRROR ${mirror.host} stopped (container removed)`);
-      s.rule(`${HOSTS_MD}: if all hosts are tried, server is used as a fallback`);
+      s.rule(orderRule(s));
       const since = new Date(Date.now() - 1000);
       const ref = upstream.ref(images.upstream.repository, images.upstream.tag);
       const started = Date.now();
@@ -206,7 +229,6 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
     "the mirror requires a password the pod has no Secret for; the pod's imagePullSecret is for the upstream host: the mirror is asked first and refuses, the node falls back to the upstream, which accepts the Secret",
     { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
-      containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-c-upstream', { auth: 'htpasswd' });
       // The same user name, another password: the mirror's log then names a refused attempt with the
       // upstream's credentials, where an unknown user would leave no line.
@@ -219,7 +241,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       await installMirror(s, node, { upstream: upstream.host, mirrors: [mirror.host], caPem: s.env.ca.certPem });
       const secret = await s.pullSecret(upstream);
       s.rule(
-        `${HOSTS_MD}: hosts are tried first in order, server is the fallback; the CRI plugin takes credentials from kubelet. The docs do not say whether a Secret for the upstream host is sent to a mirror: observed, not asserted`,
+        `${orderRule(s)}; the runtime takes credentials from kubelet. The docs do not say whether a Secret for the upstream host is sent to a mirror: observed, not asserted`,
       );
       const since = new Date(Date.now() - 1000);
       const ref = upstream.ref(images.upstream.repository, images.upstream.tag);
@@ -240,13 +262,13 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       const atUpstream = seen['upstream'] ?? [];
       claim(
         atMirror.length > 0,
-        `${HOSTS_MD}: the mirror host is tried before the server, so it should have had a request for the repository, but its log has none`,
+        `${mirrorDoc(s)}: the mirror is tried before the upstream, so it should have had a request for the repository, but its log has none`,
       );
-      expectNamespaceParameter('mirror', atMirror, upstream.host);
+      expectNamespaceParameter(s, 'mirror', atMirror, upstream.host);
       const firstUpstream = atUpstream[0]?.time.getTime() ?? Number.POSITIVE_INFINITY;
       claim(
         (atMirror[0]?.time.getTime() ?? Number.POSITIVE_INFINITY) <= firstUpstream,
-        `${HOSTS_MD}: the mirror is tried first, so its first request should come before the upstream's, but it came after`,
+        `${mirrorDoc(s)}: the mirror is tried first, so its first request should come before the upstream's, but it came after`,
       );
       const served = atMirror.filter((e) => e.status === 200);
       claim(
@@ -270,7 +292,6 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
     "a pull Secret holding the mirror's credentials beside the upstream's: kubelet hands the runtime only the entry matching the image's registry, so the mirror, which needs its own, accepts none and the node falls back to the upstream",
     { needs: ['node-access', 'worker', 'kind'] },
     async (s) => {
-      containerdOnly(s);
       const upstream = await scenarioRegistry(s, 'mirror-d-upstream', { auth: 'htpasswd' });
       // One user name, two passwords: the mirror's log tells the upstream's password (refused) from its own (accepted).
       const mirror = await scenarioRegistry(s, 'mirror-d-mirror', {
@@ -282,7 +303,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       await installMirror(s, node, { upstream: upstream.host, mirrors: [mirror.host], caPem: s.env.ca.certPem });
       const secret = await s.pullSecret([upstream.credential(), mirror.credential()]);
       s.rule(
-        `the page (Interpretation of config.json): credentials are matched against the image's name, here the upstream's host, so the mirror's entry is never handed to the runtime; ${HOSTS_MD}: hosts are tried first in order, server is the fallback`,
+        `the page (Interpretation of config.json): credentials are matched against the image's name, here the upstream's host, so the mirror's entry is never handed to the runtime; ${orderRule(s)}`,
       );
       const since = new Date(Date.now() - 1000);
       const ref = upstream.ref(images.upstream.repository, images.upstream.tag);
@@ -302,7 +323,7 @@ suite.section('registry-mirrors: a mirror in front of the upstream (containerd h
       const atMirror = seen['mirror'] ?? [];
       claim(
         atMirror.length > 0,
-        `${HOSTS_MD}: the mirror host is tried before the server, so it should have had a request for the repository, but its log has none`,
+        `${mirrorDoc(s)}: the mirror is tried before the upstream, so it should have had a request for the repository, but its log has none`,
       );
       const served = atMirror.filter((e) => e.status === 200);
       claim(
