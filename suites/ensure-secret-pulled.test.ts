@@ -41,11 +41,13 @@ import {
   policyPlan,
   preloadImage,
   pulledRecordPath,
+  pullRecordUnderPulledRef,
   type RegistryCredential,
   type RunEnv,
   readClusterShape,
   readKubeletPullSettings,
   readPullHistory,
+  recordUnderPulledRefLine,
   removeNodeImage,
   rootDirOf,
   type ScenarioContext,
@@ -345,6 +347,18 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
     if (regcred) expectedHistory = { kind: 'record', credentials: { nodePodsAccessible: false, secrets: [regcred], serviceAccounts: 0 } };
     const recorded = history.kind === 'record' ? (history.credentials?.secrets ?? []) : [];
     const mine = recorded.find((r) => r.uid === regcred?.uid);
+    const elsewhere =
+      history.kind === 'no-record' ? await pullRecordUnderPulledRef(nodes, node, rootDir, pushed.ref, pushed.digest) : undefined;
+    if (elsewhere)
+      throw new Error(
+        recordUnderPulledRefLine({
+          node,
+          ref: pushed.ref,
+          imageRef,
+          path: elsewhere,
+          consequence: 'KEP-2535 takes the image pod A pulled with a Secret for preloaded and applies no credential check to pod B',
+        }),
+      );
     if (!mine)
       throw new Error(
         `${node}: kubelet's pull record of ${imageName(pushed.ref)} does not list Secret ${s.namespace}/regcred (${recordFile}: ${JSON.stringify(history)})`,

@@ -19,7 +19,9 @@ import {
   platformString,
   preloadedImageUse,
   preloadImage,
+  pullRecordUnderPulledRef,
   readPullHistory,
+  recordUnderPulledRefLine,
   removeNodeImage,
   rootDirOf,
   type ScenarioContext,
@@ -193,16 +195,26 @@ suite.section('pre-pulled: images a node already has', () => {
       await s.waitForEvent('with-secret', EventReason.Pulled, /Successfully pulled image/);
       // KEP-2535 looks its record up under the image's CRI ID: none there and the image counts as preloaded.
       const { nodes } = s.env.cluster;
-      const { imageRef, history } = await readPullHistory(nodes, node, rootDirOf(await kubeletArgv(nodes, node)), img.ref);
+      const rootDir = rootDirOf(await kubeletArgv(nodes, node));
+      const { imageRef, history } = await readPullHistory(nodes, node, rootDir, img.ref);
       s.observe('pull record under the image ID', [history.kind === 'record' ? 'present' : 'none']);
+      const elsewhere =
+        history.kind === 'no-record' ? await pullRecordUnderPulledRef(nodes, node, rootDir, img.ref, img.digest) : undefined;
+      if (elsewhere) s.observe('pull record under the pulled ref', [elsewhere]);
 
       const expected = kubeletPulledImageReuse(s.env.posture, node, img.ref);
       s.rule(`[${node}] ${expected.rule}`);
       const verdict = await s.runPod({ name: 'without-secret', image: img.ref, pullPolicy: 'IfNotPresent', nodeName: node });
       if (expected.needsCredentials) {
-        if (history.kind === 'no-record' && verdict.kind === 'completed')
+        if (elsewhere && verdict.kind === 'completed')
           throw new Error(
-            `pod without-secret on ${node} ran ${img.ref}, pulled with a Secret by pod with-secret: kubelet has no pull record under the image's ID ${imageRef} (it recorded the ref the runtime's PullImage answered), so KEP-2535 took the image for preloaded and did not check credentials`,
+            recordUnderPulledRefLine({
+              node,
+              ref: img.ref,
+              imageRef,
+              path: elsewhere,
+              consequence: `KEP-2535 took the image for preloaded and pod without-secret ran it, pulled with a Secret by pod with-secret, with no credential check`,
+            }),
           );
         await s.expectPullFailure(verdict, UNAUTHORIZED);
       } else {

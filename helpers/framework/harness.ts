@@ -82,8 +82,10 @@ export {
   policyKebab,
   policyPlan,
   pulledRecordPath,
+  pullRecordUnderPulledRef,
   readKubeletPullSettings,
   readPullHistory,
+  recordUnderPulledRefLine,
   type VerificationExpectation,
   verificationExpectation,
 } from '../kubelet/kep2535.ts';

@@ -287,6 +287,29 @@ export async function readPullHistory(
   return { imageRef, history: pullHistoryFromRecord(r.stdout, imageRef, ref) };
 }
 
+/**
+ * Where kubelet filed a pull record of `ref` under another key than the image's ID it looks records
+ * up by: the `name@digest` a runtime's PullImage may answer (CRI-O does; containerd answers the
+ * image ID). The file's path when one is there: the evidence that a missing record under the ID is
+ * kubelet keying its record by PullImage's answer, not a pull it never made (docs/cri-o.md).
+ */
+export async function pullRecordUnderPulledRef(
+  nodes: NodeAccess,
+  node: string,
+  rootDir: string,
+  ref: string,
+  digest: string,
+): Promise<string | undefined> {
+  const path = pulledRecordPath(rootDir, `${imageName(ref)}@${digest}`);
+  const r = await nodes.exec(node, ['test', '-f', path], { allowFailure: true });
+  return r.exitCode === 0 ? path : undefined;
+}
+
+/** The one line for a pull kubelet recorded under PullImage's answer but looks up under the image ID. */
+export function recordUnderPulledRefLine(o: { node: string; ref: string; imageRef: string; path: string; consequence: string }): string {
+  return `${o.node}: kubelet filed its pull record of ${o.ref} under the ref the runtime's PullImage answered (${o.path}), not under the image's ID ${o.imageRef} it looks records up by, so ${o.consequence}`;
+}
+
 /** A Secret the pod names for the image's registry, and whether the registry accepts what it holds. */
 export interface PodSecret extends SecretCoordinates {
   acceptedByRegistry: boolean;
