@@ -48,7 +48,6 @@ import {
   readKubeletPullSettings,
   readPullHistory,
   recordUnderPulledRefLine,
-  removeNodeImage,
   rootDirOf,
   type ScenarioContext,
   UNAUTHORIZED,
@@ -290,7 +289,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(registry, test.image, { repository: s.uniqueRepository(c.allowlisted ? ALLOWLISTED_BASE : undefined) });
   // Registered before anything reaches the node, so that a half-done import or pull is undone too.
-  s.defer(() => removeNodeImage(nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
+  s.removeImageAtEnd(node, pushed.ref);
   const good = registry.credential();
   const rootDir = rootDirOf(await kubeletArgv(nodes, node));
 

@@ -22,7 +22,6 @@ import {
   pullRecordUnderPulledRef,
   readPullHistory,
   recordUnderPulledRefLine,
-  removeNodeImage,
   rootDirOf,
   type ScenarioContext,
   UNAUTHORIZED,
@@ -42,18 +41,7 @@ async function pushedImage(s: ScenarioContext, cleanupNodes: readonly string[]):
   const test = await echoImage(hostPlatform(), s.env.logger);
   const pushed = await s.push(s.env.registry('private'), test.image);
   // Registered before anything reaches a node, so that a half-done import or pull is undone too.
-  const runtime = nodeRuntime(s.env.posture);
-  for (const node of cleanupNodes)
-    s.defer(
-      async () => {
-        // CRI-O keeps an image while a container uses it: the scenario's pods go first (the namespace
-        // itself goes after every cleanup).
-        if (runtime.removalWaitsForContainers)
-          await s.env.cluster.kube.core.deleteCollectionNamespacedPod({ namespace: s.namespace, gracePeriodSeconds: 0 });
-        await removeNodeImage(s.env.cluster.nodes, node, pushed.ref, runtime);
-      },
-      { node },
-    );
+  for (const node of cleanupNodes) s.removeImageAtEnd(node, pushed.ref);
   return { ...pushed, buildId: test.buildId, platform: platformString(hostPlatform()), image: test.image };
 }
 

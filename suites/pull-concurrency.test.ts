@@ -24,7 +24,6 @@ import {
   kubeletVersionMismatch,
   kubeletVersionOf,
   maxOverlap,
-  nodeRuntime,
   parallelPullsPatch,
   platformString,
   pullConcurrencyLimit,
@@ -32,7 +31,6 @@ import {
   type RunEnv,
   readClusterShape,
   readImagePullSettings,
-  removeNodeImage,
   type ScenarioContext,
   type TestRegistry,
   useKubeletConfigChange,
@@ -85,7 +83,7 @@ async function pullAtOnce(s: ScenarioContext, node: string, settings: ImagePullS
     Array.from({ length: PODS }, async (_, i) => {
       const test = await echoImage(hostPlatform(), s.env.logger);
       const pushed = await s.push(registry, test.image);
-      s.defer(() => removeNodeImage(s.env.cluster.nodes, node, pushed.ref, nodeRuntime(s.env.posture)), { node });
+      s.removeImageAtEnd(node, pushed.ref);
       const buildIdLayer = test.image.layers.at(-1);
       if (!buildIdLayer) throw new Error('the test image has no layers');
       return { name: `pull-${i + 1}`, test, pushed, paths: [test.image.config.digest, buildIdLayer.digest].map(blobDataPath) };

@@ -64,6 +64,12 @@ export interface ScenarioContext {
    * undefined where pullcheck pushes; not applicable when the file names none (helpers/framework/pullonly.ts).
    */
   preseeded(registry: TestRegistry, format: PreseededFormat): PreseededImage | undefined;
+  /**
+   * When the scenario ends, removes `ref` from `node`'s image store (journaled undo first, then the
+   * CRI and the runtime's own store). The scenario's pods go first where the runtime keeps an image
+   * a container still uses (CRI-O). Register it before anything reaches the node.
+   */
+  removeImageAtEnd(node: string, ref: string): void;
   runPod(input: Omit<PodSpecInput, 'name'> & { name?: string }, timeoutMs?: number): Promise<PodVerdict>;
   /**
    * Records a pod the scenario made by other means (another namespace, another API server, a

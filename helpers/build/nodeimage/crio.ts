@@ -18,6 +18,7 @@ import { docker, imageLabel, LABEL_MANAGED } from '../../infra/docker.ts';
 import { run } from '../../infra/exec.ts';
 import type { Logger } from '../../infra/log.ts';
 import { KIND_VERSION, type KubernetesVersion } from '../../infra/versions.ts';
+import { coldBuildLine, MEASURED, machineCores, scaledSeconds } from '../estimate.ts';
 import { goBuild, goModDownload } from '../go.ts';
 import { commitNodeImage, LABEL_NODE_INPUTS } from './assemble.ts';
 import { sandboxImageOf } from './componentimages.ts';
@@ -37,8 +38,12 @@ import { type NodeImage, nodeInputsKey, resolveNodeImage, upgradeComponents } fr
 export async function buildCrio(logger: Logger): Promise<string> {
   // The entry names the tags: binaries built with others are not reused.
   const tagsKey = createHash('sha256').update(CRIO_BUILD_TAGS.join(' ')).digest('hex').slice(0, 8);
-  const { dir, hit } = await cachedDir(cachePath('bin', `crio-${CRIO_VERSION}-${tagsKey}`), (out) =>
-    logger.phase(`build CRI-O ${CRIO_VERSION} (crio and pinns from ${CRIO_MODULE})`, async () => {
+  const { dir, hit } = await cachedDir(cachePath('bin', `crio-${CRIO_VERSION}-${tagsKey}`), (out) => {
+    const cores = machineCores();
+    logger.info(
+      coldBuildLine({ what: `CRI-O ${CRIO_VERSION}`, seconds: scaledSeconds(MEASURED.crio, cores), cores, detail: 'from its Go module' }),
+    );
+    return logger.phase(`build CRI-O ${CRIO_VERSION} (crio and pinns from ${CRIO_MODULE})`, async () => {
       const mod = await goModDownload(CRIO_MODULE, CRIO_VERSION, logger);
       // `go install pkg@version` asks the proxy for the version list, which it refuses: build in a writable copy instead.
       const src = cachePath('go-wrappers', `crio-${CRIO_VERSION}`);
@@ -48,8 +53,8 @@ export async function buildCrio(logger: Logger): Promise<string> {
       }
       await goBuild(src, ['./cmd/crio'], out, logger, { tags: [...CRIO_BUILD_TAGS], cgo: true });
       await run(['cc', '-std=c99', '-Os', '-Wall', '-Wextra', '-static', '-o', join(out, 'pinns'), ...pinnsSources(src)], { logger });
-    }),
-  );
+    });
+  });
   if (hit) logger.detail(`cached CRI-O ${CRIO_VERSION}: ${dir}`);
   return dir;
 }
