@@ -188,7 +188,7 @@ suite.section('pre-pulled: images a node already has', () => {
       s.observe('pull record under the image ID', [history.kind === 'record' ? 'present' : 'none']);
       const elsewhere =
         history.kind === 'no-record' ? await pullRecordUnderPulledRef(nodes, node, rootDir, img.ref, img.digest) : undefined;
-      if (elsewhere) s.observe('pull record under the pulled ref', [elsewhere]);
+      if (elsewhere) s.observe('pull record under the pulled ref', [elsewhere.path]);
 
       const expected = kubeletPulledImageReuse(s.env.posture, node, img.ref);
       s.rule(`[${node}] ${expected.rule}`);
@@ -200,7 +200,7 @@ suite.section('pre-pulled: images a node already has', () => {
               node,
               ref: img.ref,
               imageRef,
-              path: elsewhere,
+              path: elsewhere.path,
               consequence: `KEP-2535 took the image for preloaded and pod without-secret ran it, pulled with a Secret by pod with-secret, with no credential check`,
             }),
           );

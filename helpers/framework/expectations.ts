@@ -44,6 +44,12 @@ export interface RanExpectation {
    * platform manifest's (docs/cri-o.md). The marker and platform above prove which manifest ran.
    */
   platformDigests?: readonly string[];
+  /**
+   * Of an image imported onto a node (no pull): the digests `imageID` may carry beside `digest`. An
+   * imported image has no repo digest in containerd's CRI, so its imageID is the image ID; CRI-O
+   * keeps the manifest digest skopeo copied and names repo@digest. The page is silent on either.
+   */
+  importedDigests?: readonly string[];
 }
 
 /** `pod ns/name on node`, as every failure sentence says where. */
@@ -78,9 +84,10 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
       `${at} ran ${imageOf(pod)}, but not the image pushed for this scenario (its log lacks "${marker}"${log.includes('SUCCESS') ? '' : ' and SUCCESS'}): ${tail}`,
     );
   const imageId = imageIdOf(pod);
-  if (e.digest && !imageId.includes(e.digest) && !(e.platformDigests ?? []).some((d) => imageId.includes(d)))
+  const others = [...(e.platformDigests ?? []), ...(e.importedDigests ?? [])];
+  if (e.digest && !imageId.includes(e.digest) && !others.some((d) => imageId.includes(d)))
     throw new Error(
-      `${at} ran ${imageOf(pod)} as ${imageId || '(no imageID)'}, not the pushed digest ${e.digest}${e.platformDigests?.length ? ` nor one of its platform manifests ${e.platformDigests.join(', ')}` : ''}`,
+      `${at} ran ${imageOf(pod)} as ${imageId || '(no imageID)'}, not the pushed digest ${e.digest}${e.platformDigests?.length ? ` nor one of its platform manifests ${e.platformDigests.join(', ')}` : ''}${e.importedDigests?.length ? ` nor ${e.importedDigests.join(', ')}` : ''}`,
     );
   return pod;
 }

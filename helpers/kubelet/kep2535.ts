@@ -280,18 +280,29 @@ export async function readPullHistory(
   const status: unknown = (JSON.parse(inspected.stdout) as Record<string, unknown>)['status'];
   const imageRef = isRecord(status) && typeof status['id'] === 'string' ? status['id'] : '';
   if (!imageRef) throw new Error(`${node}: crictl inspecti ${ref} reports no image id`);
-  const path = pulledRecordPath(rootDir, imageRef);
+  return { imageRef, history: await readPullRecord(nodes, node, rootDir, imageRef, ref) };
+}
+
+/** kubelet's pull record filed under `recordKey` (an image ID, or a name@digest), for the image `ref` names. */
+export async function readPullRecord(
+  nodes: NodeAccess,
+  node: string,
+  rootDir: string,
+  recordKey: string,
+  ref: string,
+): Promise<PullHistory> {
+  const path = pulledRecordPath(rootDir, recordKey);
   const r = await nodes.exec(node, ['sh', '-c', 'if [ -f "$1" ]; then cat "$1"; else exit 3; fi', 'sh', path], { allowFailure: true });
-  if (r.exitCode === 3) return { imageRef, history: { kind: 'no-record' } };
+  if (r.exitCode === 3) return { kind: 'no-record' };
   if (r.exitCode !== 0) throw new Error(`${node}: cannot read ${path}: ${r.stderr.trim()}`);
-  return { imageRef, history: pullHistoryFromRecord(r.stdout, imageRef, ref) };
+  return pullHistoryFromRecord(r.stdout, recordKey, ref);
 }
 
 /**
  * Where kubelet filed a pull record of `ref` under another key than the image's ID it looks records
  * up by: the `name@digest` a runtime's PullImage may answer (CRI-O does; containerd answers the
- * image ID). The file's path when one is there: the evidence that a missing record under the ID is
- * kubelet keying its record by PullImage's answer, not a pull it never made (docs/cri-o.md).
+ * image ID). The file's path and record when one is there: the evidence that a missing record under
+ * the ID is kubelet keying its record by PullImage's answer, not a pull it never made (docs/cri-o.md).
  */
 export async function pullRecordUnderPulledRef(
   nodes: NodeAccess,
@@ -299,10 +310,10 @@ export async function pullRecordUnderPulledRef(
   rootDir: string,
   ref: string,
   digest: string,
-): Promise<string | undefined> {
-  const path = pulledRecordPath(rootDir, `${imageName(ref)}@${digest}`);
-  const r = await nodes.exec(node, ['test', '-f', path], { allowFailure: true });
-  return r.exitCode === 0 ? path : undefined;
+): Promise<{ path: string; history: PullHistory } | undefined> {
+  const key = `${imageName(ref)}@${digest}`;
+  const history = await readPullRecord(nodes, node, rootDir, key, ref);
+  return history.kind === 'record' ? { path: pulledRecordPath(rootDir, key), history } : undefined;
 }
 
 /** The one line for a pull kubelet recorded under PullImage's answer but looks up under the image ID. */
