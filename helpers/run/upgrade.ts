@@ -55,8 +55,20 @@ function versionProfile(o: RunOptions, v: KubernetesVersion, dir: string): strin
   return file;
 }
 
+/**
+ * The in-place upgrade stages the new component images with containerd's `ctr`: CRI-O nodes are
+ * refused before anything is made (one line, exit 2) rather than half upgraded.
+ */
+function refuseCrioUpgrade(profile: Profile): void {
+  if ((profile.posture.runtime ?? 'containerd') !== 'containerd')
+    throw new UsageError(
+      `profile ${profile.name} declares runtime ${profile.posture.runtime}: the in-place upgrade imports the new component images into containerd only; run the versions side by side instead (pullcheck run --profile ${profile.name} --k8s vX,vY)`,
+    );
+}
+
 export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutcome> {
   if (o.upgradeHalf) return runUpgradeHalf(o, logger);
+  refuseCrioUpgrade(loadProfile(o.profile));
   const u = o.upgrade;
   if (o.kubeconfig)
     throw new UsageError(
@@ -177,6 +189,7 @@ export async function runUpgrade(o: RunOptions, logger: Logger): Promise<RunOutc
  */
 export async function upgradeKindCluster(o: { profile: Profile; to: string; logger: Logger }): Promise<UpgradeStep[]> {
   const { profile, logger } = o;
+  refuseCrioUpgrade(profile);
   let to: KubernetesVersion;
   try {
     to = parseKubernetesVersion(o.to);

@@ -461,6 +461,16 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
         fix: /the --kubeconfig form needs a registry both commands reach .*: add --registry URL --registry-username U --registry-password-stdin/,
       },
       {
+        name: 'upgrade of a CRI-O profile (the in-place upgrade stages images with ctr)',
+        args: ['upgrade', '--profile', 'cri-o', '--from', 'v1.36.3', '--to', 'v1.37.2', '--report-dir', reportDir],
+        fix: /profile cri-o declares runtime cri-o: the in-place upgrade imports the new component images into containerd only; run the versions side by side instead/,
+      },
+      {
+        name: 'cluster upgrade of a CRI-O profile',
+        args: ['cluster', 'upgrade', '--profile', 'cri-o', '--to', 'v1.37.2'],
+        fix: /profile cri-o declares runtime cri-o: the in-place upgrade imports the new component images into containerd only/,
+      },
+      {
         name: 'cluster upgrade without --to',
         args: ['cluster', 'upgrade', '--profile', profile],
         fix: /cluster upgrade needs --to vY, the version to upgrade the cluster to/,
