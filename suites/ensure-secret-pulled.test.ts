@@ -17,6 +17,7 @@
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
 import {
   CredentialVerificationPolicy,
+  claim,
   commandLineFeatureGates,
   defineSuite,
   EnsureSecretPulledImagesGate,
@@ -234,20 +235,29 @@ function assertInForce(
 }
 
 /** Pod B's verdict checked against the expectation; a mismatch names the rule it broke. */
+/** Pod B's Pulled event, which must say `message`: any other Pulled (a pull where none was due, or none where one was) ends the wait. */
+async function pulledSaying(s: ScenarioContext, message: RegExp): Promise<void> {
+  const pulled = await s.waitForEvent('pod-b', EventReason.Pulled);
+  claim(
+    message.test(pulled.message ?? ''),
+    () => `kubelet's Pulled event for pod B should match ${message}, but it says: ${pulled.message}`,
+  );
+}
+
 async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: VerificationExpectation, ran: RanExpectation): Promise<void> {
   try {
     const pulling = async () => (await s.events('pod-b')).some((ev) => ev.reason === EventReason.Pulling);
     switch (e.outcome) {
       case 'runs-without-pull':
         await s.expectRan(verdict, ran);
-        await s.waitForEvent('pod-b', EventReason.Pulled, e.presentMessage ?? /already present on machine/);
+        await pulledSaying(s, e.presentMessage ?? /already present on machine/);
         // Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too.
         if (await pulling())
           throw new Error('kubelet pulled the image for pod B (a Pulling event), though the node had it and the rule lets pod B use it');
         break;
       case 'pulls-and-runs':
         await s.expectRan(verdict, ran);
-        await s.waitForEvent('pod-b', EventReason.Pulled, /Successfully pulled image/);
+        await pulledSaying(s, /Successfully pulled image/);
         break;
       case 'pull-fails':
         await s.expectPullFailure(verdict, UNAUTHORIZED);

@@ -60,6 +60,7 @@ export async function removeNodeImage(
   const until = Date.now() + deadlineMs;
   let said = '';
   for (;;) {
+    await runtime.releaseImage(nodes, node, ref);
     const r = await nodes.exec(node, ['crictl', 'rmi', ref], { allowFailure: true });
     said = `${r.stdout}${r.stderr}`.trim();
     await runtime.removeImage(nodes, node, ref);

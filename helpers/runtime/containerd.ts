@@ -50,6 +50,7 @@ export const containerdRuntime: NodeRuntime = {
     });
   },
   removalWaitsForContainers: false,
+  releaseImage: async () => undefined,
   async removeImage(nodes, node, ref) {
     await nodes.exec(node, ['ctr', `--namespace=${CONTAINERD_NAMESPACE}`, 'images', 'rm', ref], { allowFailure: true });
   },

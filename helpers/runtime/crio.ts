@@ -96,6 +96,15 @@ export const crioRuntime: NodeRuntime = {
   },
   // "image used by …: image is in use by a container" (CRI-O's RemoveImage) while a pod's container exists.
   removalWaitsForContainers: true,
+  async releaseImage(nodes, node, ref) {
+    // Only exited containers: a running one belongs to a pod not yet gone, which kubelet would restart.
+    const listed = await nodes.exec(node, ['crictl', 'ps', '-a', '--state', 'exited', '--image', ref, '-q'], { allowFailure: true });
+    const ids = listed.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (ids.length) await nodes.exec(node, ['crictl', 'rm', ...ids], { allowFailure: true });
+  },
   async removeImage(nodes, node, ref) {
     // crictl rmi (the caller's) untags it in CRI-O's store; a name only skopeo gave goes here.
     await nodes.exec(node, ['skopeo', 'delete', `containers-storage:${ref}`], { allowFailure: true });

@@ -43,6 +43,11 @@ export interface NodeRuntime {
   importImage(nodes: NodeAccess, node: string, ref: string, archive: string): Promise<void>;
   /** True when the runtime refuses to remove an image a container (of a pod not yet gone) still uses. */
   readonly removalWaitsForContainers: boolean;
+  /**
+   * Removes the exited containers that still hold `ref` (of pods already deleted), where the runtime
+   * refuses to remove an image in use and kubelet's container GC would take its minute; no-op elsewhere.
+   */
+  releaseImage(nodes: NodeAccess, node: string, ref: string): Promise<void>;
   /** Removes `ref` from the node's image store whichever name it has (after `crictl rmi`); may find nothing. */
   removeImage(nodes: NodeAccess, node: string, ref: string): Promise<void>;
 }
