@@ -30,6 +30,13 @@ export const suite = defineSuite({
  */
 export const TOO_MANY_REQUESTS = /unexpected status from HEAD request to https:\/\/\S+\/manifests\/\S+: 429 Too Many Requests/;
 
+/** CRI-O's words for it (containers/image): the registry's error code and message, `reading manifest … in …: toomanyrequests: …`. */
+const TOO_MANY_REQUESTS_CRIO = /reading manifest \S+ in \S+: toomanyrequests: /;
+
+function tooManyRequests(s: ScenarioContext): RegExp {
+  return s.env.posture.runtime === 'cri-o' ? TOO_MANY_REQUESTS_CRIO : TOO_MANY_REQUESTS;
+}
+
 function limited(s: ScenarioContext): RateLimitedRegistry {
   const r = s.env.registry('limited');
   if (!(r instanceof RateLimitedRegistry)) return s.skip(`registry limited (${r.host}) is not pullcheck's rate-limiting front`);
@@ -64,7 +71,7 @@ suite.section('registry-rate-limit: 429 with Retry-After', () => {
       );
       const failed = verdictOf(backingOff);
       if (failed?.kind !== 'pull-failed') throw new Error(`pod limited should be waiting in ImagePullBackOff: ${describePod(backingOff)}`);
-      const event = await s.expectPullFailure(failed, TOO_MANY_REQUESTS);
+      const event = await s.expectPullFailure(failed, tooManyRequests(s));
       await s.waitForEvent('limited', EventReason.BackOff, /Back-off pulling image/);
       const refused = pullAttempts(await r.accessLog(), image.repository, since);
       claim(

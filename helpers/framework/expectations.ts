@@ -52,6 +52,27 @@ export interface RanExpectation {
   importedDigests?: readonly string[];
 }
 
+/**
+ * The pod's imageID names what was pushed by digest, `host/repository@digest`; for an index, the
+ * index's digest or one of its platform manifests' (the page is silent on which: containerd names the
+ * index, CRI-O the index or the platform manifest it kept). Returns which one, else fails saying what it was.
+ */
+export function expectImageIdByDigest(
+  pod: V1Pod,
+  host: string,
+  image: { ref: string; repository: string; digest: string; platformDigests?: readonly string[] },
+  what = 'image',
+): 'pushed-digest' | 'platform-manifest-digest' {
+  const imageId = imageIdOf(pod);
+  const pulled = `${host}/${image.repository}@${image.digest}`;
+  const platform = (image.platformDigests ?? []).map((d) => `${host}/${image.repository}@${d}`);
+  if (imageId === pulled) return 'pushed-digest';
+  if (platform.includes(imageId)) return 'platform-manifest-digest';
+  throw new Error(
+    `${podWhere(pod)} ran ${image.ref} as ${imageId || '(no imageID)'}, but its imageID should be the pushed ${what} by digest, ${pulled}${platform.length ? ', or one of its platform manifests' : ''}`,
+  );
+}
+
 /** `pod ns/name on node`, as every failure sentence says where. */
 export function podWhere(pod: V1Pod): string {
   return `pod ${pod.metadata?.namespace}/${pod.metadata?.name} on ${pod.spec?.nodeName ?? '(no node)'}`;

@@ -181,7 +181,7 @@ export { VendorRegistry } from '../registry/vendor.ts';
 export { type NodeRuntime, nodeRuntime } from '../runtime/runtime.ts';
 export { CAPABILITIES, type Capability, type Need, type NodePolicy } from './declaration.ts';
 export type { HomeNode, RegistryRequest, RunEnv } from './env.ts';
-export { claim, expectNoPull, podWhere, type RanExpectation } from './expectations.ts';
+export { claim, expectImageIdByDigest, expectNoPull, podWhere, type RanExpectation } from './expectations.ts';
 export {
   allowNodeAudience,
   installCredentialProvider,

@@ -16,6 +16,8 @@ import { isRecord } from '../infra/guards.ts';
 import { CredentialVerificationPolicy } from '../model/posture.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { type KubeletConfigPatch, readKubeletConfigz } from './config.ts';
+import { rootDirOf } from './nodecreds.ts';
+import { kubeletArgv } from './process.ts';
 
 export { CredentialVerificationPolicy } from '../model/posture.ts';
 
@@ -319,6 +321,35 @@ export async function pullRecordUnderPulledRef(
 /** The one line for a pull kubelet recorded under PullImage's answer but looks up under the image ID. */
 export function recordUnderPulledRefLine(o: { node: string; ref: string; imageRef: string; path: string; consequence: string }): string {
   return `${o.node}: kubelet filed its pull record of ${o.ref} under the ref the runtime's PullImage answered (${o.path}), not under the image's ID ${o.imageRef} it looks records up by, so ${o.consequence}`;
+}
+
+/**
+ * Why a pod expected to be refused ran a cached image, when the reason is the record's key: kubelet
+ * has no record under the image's ID but one under the name@digest the pod's imageID names. The one
+ * line saying so (ending in `what`), else undefined; never throws (it only explains a failure).
+ */
+export async function cachedRunByRecordKey(
+  nodes: NodeAccess,
+  o: { node: string; ref: string; imageId: string; what: string },
+): Promise<string | undefined> {
+  try {
+    const digest = o.imageId.slice(o.imageId.lastIndexOf('@') + 1);
+    if (!digest.startsWith('sha256:')) return undefined;
+    const rootDir = rootDirOf(await kubeletArgv(nodes, o.node));
+    const { imageRef, history } = await readPullHistory(nodes, o.node, rootDir, o.ref);
+    if (history.kind !== 'no-record') return undefined;
+    const elsewhere = await pullRecordUnderPulledRef(nodes, o.node, rootDir, o.ref, digest);
+    if (!elsewhere) return undefined;
+    return recordUnderPulledRefLine({
+      node: o.node,
+      ref: o.ref,
+      imageRef,
+      path: elsewhere.path,
+      consequence: `KEP-2535 took the image for preloaded: ${o.what}`,
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A Secret the pod names for the image's registry, and whether the registry accepts what it holds. */
