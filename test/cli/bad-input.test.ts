@@ -627,6 +627,8 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
     'upgrade --from/--to with --kubeconfig',
     'upgrade --after with a baseline not from a before run',
     'upgrade --kubeconfig --before without a registry',
+    'upgrade of a CRI-O profile (the in-place upgrade stages images with ctr)',
+    'cluster upgrade of a CRI-O profile',
     'cluster upgrade without --to',
     'cluster upgrade of a cluster that is not there',
     '--registry-repository-layout deep',
