@@ -79,6 +79,7 @@ export {
   kubeletCredentialHash,
   type PodSecret,
   type PullHistory,
+  PullRecordKeyError,
   policyKebab,
   policyPlan,
   pulledRecordPath,

@@ -323,6 +323,11 @@ export function recordUnderPulledRefLine(o: { node: string; ref: string; imageRe
   return `${o.node}: kubelet filed its pull record of ${o.ref} under the ref the runtime's PullImage answered (${o.path}), not under the image's ID ${o.imageRef} it looks records up by, so ${o.consequence}`;
 }
 
+/** A failure whose cause is the key kubelet filed its pull record under: its message is the one line. */
+export class PullRecordKeyError extends Error {
+  override name = 'PullRecordKeyError';
+}
+
 /**
  * Why a pod expected to be refused ran a cached image, when the reason is the record's key: kubelet
  * has no record under the image's ID but one under the name@digest the pod's imageID names. The one
