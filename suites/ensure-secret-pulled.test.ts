@@ -235,7 +235,6 @@ function assertInForce(
     throw new Error(`kubelet on ${node} (${settings.kubeletVersion}) does not run with the policy this group set: ${problems.join('; ')}`);
 }
 
-/** Pod B's verdict checked against the expectation; a mismatch names the rule it broke. */
 /** Pod B's Pulled event, which must say `message`: any other Pulled (a pull where none was due, or none where one was) ends the wait. */
 async function pulledSaying(s: ScenarioContext, message: RegExp): Promise<void> {
   const pulled = await s.waitForEvent('pod-b', EventReason.Pulled);
@@ -245,6 +244,7 @@ async function pulledSaying(s: ScenarioContext, message: RegExp): Promise<void> 
   );
 }
 
+/** Pod B's verdict checked against the expectation; a mismatch names the rule it broke. */
 async function expectOutcome(s: ScenarioContext, verdict: PodVerdict, e: VerificationExpectation, ran: RanExpectation): Promise<void> {
   try {
     const pulling = async () => (await s.events('pod-b')).some((ev) => ev.reason === EventReason.Pulling);
