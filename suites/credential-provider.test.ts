@@ -67,7 +67,7 @@ async function expectRanWithoutSecret(s: ScenarioContext, verdict: PodVerdict, i
  */
 async function providerNode(s: ScenarioContext): Promise<{ node: string; kubeletVersion: string }> {
   const { nodes, kube } = s.env.cluster;
-  // Whichever worker nobody holds (the last first: node-credentials starts from the first), locked
+  // Whichever worker nobody holds (the last first: use-cases starts from the first), locked
   // before anything is read: another suite may be restarting its kubelet or have a credential file there.
   const node = await s.freeWorker('last');
   const kubeletVersion = await reportedKubeletVersion(kube, node);

@@ -60,10 +60,14 @@ export const suite = defineSuite({
  */
 const OWE = { owe: true } as const;
 
-/** A worker nobody else holds, one this suite owes a kubelet restart first (its next restart pays it). */
-function freeWorker(s: ScenarioContext): Promise<string> {
+/**
+ * A node nobody else holds, one this suite owes a kubelet restart first (its next restart pays it).
+ * A control plane pods can be pinned to comes before the workers: the other node-changing suites
+ * want workers, and this one, a lane of its own, would otherwise hold one of them for its whole run.
+ */
+function freeNode(s: ScenarioContext): Promise<string> {
   s.worker(0);
-  return s.lockFreeNode(owedFirst(s.workers()));
+  return s.lockFreeNode(owedFirst([...s.controlPlanes(), ...s.workers()]));
 }
 
 /** kubelet's {root-dir}/config.json on `node` (checked free of leftovers, under the node's lock). */
@@ -152,7 +156,7 @@ suite.section('node-credentials: every place kubelet searches, in its order', ()
       `a pod without imagePullSecrets pulls from the htpasswd registry with credentials kubelet reads from ${entry.title}`,
       { capabilities: entry.capabilities ?? [], needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await freeWorker(s);
+        const node = await freeNode(s);
         const paths = await searchPathsOn(s, node, { merge: true });
         const target = paths.find((p) => p.format === entry.format && p.place === entry.place);
         if (!target) throw new Error(`no search path ${entry.format} in ${entry.place}`);
@@ -174,7 +178,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'a node config.json with only credsStore/credHelpers gives kubelet no credentials: ErrImagePull, unauthorized',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const node = await freeWorker(s);
+      const node = await freeNode(s);
       const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, node, rootDir.path, credsStoreOnlyConfigJson([s.env.registry('private').host]), OWE);
@@ -184,18 +188,18 @@ suite.section('node-credentials: what does not give credentials', () => {
 
   suite.scenario(
     'missing-on-some-nodes',
-    'credentials on one worker serve pods pinned there only: the pod on another node fails unauthorized',
+    'credentials on one node serve pods pinned there only: the pod on another node fails unauthorized',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const withCreds = await freeWorker(s);
+      const withCreds = await freeNode(s);
       const rootDir = await rootDirConfigJson(s, withCreds, { merge: true });
       const img = await s.image(s.env.registry('private'));
       await installNodeFile(s, withCreds, rootDir.path, renderCredentialFile('config.json', [s.env.registry('private').credential()]), OWE);
       await expectPulledAndRan(s, await s.runPod({ name: 'with-creds', image: img.ref, nodeName: withCreds }), img);
-      // Any node without the file will do, so take one nobody holds (another worker, else a kind
-      // control plane: a pod with nodeName passes its NoSchedule taint) rather than wait for another
-      // suite's kubelet policy group on the other worker.
-      const others = [...s.workers().filter((n) => n !== withCreds), ...s.controlPlanes()];
+      // Any node without the file will do, so take one nobody holds (a worker, else a kind control
+      // plane: a pod with nodeName passes its NoSchedule taint) rather than wait for another suite's
+      // kubelet policy group on a worker.
+      const others = [...s.workers(), ...s.controlPlanes()].filter((n) => n !== withCreds);
       claim(
         others.length >= 1,
         `test setup: the pod without credentials needs a node other than ${withCreds}, but the cluster has no other worker or control plane`,
@@ -211,7 +215,7 @@ suite.section('node-credentials: what does not give credentials', () => {
     'kubelet keeps what it last read (nothing) for 5 minutes: a file written after a pull is ignored until kubelet restarts',
     { needs: ['node-access', 'worker'] },
     async (s) => {
-      const node = await freeWorker(s);
+      const node = await freeNode(s);
       const rootDir = await rootDirConfigJson(s, node);
       const img = await s.image(s.env.registry('private'));
       // Always: the failed pods below keep retrying in back-off, and once kubelet has the file one of
@@ -240,7 +244,7 @@ suite.section('node-credentials: what does not give credentials', () => {
       // The docs say config.json's HttpHeaders are honoured. Kubelet parses them, but the CRI's
       // AuthConfig has no field for headers, so containerd cannot send them. Proof the registry can
       // see: the only way in is the header's own Authorization, and the pull stays unauthorized.
-      const node = await freeWorker(s);
+      const node = await freeNode(s);
       const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const c = s.env.registry('private').credential();
       const img = await s.image(s.env.registry('private'));
@@ -279,7 +283,7 @@ suite.section("node-credentials: a pull Secret and the node's config.json for th
     },
   ]) {
     suite.scenario(c.id, c.title, { needs: ['node-access', 'worker'] }, async (s) => {
-      const node = await freeWorker(s);
+      const node = await freeNode(s);
       const rootDir = await rootDirConfigJson(s, node, { merge: true });
       const registry = s.env.registry('private');
       const right = registry.credential();
@@ -339,7 +343,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME=${KUBELET_HOME} in kubelet's environment, a pod without imagePullSecrets pulls with credentials kubelet reads from ${entry.title}, a file distinct from the cwd and root-dir ones`,
       { needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await freeWorker(s);
+        const node = await freeNode(s);
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME, merge: true });
         const target = searchPath(paths, entry.format, 'home');
         const same = sameFileAs(target, paths);
@@ -386,7 +390,7 @@ suite.section('node-credentials: kubelet with a HOME (a systemd drop-in), its HO
       `with HOME set, ${r.template} holding the right password and ${w.template} a wrong one: kubelet reads only the first it finds, ${runs ? r.template : w.template}, so the pod ${runs ? 'runs' : 'fails unauthorized'}`,
       { needs: ['node-access', 'worker'] },
       async (s) => {
-        const node = await freeWorker(s);
+        const node = await freeNode(s);
         const paths = await searchPathsOn(s, node, { home: KUBELET_HOME, merge: true });
         const right = searchPath(paths, pair.right.format, pair.right.place);
         const wrong = searchPath(paths, pair.wrong.format, pair.wrong.place);

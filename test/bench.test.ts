@@ -23,6 +23,12 @@ describe('bench statistics', () => {
     expect(summarize({ name: 'up', samples: [], unit: 's', target }).withinTarget).toBeUndefined();
   });
 
+  it('judges a target stated as a median by the median, not by the slowest sample', () => {
+    const target = { max: 260, text: '≤ 260 s median', of: 'median' as const };
+    expect(summarize({ name: 'whole', samples: [250, 255, 300], unit: 's', target }).withinTarget).toBe(true);
+    expect(summarize({ name: 'whole', samples: [250, 265, 270], unit: 's', target }).withinTarget).toBe(false);
+  });
+
   it('prints a row per phase, saying what was not measured', () => {
     const table = formatTable([
       summarize({ name: 'cluster up', samples: [38.24, 41], unit: 's', target: { max: 60, text: '≤ 60 s' } }),

@@ -15,6 +15,7 @@ import {
   type Descriptor,
   type Image,
   imageIndex,
+  type Layer,
   layerFromFiles,
   type ManifestFormat,
   MediaType,
@@ -108,13 +109,27 @@ export function newBuildId(): string {
   return randomBytes(6).toString('hex');
 }
 
+/** The echo binary's layer per platform: the same bytes for every test image, made once per process. */
+const echoLayers = new Map<string, Promise<Layer>>();
+
+function echoLayer(platform: Platform, logger: Logger): Promise<Layer> {
+  const key = platformString(platform);
+  let layer = echoLayers.get(key);
+  if (!layer) {
+    layer = echoBinary(platform, logger).then((content) => layerFromFiles([{ path: '/bin/echo', content, mode: 0o755 }]));
+    layer.catch(() => echoLayers.delete(key));
+    echoLayers.set(key, layer);
+  }
+  return layer;
+}
+
 export async function echoImage(
   platform: Platform,
   logger: Logger,
   o: { buildId?: string; format?: ManifestFormat } = {},
 ): Promise<TestImage> {
   const buildId = o.buildId ?? newBuildId();
-  const binary = await layerFromFiles([{ path: '/bin/echo', content: await echoBinary(platform, logger), mode: 0o755 }]);
+  const binary = await echoLayer(platform, logger);
   const id = await layerFromFiles([{ path: '/etc/pullcheck/build-id', content: `${buildId}\n` }]);
   const image = assembleImage([binary, id], { platform, entrypoint: ['/bin/echo'], env: ['PATH=/bin'] }, o.format ?? 'oci');
   return { image, platform, buildId };

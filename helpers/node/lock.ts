@@ -137,19 +137,63 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
 }
 
 /**
- * Locks the first of `nodes` that nobody holds now, or, when all are held, waits for the first.
- * For a scenario that needs *a* second node, not a particular one. Returns the node and the release.
+ * Locks the first of `nodes` that nobody holds now, or, when all are held, whichever is let go
+ * first. For a scenario that needs *a* node, not a particular one. Returns the node and the release.
  */
 export async function lockFreeNode(
   o: Omit<NodeLockOptions, 'node' | 'noWait'> & { nodes: readonly string[] },
 ): Promise<{ node: string; release: () => Promise<void> }> {
-  const [first, ...rest] = o.nodes;
+  const [first] = o.nodes;
   if (first === undefined) throw new Error(`${o.holder}: no node to lock`);
-  for (const node of [first, ...rest]) {
-    const release = await lockNode({ ...o, node, noWait: true });
-    if (release) return { node, release };
+  const deadline = Date.now() + (o.timeoutMs ?? 900_000);
+  let waitedSince: number | undefined;
+  // One candidate, or the deadline near: wait on the first as lockNode does, with its takeover of abandoned leases.
+  while (o.nodes.length > 1 && Date.now() < deadline - DURATION_S * 1000) {
+    for (const node of o.nodes) {
+      const release = await lockNode({ ...o, node, noWait: true });
+      if (!release) continue;
+      if (waitedSince !== undefined)
+        o.logger.info(
+          `[${o.holder}] [${node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s for any of ${o.nodes.join(', ')}`,
+        );
+      return { node, release };
+    }
+    const onFirst = (leases: V1Lease[]) => {
+      if (waitedSince !== undefined) return;
+      waitedSince = Date.now();
+      const holders = leases.map((l) => l.spec?.holderIdentity ?? '(no one)').join('; ');
+      o.onWait?.(holders);
+      o.logger.info(`[${o.holder}] LOCK waiting for any of ${o.nodes.join(', ')}: ${leases.map(describeLease).join('; ')}`);
+    };
+    await anyLockLetGo(o.kube, o.nodes, onFirst);
   }
   return { node: first, release: await lockNode({ ...o, node: first }) };
+}
+
+/**
+ * Until one of the nodes' leases is gone or stops being renewed, or one lease duration passes (a
+ * holder renews on time: the caller tries again). Whoever asks first takes the lock; the caller tries.
+ */
+async function anyLockLetGo(kube: Kube, nodes: readonly string[], onList: (held: V1Lease[]) => void): Promise<void> {
+  const coordination = kube.config.makeApiClient(CoordinationV1Api);
+  const names = new Set(nodes.map(lockName));
+  await waitFor({
+    kube,
+    what: `one of the locks on ${nodes.join(', ')} to be released`,
+    path: `/apis/coordination.k8s.io/v1/namespaces/${LOCK_NAMESPACE}/leases`,
+    timeoutMs: DURATION_S * 1000,
+    list: async () => {
+      const l = await coordination.listNamespacedLease({ namespace: LOCK_NAMESPACE });
+      const items = l.items.filter((i) => names.has(i.metadata?.name ?? ''));
+      onList(items);
+      return { items, resourceVersion: l.metadata?.resourceVersion ?? '' };
+    },
+    until: (leases: V1Lease[]) => {
+      const held = leases.filter((l) => names.has(l.metadata?.name ?? '') && !leaseExpired(l, new Date()));
+      return new Set(held.map((l) => l.metadata?.name)).size < names.size ? true : undefined;
+    },
+    describe: describeLease,
+  }).catch(() => undefined);
 }
 
 /** Takes the node's lock, waiting (a watch, with a deadline) for another holder to let go. Returns its release. */

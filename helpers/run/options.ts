@@ -139,7 +139,7 @@ export interface RunFlags {
  * Suites run at once by default (those that leave nodes alone, then those under per-node locks).
  * Two: their time is mostly waiting on kubelet and containerd, so two overlap well on two cores.
  */
-export const DEFAULT_PARALLEL = 2;
+export const DEFAULT_PARALLEL = 3;
 
 const CONFIG_KEYS = [
   'profile',
