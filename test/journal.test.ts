@@ -10,12 +10,14 @@ import {
   entryHeader,
   journaledMkdir,
   journaledWrite,
+  journaledWrites,
   parseEntry,
   parseListing,
   runDirectory,
   setJournalRun,
   TEMP_SUFFIX,
   undoUnder,
+  undoUnderAndRemove,
   writerOfDirectory,
 } from '../helpers/node/journal.ts';
 import { replayNode } from '../helpers/node/replay.ts';
@@ -102,6 +104,45 @@ describe('a journaled write', () => {
     expect(existsSync(join(dir, 'certs.d'))).toBe(false);
     expect(entriesUnder(root)).toEqual([]);
     expect(await undoUnder(here, 'u', host)).toBe(0);
+  });
+
+  it('several files in one exec, each journaled; undone with what else is there by undoUnderAndRemove in one exec', async () => {
+    const dir = tmp();
+    const root = join(dir, 'journal');
+    const host = join(dir, 'certs.d', 'reg:5000');
+    const calls: string[][] = [];
+    const counting: NodeAccess = {
+      ...here,
+      exec: (node, argv, o) => {
+        calls.push([...argv]);
+        return here.exec(node, argv, o);
+      },
+    };
+    const binary = 'line one\n\u00e9 and a quote \' "$HOME" `x`\n';
+    const changes = await journaledWrites(
+      counting,
+      'b',
+      [
+        { path: join(host, 'ca.crt'), content: binary, mode: '0600' },
+        { path: join(host, 'hosts.toml'), content: 'server = "x"\n' },
+      ],
+      { root },
+    );
+    expect(calls).toHaveLength(1);
+    expect(changes.map((c) => c.target)).toEqual([join(host, 'ca.crt'), join(host, 'hosts.toml')]);
+    expect(readFileSync(join(host, 'ca.crt'), 'utf8')).toBe(binary);
+    expect((statSync(join(host, 'ca.crt')).mode & 0o777).toString(8)).toBe('600');
+    expect(entriesUnder(root)).toHaveLength(2);
+    writeFileSync(join(host, 'left-by-someone.crt'), 'x');
+    calls.length = 0;
+    expect(await undoUnderAndRemove(counting, 'b', [host])).toBe(2);
+    expect(calls).toHaveLength(1);
+    expect(existsSync(host)).toBe(false);
+    expect(entriesUnder(root)).toEqual([]);
+    // Undone already: a second undo runs nothing.
+    calls.length = 0;
+    await changes[0]?.undo(counting);
+    expect(calls).toEqual([]);
   });
 
   it('a directory: refused when it exists, removed with all in it', async () => {

@@ -197,6 +197,25 @@ mkdir -p "$dir"
 cat > "$tmp"; chmod "$4" "$tmp"; mv -f "$tmp" "$3"
 echo written`;
 
+/**
+ * $1 "fresh" or "", then four arguments a file: entry, header, path, mode; stdin one line a file,
+ * its content in base64 (never in argv, which logs show). Each is written as JOURNALED_WRITE_SHELL
+ * writes one, in order, in one exec. Prints "written".
+ */
+export const JOURNALED_WRITES_SHELL = `set -e
+${WRITE_ENTRY}
+fresh=$1; shift
+while [ $# -ge 4 ]; do
+  IFS= read -r content
+  write_entry "$1" "$2" "$3" "$fresh"
+  dir=\${3%/*}; [ -n "$dir" ] || dir=/
+  tmp="$dir/.\${3##*/}${TEMP_SUFFIX}"
+  mkdir -p "$dir"
+  printf %s "$content" | base64 -d > "$tmp"; chmod "$4" "$tmp"; mv -f "$tmp" "$3"
+  shift 4
+done
+echo written`;
+
 /** $1 entry, $2 header, $3 directory, $4 mode. Prints "exists" (nothing done) or "created". */
 export const JOURNALED_MKDIR_SHELL = `set -e
 ${WRITE_ENTRY}
@@ -245,6 +264,13 @@ esac
 rm -f "$e"
 rmdir "\${e%/*}" 2>/dev/null || true`;
 
+/** $1 UNDO_SHELL, then entries (newest first) each undone by it, then "--" and paths removed with all in them. */
+export const UNDO_MANY_SHELL = `set -e
+undo=$1; shift
+while [ $# -gt 0 ] && [ "$1" != -- ]; do sh -c "$undo" sh "$1"; shift; done
+[ $# -eq 0 ] || shift
+[ $# -eq 0 ] || rm -rf "$@"`;
+
 /** Lists every whole entry under $1, each as "==> PATH" then its text; removes nothing. */
 export const LIST_SHELL = `for f in "$1"/*/*; do
   [ -f "$f" ] || continue
@@ -292,19 +318,29 @@ function key(_nodes: NodeAccess, node: string): string {
   return node;
 }
 
+/** For a change undone by a batch (UNDO_MANY_SHELL): marks it undone without running anything. */
+const undoneElsewhere = new WeakMap<JournaledChange, () => void>();
+
 function track(nodes: NodeAccess, c: Omit<JournaledChange, 'undo'>): JournaledChange {
   const k = key(nodes, c.node);
   let done: Promise<void> | undefined;
+  const forget = () => {
+    const list = open.get(k) ?? [];
+    const i = list.indexOf(change);
+    if (i >= 0) list.splice(i, 1);
+  };
   const change: JournaledChange = {
     ...c,
     undo: (via) =>
       (done ??= (async () => {
         await (via ?? nodes).exec(c.node, ['sh', '-c', UNDO_SHELL, 'sh', c.entry]);
-        const list = open.get(k) ?? [];
-        const i = list.indexOf(change);
-        if (i >= 0) list.splice(i, 1);
+        forget();
       })()),
   };
+  undoneElsewhere.set(change, () => {
+    done ??= Promise.resolve();
+    forget();
+  });
   const list = open.get(k) ?? [];
   list.push(change);
   open.set(k, list);
@@ -354,6 +390,35 @@ export async function journaledWrite(
   return track(nodes, { node, entry, kind: 'file', target: path, restart });
 }
 
+/**
+ * Writes pullcheck's own files on one node in one exec (a registry's certs.d entry), each journaled
+ * as journaledWrite with `fresh` journals it; returns the changes in the order of `files`.
+ */
+export async function journaledWrites(
+  nodes: NodeAccess,
+  node: string,
+  files: readonly { path: string; content: string; mode?: string }[],
+  o: Pick<JournaledWriteOptions, 'restart' | 'root'> = {},
+): Promise<JournaledChange[]> {
+  const restart = [...(o.restart ?? [])];
+  const planned = files.map((f) => {
+    const mode = f.mode ?? '0644';
+    if (!/^0?[0-7]{3}$/.test(mode)) throw new Error(`journal: not a file mode: ${mode}`);
+    return { ...f, mode, header: entryHeader('file', f.path, restart), entry: nextEntryPath(o.root ?? JOURNAL_ROOT) };
+  });
+  const args = planned.flatMap((f) => [f.entry, f.header, f.path, f.mode]);
+  const input = planned.map((f) => `${Buffer.from(f.content).toString('base64')}\n`).join('');
+  await nodes.exec(node, ['sh', '-c', JOURNALED_WRITES_SHELL, 'sh', 'fresh', ...args], { input }).catch(async (error: unknown) => {
+    const entries = planned.map((f) => f.entry).reverse();
+    await nodes.exec(node, ['sh', '-c', UNDO_MANY_SHELL, 'sh', UNDO_SHELL, ...entries], { allowFailure: true }).catch(() => undefined);
+    throw error;
+  });
+  return planned.map((f) => {
+    testKillPoint('node-file-written', f.path);
+    return track(nodes, { node, entry: f.entry, kind: 'file', target: f.path, restart });
+  });
+}
+
 /** Creates directory `path` on the node, which must not exist, journaled: undo removes it with all in it. */
 export async function journaledMkdir(
   nodes: NodeAccess,
@@ -391,6 +456,25 @@ export async function undoUnder(nodes: NodeAccess, node: string, path: string): 
     (c) => c.kind !== 'image' && (c.target === path || c.target.startsWith(`${path.replace(/\/+$/, '')}/`)),
   );
   for (const c of list.reverse()) await c.undo(nodes);
+  return list.length;
+}
+
+/**
+ * undoUnder for several paths at once, then removes the paths themselves (whatever else is there),
+ * in one exec; if that fails, change by change as undoUnder does. Returns how many changes it undid.
+ */
+export async function undoUnderAndRemove(nodes: NodeAccess, node: string, paths: readonly string[]): Promise<number> {
+  const under = (c: JournaledChange) => paths.some((path) => c.target === path || c.target.startsWith(`${path.replace(/\/+$/, '')}/`));
+  const list = [...(open.get(key(nodes, node)) ?? [])].filter((c) => c.kind !== 'image' && under(c)).reverse();
+  const batch = await nodes.exec(node, ['sh', '-c', UNDO_MANY_SHELL, 'sh', UNDO_SHELL, ...list.map((c) => c.entry), '--', ...paths]).then(
+    () => true,
+    () => false,
+  );
+  if (batch) for (const c of list) undoneElsewhere.get(c)?.();
+  else {
+    for (const c of list) await c.undo(nodes);
+    for (const path of paths) await nodes.exec(node, ['rm', '-rf', path], { allowFailure: true });
+  }
   return list.length;
 }
 

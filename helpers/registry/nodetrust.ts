@@ -4,7 +4,7 @@
 import { apiStatus, type Kube } from '../cluster/kube.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
 import type { NodeAccess } from '../node/access.ts';
-import { journaledWrite, undoUnder } from '../node/journal.ts';
+import { journaledWrites, undoUnderAndRemove } from '../node/journal.ts';
 import { containerdRuntime } from '../runtime/containerd.ts';
 import type { NodeRuntime } from '../runtime/runtime.ts';
 
@@ -23,8 +23,7 @@ export async function trustRegistryOnNodes(
       // Journaled (a killed run's entries are undone by the next); `fresh`: pullcheck's own content,
       // so its undo removes the file even when another suite of the run wrote it first.
       const reload = runtime.trustNeedsReload(caPem);
-      for (const f of runtime.trustFiles(host, caPem))
-        await journaledWrite(nodes, node, f.path, f.content, { fresh: true, restart: reload ? ['crio'] : [] });
+      await journaledWrites(nodes, node, runtime.trustFiles(host, caPem), { restart: reload ? ['crio'] : [] });
       if (reload) await runtime.reload(nodes, node);
     }),
   );
@@ -38,12 +37,8 @@ export async function untrustRegistryOnNodes(
 ): Promise<void> {
   await Promise.all(
     nodeNames.map(async (node) => {
-      let removed = 0;
-      for (const path of runtime.trustPaths(host)) {
-        // What this process wrote goes through its journal entries; anything else there the old way.
-        removed += await undoUnder(nodes, node, path);
-        await nodes.exec(node, ['rm', '-rf', path], { allowFailure: true });
-      }
+      // What this process wrote goes through its journal entries; anything else there the old way.
+      const removed = await undoUnderAndRemove(nodes, node, runtime.trustPaths(host));
       // A runtime that re-reads its registry configuration only when told (CRI-O) is told once the files are gone.
       if (removed > 0 && runtime.trustNeedsReload(undefined)) await runtime.reload(nodes, node);
     }),
