@@ -61,13 +61,17 @@ export const suite = defineSuite({
 const OWE = { owe: true } as const;
 
 /**
- * A node nobody else holds, one this suite owes a kubelet restart first (its next restart pays it).
- * A control plane pods can be pinned to comes before the workers: the other node-changing suites
- * want workers, and this one, a lane of its own, would otherwise hold one of them for its whole run.
+ * The node this suite works on: a control plane pods can be pinned to, waited for when another
+ * scenario holds it, since the other node-changing suites want workers and this one, a lane of its
+ * own, would otherwise hold one of them for its whole run; without one, a worker nobody else
+ * holds, one this suite owes a kubelet restart first (its next restart pays it).
  */
-function freeNode(s: ScenarioContext): Promise<string> {
+async function freeNode(s: ScenarioContext): Promise<string> {
   s.worker(0);
-  return s.lockFreeNode(owedFirst([...s.controlPlanes(), ...s.workers()]));
+  const [controlPlane] = s.controlPlanes();
+  if (controlPlane === undefined) return s.lockFreeNode(owedFirst(s.workers()));
+  await s.lockNode(controlPlane);
+  return controlPlane;
 }
 
 /** kubelet's {root-dir}/config.json on `node` (checked free of leftovers, under the node's lock). */

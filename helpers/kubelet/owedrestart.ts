@@ -8,14 +8,15 @@
 // write or by a restart of its own before it reads or uses the node; the suite's end pays the rest.
 //
 // Until it is paid the debt keeps the node's lock (a reentrant hold of this process), so no other
-// suite, process or run meets a kubelet that still holds a finished scenario's credentials; and it
+// suite, process or run meets a kubelet that still holds a finished scenario's credentials; one
+// that waits for the lock marks the lease (lock.ts), and the next restore pays the debt at once; and it
 // is journaled on the node before the files go (a marker whose undo says "restart kubelet"), so a
 // run killed with a restart owed leaves an entry the next run's replay restarts kubelet for.
 import { errorLine, type Kube } from '../cluster/kube.ts';
 import type { Logger } from '../infra/log.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { type JournaledChange, journaledWrite } from '../node/journal.ts';
-import { lockNode } from '../node/lock.ts';
+import { lockNode, lockWantedBy } from '../node/lock.ts';
 import { quarantineNode } from '../node/quarantine.ts';
 import { kubeletProcessFacts, restartKubelet } from './nodecreds.ts';
 
@@ -75,6 +76,13 @@ export function owedFirst(nodes: readonly string[]): string[] {
  * files). The node's lock stays held by this process until the restart is paid.
  */
 export async function oweKubeletRestart(o: OweOptions, remove: () => Promise<void>): Promise<void> {
+  await keepOwed(o, remove);
+  // Someone else waits for the node: the debt would keep them out until the suite's end, so pay it now.
+  const wanted = await lockWantedBy(o.kube, o.node).catch(() => undefined);
+  if (wanted) await payOwedRestart(o.node, `${wanted} waits for the node`);
+}
+
+async function keepOwed(o: OweOptions, remove: () => Promise<void>): Promise<void> {
   const existing = owed.get(o.node);
   if (existing) {
     existing.who.push(o.who);

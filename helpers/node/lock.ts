@@ -5,7 +5,7 @@
 // holder renews it; a holder killed with SIGKILL cannot release it, so a lease not renewed within
 // its duration is taken over (and logged).
 import { hostname } from 'node:os';
-import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { apiStatus, type Kube, waitFor } from '../cluster/kube.ts';
 import { LABEL_MANAGED } from '../infra/docker.ts';
 import type { Logger } from '../infra/log.ts';
@@ -14,6 +14,9 @@ import { alive } from '../infra/sweep.ts';
 export const LOCK_NAMESPACE = 'default';
 const DURATION_S = 60;
 const RENEW_MS = 15_000;
+/** Set on a held lease by one who waits for it, so that a holder keeping it between scenarios (an owed kubelet restart) lets go. */
+export const ANNOTATION_WANTED_BY = 'pullcheck.io/wanted-by';
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export function lockName(node: string): string {
   return `pullcheck-node-lock-${node}`.slice(0, 253);
@@ -136,6 +139,31 @@ export async function lockNode(o: NodeLockOptions): Promise<(() => Promise<void>
   };
 }
 
+/** A lease's holder identity: who, and which process of which host (heldByDeadProcess reads it back). */
+function identityOf(holder: string): string {
+  return `${holder} (${hostname()} pid ${process.pid})`;
+}
+
+/** Marks a held lease as waited for (a lease already gone needs no mark: the waiter tries again). */
+async function markWanted(kube: Kube, leaseName: string, identity: string): Promise<void> {
+  await kube.config
+    .makeApiClient(CoordinationV1Api)
+    .patchNamespacedLease(
+      { name: leaseName, namespace: LOCK_NAMESPACE, body: { metadata: { annotations: { [ANNOTATION_WANTED_BY]: identity } } } },
+      MERGE_PATCH,
+    )
+    .catch(() => undefined);
+}
+
+/** Who waits for the lock on `node` (its lease's annotation), if anyone. */
+export async function lockWantedBy(kube: Kube, node: string): Promise<string | undefined> {
+  const lease = await kube.config
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: lockName(node), namespace: LOCK_NAMESPACE })
+    .catch((e: unknown) => (apiStatus(e) === 404 ? undefined : Promise.reject(e)));
+  return lease?.metadata?.annotations?.[ANNOTATION_WANTED_BY];
+}
+
 /**
  * Locks the first of `nodes` that nobody holds now, or, when all are held, whichever is let go
  * first. For a scenario that needs *a* node, not a particular one. Returns the node and the release.
@@ -163,6 +191,7 @@ export async function lockFreeNode(
       waitedSince = Date.now();
       const holders = leases.map((l) => l.spec?.holderIdentity ?? '(no one)').join('; ');
       o.onWait?.(holders);
+      for (const l of leases) void markWanted(o.kube, l.metadata?.name ?? '', identityOf(o.holder));
       o.logger.info(`[${o.holder}] LOCK waiting for any of ${o.nodes.join(', ')}: ${leases.map(describeLease).join('; ')}`);
     };
     await anyLockLetGo(o.kube, o.nodes, onFirst);
@@ -200,7 +229,7 @@ async function anyLockLetGo(kube: Kube, nodes: readonly string[], onList: (held:
 async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | undefined> {
   const coordination = o.kube.config.makeApiClient(CoordinationV1Api);
   const name = lockName(o.node);
-  const identity = `${o.holder} (${hostname()} pid ${process.pid})`;
+  const identity = identityOf(o.holder);
   const deadline = Date.now() + (o.timeoutMs ?? 900_000);
   const body = (): V1Lease => {
     // MicroTime fields: the API server refuses a plain Date's milliseconds-only timestamp.
@@ -236,7 +265,10 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
       continue;
     }
     if (o.noWait) return undefined;
-    if (waitedSince === undefined) o.onWait?.(current.spec?.holderIdentity ?? '');
+    if (waitedSince === undefined) {
+      o.onWait?.(current.spec?.holderIdentity ?? '');
+      await markWanted(o.kube, name, identity);
+    }
     waitedSince ??= Date.now();
     o.logger.info(`[${o.holder}] [${o.node}] LOCK waiting: ${describeLease(current)}`);
     // Until it is gone or stops being renewed; the loop then tries again.
@@ -264,24 +296,11 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
   if (waitedSince !== undefined)
     o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s`);
   else o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired`);
-  let held = lease;
+  const held = lease;
+  // A merge patch, not a replace: a waiter's mark in between must not make the renewal conflict.
   const renew = setInterval(() => {
     coordination
-      .replaceNamespacedLease({
-        name,
-        namespace: LOCK_NAMESPACE,
-        body: {
-          ...held,
-          spec: {
-            ...held.spec,
-            renewTime: new V1MicroTime(),
-            ...(held.spec?.acquireTime ? { acquireTime: new V1MicroTime(held.spec.acquireTime) } : {}),
-          },
-        },
-      })
-      .then((l) => {
-        held = l;
-      })
+      .patchNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { spec: { renewTime: new V1MicroTime() } } }, MERGE_PATCH)
       .catch((e: unknown) => o.logger.warn(`[${o.holder}] [${o.node}] LOCK renewal failed: ${String(e).split('\n')[0] ?? ''}`));
   }, RENEW_MS);
   renew.unref();

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { hostLabel, LABEL_OWNER_HOST, sweepClusterLeftovers } from '../../helpers/cluster/leftovers.ts';
 import { defineSuite, type ScenarioContext } from '../../helpers/framework/harness.ts';
 import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
-import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode } from '../../helpers/node/lock.ts';
+import { LOCK_NAMESPACE, lockFreeNode, lockName, lockNode, lockWantedBy } from '../../helpers/node/lock.ts';
 
 export const suite = defineSuite({ name: 'node-lock', registries: [], selftest: true });
 
@@ -179,5 +179,35 @@ suite.scenario(
     await releaseBusy();
     expect(await lockExists(busy)).toBe(false);
     expect(await lockExists(free)).toBe(false);
+  },
+);
+
+suite.scenario(
+  'waiter-marks-the-lease',
+  'one who waits for a held lock marks its lease (pullcheck.io/wanted-by), so that a holder keeping it between scenarios (an owed kubelet restart) lets go; the lease it then takes has no mark',
+  async (s) => {
+    const node = testNode();
+    const { kube } = s.env.cluster;
+    const release = await lockNode({ kube, node, holder: `${s.id} holder`, logger: s.env.logger });
+    s.defer(release);
+    expect(await lockWantedBy(kube, node)).toBeUndefined();
+    let sawWait: () => void = () => undefined;
+    const waiting = new Promise<void>((r) => {
+      sawWait = r;
+    });
+    const second = lockNode({ kube, node, holder: `${s.id} waiter`, logger: s.env.logger, onWait: () => sawWait() });
+    await waiting;
+    // The mark follows the first sight of the holder: a few reads at most.
+    let wanted: string | undefined;
+    for (let i = 0; i < 50 && !wanted; i++) {
+      wanted = await lockWantedBy(kube, node);
+      if (!wanted) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(wanted).toContain(`${s.id} waiter`);
+    await release();
+    const releaseSecond = await second;
+    expect(await lockWantedBy(kube, node)).toBeUndefined();
+    await releaseSecond();
+    expect(await lockExists(node)).toBe(false);
   },
 );
