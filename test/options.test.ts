@@ -42,7 +42,7 @@ describe('resolveRunOptions', () => {
       suites: [],
       suitesDirs: [],
       keep: false,
-      parallel: 2,
+      parallel: 3,
       reportDir: 'reports',
       allowPull: true,
       inCluster: false,
