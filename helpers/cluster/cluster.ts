@@ -22,6 +22,7 @@ import { type Kube, kubeFromString, waitFor } from './kube.ts';
 import { setUpPodNetwork, waitForNodesReady } from './podnetwork.ts';
 import type { Profile } from './profile.ts';
 import { readClusterShape } from './shape.ts';
+import { thawNodeContainers } from './thaw.ts';
 
 /** kind puts its nodes on this docker network instead of "kind", so that `down` can remove it. */
 export const KIND_NETWORK = 'pullcheck';
@@ -184,7 +185,13 @@ async function waitForCoreDNS(kube: Kube, timeoutMs: number): Promise<void> {
 export async function clusterDown(name: string, logger: Logger): Promise<void> {
   const kind = await kindBinary(logger);
   if (await clusterExists(kind, name)) {
-    await logger.phase(`kind delete cluster ${name}`, () => run([kind, 'delete', 'cluster', '--name', name], { logger, env: KIND_ENV }));
+    const remove = () =>
+      logger.phase(`kind delete cluster ${name}`, () => run([kind, 'delete', 'cluster', '--name', name], { logger, env: KIND_ENV }));
+    await remove().catch(async (error: unknown) => {
+      // A node docker could not kill because a container in it stayed frozen: thaw, then once more.
+      if (thawNodeContainers(await nodeContainerIds(name, logger), logger) === 0) throw error;
+      await remove();
+    });
   } else {
     logger.info(`no cluster named ${name}`);
   }
@@ -200,6 +207,12 @@ export async function clusterDown(name: string, logger: Logger): Promise<void> {
   await sweepOrphans(logger);
   await removeNetworkIfUnused(logger);
   markCreated(name);
+}
+
+/** The full IDs of the cluster's node containers, found by kind's label. */
+async function nodeContainerIds(name: string, logger: Logger): Promise<string[]> {
+  const r = await docker(['ps', '-aq', '--no-trunc', '--filter', `label=io.x-k8s.kind.cluster=${name}`], { logger });
+  return r.stdout.split('\n').filter(Boolean);
 }
 
 /** The network is shared by every pullcheck cluster: it goes when the last container on it does. */
