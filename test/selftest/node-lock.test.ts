@@ -38,25 +38,37 @@ async function staleLock(s: ScenarioContext, node: string): Promise<Coordination
   return coordination;
 }
 
+/** An onWait for a lock call, and the holder it was first told of. */
+function waitSeen(): { onWait: (holder: string) => void; holder: Promise<string> } {
+  let seen: (holder: string) => void = () => undefined;
+  const holder = new Promise<string>((r) => {
+    seen = r;
+  });
+  return { onWait: (h) => seen(h), holder };
+}
+
+/** A test node whose lock `holder` takes now (released with the scenario, if not before). */
+async function heldNode(s: ScenarioContext, holder: string): Promise<{ node: string; release: () => Promise<void> }> {
+  const node = testNode();
+  const release = await lockNode({ kube: s.env.cluster.kube, node, holder: `${s.id} ${holder}`, logger: s.env.logger });
+  s.defer(release);
+  return { node, release };
+}
+
 suite.scenario(
   'second-holder-waits',
   "a second holder of a node's lock waits until the first releases it, then holds it; released, nothing stays",
   async (s) => {
-    const node = testNode();
+    const { node, release: releaseFirst } = await heldNode(s, 'first');
     const { kube } = s.env.cluster;
-    const releaseFirst = await lockNode({ kube, node, holder: `${s.id} first`, logger: s.env.logger });
-    s.defer(releaseFirst);
     const order: string[] = [];
-    let waiting: (holder: string) => void = () => undefined;
-    const sawHolder = new Promise<string>((r) => {
-      waiting = r;
-    });
-    const second = lockNode({ kube, node, holder: `${s.id} second`, logger: s.env.logger, onWait: (h) => waiting(h) }).then((release) => {
+    const seen = waitSeen();
+    const second = lockNode({ kube, node, holder: `${s.id} second`, logger: s.env.logger, onWait: seen.onWait }).then((release) => {
       order.push('second acquired');
       return release;
     });
     // The second found the lock held (by the first) and is waiting on its watch.
-    expect(await sawHolder).toContain(`${s.id} first`);
+    expect(await seen.holder).toContain(`${s.id} first`);
     order.push('first releasing');
     await releaseFirst();
     const releaseSecond = await second;
@@ -166,12 +178,9 @@ suite.scenario(
       'other suite',
     );
     // Both held now: the next one waits for any candidate, and gets the one let go first (here the second).
-    let sawWait: (holder: string) => void = () => undefined;
-    const waiting = new Promise<string>((r) => {
-      sawWait = r;
-    });
-    const third = lockFreeNode({ kube, nodes: [busy, free], holder: `${s.id} third`, logger: s.env.logger, onWait: (h) => sawWait(h) });
-    expect(await waiting).toContain('other suite');
+    const seen = waitSeen();
+    const third = lockFreeNode({ kube, nodes: [busy, free], holder: `${s.id} third`, logger: s.env.logger, onWait: seen.onWait });
+    expect(await seen.holder).toContain('other suite');
     await taken.release();
     const got = await third;
     expect(got.node).toBe(free);
@@ -186,17 +195,12 @@ suite.scenario(
   'waiter-marks-the-lease',
   'one who waits for a held lock marks its lease (pullcheck.io/wanted-by), so that a holder keeping it between scenarios (an owed kubelet restart) lets go; the lease it then takes has no mark',
   async (s) => {
-    const node = testNode();
+    const { node, release } = await heldNode(s, 'holder');
     const { kube } = s.env.cluster;
-    const release = await lockNode({ kube, node, holder: `${s.id} holder`, logger: s.env.logger });
-    s.defer(release);
     expect(await lockWantedBy(kube, node)).toBeUndefined();
-    let sawWait: () => void = () => undefined;
-    const waiting = new Promise<void>((r) => {
-      sawWait = r;
-    });
-    const second = lockNode({ kube, node, holder: `${s.id} waiter`, logger: s.env.logger, onWait: () => sawWait() });
-    await waiting;
+    const seen = waitSeen();
+    const second = lockNode({ kube, node, holder: `${s.id} waiter`, logger: s.env.logger, onWait: seen.onWait });
+    expect(await seen.holder).toContain(`${s.id} holder`);
     // The mark follows the first sight of the holder: a few reads at most.
     let wanted: string | undefined;
     for (let i = 0; i < 50 && !wanted; i++) {
