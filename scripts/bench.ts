@@ -225,7 +225,7 @@ function distinct(notes: readonly string[]): string {
  * `pullcheck certify` of a registry it did not start itself: `registry serve --kind distribution`
  * beside the bench cluster prints the certify line a vendor would run; it is run --repeat times.
  */
-async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: string): Promise<PhaseResult> {
+async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: string, stated: number | undefined): Promise<PhaseResult> {
   const name = 'certify (registry serve --kind distribution, existing cluster)';
   const serve = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution', '--name', o.name], {
     cwd: ROOT,
@@ -253,7 +253,7 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
       samples.push(r.value.seconds);
       notes.push(`${countsText(figures('certify', r.value, readResults(reportDir)))}${r.value.exitCode === 0 ? ', certified' : ''}`);
     }
-    return { name, samples, unit: 's', target: TARGETS.certify, note: distinct(notes) };
+    return { name, samples, unit: 's', target: TARGETS.certify, ...(stated ? { stated } : {}), note: distinct(notes) };
   } catch (error) {
     return { name, samples: [], unit: 's', target: TARGETS.certify, note: `not measured: ${String(error).split('\n')[0]}` };
   } finally {
@@ -458,7 +458,7 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
     ...(everySuite ? { target: TARGETS.wholeExisting, stated: stated.get('whole run, existing cluster') } : {}),
     note: `${distinct(wholeNotes)}${everySuite ? '' : '; target is for all suites'}`,
   });
-  phases.push(await certifyPhase(o, cli, logger, work));
+  phases.push(await certifyPhase(o, cli, logger, work, stated.get('certify')));
   const sum = perSuite.reduce((s, f) => s + f.wallSeconds, 0);
   const wholeMedian = median(wholeSamples);
   if (sum > 0 && wholeMedian !== undefined)
