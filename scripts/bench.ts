@@ -231,7 +231,6 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
     cwd: ROOT,
     reject: false,
     stdin: 'ignore',
-    stderr: 'ignore',
     detached: true,
   });
   try {
@@ -240,7 +239,15 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
         createInterface({ input: serve.stdout }).on('line', (l) => {
           if (l.startsWith('npx pullcheck certify')) resolve(l);
         });
-      serve.then((r) => reject(new Error(`registry serve exited ${r.exitCode} before printing its certify line`)), reject);
+      serve.then(
+        (r) =>
+          reject(
+            new Error(
+              `registry serve exited ${r.exitCode} before printing its certify line: ${String(r.stderr).trim().split('\n').pop() ?? ''}`,
+            ),
+          ),
+        reject,
+      );
     });
     const [command, input] = line.split(' < ');
     const args = (command ?? '').split(' ').slice(3);
