@@ -452,11 +452,15 @@ export async function journalImage(nodes: NodeAccess, node: string, ref: string,
  * directory). Returns how many there were: none means the caller removes what it knows of itself.
  */
 export async function undoUnder(nodes: NodeAccess, node: string, path: string): Promise<number> {
-  const list = [...(open.get(key(nodes, node)) ?? [])].filter(
-    (c) => c.kind !== 'image' && (c.target === path || c.target.startsWith(`${path.replace(/\/+$/, '')}/`)),
-  );
-  for (const c of list.reverse()) await c.undo(nodes);
+  const list = openUnder(nodes, node, [path]);
+  for (const c of list) await c.undo(nodes);
   return list.length;
+}
+
+/** This process's open file and directory changes on `node` at or under any of `paths`, newest first. */
+function openUnder(nodes: NodeAccess, node: string, paths: readonly string[]): JournaledChange[] {
+  const under = (c: JournaledChange) => paths.some((path) => c.target === path || c.target.startsWith(`${path.replace(/\/+$/, '')}/`));
+  return [...(open.get(key(nodes, node)) ?? [])].filter((c) => c.kind !== 'image' && under(c)).reverse();
 }
 
 /**
@@ -464,8 +468,7 @@ export async function undoUnder(nodes: NodeAccess, node: string, path: string): 
  * in one exec; if that fails, change by change as undoUnder does. Returns how many changes it undid.
  */
 export async function undoUnderAndRemove(nodes: NodeAccess, node: string, paths: readonly string[]): Promise<number> {
-  const under = (c: JournaledChange) => paths.some((path) => c.target === path || c.target.startsWith(`${path.replace(/\/+$/, '')}/`));
-  const list = [...(open.get(key(nodes, node)) ?? [])].filter((c) => c.kind !== 'image' && under(c)).reverse();
+  const list = openUnder(nodes, node, paths);
   const batch = await nodes.exec(node, ['sh', '-c', UNDO_MANY_SHELL, 'sh', UNDO_SHELL, ...list.map((c) => c.entry), '--', ...paths]).then(
     () => true,
     () => false,

@@ -297,10 +297,14 @@ async function acquire(o: NodeLockOptions): Promise<(() => Promise<void>) | unde
     o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired after waiting ${((Date.now() - waitedSince) / 1000).toFixed(1)}s`);
   else o.logger.info(`[${o.holder}] [${o.node}] LOCK acquired`);
   const held = lease;
-  // A merge patch, not a replace: a waiter's mark in between must not make the renewal conflict.
+  // A merge patch, not a replace: a waiter's mark in between must not make the renewal conflict. Its
+  // uid is the precondition: a lease taken over and made anew by another holder is never renewed here.
   const renew = setInterval(() => {
     coordination
-      .patchNamespacedLease({ name, namespace: LOCK_NAMESPACE, body: { spec: { renewTime: new V1MicroTime() } } }, MERGE_PATCH)
+      .patchNamespacedLease(
+        { name, namespace: LOCK_NAMESPACE, body: { metadata: { uid: held.metadata?.uid }, spec: { renewTime: new V1MicroTime() } } },
+        MERGE_PATCH,
+      )
       .catch((e: unknown) => o.logger.warn(`[${o.holder}] [${o.node}] LOCK renewal failed: ${String(e).split('\n')[0] ?? ''}`));
   }, RENEW_MS);
   renew.unref();
