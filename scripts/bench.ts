@@ -59,7 +59,7 @@ const USAGE = `usage: npm run bench -- [options]
   --cold               also time the hermetic build into an empty cache (~30 min; re-tags pullcheck/node:<version>)
   --full               also time the whole \`pullcheck run\` with its own cluster up and down
   --whole-only         skip the per-suite runs: cluster, registry, the whole runs and certify only
-  Whole runs and certify (of a \`registry serve --kind distribution\` registry) are each taken --repeat times.
+  Whole runs and certify (of a \`registry serve --kind distribution-htpasswd\` registry) are each taken --repeat times.
 
 Phases the README states a figure for (its "bench figures" table) get the ratio to it.`;
 
@@ -222,12 +222,12 @@ function distinct(notes: readonly string[]): string {
 }
 
 /**
- * `pullcheck certify` of a registry it did not start itself: `registry serve --kind distribution`
+ * `pullcheck certify` of a registry it did not start itself: `registry serve --kind distribution-htpasswd`
  * beside the bench cluster prints the certify line a vendor would run; it is run --repeat times.
  */
 async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: string, stated: number | undefined): Promise<PhaseResult> {
-  const name = 'certify (registry serve --kind distribution, existing cluster)';
-  const serve = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution', '--name', o.name], {
+  const name = 'certify (registry serve --kind distribution-htpasswd, existing cluster)';
+  const serve = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution-htpasswd', '--name', o.name], {
     cwd: ROOT,
     reject: false,
     stdin: 'ignore',
