@@ -18,6 +18,7 @@ import type { Posture } from '../model/posture.ts';
 import { targetRegistry } from '../model/results.ts';
 import { installNodeAgent } from '../node/agent.ts';
 import { liftQuarantines } from '../node/quarantine.ts';
+import { removeRegistryImages } from '../node/registryimages.ts';
 import { holdJournalLease, replayJournals } from '../node/replay.ts';
 import { targetPosture } from '../posture/target.ts';
 import { PUSH_JOURNAL } from '../registry/cleanup.ts';
@@ -147,6 +148,14 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     await payAllOwedRestarts('the suite ends', ctx.runId || runId).catch((e: unknown) =>
       logger.warn(`kubelet restarts owed: ${String(e)}`),
     );
+    // What the nodes pulled from the suite's own registries goes with them; not around an upgrade,
+    // whose after half runs on what the before half pulled.
+    if (cluster.nodes.how !== 'none' && !ctx.upgrade) {
+      const own = [...registries.values()].filter((r) => r.local).map((r) => r.host);
+      await removeRegistryImages(cluster.nodes, cluster.nodeNames, own, logger).catch((e: unknown) =>
+        logger.warn(`removing the images pulled from the suite's registries: ${String(e)}`),
+      );
+    }
     // Nodes forget the registries first (through the node agent, where there is one), then the
     // agent goes, then the registries it was pulled from.
     for (const r of registries.values()) {

@@ -1,15 +1,19 @@
 // A tool self-test: a deferred cleanup that fails (a node file it cannot restore) fails a scenario
 // whose body passed, with "cleanup: …", and quarantines the node it concerned (helpers/node/quarantine.ts):
 // the node leaves every pick, a scenario that needs it could not run, and lifting the run's quarantines
-// names it and leaves the node as found. The scenarios under test run inside this one, with a run ID
+// names it and leaves the node as found. And a suite's end takes from the nodes what they pulled
+// from its own registries. The scenarios under test run inside this one, with a run ID
 // of their own, and their records are removed once read, so that this self-test stays green.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUARANTINE_TAINT, readClusterShape } from '../../helpers/cluster/shape.ts';
 import type { ScenarioDeclaration } from '../../helpers/framework/declaration.ts';
+import { startEnv } from '../../helpers/framework/env.ts';
 import { defineSuite, type RunEnv, type ScenarioContext } from '../../helpers/framework/harness.ts';
 import { runScenario } from '../../helpers/framework/scenario.ts';
+import { echoImage } from '../../helpers/images/testimages.ts';
+import { nodeHasImage } from '../../helpers/node/preload.ts';
 import { liftQuarantines } from '../../helpers/node/quarantine.ts';
 import { readScenarioRecords } from '../../helpers/report/assemble.ts';
 import { scenarioFileName } from '../../helpers/report/records.ts';
@@ -114,6 +118,40 @@ suite.scenario(
       !(after.spec?.taints ?? []).some((t) => t.key === QUARANTINE_TAINT) &&
         after.metadata?.annotations?.['pullcheck.io/quarantine-reason'] === undefined,
       `${node} should be as found after the lift, but has taints ${JSON.stringify(after.spec?.taints)}`,
+    );
+  },
+);
+
+suite.scenario(
+  'suite-end-removes-its-images',
+  "when a suite ends, the images its nodes pulled from the suite's own registries are gone from those nodes",
+  { needs: ['worker', 'kind'] },
+  async (s) => {
+    const node = s.worker(0);
+    const inner = await startEnv({ suite: 'cleanup-images', registries: [{ name: 'public', auth: 'none' }] });
+    let disposed = false;
+    s.defer(async () => {
+      if (!disposed) await inner.dispose();
+    });
+    const registry = inner.registry('public');
+    const { image } = await echoImage({ os: 'linux', architecture: 'amd64' }, s.env.logger);
+    const repository = `pullcheck/cleanup-images-${inner.runId}`;
+    await registry.client.pushImage(repository, 'v1', image);
+    const ref = registry.ref(repository, 'v1');
+    const verdict = await s.runPod({ image: ref, nodeName: node });
+    claim(
+      verdict.kind === 'completed' && verdict.exitCode === 0,
+      `test setup: the pod on ${node} should run ${ref}, but ${verdict.kind === 'completed' ? `exited ${verdict.exitCode}` : `failed its pull (${verdict.reason})`}`,
+    );
+    claim(
+      await nodeHasImage(s.env.cluster.nodes, node, ref),
+      `test setup: ${node} should hold ${ref} after its pod ran it, but crictl inspecti finds none`,
+    );
+    disposed = true;
+    await inner.dispose();
+    claim(
+      !(await nodeHasImage(s.env.cluster.nodes, node, ref)),
+      `the suite's end should remove ${ref} (pulled from its own registry ${registry.host}) from ${node}, but crictl inspecti still finds it`,
     );
   },
 );
