@@ -250,7 +250,7 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
       );
     });
     const [command, input] = line.split(' < ');
-    const args = (command ?? '').split(' ').slice(3);
+    const args = (command ?? '').split(' ').slice(2); // from `certify` on: npx pullcheck certify …
     const password = input ? readFileSync(input.trim(), 'utf8') : '';
     const samples: number[] = [];
     const notes: string[] = [];
