@@ -225,7 +225,14 @@ function distinct(notes: readonly string[]): string {
  * `pullcheck certify` of a registry it did not start itself: `registry serve --kind distribution-htpasswd`
  * beside the bench cluster prints the certify line a vendor would run; it is run --repeat times.
  */
-async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: string, stated: number | undefined): Promise<PhaseResult> {
+async function certifyPhase(
+  o: BenchOptions,
+  cli: Cli,
+  logger: Logger,
+  work: string,
+  stated: number | undefined,
+  cleanups: (() => Promise<void>)[],
+): Promise<PhaseResult> {
   const name = 'certify (registry serve --kind distribution-htpasswd, existing cluster)';
   const serve = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution-htpasswd', '--name', o.name], {
     cwd: ROOT,
@@ -233,6 +240,19 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
     stdin: 'ignore',
     detached: true,
   });
+  // Stopped before the bench's cluster goes, also on Ctrl-C: a serve left running brought the
+  // cluster it serves beside up again after the bench had deleted it.
+  const stopServe = async () => {
+    if (serve.pid) {
+      try {
+        process.kill(-serve.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+    await serve;
+  };
+  cleanups.push(stopServe);
   try {
     const line = await new Promise<string>((resolve, reject) => {
       if (serve.stdout)
@@ -264,14 +284,7 @@ async function certifyPhase(o: BenchOptions, cli: Cli, logger: Logger, work: str
   } catch (error) {
     return { name, samples: [], unit: 's', target: TARGETS.certify, note: `not measured: ${String(error).split('\n')[0]}` };
   } finally {
-    if (serve.pid) {
-      try {
-        process.kill(-serve.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }
-    await serve;
+    await stopServe();
   }
 }
 
@@ -465,7 +478,7 @@ async function bench(o: BenchOptions, logger: Logger, cli: Cli, cleanups: (() =>
     ...(everySuite ? { target: TARGETS.wholeExisting, stated: stated.get('whole run, existing cluster') } : {}),
     note: `${distinct(wholeNotes)}${everySuite ? '' : '; target is for all suites'}`,
   });
-  phases.push(await certifyPhase(o, cli, logger, work, stated.get('certify')));
+  phases.push(await certifyPhase(o, cli, logger, work, stated.get('certify'), cleanups));
   const sum = perSuite.reduce((s, f) => s + f.wallSeconds, 0);
   const wholeMedian = median(wholeSamples);
   if (sum > 0 && wholeMedian !== undefined)
