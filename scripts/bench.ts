@@ -234,12 +234,16 @@ async function certifyPhase(
   cleanups: (() => Promise<void>)[],
 ): Promise<PhaseResult> {
   const name = 'certify (registry serve --kind distribution-htpasswd, existing cluster)';
-  const serve = execa(process.execPath, [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution-htpasswd', '--name', o.name], {
-    cwd: ROOT,
-    reject: false,
-    stdin: 'ignore',
-    detached: true,
-  });
+  const serve = execa(
+    process.execPath,
+    [join(ROOT, 'bin/pullcheck.js'), 'registry', 'serve', '--kind', 'distribution-htpasswd', '--name', o.name],
+    {
+      cwd: ROOT,
+      reject: false,
+      stdin: 'ignore',
+      detached: true,
+    },
+  );
   // Stopped before the bench's cluster goes, also on Ctrl-C: a serve left running brought the
   // cluster it serves beside up again after the bench had deleted it.
   const stopServe = async () => {
