@@ -133,15 +133,20 @@ class Cli {
 
   /** The running command and the jest it started get SIGTERM and tidy up after themselves. */
   async stop(): Promise<void> {
-    const child = this.current;
-    if (!child?.pid) return;
+    if (this.current) await stopGroup(this.current, 'SIGTERM');
+  }
+}
+
+/** Signals a detached child's process group (it and what it started) once, and waits for the child to end. */
+async function stopGroup(child: ResultPromise, signal: NodeJS.Signals): Promise<void> {
+  if (child.pid) {
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      process.kill(-child.pid, signal);
     } catch {
       // already gone
     }
-    await child.catch(() => undefined);
   }
+  await child.catch(() => undefined);
 }
 
 async function timed<T>(logger: Logger, name: string, fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
@@ -246,16 +251,7 @@ async function certifyPhase(
   );
   // Stopped before the bench's cluster goes, also on Ctrl-C: a serve left running brought the
   // cluster it serves beside up again after the bench had deleted it.
-  const stopServe = async () => {
-    if (serve.pid) {
-      try {
-        process.kill(-serve.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }
-    await serve;
-  };
+  const stopServe = () => stopGroup(serve, 'SIGINT');
   cleanups.push(stopServe);
   try {
     const line = await new Promise<string>((resolve, reject) => {
@@ -288,6 +284,8 @@ async function certifyPhase(
   } catch (error) {
     return { name, samples: [], unit: 's', target: TARGETS.certify, note: `not measured: ${String(error).split('\n')[0]}` };
   } finally {
+    // Stopped here: the cleanup would signal a process group that may be another's by then.
+    cleanups.splice(cleanups.indexOf(stopServe), 1);
     await stopServe();
   }
 }
