@@ -77,6 +77,41 @@ describe('heartbeat', () => {
   });
 });
 
+describe('indentation', () => {
+  it('side-by-side phases are siblings: indented by their ancestors, not by how many run at once', async () => {
+    const { out, lines } = capture();
+    const logger = new Logger(logFile(), out);
+    await logger.phase('suite', async () => {
+      let release = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      await Promise.all([
+        logger.phase('registry a', async () => {
+          await gate;
+          logger.info('inside a');
+        }),
+        logger.phase('registry b', async () => {
+          release();
+          await logger.phase('inner b', async () => undefined);
+        }),
+      ]);
+    });
+    const shown = lines().map((l) => l.slice(9).replace(/ \([\d.]+s\)$/, ''));
+    expect(shown).toEqual([
+      'START suite',
+      '  START registry a',
+      '  START registry b',
+      '    START inner b',
+      '    inside a',
+      '    DONE inner b',
+      '  DONE registry a',
+      '  DONE registry b',
+      'DONE suite',
+    ]);
+  });
+});
+
 describe('GitHub Actions groups', () => {
   it('wraps each outermost phase in ::group::/::endgroup::, never nested', async () => {
     const { out, lines } = capture();

@@ -48,7 +48,6 @@ export class Logger {
   readonly logFile: string;
   readonly phases: PhaseRecord[] = [];
   private lastOutputLine = '';
-  private depth = 0;
   private readonly active = new Set<ActivePhase>();
   private readonly current = new AsyncLocalStorage<ActivePhase>();
   /** The outermost phase whose `::group::` is open (GitHub Actions does not nest groups). */
@@ -97,7 +96,6 @@ export class Logger {
       this.out.write(`::group::${redact(name)}\n`);
     }
     this.print(`START ${name}`);
-    this.depth++;
     this.active.add(phase);
     this.startHeartbeat();
     try {
@@ -124,7 +122,6 @@ export class Logger {
 
   private end(phase: ActivePhase, ok: boolean): void {
     const { name, started } = phase;
-    this.depth--;
     this.active.delete(phase);
     if (phase.parent) phase.parent.children--;
     if (this.active.size === 0 && this.heartbeat) {
@@ -140,8 +137,11 @@ export class Logger {
     }
   }
 
+  /** Indented by the phases it is printed within (from this async context: side-by-side phases are siblings). */
   private print(message: string): void {
-    const line = `${new Date().toISOString().slice(11, 19)} ${'  '.repeat(this.depth)}${redact(message)}`;
+    let depth = 0;
+    for (let p = this.current.getStore(); p && this.active.has(p); p = p.parent) depth++;
+    const line = `${new Date().toISOString().slice(11, 19)} ${'  '.repeat(depth)}${redact(message)}`;
     this.out.write(`${line}\n`);
     this.append(`${line}\n`);
   }
