@@ -23,7 +23,7 @@ import { holdJournalLease, replayJournals } from '../node/replay.ts';
 import { targetPosture } from '../posture/target.ts';
 import { PUSH_JOURNAL } from '../registry/cleanup.ts';
 import { extraNodeTrust, kindName, type RegistryKind, startRegistry } from '../registry/kinds.ts';
-import { publishLocalRegistryHosting, trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
+import { type NodeTrust, publishLocalRegistryHosting, trustRegistriesOnNodes, untrustRegistriesOnNodes } from '../registry/nodetrust.ts';
 import type { PreseededEntry } from '../registry/preseeded.ts';
 import type { TestRegistry } from '../registry/registry.ts';
 import { type CertificateAuthority, createCA } from '../registry/tls.ts';
@@ -158,24 +158,27 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     }
     // Nodes forget the registries first (through the node agent, where there is one), then the
     // agent goes, then the registries it was pulled from.
-    for (const r of registries.values()) {
-      if (r.local || (r.caPem && !ctx.registry?.trustedByRun))
-        for (const host of [r.host, ...extraNodeTrust(r).map((t) => t.host)])
-          await untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, host, runtime).catch((e: unknown) =>
-            logger.warn(`untrusting ${host} on the nodes: ${String(e)}`),
-          );
-    }
+    const trusted = [...registries.values()]
+      .filter((r) => r.local || (r.caPem && !ctx.registry?.trustedByRun))
+      .flatMap((r) => [r.host, ...extraNodeTrust(r).map((t) => t.host)]);
+    await untrustRegistriesOnNodes(cluster.nodes, cluster.nodeNames, trusted, runtime).catch((e: unknown) =>
+      logger.warn(`untrusting ${trusted.join(', ')} on the nodes: ${String(e)}`),
+    );
     for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
     // Jest started by hand (no run): the suite's own quarantines, which no run lifts, end with it.
     if (!ctx.runId)
       await liftQuarantines({ kube: cluster.kube, runId, logger }).catch((e: unknown) => logger.warn(`lifting quarantines: ${String(e)}`));
-    for (const r of registries.values())
-      await r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`));
+    await Promise.all(
+      [...registries.values()].map((r) => r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`))),
+    );
     rmSync(ca.dir, { recursive: true, force: true });
     await releaseJournal().catch(() => undefined);
   };
   try {
     const vendorTaken = new Set<'as-given' | 'public'>();
+    // The suite's own registries start together and the nodes trust them in one write each; the
+    // map keeps the order they were asked in (the first local one is the one published).
+    const slots: (TestRegistry | Promise<TestRegistry>)[] = [];
     for (const req of o.registries) {
       const vendor = vendorFor(ctx, req, vendorTaken);
       if (vendor) {
@@ -184,25 +187,33 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         logger.info(
           `registry ${req.name}: the vendor registry ${vendor.host}${vendor.repositoryPrefix ? ` under ${vendor.repositoryPrefix}/` : ''}${publicRole ? ' (read anonymously)' : ''}`,
         );
-        registries.set(req.name, vendor);
-        // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
-        if (vendor.caPem && !ctx.registry?.trustedByRun)
-          await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, vendor.host, vendor.caPem, runtime);
+        slots.push(vendor);
         continue;
       }
-      if (!cluster.network)
+      const network = cluster.network;
+      if (!network)
         throw new Error(
           `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
         );
-      const started = await logger.phase(
-        `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
-        () => startRegistry({ ...req, ca, network: cluster.network, runId }, logger),
+      slots.push(
+        logger.phase(
+          `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+          () => startRegistry({ ...req, ca, network, runId }, logger),
+        ),
       );
-      registries.set(req.name, started);
-      if (req.trustedByNodes === false) continue;
-      await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, started.host, started.caPem, runtime);
-      for (const t of extraNodeTrust(started)) await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, t.host, t.caPem, runtime);
     }
+    const settled = await Promise.allSettled(slots);
+    // Every started one is in the map before a failure is thrown, so that dispose stops it.
+    for (const [i, r] of settled.entries()) if (r.status === 'fulfilled') registries.set(o.registries[i]?.name ?? '', r.value);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const trust = [...registries.entries()].flatMap(([name, r]): NodeTrust[] => {
+      // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
+      if (!r.local) return r.caPem && !ctx.registry?.trustedByRun ? [{ host: r.host, caPem: r.caPem }] : [];
+      if (o.registries.find((req) => req.name === name)?.trustedByNodes === false) return [];
+      return [{ host: r.host, caPem: r.caPem }, ...extraNodeTrust(r)];
+    });
+    await trustRegistriesOnNodes(cluster.nodes, cluster.nodeNames, trust, runtime);
     const first = [...registries.values()].find((r) => r.local);
     if (first) await publishLocalRegistryHosting(cluster.kube, first.host);
     // Nodes that are not kind containers are reached through the node agent, pulled from the

@@ -10,6 +10,12 @@ import type { NodeRuntime } from '../runtime/runtime.ts';
 
 export { hostsToml } from '../runtime/containerd.ts';
 
+/** A registry the nodes are to pull from: its host, and its CA (undefined: plain HTTP). */
+export interface NodeTrust {
+  host: string;
+  caPem: string | undefined;
+}
+
 /** Writes what makes every node pull from `host` (the CA, for TLS) where `runtime` reads it. `caPem` undefined: plain HTTP. */
 export async function trustRegistryOnNodes(
   nodes: NodeAccess,
@@ -18,12 +24,24 @@ export async function trustRegistryOnNodes(
   caPem: string | undefined,
   runtime: NodeRuntime = containerdRuntime,
 ): Promise<void> {
+  await trustRegistriesOnNodes(nodes, nodeNames, [{ host, caPem }], runtime);
+}
+
+/** The same for several registries at once: one journaled write (and at most one runtime reload) per node. */
+export async function trustRegistriesOnNodes(
+  nodes: NodeAccess,
+  nodeNames: readonly string[],
+  registries: readonly NodeTrust[],
+  runtime: NodeRuntime = containerdRuntime,
+): Promise<void> {
+  if (registries.length === 0) return;
+  const reload = registries.some((r) => runtime.trustNeedsReload(r.caPem));
+  const files = registries.flatMap((r) => runtime.trustFiles(r.host, r.caPem));
   await Promise.all(
     nodeNames.map(async (node) => {
       // Journaled (a killed run's entries are undone by the next); `fresh`: pullcheck's own content,
       // so its undo removes the file even when another suite of the run wrote it first.
-      const reload = runtime.trustNeedsReload(caPem);
-      await journaledWrites(nodes, node, runtime.trustFiles(host, caPem), { restart: reload ? ['crio'] : [] });
+      await journaledWrites(nodes, node, files, { restart: reload ? ['crio'] : [] });
       if (reload) await runtime.reload(nodes, node);
     }),
   );
@@ -35,10 +53,22 @@ export async function untrustRegistryOnNodes(
   host: string,
   runtime: NodeRuntime = containerdRuntime,
 ): Promise<void> {
+  await untrustRegistriesOnNodes(nodes, nodeNames, [host], runtime);
+}
+
+/** Undoes the trust of several registries: one undo per node for all their paths. */
+export async function untrustRegistriesOnNodes(
+  nodes: NodeAccess,
+  nodeNames: readonly string[],
+  hosts: readonly string[],
+  runtime: NodeRuntime = containerdRuntime,
+): Promise<void> {
+  if (hosts.length === 0) return;
+  const paths = hosts.flatMap((host) => runtime.trustPaths(host));
   await Promise.all(
     nodeNames.map(async (node) => {
       // What this process wrote goes through its journal entries; anything else there the old way.
-      const removed = await undoUnderAndRemove(nodes, node, runtime.trustPaths(host));
+      const removed = await undoUnderAndRemove(nodes, node, paths);
       // A runtime that re-reads its registry configuration only when told (CRI-O) is told once the files are gone.
       if (removed > 0 && runtime.trustNeedsReload(undefined)) await runtime.reload(nodes, node);
     }),
