@@ -28,3 +28,14 @@ export async function createManagedNamespace(kube: Kube, o: ManagedNamespace): P
   if (o.ready ?? true) await waitForServiceAccount(kube, o.name, 'default');
   return o.name;
 }
+
+/**
+ * Ends a scenario's namespace: deleted, or, when the run deletes the cluster it made
+ * (`clusterGoesWithRun`), only its pods, so that nothing keeps pulling: the namespace goes with the
+ * cluster, and the namespace controller's sweep of every resource type (a seventh of a run's CPU)
+ * is not paid for a cluster about to be deleted.
+ */
+export async function endNamespace(kube: Kube, name: string, clusterGoesWithRun: boolean | undefined): Promise<void> {
+  if (clusterGoesWithRun) await kube.core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 });
+  else await kube.core.deleteNamespace({ name });
+}

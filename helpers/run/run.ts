@@ -390,6 +390,7 @@ async function writeTargetContext(t: TargetRun): Promise<void> {
       : {}),
     scenarioIds: plan.scenarios.map((e) => e.id),
     keep: o.keep,
+    ...(t.down ? { clusterGoesWithRun: true } : {}),
     ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
     reportManaged: true,
     allowPull: o.allowPull,
