@@ -21,9 +21,11 @@ describe('progress during the suites', () => {
     expect(formatDuration(4_400)).toBe('4s');
     expect(formatDuration(150_000)).toBe('3 min');
     expect(formatDuration(3_900_000)).toBe('1 h 05 min');
-    expect(estimateLeftMs(0, 10_000, 5)).toBeUndefined();
+    expect(estimateLeftMs(0, 0, 5)).toBeUndefined();
+    expect(estimateLeftMs(3, 20_000, 5)).toBeUndefined();
     expect(estimateLeftMs(4, 60_000, 0)).toBeUndefined();
-    expect(estimateLeftMs(4, 60_000, 10)).toBe(150_000);
+    // Three intervals of 20 s since the first finished: 20 s a scenario.
+    expect(estimateLeftMs(4, 60_000, 10)).toBe(200_000);
     expect(
       progressLine({ done: 7, total: 144, record: { id: 'smoke/a', status: 'could-not-run', durationMs: 2_000 }, leftMs: 150_000 }),
     ).toBe('[  7/144] smoke/a could not run (2s) — about 3 min left');
@@ -48,21 +50,31 @@ describe('progress during the suites', () => {
       record(dir, 'smoke/a', 'passed');
       const lines: string[] = [];
       let now = 1_000_000;
-      const progress = new ScenarioProgress({ targetDir: dir, total: 4, write: (l) => lines.push(l), sonobuoyPort: port, now: () => now });
+      const progress = new ScenarioProgress({ targetDir: dir, total: 7, write: (l) => lines.push(l), sonobuoyPort: port, now: () => now });
       progress.update();
       expect(lines).toEqual([]);
+      // The phase's start (jest, registries) takes a minute; then one scenario every 30 s.
       now += 60_000;
       record(dir, 'auth/b', 'failed', 30_000);
       progress.update();
       progress.update();
-      now += 60_000;
-      record(dir, 'auth/c', 'passed', 1_000);
-      progress.update();
+      for (const id of ['auth/c', 'auth/d', 'auth/e']) {
+        now += 30_000;
+        record(dir, id, 'passed', 1_000);
+        progress.update();
+      }
       await progress.settled();
-      expect(lines).toEqual(['[2/4] auth/b failed (30s) — about 2 min left', '[3/4] auth/c passed (1s) — about 1 min left']);
+      expect(lines).toEqual([
+        '[2/7] auth/b failed (30s)',
+        '[3/7] auth/c passed (1s)',
+        '[4/7] auth/d passed (1s)',
+        '[5/7] auth/e passed (1s) — about 1 min left',
+      ]);
       expect(bodies).toEqual([
-        { url: '/progress', method: 'POST', body: { msg: lines[0], total: 4, completed: 2, failures: ['auth/b'] } },
-        { url: '/progress', method: 'POST', body: { msg: lines[1], total: 4, completed: 3, failures: ['auth/b'] } },
+        { url: '/progress', method: 'POST', body: { msg: lines[0], total: 7, completed: 2, failures: ['auth/b'] } },
+        { url: '/progress', method: 'POST', body: { msg: lines[1], total: 7, completed: 3, failures: ['auth/b'] } },
+        { url: '/progress', method: 'POST', body: { msg: lines[2], total: 7, completed: 4, failures: ['auth/b'] } },
+        { url: '/progress', method: 'POST', body: { msg: lines[3], total: 7, completed: 5, failures: ['auth/b'] } },
       ]);
     } finally {
       worker.close();

@@ -17,13 +17,17 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
 }
 
+/** Scenarios of a phase that must have finished before its pace is trusted (three intervals). */
+export const FINISHED_FOR_PACE = 4;
+
 /**
- * What is left, from the pace of this phase: its elapsed time over the scenarios it finished, times
- * those still to run. Undefined until one has finished (no pace yet) and once none is left.
+ * What is left, from the pace of this phase since its first scenario finished: the phase's start
+ * (jest, the suites' registries) is not a scenario's pace. Undefined until FINISHED_FOR_PACE have
+ * finished and once none is left.
  */
-export function estimateLeftMs(finishedThisPhase: number, elapsedMs: number, remaining: number): number | undefined {
-  if (finishedThisPhase <= 0 || remaining <= 0) return undefined;
-  return (elapsedMs / finishedThisPhase) * remaining;
+export function estimateLeftMs(finishedThisPhase: number, sinceFirstFinishedMs: number, remaining: number): number | undefined {
+  if (finishedThisPhase < FINISHED_FOR_PACE || remaining <= 0) return undefined;
+  return (sinceFirstFinishedMs / (finishedThisPhase - 1)) * remaining;
 }
 
 /** `[37/144] pull-policy/never-absent-fails passed (12s) — about 4 min left` */
@@ -81,8 +85,9 @@ function readRecords(targetDir: string): Map<string, ScenarioRecord> {
 export class ScenarioProgress {
   private readonly seen = new Set<string>();
   private readonly failures: string[] = [];
-  private readonly started: number;
   private readonly atStart: number;
+  /** When the first scenario of this phase finished: the pace is measured from there. */
+  private firstFinished: number | undefined;
   private posting: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -95,7 +100,6 @@ export class ScenarioProgress {
       now?: () => number;
     },
   ) {
-    this.started = (o.now ?? Date.now)();
     for (const [file, record] of readRecords(o.targetDir)) this.count(file, record);
     this.atStart = this.seen.size;
   }
@@ -113,7 +117,8 @@ export class ScenarioProgress {
       this.count(file, record);
       const done = this.seen.size;
       const total = Math.max(this.o.total, done);
-      const leftMs = estimateLeftMs(done - this.atStart, now - this.started, total - done);
+      this.firstFinished ??= now;
+      const leftMs = estimateLeftMs(done - this.atStart, now - this.firstFinished, total - done);
       const line = progressLine({ done, total, record, ...(leftMs === undefined ? {} : { leftMs }) });
       this.o.write(line);
       const port = this.o.sonobuoyPort;
