@@ -191,10 +191,17 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         continue;
       }
       const network = cluster.network;
-      if (!network)
-        throw new Error(
-          `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
+      // Not thrown here: the registries already starting must land in the map, so that dispose stops them.
+      if (!network) {
+        slots.push(
+          Promise.reject(
+            new Error(
+              `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
+            ),
+          ),
         );
+        continue;
+      }
       slots.push(
         logger.phase(
           `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
