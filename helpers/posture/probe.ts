@@ -262,10 +262,6 @@ async function probeUntrusted(cluster: Cluster, namespace: string, ref: string):
 }
 
 /**
- * Probes every node against pullcheck's own registry (kind clusters) and the vendor's (when given).
- * Returns one finding per broken node and registry, or one per registry when the registry is the cause.
- */
-/**
  * Nodes holding a node credential pullcheck itself wrote and keeps on purpose (an upgrade's before
  * half, for its after half): a pull without a Secret there proves nothing about the cluster.
  */
@@ -274,6 +270,11 @@ export interface OwnNodeCredentials {
   why: string;
 }
 
+/**
+ * Probes every node against pullcheck's own registry (kind clusters) and the vendor's (when given),
+ * and against a registry whose CA no node was given, side by side.
+ * Returns one finding per broken node and registry, or one per registry when the registry is the cause.
+ */
 export async function probePulls(o: {
   ownCredentials?: OwnNodeCredentials;
   cluster: Cluster;
@@ -289,6 +290,7 @@ export async function probePulls(o: {
   const namespace = `pullcheck-probe-${o.runId}`.slice(0, 63);
   const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
   const cleanups: (() => Promise<unknown>)[] = [];
+  let untrusted: Promise<ProbeFinding[]> = Promise.resolve([]);
   try {
     // Its pods are refused (403) until the controller manager has made the namespace's default
     // ServiceAccount, which takes a while after the API server was restarted (AlwaysPullImages on).
@@ -298,9 +300,21 @@ export async function probePulls(o: {
     const probed: Probed[] = [];
     const image = (await echoImage(hostPlatform(), logger)).image;
     const repository = `pullcheck-probe/echo-${runId}`;
-    if (cluster.network && cluster.nodes.how !== 'none') {
+    const network = cluster.nodes.how === 'none' ? undefined : cluster.network;
+    if (network) {
+      // A node property no scenario can see from one node: every node must refuse a registry whose
+      // CA it was not given (a containerd that skips verification pulls from anyone who answers).
+      untrusted = (async () => {
+        const strangerCa = await createCA(`pullcheck ${runId} (not given to the nodes)`);
+        const stranger = await new LocalRegistry({ name: 'probe-untrusted', auth: 'none', ca: strangerCa, network, runId }, logger).start();
+        cleanups.push(() => stranger.stop());
+        await stranger.client.pushImage(repository, 'probe', image);
+        return probeUntrusted(cluster, namespace, stranger.ref(repository, 'probe'));
+      })();
+      // Awaited below, or in `finally` when the rest failed first.
+      untrusted.catch(() => undefined);
       const ca = await createCA(`pullcheck ${runId}`);
-      const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network: cluster.network, runId }, logger).start();
+      const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network, runId }, logger).start();
       cleanups.push(() => own.stop());
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, own.caPem, o.runtime);
       cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, o.runtime));
@@ -312,19 +326,6 @@ export async function probePulls(o: {
         repository,
         tag: 'probe',
       });
-    }
-    const extra: ProbeFinding[] = [];
-    if (cluster.network && cluster.nodes.how !== 'none') {
-      // A node property no scenario can see from one node: every node must refuse a registry whose
-      // CA it was not given (a containerd that skips verification pulls from anyone who answers).
-      const strangerCa = await createCA(`pullcheck ${runId} (not given to the nodes)`);
-      const stranger = await new LocalRegistry(
-        { name: 'probe-untrusted', auth: 'none', ca: strangerCa, network: cluster.network, runId },
-        logger,
-      ).start();
-      cleanups.push(() => stranger.stop());
-      await stranger.client.pushImage(repository, 'probe', image);
-      extra.push(...(await probeUntrusted(cluster, namespace, stranger.ref(repository, 'probe'))));
     }
     if (o.vendor) {
       const v = o.vendor;
@@ -345,17 +346,22 @@ export async function probePulls(o: {
         }
       }
     }
-    const findings: ProbeFinding[] = [];
-    for (const p of probed) findings.push(...(await probeRegistry(cluster, namespace, p, logger, o.ownCredentials)));
+    // Each registry's pods are their own (names and Secrets), so the registries are probed side by side.
+    const [extra, ...perRegistry] = await Promise.all([
+      untrusted,
+      ...probed.map((p) => probeRegistry(cluster, namespace, p, logger, o.ownCredentials)),
+    ]);
     return [
       ...blameRegistries(
-        findings,
+        perRegistry.flat(),
         cluster.nodeNames,
         probed.map((p) => probeKey(p.registry)),
       ),
-      ...extra,
+      ...(extra ?? []),
     ];
   } finally {
+    // Its registry is in `cleanups` once started: the cleanups wait for it.
+    await untrusted.catch(() => undefined);
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => logger.warn(`probe cleanup: ${String(e)}`));
     forget();
   }
