@@ -15,6 +15,7 @@
 // `regcred`, or an admin preloaded the image). The node's configz only checks that the settings are
 // in force; kubelet's pull record is checked against what the scenario did, never used to expect.
 // Each scenario pushes its own image, so that the records kubelet keeps on disk never mix.
+import type { CoreV1Event } from '@kubernetes/client-node';
 import {
   CredentialVerificationPolicy,
   claim,
@@ -244,9 +245,9 @@ async function pulledSaying(s: ScenarioContext, message: RegExp): Promise<void> 
   );
 }
 
-/** How many times kubelet reported `reason` for pod B (an event's count folds its repeats). */
-async function timesReported(s: ScenarioContext, reason: string): Promise<number> {
-  return (await s.events('pod-b')).filter((ev) => ev.reason === reason).reduce((n, ev) => n + (ev.count ?? 1), 0);
+/** How many times kubelet reported `reason` in `events` (an event's count folds its repeats). */
+function timesReported(events: readonly CoreV1Event[], reason: string): number {
+  return events.filter((ev) => ev.reason === reason).reduce((n, ev) => n + (ev.count ?? 1), 0);
 }
 
 /**
@@ -254,8 +255,8 @@ async function timesReported(s: ScenarioContext, reason: string): Promise<number
  * for its first list (watch_based_manager.go), which a loaded node can miss; kubelet then pulls
  * without it (FailedToRetrieveImagePullSecret) and retries. Such attempts are not the rule's.
  */
-async function attemptsWithoutTheSecret(s: ScenarioContext, node: string): Promise<number> {
-  const unread = await timesReported(s, EventReason.FailedToRetrieveImagePullSecret);
+function attemptsWithoutTheSecret(s: ScenarioContext, node: string, events: readonly CoreV1Event[]): number {
+  const unread = timesReported(events, EventReason.FailedToRetrieveImagePullSecret);
   if (unread > 0)
     s.rule(
       `[${node}] kubelet could not yet read pod B's Secret ${unread === 1 ? 'once' : `${unread} times`} (FailedToRetrieveImagePullSecret) and pulled without it: the verdict rests on kubelet's attempts with the Secret`,
@@ -278,8 +279,9 @@ async function expectOutcome(
         await s.expectRan(verdict, ran);
         await pulledSaying(s, e.presentMessage ?? /already present on machine/);
         // Pulled is recorded where Pulling would have been, so once it is there a Pulling would be too.
-        const pulls = await timesReported(s, EventReason.Pulling);
-        if (pulls > 0 && pulls > (await attemptsWithoutTheSecret(s, node)))
+        const events = await s.events('pod-b');
+        const pulls = timesReported(events, EventReason.Pulling);
+        if (pulls > 0 && pulls > attemptsWithoutTheSecret(s, node, events))
           throw new Error('kubelet pulled the image for pod B (a Pulling event), though the node had it and the rule lets pod B use it');
         break;
       }
@@ -290,7 +292,7 @@ async function expectOutcome(
       case 'pull-fails':
         await s.expectPullFailure(verdict, UNAUTHORIZED);
         // It went to the registry although the node has the image: that is the check.
-        if ((await timesReported(s, EventReason.Pulling)) === 0)
+        if (timesReported(await s.events('pod-b'), EventReason.Pulling) === 0)
           throw new Error('pod B failed without kubelet trying to pull (no Pulling event)');
         await refused();
         break;
@@ -424,7 +426,7 @@ async function runCase(s: ScenarioContext, group: KubeletConfigGroup, policy: Cr
   const refused = async () => {
     if (c.podB !== 'wrong') return;
     // Until kubelet could read the Secret its pulls carried none: the refusal comes with a retry (backoff 10 s, then 20 s).
-    const deadline = Date.now() + (await attemptsWithoutTheSecret(s, node)) * 45_000;
+    const deadline = Date.now() + attemptsWithoutTheSecret(s, node, await s.events('pod-b')) * 45_000;
     for (;;) {
       try {
         return await s.expectCredentialRefused(registry, { repository: pushed.repository, since });
