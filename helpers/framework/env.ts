@@ -214,10 +214,12 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     for (const [i, r] of settled.entries()) if (r.status === 'fulfilled') registries.set(o.registries[i]?.name ?? '', r.value);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const trust = [...registries.entries()].flatMap(([name, r]): NodeTrust[] => {
+    const trust = o.registries.flatMap((req): NodeTrust[] => {
+      const r = registries.get(req.name);
+      if (!r) return [];
       // Parallel suites share the vendor's host: one suite's end must not untrust it under another.
       if (!r.local) return r.caPem && !ctx.registry?.trustedByRun ? [{ host: r.host, caPem: r.caPem }] : [];
-      if (o.registries.find((req) => req.name === name)?.trustedByNodes === false) return [];
+      if (req.trustedByNodes === false) return [];
       return [{ host: r.host, caPem: r.caPem }, ...extraNodeTrust(r)];
     });
     await trustRegistriesOnNodes(cluster.nodes, cluster.nodeNames, trust, runtime);
