@@ -126,6 +126,40 @@ function vendorFor(ctx: RunContext, req: RegistryRequest, taken: ReadonlySet<'as
   );
 }
 
+/** One requested registry: the vendor's where the run was given one for this role, else pullcheck's own, starting. */
+function registrySlot(o: {
+  ctx: RunContext;
+  req: RegistryRequest;
+  vendorTaken: Set<'as-given' | 'public'>;
+  cluster: Cluster;
+  ca: CertificateAuthority;
+  runId: string;
+  logger: Logger;
+}): TestRegistry | Promise<TestRegistry> {
+  const { req, logger } = o;
+  const vendor = vendorFor(o.ctx, req, o.vendorTaken);
+  if (vendor) {
+    const publicRole = vendor.spec.auth === 'none' && Boolean(o.ctx.registry?.username);
+    o.vendorTaken.add(publicRole ? 'public' : 'as-given');
+    logger.info(
+      `registry ${req.name}: the vendor registry ${vendor.host}${vendor.repositoryPrefix ? ` under ${vendor.repositoryPrefix}/` : ''}${publicRole ? ' (read anonymously)' : ''}`,
+    );
+    return vendor;
+  }
+  const network = o.cluster.network;
+  // Not thrown here: the registries already starting must land in the map, so that dispose stops them.
+  if (!network)
+    return Promise.reject(
+      new Error(
+        `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
+      ),
+    );
+  return logger.phase(
+    `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
+    () => startRegistry({ ...req, ca: o.ca, network, runId: o.runId }, logger),
+  );
+}
+
 export async function startEnv(o: { suite: string; registries: readonly RegistryRequest[]; home?: HomeNode }): Promise<RunEnv> {
   const ctx = loadRunContext();
   const runId = randomBytes(3).toString('hex');
@@ -178,37 +212,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     const vendorTaken = new Set<'as-given' | 'public'>();
     // The suite's own registries start together and the nodes trust them in one write each; the
     // map keeps the order they were asked in (the first local one is the one published).
-    const slots: (TestRegistry | Promise<TestRegistry>)[] = [];
-    for (const req of o.registries) {
-      const vendor = vendorFor(ctx, req, vendorTaken);
-      if (vendor) {
-        const publicRole = vendor.spec.auth === 'none' && Boolean(ctx.registry?.username);
-        vendorTaken.add(publicRole ? 'public' : 'as-given');
-        logger.info(
-          `registry ${req.name}: the vendor registry ${vendor.host}${vendor.repositoryPrefix ? ` under ${vendor.repositoryPrefix}/` : ''}${publicRole ? ' (read anonymously)' : ''}`,
-        );
-        slots.push(vendor);
-        continue;
-      }
-      const network = cluster.network;
-      // Not thrown here: the registries already starting must land in the map, so that dispose stops them.
-      if (!network) {
-        slots.push(
-          Promise.reject(
-            new Error(
-              `registry ${req.name}: pullcheck's own registries need a kind cluster on a docker network; this cluster is not one (pass --registry for a registry its nodes can reach)`,
-            ),
-          ),
-        );
-        continue;
-      }
-      slots.push(
-        logger.phase(
-          `start registry ${req.name} (${kindName(req)}, ${req.auth === 'none' ? 'anonymous' : req.auth}, ${req.tls === false ? 'plain HTTP' : 'TLS'})`,
-          () => startRegistry({ ...req, ca, network, runId }, logger),
-        ),
-      );
-    }
+    const slots = o.registries.map((req) => registrySlot({ ctx, req, vendorTaken, cluster, ca, runId, logger }));
     const settled = await Promise.allSettled(slots);
     // Every started one is in the map before a failure is thrown, so that dispose stops it.
     for (const [i, r] of settled.entries()) if (r.status === 'fulfilled') registries.set(o.registries[i]?.name ?? '', r.value);
