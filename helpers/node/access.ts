@@ -1,6 +1,6 @@
 // Running commands on a node. One interface, so that scenarios do not care how: `docker exec` for
-// kind nodes today, a privileged helper DaemonSet for other clusters later.
-import { docker } from '../infra/docker.ts';
+// kind nodes (through the Engine API), a privileged helper DaemonSet for other clusters later.
+import { dockerExec } from '../infra/dockerexec.ts';
 import type { RunResult } from '../infra/exec.ts';
 import type { Logger } from '../infra/log.ts';
 
@@ -28,8 +28,7 @@ export class KindNodeAccess implements NodeAccess {
   constructor(private readonly logger: Logger) {}
 
   exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {
-    const interactive = options.input !== undefined || options.inputFile !== undefined ? ['-i'] : [];
-    return docker(['exec', ...interactive, node, ...argv], { logger: this.logger, ...options });
+    return dockerExec(node, argv, { logger: this.logger, ...options });
   }
 
   async writeFile(node: string, path: string, content: string, mode = '0644'): Promise<void> {
