@@ -42,16 +42,8 @@ function call<T>(socket: string, method: string, path: string, body?: unknown): 
       res.on('error', reject);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 500) >= 300) {
-          const message = (() => {
-            try {
-              return String((JSON.parse(text) as { message?: unknown }).message ?? text);
-            } catch {
-              return text;
-            }
-          })();
-          reject(new EngineError(res.statusCode ?? 500, message.trim()));
-        } else resolve((text ? JSON.parse(text) : undefined) as T);
+        if ((res.statusCode ?? 500) >= 300) reject(new EngineError(res.statusCode ?? 500, text));
+        else resolve((text ? JSON.parse(text) : undefined) as T);
       });
     });
     r.on('error', reject);
@@ -59,12 +51,17 @@ function call<T>(socket: string, method: string, path: string, body?: unknown): 
   });
 }
 
+/** A refusal from the daemon, worded as the CLI prints it; `body` is the daemon's JSON answer (or its text). */
 class EngineError extends Error {
   constructor(
     readonly status: number,
-    message: string,
+    body: string,
   ) {
-    super(`Error response from daemon: ${message}`);
+    let message = body;
+    try {
+      message = String((JSON.parse(body) as { message?: unknown }).message ?? body);
+    } catch {}
+    super(`Error response from daemon: ${message.trim()}`);
   }
 }
 
@@ -117,6 +114,11 @@ function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ std
         stream.destroy();
         resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
       });
+      // Closed without its end (the daemon went away): after an end this changes nothing.
+      stream.on('close', () => {
+        clearTimeout(timer);
+        reject(new Error('the daemon closed the exec stream before its end'));
+      });
       // End of input is a half-close: the daemon closes the process's stdin and keeps sending its output.
       if (o.inputFile) createReadStream(o.inputFile).on('error', reject).pipe(stream);
       else if (o.input !== undefined) stream.end(o.input);
@@ -124,7 +126,7 @@ function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ std
     r.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => reject(new EngineError(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8').trim())));
+      res.on('end', () => reject(new EngineError(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'))));
     });
     r.on('error', reject);
     r.end(body);
