@@ -18,7 +18,16 @@ pullcheck-reg-ff00ff-private:5000/pullcheck/other-run   x          4444444444444
 registry.k8s.io/pause                                   3.10       7777777777777   734kB
 `;
 
-async function run(hosts: string[], refuse = ''): Promise<{ stdout: string; removed: string[] }> {
+/**
+ * `refuse`: an image ID `rmi` refuses while a container names it; `containers`: that image's
+ * containers by state, as `crictl ps -a -q --state S --image ID` lists them (CRI-O refuses an image
+ * an exited container names).
+ */
+async function run(
+  hosts: string[],
+  refuse = '',
+  containers: { exited?: string; running?: string } = {},
+): Promise<{ stdout: string; removed: string[]; containersRemoved: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'pullcheck-crictl-'));
   try {
     writeFileSync(join(dir, 'table'), TABLE);
@@ -28,7 +37,13 @@ async function run(hosts: string[], refuse = ''): Promise<{ stdout: string; remo
       `#!/bin/sh
 case "$1" in
   images) cat "${dir}/table" ;;
-  rmi) echo "$2" >> "${dir}/removed"; [ "$2" != "${refuse}" ] ;;
+  ps) [ "$3 $4 $5 $6" = "-q --state exited --image" ] || exit 1
+      [ "$7" != "${refuse}" ] || [ -z "${containers.exited ?? ''}" ] || [ -e "${dir}/rm" ] || echo "${containers.exited ?? ''}" ;;
+  rm) echo "$2" >> "${dir}/rm" ;;
+  rmi) echo "$2" >> "${dir}/removed"
+       [ "$2" != "${refuse}" ] && exit 0
+       # Refused while any container names it: a running one always, an exited one until removed.
+       [ -z "${containers.running ?? ''}" ] && [ -n "${containers.exited ?? ''}" ] && [ -e "${dir}/rm" ] ;;
 esac
 `,
     );
@@ -36,13 +51,14 @@ esac
     const { stdout } = await execa('sh', ['-c', REMOVE_REGISTRY_IMAGES_SHELL, 'sh', ...hosts], {
       env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` },
     });
-    let removed: string[] = [];
-    try {
-      removed = readFileSync(join(dir, 'removed'), 'utf8').trim().split('\n');
-    } catch {
-      // nothing was removed
-    }
-    return { stdout, removed };
+    const lines = (file: string): string[] => {
+      try {
+        return readFileSync(join(dir, file), 'utf8').trim().split('\n');
+      } catch {
+        return []; // nothing was removed
+      }
+    };
+    return { stdout, removed: lines('removed'), containersRemoved: lines('rm') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -57,6 +73,19 @@ describe("removing what a suite's registries left on a node", () => {
 
   it('counts what crictl refused to remove', async () => {
     const r = await run(['pullcheck-reg-ab12cd-private2:5000'], '3333333333333');
+    expect(parseRemoved(r.stdout)).toEqual({ found: 1, left: 1 });
+  });
+
+  it('removes an exited container that still names a refused image (CRI-O), then the image', async () => {
+    const r = await run(['pullcheck-reg-ab12cd-private2:5000'], '3333333333333', { exited: 'c0ffee' });
+    expect(r.containersRemoved).toEqual(['c0ffee']);
+    expect(r.removed).toEqual(['3333333333333', '3333333333333']);
+    expect(parseRemoved(r.stdout)).toEqual({ found: 1, left: 0 });
+  });
+
+  it('leaves an image a running container uses, and that container', async () => {
+    const r = await run(['pullcheck-reg-ab12cd-private2:5000'], '3333333333333', { running: 'beef' });
+    expect(r.containersRemoved).toEqual([]);
     expect(parseRemoved(r.stdout)).toEqual({ found: 1, left: 1 });
   });
 

@@ -8,11 +8,19 @@ import type { NodeAccess } from './access.ts';
 /**
  * One exec a node: the image IDs whose name starts with `<host>/` for one of the hosts, removed
  * through the CRI (every name of the image with it); prints how many it found and how many stayed.
+ * CRI-O refuses an image that any container names, exited ones too, and kubelet removes the exited
+ * containers of deleted pods only on its next garbage collection: an exited container of such an
+ * image (only the suite's own pods ran images from its registries) goes first, then the image.
  */
 export const REMOVE_REGISTRY_IMAGES_SHELL = `ids=$(crictl images 2>/dev/null | awk -v hosts="$*" 'BEGIN { n = split(hosts, h, " ") }
 NR > 1 { for (i = 1; i <= n; i++) if (index($1, h[i] "/") == 1) { print $3; break } }' | sort -u)
 found=0; left=0
-for id in $ids; do found=$((found + 1)); crictl rmi "$id" >/dev/null 2>&1 || left=$((left + 1)); done
+for id in $ids; do
+  found=$((found + 1))
+  crictl rmi "$id" >/dev/null 2>&1 && continue
+  for c in $(crictl ps -a -q --state exited --image "$id" 2>/dev/null); do crictl rm "$c" >/dev/null 2>&1 || true; done
+  crictl rmi "$id" >/dev/null 2>&1 || left=$((left + 1))
+done
 echo "$found $left"`;
 
 /** Parses the shell's `<found> <left>` line. */
