@@ -17,6 +17,7 @@ import { onInterrupt } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { removeContainersSync } from '../infra/sweep.ts';
 import type { ProbeFinding } from '../model/posture.ts';
+import { removeRegistryImages } from '../node/registryimages.ts';
 import { RegistryClient, RegistryError } from '../registry/client.ts';
 import { trustRegistryOnNodes, untrustRegistryOnNodes } from '../registry/nodetrust.ts';
 import { splitReference } from '../registry/preseeded.ts';
@@ -291,6 +292,11 @@ export async function probePulls(o: {
   const forget = onInterrupt('the pull probe', () => removeContainersSync(`${LABEL_RUN}=${runId}`));
   const cleanups: (() => Promise<unknown>)[] = [];
   let untrusted: Promise<ProbeFinding[]> = Promise.resolve([]);
+  // What the nodes pulled from the probe's own registry goes last, after its pods (helpers/node/registryimages.ts).
+  let ownHost: string | undefined;
+  cleanups.push(async () => {
+    if (ownHost) await removeRegistryImages(cluster.nodes, cluster.nodeNames, [ownHost], logger);
+  });
   try {
     // Its pods are refused (403) until the controller manager has made the namespace's default
     // ServiceAccount, which takes a while after the API server was restarted (AlwaysPullImages on).
@@ -316,6 +322,7 @@ export async function probePulls(o: {
       const ca = await createCA(`pullcheck ${runId}`);
       const own = await new LocalRegistry({ name: 'probe', auth: 'htpasswd', ca, network, runId }, logger).start();
       cleanups.push(() => own.stop());
+      ownHost = own.host;
       await trustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, own.caPem, o.runtime);
       cleanups.push(() => untrustRegistryOnNodes(cluster.nodes, cluster.nodeNames, own.host, o.runtime));
       await own.client.pushImage(repository, 'probe', image);
