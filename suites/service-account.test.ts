@@ -10,12 +10,30 @@ export const suite = defineSuite({
 });
 
 async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[]): Promise<void> {
-  const sa = await waitForServiceAccount(s.env.cluster.kube, s.namespace, name);
-  await s.env.cluster.kube.core.replaceNamespacedServiceAccount({
+  const { kube } = s.env.cluster;
+  const sa = await waitForServiceAccount(kube, s.namespace, name);
+  await kube.core.replaceNamespacedServiceAccount({
     name,
     namespace: s.namespace,
     body: { ...sa, imagePullSecrets: secrets.map((n) => ({ name: n })) },
   });
+  // The admission plugin reads ServiceAccounts from the API server's cache, which may not have the
+  // update yet (a pod created at once was admitted without them in a CI run). Its view shows only in
+  // what it admits: a server-side dry run, nothing stored, until it copies the list. Past the
+  // deadline the scenario goes on, and its own check of the real pod says what the plugin did.
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const dry = await kube.core.createNamespacedPod({
+      namespace: s.namespace,
+      dryRun: 'All',
+      body: {
+        metadata: { name: 'pullcheck-admission-probe' },
+        spec: { serviceAccountName: name, containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1' }] },
+      },
+    });
+    if (JSON.stringify((dry.spec?.imagePullSecrets ?? []).map((r) => r.name)) === JSON.stringify(secrets)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The ServiceAccount admission plugin copied the account's imagePullSecrets into the admitted pod. */
