@@ -2,7 +2,15 @@
 // that lists none of its own, and only then; pods that already exist are never changed.
 
 import type { V1Pod } from '@kubernetes/client-node';
-import { claim, defineSuite, podWhere, type ScenarioContext, UNAUTHORIZED, waitForServiceAccount } from '../helpers/framework/harness.ts';
+import {
+  admittedPod,
+  claim,
+  defineSuite,
+  podWhere,
+  type ScenarioContext,
+  UNAUTHORIZED,
+  waitForServiceAccount,
+} from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
   name: 'service-account',
@@ -23,14 +31,7 @@ async function setPullSecrets(s: ScenarioContext, name: string, secrets: string[
   // deadline the scenario goes on, and its own check of the real pod says what the plugin did.
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const dry = await kube.core.createNamespacedPod({
-      namespace: s.namespace,
-      dryRun: 'All',
-      body: {
-        metadata: { name: 'pullcheck-admission-probe' },
-        spec: { serviceAccountName: name, containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1' }] },
-      },
-    });
+    const dry = await admittedPod(kube, s.namespace, { image: 'pullcheck.invalid/probe:1' }, name);
     if (JSON.stringify((dry.spec?.imagePullSecrets ?? []).map((r) => r.name)) === JSON.stringify(secrets)) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -6,7 +6,7 @@
 // each way and stopped the whole cluster's API meanwhile; the second server is serving in ~15 s.
 // A cluster created with AlwaysPullImages on is no alternative here: CoreDNS and kube-proxy would
 // be re-pulled from registry.k8s.io, which this machine cannot reach.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import YAML from 'yaml';
 import { LABEL_MANAGED } from '../infra/docker.ts';
@@ -186,16 +186,26 @@ export async function untilTrue(check: () => Promise<boolean>, timeoutMs: number
   throw new Error(`waited ${timeoutMs / 1000}s for ${what}${last ? `; last error: ${last}` : ''}`);
 }
 
-/** What an API server makes of an IfNotPresent container, by a server-side dry run (nothing is stored). */
-export async function admittedPolicy(kube: Kube, namespace = 'default'): Promise<string | undefined> {
-  const pod = await kube.core.createNamespacedPod({
+/** The pod an API server's admission makes of one container, by a server-side dry run (nothing is stored). */
+export async function admittedPod(
+  kube: Kube,
+  namespace: string,
+  container: Omit<V1Container, 'name'>,
+  serviceAccountName?: string,
+): Promise<V1Pod> {
+  return kube.core.createNamespacedPod({
     namespace,
     dryRun: 'All',
     body: {
       metadata: { name: 'pullcheck-admission-probe' },
-      spec: { containers: [{ name: 'main', image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' }] },
+      spec: { ...(serviceAccountName ? { serviceAccountName } : {}), containers: [{ name: 'main', ...container }] },
     },
   });
+}
+
+/** What an API server makes of an IfNotPresent container (admittedPod). */
+export async function admittedPolicy(kube: Kube, namespace = 'default'): Promise<string | undefined> {
+  const pod = await admittedPod(kube, namespace, { image: 'pullcheck.invalid/probe:1', imagePullPolicy: 'IfNotPresent' });
   return pod.spec?.containers[0]?.imagePullPolicy;
 }
 

@@ -5,6 +5,7 @@
 
 export { buildOwnProgram } from '../build/components.ts';
 export {
+  admittedPod,
   admittedPolicy,
   type SecondApiServer,
   startSecondApiServer,
