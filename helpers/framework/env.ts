@@ -207,6 +207,8 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     );
     rmSync(ca.dir, { recursive: true, force: true });
     await releaseJournal().catch(() => undefined);
+    // The nodes' exec sessions end with the suite file (the jest worker goes on to the next).
+    cluster.nodes.close?.();
   };
   try {
     const vendorTaken = new Set<'as-given' | 'public'>();

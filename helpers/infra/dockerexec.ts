@@ -19,7 +19,7 @@ export function engineSocket(endpoint: string): string | undefined {
 let endpoint: Promise<string | undefined> | undefined;
 
 /** Where the CLI would talk to the daemon (DOCKER_HOST, DOCKER_CONTEXT and its config weighed by the CLI), asked once. */
-function localSocket(): Promise<string | undefined> {
+export function localSocket(): Promise<string | undefined> {
   endpoint ??= docker(['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}'], { allowFailure: true }).then((r) =>
     r.exitCode === 0 ? engineSocket(r.stdout.trim()) : undefined,
   );
@@ -30,7 +30,7 @@ function localSocket(): Promise<string | undefined> {
 const agent = new Agent({ keepAlive: true });
 
 /** One JSON call to the Engine API; a status of 300 or more is thrown with the daemon's message. */
-function call<T>(socket: string, method: string, path: string, body?: unknown): Promise<T> {
+export function call<T>(socket: string, method: string, path: string, body?: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = data
@@ -52,7 +52,7 @@ function call<T>(socket: string, method: string, path: string, body?: unknown): 
 }
 
 /** A refusal from the daemon, worded as the CLI prints it; `body` is the daemon's JSON answer (or its text). */
-class EngineError extends Error {
+export class EngineError extends Error {
   constructor(
     readonly status: number,
     body: string,
@@ -79,8 +79,23 @@ export function demultiplex(data: Buffer): { stdout: Buffer; stderr: Buffer; res
   return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), rest: data.subarray(i) };
 }
 
-/** Starts the exec with its streams attached; resolves with both outputs once the process closed them. */
-function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ stdout: string; stderr: string }> {
+/** Creates an exec of `argv` in `container`, its output (and stdin, when `stdin`) attached; resolves with its id. */
+export async function createExec(socket: string, container: string, argv: readonly string[], stdin: boolean): Promise<string> {
+  const { Id } = await call<{ Id: string }>(socket, 'POST', `/containers/${encodeURIComponent(container)}/exec`, {
+    AttachStdin: stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    Cmd: argv,
+  });
+  return Id;
+}
+
+/**
+ * Starts the exec and hands over the hijacked connection: what is written is the process's stdin
+ * (its end a half-close), what is read is its output multiplexed (demultiplex), `head` the first of it.
+ */
+export function startExec(socket: string, id: string): Promise<{ stream: Duplex; head: Buffer }> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ Detach: false, Tty: false });
     const r = request({
@@ -89,40 +104,7 @@ function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ std
       path: `/exec/${id}/start`,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), Connection: 'Upgrade', Upgrade: 'tcp' },
     });
-    let timer: NodeJS.Timeout | undefined;
-    r.on('upgrade', (_res, stream: Duplex, head: Buffer) => {
-      let pending = head;
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const take = (chunk: Buffer) => {
-        const d = demultiplex(Buffer.concat([pending, chunk]));
-        pending = d.rest;
-        if (d.stdout.length) out.push(d.stdout);
-        if (d.stderr.length) err.push(d.stderr);
-        if (o.logger && (d.stdout.length || d.stderr.length)) o.logger.detail(Buffer.concat([d.stdout, d.stderr]).toString('utf8'));
-      };
-      if (o.timeoutMs)
-        timer = setTimeout(() => {
-          stream.destroy();
-          reject(new Error(`timed out after ${o.timeoutMs}ms`));
-        }, o.timeoutMs);
-      take(Buffer.alloc(0));
-      stream.on('data', take);
-      stream.on('error', reject);
-      stream.on('end', () => {
-        clearTimeout(timer);
-        stream.destroy();
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-      });
-      // Closed without its end (the daemon went away): after an end this changes nothing.
-      stream.on('close', () => {
-        clearTimeout(timer);
-        reject(new Error('the daemon closed the exec stream before its end'));
-      });
-      // End of input is a half-close: the daemon closes the process's stdin and keeps sending its output.
-      if (o.inputFile) createReadStream(o.inputFile).on('error', reject).pipe(stream);
-      else if (o.input !== undefined) stream.end(o.input);
-    });
+    r.on('upgrade', (_res, stream: Duplex, head: Buffer) => resolve({ stream, head }));
     r.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -130,6 +112,45 @@ function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ std
     });
     r.on('error', reject);
     r.end(body);
+  });
+}
+
+/** Starts the exec with its streams attached; resolves with both outputs once the process closed them. */
+async function attach(socket: string, id: string, o: DockerExecOptions): Promise<{ stdout: string; stderr: string }> {
+  const { stream, head } = await startExec(socket, id);
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let pending = head;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const take = (chunk: Buffer) => {
+      const d = demultiplex(Buffer.concat([pending, chunk]));
+      pending = d.rest;
+      if (d.stdout.length) out.push(d.stdout);
+      if (d.stderr.length) err.push(d.stderr);
+      if (o.logger && (d.stdout.length || d.stderr.length)) o.logger.detail(Buffer.concat([d.stdout, d.stderr]).toString('utf8'));
+    };
+    if (o.timeoutMs)
+      timer = setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`timed out after ${o.timeoutMs}ms`));
+      }, o.timeoutMs);
+    take(Buffer.alloc(0));
+    stream.on('data', take);
+    stream.on('error', reject);
+    stream.on('end', () => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    // Closed without its end (the daemon went away): after an end this changes nothing.
+    stream.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error('the daemon closed the exec stream before its end'));
+    });
+    // End of input is a half-close: the daemon closes the process's stdin and keeps sending its output.
+    if (o.inputFile) createReadStream(o.inputFile).on('error', reject).pipe(stream);
+    else if (o.input !== undefined) stream.end(o.input);
   });
 }
 
@@ -156,15 +177,9 @@ export async function dockerExec(container: string, argv: readonly string[], o: 
   o.logger?.detail(`$ ${shown.join(' ')}`);
   let result: RunResult;
   try {
-    const { Id } = await call<{ Id: string }>(socket, 'POST', `/containers/${encodeURIComponent(container)}/exec`, {
-      AttachStdin: interactive,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      Cmd: argv,
-    });
-    const { stdout, stderr } = await attach(socket, Id, o);
-    result = { stdout: stdout.replace(/\r?\n$/, ''), stderr: stderr.replace(/\r?\n$/, ''), exitCode: await exitCodeOf(socket, Id) };
+    const id = await createExec(socket, container, argv, interactive);
+    const { stdout, stderr } = await attach(socket, id, o);
+    result = { stdout: stdout.replace(/\r?\n$/, ''), stderr: stderr.replace(/\r?\n$/, ''), exitCode: await exitCodeOf(socket, id) };
   } catch (error) {
     // What the CLI prints and exits with when the daemon refuses (no such container, not running);
     // a lost connection or a timeout is -1, as a command that did not exit.

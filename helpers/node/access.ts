@@ -1,7 +1,11 @@
 // Running commands on a node. One interface, so that scenarios do not care how: `docker exec` for
-// kind nodes (through the Engine API), a privileged helper DaemonSet for other clusters later.
+// kind nodes (through the Engine API, most of them over one exec session a node), a privileged
+// helper DaemonSet for other clusters.
+import { hostPlatform } from '../images/oci.ts';
+import { programBinary } from '../images/testimages.ts';
 import { dockerExec } from '../infra/dockerexec.ts';
 import type { RunResult } from '../infra/exec.ts';
+import { ExecSession } from '../infra/execsession.ts';
 import type { Logger } from '../infra/log.ts';
 
 export interface NodeExecOptions {
@@ -20,15 +24,50 @@ export interface NodeAccess {
   exec(node: string, argv: readonly string[], options?: NodeExecOptions): Promise<RunResult>;
   /** Writes a file on the node, creating its directory. */
   writeFile(node: string, path: string, content: string, mode?: string): Promise<void>;
+  /** Lets go of what reaching the nodes holds open (a suite's end); later commands open it again. */
+  close?(): void;
+}
+
+let serverBinary: Promise<Buffer | undefined> | undefined;
+
+/** nodeagent for this host's platform (kind's nodes share it), built once and cached; undefined where it cannot be. */
+function execServer(logger: Logger): Promise<Buffer | undefined> {
+  serverBinary ??= programBinary('nodeagent', hostPlatform(), logger).catch((error: unknown) => {
+    logger.detail(
+      `commands on kind nodes go one docker exec each: nodeagent could not be built (${error instanceof Error ? error.message : String(error)})`,
+    );
+    return undefined;
+  });
+  return serverBinary;
 }
 
 /** Kind node containers are named after their Kubernetes node. */
 export class KindNodeAccess implements NodeAccess {
   readonly how = 'docker-exec';
+  private readonly sessions = new Map<string, Promise<ExecSession | undefined>>();
   constructor(private readonly logger: Logger) {}
 
-  exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {
-    return dockerExec(node, argv, { logger: this.logger, ...options });
+  /** The node's exec session, opened on first use and again after it ended (the node restarted). */
+  private async session(node: string): Promise<ExecSession | undefined> {
+    const known = await this.sessions.get(node);
+    if (known?.open) return known;
+    if (known === undefined && this.sessions.has(node)) return undefined;
+    const opening = execServer(this.logger).then((binary) => (binary ? ExecSession.open(node, binary, this.logger) : undefined));
+    this.sessions.set(node, opening);
+    return opening;
+  }
+
+  async exec(node: string, argv: readonly string[], options: NodeExecOptions = {}): Promise<RunResult> {
+    // A file to stream (an image archive) goes through an exec of its own, as it can be large.
+    const session = options.inputFile === undefined ? await this.session(node) : undefined;
+    if (!session) return dockerExec(node, argv, { logger: this.logger, ...options });
+    const shown = ['docker', 'exec', ...(options.input !== undefined ? ['-i'] : []), node, ...argv];
+    return session.exec(argv, { logger: this.logger, shown, ...options });
+  }
+
+  close(): void {
+    for (const s of this.sessions.values()) void s.then((session) => session?.close());
+    this.sessions.clear();
   }
 
   async writeFile(node: string, path: string, content: string, mode = '0644'): Promise<void> {

@@ -4,6 +4,8 @@
 //
 //	nodeagent [sleep]          the container's main process: waits for SIGTERM or SIGINT, exits 0
 //	nodeagent run -- ARGV...   enters the namespaces of the node's PID 1 and execs ARGV there
+//	nodeagent serve [--remove PATH]
+//	                           runs commands sent as frames on stdin, answers on stdout (serve.go)
 //
 // `run` does what `nsenter --target 1 --mount --uts --ipc --net --cgroup` does, in Go: the command
 // sees the node's filesystem, hostname, network and cgroups, finds its executable on the node's
@@ -52,8 +54,16 @@ func main() {
 			fail(2, "usage: nodeagent run -- COMMAND [ARG...]")
 		}
 		enterNodeAndExec(argv)
+	case args[0] == "serve":
+		self := ""
+		if len(args) == 3 && args[1] == "--remove" {
+			self = args[2]
+		} else if len(args) != 1 {
+			fail(2, "usage: nodeagent serve [--remove PATH]")
+		}
+		serve(self)
 	default:
-		fail(2, "usage: nodeagent [sleep] | nodeagent run -- COMMAND [ARG...]")
+		fail(2, "usage: nodeagent [sleep] | nodeagent run -- COMMAND [ARG...] | nodeagent serve [--remove PATH]")
 	}
 }
 

@@ -1,20 +1,25 @@
 // A command on a kind node through the Engine API (helpers/infra/dockerexec.ts) against the real
 // Docker Engine, beside the same command through the docker CLI: the same output, exit code and
-// refusal, with input from a string or a file. The container is made of this host's own sh and
-// coreutils (no image can be pulled here).
+// refusal, with input from a string or a file; and through an exec session (helpers/infra/
+// execsession.ts), beside the Engine API's own exec. The container is made of this host's own sh
+// and coreutils (no image can be pulled here).
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { hostPlatform } from '../../helpers/images/oci.ts';
+import { programBinary } from '../../helpers/images/testimages.ts';
 import { docker } from '../../helpers/infra/docker.ts';
 import { dockerExec, engineSocket } from '../../helpers/infra/dockerexec.ts';
+import { ExecSession, SERVER_FILE_PREFIX } from '../../helpers/infra/execsession.ts';
+import { Logger } from '../../helpers/infra/log.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 
 const id = randomBytes(3).toString('hex');
 const IMAGE = `pullcheck/hostsh:dockerexec-test-${id}`;
 const NAME = `pullcheck-dockerexec-${id}`;
-const TOOLS = ['sh', 'cat', 'wc', 'sleep', 'head', 'base64', 'tr'];
+const TOOLS = ['sh', 'cat', 'wc', 'sleep', 'head', 'base64', 'tr', 'mktemp', 'chmod', 'rm', 'ls'];
 
 /** An image of this host's sh and a few coreutils with the libraries they load. */
 async function buildHostShImage(dir: string): Promise<void> {
@@ -31,6 +36,7 @@ async function buildHostShImage(dir: string): Promise<void> {
     mkdirSync(join(root, dirname(f)), { recursive: true });
     copyFileSync(f, join(root, f));
   }
+  mkdirSync(join(root, 'var/tmp'), { recursive: true, mode: 0o1777 });
   await execa('sh', ['-c', `tar -C "$1" -cf - . | docker import - "$2"`, 'sh', root, IMAGE]);
 }
 
@@ -65,6 +71,49 @@ describe('docker exec through the Engine API', () => {
     const api = await dockerExec(NAME, argv, { ...o, allowFailure: true });
     const cli = await docker(['exec', ...(o.input !== undefined ? ['-i'] : []), NAME, ...argv], { ...o, allowFailure: true });
     expect(api).toEqual(cli);
+  });
+
+  describe('through one exec session', () => {
+    const logger = new Logger(join(dir, 'session.log'));
+    let session: ExecSession | undefined;
+    const shown = (argv: string[]) => ['docker', 'exec', NAME, ...argv];
+
+    beforeAll(async () => {
+      session = await ExecSession.open(NAME, await programBinary('nodeagent', hostPlatform(), logger), logger);
+    }, 120_000);
+    afterAll(() => session?.close());
+
+    it('starts, and leaves no file of its server in the container', async () => {
+      expect(session?.open).toBe(true);
+      const listing = await dockerExec(NAME, ['ls', '-A', '/var/tmp']);
+      expect(listing.stdout).not.toContain(SERVER_FILE_PREFIX.split('/').pop());
+    });
+
+    it.each(cases)('%s: as its own exec', async (_what, argv, o) => {
+      const own = await dockerExec(NAME, argv, { ...o, allowFailure: true });
+      const through = await session?.exec(argv, { ...o, allowFailure: true, shown: shown(argv) });
+      expect(through).toEqual(own);
+    });
+
+    it('runs commands side by side, each answer to its own command', async () => {
+      const n = 20;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          session?.exec(['sh', '-c', 'sleep 0.$(( $1 % 3 )); echo "$1"; cat', 'sh', String(i)], { input: `in${i}`, shown: [] }),
+        ),
+      );
+      expect(results.map((r) => r?.stdout)).toEqual(Array.from({ length: n }, (_, i) => `${i}\nin${i}`));
+    });
+
+    it('throws as its own exec would for a failed command, and after its end', async () => {
+      const argv = ['sh', '-c', 'echo why >&2; exit 4'];
+      await expect(session?.exec(argv, { shown: shown(argv) })).rejects.toThrow(
+        new RegExp(`^command failed \\(exit 4\\): docker exec ${NAME} sh -c echo why >&2; exit 4\\nwhy$`),
+      );
+      const other = await ExecSession.open(NAME, await programBinary('nodeagent', hostPlatform(), logger), logger);
+      other?.close();
+      await expect(other?.exec(['true'], { shown: shown(['true']) })).rejects.toThrow(/exec session .* was closed/);
+    });
   });
 
   it('streams a file to stdin', async () => {
