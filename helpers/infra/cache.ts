@@ -15,18 +15,35 @@ export function cachePath(...parts: string[]): string {
   return join(cacheDir(), ...parts);
 }
 
+/** Builds under way in this process, by directory: a second caller waits for the first. */
+const building = new Map<string, Promise<{ dir: string; hit: boolean }>>();
+
 /**
  * Returns `dir` after making sure it holds a finished build. `build` receives a scratch directory
- * that becomes `dir` once it resolves.
+ * that becomes `dir` once it resolves. Callers of one process share one build; another process
+ * that finished the same build first keeps its own (same inputs, same result).
  */
-export async function cachedDir(dir: string, build: (scratch: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
-  if (existsSync(join(dir, '.complete'))) return { dir, hit: true };
+export function cachedDir(dir: string, build: (scratch: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+  if (existsSync(join(dir, '.complete'))) return Promise.resolve({ dir, hit: true });
+  let pending = building.get(dir);
+  if (!pending) {
+    pending = buildInto(dir, build).finally(() => building.delete(dir));
+    building.set(dir, pending);
+  }
+  return pending;
+}
+
+async function buildInto(dir: string, build: (scratch: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
   const scratch = `${dir}.partial-${process.pid}`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   try {
     await build(scratch);
     writeFileSync(join(scratch, '.complete'), new Date().toISOString());
+    if (existsSync(join(dir, '.complete'))) {
+      rmSync(scratch, { recursive: true, force: true });
+      return { dir, hit: false };
+    }
     rmSync(dir, { recursive: true, force: true });
     renameSync(scratch, dir);
     return { dir, hit: false };
