@@ -85,10 +85,11 @@ export class ExecSession {
   static async open(container: string, binary: Buffer, logger: Logger): Promise<ExecSession | undefined> {
     const socket = await localSocket();
     if (!socket) return undefined;
+    let session: ExecSession | undefined;
     try {
       const id = await createExec(socket, container, bootstrapArgv(binary.length), true);
       const { stream, head } = await startExec(socket, id);
-      const session = new ExecSession(container, stream);
+      session = new ExecSession(container, stream);
       session.listen(head, logger);
       const ready = session.ready();
       stream.write(binary);
@@ -96,6 +97,7 @@ export class ExecSession {
       session.idle();
       return session;
     } catch (error) {
+      session?.close();
       logger.detail(
         `${container}: commands go one docker exec each (no exec session: ${error instanceof Error ? error.message : String(error)})`,
       );
@@ -122,7 +124,15 @@ export class ExecSession {
       for (const p of this.pending.values()) p.reject(this.ended);
       this.pending.clear();
     };
-    this.stream.on('data', take);
+    this.stream.on('data', (chunk: Buffer) => {
+      try {
+        take(chunk);
+      } catch (error) {
+        // Not its server's answer (a frame that is not JSON): nothing more it says can be trusted.
+        end(`an answer that could not be read: ${error instanceof Error ? error.message : String(error)}`);
+        this.stream.destroy();
+      }
+    });
     this.stream.on('error', (e) => end(e.message));
     this.stream.on('end', () => {
       end('its server exited');
