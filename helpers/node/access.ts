@@ -47,11 +47,18 @@ export class KindNodeAccess implements NodeAccess {
   private readonly sessions = new Map<string, Promise<ExecSession | undefined>>();
   constructor(private readonly logger: Logger) {}
 
-  /** The node's exec session, opened on first use and again after it ended (the node restarted). */
+  /**
+   * The node's exec session, opened by the first command and again after it ended (the node
+   * restarted); undefined where it could not open. Commands that come at once share one opening.
+   */
   private async session(node: string): Promise<ExecSession | undefined> {
-    const known = await this.sessions.get(node);
-    if (known?.open) return known;
-    if (known === undefined && this.sessions.has(node)) return undefined;
+    const current = this.sessions.get(node);
+    if (current) {
+      const known = await current;
+      if (!known || known.open) return known;
+      // Ended: whoever saw it first opens the next one, the others take that.
+      if (this.sessions.get(node) !== current) return this.session(node);
+    }
     const opening = execServer(this.logger).then((binary) => (binary ? ExecSession.open(node, binary, this.logger) : undefined));
     this.sessions.set(node, opening);
     return opening;

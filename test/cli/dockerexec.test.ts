@@ -15,6 +15,7 @@ import { dockerExec, engineSocket } from '../../helpers/infra/dockerexec.ts';
 import { ExecSession, SERVER_FILE_PREFIX } from '../../helpers/infra/execsession.ts';
 import { Logger } from '../../helpers/infra/log.ts';
 import { ownedLabelArgs } from '../../helpers/infra/sweep.ts';
+import { KindNodeAccess } from '../../helpers/node/access.ts';
 
 const id = randomBytes(3).toString('hex');
 const IMAGE = `pullcheck/hostsh:dockerexec-test-${id}`;
@@ -113,6 +114,27 @@ describe('docker exec through the Engine API', () => {
       const other = await ExecSession.open(NAME, await programBinary('nodeagent', hostPlatform(), logger), logger);
       other?.close();
       await expect(other?.exec(['true'], { shown: shown(['true']) })).rejects.toThrow(/exec session .* was closed/);
+    });
+
+    /** Host PIDs of the session servers running in the container. */
+    const servers = async () =>
+      (await docker(['top', NAME, '-o', 'pid,args'])).stdout
+        .split('\n')
+        .filter((l) => /nodeagent\.\w+ serve --remove/.test(l))
+        .map((l) => l.trim().split(/\s+/)[0] ?? '');
+
+    it('KindNodeAccess: commands that come at once share one session, and one opens again after it ended', async () => {
+      const before = await servers();
+      const access = new KindNodeAccess(logger);
+      const many = () => Promise.all(Array.from({ length: 5 }, (_, i) => access.exec(NAME, ['sh', '-c', `echo ${i}`])));
+      expect((await many()).map((r) => r.stdout)).toEqual(['0', '1', '2', '3', '4']);
+      const opened = (await servers()).filter((p) => !before.includes(p));
+      expect(opened).toHaveLength(1);
+      await execa('kill', opened);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await many()).map((r) => r.stdout)).toEqual(['0', '1', '2', '3', '4']);
+      expect((await servers()).filter((p) => !before.includes(p))).toHaveLength(1);
+      access.close();
     });
   });
 
