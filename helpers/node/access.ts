@@ -32,12 +32,14 @@ let serverBinary: Promise<Buffer | undefined> | undefined;
 
 /** nodeagent for this host's platform (kind's nodes share it), built once and cached; undefined where it cannot be. */
 function execServer(logger: Logger): Promise<Buffer | undefined> {
-  serverBinary ??= programBinary('nodeagent', hostPlatform(), logger).catch((error: unknown) => {
-    logger.detail(
-      `commands on kind nodes go one docker exec each: nodeagent could not be built (${error instanceof Error ? error.message : String(error)})`,
-    );
-    return undefined;
-  });
+  serverBinary ??= Promise.resolve()
+    .then(() => programBinary('nodeagent', hostPlatform(), logger))
+    .catch((error: unknown) => {
+      logger.detail(
+        `commands on kind nodes go one docker exec each: nodeagent could not be built (${error instanceof Error ? error.message : String(error)})`,
+      );
+      return undefined;
+    });
   return serverBinary;
 }
 
