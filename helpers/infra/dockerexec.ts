@@ -179,7 +179,7 @@ export async function dockerExec(container: string, argv: readonly string[], o: 
   try {
     const id = await createExec(socket, container, argv, interactive);
     const { stdout, stderr } = await attach(socket, id, o);
-    result = { stdout: stdout.replace(/\r?\n$/, ''), stderr: stderr.replace(/\r?\n$/, ''), exitCode: await exitCodeOf(socket, id) };
+    result = { stdout, stderr, exitCode: await exitCodeOf(socket, id) };
   } catch (error) {
     // What the CLI prints and exits with when the daemon refuses (no such container, not running);
     // a lost connection or a timeout is -1, as a command that did not exit.
@@ -188,6 +188,12 @@ export async function dockerExec(container: string, argv: readonly string[], o: 
     if (o.allowFailure) return { stdout: '', stderr: message, exitCode };
     throw new CommandError(shown, exitCode === 1 ? 1 : undefined, message, { cause: error });
   }
-  if (result.exitCode !== 0 && !o.allowFailure) throw new CommandError(shown, result.exitCode, result.stderr || result.stdout);
+  return execResult(shown, result, o.allowFailure);
+}
+
+/** A finished exec as the CLI gives it: outputs without their final newline; a non-zero exit a CommandError naming `shown`, unless allowed. */
+export function execResult(shown: readonly string[], r: RunResult, allowFailure?: boolean): RunResult {
+  const result = { stdout: r.stdout.replace(/\r?\n$/, ''), stderr: r.stderr.replace(/\r?\n$/, ''), exitCode: r.exitCode };
+  if (result.exitCode !== 0 && !allowFailure) throw new CommandError(shown, result.exitCode, result.stderr || result.stdout);
   return result;
 }

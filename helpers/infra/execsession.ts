@@ -5,7 +5,7 @@
 // as it starts; the end of the session ends it.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createExec, demultiplex, localSocket, startExec } from './dockerexec.ts';
+import { createExec, demultiplex, execResult, localSocket, startExec } from './dockerexec.ts';
 import { CommandError, type RunResult } from './exec.ts';
 import type { Logger } from './log.ts';
 
@@ -194,9 +194,7 @@ export class ExecSession {
     const stdout = text(answer.stdout);
     const stderr = text(answer.stderr);
     if (o.logger && (stdout || stderr)) o.logger.detail(stdout + stderr);
-    const result = { stdout: stdout.replace(/\r?\n$/, ''), stderr: stderr.replace(/\r?\n$/, ''), exitCode: answer.exit };
-    if (result.exitCode !== 0 && !o.allowFailure) throw new CommandError(o.shown, result.exitCode, result.stderr || result.stdout);
-    return result;
+    return execResult(o.shown, { stdout, stderr, exitCode: answer.exit }, o.allowFailure);
   }
 
   /** Ends the server's input: it exits, and with it the exec. */
