@@ -2,14 +2,19 @@
 // that fails with the last state it saw. No polling loops, no sleeps.
 import { Agent } from 'node:https';
 import {
+  type ApiConstructor,
   ApiException,
+  type ApiType,
   CoreV1Api,
+  createConfiguration,
   KubeConfig,
   type KubernetesObject,
   type RequestContext,
+  ServerConfiguration,
   type V1ServiceAccount,
   Watch,
 } from '@kubernetes/client-node';
+import { KeepAliveHttpLibrary } from './apihttp.ts';
 
 export interface Kube {
   config: KubeConfig;
@@ -17,36 +22,50 @@ export interface Kube {
 }
 
 /**
- * A KubeConfig whose requests share one agent per context, so that each new connection resumes the
- * TLS session of the last instead of a full handshake (client-node makes a new agent for every
- * request, and with it a handshake with client certificates on both sides: with hundreds of calls
- * per suite, a share of the API server's CPU in a run). Not keep-alive: node-fetch 2, which
- * client-node sends with, fails a response with "Premature close" when its socket is handed to the
- * next request first (seen in a pod, through the cluster's service address).
+ * A KubeConfig whose API clients keep one connection alive per context (client-node makes a new
+ * agent, and so a new TLS connection with client certificates on both sides, for every request:
+ * with thousands of calls a run, a share of the API server's CPU and of pullcheck's). Its clients
+ * send with KeepAliveHttpLibrary (apihttp.ts). Watches and logs, which client-node sends with
+ * node-fetch 2 itself, share one agent per context without keep-alive: each new connection resumes
+ * the last TLS session (node-fetch 2 fails a response with "Premature close" when its socket goes
+ * to the next request first).
  */
 export class PooledKubeConfig extends KubeConfig {
   readonly #agents = new Map<string, Agent>();
 
-  #pooled(fresh: unknown): unknown {
+  #pooled(fresh: unknown, keepAlive: boolean): unknown {
     if (!(fresh instanceof Agent)) return fresh;
-    const key = this.getCurrentContext();
+    const key = `${keepAlive ? 'keep-alive' : 'resume'} ${this.getCurrentContext()}`;
     let agent = this.#agents.get(key);
     if (!agent) {
-      agent = new Agent({ ...fresh.options, keepAlive: false });
+      // An idle socket goes well before the API server's own idle timeout (90 s) closes it.
+      agent = new Agent({ ...fresh.options, keepAlive, ...(keepAlive ? { timeout: 30_000 } : {}) });
       this.#agents.set(key, agent);
     }
     fresh.destroy();
     return agent;
   }
 
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: this },
+        httpApi: new KeepAliveHttpLibrary(),
+      }),
+    );
+  }
+
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
-    context.setAgent(this.#pooled(context.getAgent()) as Agent);
+    context.setAgent(this.#pooled(context.getAgent(), true) as Agent);
   }
 
   override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
     await super.applyToHTTPSOptions(opts);
-    if ('agent' in opts) (opts as { agent?: unknown }).agent = this.#pooled(opts.agent);
+    if ('agent' in opts) (opts as { agent?: unknown }).agent = this.#pooled(opts.agent, false);
   }
 }
 
