@@ -2,8 +2,7 @@
 // instead of client-node's node-fetch 2. node-fetch 2 cannot use a kept-alive socket (it fails the
 // previous response with "Premature close" once its socket goes to the next request), so every
 // API call paid a new TLS connection with client certificates on both sides.
-import type { ClientRequest, Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type HttpLibrary, Observable, type RequestContext, ResponseContext } from '@kubernetes/client-node';
 

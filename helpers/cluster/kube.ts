@@ -38,7 +38,7 @@ export class PooledKubeConfig extends KubeConfig {
     const key = `${keepAlive ? 'keep-alive' : 'resume'} ${this.getCurrentContext()}`;
     let agent = this.#agents.get(key);
     if (!agent) {
-      // An idle socket goes well before the API server's own idle timeout (90 s) closes it.
+      // Idle sockets go after 30 s, so that few are ones the server has closed meanwhile (apihttp.ts sends again on those).
       agent = new Agent({ ...fresh.options, keepAlive, ...(keepAlive ? { timeout: 30_000 } : {}) });
       this.#agents.set(key, agent);
     }
