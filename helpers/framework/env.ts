@@ -9,10 +9,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { nodeFacts } from '../cluster/existing.ts';
 import { providerFor } from '../cluster/provider.ts';
 import { cacheDir } from '../infra/cache.ts';
-import { LABEL_RUN } from '../infra/docker.ts';
-import { onInterrupt } from '../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../infra/log.ts';
-import { removeContainersSync } from '../infra/sweep.ts';
 import { payAllOwedRestarts } from '../kubelet/owedrestart.ts';
 import type { Posture } from '../model/posture.ts';
 import { targetRegistry } from '../model/results.ts';
@@ -173,11 +170,12 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
   const releaseJournal = await holdJournalLease(cluster.kube, ctx.runId || runId, logger);
   const ca = await createCA(`pullcheck ${runId}`);
   const registries = new Map<string, TestRegistry>();
-  // Ctrl-C: this suite's registries go before the process does; a SIGKILL leaves them to the sweep.
-  const forget = onInterrupt(`registries of ${o.suite}`, () => removeContainersSync(`${LABEL_RUN}=${runId}`));
+  // No signal handler here: in a jest worker `process` is jest's sandbox copy, whose listeners a
+  // signal never reaches. Stopped by Ctrl-C or SIGTERM, the worker just ends; `pullcheck run` sweeps
+  // its registries and undoes its journaled node changes once jest's group is gone (run.ts, stopJest),
+  // and a jest started by hand leaves them to the next run's sweep.
   const disposables: (() => Promise<void>)[] = [];
   const dispose = async () => {
-    forget();
     // Restarts owed to nodes by the suite's last scenarios (helpers/kubelet/owedrestart.ts), before the agent goes.
     await payAllOwedRestarts('the suite ends', ctx.runId || runId).catch((e: unknown) =>
       logger.warn(`kubelet restarts owed: ${String(e)}`),

@@ -1,6 +1,7 @@
 // The process's one handler for Ctrl-C and SIGTERM: what started something registers how to remove
 // it, and on a signal the cleanups run newest first, each awaited, then the process exits with the
-// signal's code (130 or 143). Nothing new starts once a signal came (`interrupted()`).
+// signal's code (130 or 143). Nothing new starts once a signal came (`interrupted()`). Not in a jest
+// test file: there `process` is jest's sandbox copy, which no signal reaches (processgroup.ts).
 type Cleanup = (signal: NodeJS.Signals) => Promise<unknown> | unknown;
 
 const cleanups: { name: string; fn: Cleanup }[] = [];

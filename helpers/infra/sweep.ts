@@ -3,18 +3,23 @@
 import { execFileSync } from 'node:child_process';
 import { docker, LABEL_MANAGED } from './docker.ts';
 import type { Logger } from './log.ts';
+import { zombie } from './processgroup.ts';
 import { sweepDeadTempDirs } from './tempfiles.ts';
 
 export const LABEL_OWNER_PID = 'pullcheck.io/owner-pid';
 
-/** Whether a process of this host exists (EPERM: it does, owned by someone else). */
+/**
+ * Whether a process of this host exists (EPERM: it does, owned by someone else). A zombie does not:
+ * a jest worker stopped with its group stays one until whatever adopted it reaps it, and what it
+ * owned is to be swept at once.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !zombie(pid);
 }
 
 /** `docker create`/`network create` labels of what process `pid` (this one) owns, for the sweep to find. */

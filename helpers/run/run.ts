@@ -18,6 +18,7 @@ import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
 import type { Logger } from '../infra/log.ts';
 import { CODE_EXT, PACKAGE_ROOT } from '../infra/paths.ts';
 import { checkHostTools } from '../infra/preflight.ts';
+import { stopGroup } from '../infra/processgroup.ts';
 import { registerCredentials, registerSecret } from '../infra/redact.ts';
 import { sweepOrphans } from '../infra/sweep.ts';
 import type { Posture, ProbeFinding } from '../model/posture.ts';
@@ -110,9 +111,13 @@ function vendorOf(o: RunOptions, pushJournal?: string): VendorRegistry | undefin
   );
 }
 
-/** The jest process running now, and the cluster creation: a Ctrl-C waits for both before deleting. */
-let activeJest: Promise<unknown> | undefined;
+/**
+ * The jest process running now (the leader of its own process group), the cluster creation and the
+ * target being run: a Ctrl-C or SIGTERM stops the first, waits for the others, then deletes or sweeps.
+ */
+let activeJest: { pid: number; done: Promise<unknown> } | undefined;
 let activeClusterUp: Promise<unknown> | undefined;
+let activeTarget: Promise<unknown> | undefined;
 
 /** The host programs this run needs, each with the reason a missing one is named with. */
 function hostTools(plan: Plan, o: RunOptions): Map<string, string> {
@@ -155,15 +160,31 @@ async function runJest(
         env: { [RUN_CONTEXT_ENV]: contextFile },
         stdio: 'inherit',
         reject: false,
+        // A group of its own: a signal reaches jest and its workers only through the run
+        // (stopJest), which then sweeps what they left; a signal to the run's pid alone reaches them too.
+        detached: true,
       },
     );
-    activeJest = child;
+    if (child.pid) activeJest = { pid: child.pid, done: child };
     try {
       return (await child).exitCode ?? 1;
     } finally {
       activeJest = undefined;
     }
   });
+}
+
+/**
+ * Forwards the signal to jest's process group and waits until none of it runs (a minute, then
+ * SIGKILL): jest's workers cannot hear a signal themselves (their `process` is jest's sandbox copy),
+ * so what they started is swept after them by the target's teardown (sweepLeftovers, the journal).
+ */
+async function stopJest(signal: NodeJS.Signals, logger: Logger): Promise<void> {
+  const jest = activeJest;
+  if (!jest) return;
+  const how = await stopGroup(jest.pid, signal, 60_000);
+  if (how !== 'ended') logger.warn(`jest's processes did not end on ${signal}: ${how} after SIGKILL`);
+  await settled(jest.done, 5_000);
 }
 
 function readTarget(file: string): TargetResult | undefined {
@@ -476,10 +497,14 @@ async function tearDownTarget(t: TargetRun): Promise<void> {
   const { logger } = r;
   await t.liftQuarantine?.().catch((e: unknown) => logger.warn(`lifting the run's node quarantines: ${String(e)}`));
   await t.untrustVendor?.().catch((e: unknown) => logger.warn(`removing the registry's CA from the nodes: ${String(e)}`));
-  // A suite's worker that died (a crash, an OOM kill) left entries of this run: they go now, except
-  // what an upgrade's before half hands over to its after half.
+  // Stopped by a signal, jest's workers are gone (stopJest): their registries, namespaces and node
+  // locks are swept as a killed run's are. Not from a cluster about to be deleted.
+  if (interrupted() && t.cluster && !down)
+    await sweepLeftovers(t).catch((e: unknown) => logger.warn(`sweeping what the stopped suites left: ${String(e)}`));
+  // A suite's worker that died (a crash, an OOM kill, a signal) left entries of this run: they go
+  // now, except what an upgrade's before half hands over to its after half.
   const c = t.journal?.cluster;
-  if (c && !down && c.nodes.how !== 'none' && target.upgrade?.half !== 'before' && !interrupted())
+  if (c && !down && c.nodes.how !== 'none' && target.upgrade?.half !== 'before')
     await replayJournals({ kube: c.kube, nodes: c.nodes, nodeNames: c.nodeNames, logger, onlyRuns: journalRunsKept(r) }).catch(
       (e: unknown) => logger.warn(`node-change journal at the end of ${target.name}: ${String(e)}`),
     );
@@ -524,7 +549,10 @@ function targetRun(shared: RunShared, target: TargetSpec): TargetRun {
 async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetResult> {
   const t = targetRun(shared, target);
   try {
-    for (const step of TARGET_STEPS) await step.run(t);
+    for (const step of TARGET_STEPS) {
+      if (interrupted()) throw new Error(`stopped by a signal before ${step.name}`);
+      await step.run(t);
+    }
     return targetResult(t);
   } catch (error) {
     return failedTarget(t, error);
@@ -643,14 +671,16 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   // The password reaches jest's processes in a 0600 file, never in run.json or their environment.
   const secret = o.registry?.password ? writeSecretFile(o.registry.password) : undefined;
   let pendingDown: (() => Promise<void>) | undefined;
-  // Ctrl-C or SIGTERM: jest (same process group) removes its registries; kind (its own process
-  // group) finishes the cluster it is creating, which is then deleted, so that no node container
-  // appears after the deletion.
-  const forget = onInterrupt('pullcheck run', async () => {
+  // Ctrl-C or SIGTERM: jest's group gets the signal and is waited for; kind (its own process group)
+  // finishes the cluster it is creating, which is then deleted, so that no node container appears
+  // after the deletion; the target's teardown sweeps what jest's workers left and undoes their node
+  // changes (their journal entries), as the next run would.
+  const forget = onInterrupt('pullcheck run', async (signal) => {
     logger.warn('stopping; removing what this run created');
+    await stopJest(signal, logger);
     if (activeClusterUp) logger.warn('waiting for kind to finish creating the cluster, then deleting it');
     await settled(activeClusterUp, 300_000);
-    await settled(activeJest, 60_000);
+    await settled(activeTarget, 300_000);
     await pendingDown?.();
     secret?.remove();
   });
@@ -669,7 +699,9 @@ export async function runPullcheck(o: RunOptions, logger: Logger, given?: GivenT
   try {
     for (const target of targets) {
       if (interrupted()) break;
-      results.push(await runTarget(shared, target));
+      const running = runTarget(shared, target);
+      activeTarget = running;
+      results.push(await running);
     }
   } finally {
     if (!interrupted()) {

@@ -265,4 +265,21 @@ describe('SIGKILL during pullcheck run leaves nothing the next run does not undo
     await expectClean(canaries, certsBefore);
     process.stdout.write(`ordinary run after the kills: ${Math.round((Date.now() - t0) / 1000)}s\n`);
   }, 1_200_000);
+
+  // SIGTERM is not a kill: the run stops jest's group, then removes and undoes what its suites left
+  // itself (their registry, namespace, lock, the credential file), with no next run to do it.
+  it('SIGTERM to the run alone right after a node credential file is written: it undoes the file itself, exits 143, leaves nothing', async () => {
+    const t0 = Date.now();
+    const r = await cli(
+      ['run', '--suite', 'node-credentials', '--focus', '^node-credentials/root-docker-config-json$', '--report-dir', reports],
+      { PULLCHECK_TEST_KILL_AT: 'SIGTERM@node-file-written:/.docker/config.json' },
+      true,
+    );
+    expect({ exitCode: r.exitCode, tail: r.exitCode === 143 ? '' : r.all.slice(-3000) }).toEqual({ exitCode: 143, tail: '' });
+    // The hook fired where it was meant to (else the case proves nothing), and the run itself undid the file.
+    expect(r.all).toMatch(/SIGTERM to the run at node-file-written \S*\/\.docker\/config\.json/);
+    expect(r.all.split('\n').filter((l) => /restored \S+: removed \/\.docker\/config\.json left by run/.test(l))).not.toEqual([]);
+    await expectClean(canaries, certsBefore);
+    process.stdout.write(`SIGTERM after a credential file: ${Math.round((Date.now() - t0) / 1000)}s\n`);
+  }, 1_200_000);
 });

@@ -1,6 +1,6 @@
 // Before any e2e suite of a jest run started by hand (npm run test:e2e): bring the run context's
 // cluster up once, sweep what killed runs left, and remember whether this run made the cluster, so
-// that teardown removes only what it created. Under `pullcheck run` the cluster is ready: nothing to do.
+// that teardown removes only what it created. Under `pullcheck run` the cluster is ready.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sweepClusterLeftovers } from '../../cluster/leftovers.ts';
@@ -8,6 +8,7 @@ import { providerFor } from '../../cluster/provider.ts';
 import { cacheDir } from '../../infra/cache.ts';
 import { onInterrupt } from '../../infra/lifecycle.ts';
 import { defaultLogFile, Logger } from '../../infra/log.ts';
+import { endGroupWhenOrphaned } from '../../infra/processgroup.ts';
 import { sweepOrphans } from '../../infra/sweep.ts';
 import { replayJournals } from '../../node/replay.ts';
 import { loadRunContext } from '../../run/context.ts';
@@ -15,7 +16,9 @@ import { e2eStateFile } from './state.ts';
 
 export async function setUpCluster(): Promise<void> {
   const ctx = loadRunContext();
-  if (ctx.clusterReady) return;
+  // Under `pullcheck run` jest leads a process group of its own, which the run stops on a signal;
+  // a run killed outright cannot, so jest ends the group itself once it finds itself orphaned.
+  if (ctx.clusterReady) return endGroupWhenOrphaned();
   const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-setup'));
   const provider = providerFor(ctx.cluster);
   await sweepOrphans(logger);
