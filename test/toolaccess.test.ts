@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { ownerOfTempDir, sweepDeadTempDirs } from '../helpers/infra/tempfiles.ts';
 import { toolAccess } from '../helpers/registry/toolaccess.ts';
 
 describe('host tool access to a registry (skopeo)', () => {
@@ -18,6 +20,20 @@ describe('host tool access to a registry (skopeo)', () => {
     }
     expect(existsSync(access.dir)).toBe(false);
     access.remove();
+  });
+
+  it('is a private temp dir named with its owner: once the owner is gone (a worker stopped by a signal), the sweep removes it', () => {
+    const access = toolAccess({ host: 'r.example:5000', ca: 'PEM', username: 'u', password: 'tool-canary' });
+    try {
+      expect(ownerOfTempDir(basename(access.dir))).toBe(process.pid);
+      // Only this process counts as gone: other processes' directories in the host's tmpdir stay.
+      expect(sweepDeadTempDirs(() => true, dirname(access.dir))).not.toContain(access.dir);
+      expect(existsSync(access.dir)).toBe(true);
+      expect(sweepDeadTempDirs((pid) => pid !== process.pid, dirname(access.dir))).toContain(access.dir);
+      expect(existsSync(access.dir)).toBe(false);
+    } finally {
+      access.remove();
+    }
   });
 
   it('gives no options for a registry the system roots verify and that takes no credentials', () => {

@@ -1,15 +1,13 @@
 // What a host tool a scenario runs (skopeo) needs to reach a registry as pullcheck's own client
 // does: the registry's CA (a vendor's --registry-ca, else the run CA) and its credentials, in files
-// of a 0700 directory — never on a command line, where `ps` shows them — removed on every exit path
-// the process sees: the scenario's end, Ctrl-C/SIGTERM, and the process's exit.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// of a 0700 directory — never on a command line, where `ps` shows them — removed at the scenario's
+// end, on Ctrl-C/SIGTERM where the process hears it, at the process's exit, and otherwise (a jest
+// worker stopped by a signal, a SIGKILL) by the sweep of private temp dirs whose owner is gone.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onInterrupt } from '../infra/lifecycle.ts';
+import { privateTempDir, removePrivateTempDir } from '../infra/tempfiles.ts';
 import { dockerConfigJson } from './secrets.ts';
-
-/** The prefix of the directories: a sweep of what a SIGKILL left can find them by it. */
-export const TOOL_DIR_PREFIX = 'pullcheck-tool-';
 
 export interface ToolAccess {
   dir: string;
@@ -29,18 +27,16 @@ export function toolAccess(o: {
   username?: string | undefined;
   password?: string | undefined;
 }): ToolAccess {
-  const dir = mkdtempSync(join(tmpdir(), TOOL_DIR_PREFIX));
-  chmodSync(dir, 0o700);
+  // Named with this process's pid: `sweepDeadTempDirs` removes it once the process is gone.
+  const dir = privateTempDir('tool');
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
     forget();
-    process.off('exit', remove);
-    rmSync(dir, { recursive: true, force: true });
+    removePrivateTempDir(dir);
   };
   const forget = onInterrupt(`host tool files ${dir}`, remove);
-  process.on('exit', remove);
   try {
     let certDir: string | undefined;
     if (o.ca) {
