@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { docker } from '../../helpers/infra/docker.ts';
-import { LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
+import { alive, LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLUSTER = 'pullcheck-interrupt';
@@ -34,15 +34,6 @@ async function dockerState(): Promise<DockerState> {
     networks: await lines(['network', 'ls', '--format', '{{.Name}}']),
     volumes: await lines(['volume', 'ls', '--format', '{{.Name}}']),
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
