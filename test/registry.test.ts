@@ -33,6 +33,17 @@ describe('TLS material', () => {
     expect(text).toContain('DNS:pullcheck-reg-x');
     expect(text).toContain('IP Address:127.0.0.1');
   });
+
+  it('one CA issues certificates concurrently, each with a serial of its own', async () => {
+    const ca = await createCA('unit CA');
+    const certs = await Promise.all(Array.from({ length: 8 }, (_, i) => issueServerCertificate(ca, [`pullcheck-reg-${i}`])));
+    const serials = certs.map((c, i) => {
+      const file = join(ca.dir, `server-${i}.crt`);
+      writeFileSync(file, c.certPem);
+      return execFileSync('openssl', ['x509', '-in', file, '-noout', '-serial']).toString().trim();
+    });
+    expect(new Set(serials).size).toBe(certs.length);
+  });
 });
 
 describe('registry and node configuration', () => {

@@ -1,5 +1,6 @@
 // A CA made per run and a server certificate for each registry it starts, with openssl (on every
 // Debian). Nodes trust the CA through containerd's certs.d; the host through the `ca` option.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../infra/exec.ts';
@@ -87,7 +88,9 @@ export async function issueServerCertificate(ca: CertificateAuthority, hosts: re
     ca.certFile,
     '-CAkey',
     ca.keyFile,
-    '-CAcreateserial',
+    // A random serial, not -CAcreateserial: registries start concurrently and would race on one ca.srl file.
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
     '-out',
     crt,
     '-days',
