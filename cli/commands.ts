@@ -67,7 +67,7 @@ export const FLAGS = {
   run: { type: 'string', arg: 'RUN', help: 'registry clean: the run ID (reports/RUN) whose pushes to delete' },
   config: { type: 'string', arg: 'FILE', help: 'YAML with any of the settings above (flags win over it)' },
   keep: { type: 'boolean', help: 'leave the cluster and the scenario namespaces for debugging' },
-  parallel: { type: 'string', arg: 'N', help: 'suites run N at a time in each phase (default 3)' },
+  parallel: { type: 'string', arg: 'N', help: 'suites run N at a time in each phase (default 3; under node locks at most one per node)' },
   timeout: { type: 'string', arg: 'DURATION', help: "per scenario, Go style: 90s, 5m, 1m30s (default: each scenario's own)" },
   'report-dir': { type: 'string', arg: 'DIR', help: 'where reports/<run-id>/ goes (default: reports)' },
   selftest: { type: 'boolean', help: "also pullcheck's own self-test suites (test/selftest; npm test does)" },

@@ -17,7 +17,7 @@ import {
   resolveRunOptions,
   UsageError,
 } from '../helpers/run/options.ts';
-import { planRun } from '../helpers/run/plan.ts';
+import { phaseLanes, planRun } from '../helpers/run/plan.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -421,5 +421,19 @@ describe('noSpaceError', () => {
 
   it('leaves other errors alone', () => {
     expect(noSpaceError(new Error('connection refused'), 'x', cache, plenty)).toBeUndefined();
+  });
+});
+
+describe('lanes a phase runs', () => {
+  it('takes --parallel for the suites that leave nodes alone', () => {
+    expect(phaseLanes('shared', 4, 3)).toBe(4);
+    expect(phaseLanes('shared', 2, 1)).toBe(2);
+  });
+
+  it('runs no more locked suites at once than the cluster has nodes, and at least one', () => {
+    expect(phaseLanes('locked', 4, 3)).toBe(3);
+    expect(phaseLanes('locked', 2, 3)).toBe(2);
+    expect(phaseLanes('locked', 4, 1)).toBe(1);
+    expect(phaseLanes('locked', 4, 0)).toBe(1);
   });
 });

@@ -136,8 +136,9 @@ export interface RunFlags {
 }
 
 /**
- * Suites run at once by default (those that leave nodes alone, then those under per-node locks).
- * Two: their time is mostly waiting on kubelet and containerd, so two overlap well on two cores.
+ * Suites run at once by default (those that leave nodes alone, then those under per-node locks, there
+ * at most one per node: plan.ts, phaseLanes). Three on two cores: a fourth made the first phase
+ * faster and the runtime's failures under load more frequent (docs/measurements.md).
  */
 export const DEFAULT_PARALLEL = 3;
 

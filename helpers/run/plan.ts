@@ -67,3 +67,12 @@ export function planRun(
   const filesOf = (nodes: CatalogEntry['nodes']) => [...new Set(scenarios.filter((e) => e.nodes === nodes).map((e) => e.file))];
   return { shared: filesOf('shared'), locked: filesOf('locked'), scenarios };
 }
+
+/**
+ * How many suite files a phase runs at once: `--parallel`, and in the locked phase no more than the
+ * cluster has nodes (each lane there mostly holds one node; a lane beyond that only waits for a lock
+ * and adds load to the kubelet restarts of the others: docs/measurements.md).
+ */
+export function phaseLanes(phase: 'shared' | 'locked', parallel: number, nodes: number): number {
+  return phase === 'locked' ? Math.max(1, Math.min(parallel, nodes)) : parallel;
+}

@@ -48,7 +48,7 @@ import { type ClusterTarget, RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, type RunContex
 import { runJestConfig } from './jestconfig.ts';
 import { declaredRuntime, matrixLines, profileTargets } from './matrix.ts';
 import type { RunOptions, VendorRegistryOptions } from './options.ts';
-import { type Plan, planRun } from './plan.ts';
+import { type Plan, phaseLanes, planRun } from './plan.ts';
 import { shardName } from './shard.ts';
 import { checkUpstream, upstreamSpec, upstreamTarget } from './upstream.ts';
 
@@ -434,12 +434,13 @@ async function runSuites(t: TargetRun): Promise<void> {
   ] as const;
   for (const [phase, files, what] of phases) {
     if (files.length === 0) continue;
+    const lanes = phaseLanes(phase, o.parallel, clusterOf(t).nodeNames.length);
     await runJest(
       files,
-      { maxWorkers: o.parallel, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
+      { maxWorkers: lanes, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
       contextFile,
       logger,
-      `${target.name}: ${files.length} suite(s) ${what} (${o.parallel} at a time)`,
+      `${target.name}: ${files.length} suite(s) ${what} (${lanes} at a time)`,
     );
     const file = join(targetDir, 'target.json');
     t.parts.push(readTarget(file));
