@@ -1,4 +1,5 @@
-import { claim } from '../helpers/framework/expectations.ts';
+import type { Kube } from '../helpers/cluster/kube.ts';
+import { claim, expectRan } from '../helpers/framework/expectations.ts';
 
 describe('claim', () => {
   it('passes silently when the check holds, without wording the failure', () => {
@@ -24,4 +25,26 @@ describe('claim', () => {
     claim(value !== undefined, 'test setup: the value is there');
     expect(value.length).toBe(1);
   });
+});
+
+describe('expectRan', () => {
+  // Only the log read is exercised: the pod is what a watch saw, the log what the API server answers.
+  const pod = { metadata: { namespace: 'ns', name: 'p' }, spec: { nodeName: 'w1', containers: [{ name: 'main', image: 'reg:5000/r:t' }] } };
+  const kubeLogging = (log: string) => ({ core: { readNamespacedPodLog: async () => log } }) as unknown as Kube;
+
+  it('names an empty log as the runtime losing the output, not as another image', async () => {
+    await expect(expectRan(kubeLogging(''), { kind: 'completed', pod, exitCode: 0 }, { buildId: 'b1' })).rejects.toThrow(
+      /^pod ns\/p on w1 ran reg:5000\/r:t and exited 0, but its log stayed empty \(read again for 10 s\): the runtime kept none of its output/,
+    );
+  }, 20_000);
+
+  it('names another image when the log lacks the marker', async () => {
+    await expect(
+      expectRan(
+        kubeLogging('SUCCESS\npullcheck-marker platform=linux/amd64 build=other\n'),
+        { kind: 'completed', pod, exitCode: 0 },
+        { buildId: 'b1' },
+      ),
+    ).rejects.toThrow(/but not the image pushed for this scenario \(its log lacks "build=b1"\)/);
+  }, 20_000);
 });

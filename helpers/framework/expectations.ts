@@ -6,6 +6,7 @@ import {
   EventReason,
   failedImageOf,
   imageIdOf,
+  LOG_SETTLE_MS,
   NOT_FOUND,
   type PodVerdict,
   PULL_ATTEMPT_FAILED,
@@ -100,6 +101,11 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
   const log = await podLog(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'main', complete);
   const tail = log.trim().split('\n').slice(-3).join(' | ') || '(empty log)';
   if (verdict.exitCode !== 0) throw new Error(`${at} ran ${imageOf(pod)}, but it exited ${verdict.exitCode}: ${tail}`);
+  // Not "another image": the runtime kept none of the container's output (seen on a loaded node).
+  if (log.trim() === '')
+    throw new Error(
+      `${at} ran ${imageOf(pod)} and exited 0, but its log stayed empty (read again for ${LOG_SETTLE_MS / 1000} s): the runtime kept none of its output, so the marker "${marker}" cannot prove which image ran`,
+    );
   if (!log.includes('SUCCESS') || !log.includes(marker))
     throw new Error(
       `${at} ran ${imageOf(pod)}, but not the image pushed for this scenario (its log lacks "${marker}"${log.includes('SUCCESS') ? '' : ' and SUCCESS'}): ${tail}`,

@@ -373,7 +373,7 @@ export async function podLog(
   return log;
 }
 
-const LOG_SETTLE_MS = 10_000;
+export const LOG_SETTLE_MS = 10_000;
 
 export async function podEvents(kube: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
   const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Pod` });
