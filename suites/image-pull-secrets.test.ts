@@ -11,6 +11,7 @@ import {
   imageIdOf,
   installNodeFile,
   kubeletProcessFacts,
+  logTail,
   podWhere,
   renderCredentialFile,
   type ScenarioContext,
@@ -108,7 +109,7 @@ suite.section('image-pull-secrets: Secrets that work', () => {
       claim(
         second.includes(`build=${b.buildId}`),
         () =>
-          `kubelet must use each of a pod's imagePullSecrets for its own registry, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB}, but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+          `kubelet must use each of a pod's imagePullSecrets for its own registry, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB}, but its log lacks build=${b.buildId}: ${logTail(second)}`,
       );
       const secondId = imageIdOf(verdict.pod, 'second');
       claim(
@@ -146,7 +147,7 @@ suite.section("image-pull-secrets: merged with the node's own credentials", () =
       claim(
         second.includes(`build=${b.buildId}`),
         () =>
-          `kubelet must merge a pod's imagePullSecrets with the node's own credentials, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB} (the node's config.json has only ${s.env.registry('private').host}), but its log lacks build=${b.buildId}: ${second.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+          `kubelet must merge a pod's imagePullSecrets with the node's own credentials, so container second of ${podWhere(verdict.pod)} should have run ${b.ref} with Secret ${credB} (the node's config.json has only ${s.env.registry('private').host}), but its log lacks build=${b.buildId}: ${logTail(second)}`,
       );
       const secondId = imageIdOf(verdict.pod, 'second');
       claim(

@@ -31,6 +31,7 @@ import {
   installNodeCredentials,
   installNodeFile,
   kubeletProcessFacts,
+  logTail,
   owedFirst,
   type PodVerdict,
   PULL_FAILED_REASONS,
@@ -515,7 +516,7 @@ suite.section("node-credentials: the page's own verification pod", () => {
       claim(
         log.split('\n')[0] === 'SUCCESS' && log.includes(`build=${img.buildId}`),
         () =>
-          `kubectl logs ${name} should print SUCCESS (the page's check) and the marker of build ${img.buildId}, but ${at} logged: ${log.trim().split('\n').slice(-3).join(' | ') || '(empty log)'}`,
+          `kubectl logs ${name} should print SUCCESS (the page's check) and the marker of build ${img.buildId}, but ${at} logged: ${logTail(log)}`,
       );
       claim(
         (c?.imageID ?? '').includes(img.digest),

@@ -1,5 +1,6 @@
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { claim, expectRan } from '../helpers/framework/expectations.ts';
+import { logTail } from '../helpers/framework/pods.ts';
 
 describe('claim', () => {
   it('passes silently when the check holds, without wording the failure', () => {
@@ -47,4 +48,14 @@ describe('expectRan', () => {
       ),
     ).rejects.toThrow(/but not the image pushed for this scenario \(its log lacks "build=b1"\)/);
   }, 20_000);
+});
+
+describe('logTail', () => {
+  it('keeps the last three lines of a log, one line', () => {
+    expect(logTail('a\nb\nc\nd\n')).toBe('b | c | d');
+  });
+
+  it("names an empty log as the runtime's loss, not as a marker missing", () => {
+    expect(logTail('  \n')).toMatch(/^\(empty log, read again for 10 s: the runtime kept none of the container's output\)$/);
+  });
 });

@@ -7,6 +7,7 @@ import {
   failedImageOf,
   imageIdOf,
   LOG_SETTLE_MS,
+  logTail,
   NOT_FOUND,
   type PodVerdict,
   PULL_ATTEMPT_FAILED,
@@ -99,7 +100,7 @@ export async function expectRan(kube: Kube, verdict: PodVerdict, e: RanExpectati
   const marker = e.platform ? `pullcheck-marker platform=${e.platform} build=${e.buildId}` : `build=${e.buildId}`;
   const complete = (l: string) => verdict.exitCode !== 0 || (l.includes('SUCCESS') && l.includes(marker));
   const log = await podLog(kube, pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', 'main', complete);
-  const tail = log.trim().split('\n').slice(-3).join(' | ') || '(empty log)';
+  const tail = logTail(log);
   if (verdict.exitCode !== 0) throw new Error(`${at} ran ${imageOf(pod)}, but it exited ${verdict.exitCode}: ${tail}`);
   // Not "another image": the runtime kept none of the container's output (seen on a loaded node).
   if (log.trim() === '')

@@ -206,6 +206,7 @@ export {
   describePod,
   EventReason,
   imageIdOf,
+  logTail,
   NOT_FOUND,
   type PodSpecInput,
   type PodVerdict,

@@ -375,6 +375,15 @@ export async function podLog(
 
 export const LOG_SETTLE_MS = 10_000;
 
+/**
+ * A log's last lines for a failure sentence. An empty one is named as the runtime's loss (seen on a
+ * loaded node), so it is not read as another image or a missing marker.
+ */
+export function logTail(log: string): string {
+  const tail = log.trim().split('\n').slice(-3).join(' | ');
+  return tail || `(empty log, read again for ${LOG_SETTLE_MS / 1000} s: the runtime kept none of the container's output)`;
+}
+
 export async function podEvents(kube: Kube, namespace: string, name: string): Promise<CoreV1Event[]> {
   const l = await kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Pod` });
   return l.items;
