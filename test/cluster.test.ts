@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { secondApiServerManifest, withAdmissionPlugin } from '../helpers/cluster/apiserver.ts';
@@ -14,10 +13,12 @@ import { cniConfig, nodeNetworkScript } from '../helpers/cluster/podnetwork.ts';
 import { loadProfile, ProfileError, validateProfile } from '../helpers/cluster/profile.ts';
 import { scenarioNamespace } from '../helpers/framework/scenario.ts';
 import { hasCapSysResource } from '../helpers/infra/preflight.ts';
+import { tempDirs } from './tempdirs.ts';
 
 const kindCluster = { kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{ role: 'control-plane' }, { role: 'worker' }] };
 
 describe('cluster profiles', () => {
+  const tmp = tempDirs('pullcheck-profile-');
   it('the default profile is 1 control plane + 2 workers named pullcheck', () => {
     const p = loadProfile('default');
     expect(p.clusterName).toBe('pullcheck');
@@ -30,7 +31,7 @@ describe('cluster profiles', () => {
   });
 
   it('malformed YAML is one clear error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pc-'));
+    const dir = tmp();
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'name: [unclosed\n');
     expect(() => loadProfile(file)).toThrow(ProfileError);

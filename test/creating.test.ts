@@ -1,13 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { halfMade, kindCreating, markCreated, markCreating } from '../helpers/cluster/creating.ts';
+import { tempDirs } from './tempdirs.ts';
 
 describe('a kind cluster being created', () => {
   const saved = process.env['PULLCHECK_CACHE_DIR'];
+  const tmp = tempDirs('pullcheck-creating-');
   beforeAll(() => {
-    process.env['PULLCHECK_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'pullcheck-creating-'));
+    process.env['PULLCHECK_CACHE_DIR'] = tmp();
   });
   afterAll(() => {
     if (saved === undefined) delete process.env['PULLCHECK_CACHE_DIR'];

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import {
@@ -16,6 +15,7 @@ import {
 } from '../helpers/build/nodeimage/crioconfig.ts';
 import { CONTAINERD_REGISTRY_PATCH, KUBELET_CGROUP_V1_PATCH, renderKindConfig } from '../helpers/cluster/kindconfig.ts';
 import { loadProfile } from '../helpers/cluster/profile.ts';
+import { tempDirs } from './tempdirs.ts';
 
 describe('CRI-O profile and kind config', () => {
   const profile = loadProfile('cri-o');
@@ -90,9 +90,10 @@ describe('the runc wrapper (run with bash and jq)', () => {
   const bounding = BigInt(`0x${own('CapBnd')}`);
   const allowed = CAPABILITY_NAMES.filter((_, i) => ((bounding >> BigInt(i)) & 1n) === 1n);
   const ownOom = Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim());
+  const tmp = tempDirs('pc-crio-');
 
   function runWrapper(args: (bundle: string) => string[], process: Record<string, unknown>) {
-    const dir = mkdtempSync(join(tmpdir(), 'pc-crio-'));
+    const dir = tmp();
     const script = join(dir, 'runc');
     writeFileSync(script, RUNC_WRAPPER);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.2.0', process }));

@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kube } from '../helpers/cluster/kube.ts';
 import { run } from '../helpers/infra/exec.ts';
@@ -21,6 +20,7 @@ import {
   writerOfDirectory,
 } from '../helpers/node/journal.ts';
 import { replayNode } from '../helpers/node/replay.ts';
+import { tempDirs } from './tempdirs.ts';
 
 // The journal's node commands run here, in a temporary directory: the same sh a node runs them with.
 const here: NodeAccess = {
@@ -29,10 +29,10 @@ const here: NodeAccess = {
     run(argv, { ...(o.input !== undefined ? { input: o.input } : {}), ...(o.allowFailure ? { allowFailure: true } : {}) }),
   writeFile: () => Promise.reject(new Error('not used')),
 };
-const tmp = () => mkdtempSync(join(tmpdir(), 'pullcheck-journal-'));
+const tmp = tempDirs('pullcheck-journal-');
 const entriesUnder = (root: string): string[] =>
   existsSync(root) ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\/\d{6}(\.tmp)?$/.test(f)) : [];
-const logger = new Logger(join(tmpdir(), `pullcheck-journal-test-${process.pid}.log`));
+const logger = new Logger(join(tmp(), 'journal-test.log'));
 const noKube = undefined as unknown as Kube;
 
 beforeAll(() => setJournalRun('20261204-test'));

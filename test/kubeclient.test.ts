@@ -1,7 +1,10 @@
 import { createServer, get, type RequestOptions, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { kubeFromString } from '../helpers/cluster/kube.ts';
-import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
+import { issueServerCertificate } from '../helpers/registry/tls.ts';
+import { unitCAs } from './tempdirs.ts';
+
+const newCA = unitCAs();
 
 // An API server stand-in on loopback that counts connections and full TLS handshakes: the clients
 // pullcheck makes keep one connection alive, not a new one for every request as client-node's own
@@ -16,7 +19,7 @@ describe('API clients', () => {
   let kubeconfig = '';
 
   beforeAll(async () => {
-    const ca = await createCA('unit CA');
+    const ca = await newCA('unit CA');
     const cert = await issueServerCertificate(ca, ['127.0.0.1']);
     server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
       requests += 1;

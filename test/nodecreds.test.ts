@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../helpers/infra/exec.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
@@ -16,6 +15,7 @@ import {
   writeNewNodeFile,
 } from '../helpers/kubelet/nodecreds.ts';
 import type { NodeAccess } from '../helpers/node/access.ts';
+import { tempDirs } from './tempdirs.ts';
 
 const CRED = { server: 'reg.example:5000', username: 'alice', password: 's3cret-pw' };
 const AUTH = Buffer.from('alice:s3cret-pw').toString('base64');
@@ -138,7 +138,7 @@ describe('a new node file', () => {
       run(argv, { ...(o.input !== undefined ? { input: o.input } : {}), ...(o.allowFailure ? { allowFailure: true } : {}) }),
     writeFile: () => Promise.reject(new Error('not used')),
   };
-  const tmp = () => mkdtempSync(join(tmpdir(), 'pullcheck-nodefile-'));
+  const tmp = tempDirs('pullcheck-nodefile-');
 
   it('is written 0600 into a directory it makes, and its removal takes that directory too', async () => {
     const root = tmp();

@@ -6,7 +6,10 @@ import { clearSecrets, redact, registerCredentials } from '../helpers/infra/reda
 import { htpasswdLine, verifyHtpasswd } from '../helpers/registry/htpasswd.ts';
 import { hostsToml, localRegistryHostingData } from '../helpers/registry/nodetrust.ts';
 import { registryConfig } from '../helpers/registry/registry.ts';
-import { createCA, issueServerCertificate, subjectAltNames } from '../helpers/registry/tls.ts';
+import { issueServerCertificate, subjectAltNames } from '../helpers/registry/tls.ts';
+import { unitCAs } from './tempdirs.ts';
+
+const newCA = unitCAs();
 
 describe('htpasswd', () => {
   it('writes bcrypt lines that verify only the right password', () => {
@@ -23,7 +26,7 @@ describe('TLS material', () => {
   });
 
   it('a server certificate verifies against the run CA and not without it', async () => {
-    const ca = await createCA('unit CA');
+    const ca = await newCA('unit CA');
     const cert = await issueServerCertificate(ca, ['pullcheck-reg-x', '127.0.0.1']);
     const file = join(ca.dir, 'server.crt');
     writeFileSync(file, cert.certPem);
@@ -35,7 +38,7 @@ describe('TLS material', () => {
   });
 
   it('one CA issues certificates concurrently, each with a serial of its own', async () => {
-    const ca = await createCA('unit CA');
+    const ca = await newCA('unit CA');
     const certs = await Promise.all(Array.from({ length: 8 }, (_, i) => issueServerCertificate(ca, [`pullcheck-reg-${i}`])));
     const serials = certs.map((c, i) => {
       const file = join(ca.dir, `server-${i}.crt`);

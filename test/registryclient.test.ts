@@ -17,7 +17,10 @@ import {
   RegistryError,
   retryAfterMs,
 } from '../helpers/registry/client.ts';
-import { createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
+import { issueServerCertificate } from '../helpers/registry/tls.ts';
+import { unitCAs } from './tempdirs.ts';
+
+const newCA = unitCAs();
 
 interface Seen {
   method: string;
@@ -168,7 +171,7 @@ describe('Bearer tokens', () => {
   });
 
   it('over TLS, the realm on another host verifies with the run CA', async () => {
-    const ca = await createCA('registry client unit CA');
+    const ca = await newCA('registry client unit CA');
     const cert = await issueServerCertificate(ca, ['127.0.0.1']);
     const tls = { key: cert.keyPem, cert: cert.certPem };
     const auth = await tokenServer(undefined, { token: 'tls-token' }, tls);

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ownerOfTempDir, privateTempDir, removePrivateTempDir, sweepDeadTempDirs } from '../helpers/infra/tempfiles.ts';
+import { tempDirs } from './tempdirs.ts';
 
 const MODULE = new URL('../helpers/infra/tempfiles.ts', import.meta.url).pathname;
 
 describe('private temp dirs (credentials on the host)', () => {
+  const tmp = tempDirs('pullcheck-sweep-test-');
   it('are 0700 and carry their owner pid', () => {
     const dir = privateTempDir('secret');
     expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -17,7 +18,7 @@ describe('private temp dirs (credentials on the host)', () => {
   });
 
   it("are swept when their owner is gone, never a live owner's", () => {
-    const root = mkdtempSync(join(tmpdir(), 'pullcheck-sweep-test-'));
+    const root = tmp();
     const dead = join(root, 'pullcheck-private-secret-999999-AbC123');
     const live = join(root, `pullcheck-private-ca-${process.pid}-XyZ789`);
     const other = join(root, 'pullcheck-kind-Qwe456');

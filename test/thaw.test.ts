@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerCgroupDirs, thawUnder } from '../helpers/cluster/thaw.ts';
+import { tempDirs } from './tempdirs.ts';
 
 describe('thawing a node container a frozen cgroup keeps alive', () => {
+  const tmp = tempDirs('pullcheck-thaw-');
   it('thaws every frozen cgroup under it (v1 freezer.state, v2 cgroup.freeze) and leaves the others', () => {
-    const root = mkdtempSync(join(tmpdir(), 'pullcheck-thaw-'));
+    const root = tmp();
     const node = join(root, 'freezer', 'docker', 'abc');
     const frozen = join(node, 'kubelet.slice', 'pod.slice', 'cri-containerd-1.scope');
     const thawedAlready = join(node, 'kubelet.slice', 'pod.slice', 'cri-containerd-2.scope');

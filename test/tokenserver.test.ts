@@ -1,13 +1,11 @@
 import { generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { Logger } from '../helpers/infra/log.ts';
 import { clearSecrets, redact } from '../helpers/infra/redact.ts';
 import { registryConfig, TOKEN_PUBLIC_PREFIXES } from '../helpers/registry/registry.ts';
-import { type CertificateAuthority, createCA, issueServerCertificate } from '../helpers/registry/tls.ts';
+import { type CertificateAuthority, issueServerCertificate } from '../helpers/registry/tls.ts';
 import {
   grantedAccess,
   ipv4Gateway,
@@ -20,6 +18,9 @@ import {
   TokenServer,
   type TokenUser,
 } from '../helpers/registry/tokenserver.ts';
+import { tempDirs, unitCAs } from './tempdirs.ts';
+
+const newCA = unitCAs();
 
 const policy = { publicPrefixes: TOKEN_PUBLIC_PREFIXES };
 const admin: TokenUser = { username: 'admin', password: 'admin-pw-123', grants: [{ repository: '*', actions: ['*'] }] };
@@ -138,13 +139,14 @@ function verifyLikeDistribution(token: string, rootPem: string): { header: Recor
 
 describe('token server: a round trip on loopback', () => {
   let ca: CertificateAuthority;
+  const tmp = tempDirs('pullcheck-unit-');
   let auth: TokenAuth;
   let server: TokenServer;
   const query = (scope: string) => `?service=${encodeURIComponent(auth.service)}&scope=${encodeURIComponent(scope)}`;
 
   beforeAll(async () => {
-    ca = await createCA('unit token CA');
-    const logger = new Logger(join(mkdtempSync(join(tmpdir(), 'pullcheck-unit-')), 'token.log'));
+    ca = await newCA('unit token CA');
+    const logger = new Logger(join(tmp(), 'token.log'));
     auth = await startTokenAuth({ ca, host: '127.0.0.1', name: 'unit', runId: 'abc123', policy, logger });
     server = auth.server;
     server.addUser(admin);
@@ -238,13 +240,13 @@ describe('token server: a round trip on loopback', () => {
 
   it('serves only /token, over TLS from the suite CA', async () => {
     expect((await call(auth.realm.replace('/token', '/other'), ca.certPem, {})).status).toBe(404);
-    await expect(call(auth.realm, (await createCA('another CA')).certPem, {})).rejects.toThrow(/certificate|self[- ]signed|verify/i);
+    await expect(call(auth.realm, (await newCA('another CA')).certPem, {})).rejects.toThrow(/certificate|self[- ]signed|verify/i);
   });
 });
 
 describe('token server: signing material', () => {
   it('says which address it could not listen on, and why that address', async () => {
-    const ca = await createCA('unit listen CA');
+    const ca = await newCA('unit listen CA');
     const tls = await issueServerCertificate(ca, ['192.0.2.123']);
     const signing = await issueServerCertificate(ca, ['signer']);
     const server = new TokenServer({ issuer: 'i', service: 's', signing, tls, host: '192.0.2.123', policy });
@@ -254,7 +256,7 @@ describe('token server: signing material', () => {
   });
 
   it('rejects a key type distribution would not take from us', async () => {
-    const ca = await createCA('unit ed CA');
+    const ca = await newCA('unit ed CA');
     const tls = await issueServerCertificate(ca, ['127.0.0.1']);
     const { privateKey } = generateKeyPairSync('ed25519');
     const server = new TokenServer({

@@ -17,8 +17,11 @@ import { docker, LABEL_MANAGED } from '../../helpers/infra/docker.ts';
 import { defaultLogFile, Logger } from '../../helpers/infra/log.ts';
 import { LABEL_OWNER_PID, ownedLabelArgs } from '../../helpers/infra/sweep.ts';
 import { LocalRegistry, type StartedRegistry } from '../../helpers/registry/registry.ts';
-import { type CertificateAuthority, createCA } from '../../helpers/registry/tls.ts';
+import type { CertificateAuthority } from '../../helpers/registry/tls.ts';
 import { RESULTS_SCHEMA } from '../../helpers/report/schema.ts';
+import { unitCAs } from '../tempdirs.ts';
+
+const newCA = unitCAs();
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'bin/pullcheck.js');
@@ -554,7 +557,7 @@ describe('bad input: exit 2, one line naming the fix, nothing created', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tmpfsDir]);
       mounted = true;
     }
-    [ca, otherCa] = await Promise.all([createCA('bad-input test CA'), createCA('a CA that signed nothing')]);
+    [ca, otherCa] = await Promise.all([newCA('bad-input test CA'), newCA('a CA that signed nothing')]);
     // Labelled with this process, so that a killed test run's network is swept (testcontainers'
     // Network takes no labels, and its reaper is off here).
     network = `pullcheck-bad-input-${randomBytes(3).toString('hex')}`;

@@ -4,7 +4,7 @@
 // another run uses is never the one deleted.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { docker } from '../../helpers/infra/docker.ts';
 import { alive, LABEL_OWNER_PID } from '../../helpers/infra/sweep.ts';
@@ -60,7 +60,7 @@ async function added(before: DockerState, after: DockerState): Promise<string[]>
 async function interruptAt(profile: string, marker: RegExp): Promise<{ exitCode: number | undefined; output: string }> {
   const child: ResultPromise = execa(
     'node',
-    ['bin/pullcheck.js', 'run', '--profile', profile, '--suite', 'smoke', '--report-dir', join(tmpdir(), 'pullcheck-interrupt-reports')],
+    ['bin/pullcheck.js', 'run', '--profile', profile, '--suite', 'smoke', '--report-dir', join(dirname(profile), 'reports')],
     {
       cwd: ROOT,
       detached: true,

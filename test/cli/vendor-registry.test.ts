@@ -20,8 +20,11 @@ import { RegistryClient } from '../../helpers/registry/client.ts';
 import { htpasswdLine } from '../../helpers/registry/htpasswd.ts';
 import { ensureRegistryImage, registryConfig } from '../../helpers/registry/registry.ts';
 import { addressIn, createOwnNetwork } from '../../helpers/registry/standalone.ts';
-import { type CertificateAuthority, createCA, issueServerCertificate } from '../../helpers/registry/tls.ts';
+import { type CertificateAuthority, issueServerCertificate } from '../../helpers/registry/tls.ts';
 import type { RunResults } from '../../helpers/report/schema.ts';
+import { unitCAs } from '../tempdirs.ts';
+
+const newCA = unitCAs();
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 /** The kind cluster the test uses (default pullcheck, the e2e project's); a developer sharing a host names their own. */
@@ -81,7 +84,7 @@ describe('pullcheck run --registry (a registry pullcheck did not start)', () => 
     const status = await execa('node', ['bin/pullcheck.js', 'cluster', 'status', ...NAME_ARGS], { cwd: ROOT, reject: false });
     createdCluster = !/: running/.test(status.stdout);
     await execa('node', ['bin/pullcheck.js', 'cluster', 'up', ...NAME_ARGS], { cwd: ROOT });
-    ca = await createCA('vendor test CA');
+    ca = await newCA('vendor test CA');
     network = `pullcheck-vendor-net-${randomBytes(3).toString('hex')}`;
     ({ ip, nodes: attached } = await vendorNetwork(network));
     const cert = await issueServerCertificate(ca, [ip]);
