@@ -74,3 +74,44 @@ describe('the import graph of helpers/', () => {
     expect(circles(graph).filter((c) => c.length > 2)).toEqual([]);
   });
 });
+
+/** What each file loads when it is loaded: static imports and re-exports, not `import type` (erased) nor `import()`. */
+function valueImports(): Map<string, string[]> {
+  const files = readdirSync(join(ROOT, 'helpers'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join('helpers', f));
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const source = readFileSync(join(ROOT, f), 'utf8');
+    const deps = [...source.matchAll(/^(import|export)\s(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => {
+      const spec = m[2] ?? '';
+      return spec.startsWith('.') ? normalize(join(dirname(f), spec)) : spec;
+    });
+    graph.set(f, deps);
+  }
+  return graph;
+}
+
+function reachable(graph: Map<string, string[]>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [from];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (seen.has(f)) continue;
+    seen.add(f);
+    todo.push(...(graph.get(f) ?? []));
+  }
+  return seen;
+}
+
+describe("what jest's own process loads in every phase of a run", () => {
+  const graph = valueImports();
+  // Loaded before any worker starts and after the last ends, once per phase: the Kubernetes client
+  // and testcontainers cost about a second there, and only the workers use them.
+  it.each(['helpers/report/jest-reporter.ts', 'helpers/framework/jest/cluster-setup.ts', 'helpers/framework/jest/cluster-teardown.ts'])(
+    '%s reaches neither the Kubernetes client nor testcontainers',
+    (entry) => {
+      const loaded = [...reachable(graph, entry)];
+      expect(loaded.filter((m) => m === '@kubernetes/client-node' || m === 'testcontainers')).toEqual([]);
+    },
+  );
+});

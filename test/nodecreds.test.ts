@@ -10,10 +10,10 @@ import {
   nodeConfigJson,
   nodeDockercfg,
   pageVerificationPod,
-  rootDirOf,
   sameFileAs,
   writeNewNodeFile,
 } from '../helpers/kubelet/nodecreds.ts';
+import { rootDirOf } from '../helpers/kubelet/process.ts';
 import type { NodeAccess } from '../helpers/node/access.ts';
 import { tempDirs } from './tempdirs.ts';
 

@@ -69,7 +69,6 @@ export {
   parallelPullsPatch,
   pullConcurrencyLimit,
   pullIntervals,
-  readImagePullSettings,
 } from '../kubelet/imagepulls.ts';
 export {
   CredentialVerificationPolicy,
@@ -85,7 +84,6 @@ export {
   policyPlan,
   pulledRecordPath,
   pullRecordUnderPulledRef,
-  readKubeletPullSettings,
   readPullHistory,
   recordUnderPulledRefLine,
   type VerificationExpectation,
@@ -96,7 +94,6 @@ export {
   type CredentialSearchPath,
   credentialSearchPaths,
   credsStoreOnlyConfigJson,
-  DEFAULT_KUBELET_ROOT_DIR,
   fileKubeletReads,
   httpHeadersOnlyConfigJson,
   kubeletProcessFacts,
@@ -104,13 +101,13 @@ export {
   presentCredentialFiles,
   renderCredentialFile,
   restartKubelet,
-  rootDirOf,
   type SearchPlace,
   sameFileAs,
   writeNewNodeFile,
 } from '../kubelet/nodecreds.ts';
 export { owedFirst, owedMarkerPath } from '../kubelet/owedrestart.ts';
-export { kubeletArgv } from '../kubelet/process.ts';
+export { DEFAULT_KUBELET_ROOT_DIR, kubeletArgv, rootDirOf } from '../kubelet/process.ts';
+export { readImagePullSettings, readKubeletPullSettings } from '../kubelet/pullsettings.ts';
 export { KindNodeAccess } from '../node/access.ts';
 export {
   nodeHasImage,

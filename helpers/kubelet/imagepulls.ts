@@ -10,10 +10,8 @@
 //
 // The overlap of pulls is read from pullcheck's slowed blob host (programs/blobhost -delay), which
 // logs each request's start and end: a pull lasts from its first blob request to its last answer.
-import type { Kube } from '../cluster/kube.ts';
 import type { AccessEntry } from '../registry/accesslog.ts';
 import type { KubeletConfigPatch } from './config.ts';
-import { readKubeletConfigz } from './config.ts';
 
 /** How a kubelet sends image pulls to its runtime. */
 export interface ImagePullSettings {
@@ -81,10 +79,6 @@ export function imagePullSettingsFromConfigz(kubeletconfig: Record<string, unkno
     serializeImagePulls: typeof serialize === 'boolean' ? serialize : !(typeof max === 'number' && max >= 2),
     ...(typeof max === 'number' ? { maxParallelImagePulls: max } : {}),
   };
-}
-
-export async function readImagePullSettings(kube: Kube, node: string): Promise<ImagePullSettings> {
-  return imagePullSettingsFromConfigz(await readKubeletConfigz(kube, node));
 }
 
 /**

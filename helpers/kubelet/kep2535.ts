@@ -11,13 +11,11 @@
 // AlwaysVerify always. A re-check with no credentials is a pull without them.
 
 import { createHash } from 'node:crypto';
-import type { Kube } from '../cluster/kube.ts';
 import { isRecord } from '../infra/guards.ts';
 import { CredentialVerificationPolicy } from '../model/posture.ts';
 import type { NodeAccess } from '../node/access.ts';
-import { type KubeletConfigPatch, readKubeletConfigz } from './config.ts';
-import { rootDirOf } from './nodecreds.ts';
-import { kubeletArgv } from './process.ts';
+import type { KubeletConfigPatch } from './config.ts';
+import { kubeletArgv, rootDirOf } from './process.ts';
 
 export { CredentialVerificationPolicy } from '../model/posture.ts';
 
@@ -117,13 +115,6 @@ export function kubeletPulledImageExpectation(s: KubeletPullSettings, ref: strin
     case CredentialVerificationPolicy.AlwaysVerify:
       return { needsCredentials: true, rule: `AlwaysVerify: every present image is re-checked, so B fails without credentials [${facts}]` };
   }
-}
-
-/** The node's kubelet settings for KEP-2535, from its configz endpoint and its reported version. */
-export async function readKubeletPullSettings(kube: Kube, node: string): Promise<KubeletPullSettings> {
-  const kubeletconfig = await readKubeletConfigz(kube, node);
-  const version = (await kube.core.readNode({ name: node })).status?.nodeInfo?.kubeletVersion ?? '';
-  return pullSettingsFromConfigz({ kubeletconfig }, version);
 }
 
 // ---------------------------------------------------------------------------------------------

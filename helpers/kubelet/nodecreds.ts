@@ -24,9 +24,7 @@ import { registerCredentials } from '../infra/redact.ts';
 import type { NodeAccess } from '../node/access.ts';
 import { journaledWrite, type Restart } from '../node/journal.ts';
 import { dockerCfg, type RegistryCredential } from '../registry/secrets.ts';
-import { KUBELET_PID_SHELL } from './process.ts';
-
-export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
+import { KUBELET_PID_SHELL, rootDirOf } from './process.ts';
 
 export type CredentialFileFormat = 'config.json' | '.dockercfg';
 
@@ -134,16 +132,6 @@ export function httpHeadersOnlyConfigJson(headers: Record<string, string>): stri
 
 export function renderCredentialFile(format: CredentialFileFormat, credentials: readonly RegistryCredential[]): string {
   return format === 'config.json' ? nodeConfigJson(credentials) : nodeDockercfg(credentials);
-}
-
-/** Parses a `--root-dir` flag (both `--root-dir X` and `--root-dir=X`) from kubelet's argv. */
-export function rootDirOf(argv: readonly string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a.startsWith('--root-dir=')) return a.slice('--root-dir='.length);
-    if (a === '--root-dir' && argv[i + 1]) return argv[i + 1] ?? DEFAULT_KUBELET_ROOT_DIR;
-  }
-  return DEFAULT_KUBELET_ROOT_DIR;
 }
 
 /** Reads `/proc/<pid>` of the node's kubelet: argv, cwd and environment. */

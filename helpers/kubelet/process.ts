@@ -23,6 +23,18 @@ export function mainProcessShell(name: string): string {
 
 export const KUBELET_PID_SHELL = mainProcessShell('kubelet');
 
+export const DEFAULT_KUBELET_ROOT_DIR = '/var/lib/kubelet';
+
+/** Parses a `--root-dir` flag (both `--root-dir X` and `--root-dir=X`) from kubelet's argv. */
+export function rootDirOf(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a.startsWith('--root-dir=')) return a.slice('--root-dir='.length);
+    if (a === '--root-dir' && argv[i + 1]) return argv[i + 1] ?? DEFAULT_KUBELET_ROOT_DIR;
+  }
+  return DEFAULT_KUBELET_ROOT_DIR;
+}
+
 /** kubelet's argv, from `/proc/<pid>/cmdline` on the node. */
 export async function kubeletArgv(nodes: NodeAccess, node: string): Promise<string[]> {
   const { stdout } = await nodes.exec(node, ['sh', '-c', `${KUBELET_PID_SHELL}\ntr "\\0" "\\n" < "/proc/$pid/cmdline"`]);

@@ -7,14 +7,9 @@ import { admittedPolicy } from '../cluster/apiserver.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { Kube } from '../cluster/kube.ts';
 import { AudienceRestrictionGate, apiServerFacts } from '../kubelet/credprovider.ts';
-import { type ImagePullSettings, imagePullMismatch, readImagePullSettings } from '../kubelet/imagepulls.ts';
-import {
-  CredentialVerificationPolicy,
-  EnsureSecretPulledImagesGate,
-  gateExists,
-  type KubeletPullSettings,
-  readKubeletPullSettings,
-} from '../kubelet/kep2535.ts';
+import { type ImagePullSettings, imagePullMismatch } from '../kubelet/imagepulls.ts';
+import { CredentialVerificationPolicy, EnsureSecretPulledImagesGate, gateExists, type KubeletPullSettings } from '../kubelet/kep2535.ts';
+import { readImagePullSettings, readKubeletPullSettings } from '../kubelet/pullsettings.ts';
 import type { PostureMismatch, PosturePart } from '../model/posture.ts';
 import type { Finding } from '../report/schema.ts';
 import {

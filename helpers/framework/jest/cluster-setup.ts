@@ -1,42 +1,16 @@
-// Before any e2e suite of a jest run started by hand (npm run test:e2e): bring the run context's
-// cluster up once, sweep what killed runs left, and remember whether this run made the cluster, so
-// that teardown removes only what it created. Under `pullcheck run` the cluster is ready.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { sweepClusterLeftovers } from '../../cluster/leftovers.ts';
-import { providerFor } from '../../cluster/provider.ts';
-import { cacheDir } from '../../infra/cache.ts';
-import { onInterrupt } from '../../infra/lifecycle.ts';
-import { defaultLogFile, Logger } from '../../infra/log.ts';
+// jest's global setup, in every phase of every run. Under `pullcheck run` the cluster is ready and
+// this only makes jest's process group end when orphaned; a jest run started by hand brings the
+// cluster up first, with code loaded only then (setup-by-hand.ts).
 import { endGroupWhenOrphaned } from '../../infra/processgroup.ts';
-import { sweepOrphans } from '../../infra/sweep.ts';
-import { replayJournals } from '../../node/replay.ts';
 import { loadRunContext } from '../../run/context.ts';
-import { e2eStateFile } from './state.ts';
 
 export async function setUpCluster(): Promise<void> {
   const ctx = loadRunContext();
   // Under `pullcheck run` jest leads a process group of its own, which the run stops on a signal;
   // a run killed outright cannot, so jest ends the group itself once it finds itself orphaned.
   if (ctx.clusterReady) return endGroupWhenOrphaned();
-  const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-setup'));
-  const provider = providerFor(ctx.cluster);
-  await sweepOrphans(logger);
-  // Jest runs no global teardown after Ctrl-C: a cluster this run creates is deleted here instead.
-  const created = !(await provider.exists(logger));
-  if (created && !ctx.keep) onInterrupt('the e2e cluster', () => provider.down(logger));
-  const { cluster } = await provider.up({ logger, allowPull: ctx.allowPull });
-  await sweepClusterLeftovers({
-    kube: cluster.kube,
-    ...(cluster.nodes.how === 'none' ? {} : { nodes: cluster.nodes }),
-    logger,
-  });
-  // What killed runs changed on the nodes (the node-change journal); without node access, each suite does it.
-  if (cluster.nodes.how !== 'none')
-    await replayJournals({ kube: cluster.kube, nodes: cluster.nodes, nodeNames: cluster.nodeNames, logger });
-  const file = e2eStateFile();
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ created, keep: ctx.keep }));
+  const { setUpClusterByHand } = await import('./setup-by-hand.ts');
+  await setUpClusterByHand(ctx);
 }
 
 /** jest's global hook in the package (compiled): the default export. */

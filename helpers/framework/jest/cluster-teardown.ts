@@ -1,6 +1,5 @@
 // After the e2e suites of a jest run started by hand: delete the cluster if global setup created it.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { providerFor } from '../../cluster/provider.ts';
 import { cacheDir } from '../../infra/cache.ts';
 import { defaultLogFile, Logger } from '../../infra/log.ts';
 import { loadRunContext } from '../../run/context.ts';
@@ -13,6 +12,8 @@ export async function tearDownCluster(): Promise<void> {
   rmSync(file, { force: true });
   if (!state.created) return;
   const logger = new Logger(defaultLogFile(cacheDir(), 'e2e-teardown'));
+  // The cluster code loads only for a cluster this jest run made, which `pullcheck run` never does.
+  const { providerFor } = await import('../../cluster/provider.ts');
   const provider = providerFor(loadRunContext().cluster);
   if (state.keep) {
     logger.info(`--keep: leaving cluster ${provider.name} (pullcheck cluster down removes it)`);
