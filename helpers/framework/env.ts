@@ -180,6 +180,13 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     await payAllOwedRestarts('the suite ends', ctx.runId || runId).catch((e: unknown) =>
       logger.warn(`kubelet restarts owed: ${String(e)}`),
     );
+    const stopRegistries = () =>
+      Promise.all(
+        [...registries.values()].map((r) => r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`))),
+      );
+    // The nodes' own commands (images, trust) need no registry, so kind nodes' go beside the
+    // registries' stop; a node agent DaemonSet was pulled from them, so it goes before they do.
+    const stopped = cluster.nodes.how === 'none' ? undefined : stopRegistries();
     // What the nodes pulled from the suite's own registries goes with them; not around an upgrade,
     // whose after half runs on what the before half pulled.
     if (cluster.nodes.how !== 'none' && !ctx.upgrade) {
@@ -188,8 +195,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
         logger.warn(`removing the images pulled from the suite's registries: ${String(e)}`),
       );
     }
-    // Nodes forget the registries first (through the node agent, where there is one), then the
-    // agent goes, then the registries it was pulled from.
+    // Nodes forget the registries (through the node agent, where there is one), then the agent goes.
     const trusted = [...registries.values()]
       .filter((r) => r.local || (r.caPem && !ctx.registry?.trustedByRun))
       .flatMap((r) => [r.host, ...extraNodeTrust(r).map((t) => t.host)]);
@@ -200,9 +206,7 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // Jest started by hand (no run): the suite's own quarantines, which no run lifts, end with it.
     if (!ctx.runId)
       await liftQuarantines({ kube: cluster.kube, runId, logger }).catch((e: unknown) => logger.warn(`lifting quarantines: ${String(e)}`));
-    await Promise.all(
-      [...registries.values()].map((r) => r.stop().catch((e: unknown) => logger.warn(`stopping registry ${r.spec.name}: ${String(e)}`))),
-    );
+    await (stopped ?? stopRegistries());
     rmSync(ca.dir, { recursive: true, force: true });
     await releaseJournal().catch(() => undefined);
     // The nodes' exec sessions end with the suite file (the jest worker goes on to the next).
