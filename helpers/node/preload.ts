@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeOciArchive } from '../images/archive.ts';
 import type { Image } from '../images/oci.ts';
 import { containerdRuntime } from '../runtime/containerd.ts';
@@ -34,7 +35,19 @@ export async function preloadImage(o: PreloadOptions): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // containerd's CRI plugin learns of an import from the store's events, after `ctr` has returned:
+  // under load crictl did not see one at once, and a pod made then would pull what was preloaded.
+  const until = Date.now() + CRI_SEES_IMPORT_MS;
+  while (!(await nodeHasImage(o.nodes, o.node, o.ref))) {
+    if (Date.now() >= until)
+      throw new Error(
+        `test setup: ${o.ref}, imported into the node's runtime on ${o.node}, should be visible to the CRI, but crictl inspecti did not find it for ${CRI_SEES_IMPORT_MS / 1000} s`,
+      );
+    await sleep(250);
+  }
 }
+
+const CRI_SEES_IMPORT_MS = 10_000;
 
 /** True when the node's CRI image store knows `ref` (what kubelet asks before deciding to pull). */
 export async function nodeHasImage(nodes: NodeAccess, node: string, ref: string): Promise<boolean> {
