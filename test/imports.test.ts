@@ -1,27 +1,41 @@
 // The import graph of helpers/ (type imports included): the ground floor (helpers/model/) imports
-// nothing of pullcheck's, and no import circle spans more than two files.
+// nothing of pullcheck's, and no import circle spans more than two files. And what loads with jest's
+// own process: neither the Kubernetes client nor testcontainers.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-function importGraph(): Map<string, string[]> {
+/** helpers/' files and, for each, the modules it imports: relative ones as paths, packages by name. */
+function importsOfHelpers(o: { types: boolean }): Map<string, string[]> {
   const files = readdirSync(join(ROOT, 'helpers'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
     .map((f) => join('helpers', f));
-  const known = new Set(files);
+  // Type imports are erased when a file loads, but they still tie the files together.
+  const statement = o.types ? /^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms : /^(?:import|export)\s(?!type\s)[^;]*?from\s+'([^']+)'/gms;
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const source = readFileSync(join(ROOT, f), 'utf8');
-    const deps = [...source.matchAll(/^(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
-      normalize(join(dirname(f), m[1] ?? '')),
-    );
     graph.set(
       f,
-      deps.filter((d) => known.has(d)),
+      [...source.matchAll(statement)].map((m) => {
+        const spec = m[1] ?? '';
+        return spec.startsWith('.') ? normalize(join(dirname(f), spec)) : spec;
+      }),
     );
   }
+  return graph;
+}
+
+/** pullcheck's own import graph of helpers/, type imports included. */
+function importGraph(): Map<string, string[]> {
+  const graph = importsOfHelpers({ types: true });
+  for (const [f, deps] of graph)
+    graph.set(
+      f,
+      deps.filter((d) => graph.has(d)),
+    );
   return graph;
 }
 
@@ -75,23 +89,6 @@ describe('the import graph of helpers/', () => {
   });
 });
 
-/** What each file loads when it is loaded: static imports and re-exports, not `import type` (erased) nor `import()`. */
-function valueImports(): Map<string, string[]> {
-  const files = readdirSync(join(ROOT, 'helpers'), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join('helpers', f));
-  const graph = new Map<string, string[]>();
-  for (const f of files) {
-    const source = readFileSync(join(ROOT, f), 'utf8');
-    const deps = [...source.matchAll(/^(import|export)\s(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => {
-      const spec = m[2] ?? '';
-      return spec.startsWith('.') ? normalize(join(dirname(f), spec)) : spec;
-    });
-    graph.set(f, deps);
-  }
-  return graph;
-}
-
 function reachable(graph: Map<string, string[]>, from: string): Set<string> {
   const seen = new Set<string>();
   const todo = [from];
@@ -104,9 +101,10 @@ function reachable(graph: Map<string, string[]>, from: string): Set<string> {
 }
 
 describe("what jest's own process loads in every phase of a run", () => {
-  const graph = valueImports();
-  // Loaded before any worker starts and after the last ends, once per phase: the Kubernetes client
-  // and testcontainers cost about a second there, and only the workers use them.
+  // What loads with a file: static imports and re-exports, not `import type` (erased) nor `import()`.
+  const graph = importsOfHelpers({ types: false });
+  // Loaded before any worker starts and after the last ends, once per phase, where only the workers
+  // use the Kubernetes client and testcontainers (slow to load: docs/measurements.md).
   it.each(['helpers/report/jest-reporter.ts', 'helpers/framework/jest/cluster-setup.ts', 'helpers/framework/jest/cluster-teardown.ts'])(
     '%s reaches neither the Kubernetes client nor testcontainers',
     (entry) => {
