@@ -53,7 +53,13 @@ export function reporters(vendorDirs: readonly string[] = []): unknown[] {
   return ['default', [jestEntry('helpers/report/jest-reporter', 'reporter.js'), { scenarioRoots: scenarioRoots(vendorDirs) }]];
 }
 
-/** What `pullcheck run` hands jest as --config: the e2e project alone. */
+/** What `pullcheck run` hands jest as --config: the e2e project alone, its files started in the order given. */
 export function runJestConfig(vendorDirs: readonly string[], maxWorkers: number): string {
-  return JSON.stringify({ ...e2eProject(vendorDirs), testTimeout: 900_000, maxWorkers, reporters: reporters(vendorDirs) });
+  return JSON.stringify({
+    ...e2eProject(vendorDirs),
+    testTimeout: 900_000,
+    maxWorkers,
+    reporters: reporters(vendorDirs),
+    testSequencer: jestEntry('helpers/framework/jest/sequencer', 'test-sequencer.js'),
+  });
 }

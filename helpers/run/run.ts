@@ -45,6 +45,7 @@ import { nodeRuntime } from '../runtime/runtime.ts';
 import { loadCatalog, SELFTEST_DIR, SUITES_DIR, vendorSuitesDirs } from './catalog.ts';
 import { certificationGaps, certify } from './certification.ts';
 import { type ClusterTarget, RUN_CONTEXT_ENV, RUN_CONTEXT_SCHEMA, type RunContext, writeRunContext, writeSecretFile } from './context.ts';
+import { orderByExpectedDuration, readDurations, withDurations, writeDurations } from './durations.ts';
 import { runJestConfig } from './jestconfig.ts';
 import { declaredRuntime, matrixLines, profileTargets } from './matrix.ts';
 import type { RunOptions, VendorRegistryOptions } from './options.ts';
@@ -432,11 +433,12 @@ async function runSuites(t: TargetRun): Promise<void> {
     ['shared', plan.shared, 'that leave nodes alone'],
     ['locked', plan.locked, 'that change nodes under per-node locks'],
   ] as const;
+  const durations = readDurations();
   for (const [phase, files, what] of phases) {
     if (files.length === 0) continue;
     const lanes = phaseLanes(phase, o.parallel, clusterOf(t).nodeNames.length);
     await runJest(
-      files,
+      orderByExpectedDuration(files, plan.scenarios, durations),
       { maxWorkers: lanes, vendorDirs: vendorSuitesDirs(o.suitesDirs) },
       contextFile,
       logger,
@@ -473,6 +475,15 @@ function targetResult(t: TargetRun): TargetResult {
   restored.push(...restoredBySuites(targetDir));
   if (restored.length > 0) merged.restored = restored;
   return merged;
+}
+
+/** What its scenarios took, for the order of the next run's suite files; a record that cannot be written only costs that order. */
+function recordDurations(result: TargetResult, logger: Logger): void {
+  try {
+    writeDurations(withDurations(readDurations(), result.scenarios));
+  } catch (error) {
+    logger.info(`scenario durations not recorded (${errorLine(error)}): the next run orders its suites by scenario count`);
+  }
 }
 
 /** A target whose step threw: no scenarios, the error named with the phase it happened in. */
@@ -554,7 +565,9 @@ async function runTarget(shared: RunShared, target: TargetSpec): Promise<TargetR
       if (interrupted()) throw new Error(`stopped by a signal before ${step.name}`);
       await step.run(t);
     }
-    return targetResult(t);
+    const result = targetResult(t);
+    recordDurations(result, t.r.logger);
+    return result;
   } catch (error) {
     return failedTarget(t, error);
   } finally {
