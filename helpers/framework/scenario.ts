@@ -5,7 +5,7 @@
 // evidence, outcome), each given the scenario's shared state (fixtures/state.ts).
 import { createHash } from 'node:crypto';
 import { waitForServiceAccount } from '../cluster/kube.ts';
-import { createManagedNamespace, endNamespace } from '../cluster/namespaces.ts';
+import { createManagedNamespace, endNamespace, endsWithRunLabel } from '../cluster/namespaces.ts';
 import { clusterShape } from '../cluster/shape.ts';
 import { redact } from '../infra/redact.ts';
 import type { PosturePart } from '../posture/check.ts';
@@ -57,12 +57,12 @@ async function prepare(st: ScenarioState): Promise<void> {
   await createManagedNamespace(kube, {
     name: namespace,
     runId: env.runId,
-    labels: { 'pullcheck.io/scenario': slug(st.id).slice(0, 63) },
+    labels: { 'pullcheck.io/scenario': slug(st.id).slice(0, 63), ...endsWithRunLabel(env.context) },
     ready: false,
   });
   // --keep keeps the namespace for debugging; every other cleanup (node files, kubelet
   // restarts, pre-loaded images) runs regardless, so that later scenarios find the nodes as they were.
-  st.defers.push({ fn: () => (env.context.keep ? undefined : endNamespace(kube, namespace, env.context.clusterGoesWithRun)) });
+  st.defers.push({ fn: () => (env.context.keep ? undefined : endNamespace(kube, namespace, env.context.namespacesEndWithRun)) });
   await waitForServiceAccount(kube, namespace, 'default');
   addCollectors(st, new Date());
 }

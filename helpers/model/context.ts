@@ -61,8 +61,8 @@ export interface RunContext {
   /** The scenario IDs to run; undefined runs every scenario of the files jest was given. */
   scenarioIds?: string[];
   keep: boolean;
-  /** The run deletes this cluster when it ends (it made it; no --keep): scenarios delete their pods, not their namespaces. */
-  clusterGoesWithRun?: boolean;
+  /** `pullcheck run` ends the namespaces (deletes them, or the cluster they are in): scenarios delete only their pods. */
+  namespacesEndWithRun?: boolean;
   /** `--timeout`: replaces every scenario's own deadline. */
   scenarioTimeoutMs?: number;
   /** `pullcheck run` assembles the report itself; jest's reporter writes only its target. */

@@ -12,6 +12,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { writeInClusterKubeconfig } from '../cluster/incluster.ts';
 import { errorLine } from '../cluster/kube.ts';
 import { sweepClusterLeftovers } from '../cluster/leftovers.ts';
+import { deleteRunNamespaces, LABEL_ENDS_WITH_RUN } from '../cluster/namespaces.ts';
 import { type ClusterProvider, providerFor } from '../cluster/provider.ts';
 import { prebuiltProgramsPresent } from '../images/testimages.ts';
 import { interrupted, onInterrupt, settled } from '../infra/lifecycle.ts';
@@ -412,7 +413,7 @@ async function writeTargetContext(t: TargetRun): Promise<void> {
       : {}),
     scenarioIds: plan.scenarios.map((e) => e.id),
     keep: o.keep,
-    ...(t.down ? { clusterGoesWithRun: true } : {}),
+    namespacesEndWithRun: true,
     ...(o.timeoutMs ? { scenarioTimeoutMs: o.timeoutMs } : {}),
     reportManaged: true,
     allowPull: o.allowPull,
@@ -503,6 +504,20 @@ function failedTarget(t: TargetRun, error: unknown): TargetResult {
   };
 }
 
+/** The namespaces of the target's scenarios (emptied of pods as each ended), deleted; the cluster empties them after the run. */
+async function deleteNamespaces(t: TargetRun): Promise<void> {
+  const { logger, runId } = t.r;
+  try {
+    const n = await deleteRunNamespaces(clusterOf(t).kube, runId);
+    if (n > 0)
+      logger.info(
+        `${t.target.name}: deleted the run's ${n} namespace(s); the cluster removes what is in them in the background (kubectl get namespaces -l ${LABEL_ENDS_WITH_RUN}=${runId})`,
+      );
+  } catch (e) {
+    logger.warn(`${t.target.name}: deleting the run's namespaces: ${errorLine(e)} (the next run on this host removes them)`);
+  }
+}
+
 /** Whatever happened: quarantines lifted, the vendor's CA off the nodes, this run's journal replayed, the cluster deleted if the run made it. */
 async function tearDownTarget(t: TargetRun): Promise<void> {
   const { r, target, down } = t;
@@ -513,6 +528,7 @@ async function tearDownTarget(t: TargetRun): Promise<void> {
   // locks are swept as a killed run's are. Not from a cluster about to be deleted.
   if (interrupted() && t.cluster && !down)
     await sweepLeftovers(t).catch((e: unknown) => logger.warn(`sweeping what the stopped suites left: ${String(e)}`));
+  if (t.cluster && !down && !r.o.keep) await deleteNamespaces(t);
   // A suite's worker that died (a crash, an OOM kill, a signal) left entries of this run: they go
   // now, except what an upgrade's before half hands over to its after half.
   const c = t.journal?.cluster;
