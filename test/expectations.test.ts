@@ -33,11 +33,45 @@ describe('expectRan', () => {
   const pod = { metadata: { namespace: 'ns', name: 'p' }, spec: { nodeName: 'w1', containers: [{ name: 'main', image: 'reg:5000/r:t' }] } };
   const kubeLogging = (log: string) => ({ core: { readNamespacedPodLog: async () => log } }) as unknown as Kube;
 
+  const ended = (message?: string) => ({
+    ...pod,
+    status: {
+      containerStatuses: [
+        {
+          name: 'main',
+          image: 'reg:5000/r:t',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 0, ...(message ? { message } : {}) } },
+        },
+      ],
+    },
+  });
+
   it('names an empty log as the runtime losing the output, not as another image', async () => {
-    await expect(expectRan(kubeLogging(''), { kind: 'completed', pod, exitCode: 0 }, { buildId: 'b1' })).rejects.toThrow(
-      /^pod ns\/p on w1 ran reg:5000\/r:t and exited 0, but its log stayed empty \(read again for 10 s\): the runtime kept none of its output/,
+    await expect(expectRan(kubeLogging(''), { kind: 'completed', pod: ended(), exitCode: 0 }, { buildId: 'b1' })).rejects.toThrow(
+      /^pod ns\/p on w1 ran reg:5000\/r:t and exited 0, but its log stayed empty \(read again for 10 s\): the runtime kept none of its output, and its termination message \(empty\) lacks the marker "build=b1": nothing proves which image ran$/,
     );
   }, 20_000);
+
+  it("takes the marker from the termination message when the runtime kept no output, and not another image's", async () => {
+    const marker = (build: string) => `pullcheck-marker platform=linux/amd64 build=${build}\n`;
+    await expect(
+      expectRan(kubeLogging(''), { kind: 'completed', pod: ended(marker('b1')), exitCode: 0 }, { buildId: 'b1' }),
+    ).resolves.toBeDefined();
+    await expect(
+      expectRan(kubeLogging(''), { kind: 'completed', pod: ended(marker('other')), exitCode: 0 }, { buildId: 'b1' }),
+    ).rejects.toThrow(/its termination message \(pullcheck-marker platform=linux\/amd64 build=other\) lacks the marker "build=b1"/);
+    // A log there is the proof: a marker in the termination message does not excuse a log naming another image.
+    await expect(
+      expectRan(
+        kubeLogging(`SUCCESS\n${marker('other')}`),
+        { kind: 'completed', pod: ended(marker('b1')), exitCode: 0 },
+        { buildId: 'b1' },
+      ),
+    ).rejects.toThrow(/its log lacks "build=b1"/);
+  }, 60_000);
 
   it('names another image when the log lacks the marker', async () => {
     await expect(
