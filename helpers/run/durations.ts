@@ -4,6 +4,7 @@
 // short; here a file weighs what its selected scenarios took in this machine's last runs.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { median } from '../bench/stats.ts';
 import { cachePath } from '../infra/cache.ts';
 
 /** Each scenario's last durations on this machine (ms), newest last. */
@@ -24,13 +25,6 @@ export function durationRecordFile(): string {
 
 export function emptyRecord(): DurationRecord {
   return { schema: 1, scenarios: {} };
-}
-
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /** What a scenario is expected to take: the median of its samples, else undefined. */
