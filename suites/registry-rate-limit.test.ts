@@ -10,13 +10,13 @@ import {
   defineSuite,
   describePod,
   EventReason,
-  PULL_FAILED_REASONS,
   pullAttempts,
   RateLimitedRegistry,
   type ScenarioContext,
   verdictOf,
   WaitingReason,
   waitForPodWhere,
+  waitForVerdict,
 } from '../helpers/framework/harness.ts';
 
 export const suite = defineSuite({
@@ -66,15 +66,9 @@ suite.section('registry-rate-limit: 429 with Retry-After', () => {
       const since = new Date();
       const created = await s.createPod({ name: 'limited', image: ref, pullPolicy: 'IfNotPresent', nodeName: s.worker(0) });
       const pod = (what: string, until: (p: V1Pod) => boolean) => waitForPodWhere(kube, s.namespace, 'limited', what, until);
-      const failedPull = await pod(
-        'to fail its pull',
-        (p) =>
-          PULL_FAILED_REASONS.includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? '') ||
-          Boolean(p.status?.containerStatuses?.[0]?.state?.terminated),
-      );
-      const failed = verdictOf(failedPull);
-      if (failed?.kind !== 'pull-failed')
-        throw new Error(`pod limited should have failed its pull while limited: ${describePod(failedPull)}`);
+      const failed = await waitForVerdict(kube, s.namespace, 'limited');
+      if (failed.kind !== 'pull-failed')
+        throw new Error(`pod limited should have failed its pull while limited: ${describePod(failed.pod)}`);
       const event = await s.expectPullFailure(failed, tooManyRequests(s));
       // kubelet says the pull waits in the sync that finds it in back-off: its BackOff event and the
       // container's error, the waiting reason ImagePullBackOff. The pod's status shows that reason a
