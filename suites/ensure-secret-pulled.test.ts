@@ -461,14 +461,23 @@ const POLICIES: readonly CredentialVerificationPolicy[] = [
   CredentialVerificationPolicy.AlwaysVerify,
 ];
 
+// A group's cases run side by side on its node: they share its kubelet configuration, change nothing
+// else there but their own images (each its own build, so kubelet's pull records never mix), and
+// each has its own namespace, Secrets and repository.
+const SIDE_BY_SIDE = 3;
+
 for (const policy of POLICIES) {
   const group = `${SUITE}/${policyKebab(policy)}`;
-  suite.section(`${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`, () => {
-    const kubelet = useKubeletConfigChange(suite, group, (env, lock) => planFor(env, policy, lock));
-    for (const c of casesFor(policy)) {
-      suite.scenario(`${policyKebab(policy)}/${c.name}`, title(policy, c), { needs: ['node-access'] }, (s) =>
-        runCase(s, kubelet, policy, c),
-      );
-    }
-  });
+  suite.section(
+    `${SUITE}: imagePullCredentialsVerificationPolicy ${policy} on one worker`,
+    () => {
+      const kubelet = useKubeletConfigChange(suite, group, (env, lock) => planFor(env, policy, lock));
+      for (const c of casesFor(policy)) {
+        suite.scenario(`${policyKebab(policy)}/${c.name}`, title(policy, c), { needs: ['node-access'] }, (s) =>
+          runCase(s, kubelet, policy, c),
+        );
+      }
+    },
+    { concurrency: SIDE_BY_SIDE },
+  );
 }

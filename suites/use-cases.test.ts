@@ -48,7 +48,11 @@ suite.section('use-cases', () => {
     async (s) => {
       const image = await s.image(s.env.registry('company'));
       const content = renderCredentialFile('config.json', [s.env.registry('company').credential()]);
-      for (const node of s.env.cluster.nodeNames) {
+      // Workers first: a control plane is where node-credentials works, and this one holds each
+      // node it locked while it waits for the next.
+      const workers = new Set(s.workers());
+      const order = [...s.env.cluster.nodeNames].sort((a, b) => Number(!workers.has(a)) - Number(!workers.has(b)));
+      for (const node of order) {
         await s.lockNode(node);
         const path = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find(
           (p) => p.format === 'config.json' && p.place === 'root-dir',

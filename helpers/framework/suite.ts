@@ -5,6 +5,7 @@
 import { loadRunContext } from '../run/context.ts';
 import type { Capability, HostTool, Need, NodePolicy, ScenarioDeclaration, SuiteDeclaration } from './declaration.ts';
 import { type HomeNode, type RegistryRequest, type RunEnv, startEnv } from './env.ts';
+import { ScenarioPool } from './pool.ts';
 import { runScenario, type ScenarioContext } from './scenario.ts';
 
 export interface SuiteOptions {
@@ -49,11 +50,20 @@ export interface ScenarioOptions {
 
 type Body = (s: ScenarioContext) => Promise<void>;
 
+export interface SectionOptions {
+  /** How many of the section's scenarios may run at once (default 1). */
+  concurrency?: number;
+}
+
 export interface Suite extends SuiteDeclaration {
   scenario(name: string, title: string, body: Body): void;
   scenario(name: string, title: string, options: ScenarioOptions, body: Body): void;
-  /** Groups scenarios under a heading (jest's describe). */
-  section(title: string, fn: () => void): void;
+  /**
+   * Groups scenarios under a heading (jest's describe). With `concurrency` above 1, under
+   * `pullcheck run`, that many of its scenarios run side by side (pool.ts): for scenarios that
+   * change nothing on a node beyond what the section's setup did, each with its own images.
+   */
+  section(title: string, fn: () => void, o?: SectionOptions): void;
   /** Runs before the scenarios of the section it is in (jest's beforeAll); never while listing. */
   setup(fn: () => Promise<void>, timeoutMs?: number): void;
   /** Runs after them, whatever happened (jest's afterAll). */
@@ -129,6 +139,8 @@ export function defineSuite(o: SuiteOptions): Suite {
     }, SETUP_TIMEOUT_MS);
   }
   const scenarios: ScenarioDeclaration[] = [];
+  // The side-by-side pool of the section being declared, if it has one.
+  let pool: ScenarioPool | undefined;
   const declare = (
     id: string,
     group: string,
@@ -156,10 +168,11 @@ export function defineSuite(o: SuiteOptions): Suite {
     // Scenarios the run did not select are jest-skipped (and left out of the report), so that a
     // suite none of whose scenarios runs does not start its registries either.
     const ctx = loadRunContext();
-    const register = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id) ? jest.it : jest.it.skip;
-    register(
+    const selected = !ctx.scenarioIds || ctx.scenarioIds.includes(decl.id);
+    const run = async () => runScenario(await env(), decl, body);
+    (selected ? jest.it : jest.it.skip)(
       `${decl.id}: ${title}`,
-      async () => runScenario(await env(), decl, body),
+      selected && pool ? pool.add(run) : run,
       ctx.scenarioTimeoutMs ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     );
   };
@@ -180,9 +193,22 @@ export function defineSuite(o: SuiteOptions): Suite {
         if (v.scenarios.includes(name))
           declare(`${group}/${v.name}/${name}`, group, `${title} (registry variant ${v.name})`, options, v.name, v.env.get, body);
     },
-    section(title, fn) {
-      if (jest) jest.describe(title, fn);
-      else fn();
+    section(title, fn, so = {}) {
+      if (!jest) return fn();
+      // Only under pullcheck run, which selects by ID: a jest run by hand may skip tests by name
+      // (-t), and a test jest skips must not run ahead unasked.
+      const side = (so.concurrency ?? 1) > 1 && loadRunContext().scenarioIds ? new ScenarioPool(so.concurrency ?? 1) : undefined;
+      // A pool runs ahead only through its own section's scenarios: a section inside it would have
+      // its scenarios run beside those of another setting.
+      if (pool) throw new Error(`suite ${o.name}: section "${title}" is inside a section whose scenarios run side by side`);
+      jest.describe(title, () => {
+        pool = side;
+        try {
+          fn();
+        } finally {
+          pool = undefined;
+        }
+      });
     },
     setup(fn, timeoutMs = DEFAULT_TIMEOUT_MS) {
       jest?.beforeAll(fn, timeoutMs);
