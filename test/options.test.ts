@@ -42,7 +42,7 @@ describe('resolveRunOptions', () => {
       suites: [],
       suitesDirs: [],
       keep: false,
-      parallel: 3,
+      parallel: 4,
       reportDir: 'reports',
       allowPull: true,
       inCluster: false,

@@ -137,10 +137,10 @@ export interface RunFlags {
 
 /**
  * Suites run at once by default (those that leave nodes alone, then those under per-node locks, there
- * at most one per node: plan.ts, phaseLanes). Three on two cores: a fourth made the first phase
- * faster and the runtime's failures under load more frequent (docs/measurements.md).
+ * at most one per node: plan.ts, phaseLanes). Four on two cores: the first phase waits on kubelet and
+ * containerd more than on the cores (docs/measurements.md).
  */
-export const DEFAULT_PARALLEL = 3;
+export const DEFAULT_PARALLEL = 4;
 
 const CONFIG_KEYS = [
   'profile',
