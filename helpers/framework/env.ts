@@ -188,20 +188,22 @@ export async function startEnv(o: { suite: string; registries: readonly Registry
     // registries' stop; a node agent DaemonSet was pulled from them, so it goes before they do.
     const stopped = cluster.nodes.how === 'none' ? undefined : stopRegistries();
     // What the nodes pulled from the suite's own registries goes with them; not around an upgrade,
-    // whose after half runs on what the before half pulled.
-    if (cluster.nodes.how !== 'none' && !ctx.upgrade) {
-      const own = [...registries.values()].filter((r) => r.local).map((r) => r.host);
-      await removeRegistryImages(cluster.nodes, cluster.nodeNames, own, logger).catch((e: unknown) =>
-        logger.warn(`removing the images pulled from the suite's registries: ${String(e)}`),
-      );
-    }
-    // Nodes forget the registries (through the node agent, where there is one), then the agent goes.
+    // whose after half runs on what the before half pulled. Beside it, the nodes forget the
+    // registries (a removal needs no registry, nor its certs.d entry); then the node agent goes.
+    const own = [...registries.values()].filter((r) => r.local).map((r) => r.host);
     const trusted = [...registries.values()]
       .filter((r) => r.local || (r.caPem && !ctx.registry?.trustedByRun))
       .flatMap((r) => [r.host, ...extraNodeTrust(r).map((t) => t.host)]);
-    await untrustRegistriesOnNodes(cluster.nodes, cluster.nodeNames, trusted, runtime).catch((e: unknown) =>
-      logger.warn(`untrusting ${trusted.join(', ')} on the nodes: ${String(e)}`),
-    );
+    await Promise.all([
+      cluster.nodes.how !== 'none' && !ctx.upgrade
+        ? removeRegistryImages(cluster.nodes, cluster.nodeNames, own, logger).catch((e: unknown) =>
+            logger.warn(`removing the images pulled from the suite's registries: ${String(e)}`),
+          )
+        : undefined,
+      untrustRegistriesOnNodes(cluster.nodes, cluster.nodeNames, trusted, runtime).catch((e: unknown) =>
+        logger.warn(`untrusting ${trusted.join(', ')} on the nodes: ${String(e)}`),
+      ),
+    ]);
     for (const d of disposables.reverse()) await d().catch((e: unknown) => logger.warn(`cleanup: ${String(e)}`));
     // Jest started by hand (no run): the suite's own quarantines, which no run lifts, end with it.
     if (!ctx.runId)

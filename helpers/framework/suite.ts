@@ -133,9 +133,10 @@ export function defineSuite(o: SuiteOptions): Suite {
       if (ids && !scenarios.some((d) => !d.variant && ids.includes(d.id))) return;
       env = await startEnv({ suite: o.name, registries: o.registries, ...home });
     }, SETUP_TIMEOUT_MS);
+    // The variants' environments are apart from the suite's (their own registries, CA and
+    // journal lease): they go together.
     jest.afterAll(async () => {
-      await env?.dispose();
-      for (const v of variants) await v.env.dispose();
+      await Promise.all([env?.dispose(), ...variants.map((v) => v.env.dispose())]);
     }, SETUP_TIMEOUT_MS);
   }
   const scenarios: ScenarioDeclaration[] = [];

@@ -144,14 +144,25 @@ export function takeOwedRestart(node: string): ((o: { homeSet: boolean }) => Pro
   return (o) => settled(d, o);
 }
 
+/** Owed restarts being paid, by node. */
+const payments = new Map<string, Promise<void>>();
+
 /** Restarts kubelet on `node` now when a restart is owed to it (why: for the log). */
-export async function payOwedRestart(node: string, why: string): Promise<void> {
-  const d = owed.get(node);
-  if (!d) return;
-  await d.logger.phase(`[${d.who.join(', ')}] [${node}] RESTORE kubelet (owed restart, ${why})`, () =>
-    restartKubelet(d.nodes, d.kube, node),
-  );
-  await settled(d, { homeSet: false });
+export function payOwedRestart(node: string, why: string): Promise<void> {
+  // Two callers at once (two environments of one suite file ending together) pay it once.
+  let paying = payments.get(node);
+  if (!paying) {
+    const d = owed.get(node);
+    if (!d) return Promise.resolve();
+    paying = (async () => {
+      await d.logger.phase(`[${d.who.join(', ')}] [${node}] RESTORE kubelet (owed restart, ${why})`, () =>
+        restartKubelet(d.nodes, d.kube, node),
+      );
+      await settled(d, { homeSet: false });
+    })().finally(() => payments.delete(node));
+    payments.set(node, paying);
+  }
+  return paying;
 }
 
 /**
