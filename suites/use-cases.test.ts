@@ -48,11 +48,9 @@ suite.section('use-cases', () => {
     async (s) => {
       const image = await s.image(s.env.registry('company'));
       const content = renderCredentialFile('config.json', [s.env.registry('company').credential()]);
-      // Workers first: a control plane is where node-credentials works, and this one holds each
-      // node it locked while it waits for the next.
-      const workers = new Set(s.workers());
-      const order = [...s.env.cluster.nodeNames].sort((a, b) => Number(!workers.has(a)) - Number(!workers.has(b)));
-      for (const node of order) {
+      // In the nodes' order, control plane first, as every scenario that holds several does:
+      // node-credentials holds the control plane and then takes a worker.
+      for (const node of s.env.cluster.nodeNames) {
         await s.lockNode(node);
         const path = credentialSearchPaths(await kubeletProcessFacts(s.env.cluster.nodes, node)).find(
           (p) => p.format === 'config.json' && p.place === 'root-dir',
