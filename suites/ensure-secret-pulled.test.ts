@@ -464,7 +464,7 @@ const POLICIES: readonly CredentialVerificationPolicy[] = [
 // A group's cases run side by side on its node: they share its kubelet configuration, change nothing
 // else there but their own images (each its own build, so kubelet's pull records never mix), and
 // each has its own namespace, Secrets and repository.
-const SIDE_BY_SIDE = 3;
+const SIDE_BY_SIDE = { concurrency: 3 };
 
 for (const policy of POLICIES) {
   const group = `${SUITE}/${policyKebab(policy)}`;
@@ -478,6 +478,6 @@ for (const policy of POLICIES) {
         );
       }
     },
-    { concurrency: SIDE_BY_SIDE },
+    SIDE_BY_SIDE,
   );
 }

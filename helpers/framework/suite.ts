@@ -198,7 +198,8 @@ export function defineSuite(o: SuiteOptions): Suite {
       if (!jest) return fn();
       // Only under pullcheck run, which selects by ID: a jest run by hand may skip tests by name
       // (-t), and a test jest skips must not run ahead unasked.
-      const side = (so.concurrency ?? 1) > 1 && loadRunContext().scenarioIds ? new ScenarioPool(so.concurrency ?? 1) : undefined;
+      const limit = so.concurrency ?? 1;
+      const side = limit > 1 && loadRunContext().scenarioIds ? new ScenarioPool(limit) : undefined;
       // A pool runs ahead only through its own section's scenarios: a section inside it would have
       // its scenarios run beside those of another setting.
       if (pool) throw new Error(`suite ${o.name}: section "${title}" is inside a section whose scenarios run side by side`);
